@@ -1,0 +1,89 @@
+# provgraph — run `make help` for the targets.
+#
+# Quick start on a fresh machine:  make run   (local Neo4j + service, GraphiQL URL printed)
+#                                  make test  (all tests against a real Neo4j)
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin/provgraph
+ADDR      ?= $(or $(PROVGRAPH_ADDR),127.0.0.1:8080)
+# The local Neo4j started by scripts/neo4j.sh when NEO4J_URI is unset.
+LOCAL_NEO4J_URI := bolt://$(or $(NEO4J_BOLT_ADDR),127.0.0.1:7687)
+GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf "\nNEO4J_URI set: run and test use that Neo4j; unset: they start the local one (.data/).\n"
+
+.PHONY: run
+run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080)
+ifeq ($(strip $(NEO4J_URI)),)
+	@scripts/neo4j.sh start
+	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
+	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve
+else
+	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Neo4j at $(NEO4J_URI))"
+	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve
+endif
+
+.PHONY: test
+test: ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
+ifeq ($(strip $(NEO4J_URI)),)
+	@scripts/neo4j.sh start
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test $(GO_TEST_FLAGS) ./...
+	@echo "provgraph: the local Neo4j keeps running for the next run; 'make neo4j-stop' stops it"
+else
+	$(GO) test $(GO_TEST_FLAGS) ./...
+endif
+
+.PHONY: build
+build: ## build bin/provgraph
+	$(GO) build -o $(BIN) ./cmd/provgraph
+
+.PHONY: generate
+generate: ## regenerate graph/ from schema.graphqls and gqlgen.yml
+	$(GO) generate ./...
+
+.PHONY: check-generate
+check-generate: generate ## fail when generated code is not up to date with the schema
+	@git diff --exit-code -- graph resolvers go.mod go.sum || \
+	  { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- graph resolvers); \
+	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
+
+.PHONY: neo4j-start
+neo4j-start: ## start the local Neo4j 5.26 (fetched from Maven Central once) and wait for Bolt
+	@scripts/neo4j.sh start
+
+.PHONY: neo4j-stop
+neo4j-stop: ## stop the local Neo4j cleanly
+	@scripts/neo4j.sh stop
+
+.PHONY: neo4j-status
+neo4j-status: ## say whether the local Neo4j runs (exit 0), is stopped (3) or crashed (1)
+	@scripts/neo4j.sh status
+
+.PHONY: neo4j-logs
+neo4j-logs: ## show the end of the local Neo4j's log
+	@scripts/neo4j.sh logs
+
+.PHONY: clean
+clean: ## remove build output (keeps the local Neo4j's data)
+	rm -rf bin
+
+.PHONY: clean-data
+clean-data: neo4j-stop ## stop the local Neo4j and delete its data and launcher build (.data/)
+	rm -rf .data

@@ -1,0 +1,49 @@
+// Command provgraph runs the provgraph service and its operator tools.
+//
+//	provgraph serve     run the GraphQL service (see provgraph serve --help)
+//	provgraph version   print the version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `provgraph — experiment tracking and model lineage on one provenance graph
+
+Usage:
+  provgraph <command> [flags]
+
+Commands:
+  serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz)
+  version   print the version
+
+Run 'provgraph <command> --help' for a command's flags and environment variables.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "provgraph", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "provgraph: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/provgraph/provgraph/server"
+	"github.com/provgraph/provgraph/store"
+)
+
+// serveConfig is everything `provgraph serve` can be told. Each field has a flag and
+// an environment variable; a flag given on the command line wins over the variable.
+type serveConfig struct {
+	addr            string
+	neo4j           store.Config
+	neo4jWait       time.Duration
+	logLevel        string
+	logFormat       string
+	shutdownTimeout time.Duration
+	maxBodyBytes    int64
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	cfg := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", env("PROVGRAPH_ADDR", "127.0.0.1:8080"),
+		"listen address `host:port` (env PROVGRAPH_ADDR)")
+	fs.StringVar(&cfg.neo4j.URI, "neo4j-uri", env("NEO4J_URI", "bolt://127.0.0.1:7687"),
+		"Neo4j `URI`: bolt:// for one server, neo4j:// for a cluster or Aura (env NEO4J_URI)")
+	fs.StringVar(&cfg.neo4j.User, "neo4j-user", env("NEO4J_USER", "neo4j"),
+		"Neo4j user (env NEO4J_USER)")
+	fs.StringVar(&cfg.neo4j.Password, "neo4j-password", "",
+		"Neo4j password (env NEO4J_PASSWORD; when neither is set, the local launcher's default password)")
+	fs.StringVar(&cfg.neo4j.Database, "neo4j-database", env("NEO4J_DATABASE", "neo4j"),
+		"Neo4j database `name` (env NEO4J_DATABASE)")
+	fs.DurationVar(&cfg.neo4jWait, "neo4j-wait", envDuration("PROVGRAPH_NEO4J_WAIT", 60*time.Second),
+		"how long to wait for Neo4j at start-up (env PROVGRAPH_NEO4J_WAIT)")
+	fs.StringVar(&cfg.logLevel, "log-level", env("PROVGRAPH_LOG_LEVEL", "info"),
+		"log `level`: debug, info, warn, error (env PROVGRAPH_LOG_LEVEL)")
+	fs.StringVar(&cfg.logFormat, "log-format", env("PROVGRAPH_LOG_FORMAT", "auto"),
+		"log `format`: json, console, or auto = console on a terminal, else JSON (env PROVGRAPH_LOG_FORMAT)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDuration("PROVGRAPH_SHUTDOWN_TIMEOUT", 30*time.Second),
+		"how long in-flight requests may finish after SIGTERM (env PROVGRAPH_SHUTDOWN_TIMEOUT)")
+	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", envInt("PROVGRAPH_MAX_BODY_BYTES", server.DefaultMaxBodyBytes),
+		"largest accepted request body in bytes (env PROVGRAPH_MAX_BODY_BYTES)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
+
+Serves GraphiQL at /, GraphQL at POST /graphql, liveness at /healthz and readiness at
+/readyz (Neo4j reachable and schema current). At start-up it waits for Neo4j, then
+creates or upgrades the database schema; a database whose schema is newer than this
+binary is refused. SIGTERM or SIGINT stops accepting connections, lets in-flight
+requests finish, then closes the Neo4j driver.
+
+Flags (each also read from the environment variable named; a flag wins):
+`)
+		fs.PrintDefaults()
+	}
+	return fs, cfg
+}
+
+// defaultLocalPassword is the password scripts/neo4j.sh gives the local Neo4j.
+const defaultLocalPassword = "provgraph-local"
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs, cfg := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if cfg.neo4j.Password == "" {
+		cfg.neo4j.Password = env("NEO4J_PASSWORD", defaultLocalPassword)
+	}
+	logger, err := newLogger(stdout, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "provgraph serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := runServer(ctx, cfg, logger); err != nil {
+		logger.Error().Err(err).Msg("provgraph stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (err error) {
+	st, err := store.Open(cfg.neo4j)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = errors.Join(err, st.Close(closeCtx))
+		logger.Info().Msg("neo4j driver closed")
+	}()
+
+	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
+	waitCtx, cancel := context.WithTimeout(ctx, cfg.neo4jWait)
+	err = st.WaitReachable(waitCtx, 500*time.Millisecond)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect to neo4j at %s: %w", cfg.neo4j.URI, err)
+	}
+	from, to, err := st.Migrate(ctx, store.Schema)
+	if err != nil {
+		return err
+	}
+	logger.Info().Int("from", from).Int("to", to).Msg("schema ready")
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info().Str("addr", ln.Addr().String()).
+		Str("graphiql", "http://"+ln.Addr().String()+"/").Msg("provgraph serving")
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info().Dur("timeout", cfg.shutdownTimeout).Msg("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info().Msg("http server stopped")
+	return nil
+}
+
+// newLogger builds the process logger: JSON lines, or human-readable console output
+// when asked or when stdout is a terminal.
+func newLogger(out io.Writer, level, format string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || lvl == zerolog.NoLevel {
+		return zerolog.Logger{}, fmt.Errorf("--log-level %q: must be debug, info, warn or error", level)
+	}
+	switch format {
+	case "auto":
+		if f, ok := out.(*os.File); ok && isTerminal(f) {
+			out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
+		}
+	case "console":
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
+	case "json":
+	default:
+		return zerolog.Logger{}, fmt.Errorf("--log-format %q: must be json, console or auto", format)
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	logger := zerolog.New(out).Level(lvl).With().Timestamp().Logger()
+	// Code that logs through zerolog.Ctx on a context without a logger still logs.
+	zerolog.DefaultContextLogger = &logger
+	return logger, nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not a duration like 30s\n", name, v)
+	}
+	return def
+}
+
+func envInt(name string, def int64) int64 {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not an integer\n", name, v)
+	}
+	return def
+}

@@ -1,0 +1,135 @@
+// Package neo4jtest gives integration tests a real Neo4j: the one NEO4J_URI names
+// (make test starts the project's local launcher and sets it), else a throw-away
+// container through testcontainers-go when a Docker engine is present. With neither,
+// tests fail; they never skip, in CI or anywhere else, because a lineage service whose
+// graph tests did not run has not been tested.
+package neo4jtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	tcneo4j "github.com/testcontainers/testcontainers-go/modules/neo4j"
+
+	"github.com/provgraph/provgraph/store"
+)
+
+// ContainerImage is the Neo4j image used when tests start their own container.
+const ContainerImage = "neo4j:5.26-community"
+
+const containerPassword = "provgraph-test"
+
+var (
+	once     sync.Once
+	shared   *store.Store
+	sharedCf store.Config
+	openErr  error
+)
+
+// Config returns how to reach the test Neo4j, starting a container when needed.
+func Config(t testing.TB) store.Config {
+	t.Helper()
+	once.Do(func() { sharedCf, openErr = connect() })
+	if openErr != nil {
+		t.Fatalf("no Neo4j for integration tests: %v", openErr)
+	}
+	return sharedCf
+}
+
+// Store returns a store on the test Neo4j with provgraph's schema applied, shared by
+// all tests of the package. Tests keep apart by using Token in every key they write.
+func Store(t testing.TB) *store.Store {
+	t.Helper()
+	cfg := Config(t)
+	storeOnce.Do(func() { shared, storeErr = openStore(cfg) })
+	if storeErr != nil {
+		t.Fatalf("neo4j at %s: %v", cfg.URI, storeErr)
+	}
+	return shared
+}
+
+var (
+	storeOnce sync.Once
+	storeErr  error
+)
+
+func openStore(cfg store.Config) (*store.Store, error) {
+	st, err := store.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := st.WaitReachable(ctx, 500*time.Millisecond); err != nil {
+		return nil, err
+	}
+	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Token returns a short random string for a test to put in every key it writes, so
+// tests can share one database and run in parallel.
+func Token(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "t" + hex.EncodeToString(b[:])
+}
+
+func connect() (store.Config, error) {
+	if uri := os.Getenv("NEO4J_URI"); uri != "" {
+		return store.Config{
+			URI:      uri,
+			User:     getenv("NEO4J_USER", "neo4j"),
+			Password: getenv("NEO4J_PASSWORD", "provgraph-local"),
+			Database: getenv("NEO4J_DATABASE", "neo4j"),
+		}, nil
+	}
+	if !dockerAvailable() {
+		return store.Config{}, errNoNeo4j
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := tcneo4j.Run(ctx, ContainerImage, tcneo4j.WithAdminPassword(containerPassword))
+	if err != nil {
+		return store.Config{}, err
+	}
+	uri, err := c.BoltUrl(ctx)
+	if err != nil {
+		return store.Config{}, err
+	}
+	return store.Config{URI: uri, User: "neo4j", Password: containerPassword, Database: "neo4j"}, nil
+}
+
+type noNeo4j struct{}
+
+func (noNeo4j) Error() string {
+	return "NEO4J_URI is unset and no Docker engine was found; run the tests with `make test`, " +
+		"which starts the project's local Neo4j, or set NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD)"
+}
+
+var errNoNeo4j error = noNeo4j{}
+
+func dockerAvailable() bool {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return true
+	}
+	_, err := os.Stat("/var/run/docker.sock")
+	return err == nil
+}
+
+func getenv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

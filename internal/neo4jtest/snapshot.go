@@ -1,0 +1,83 @@
+package neo4jtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// Snapshot returns a canonical description of every node whose key contains token
+// and of every relationship touching one, with all properties. Comparing snapshots
+// before and after a rejected request proves the request wrote nothing, even when
+// other tests write to the same database concurrently under their own tokens.
+func Snapshot(t testing.TB, token string) []string {
+	t.Helper()
+	cfg := Config(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
+	if err != nil {
+		t.Fatalf("snapshot driver: %v", err)
+	}
+	defer func() { _ = driver.Close(ctx) }()
+	const q = `
+MATCH (n) WHERE n.key CONTAINS $token
+OPTIONAL MATCH (n)-[r]-()
+RETURN n, labels(n) AS labels, collect(DISTINCT r) AS rels`
+	res, err := neo4j.ExecuteQuery(ctx, driver, q, map[string]any{"token": token},
+		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database),
+		neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	keyOf := map[string]string{}
+	for _, rec := range res.Records {
+		n, _ := rec.Get("n")
+		node := n.(neo4j.Node)
+		keyOf[node.ElementId], _ = node.Props["key"].(string)
+	}
+	for _, rec := range res.Records {
+		n, _ := rec.Get("n")
+		node := n.(neo4j.Node)
+		labels, _ := rec.Get("labels")
+		line := fmt.Sprintf("node %v %s", labels, canonical(node.Props))
+		if !seen[line] {
+			seen[line] = true
+			out = append(out, line)
+		}
+		rels, _ := rec.Get("rels")
+		for _, r := range rels.([]any) {
+			rel := r.(neo4j.Relationship)
+			from, to := keyOf[rel.StartElementId], keyOf[rel.EndElementId]
+			if from == "" {
+				from = rel.StartElementId
+			}
+			if to == "" {
+				to = rel.EndElementId
+			}
+			line := fmt.Sprintf("rel %s -[%s %s]-> %s", from, rel.Type, canonical(rel.Props), to)
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func canonical(props map[string]any) string {
+	m := make(map[string]string, len(props))
+	for k, v := range props {
+		m[k] = fmt.Sprintf("%v", v)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}

@@ -1,0 +1,146 @@
+package resolvers
+
+import (
+	"fmt"
+
+	"github.com/provgraph/provgraph/graph/model"
+	"github.com/provgraph/provgraph/store"
+)
+
+// nodeKinds maps store kinds to the GraphQL enum.
+var nodeKinds = map[store.Kind]model.NodeKind{
+	store.KindDataset:         model.NodeKindDataset,
+	store.KindDatasetVersion:  model.NodeKindDatasetVersion,
+	store.KindTrainingJob:     model.NodeKindTrainingJob,
+	store.KindArtifact:        model.NodeKindArtifact,
+	store.KindRegisteredModel: model.NodeKindRegisteredModel,
+	store.KindModelVersion:    model.NodeKindModelVersion,
+	store.KindEndpoint:        model.NodeKindEndpoint,
+}
+
+// toNode maps a store node to its GraphQL type. A kind the API does not know is an
+// internal error (the store and the schema disagree), not a client error.
+func toNode(n store.Node) (model.Node, error) {
+	switch n.Kind {
+	case store.KindDataset:
+		return toDataset(n), nil
+	case store.KindDatasetVersion:
+		return toDatasetVersion(n), nil
+	case store.KindTrainingJob:
+		return toTrainingJob(n), nil
+	case store.KindArtifact:
+		return toArtifact(n), nil
+	case store.KindRegisteredModel:
+		return toRegisteredModel(n), nil
+	case store.KindModelVersion:
+		return toModelVersion(n), nil
+	case store.KindEndpoint:
+		return toEndpoint(n), nil
+	}
+	return nil, fmt.Errorf("node %q has unknown kind %q", n.Key, n.Kind)
+}
+
+func toNodes(ns []store.Node) ([]model.Node, error) {
+	out := make([]model.Node, 0, len(ns))
+	for _, n := range ns {
+		m, err := toNode(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func toDataset(n store.Node) *model.Dataset {
+	return &model.Dataset{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		Namespace: n.String("namespace"), URI: n.String("uri"),
+	}
+}
+
+func toDatasetVersion(n store.Node) *model.DatasetVersion {
+	return &model.DatasetVersion{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		Namespace: n.String("namespace"), URI: n.String("uri"),
+		Version: n.String("version"), Digest: n.OptString("digest"),
+		VersionID: n.OptString("versionId"), Description: n.OptString("description"),
+	}
+}
+
+func toTrainingJob(n store.Node) *model.TrainingJob {
+	params := n.DecodeParams("hyperParameters")
+	hyper := make([]*model.Parameter, 0, len(params))
+	for _, p := range params {
+		hyper = append(hyper, &model.Parameter{Key: p.Key, Value: p.Value})
+	}
+	return &model.TrainingJob{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		Namespace: n.String("namespace"), Status: model.JobStatus(n.String("status")),
+		StartedAt: n.OptTime("startedAt"), EndedAt: n.OptTime("endedAt"),
+		InstanceType: n.OptString("instanceType"), CodeVersion: n.OptString("codeVersion"),
+		HyperParameters: hyper,
+	}
+}
+
+func toArtifact(n store.Node) *model.Artifact {
+	return &model.Artifact{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		URI: n.String("uri"), Digest: n.OptString("digest"), MediaType: n.OptString("mediaType"),
+	}
+}
+
+func toRegisteredModel(n store.Node) *model.RegisteredModel {
+	return &model.RegisteredModel{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		LatestVersion: int(n.Int("latestVersion")),
+	}
+}
+
+func toModelVersion(n store.Node) *model.ModelVersion {
+	return &model.ModelVersion{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		Version: int(n.Int("version")), Source: n.String("source"),
+		Description: n.OptString("description"),
+	}
+}
+
+func toEndpoint(n store.Node) *model.Endpoint {
+	return &model.Endpoint{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+	}
+}
+
+func toDeployment(d store.Deployment) *model.Deployment {
+	return &model.Deployment{
+		ID: d.ID, Endpoint: toEndpoint(d.Endpoint), ModelVersion: toModelVersion(d.ModelVersion),
+		Variant: d.Variant, TrafficShare: d.TrafficShare, From: d.From, To: d.To,
+		RecordedBy: d.RecordedBy,
+	}
+}
+
+func toLineage(l store.Lineage) (*model.LineageGraph, error) {
+	nodes, err := toNodes(l.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	edges := make([]*model.LineageEdge, 0, len(l.Edges))
+	for _, e := range l.Edges {
+		edges = append(edges, &model.LineageEdge{From: e.From, To: e.To, Type: model.LineageEdgeType(e.Type)})
+	}
+	return &model.LineageGraph{Nodes: nodes, Edges: edges, Truncated: l.Truncated}, nil
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,57 @@
+package server_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+)
+
+// graphqlBlock matches a fenced ```graphql block in Markdown.
+var graphqlBlock = regexp.MustCompile("(?s)```graphql\n(.*?)```")
+
+// expectLine is how a documented example says it must fail: "# expect: CODE [field]".
+var expectLine = regexp.MustCompile(`(?m)^# expect: (\S+)(?: (\S+))?$`)
+
+// The README's quick start and every example in docs/ run as documented, in order,
+// under this test's own names ("quickstart" becomes "quickstart-<token>").
+func TestDocumentedExamplesRun(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	var blocks []string
+	for _, file := range []string{"../README.md", "../docs/api.md"} {
+		text, err := os.ReadFile(file)
+		require.NoError(t, err)
+		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)
+		require.NotEmpty(t, found, "%s has GraphQL examples", file)
+		for _, m := range found {
+			blocks = append(blocks, strings.ReplaceAll(m[1], "quickstart", "quickstart-"+tk))
+		}
+	}
+	for i, block := range blocks {
+		resp := do(t, h, block, nil)
+		if m := expectLine.FindStringSubmatch(block); m != nil {
+			require.Len(t, resp.Errors, 1, "example %d: %s", i, firstLine(block))
+			assert.Equal(t, m[1], resp.Errors[0].Extensions["code"], "example %d", i)
+			if m[2] != "" {
+				assert.Equal(t, m[2], resp.Errors[0].Extensions["field"], "example %d", i)
+			}
+			continue
+		}
+		require.Empty(t, resp.Errors, "example %d: %s", i, firstLine(block))
+		require.NotEmpty(t, resp.Data, "example %d", i)
+		if strings.Contains(block, "query TraceQuickstart") {
+			nodes := ids(get(resp.Data, "lineage", "nodes"))
+			assert.Contains(t, nodes, "datasetVersion:s3://quickstart-"+tk+"-lake:customers/2026-01#sha256:9f2c1a7e",
+				"the README's trace reaches the dataset version")
+			assert.Len(t, nodes, 5)
+			assert.Len(t, get(resp.Data, "lineage", "edges"), 4)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// presentError is the one place where errors become what GraphQL clients see. Domain
+// errors keep their code, field and reason. Errors gqlgen raises while reading the
+// request (parse, validation, argument coercion) are the client's and keep gqlgen's
+// message, with INVALID_ARGUMENT unless gqlgen gave a code. Everything else is an
+// internal error: its text goes to the log and the client gets the request id.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	if gqlErr.Extensions == nil {
+		gqlErr.Extensions = map[string]any{}
+	}
+	if ae, ok := apperr.As(err); ok {
+		gqlErr.Message = ae.Error()
+		gqlErr.Extensions["code"] = string(ae.Code)
+		if ae.Field != "" {
+			gqlErr.Extensions["field"] = ae.Field
+		}
+		switch ae.Code {
+		case apperr.Internal, apperr.Unavailable:
+			zerolog.Ctx(ctx).Error().Err(err).AnErr("cause", ae.Cause).
+				Str("code", string(ae.Code)).Msg("request failed")
+			if ae.Code == apperr.Internal {
+				gqlErr.Message = internalMessage(ctx)
+			}
+		}
+		return gqlErr
+	}
+	var fromGQL *gqlerror.Error
+	if errors.As(err, &fromGQL) {
+		if _, has := gqlErr.Extensions["code"]; !has {
+			// An argument gqlgen could not coerce (a malformed Time, say): its path is
+			// the root field followed by the argument path. Name the argument.
+			gqlErr.Extensions["code"] = string(apperr.InvalidArgument)
+			if field := argumentPath(gqlErr.Path); field != "" {
+				gqlErr.Extensions["field"] = field
+				gqlErr.Message = field + ": " + gqlErr.Message
+			}
+		}
+		return gqlErr
+	}
+	zerolog.Ctx(ctx).Error().Err(err).Msg("internal error")
+	gqlErr.Message = internalMessage(ctx)
+	gqlErr.Extensions["code"] = string(apperr.Internal)
+	return gqlErr
+}
+
+// argumentPath renders an error path without its first (field) element, as
+// "input.hyperParameters[2].key".
+func argumentPath(p ast.Path) string {
+	if len(p) < 2 {
+		return ""
+	}
+	var b strings.Builder
+	for _, el := range p[1:] {
+		switch v := el.(type) {
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(v))
+		case ast.PathIndex:
+			b.WriteString("[" + strconv.Itoa(int(v)) + "]")
+		}
+	}
+	return b.String()
+}
+
+func internalMessage(ctx context.Context) string {
+	msg := "internal error"
+	if id, ok := hlog.IDFromCtx(ctx); ok {
+		msg += " (request id " + id.String() + ")"
+	}
+	return msg + "; the details are in the server log"
+}
+
+// recoverPanic logs a resolver panic with its stack and reports an internal error;
+// the process keeps serving.
+func recoverPanic(ctx context.Context, v any) error {
+	zerolog.Ctx(ctx).Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("panic in resolver")
+	return &apperr.Error{Code: apperr.Internal, Reason: "internal error"}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,194 @@
+// Package server assembles provgraph's HTTP surface: the GraphQL endpoint with its
+// error presenter, panic recovery and operation logging, GraphiQL, and the health
+// endpoints load balancers poll.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/provgraph/provgraph/graph"
+	"github.com/provgraph/provgraph/resolvers"
+	"github.com/provgraph/provgraph/store"
+)
+
+// Options configure the HTTP handler.
+type Options struct {
+	Store  *store.Store
+	Logger zerolog.Logger
+	// MaxBodyBytes caps a request body; larger requests are refused. 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the request body limit when none is configured.
+const DefaultMaxBodyBytes = 4 << 20
+
+// GraphQLPath is where the GraphQL endpoint is served.
+const GraphQLPath = "/graphql"
+
+// RequestIDHeader carries the request id in responses (and is honoured on requests,
+// so a caller's id is kept through the logs).
+const RequestIDHeader = "X-Request-Id"
+
+// New returns the complete HTTP handler.
+func New(opts Options) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", playground.Handler("provgraph", GraphQLPath))
+	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts.Store)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", readyz(opts.Store))
+
+	var h http.Handler = mux
+	h = recoverHTTP(h)
+	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
+		hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).
+			Int("status", status).Int("bytes", size).Dur("duration", d).Msg("request")
+	})(h)
+	h = requestID(h)
+	h = hlog.NewHandler(opts.Logger)(h)
+	return h
+}
+
+// newGraphQL builds the gqlgen handler explicitly, so every transport and extension
+// in use is listed here (NewDefaultServer would add websockets and more).
+func newGraphQL(st *store.Store) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Store: st}}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverPanic)
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		oc := graphql.GetOperationContext(ctx)
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
+		}
+		zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			if oc.Operation != nil {
+				c = c.Str("operation_type", string(oc.Operation.Operation))
+			}
+			return c.Str("operation", name)
+		})
+		return next(ctx)
+	})
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if resp != nil {
+			ev := zerolog.Ctx(ctx).Info()
+			if len(resp.Errors) > 0 {
+				ev = zerolog.Ctx(ctx).Warn().Int("errors", len(resp.Errors))
+			}
+			if graphql.HasOperationContext(ctx) {
+				ev = ev.Dur("duration", time.Since(graphql.GetOperationContext(ctx).Stats.OperationStart))
+			}
+			ev.Msg("graphql")
+		}
+		return resp
+	})
+	return srv
+}
+
+// readyz answers 200 when Neo4j answers and the schema is current, else 503.
+func readyz(st *store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := st.Ready(ctx, store.Schema); err != nil {
+			hlog.FromRequest(r).Warn().Err(err).Msg("not ready")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+				"status": "unavailable",
+				"reason": "the graph database is unreachable or its schema is not current; see the server log",
+			})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schemaVersion": store.Schema.Latest()})
+	}
+}
+
+// requestID gives every request an id (the caller's X-Request-Id when it sends a
+// sane one), puts it in the request logger and echoes it in the response.
+func requestID(next http.Handler) http.Handler {
+	inner := hlog.RequestIDHandler("request_id", RequestIDHeader)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(RequestIDHeader); id != "" && validRequestID(id) {
+			w.Header().Set(RequestIDHeader, id)
+			l := zerolog.Ctx(r.Context()).With().Str("request_id", id).Logger()
+			next.ServeHTTP(w, r.WithContext(l.WithContext(r.Context())))
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverHTTP turns a panic outside the GraphQL executor into a logged 500.
+func recoverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				hlog.FromRequest(r).Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("panic in HTTP handler")
+				writeJSON(w, http.StatusInternalServerError, map[string]any{"status": "error", "code": "INTERNAL"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
+				"errors": []map[string]any{{
+					"message":    "request body is larger than the limit of " + itoa(max) + " bytes",
+					"extensions": map[string]any{"code": "INVALID_ARGUMENT"},
+				}},
+			})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

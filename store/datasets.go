@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// DatasetVersionInput describes one immutable version of a dataset. At least one of
+// Digest and VersionID pins it; Namespace and Name default to what URI implies under
+// OpenLineage's naming (namespace scheme://authority, name the path).
+type DatasetVersionInput struct {
+	URI         string
+	Namespace   *string
+	Name        *string
+	Digest      *string
+	VersionID   *string
+	Description *string
+}
+
+// The dataset-version properties beyond the common ones.
+const (
+	propNamespace   = "namespace"
+	propURI         = "uri"
+	propVersion     = "version"
+	propDigest      = "digest"
+	propVersionID   = "versionId"
+	propDescription = "description"
+)
+
+// createdFlag is set on a node by MERGE ... ON CREATE and removed in the same
+// statement, to tell a create from a match; it is never committed.
+const createdFlag = "created__"
+
+const cypherRegisterDatasetVersion = `
+MERGE (d:` + LabelNode + ` {key: $datasetKey})
+  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
+    d.name = $name, d.namespace = $namespace, d.uri = $uri,
+    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
+MERGE (v:` + LabelNode + ` {key: $key})
+  ON CREATE SET v:` + string(KindDatasetVersion) + `, v += $props,
+    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
+WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
+REMOVE v.` + createdFlag + `
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
+RETURN v, created`
+
+// RegisterDatasetVersion records a dataset version (and its dataset on first use).
+// Registering an equal version again returns it with created=false; the same version
+// with other content is a CONFLICT, because a pinned version never changes.
+func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in DatasetVersionInput) (v Node, created bool, err error) {
+	namespace, name, err := datasetIdentity(in)
+	if err != nil {
+		return Node{}, false, err
+	}
+	if err := checkOptText("digest", in.Digest, MaxDigestLength); err != nil {
+		return Node{}, false, err
+	}
+	if err := checkOptText("versionId", in.VersionID, MaxDigestLength); err != nil {
+		return Node{}, false, err
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return Node{}, false, err
+	}
+	var version string
+	switch {
+	case in.VersionID != nil && *in.VersionID != "":
+		version = *in.VersionID
+	case in.Digest != nil && *in.Digest != "":
+		version = *in.Digest
+	default:
+		return Node{}, false, apperr.Invalid("digest", "give a digest or a versionId (or both): a dataset version must be pinned")
+	}
+	if strings.Contains(version, "#") {
+		field := "versionId"
+		if in.VersionID == nil || *in.VersionID == "" {
+			field = "digest"
+		}
+		return Node{}, false, apperr.Invalid(field, "must not contain '#', which separates the version in IDs")
+	}
+	key := DatasetVersionKey(namespace, name, version)
+	props := map[string]any{
+		propKey: key, propKind: string(KindDatasetVersion), propName: name,
+		propNamespace: namespace, propURI: in.URI, propVersion: version,
+		propDigest: optValue(in.Digest), propVersionID: optValue(in.VersionID),
+		propDescription: optValue(in.Description),
+	}
+	params := map[string]any{
+		"datasetKey": DatasetKey(namespace, name), "key": key, "name": name,
+		"namespace": namespace, "uri": in.URI, "props": props, "actor": actor,
+	}
+	type result struct {
+		node    Node
+		created bool
+	}
+	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		recs, err := collect(ctx, tx, cypherRegisterDatasetVersion, params)
+		if err != nil {
+			return result{}, fmt.Errorf("register dataset version %q: %w", key, err)
+		}
+		if len(recs) != 1 {
+			return result{}, fmt.Errorf("register dataset version %q: %d records", key, len(recs))
+		}
+		n, err := nodeAt(recs[0], "v")
+		if err != nil {
+			return result{}, err
+		}
+		created, _ := recs[0].Get("created")
+		if created == true {
+			return result{n, true}, nil
+		}
+		err = firstConflict(n, "dataset version", []fieldCheck{
+			{"uri", propURI, in.URI},
+			{"digest", propDigest, in.Digest},
+			{"versionId", propVersionID, in.VersionID},
+			{"description", propDescription, in.Description},
+		})
+		return result{n, false}, err
+	})
+	return res.node, res.created, err
+}
+
+// datasetIdentity validates the URI and returns the dataset's namespace and name,
+// given or derived from the URI.
+func datasetIdentity(in DatasetVersionInput) (namespace, name string, err error) {
+	u, err := checkURI("uri", in.URI)
+	if err != nil {
+		return "", "", err
+	}
+	if in.Namespace != nil {
+		namespace = *in.Namespace
+	} else {
+		switch {
+		case u.Scheme == "file":
+			namespace = "file"
+		case u.Host != "":
+			namespace = u.Scheme + "://" + u.Host
+		default:
+			return "", "", apperr.Invalid("namespace", "cannot be derived from uri %q; give namespace and name", truncateForMessage(in.URI))
+		}
+	}
+	if in.Name != nil {
+		name = *in.Name
+	} else {
+		name = u.Path
+		if u.Scheme != "file" {
+			name = strings.TrimPrefix(name, "/")
+		}
+		if name == "" {
+			return "", "", apperr.Invalid("name", "cannot be derived from uri %q, which has no path; give a name", truncateForMessage(in.URI))
+		}
+	}
+	if err := checkText("namespace", namespace, MaxNamespaceLength); err != nil {
+		return "", "", err
+	}
+	if err := checkText("name", name, MaxNameLength); err != nil {
+		return "", "", err
+	}
+	return namespace, name, nil
+}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j/dbtype"
+)
+
+// DeploymentInput asks for a model version to serve an endpoint's variant.
+type DeploymentInput struct {
+	Endpoint     string
+	ModelVersion string
+	Variant      string
+	TrafficShare float64
+}
+
+// Deployment is a model version serving an endpoint's variant over an interval. It is
+// stored as a DEPLOYED_TO edge from the model version to the endpoint; an ended
+// deployment keeps its edge, with To set once, so the history stays visible.
+type Deployment struct {
+	ID           string
+	Endpoint     Node
+	ModelVersion Node
+	Variant      string
+	TrafficShare float64
+	From         time.Time
+	To           *time.Time
+	RecordedBy   string
+}
+
+// DefaultVariant is the variant a deployment gets when none is named (SageMaker's
+// default production variant name).
+const DefaultVariant = "AllTraffic"
+
+// Deployment edge properties.
+const (
+	propDeploymentID = "id"
+	propVariant      = "variant"
+	propTrafficShare = "trafficShare"
+	propFrom         = "from"
+	propTo           = "to"
+)
+
+const (
+	// Take the endpoint's write lock first (MATCH takes no locks, SET does), so that
+	// concurrent deployments to one endpoint queue and each sees the one before it.
+	cypherLockEndpoint = `
+MATCH (e:` + LabelNode + ` {key: $key})
+SET e._lock_ = true
+REMOVE e._lock_`
+
+	cypherMergeEndpoint = `
+MERGE (e:` + LabelNode + ` {key: $key})
+  ON CREATE SET e:` + string(KindEndpoint) + `, e.kind = '` + string(KindEndpoint) + `',
+    e.name = $name, e.deploymentCount = 0,
+    e.recordedAt = datetime.transaction(), e.recordedBy = $actor
+RETURN e`
+
+	cypherActiveDeployments = `
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {key: $key})
+WHERE d.to IS NULL AND ($variant IS NULL OR d.variant = $variant)
+RETURN mv, d, e ORDER BY d.variant, d.from`
+
+	cypherEndDeployments = `
+MATCH (:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
+WHERE d.to IS NULL AND d.variant = $variant
+SET d.to = datetime.transaction(), d.endedBy = $actor
+RETURN count(d) AS ended`
+
+	cypherCreateDeployment = `
+MATCH (mv:` + LabelNode + ` {key: $modelVersion}), (e:` + LabelNode + ` {key: $key})
+SET e.deploymentCount = e.deploymentCount + 1
+CREATE (mv)-[d:` + RelDeployedTo + ` {
+    id: $key + '#' + toString(e.deploymentCount), variant: $variant, trafficShare: $share,
+    from: datetime.transaction(), recordedAt: datetime.transaction(), recordedBy: $actor}]->(e)
+RETURN mv, d, e`
+)
+
+// DeployModelVersion makes a model version serve an endpoint's variant (creating the
+// endpoint on first use). A deployment already serving that variant ends now and stays
+// in the history. When the same version already serves the variant with the same share,
+// nothing changes and created is false.
+func (s *Store) DeployModelVersion(ctx context.Context, actor string, in DeploymentInput) (dep Deployment, replaced *Deployment, created bool, err error) {
+	if err := checkText("endpoint", in.Endpoint, MaxModelNameLength); err != nil {
+		return Deployment{}, nil, false, err
+	}
+	if err := RequireKind("modelVersion", in.ModelVersion, KindModelVersion, "model:<name>/<version>"); err != nil {
+		return Deployment{}, nil, false, err
+	}
+	if in.Variant == "" {
+		in.Variant = DefaultVariant
+	}
+	if err := checkText("variant", in.Variant, MaxShortTextLength); err != nil {
+		return Deployment{}, nil, false, err
+	}
+	if err := checkFraction("trafficShare", in.TrafficShare); err != nil {
+		return Deployment{}, nil, false, err
+	}
+	key := EndpointKey(in.Endpoint)
+	type result struct {
+		dep      Deployment
+		replaced *Deployment
+		created  bool
+	}
+	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		if _, err := nodeByKey(ctx, tx, "modelVersion", in.ModelVersion); err != nil {
+			return result{}, err
+		}
+		endpoint := map[string]any{"key": key, "name": in.Endpoint, "actor": actor}
+		if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
+			return result{}, fmt.Errorf("lock endpoint %q: %w", key, err)
+		}
+		if _, err := collect(ctx, tx, cypherMergeEndpoint, endpoint); err != nil {
+			return result{}, fmt.Errorf("record endpoint %q: %w", key, err)
+		}
+		active, err := deploymentsOf(ctx, tx, key, &in.Variant)
+		if err != nil {
+			return result{}, err
+		}
+		var prev *Deployment
+		if len(active) > 0 {
+			prev = &active[0]
+			if prev.ModelVersion.Key == in.ModelVersion && prev.TrafficShare == in.TrafficShare {
+				return result{dep: *prev}, nil
+			}
+			if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor}); err != nil {
+				return result{}, fmt.Errorf("end deployments of %q: %w", key, err)
+			}
+		}
+		recs, err := collect(ctx, tx, cypherCreateDeployment, map[string]any{
+			"key": key, "modelVersion": in.ModelVersion, "variant": in.Variant,
+			"share": in.TrafficShare, "actor": actor,
+		})
+		if err != nil {
+			return result{}, fmt.Errorf("deploy %q to %q: %w", in.ModelVersion, key, err)
+		}
+		d, err := deploymentAt(recs[0])
+		if err != nil {
+			return result{}, err
+		}
+		if prev != nil {
+			// Re-read the ended deployment so the caller sees its end time.
+			ended := *prev
+			ended.To = &d.From
+			ended.Endpoint = d.Endpoint
+			prev = &ended
+		}
+		return result{d, prev, true}, nil
+	})
+	return res.dep, res.replaced, res.created, err
+}
+
+// ActiveDeployments returns the deployments serving the endpoint with key now, ordered
+// by variant.
+func (s *Store) ActiveDeployments(ctx context.Context, key string) ([]Deployment, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Deployment, error) {
+		return deploymentsOf(ctx, tx, key, nil)
+	})
+}
+
+func deploymentsOf(ctx context.Context, tx neo4j.ManagedTransaction, key string, variant *string) ([]Deployment, error) {
+	recs, err := collect(ctx, tx, cypherActiveDeployments, map[string]any{"key": key, "variant": optValue(variant)})
+	if err != nil {
+		return nil, fmt.Errorf("active deployments of %q: %w", key, err)
+	}
+	out := make([]Deployment, 0, len(recs))
+	for _, r := range recs {
+		d, err := deploymentAt(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// deploymentAt reads a record with columns mv (model version), d (edge), e (endpoint).
+func deploymentAt(rec *neo4j.Record) (Deployment, error) {
+	mv, err := nodeAt(rec, "mv")
+	if err != nil {
+		return Deployment{}, err
+	}
+	e, err := nodeAt(rec, "e")
+	if err != nil {
+		return Deployment{}, err
+	}
+	rel, _, err := neo4j.GetRecordValue[dbtype.Relationship](rec, "d")
+	if err != nil {
+		return Deployment{}, fmt.Errorf("read deployment: %w", err)
+	}
+	d := Deployment{Endpoint: e, ModelVersion: mv}
+	d.ID, _ = rel.Props[propDeploymentID].(string)
+	d.Variant, _ = rel.Props[propVariant].(string)
+	d.TrafficShare, _ = rel.Props[propTrafficShare].(float64)
+	d.From, _ = rel.Props[propFrom].(time.Time)
+	if t, ok := rel.Props[propTo].(time.Time); ok {
+		d.To = &t
+	}
+	d.RecordedBy, _ = rel.Props[propRecordedBy].(string)
+	return d, nil
+}

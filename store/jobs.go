@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// JobStatus is how a job ended.
+type JobStatus string
+
+// The job statuses.
+const (
+	JobCompleted JobStatus = "COMPLETED"
+	JobFailed    JobStatus = "FAILED"
+	JobStopped   JobStatus = "STOPPED"
+)
+
+// Param is one key/value parameter, such as a hyper-parameter.
+type Param struct {
+	Key   string
+	Value string
+}
+
+// ArtifactInput describes an artifact a job wrote.
+type ArtifactInput struct {
+	URI       string
+	Digest    *string
+	MediaType *string
+}
+
+// TrainingJobInput describes a finished (or failed) training job.
+type TrainingJobInput struct {
+	Namespace       string
+	Name            string
+	Inputs          []string
+	ModelArtifact   ArtifactInput
+	Status          JobStatus
+	StartedAt       *time.Time
+	EndedAt         *time.Time
+	InstanceType    *string
+	CodeVersion     *string
+	HyperParameters []Param
+}
+
+// Job and artifact properties beyond the common ones.
+const (
+	propStatus          = "status"
+	propStartedAt       = "startedAt"
+	propEndedAt         = "endedAt"
+	propInstanceType    = "instanceType"
+	propCodeVersion     = "codeVersion"
+	propHyperParameters = "hyperParameters" // JSON object, keys sorted
+	propInputs          = "inputs"          // sorted input IDs, to compare repeats cheaply
+	propOutputs         = "outputs"         // sorted output IDs
+	propMediaType       = "mediaType"
+)
+
+const (
+	cypherInputKinds = `UNWIND range(0, size($inputs) - 1) AS i
+OPTIONAL MATCH (n:` + LabelNode + ` {key: $inputs[i]})
+RETURN i, n.kind AS kind ORDER BY i`
+
+	cypherMergeJob = `
+MERGE (j:` + LabelNode + ` {key: $key})
+  ON CREATE SET j:` + string(KindTrainingJob) + `, j += $props,
+    j.recordedAt = datetime.transaction(), j.recordedBy = $actor, j.` + createdFlag + ` = true
+WITH j, coalesce(j.` + createdFlag + `, false) AS created
+REMOVE j.` + createdFlag + `
+RETURN j, created`
+
+	cypherLinkJobInputs = `
+MATCH (j:` + LabelNode + ` {key: $key})
+UNWIND $inputs AS k
+MATCH (i:` + LabelNode + ` {key: k})
+CREATE (i)-[:` + RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)`
+
+	cypherMergeArtifact = `
+MERGE (a:` + LabelNode + ` {key: $key})
+  ON CREATE SET a:` + string(KindArtifact) + `, a += $props,
+    a.recordedAt = datetime.transaction(), a.recordedBy = $actor, a.` + createdFlag + ` = true
+WITH a, coalesce(a.` + createdFlag + `, false) AS created
+REMOVE a.` + createdFlag + `
+RETURN a, created`
+
+	cypherLinkJobOutput = `
+MATCH (j:` + LabelNode + ` {key: $job}), (a:` + LabelNode + ` {key: $artifact})
+CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(a)`
+)
+
+// RecordTrainingJob records a training job, the dataset versions (or artifacts) it read
+// and the model artifact it produced, in one transaction. Recording an equal job again
+// is a no-op (created=false); the same job ID with other content is a CONFLICT.
+func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in TrainingJobInput) (job, artifact Node, created bool, err error) {
+	if err := checkText("namespace", in.Namespace, MaxNamespaceLength); err != nil {
+		return Node{}, Node{}, false, err
+	}
+	if err := checkText("name", in.Name, MaxNameLength); err != nil {
+		return Node{}, Node{}, false, err
+	}
+	inputs, err := checkInputs(in.Inputs)
+	if err != nil {
+		return Node{}, Node{}, false, err
+	}
+	artifactProps, err := artifactProps(in.ModelArtifact, "modelArtifact")
+	if err != nil {
+		return Node{}, Node{}, false, err
+	}
+	artifactKey := artifactProps[propKey].(string)
+	for i, k := range in.Inputs {
+		if k == artifactKey {
+			return Node{}, Node{}, false, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "is the job's own model artifact; a job cannot read what it produces")
+		}
+	}
+	switch in.Status {
+	case "":
+		in.Status = JobCompleted
+	case JobCompleted, JobFailed, JobStopped:
+	default:
+		return Node{}, Node{}, false, apperr.Invalid("status", "must be COMPLETED, FAILED or STOPPED (got %q)", in.Status)
+	}
+	if in.StartedAt != nil && in.EndedAt != nil && in.EndedAt.Before(*in.StartedAt) {
+		return Node{}, Node{}, false, apperr.Invalid("endedAt", "must not be before startedAt")
+	}
+	if err := checkOptText("instanceType", in.InstanceType, MaxShortTextLength); err != nil {
+		return Node{}, Node{}, false, err
+	}
+	if err := checkOptText("codeVersion", in.CodeVersion, MaxShortTextLength); err != nil {
+		return Node{}, Node{}, false, err
+	}
+	hyper, err := encodeParams("hyperParameters", in.HyperParameters)
+	if err != nil {
+		return Node{}, Node{}, false, err
+	}
+
+	key := JobKey(in.Namespace, in.Name)
+	props := map[string]any{
+		propKey: key, propKind: string(KindTrainingJob), propName: in.Name,
+		propNamespace: in.Namespace, propStatus: string(in.Status),
+		propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
+		propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
+		propHyperParameters: hyper, propInputs: inputs, propOutputs: []string{artifactKey},
+	}
+	type result struct {
+		job, artifact Node
+		created       bool
+	}
+	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		if err := checkInputsExist(ctx, tx, in.Inputs); err != nil {
+			return result{}, err
+		}
+		recs, err := collect(ctx, tx, cypherMergeJob, map[string]any{"key": key, "props": props, "actor": actor})
+		if err != nil {
+			return result{}, fmt.Errorf("record training job %q: %w", key, err)
+		}
+		j, err := nodeAt(recs[0], "j")
+		if err != nil {
+			return result{}, err
+		}
+		if c, _ := recs[0].Get("created"); c != true {
+			if err := firstConflict(j, "training job", []fieldCheck{
+				{"inputs", propInputs, inputs},
+				{"modelArtifact.uri", propOutputs, []string{artifactKey}},
+				{"status", propStatus, string(in.Status)},
+				{"startedAt", propStartedAt, in.StartedAt},
+				{"endedAt", propEndedAt, in.EndedAt},
+				{"instanceType", propInstanceType, in.InstanceType},
+				{"codeVersion", propCodeVersion, in.CodeVersion},
+				{"hyperParameters", propHyperParameters, hyper},
+			}); err != nil {
+				return result{}, err
+			}
+			a, err := nodeByKey(ctx, tx, "modelArtifact.uri", artifactKey)
+			return result{j, a, false}, err
+		}
+		if _, err := collect(ctx, tx, cypherLinkJobInputs, map[string]any{"key": key, "inputs": inputs, "actor": actor}); err != nil {
+			return result{}, fmt.Errorf("link inputs of %q: %w", key, err)
+		}
+		a, err := mergeArtifact(ctx, tx, actor, artifactProps, "modelArtifact")
+		if err != nil {
+			return result{}, err
+		}
+		if _, err := collect(ctx, tx, cypherLinkJobOutput, map[string]any{"job": key, "artifact": artifactKey, "actor": actor}); err != nil {
+			return result{}, fmt.Errorf("link output of %q: %w", key, err)
+		}
+		return result{j, a, true}, nil
+	})
+	return res.job, res.artifact, res.created, err
+}
+
+// checkInputs validates the form of input IDs and returns them sorted.
+func checkInputs(ids []string) ([]string, error) {
+	if len(ids) > MaxJobInputs {
+		return nil, apperr.Invalid("inputs", "must list at most %d IDs (got %d)", MaxJobInputs, len(ids))
+	}
+	seen := make(map[string]int, len(ids))
+	for i, id := range ids {
+		field := fmt.Sprintf("inputs[%d]", i)
+		kinds, err := KindsOfID(field, id)
+		if err != nil {
+			return nil, err
+		}
+		if kinds[0] != KindDatasetVersion && kinds[0] != KindArtifact {
+			return nil, apperr.Invalid(field, "must be the ID of a dataset version or an artifact, like \"datasetVersion:s3://lake:customers#v3\" (got %q)", truncateForMessage(id))
+		}
+		if j, dup := seen[id]; dup {
+			return nil, apperr.Invalid(field, "repeats inputs[%d]", j)
+		}
+		seen[id] = i
+	}
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	return sorted, nil
+}
+
+// checkInputsExist fails with NOT_FOUND naming the first input that names no node.
+func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	recs, err := collect(ctx, tx, cypherInputKinds, map[string]any{"inputs": ids})
+	if err != nil {
+		return fmt.Errorf("look up job inputs: %w", err)
+	}
+	for _, r := range recs {
+		i, _ := r.Get("i")
+		if kind, _ := r.Get("kind"); kind == nil {
+			idx := i.(int64)
+			return notFound(fmt.Sprintf("inputs[%d]", idx), ids[idx])
+		}
+	}
+	return nil
+}
+
+// artifactProps validates an artifact and returns the properties to create it with.
+func artifactProps(in ArtifactInput, field string) (map[string]any, error) {
+	u, err := checkURI(field+".uri", in.URI)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOptText(field+".digest", in.Digest, MaxDigestLength); err != nil {
+		return nil, err
+	}
+	if err := checkOptText(field+".mediaType", in.MediaType, MaxShortTextLength); err != nil {
+		return nil, err
+	}
+	name := path.Base(u.Path)
+	if name == "." || name == "/" || name == "" {
+		name = in.URI
+	}
+	return map[string]any{
+		propKey: ArtifactKey(in.URI), propKind: string(KindArtifact), propName: name,
+		propURI: in.URI, propDigest: optValue(in.Digest), propMediaType: optValue(in.MediaType),
+	}, nil
+}
+
+// mergeArtifact creates the artifact or, when it exists, checks that a given digest or
+// media type agrees with the recorded one.
+func mergeArtifact(ctx context.Context, tx neo4j.ManagedTransaction, actor string, props map[string]any, field string) (Node, error) {
+	recs, err := collect(ctx, tx, cypherMergeArtifact, map[string]any{"key": props[propKey], "props": props, "actor": actor})
+	if err != nil {
+		return Node{}, fmt.Errorf("record artifact %q: %w", props[propKey], err)
+	}
+	a, err := nodeAt(recs[0], "a")
+	if err != nil {
+		return Node{}, err
+	}
+	if c, _ := recs[0].Get("created"); c == true {
+		return a, nil
+	}
+	var checks []fieldCheck
+	if d := props[propDigest]; d != nil {
+		checks = append(checks, fieldCheck{field + ".digest", propDigest, d})
+	}
+	if m := props[propMediaType]; m != nil {
+		checks = append(checks, fieldCheck{field + ".mediaType", propMediaType, m})
+	}
+	return a, firstConflict(a, "artifact", checks)
+}
+
+// encodeParams validates parameters and encodes them as a JSON object with sorted keys
+// (nil when there are none), the form they are stored and compared in.
+func encodeParams(field string, params []Param) (any, error) {
+	if len(params) == 0 {
+		return nil, nil
+	}
+	if len(params) > MaxHyperParameters {
+		return nil, apperr.Invalid(field, "must have at most %d entries (got %d)", MaxHyperParameters, len(params))
+	}
+	m := make(map[string]string, len(params))
+	for i, p := range params {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkText(f+".key", p.Key, MaxParamKeyLength); err != nil {
+			return nil, err
+		}
+		if !utf8.ValidString(p.Value) {
+			return nil, apperr.Invalid(f+".value", "must be valid UTF-8")
+		}
+		if n := utf8.RuneCountInString(p.Value); n > MaxParamValueLength {
+			return nil, apperr.Invalid(f+".value", "must be at most %d characters (got %d)", MaxParamValueLength, n)
+		}
+		if _, dup := m[p.Key]; dup {
+			return nil, apperr.Invalid(f+".key", "repeats key %q", truncateForMessage(p.Key))
+		}
+		m[p.Key] = p.Value
+	}
+	b, err := json.Marshal(m) // encoding/json sorts map keys
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", field, err)
+	}
+	return string(b), nil
+}
+
+// DecodeParams returns the parameters stored in prop of n, sorted by key.
+func (n Node) DecodeParams(prop string) []Param {
+	raw, ok := n.Props[prop].(string)
+	if !ok {
+		return nil
+	}
+	var m map[string]string
+	if json.Unmarshal([]byte(raw), &m) != nil {
+		return nil
+	}
+	out := make([]Param, 0, len(m))
+	for k, v := range m {
+		out = append(out, Param{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}

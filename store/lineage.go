@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// Direction says which way a lineage traversal follows provenance edges.
+type Direction string
+
+// The traversal directions.
+const (
+	// Upstream follows provenance edges backwards, towards the sources.
+	Upstream Direction = "UPSTREAM"
+	// Downstream follows them forwards, towards what was derived.
+	Downstream Direction = "DOWNSTREAM"
+	// Both is the union of the upstream and the downstream cone of the start nodes.
+	Both Direction = "BOTH"
+)
+
+// LineageQuery asks for the provenance cone of some start nodes.
+type LineageQuery struct {
+	Start     []string
+	Direction Direction
+	// MaxDepth counts provenance edges from a start node; 0 returns the start nodes.
+	MaxDepth int
+}
+
+// Edge is a provenance edge between two nodes of a lineage result; From is upstream.
+type Edge struct {
+	From string
+	To   string
+	Type string
+}
+
+// Lineage is a traversal result: nodes (start nodes first, then by ID), the
+// provenance edges among them, and whether the node limit cut the cone short.
+type Lineage struct {
+	Nodes     []Node
+	Edges     []Edge
+	Truncated bool
+}
+
+// coneQueries[dir][depth] is the traversal for one direction and depth. Cypher cannot
+// take a variable-length bound as a parameter, so one constant query per depth is
+// built here from Go constants; user input only selects among them by a checked index.
+// DISTINCT end nodes let the planner use its pruning breadth-first expand.
+var coneQueries = func() (q [2][MaxLineageDepth + 1]string) {
+	for depth := 1; depth <= MaxLineageDepth; depth++ {
+		q[0][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)<-[:%[2]s*1..%[3]d]-(n:%[1]s)
+RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
+		q[1][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)-[:%[2]s*1..%[3]d]->(n:%[1]s)
+RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
+	}
+	return q
+}()
+
+const cypherEdgesAmong = `
+UNWIND $keys AS k
+MATCH (a:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
+WHERE b.key IN $keys
+RETURN DISTINCT a.key AS from, type(r) AS type, b.key AS to`
+
+// Lineage returns the provenance cone of the start nodes in one read transaction.
+// Unknown start IDs are NOT_FOUND errors naming the list element.
+func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
+	start, err := checkLineageQuery(q)
+	if err != nil {
+		return Lineage{}, err
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
+		found, err := nodesByKeys(ctx, tx, start)
+		if err != nil {
+			return Lineage{}, err
+		}
+		for i, k := range q.Start {
+			if _, ok := found[k]; !ok {
+				return Lineage{}, notFound(fmt.Sprintf("start[%d]", i), k)
+			}
+		}
+		var out Lineage
+		seen := make(map[string]bool, len(start))
+		for _, k := range start {
+			out.Nodes = append(out.Nodes, found[k])
+			seen[k] = true
+		}
+		var dirs []int
+		switch q.Direction {
+		case Upstream:
+			dirs = []int{0}
+		case Downstream:
+			dirs = []int{1}
+		case Both:
+			dirs = []int{0, 1}
+		}
+		var reached []Node
+		var cones [][]string
+		for _, dir := range dirs {
+			cone := append([]string(nil), start...)
+			if q.MaxDepth > 0 {
+				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
+					"start": start, "limit": MaxLineageNodes + 1,
+				})
+				if err != nil {
+					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+				}
+				if len(recs) > MaxLineageNodes {
+					out.Truncated = true
+				}
+				for _, r := range recs {
+					n, err := nodeAt(r, "n")
+					if err != nil {
+						return Lineage{}, err
+					}
+					cone = append(cone, n.Key)
+					if !seen[n.Key] {
+						seen[n.Key] = true
+						reached = append(reached, n)
+					}
+				}
+			}
+			cones = append(cones, cone)
+		}
+		sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
+		if room := MaxLineageNodes - len(out.Nodes); len(reached) > room {
+			reached = reached[:room]
+			out.Truncated = true
+		}
+		out.Nodes = append(out.Nodes, reached...)
+
+		kept := make(map[string]bool, len(out.Nodes))
+		for _, n := range out.Nodes {
+			kept[n.Key] = true
+		}
+		edgeSeen := map[Edge]bool{}
+		for _, cone := range cones {
+			keys := cone[:0:0]
+			for _, k := range cone {
+				if kept[k] {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) < 2 {
+				continue
+			}
+			recs, err := collect(ctx, tx, cypherEdgesAmong, map[string]any{"keys": keys})
+			if err != nil {
+				return Lineage{}, fmt.Errorf("lineage edges: %w", err)
+			}
+			for _, r := range recs {
+				var e Edge
+				from, _ := r.Get("from")
+				to, _ := r.Get("to")
+				typ, _ := r.Get("type")
+				e.From, _ = from.(string)
+				e.To, _ = to.(string)
+				e.Type, _ = typ.(string)
+				if !edgeSeen[e] {
+					edgeSeen[e] = true
+					out.Edges = append(out.Edges, e)
+				}
+			}
+		}
+		sort.Slice(out.Edges, func(i, j int) bool {
+			a, b := out.Edges[i], out.Edges[j]
+			if a.From != b.From {
+				return a.From < b.From
+			}
+			if a.To != b.To {
+				return a.To < b.To
+			}
+			return a.Type < b.Type
+		})
+		return out, nil
+	})
+}
+
+// checkLineageQuery validates q and returns its start IDs without repeats, in order.
+func checkLineageQuery(q LineageQuery) ([]string, error) {
+	if len(q.Start) == 0 {
+		return nil, apperr.Invalid("start", "must list at least one node ID")
+	}
+	if len(q.Start) > MaxLineageStarts {
+		return nil, apperr.Invalid("start", "must list at most %d node IDs (got %d)", MaxLineageStarts, len(q.Start))
+	}
+	switch q.Direction {
+	case Upstream, Downstream, Both:
+	default:
+		return nil, apperr.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH (got %q)", q.Direction)
+	}
+	if q.MaxDepth < 0 || q.MaxDepth > MaxLineageDepth {
+		return nil, apperr.Invalid("maxDepth", "must be between 0 and %d (got %d)", MaxLineageDepth, q.MaxDepth)
+	}
+	seen := make(map[string]bool, len(q.Start))
+	out := make([]string, 0, len(q.Start))
+	for i, id := range q.Start {
+		if _, err := KindsOfID(fmt.Sprintf("start[%d]", i), id); err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}

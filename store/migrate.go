@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// Migration is one step of the database schema: idempotent statements (constraints,
+// indexes) that bring the database from Version-1 to Version.
+type Migration struct {
+	Version     int
+	Description string
+	Statements  []string
+}
+
+// Migrator applies migrations for one component and records the version reached in a
+// (:SchemaVersion {component}) node. Statements must be idempotent (IF NOT EXISTS), so
+// that several provgraph instances starting together converge.
+type Migrator struct {
+	Component  string
+	Migrations []Migration
+}
+
+// ErrSchemaTooNew is returned when the database was migrated by a newer provgraph.
+var ErrSchemaTooNew = errors.New("database schema is newer than this provgraph supports")
+
+// SchemaComponent names provgraph's own schema in the SchemaVersion node.
+const SchemaComponent = "provgraph"
+
+// Schema is provgraph's database schema, oldest step first. Append new steps; never
+// edit a released one.
+var Schema = Migrator{
+	Component: SchemaComponent,
+	Migrations: []Migration{
+		{
+			Version:     1,
+			Description: "unique node keys; one schema-version record per component",
+			Statements: []string{
+				`CREATE CONSTRAINT schema_version_component IF NOT EXISTS
+				 FOR (s:` + LabelSchemaVersion + `) REQUIRE s.component IS UNIQUE`,
+				`CREATE CONSTRAINT node_key IF NOT EXISTS
+				 FOR (n:` + LabelNode + `) REQUIRE n.key IS UNIQUE`,
+			},
+		},
+		{
+			Version:     2,
+			Description: "look up deployments by variant and artifacts by URI",
+			Statements: []string{
+				`CREATE INDEX deployed_to_variant IF NOT EXISTS
+				 FOR ()-[d:` + RelDeployedTo + `]-() ON (d.variant)`,
+				`CREATE INDEX artifact_uri IF NOT EXISTS
+				 FOR (a:` + string(KindArtifact) + `) ON (a.uri)`,
+			},
+		},
+	},
+}
+
+// Latest is the version the migrations end at.
+func (m Migrator) Latest() int {
+	latest := 0
+	for _, mig := range m.Migrations {
+		latest = max(latest, mig.Version)
+	}
+	return latest
+}
+
+const (
+	cypherSchemaVersion    = `MATCH (s:` + LabelSchemaVersion + ` {component: $component}) RETURN s.version AS version`
+	cypherSetSchemaVersion = `
+MERGE (s:` + LabelSchemaVersion + ` {component: $component})
+SET s.version = CASE WHEN coalesce(s.version, 0) < $version THEN $version ELSE s.version END,
+    s.updatedAt = datetime.transaction()`
+)
+
+// Version returns the schema version recorded in the database, 0 for a new database.
+func (s *Store) Version(ctx context.Context, m Migrator) (int, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (int, error) {
+		recs, err := collect(ctx, tx, cypherSchemaVersion, map[string]any{"component": m.Component})
+		if err != nil {
+			return 0, fmt.Errorf("read schema version: %w", err)
+		}
+		if len(recs) == 0 {
+			return 0, nil
+		}
+		v, _ := recs[0].Get("version")
+		n, _ := v.(int64)
+		return int(n), nil
+	})
+}
+
+// Migrate brings the database to m's latest version and returns the versions before
+// and after. A database at a newer version than m knows is refused with
+// ErrSchemaTooNew and left untouched.
+func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err error) {
+	from, err = s.Version(ctx, m)
+	if err != nil {
+		return 0, 0, err
+	}
+	latest := m.Latest()
+	if from > latest {
+		return from, from, fmt.Errorf("%w: the database %q is at %s schema version %d, this provgraph knows versions up to %d; upgrade provgraph",
+			ErrSchemaTooNew, s.db, m.Component, from, latest)
+	}
+	for _, mig := range m.Migrations {
+		if mig.Version <= from {
+			continue
+		}
+		for _, stmt := range mig.Statements {
+			if err := s.schemaStatement(ctx, stmt); err != nil {
+				return from, from, fmt.Errorf("schema migration %d (%s): %w", mig.Version, mig.Description, err)
+			}
+		}
+		if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+			_, err := collect(ctx, tx, cypherSetSchemaVersion, map[string]any{"component": m.Component, "version": mig.Version})
+			return struct{}{}, err
+		}); err != nil {
+			return from, from, fmt.Errorf("record schema version %d: %w", mig.Version, err)
+		}
+	}
+	if err := s.schemaStatement(ctx, "CALL db.awaitIndexes(300)"); err != nil {
+		return from, latest, fmt.Errorf("wait for indexes: %w", err)
+	}
+	return from, latest, nil
+}
+
+// schemaStatement runs a schema command in its own auto-commit transaction; Neo4j does
+// not allow schema and data changes in one transaction.
+func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
+	_, err := neo4j.ExecuteQuery(ctx, s.driver, stmt, nil, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
+	return classify(err)
+}
+
+// Ready reports whether Neo4j answers and the schema is at m's latest version; the
+// error says which is not the case.
+func (s *Store) Ready(ctx context.Context, m Migrator) error {
+	v, err := s.Version(ctx, m)
+	if err != nil {
+		return err
+	}
+	if v != m.Latest() {
+		return fmt.Errorf("schema version is %d, want %d", v, m.Latest())
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+func TestSchemaIsCurrentAndMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	v, err := st.Version(t.Context(), store.Schema)
+	require.NoError(t, err)
+	assert.Equal(t, store.Schema.Latest(), v)
+	from, to, err := st.Migrate(t.Context(), store.Schema)
+	require.NoError(t, err)
+	assert.Equal(t, store.Schema.Latest(), from)
+	assert.Equal(t, store.Schema.Latest(), to)
+	require.NoError(t, st.Ready(t.Context(), store.Schema))
+}
+
+// The migration engine, exercised on a component of the test's own, so that the
+// shared database's provgraph schema is never moved: a database at an older version is
+// upgraded in place, one at a newer version is refused and left as it was.
+func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	index := func(name string) string {
+		// The index names are built from the test token, which is [a-z0-9] only.
+		return "CREATE INDEX " + name + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") ON (n." + name + ")"
+	}
+	v1 := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
+		{Version: 1, Description: "first", Statements: []string{index("a_" + tk)}},
+	}}
+	v2 := store.Migrator{Component: v1.Component, Migrations: append(v1.Migrations,
+		store.Migration{Version: 2, Description: "second", Statements: []string{index("b_" + tk)}})}
+
+	from, to, err := st.Migrate(t.Context(), v1)
+	require.NoError(t, err)
+	assert.Equal(t, []int{0, 1}, []int{from, to})
+	require.Error(t, st.Ready(t.Context(), v2), "a database behind the binary is not ready")
+
+	from, to, err = st.Migrate(t.Context(), v2)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2}, []int{from, to})
+	require.NoError(t, st.Ready(t.Context(), v2))
+
+	_, _, err = st.Migrate(t.Context(), v1)
+	require.ErrorIs(t, err, store.ErrSchemaTooNew)
+	assert.Contains(t, err.Error(), "version 2")
+	assert.Contains(t, err.Error(), "upgrade provgraph")
+	v, err := st.Version(t.Context(), v1)
+	require.NoError(t, err)
+	assert.Equal(t, 2, v, "a refused migration leaves the version alone")
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// ModelVersionInput describes a model version to register.
+type ModelVersionInput struct {
+	// Model is the registered model's name; it is created on first use.
+	Model string
+	// Source is the URI of the model artifact.
+	Source string
+	// ProducedBy, when set, is the ID of the job that produced Source; the job must have
+	// recorded Source as an output.
+	ProducedBy  *string
+	Description *string
+}
+
+// Model properties beyond the common ones.
+const (
+	propLatestVersion = "latestVersion"
+	propSource        = "source"
+	propModel         = "model"
+)
+
+// MaxModelNameLength is the longest registered-model name.
+const MaxModelNameLength = 256
+
+const (
+	cypherJobProduced = `
+MATCH (j:` + LabelNode + ` {key: $job})-[:` + RelProduced + `]->(a:` + LabelNode + ` {key: $artifact})
+RETURN count(a) AS n`
+
+	// Take the registered model's write lock first (MATCH takes no locks, SET does), so
+	// that concurrent registrations queue instead of deadlocking on a lock upgrade
+	// after MERGE. A model that does not exist yet is created by the MERGE below.
+	cypherLockModel = `
+MATCH (m:` + LabelNode + ` {key: $modelKey})
+SET m._lock_ = true
+REMOVE m._lock_`
+
+	// The SET on m reads latestVersion under m's write lock, so concurrent
+	// registrations get distinct, gap-free numbers.
+	cypherRegisterModelVersion = `
+MERGE (m:` + LabelNode + ` {key: $modelKey})
+  ON CREATE SET m:` + string(KindRegisteredModel) + `, m.kind = '` + string(KindRegisteredModel) + `',
+    m.name = $model, m.latestVersion = 0,
+    m.recordedAt = datetime.transaction(), m.recordedBy = $actor
+SET m.latestVersion = m.latestVersion + 1
+WITH m
+MERGE (a:` + LabelNode + ` {key: $artifactKey})
+  ON CREATE SET a:` + string(KindArtifact) + `, a += $artifactProps,
+    a.recordedAt = datetime.transaction(), a.recordedBy = $actor
+CREATE (v:` + LabelNode + `:` + string(KindModelVersion) + ` {
+    key: $modelKey + '/' + toString(m.latestVersion), kind: '` + string(KindModelVersion) + `',
+    name: $model + '/' + toString(m.latestVersion), model: $model, version: m.latestVersion,
+    source: $source, description: $description,
+    recordedAt: datetime.transaction(), recordedBy: $actor})
+CREATE (v)-[:` + RelVersionOf + `]->(m)
+CREATE (a)-[:` + RelRegisteredAs + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
+RETURN v`
+)
+
+// RegisterModelVersion creates the next version (1, 2, 3, …) of a registered model
+// from a model artifact, linking the artifact to it so lineage runs from the version
+// back through the job that produced the artifact.
+func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in ModelVersionInput) (Node, error) {
+	if err := checkText("model", in.Model, MaxModelNameLength); err != nil {
+		return Node{}, err
+	}
+	if modelVersionSuffix.MatchString(in.Model) {
+		return Node{}, apperr.Invalid("model", "must not end in '/<digits>', which would read as a version in IDs (got %q)", truncateForMessage(in.Model))
+	}
+	if _, err := checkURI("source", in.Source); err != nil {
+		return Node{}, err
+	}
+	aprops, err := artifactProps(ArtifactInput{URI: in.Source}, "source")
+	if err != nil {
+		return Node{}, err
+	}
+	if in.ProducedBy != nil {
+		if err := RequireKind("producedBy", *in.ProducedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
+			return Node{}, err
+		}
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return Node{}, err
+	}
+	artifactKey := ArtifactKey(in.Source)
+	params := map[string]any{
+		"modelKey": RegisteredModelKey(in.Model), "model": in.Model, "source": in.Source,
+		"description": optValue(in.Description), "artifactKey": artifactKey,
+		"artifactProps": aprops, "actor": actor,
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		if in.ProducedBy != nil {
+			if _, err := nodeByKey(ctx, tx, "producedBy", *in.ProducedBy); err != nil {
+				return Node{}, err
+			}
+			recs, err := collect(ctx, tx, cypherJobProduced, map[string]any{"job": *in.ProducedBy, "artifact": artifactKey})
+			if err != nil {
+				return Node{}, fmt.Errorf("check output of %q: %w", *in.ProducedBy, err)
+			}
+			if n, _ := recs[0].Get("n"); n == int64(0) {
+				return Node{}, apperr.Invalid("source", "job %q recorded no output with URI %q; register the job's model artifact or drop producedBy",
+					truncateForMessage(*in.ProducedBy), truncateForMessage(in.Source))
+			}
+		}
+		if _, err := collect(ctx, tx, cypherLockModel, params); err != nil {
+			return Node{}, fmt.Errorf("lock model %q: %w", in.Model, err)
+		}
+		recs, err := collect(ctx, tx, cypherRegisterModelVersion, params)
+		if err != nil {
+			return Node{}, fmt.Errorf("register version of model %q: %w", in.Model, err)
+		}
+		return nodeAt(recs[0], "v")
+	})
+}

@@ -1,0 +1,170 @@
+// Package store is the only package that speaks Cypher. It owns the provenance graph's
+// rules — pinned versions, append-only facts, the actor on every write — so that the
+// GraphQL resolvers, the ingest adapters and the CLI all get them by calling it.
+//
+// Every query is a constant string with parameters; labels and relationship types come
+// from the constants in keys.go, never from user text. Writes run in managed write
+// transactions and reads in managed read transactions, always against the configured
+// database and with the driver's bookmark manager, so a read after a write sees it,
+// also on a cluster.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// Config says how to reach Neo4j.
+type Config struct {
+	// URI is a bolt:// (one server) or neo4j:// (routing: cluster, Aura) URI.
+	URI string
+	// User and Password authenticate with Neo4j's basic auth.
+	User     string
+	Password string
+	// Database is the database holding the graph ("neo4j" unless configured otherwise).
+	Database string
+	// MaxConnectionPoolSize bounds connections per server; 0 keeps the driver default.
+	MaxConnectionPoolSize int
+	// RetryTimeout bounds how long a transaction is retried on transient failures
+	// (Neo4j unreachable, leader switch); 0 keeps the driver default of 30 s.
+	RetryTimeout time.Duration
+}
+
+// Store is the provenance graph in Neo4j. It is safe for concurrent use.
+type Store struct {
+	driver neo4j.DriverWithContext
+	db     string
+}
+
+// Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
+// Migrate before serving.
+func Open(cfg Config) (*Store, error) {
+	if cfg.URI == "" {
+		return nil, errors.New("open store: Neo4j URI is empty")
+	}
+	if cfg.Database == "" {
+		cfg.Database = "neo4j"
+	}
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""),
+		func(c *config.Config) {
+			if cfg.MaxConnectionPoolSize > 0 {
+				c.MaxConnectionPoolSize = cfg.MaxConnectionPoolSize
+			}
+			if cfg.RetryTimeout > 0 {
+				c.MaxTransactionRetryTime = cfg.RetryTimeout
+			}
+			c.ConnectionAcquisitionTimeout = 30 * time.Second
+			c.SocketConnectTimeout = 5 * time.Second
+		})
+	if err != nil {
+		return nil, fmt.Errorf("open store at %s: %w", cfg.URI, err)
+	}
+	return &Store{driver: driver, db: cfg.Database}, nil
+}
+
+// Close releases the driver's connections.
+func (s *Store) Close(ctx context.Context) error {
+	return s.driver.Close(ctx)
+}
+
+// Database returns the name of the Neo4j database the store uses.
+func (s *Store) Database() string { return s.db }
+
+// WaitReachable retries until Neo4j answers (with the configured credentials) or ctx
+// ends, so that provgraph and Neo4j can be started together.
+func (s *Store) WaitReachable(ctx context.Context, retryEvery time.Duration) error {
+	for {
+		err := s.driver.VerifyAuthentication(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		if isAuthError(err) {
+			return fmt.Errorf("neo4j rejected the credentials: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("neo4j not reachable: %w", errors.Join(err, ctx.Err()))
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+func isAuthError(err error) bool {
+	var nerr *neo4j.Neo4jError
+	if errors.As(err, &nerr) {
+		return nerr.Code == "Neo.ClientError.Security.Unauthorized" ||
+			nerr.Code == "Neo.ClientError.Security.AuthenticationRateLimit"
+	}
+	return false
+}
+
+func (s *Store) sessionConfig(mode neo4j.AccessMode) neo4j.SessionConfig {
+	return neo4j.SessionConfig{
+		DatabaseName:    s.db,
+		AccessMode:      mode,
+		BookmarkManager: s.driver.ExecuteQueryBookmarkManager(),
+		FetchSize:       neo4j.FetchAll,
+	}
+}
+
+// write runs work in a managed write transaction. The driver may retry work on
+// transient failures, so work must be idempotent and free of side effects outside the
+// transaction. A domain error returned by work rolls the transaction back.
+func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
+	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeWrite))
+	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
+	res, err = neo4j.ExecuteWrite(ctx, sess, work)
+	return res, classify(err)
+}
+
+// read runs work in a managed read transaction (routed to readers on a cluster).
+func read[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
+	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeRead))
+	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
+	res, err = neo4j.ExecuteRead(ctx, sess, work)
+	return res, classify(err)
+}
+
+// closeQuietly closes a session; a failure to close after the work already failed is
+// classified like the work's own error.
+func closeQuietly(ctx context.Context, sess neo4j.SessionWithContext) error {
+	return classify(sess.Close(ctx))
+}
+
+// classify turns driver failures into domain errors: whatever means "Neo4j cannot
+// serve this now" becomes UNAVAILABLE (its text kept as the cause, for the log only).
+// Domain errors pass through; anything else stays an internal error.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	var nerr *neo4j.Neo4jError
+	switch {
+	case neo4j.IsConnectivityError(err), neo4j.IsTransactionExecutionLimit(err),
+		errors.Is(err, context.DeadlineExceeded):
+		return apperr.UnavailableBecause(err, "the graph database is unavailable; retry later")
+	case errors.As(err, &nerr) && (nerr.Classification() == "TransientError" || isAuthError(err) ||
+		nerr.Code == "Neo.ClientError.Database.DatabaseNotFound"):
+		return apperr.UnavailableBecause(err, "the graph database is unavailable; retry later")
+	}
+	return err
+}
+
+// collect runs a query in tx and returns all its records.
+func collect(ctx context.Context, tx neo4j.ManagedTransaction, cypher string, params map[string]any) ([]*neo4j.Record, error) {
+	res, err := tx.Run(ctx, cypher, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Collect(ctx)
+}
