@@ -37,6 +37,11 @@ func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
 	v1 := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
 		{Version: 1, Description: "first", Statements: []string{index("a_" + tk)}},
 	}}
+	t.Cleanup(func() {
+		neo4jtest.Exec(t, "DROP INDEX a_"+tk+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "DROP INDEX b_"+tk+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": v1.Component})
+	})
 	v2 := store.Migrator{Component: v1.Component, Migrations: append(v1.Migrations,
 		store.Migration{Version: 2, Description: "second", Statements: []string{index("b_" + tk)}})}
 

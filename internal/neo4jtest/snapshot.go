@@ -81,3 +81,21 @@ func canonical(props map[string]any) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
+
+// Exec runs one Cypher statement on the test Neo4j, for test set-up and clean-up that
+// the store has no method for (dropping a test's own indexes, say).
+func Exec(t testing.TB, cypher string, params map[string]any) {
+	t.Helper()
+	cfg := Config(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
+	if err != nil {
+		t.Fatalf("exec driver: %v", err)
+	}
+	defer func() { _ = driver.Close(ctx) }()
+	if _, err := neo4j.ExecuteQuery(ctx, driver, cypher, params, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(cfg.Database)); err != nil {
+		t.Fatalf("exec %q: %v", cypher, err)
+	}
+}
