@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,4 +63,40 @@ func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
 	v, err := st.Version(t.Context(), v1)
 	require.NoError(t, err)
 	assert.Equal(t, 2, v, "a refused migration leaves the version alone")
+}
+
+// Several provgraph instances starting together against a new database all succeed
+// and agree on the version.
+func TestConcurrentMigrationsConverge(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	m := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
+		{Version: 1, Description: "index", Statements: []string{
+			"CREATE INDEX c_" + tk + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") ON (n.c)",
+		}},
+		{Version: 2, Description: "constraint", Statements: []string{
+			"CREATE CONSTRAINT d_" + tk + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") REQUIRE n.d IS UNIQUE",
+		}},
+	}}
+	t.Cleanup(func() {
+		neo4jtest.Exec(t, "DROP INDEX c_"+tk+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "DROP CONSTRAINT d_"+tk+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": m.Component})
+	})
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = st.Migrate(t.Context(), m)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "instance %d", i)
+	}
+	require.NoError(t, st.Ready(t.Context(), m))
 }
