@@ -7,7 +7,6 @@ import (
 	"path"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -301,11 +300,8 @@ func encodeParams(field string, params []Param) (any, error) {
 		if err := checkText(f+".key", p.Key, MaxParamKeyLength); err != nil {
 			return nil, err
 		}
-		if !utf8.ValidString(p.Value) {
-			return nil, apperr.Invalid(f+".value", "must be valid UTF-8")
-		}
-		if n := utf8.RuneCountInString(p.Value); n > MaxParamValueLength {
-			return nil, apperr.Invalid(f+".value", "must be at most %d characters (got %d)", MaxParamValueLength, n)
+		if err := checkProse(f+".value", &p.Value, MaxParamValueLength); err != nil {
+			return nil, err
 		}
 		if _, dup := m[p.Key]; dup {
 			return nil, apperr.Invalid(f+".key", "repeats key %q", truncateForMessage(p.Key))

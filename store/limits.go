@@ -42,16 +42,10 @@ func checkText(field, v string, max int) error {
 }
 
 // checkOptText validates optional text: when present, valid UTF-8 without control
-// characters (tabs and newlines allowed only in descriptions) and at most max characters.
+// characters and at most max characters.
 func checkOptText(field string, v *string, max int) error {
-	if v == nil {
-		return nil
-	}
-	if !utf8.ValidString(*v) {
-		return apperr.Invalid(field, "must be valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(*v); n > max {
-		return apperr.Invalid(field, "must be at most %d characters (got %d)", max, n)
+	if err := checkProse(field, v, max); err != nil || v == nil {
+		return err
 	}
 	if hasControl(*v) {
 		return apperr.Invalid(field, "must not contain control characters")
@@ -61,14 +55,19 @@ func checkOptText(field string, v *string, max int) error {
 
 // checkDescription validates optional prose, which may contain line breaks and tabs.
 func checkDescription(field string, v *string) error {
+	return checkProse(field, v, MaxDescriptionLength)
+}
+
+// checkProse validates optional free text: valid UTF-8, at most max characters.
+func checkProse(field string, v *string, max int) error {
 	if v == nil {
 		return nil
 	}
 	if !utf8.ValidString(*v) {
 		return apperr.Invalid(field, "must be valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(*v); n > MaxDescriptionLength {
-		return apperr.Invalid(field, "must be at most %d characters (got %d)", MaxDescriptionLength, n)
+	if n := utf8.RuneCountInString(*v); n > max {
+		return apperr.Invalid(field, "must be at most %d characters (got %d)", max, n)
 	}
 	return nil
 }

@@ -17,24 +17,11 @@ import (
 // other tests write to the same database concurrently under their own tokens.
 func Snapshot(t testing.TB, token string) []string {
 	t.Helper()
-	cfg := Config(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
-	if err != nil {
-		t.Fatalf("snapshot driver: %v", err)
-	}
-	defer func() { _ = driver.Close(ctx) }()
 	const q = `
 MATCH (n) WHERE n.key CONTAINS $token
 OPTIONAL MATCH (n)-[r]-()
 RETURN n, labels(n) AS labels, collect(DISTINCT r) AS rels`
-	res, err := neo4j.ExecuteQuery(ctx, driver, q, map[string]any{"token": token},
-		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database),
-		neo4j.ExecuteQueryWithReadersRouting())
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
+	res := Exec(t, q, map[string]any{"token": token})
 	seen := map[string]bool{}
 	var out []string
 	keyOf := map[string]string{}
@@ -82,20 +69,23 @@ func canonical(props map[string]any) string {
 	return string(b)
 }
 
-// Exec runs one Cypher statement on the test Neo4j, for test set-up and clean-up that
-// the store has no method for (dropping a test's own indexes, say).
-func Exec(t testing.TB, cypher string, params map[string]any) {
+// Exec runs one Cypher statement on the test Neo4j and returns its records, for test
+// set-up, checks and clean-up that the store has no method for (dropping a test's own
+// indexes, say).
+func Exec(t testing.TB, cypher string, params map[string]any) *neo4j.EagerResult {
 	t.Helper()
 	cfg := Config(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
 	if err != nil {
-		t.Fatalf("exec driver: %v", err)
+		t.Fatalf("test driver: %v", err)
 	}
 	defer func() { _ = driver.Close(ctx) }()
-	if _, err := neo4j.ExecuteQuery(ctx, driver, cypher, params, neo4j.EagerResultTransformer,
-		neo4j.ExecuteQueryWithDatabase(cfg.Database)); err != nil {
+	res, err := neo4j.ExecuteQuery(ctx, driver, cypher, params, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(cfg.Database))
+	if err != nil {
 		t.Fatalf("exec %q: %v", cypher, err)
 	}
+	return res
 }
