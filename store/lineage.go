@@ -29,6 +29,9 @@ type LineageQuery struct {
 	Direction Direction
 	// MaxDepth counts provenance edges from a start node; 0 returns the start nodes.
 	MaxDepth int
+	// NodeLimit caps the nodes returned (start nodes included); 0 means
+	// MaxLineageNodes, which is also the most it may be.
+	NodeLimit int
 }
 
 // Edge is a provenance edge between two nodes of a lineage result; From is upstream.
@@ -75,6 +78,10 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 	if err != nil {
 		return Lineage{}, err
 	}
+	limit := q.NodeLimit
+	if limit == 0 {
+		limit = MaxLineageNodes
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
 		found, err := nodesByKeys(ctx, tx, start)
 		if err != nil {
@@ -106,12 +113,12 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			cone := append([]string(nil), start...)
 			if q.MaxDepth > 0 {
 				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
-					"start": start, "limit": MaxLineageNodes + 1,
+					"start": start, "limit": limit + 1,
 				})
 				if err != nil {
 					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
 				}
-				if len(recs) > MaxLineageNodes {
+				if len(recs) > limit {
 					out.Truncated = true
 				}
 				for _, r := range recs {
@@ -129,7 +136,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			cones = append(cones, cone)
 		}
 		sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
-		if room := MaxLineageNodes - len(out.Nodes); len(reached) > room {
+		if room := max(limit-len(out.Nodes), 0); len(reached) > room {
 			reached = reached[:room]
 			out.Truncated = true
 		}
@@ -194,6 +201,12 @@ func checkLineageQuery(q LineageQuery) ([]string, error) {
 	case Upstream, Downstream, Both:
 	default:
 		return nil, apperr.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH (got %q)", q.Direction)
+	}
+	if q.NodeLimit < 0 || q.NodeLimit > MaxLineageNodes {
+		return nil, apperr.Invalid("nodeLimit", "must be between 1 and %d (got %d)", MaxLineageNodes, q.NodeLimit)
+	}
+	if q.NodeLimit > 0 && q.NodeLimit < len(q.Start) {
+		return nil, apperr.Invalid("nodeLimit", "must be at least the number of start nodes (%d)", len(q.Start))
 	}
 	if q.MaxDepth < 0 || q.MaxDepth > MaxLineageDepth {
 		return nil, apperr.Invalid("maxDepth", "must be between 0 and %d (got %d)", MaxLineageDepth, q.MaxDepth)
