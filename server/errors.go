@@ -9,7 +9,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -44,6 +43,13 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	var fromGQL *gqlerror.Error
 	if errors.As(err, &fromGQL) {
+		if isVariablePath(gqlErr.Path) {
+			// A variable that does not fit its type: name the input inside it.
+			if field := argumentPath(gqlErr.Path); field != "" {
+				gqlErr.Extensions["field"] = field
+				gqlErr.Message = field + ": " + gqlErr.Message
+			}
+		}
 		if _, has := gqlErr.Extensions["code"]; !has {
 			// An argument gqlgen could not coerce (a malformed Time, say): its path is
 			// the root field followed by the argument path. Name the argument.
@@ -59,6 +65,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr.Message = internalMessage(ctx)
 	gqlErr.Extensions["code"] = string(apperr.Internal)
 	return gqlErr
+}
+
+// isVariablePath tells whether a request error's path points into a variable
+// (gqlparser reports those as ["variable", name, ...]).
+func isVariablePath(p ast.Path) bool {
+	if len(p) == 0 {
+		return false
+	}
+	name, ok := p[0].(ast.PathName)
+	return ok && name == "variable"
 }
 
 // argumentPath renders an error path without its first (field) element, as
@@ -84,8 +100,8 @@ func argumentPath(p ast.Path) string {
 
 func internalMessage(ctx context.Context) string {
 	msg := "internal error"
-	if id, ok := hlog.IDFromCtx(ctx); ok {
-		msg += " (request id " + id.String() + ")"
+	if id := RequestIDFrom(ctx); id != "" {
+		msg += " (request id " + id + ")"
 	}
 	return msg + "; the details are in the server log"
 }

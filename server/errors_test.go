@@ -51,6 +51,10 @@ func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
 			"GRAPHQL_VALIDATION_FAILED", "", "SIDEWAYS"},
 		{"missing required field", `mutation { registerDatasetVersion(input: {digest: "sha256:1"}) { created } }`, nil,
 			"GRAPHQL_VALIDATION_FAILED", "", "RegisterDatasetVersionInput.uri"},
+		{"missing required field in a variable", registerDatasetVersion, map[string]any{"input": map[string]any{"digest": "sha256:1"}},
+			"GRAPHQL_VALIDATION_FAILED", "input.uri", "must be defined"},
+		{"mistyped field in a variable", lineageQuery, map[string]any{"start": []string{s.endpoint}, "direction": "UPSTREAM", "maxDepth": "deep"},
+			"GRAPHQL_VALIDATION_FAILED", "maxDepth", "Int"},
 		{"syntax error", `query { lineage(start: [ }`, nil, "GRAPHQL_PARSE_FAILED", "", "Unexpected }"},
 		{"dataset version without digest or version id", registerDatasetVersion,
 			map[string]any{"input": map[string]any{"uri": "s3://lake-" + tk + "/x"}},
@@ -172,6 +176,28 @@ func TestPanicIsInternalAndRecovered(t *testing.T) {
 	assert.Contains(t, e.Message, "request id "+resp.Header.Get("X-Request-Id"))
 	assert.NotContains(t, e.Message, "nil pointer")
 	assert.Equal(t, http.StatusOK, getStatus(t, h, "/healthz"))
+}
+
+// A resolver error that is not a domain error — here a node of a kind this provgraph
+// does not know, as a newer version might write — is INTERNAL: the client gets the
+// request id (its own, when it sent one), the details stay in the log.
+func TestUnexpectedResolverErrorIsInternal(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	key := "endpoint:from-the-future-" + tk
+	neo4jtest.Exec(t, `CREATE (:Node:Hologram {key: $key, kind: 'Hologram', name: 'x', recordedAt: datetime(), recordedBy: 'test'})`,
+		map[string]any{"key": key})
+	t.Cleanup(func() { neo4jtest.Exec(t, `MATCH (n:Node {key: $key}) DELETE n`, map[string]any{"key": key}) })
+
+	resp := doWithHeader(t, h, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": key},
+		map[string]string{"X-Request-Id": "audit-" + tk})
+	require.Len(t, resp.Errors, 1)
+	e := resp.Errors[0]
+	assert.Equal(t, "INTERNAL", e.Extensions["code"])
+	assert.Contains(t, e.Message, "request id audit-"+tk)
+	assert.NotContains(t, e.Message, "Hologram")
+	assert.NotContains(t, e.Message, "kind")
 }
 
 func TestHealthAndReadiness(t *testing.T) {

@@ -45,10 +45,19 @@ func newHandlerWith(t *testing.T, st *store.Store) http.Handler {
 // do posts a GraphQL request to h and decodes the response.
 func do(t *testing.T, h http.Handler, query string, vars map[string]any) gqlResponse {
 	t.Helper()
+	return doWithHeader(t, h, query, vars, nil)
+}
+
+// doWithHeader is do with extra request headers.
+func doWithHeader(t *testing.T, h http.Handler, query string, vars map[string]any, header map[string]string) gqlResponse {
+	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
 	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	var resp gqlResponse

@@ -16,10 +16,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/xid"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
@@ -80,6 +82,18 @@ func newGraphQL(st *store.Store) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
+	// A resolver error that is not a domain error is a bug or an outage we did not
+	// classify: mark it internal here, where it is still told apart from the request
+	// errors gqlgen raises itself (which the presenter shows to the client).
+	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
+		res, err := next(ctx)
+		if err != nil {
+			if _, ok := apperr.As(err); !ok {
+				err = &apperr.Error{Code: apperr.Internal, Reason: "internal error", Cause: err}
+			}
+		}
+		return res, err
+	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName
@@ -128,31 +142,28 @@ func readyz(st *store.Store) http.HandlerFunc {
 	}
 }
 
-// requestID gives every request an id (the caller's X-Request-Id when it sends a
-// sane one), puts it in the request logger and echoes it in the response.
+// requestID gives every request an id — the caller's X-Request-Id when it sends a
+// sane one, else a fresh one — puts it in the request logger and the context, and
+// echoes it in the response.
 func requestID(next http.Handler) http.Handler {
-	inner := hlog.RequestIDHandler("request_id", RequestIDHeader)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := r.Header.Get(RequestIDHeader); id != "" && validRequestID(id) {
-			w.Header().Set(RequestIDHeader, id)
-			l := zerolog.Ctx(r.Context()).With().Str("request_id", id).Logger()
-			next.ServeHTTP(w, r.WithContext(l.WithContext(r.Context())))
-			return
+		id := r.Header.Get(RequestIDHeader)
+		if id == "" || !validRequestID(id) {
+			id = xid.New().String()
 		}
-		inner.ServeHTTP(w, r)
+		w.Header().Set(RequestIDHeader, id)
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("request_id", id) })
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func validRequestID(id string) bool {
-	if len(id) > 128 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
+type requestIDKey struct{}
+
+// RequestIDFrom returns the id of the request ctx belongs to, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // recoverHTTP turns a panic outside the GraphQL executor into a logged 500.
@@ -191,4 +202,18 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// validRequestID accepts caller ids that are safe to log and echo: at most 128
+// characters of letters, digits, '-', '_' and '.'.
+func validRequestID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -120,7 +120,7 @@ func (s *Store) sessionConfig(mode neo4j.AccessMode) neo4j.SessionConfig {
 func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
 	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeWrite))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = neo4j.ExecuteWrite(ctx, sess, work)
+	res, err = neo4j.ExecuteWrite(ctx, sess, retryable(work))
 	return res, classify(err)
 }
 
@@ -128,8 +128,22 @@ func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTrans
 func read[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
 	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeRead))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = neo4j.ExecuteRead(ctx, sess, work)
+	res, err = neo4j.ExecuteRead(ctx, sess, retryable(work))
 	return res, classify(err)
+}
+
+// retryable lets the driver see a lost connection under the context that work wraps
+// its errors in: the driver recognises connectivity errors only unwrapped, and would
+// otherwise give up on a transaction it could have retried on another connection.
+func retryable[T any](work func(tx neo4j.ManagedTransaction) (T, error)) func(tx neo4j.ManagedTransaction) (T, error) {
+	return func(tx neo4j.ManagedTransaction) (T, error) {
+		res, err := work(tx)
+		var conn *neo4j.ConnectivityError
+		if err != nil && errors.As(err, &conn) {
+			return res, conn
+		}
+		return res, err
+	}
 }
 
 // closeQuietly closes a session; a failure to close after the work already failed is
@@ -148,11 +162,16 @@ func classify(err error) error {
 	if _, ok := apperr.As(err); ok {
 		return err
 	}
-	var nerr *neo4j.Neo4jError
+	var (
+		nerr  *neo4j.Neo4jError
+		conn  *neo4j.ConnectivityError
+		limit *neo4j.TransactionExecutionLimit
+	)
 	switch {
-	case neo4j.IsConnectivityError(err), neo4j.IsTransactionExecutionLimit(err),
-		errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &conn), errors.As(err, &limit), errors.Is(err, context.DeadlineExceeded):
 		return apperr.UnavailableBecause(err, "the graph database is unavailable; retry later")
+	case errors.Is(err, context.Canceled):
+		return apperr.UnavailableBecause(err, "the request was cancelled")
 	case errors.As(err, &nerr) && (nerr.Classification() == "TransientError" || isAuthError(err) ||
 		nerr.Code == "Neo.ClientError.Database.DatabaseNotFound"):
 		return apperr.UnavailableBecause(err, "the graph database is unavailable; retry later")
