@@ -94,6 +94,16 @@ func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
 			"namespace": "sagemaker-" + tk, "name": "fraud-train-1", "inputs": []string{},
 			"modelArtifact": map[string]any{"uri": source}}},
 			"CONFLICT", "input.inputs", "immutable"},
+		{"same job, other artifact digest", recordTrainingJob, map[string]any{"input": map[string]any{
+			"namespace": "sagemaker-" + tk, "name": "fraud-train-1", "inputs": []string{s.dataset},
+			"instanceType":    "ml.m5.xlarge",
+			"hyperParameters": []map[string]any{{"key": "max_depth", "value": "6"}, {"key": "eta", "value": "0.2"}},
+			"modelArtifact":   map[string]any{"uri": source, "digest": "sha256:other"}}},
+			"CONFLICT", "input.modelArtifact.digest", "immutable"},
+		{"second job claiming an artifact already produced", recordTrainingJob, map[string]any{"input": map[string]any{
+			"namespace": "sagemaker-" + tk, "name": "copycat", "inputs": []string{s.dataset},
+			"modelArtifact": map[string]any{"uri": source}}},
+			"CONFLICT", "input.modelArtifact.uri", "new URI"},
 		{"model version from an unknown job", registerModelVersion, map[string]any{"input": map[string]any{
 			"model": "fraud-" + tk, "source": source, "producedBy": "job:sagemaker-" + tk + ":nope"}},
 			"NOT_FOUND", "input.producedBy", "nope"},

@@ -296,8 +296,14 @@ func TestConcurrentRegistrationsGetDistinctVersions(t *testing.T) {
 }
 
 // Concurrent deployments to one endpoint variant queue: each replaces the one before,
-// and exactly one serves at the end.
+// and exactly one serves at the end — also when the endpoint is new and the first
+// deployments race to create it.
 func TestConcurrentDeploymentsLeaveOneActive(t *testing.T) {
+	t.Run("existing endpoint", func(t *testing.T) { concurrentDeployments(t, "") })
+	t.Run("new endpoint", func(t *testing.T) { concurrentDeployments(t, "-new") })
+}
+
+func concurrentDeployments(t *testing.T, suffix string) {
 	t.Parallel()
 	h := newHandler(t)
 	s := recordSlice(t, h)
@@ -313,7 +319,7 @@ func TestConcurrentDeploymentsLeaveOneActive(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			resp := do(t, h, deployModelVersion, map[string]any{"input": map[string]any{
-				"endpoint": "fraud-prod-" + s.token, "modelVersion": versions[i%2], "trafficShare": 0.5 + float64(i)/20,
+				"endpoint": "fraud-prod-" + s.token + suffix, "modelVersion": versions[i%2], "trafficShare": 0.5 + float64(i)/20,
 			}})
 			errs[i] = resp.Errors
 		}()
@@ -322,6 +328,6 @@ func TestConcurrentDeploymentsLeaveOneActive(t *testing.T) {
 	for i := range n {
 		require.Empty(t, errs[i], "deployment %d", i)
 	}
-	d = mustDo(t, h, `query($id: ID!) { node(id: $id) { ... on Endpoint { activeDeployments { id } } } }`, map[string]any{"id": s.endpoint})
+	d = mustDo(t, h, `query($id: ID!) { node(id: $id) { ... on Endpoint { activeDeployments { id } } } }`, map[string]any{"id": s.endpoint + suffix})
 	assert.Len(t, get(d, "node", "activeDeployments"), 1)
 }

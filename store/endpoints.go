@@ -116,6 +116,11 @@ func (s *Store) DeployModelVersion(ctx context.Context, actor string, in Deploym
 		if _, err := collect(ctx, tx, cypherMergeEndpoint, endpoint); err != nil {
 			return result{}, fmt.Errorf("record endpoint %q: %w", key, err)
 		}
+		// Lock again: when several first deployments race, the losers of the MERGE
+		// find the endpoint only now and must still queue behind each other.
+		if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
+			return result{}, fmt.Errorf("lock endpoint %q: %w", key, err)
+		}
 		active, err := deploymentsOf(ctx, tx, key, &in.Variant)
 		if err != nil {
 			return result{}, err

@@ -178,12 +178,18 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 				return result{}, err
 			}
 			a, err := nodeByKey(ctx, tx, "modelArtifact.uri", artifactKey)
-			return result{j, a, false}, err
+			if err != nil {
+				return result{}, err
+			}
+			return result{j, a, false}, firstConflict(a, "model artifact", []fieldCheck{
+				{"modelArtifact.digest", propDigest, in.ModelArtifact.Digest},
+				{"modelArtifact.mediaType", propMediaType, in.ModelArtifact.MediaType},
+			})
 		}
 		if _, err := collect(ctx, tx, cypherLinkJobInputs, map[string]any{"key": key, "inputs": inputs, "actor": actor}); err != nil {
 			return result{}, fmt.Errorf("link inputs of %q: %w", key, err)
 		}
-		a, err := mergeArtifact(ctx, tx, actor, artifactProps, "modelArtifact")
+		a, err := createOutputArtifact(ctx, tx, actor, artifactProps, "modelArtifact")
 		if err != nil {
 			return result{}, err
 		}
@@ -261,9 +267,11 @@ func artifactProps(in ArtifactInput, field string) (map[string]any, error) {
 	}, nil
 }
 
-// mergeArtifact creates the artifact or, when it exists, checks that a given digest or
-// media type agrees with the recorded one.
-func mergeArtifact(ctx context.Context, tx neo4j.ManagedTransaction, actor string, props map[string]any, field string) (Node, error) {
+// createOutputArtifact creates an artifact a job produced. Artifacts are pinned like
+// dataset versions: an artifact that is already recorded — produced by another job, or
+// registered before as an external model source — cannot become a new job's output,
+// or lineage recorded earlier through it would change. That is a CONFLICT.
+func createOutputArtifact(ctx context.Context, tx neo4j.ManagedTransaction, actor string, props map[string]any, field string) (Node, error) {
 	recs, err := collect(ctx, tx, cypherMergeArtifact, map[string]any{"key": props[propKey], "props": props, "actor": actor})
 	if err != nil {
 		return Node{}, fmt.Errorf("record artifact %q: %w", props[propKey], err)
@@ -272,17 +280,12 @@ func mergeArtifact(ctx context.Context, tx neo4j.ManagedTransaction, actor strin
 	if err != nil {
 		return Node{}, err
 	}
-	if c, _ := recs[0].Get("created"); c == true {
-		return a, nil
+	if c, _ := recs[0].Get("created"); c != true {
+		return Node{}, apperr.Conflicting(field+".uri", "artifact %q was already recorded (by %s at %s); a job can only "+
+			"produce a new artifact: write its output to a new URI", truncateForMessage(a.Key), a.RecordedBy,
+			a.RecordedAt.Format(time.RFC3339))
 	}
-	var checks []fieldCheck
-	if d := props[propDigest]; d != nil {
-		checks = append(checks, fieldCheck{field + ".digest", propDigest, d})
-	}
-	if m := props[propMediaType]; m != nil {
-		checks = append(checks, fieldCheck{field + ".mediaType", propMediaType, m})
-	}
-	return a, firstConflict(a, "artifact", checks)
+	return a, nil
 }
 
 // encodeParams validates parameters and encodes them as a JSON object with sorted keys
