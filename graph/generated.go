@@ -979,6 +979,9 @@ type Query {
   the union of the upstream and the downstream cone of the start nodes — it does not
   expand in both directions from every visited node.
 
+  A ` + "`" + `Dataset` + "`" + ` or ` + "`" + `RegisteredModel` + "`" + ` start node stands for all of its versions: they are
+  returned with it (joined by ` + "`" + `VERSION_OF` + "`" + ` edges) and the traversal starts from them.
+
   ` + "`" + `maxDepth` + "`" + ` counts provenance edges from a start node: 0 returns only the start nodes.
   It defaults to 10 and may be at most 50. At most 100 start nodes may be given. The
   result holds at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true.
@@ -1025,6 +1028,12 @@ enum LineageEdgeType {
   REGISTERED_AS
   "A model version was deployed to an endpoint (` + "`" + `from` + "`" + ` is the model version)."
   DEPLOYED_TO
+  """
+  Structural, not provenance: a dataset version belongs to its dataset, a model version
+  to its registered model (` + "`" + `from` + "`" + ` is the version). Lineage returns these edges only for
+  a start node that is a dataset or a registered model, which stands for its versions.
+  """
+  VERSION_OF
 }
 
 "Anything in the provenance graph."

@@ -189,6 +189,9 @@ func TestLineageTracesEndpointToDataset(t *testing.T) {
 		{"depth 0 is the start nodes", []string{s.endpoint, s.dataset}, "UPSTREAM", 0, []string{s.endpoint, s.dataset}},
 		{"both from the artifact is both cones", []string{s.artifact}, "BOTH", nil, all},
 		{"upstream of a source is itself", []string{s.dataset}, "UPSTREAM", nil, []string{s.dataset}},
+		{"a dataset stands for its versions", []string{datasetOf(s)}, "DOWNSTREAM", nil, append([]string{datasetOf(s)}, all...)},
+		{"a registered model stands for its versions", []string{s.model}, "UPSTREAM", nil,
+			[]string{s.model, s.version, s.artifact, s.job, s.dataset}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,6 +205,9 @@ func TestLineageTracesEndpointToDataset(t *testing.T) {
 
 	d := mustDo(t, h, lineageQuery, map[string]any{"start": []string{s.endpoint}, "direction": "UPSTREAM"})
 	assert.ElementsMatch(t, wantEdges, get(d, "lineage", "edges"))
+	d = mustDo(t, h, lineageQuery, map[string]any{"start": []string{datasetOf(s)}, "direction": "DOWNSTREAM"})
+	assert.ElementsMatch(t, append(wantEdges, map[string]any{"from": s.dataset, "to": datasetOf(s), "type": "VERSION_OF"}),
+		get(d, "lineage", "edges"))
 	for _, n := range get(d, "lineage", "nodes").([]any) {
 		assert.NotEmpty(t, get(n, "kind"))
 		assert.NotEmpty(t, get(n, "name"))
@@ -258,6 +264,11 @@ func TestRedeployKeepsHistory(t *testing.T) {
 	// Lineage keeps the replaced version: it served this endpoint once.
 	d = mustDo(t, h, lineageQuery, map[string]any{"start": []string{s.endpoint}, "direction": "UPSTREAM", "maxDepth": 1})
 	assert.ElementsMatch(t, []string{s.endpoint, s.version, v2}, ids(get(d, "lineage", "nodes")))
+}
+
+// datasetOf is the dataset ID of the slice's dataset version.
+func datasetOf(s slice) string {
+	return "dataset:s3://lake-" + s.token + ":customers/2026-01"
 }
 
 func mapList(list any, key string) []any {

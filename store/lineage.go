@@ -65,6 +65,11 @@ RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
 	return q
 }()
 
+const cypherVersionsOf = `
+UNWIND $keys AS k
+MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
+RETURN k AS parent, v ORDER BY v.key`
+
 const cypherEdgesAmong = `
 UNWIND $keys AS k
 MATCH (a:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
@@ -97,6 +102,37 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		for _, k := range start {
 			out.Nodes = append(out.Nodes, found[k])
 			seen[k] = true
+		}
+		// A dataset or registered model stands for all of its versions: they start the
+		// traversal with it, joined to it by their structural VERSION_OF edges.
+		var parents []string
+		for _, k := range start {
+			if kind := found[k].Kind; kind == KindDataset || kind == KindRegisteredModel {
+				parents = append(parents, k)
+			}
+		}
+		if len(parents) > 0 {
+			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents})
+			if err != nil {
+				return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
+			}
+			for _, r := range recs {
+				v, err := nodeAt(r, "v")
+				if err != nil {
+					return Lineage{}, err
+				}
+				parent, _ := r.Get("parent")
+				out.Edges = append(out.Edges, Edge{From: v.Key, To: parent.(string), Type: RelVersionOf})
+				if !seen[v.Key] {
+					seen[v.Key] = true
+					start = append(start, v.Key)
+					out.Nodes = append(out.Nodes, v)
+				}
+			}
+			if len(out.Nodes) > limit {
+				out.Nodes = out.Nodes[:limit]
+				out.Truncated = true
+			}
 		}
 		var dirs []int
 		switch q.Direction {
@@ -147,6 +183,14 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			kept[n.Key] = true
 		}
 		edgeSeen := map[Edge]bool{}
+		structural := out.Edges
+		out.Edges = nil
+		for _, e := range structural {
+			if kept[e.From] && kept[e.To] && !edgeSeen[e] {
+				edgeSeen[e] = true
+				out.Edges = append(out.Edges, e)
+			}
+		}
 		for _, cone := range cones {
 			keys := cone[:0:0]
 			for _, k := range cone {

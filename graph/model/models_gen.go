@@ -574,6 +574,10 @@ const (
 	LineageEdgeTypeRegisteredAs LineageEdgeType = "REGISTERED_AS"
 	// A model version was deployed to an endpoint (`from` is the model version).
 	LineageEdgeTypeDeployedTo LineageEdgeType = "DEPLOYED_TO"
+	// Structural, not provenance: a dataset version belongs to its dataset, a model version
+	// to its registered model (`from` is the version). Lineage returns these edges only for
+	// a start node that is a dataset or a registered model, which stands for its versions.
+	LineageEdgeTypeVersionOf LineageEdgeType = "VERSION_OF"
 )
 
 var AllLineageEdgeType = []LineageEdgeType{
@@ -581,11 +585,12 @@ var AllLineageEdgeType = []LineageEdgeType{
 	LineageEdgeTypeProduced,
 	LineageEdgeTypeRegisteredAs,
 	LineageEdgeTypeDeployedTo,
+	LineageEdgeTypeVersionOf,
 }
 
 func (e LineageEdgeType) IsValid() bool {
 	switch e {
-	case LineageEdgeTypeInputTo, LineageEdgeTypeProduced, LineageEdgeTypeRegisteredAs, LineageEdgeTypeDeployedTo:
+	case LineageEdgeTypeInputTo, LineageEdgeTypeProduced, LineageEdgeTypeRegisteredAs, LineageEdgeTypeDeployedTo, LineageEdgeTypeVersionOf:
 		return true
 	}
 	return false
