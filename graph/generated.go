@@ -1072,25 +1072,33 @@ type LineageEdge {
 
 "A logical dataset; what it held at a point in time is a ` + "`" + `DatasetVersion` + "`" + `."
 type Dataset implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The dataset name within its namespace (OpenLineage naming), e.g. ` + "`" + `customers/2026-01` + "`" + `."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The data source, e.g. ` + "`" + `s3://lake` + "`" + ` or ` + "`" + `postgres://db:5432` + "`" + ` (OpenLineage naming)."
   namespace: String!
-  "The dataset's location, e.g. ` + "`" + `s3://lake/customers/2026-01` + "`" + `."
+  "The location given when the dataset was first recorded, e.g. ` + "`" + `s3://lake/customers/2026-01` + "`" + `."
   uri: String!
 }
 
 "One immutable version of a dataset. Re-writing the dataset later never changes it."
 type DatasetVersion implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The dataset name within its namespace."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The dataset's namespace."
   namespace: String!
@@ -1128,11 +1136,15 @@ type Parameter {
 
 "A training job: it read dataset versions and produced a model artifact."
 type TrainingJob implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The job name within its namespace."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The job namespace, e.g. the scheduler or account that ran it."
   namespace: String!
@@ -1156,11 +1168,15 @@ type TrainingJob implements Node {
 
 "A file or object, such as a model artifact, identified by its URI."
 type Artifact implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The last path segment of the URI."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "Where the artifact is stored."
   uri: String!
@@ -1172,11 +1188,15 @@ type Artifact implements Node {
 
 "A named model in the registry."
 type RegisteredModel implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The model name."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The highest version number registered so far."
   latestVersion: Int!
@@ -1184,11 +1204,15 @@ type RegisteredModel implements Node {
 
 "One version of a registered model."
 type ModelVersion implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "` + "`" + `<model>/<version>` + "`" + `, e.g. ` + "`" + `fraud/3` + "`" + `."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The version number, 1 for the first version of a model."
   version: Int!
@@ -1204,11 +1228,15 @@ type ModelVersion implements Node {
 
 "A serving endpoint."
 type Endpoint implements Node {
+  "The node's readable key (see the schema description for its form)."
   id: ID!
+  "What kind of node this is."
   kind: NodeKind!
   "The endpoint name."
   name: String!
+  "When provgraph recorded this node (server time)."
   recordedAt: Time!
+  "The actor whose write created this node."
   recordedBy: String!
   "The deployments serving now, one per variant, ordered by variant."
   activeDeployments: [Deployment!]!

@@ -46,6 +46,20 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		}
 		require.Empty(t, resp.Errors, "example %d: %s", i, firstLine(block))
 		require.NotEmpty(t, resp.Data, "example %d", i)
+		if strings.Contains(block, "query LookUpNodes") {
+			assert.Nil(t, get(resp.Data, "nothing"), "an ID that names nothing is null")
+			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "endpoint", "activeDeployments", 0, "modelVersion", "id"))
+			assert.Equal(t, "job:quickstart-"+tk+":fraud-train-2026-03-01", get(resp.Data, "version", "producedBy", "id"))
+		}
+		if strings.Contains(block, "query DerivedFromDataset") {
+			// The dataset, its version, the job (1 edge) and the model artifact (2 edges).
+			assert.ElementsMatch(t, []string{
+				"dataset:s3://quickstart-" + tk + "-lake:customers/2026-01",
+				"datasetVersion:s3://quickstart-" + tk + "-lake:customers/2026-01#sha256:9f2c1a7e",
+				"job:quickstart-" + tk + ":fraud-train-2026-03-01",
+				"artifact:s3://quickstart-" + tk + "-models/fraud/model.tar.gz",
+			}, ids(get(resp.Data, "lineage", "nodes")))
+		}
 		if strings.Contains(block, "query TraceQuickstart") {
 			nodes := ids(get(resp.Data, "lineage", "nodes"))
 			assert.Contains(t, nodes, "datasetVersion:s3://quickstart-"+tk+"-lake:customers/2026-01#sha256:9f2c1a7e",

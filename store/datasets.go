@@ -83,6 +83,9 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 		return Node{}, false, apperr.Invalid(field, "must not contain '#', which separates the version in IDs")
 	}
 	key := DatasetVersionKey(namespace, name, version)
+	if len(key) > MaxIDLength {
+		return Node{}, false, apperr.Invalid("name", "namespace, name and version make an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
+	}
 	props := map[string]any{
 		propKey: key, propKind: string(KindDatasetVersion), propName: name,
 		propNamespace: namespace, propURI: in.URI, propVersion: version,
@@ -114,6 +117,8 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 			return result{n, true}, nil
 		}
 		err = firstConflict(n, "dataset version", []fieldCheck{
+			{"namespace", propNamespace, namespace},
+			{"name", propName, name},
 			{"uri", propURI, in.URI},
 			{"digest", propDigest, in.Digest},
 			{"versionId", propVersionID, in.VersionID},

@@ -27,6 +27,8 @@ func TestDatasetIdentityFollowsOpenLineageNaming(t *testing.T) {
 		{"opaque URI needs a namespace", DatasetVersionInput{URI: "bigquery:project.dataset.table"}, "", "", "namespace"},
 		{"bucket without a path needs a name", DatasetVersionInput{URI: "s3://lake"}, "", "", "name"},
 		{"no scheme", DatasetVersionInput{URI: "/data/train.csv"}, "", "", "uri"},
+		{"user without password is fine", DatasetVersionInput{URI: "postgres://etl@db:5432/shop.orders"}, "postgres://db:5432", "shop.orders", ""},
+		{"password in the URI", DatasetVersionInput{URI: "postgres://etl:secret@db:5432/shop.orders"}, "", "", "uri"},
 		{"control character in name", DatasetVersionInput{URI: "s3://lake/x", Name: str("a\nb")}, "", "", "name"},
 	}
 	for _, tt := range tests {

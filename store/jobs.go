@@ -141,6 +141,9 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 	}
 
 	key := JobKey(in.Namespace, in.Name)
+	if len(key) > MaxIDLength {
+		return Node{}, Node{}, false, apperr.Invalid("name", "namespace and name make an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
+	}
 	props := map[string]any{
 		propKey: key, propKind: string(KindTrainingJob), propName: in.Name,
 		propNamespace: in.Namespace, propStatus: string(in.Status),
@@ -166,6 +169,8 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 		}
 		if c, _ := recs[0].Get("created"); c != true {
 			if err := firstConflict(j, "training job", []fieldCheck{
+				{"namespace", propNamespace, in.Namespace},
+				{"name", propName, in.Name},
 				{"inputs", propInputs, inputs},
 				{"modelArtifact.uri", propOutputs, []string{artifactKey}},
 				{"status", propStatus, string(in.Status)},

@@ -81,6 +81,10 @@ func checkURI(field, v string) (*url.URL, error) {
 	if err != nil || u.Scheme == "" {
 		return nil, apperr.Invalid(field, "must be an absolute URI with a scheme, like s3://bucket/path or file:///data/x (got %q)", truncateForMessage(v))
 	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		// Recorded facts are kept forever and shown to every reader: no secrets.
+		return nil, apperr.Invalid(field, "must not contain a password; record the location without credentials")
+	}
 	return u, nil
 }
 

@@ -180,14 +180,16 @@ func (s *Store) OutputsOf(ctx context.Context, key string) ([]Node, error) {
 }
 
 // ParentOf returns the dataset of a dataset version or the registered model of a model
-// version, or a NOT_FOUND error.
+// version.
 func (s *Store) ParentOf(ctx context.Context, key string) (Node, error) {
 	nodes, err := s.neighbours(ctx, cypherParentOf, key)
 	if err != nil {
 		return Node{}, err
 	}
 	if len(nodes) == 0 {
-		return Node{}, notFound("", "parent of "+key)
+		// Every version is created with its parent in one transaction: a missing
+		// parent means the graph was changed outside provgraph.
+		return Node{}, fmt.Errorf("node %q has no %s parent", key, RelVersionOf)
 	}
 	return nodes[0], nil
 }

@@ -27,12 +27,16 @@ type Node interface {
 
 // A file or object, such as a model artifact, identified by its URI.
 type Artifact struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The last path segment of the URI.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// Where the artifact is stored.
 	URI string `json:"uri"`
 	// A content digest, when known.
@@ -70,15 +74,19 @@ type ArtifactInput struct {
 
 // A logical dataset; what it held at a point in time is a `DatasetVersion`.
 type Dataset struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The dataset name within its namespace (OpenLineage naming), e.g. `customers/2026-01`.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The data source, e.g. `s3://lake` or `postgres://db:5432` (OpenLineage naming).
 	Namespace string `json:"namespace"`
-	// The dataset's location, e.g. `s3://lake/customers/2026-01`.
+	// The location given when the dataset was first recorded, e.g. `s3://lake/customers/2026-01`.
 	URI string `json:"uri"`
 }
 
@@ -101,12 +109,16 @@ func (this Dataset) GetRecordedBy() string { return this.RecordedBy }
 
 // One immutable version of a dataset. Re-writing the dataset later never changes it.
 type DatasetVersion struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The dataset name within its namespace.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The dataset's namespace.
 	Namespace string `json:"namespace"`
 	// Where this version was read from.
@@ -184,12 +196,16 @@ type Deployment struct {
 
 // A serving endpoint.
 type Endpoint struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The endpoint name.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The deployments serving now, one per variant, ordered by variant.
 	ActiveDeployments []*Deployment `json:"activeDeployments"`
 }
@@ -233,12 +249,16 @@ type LineageGraph struct {
 
 // One version of a registered model.
 type ModelVersion struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// `<model>/<version>`, e.g. `fraud/3`.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The version number, 1 for the first version of a model.
 	Version int `json:"version"`
 	// The registered model this is a version of.
@@ -368,12 +388,16 @@ type RegisterModelVersionPayload struct {
 
 // A named model in the registry.
 type RegisteredModel struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The model name.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The highest version number registered so far.
 	LatestVersion int `json:"latestVersion"`
 }
@@ -397,12 +421,16 @@ func (this RegisteredModel) GetRecordedBy() string { return this.RecordedBy }
 
 // A training job: it read dataset versions and produced a model artifact.
 type TrainingJob struct {
-	ID   string   `json:"id"`
+	// The node's readable key (see the schema description for its form).
+	ID string `json:"id"`
+	// What kind of node this is.
 	Kind NodeKind `json:"kind"`
 	// The job name within its namespace.
-	Name       string    `json:"name"`
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
 	RecordedAt time.Time `json:"recordedAt"`
-	RecordedBy string    `json:"recordedBy"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
 	// The job namespace, e.g. the scheduler or account that ran it.
 	Namespace string `json:"namespace"`
 	// How the job ended.
