@@ -984,7 +984,9 @@ type Query {
 
   ` + "`" + `maxDepth` + "`" + ` counts provenance edges from a start node: 0 returns only the start nodes.
   It defaults to 10 and may be at most 50. At most 100 start nodes may be given. The
-  result holds at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true.
+  result holds at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true and the
+  nodes nearest the start are kept: every node at depth 1 before any at depth 2, and by
+  ID within a depth, so the same question gets the same answer.
   Unknown start IDs are a ` + "`" + `NOT_FOUND` + "`" + ` error naming the offending list element.
   """
   lineage(start: [ID!]!, direction: LineageDirection!, maxDepth: Int = 10): LineageGraph!
@@ -1056,7 +1058,7 @@ type LineageGraph {
   nodes: [Node!]!
   "The provenance edges between returned nodes, each (from, type, to) once."
   edges: [LineageEdge!]!
-  "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` is incomplete."
+  "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
   truncated: Boolean!
 }
 

@@ -60,6 +60,12 @@ func TestDocumentedExamplesRun(t *testing.T) {
 				"artifact:s3://quickstart-" + tk + "-models/fraud/model.tar.gz",
 			}, ids(get(resp.Data, "lineage", "nodes")))
 		}
+		if strings.Contains(block, "mutation RecordQuickstart") {
+			// The README says running it again records version 2 and nothing else new.
+			again := do(t, h, block, nil)
+			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
+			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
+		}
 		if strings.Contains(block, "query TraceQuickstart") {
 			nodes := ids(get(resp.Data, "lineage", "nodes"))
 			assert.Contains(t, nodes, "datasetVersion:s3://quickstart-"+tk+"-lake:customers/2026-01#sha256:9f2c1a7e",

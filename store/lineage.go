@@ -172,9 +172,14 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			cones = append(cones, cone)
 		}
 		sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
-		if room := max(limit-len(out.Nodes), 0); len(reached) > room {
-			reached = reached[:room]
+		if room := max(limit-len(out.Nodes), 0); out.Truncated || len(reached) > room {
+			// Too many for one answer: keep the nodes nearest the start, whole depths
+			// first, so a cut answer is the same every time and stays connected.
 			out.Truncated = true
+			reached, cones, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room)
+			if err != nil {
+				return Lineage{}, err
+			}
 		}
 		out.Nodes = append(out.Nodes, reached...)
 
@@ -231,6 +236,81 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		})
 		return out, nil
 	})
+}
+
+// levelQueries[dir] expands a frontier by one provenance edge.
+var levelQueries = [2]string{
+	`UNWIND $frontier AS k
+MATCH (:` + LabelNode + ` {key: k})<-[:` + provenancePattern + `]-(n:` + LabelNode + `)
+RETURN DISTINCT n ORDER BY n.key`,
+	`UNWIND $frontier AS k
+MATCH (:` + LabelNode + ` {key: k})-[:` + provenancePattern + `]->(n:` + LabelNode + `)
+RETURN DISTINCT n ORDER BY n.key`,
+}
+
+// nearestFirst walks the cones breadth-first, one query per depth, and returns at most
+// room nodes besides the start nodes: every node at depth 1 before any at depth 2, and
+// within a depth by ID. It serves cones too large for one answer; the single
+// variable-length query serves the rest.
+func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int) ([]Node, [][]string, error) {
+	seen := make(map[string]bool, len(start))
+	for _, k := range start {
+		seen[k] = true
+	}
+	var out []Node
+	cones := make([][]string, len(dirs))
+	frontiers := make([][]string, len(dirs))
+	for i := range dirs {
+		cones[i] = append([]string(nil), start...)
+		frontiers[i] = start
+	}
+	for depth := 1; depth <= maxDepth && len(out) < room; depth++ {
+		var level []Node
+		for i, dir := range dirs {
+			if len(frontiers[i]) == 0 {
+				continue
+			}
+			recs, err := collect(ctx, tx, levelQueries[dir], map[string]any{"frontier": frontiers[i]})
+			if err != nil {
+				return nil, nil, fmt.Errorf("traverse lineage depth %d: %w", depth, err)
+			}
+			next := frontiers[i][:0:0]
+			inCone := make(map[string]bool, len(cones[i]))
+			for _, k := range cones[i] {
+				inCone[k] = true
+			}
+			for _, r := range recs {
+				n, err := nodeAt(r, "n")
+				if err != nil {
+					return nil, nil, err
+				}
+				if inCone[n.Key] {
+					continue
+				}
+				next = append(next, n.Key)
+				if !seen[n.Key] {
+					seen[n.Key] = true
+					level = append(level, n)
+				}
+			}
+			frontiers[i] = next
+		}
+		sort.Slice(level, func(a, b int) bool { return level[a].Key < level[b].Key })
+		level = level[:min(len(level), room-len(out))]
+		out = append(out, level...)
+		kept := make(map[string]bool, len(level))
+		for _, n := range level {
+			kept[n.Key] = true
+		}
+		for i := range dirs {
+			for _, k := range frontiers[i] {
+				if kept[k] {
+					cones[i] = append(cones[i], k)
+				}
+			}
+		}
+	}
+	return out, cones, nil
 }
 
 // checkLineageQuery validates q and returns its start IDs without repeats, in order.

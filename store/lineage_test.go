@@ -38,17 +38,30 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 	assert.False(t, full.Truncated)
 	assert.Len(t, full.Edges, 10)
 
-	cut, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: 4})
-	require.NoError(t, err)
-	assert.True(t, cut.Truncated)
-	require.Len(t, cut.Nodes, 4)
-	assert.Equal(t, dv.Key, cut.Nodes[0].Key)
-	kept := map[string]bool{}
-	for _, n := range cut.Nodes {
-		kept[n.Key] = true
-	}
-	for _, e := range cut.Edges {
-		assert.True(t, kept[e.From] && kept[e.To], "edge %v joins returned nodes", e)
+	job := func(name string) string { return store.JobKey("ns-"+tk, name) }
+	artifact := func(name string) string { return store.ArtifactKey("s3://models-" + tk + "/" + name) }
+	for _, tt := range []struct {
+		limit int
+		want  []string
+	}{
+		// Whole depths first, by ID within a depth: the same answer every time.
+		{4, []string{dv.Key, job("a"), job("b"), job("c")}},
+		{8, []string{dv.Key, job("a"), job("b"), job("c"), job("d"), job("e"), artifact("a"), artifact("b")}},
+	} {
+		cut, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: tt.limit})
+		require.NoError(t, err)
+		assert.True(t, cut.Truncated)
+		var got []string
+		kept := map[string]bool{}
+		for _, n := range cut.Nodes {
+			got = append(got, n.Key)
+			kept[n.Key] = true
+		}
+		assert.Equal(t, tt.want, got)
+		assert.Len(t, cut.Edges, tt.limit-1, "each kept node is joined to the cone")
+		for _, e := range cut.Edges {
+			assert.True(t, kept[e.From] && kept[e.To], "edge %v joins returned nodes", e)
+		}
 	}
 
 	exact, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: 11})

@@ -243,7 +243,7 @@ type LineageGraph struct {
 	Nodes []Node `json:"nodes"`
 	// The provenance edges between returned nodes, each (from, type, to) once.
 	Edges []*LineageEdge `json:"edges"`
-	// True when the cone held more nodes than the node limit and `nodes` is incomplete.
+	// True when the cone held more nodes than the node limit and `nodes` holds only the nearest.
 	Truncated bool `json:"truncated"`
 }
 
