@@ -969,7 +969,7 @@ type Query {
   Any node by its ID (see the table in the schema description). Returns ` + "`" + `null` + "`" + ` when
   no node has that ID; a malformed ID is an ` + "`" + `INVALID_ARGUMENT` + "`" + ` error.
   """
-  node(id: ID!): Node
+  node("The node's ID, e.g. ` + "`" + `endpoint:fraud-prod` + "`" + `." id: ID!): Node
 
   """
   The provenance cone of one or more start nodes.
@@ -982,14 +982,22 @@ type Query {
   A ` + "`" + `Dataset` + "`" + ` or ` + "`" + `RegisteredModel` + "`" + ` start node stands for all of its versions: they are
   returned with it (joined by ` + "`" + `VERSION_OF` + "`" + ` edges) and the traversal starts from them.
 
-  ` + "`" + `maxDepth` + "`" + ` counts provenance edges from a start node: 0 returns only the start nodes.
+  ` + "`" + `maxDepth` + "`" + ` counts provenance edges from a start node: 0 returns only the start nodes
+  (and the versions of a dataset or registered model among them).
   It defaults to 10 and may be at most 50. At most 100 start nodes may be given. The
   result holds at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true and the
   nodes nearest the start are kept: every node at depth 1 before any at depth 2, and by
   ID within a depth, so the same question gets the same answer.
   Unknown start IDs are a ` + "`" + `NOT_FOUND` + "`" + ` error naming the offending list element.
   """
-  lineage(start: [ID!]!, direction: LineageDirection!, maxDepth: Int = 10): LineageGraph!
+  lineage(
+    "IDs of the nodes to start from (1 to 100)."
+    start: [ID!]!
+    "Which cone to return."
+    direction: LineageDirection!
+    "How many provenance edges to follow from a start node (0 to 50)."
+    maxDepth: Int = 10
+  ): LineageGraph!
 }
 
 "Which way a lineage traversal follows provenance edges."
@@ -1056,7 +1064,10 @@ interface Node {
 type LineageGraph {
   "The start nodes and every node reached from them, each once."
   nodes: [Node!]!
-  "The provenance edges between returned nodes, each (from, type, to) once."
+  """
+  The provenance edges between returned nodes, each (from, type, to) once, plus the
+  structural ` + "`" + `VERSION_OF` + "`" + ` edges of dataset and registered-model start nodes.
+  """
   edges: [LineageEdge!]!
   "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
   truncated: Boolean!
@@ -1270,27 +1281,27 @@ type Mutation {
   the same content returns it unchanged (` + "`" + `created: false` + "`" + `); the same version with a
   different digest, URI or description is a ` + "`" + `CONFLICT` + "`" + `.
   """
-  registerDatasetVersion(input: RegisterDatasetVersionInput!): RegisterDatasetVersionPayload!
+  registerDatasetVersion("The version to record." input: RegisterDatasetVersionInput!): RegisterDatasetVersionPayload!
 
   """
   Record a training job that read dataset versions and produced a model artifact.
   Recording the same job again with the same content is a no-op (` + "`" + `created: false` + "`" + `);
   different content under the same ID is a ` + "`" + `CONFLICT` + "`" + `.
   """
-  recordTrainingJob(input: RecordTrainingJobInput!): RecordTrainingJobPayload!
+  recordTrainingJob("The job to record." input: RecordTrainingJobInput!): RecordTrainingJobPayload!
 
   """
   Register a new version of a model (created on first use) from a model artifact. Version
   numbers are assigned 1, 2, 3, … per model.
   """
-  registerModelVersion(input: RegisterModelVersionInput!): RegisterModelVersionPayload!
+  registerModelVersion("The version to register." input: RegisterModelVersionInput!): RegisterModelVersionPayload!
 
   """
   Deploy a model version to an endpoint (created on first use) under a variant. A
   deployment already serving that variant ends now and is kept in the history.
   Deploying what already serves the variant, with the same share, changes nothing.
   """
-  deployModelVersion(input: DeployModelVersionInput!): DeployModelVersionPayload!
+  deployModelVersion("The deployment to make." input: DeployModelVersionInput!): DeployModelVersionPayload!
 }
 
 "A dataset version to record. Give a ` + "`" + `digest` + "`" + `, a ` + "`" + `versionId` + "`" + `, or both."

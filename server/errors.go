@@ -19,7 +19,9 @@ import (
 // errors keep their code, field and reason. Errors gqlgen raises while reading the
 // request (parse, validation, argument coercion) are the client's and keep gqlgen's
 // message, with INVALID_ARGUMENT unless gqlgen gave a code. Everything else is an
-// internal error: its text goes to the log and the client gets the request id.
+// internal error: its text goes to the log and the client gets the request id. That
+// includes a non-null field that resolved to null, which gqlgen also reports as a
+// gqlerror but which means the stored graph does not fit the schema.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	if gqlErr.Extensions == nil {
@@ -42,7 +44,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return gqlErr
 	}
 	var fromGQL *gqlerror.Error
-	if errors.As(err, &fromGQL) {
+	if errors.As(err, &fromGQL) && !errors.Is(err, graphql.ErrInvalidNull) {
 		if isVariablePath(gqlErr.Path) {
 			// A variable that does not fit its type: name the input inside it.
 			if field := argumentPath(gqlErr.Path); field != "" {

@@ -211,6 +211,17 @@ func TestUnexpectedResolverErrorIsInternal(t *testing.T) {
 	assert.Contains(t, e.Message, "request id audit-"+tk)
 	assert.NotContains(t, e.Message, "Hologram")
 	assert.NotContains(t, e.Message, "kind")
+
+	// A stored node missing a required property: gqlgen's non-null violation is the
+	// server's fault, not the client's.
+	broken := "endpoint:without-time-" + tk
+	neo4jtest.Exec(t, `CREATE (:Node:Endpoint {key: $key, kind: 'Endpoint', name: 'x', recordedBy: 'test'})`,
+		map[string]any{"key": broken})
+	t.Cleanup(func() { neo4jtest.Exec(t, `MATCH (n:Node {key: $key}) DELETE n`, map[string]any{"key": broken}) })
+	resp = do(t, h, `query($id: ID!) { node(id: $id) { id recordedAt } }`, map[string]any{"id": broken})
+	require.NotEmpty(t, resp.Errors)
+	assert.Equal(t, "INTERNAL", resp.Errors[0].Extensions["code"], resp.Errors[0].Message)
+	assert.NotContains(t, resp.Errors[0].Message, "recordedAt")
 }
 
 func TestHealthAndReadiness(t *testing.T) {

@@ -262,6 +262,9 @@ func artifactProps(in ArtifactInput, field string) (map[string]any, error) {
 	if err := checkOptText(field+".mediaType", in.MediaType, MaxShortTextLength); err != nil {
 		return nil, err
 	}
+	if key := ArtifactKey(in.URI); len(key) > MaxIDLength {
+		return nil, apperr.Invalid(field+".uri", "makes an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
+	}
 	name := path.Base(u.Path)
 	if name == "." || name == "/" || name == "" {
 		name = in.URI

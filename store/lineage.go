@@ -41,8 +41,9 @@ type Edge struct {
 	Type string
 }
 
-// Lineage is a traversal result: nodes (start nodes first, then by ID), the
-// provenance edges among them, and whether the node limit cut the cone short.
+// Lineage is a traversal result: nodes (start nodes first, then the versions of dataset
+// and registered-model start nodes, then the cone by ID — or, when truncated, by depth
+// and ID), the edges among them, and whether the node limit cut the cone short.
 type Lineage struct {
 	Nodes     []Node
 	Edges     []Edge
@@ -68,7 +69,7 @@ RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
 const cypherVersionsOf = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
-RETURN k AS parent, v ORDER BY v.key`
+RETURN k AS parent, v ORDER BY v.key LIMIT $limit`
 
 const cypherEdgesAmong = `
 UNWIND $keys AS k
@@ -112,7 +113,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			}
 		}
 		if len(parents) > 0 {
-			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents})
+			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents, "limit": limit + 1})
 			if err != nil {
 				return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
 			}
@@ -129,24 +130,24 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 					out.Nodes = append(out.Nodes, v)
 				}
 			}
-			if len(out.Nodes) > limit {
+			if len(recs) > 0 && len(out.Nodes) > limit {
+				// The versions alone exceed the limit: return the first of them, by ID.
 				out.Nodes = out.Nodes[:limit]
 				out.Truncated = true
 			}
 		}
 		var dirs []int
-		switch q.Direction {
-		case Upstream:
+		switch {
+		case out.Truncated:
+		case q.Direction == Upstream:
 			dirs = []int{0}
-		case Downstream:
+		case q.Direction == Downstream:
 			dirs = []int{1}
-		case Both:
+		case q.Direction == Both:
 			dirs = []int{0, 1}
 		}
 		var reached []Node
-		var cones [][]string
 		for _, dir := range dirs {
-			cone := append([]string(nil), start...)
 			if q.MaxDepth > 0 {
 				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
 					"start": start, "limit": limit + 1,
@@ -162,21 +163,19 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 					if err != nil {
 						return Lineage{}, err
 					}
-					cone = append(cone, n.Key)
 					if !seen[n.Key] {
 						seen[n.Key] = true
 						reached = append(reached, n)
 					}
 				}
 			}
-			cones = append(cones, cone)
 		}
 		sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
-		if room := max(limit-len(out.Nodes), 0); out.Truncated || len(reached) > room {
+		if room := max(limit-len(out.Nodes), 0); len(dirs) > 0 && (out.Truncated || len(reached) > room) {
 			// Too many for one answer: keep the nodes nearest the start, whole depths
 			// first, so a cut answer is the same every time and stays connected.
 			out.Truncated = true
-			reached, cones, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room)
+			reached, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room)
 			if err != nil {
 				return Lineage{}, err
 			}
@@ -196,15 +195,12 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 				out.Edges = append(out.Edges, e)
 			}
 		}
-		for _, cone := range cones {
-			keys := cone[:0:0]
-			for _, k := range cone {
-				if kept[k] {
-					keys = append(keys, k)
-				}
-			}
-			if len(keys) < 2 {
-				continue
+		// The provenance edges among everything returned, including edges between the
+		// upstream and the downstream cone.
+		if len(kept) > 1 {
+			keys := make([]string, 0, len(kept))
+			for k := range kept {
+				keys = append(keys, k)
 			}
 			recs, err := collect(ctx, tx, cypherEdgesAmong, map[string]any{"keys": keys})
 			if err != nil {
@@ -242,75 +238,82 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 var levelQueries = [2]string{
 	`UNWIND $frontier AS k
 MATCH (:` + LabelNode + ` {key: k})<-[:` + provenancePattern + `]-(n:` + LabelNode + `)
-RETURN DISTINCT n ORDER BY n.key`,
+RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
 	`UNWIND $frontier AS k
 MATCH (:` + LabelNode + ` {key: k})-[:` + provenancePattern + `]->(n:` + LabelNode + `)
-RETURN DISTINCT n ORDER BY n.key`,
+RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
 }
 
-// nearestFirst walks the cones breadth-first, one query per depth, and returns at most
-// room nodes besides the start nodes: every node at depth 1 before any at depth 2, and
-// within a depth by ID. It serves cones too large for one answer; the single
-// variable-length query serves the rest.
-func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int) ([]Node, [][]string, error) {
+// nearestFirst walks the cones breadth-first, one query per depth and direction, and
+// returns at most room nodes besides the start nodes: every node at depth 1 before any
+// at depth 2, and within a depth by ID. It serves cones too large for one answer; the
+// single variable-length query serves the rest.
+func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int) ([]Node, error) {
 	seen := make(map[string]bool, len(start))
 	for _, k := range start {
 		seen[k] = true
 	}
-	var out []Node
-	cones := make([][]string, len(dirs))
+	// visited[i] holds what direction i has reached, so each direction walks its own
+	// cone even through nodes the other direction reached first.
+	visited := make([]map[string]bool, len(dirs))
 	frontiers := make([][]string, len(dirs))
 	for i := range dirs {
-		cones[i] = append([]string(nil), start...)
+		visited[i] = make(map[string]bool, len(start))
+		for _, k := range start {
+			visited[i][k] = true
+		}
 		frontiers[i] = start
 	}
+	var out []Node
+	kept := make(map[string]bool, room) // everything returned so far, by key
 	for depth := 1; depth <= maxDepth && len(out) < room; depth++ {
 		var level []Node
+		next := make([][]string, len(dirs))
 		for i, dir := range dirs {
 			if len(frontiers[i]) == 0 {
 				continue
 			}
-			recs, err := collect(ctx, tx, levelQueries[dir], map[string]any{"frontier": frontiers[i]})
+			// Neighbours already reached may come back too: fetch enough beyond them.
+			recs, err := collect(ctx, tx, levelQueries[dir], map[string]any{
+				"frontier": frontiers[i], "max": room - len(out) + len(visited[i]),
+			})
 			if err != nil {
-				return nil, nil, fmt.Errorf("traverse lineage depth %d: %w", depth, err)
-			}
-			next := frontiers[i][:0:0]
-			inCone := make(map[string]bool, len(cones[i]))
-			for _, k := range cones[i] {
-				inCone[k] = true
+				return nil, fmt.Errorf("traverse lineage depth %d: %w", depth, err)
 			}
 			for _, r := range recs {
 				n, err := nodeAt(r, "n")
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
-				if inCone[n.Key] {
+				if visited[i][n.Key] {
 					continue
 				}
-				next = append(next, n.Key)
+				next[i] = append(next[i], n.Key)
 				if !seen[n.Key] {
 					seen[n.Key] = true
 					level = append(level, n)
 				}
 			}
-			frontiers[i] = next
 		}
 		sort.Slice(level, func(a, b int) bool { return level[a].Key < level[b].Key })
 		level = level[:min(len(level), room-len(out))]
 		out = append(out, level...)
-		kept := make(map[string]bool, len(level))
 		for _, n := range level {
 			kept[n.Key] = true
 		}
 		for i := range dirs {
-			for _, k := range frontiers[i] {
+			frontiers[i] = frontiers[i][:0:0]
+			for _, k := range next[i] {
+				// Walk on from what is returned, including nodes the other direction
+				// reached first; a node cut from the answer ends its path.
 				if kept[k] {
-					cones[i] = append(cones[i], k)
+					visited[i][k] = true
+					frontiers[i] = append(frontiers[i], k)
 				}
 			}
 		}
 	}
-	return out, cones, nil
+	return out, nil
 }
 
 // checkLineageQuery validates q and returns its start IDs without repeats, in order.

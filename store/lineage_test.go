@@ -64,6 +64,28 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 		}
 	}
 
+	// BOTH from a dataset version and a model version made from job a's artifact: the
+	// cut keeps depth 1 of both cones, and the edge between the two cones is kept.
+	mv, err := st.RegisterModelVersion(ctx, "tester", store.ModelVersionInput{
+		Model: "wide-" + tk, Source: "s3://models-" + tk + "/a", ProducedBy: ptr(job("a")),
+	})
+	require.NoError(t, err)
+	both, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key, mv.Key}, Direction: store.Both, MaxDepth: 2, NodeLimit: 6})
+	require.NoError(t, err)
+	assert.True(t, both.Truncated)
+	var got []string
+	for _, n := range both.Nodes {
+		got = append(got, n.Key)
+	}
+	assert.Equal(t, []string{dv.Key, mv.Key, artifact("a"), job("a"), job("b"), job("c")}, got)
+	assert.ElementsMatch(t, []store.Edge{
+		{From: dv.Key, To: job("a"), Type: store.RelInputTo},
+		{From: dv.Key, To: job("b"), Type: store.RelInputTo},
+		{From: dv.Key, To: job("c"), Type: store.RelInputTo},
+		{From: job("a"), To: artifact("a"), Type: store.RelProduced},
+		{From: artifact("a"), To: mv.Key, Type: store.RelRegisteredAs},
+	}, both.Edges)
+
 	exact, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: 11})
 	require.NoError(t, err)
 	assert.False(t, exact.Truncated, "a cone of exactly the limit is complete")

@@ -129,16 +129,14 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 // schemaStatement runs a schema command in its own auto-commit transaction; Neo4j does
 // not allow schema and data changes in one transaction. When another provgraph instance
 // creates the same index or constraint at the same moment, IF NOT EXISTS can still lose
-// the race and report that an equivalent rule exists: that is the state we want.
+// the race and report that an equivalent rule exists: that is the state we want. Any
+// other failure (a conflicting rule under another name, say) stops the migration.
 func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 	_, err := neo4j.ExecuteQuery(ctx, s.driver, stmt, nil, neo4j.EagerResultTransformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
 	var nerr *neo4j.Neo4jError
 	if errors.As(err, &nerr) {
-		switch nerr.Code {
-		case "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
-			"Neo.ClientError.Schema.IndexAlreadyExists",
-			"Neo.ClientError.Schema.ConstraintAlreadyExists":
+		if nerr.Code == "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists" {
 			return nil
 		}
 	}
