@@ -14,6 +14,9 @@ type Migration struct {
 	Version     int
 	Description string
 	Statements  []string
+	// Indexes names the indexes the statements create (a constraint's index has the
+	// constraint's name); Migrate waits until they are online before it reports ready.
+	Indexes []string
 }
 
 // Migrator applies migrations for one component and records the version reached in a
@@ -44,6 +47,7 @@ var Schema = Migrator{
 				`CREATE CONSTRAINT node_key IF NOT EXISTS
 				 FOR (n:` + LabelNode + `) REQUIRE n.key IS UNIQUE`,
 			},
+			Indexes: []string{"schema_version_component", "node_key"},
 		},
 		{
 			Version:     2,
@@ -54,6 +58,7 @@ var Schema = Migrator{
 				`CREATE INDEX artifact_uri IF NOT EXISTS
 				 FOR (a:` + string(KindArtifact) + `) ON (a.uri)`,
 			},
+			Indexes: []string{"deployed_to_variant", "artifact_uri"},
 		},
 	},
 }
@@ -120,10 +125,26 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 			return from, from, fmt.Errorf("record schema version %d: %w", mig.Version, err)
 		}
 	}
-	if err := s.schemaStatement(ctx, "CALL db.awaitIndexes(300)"); err != nil {
-		return from, latest, fmt.Errorf("wait for indexes: %w", err)
+	// Wait for this component's own indexes only: other components' indexes (or ones
+	// being dropped) are not ours to wait for.
+	for _, mig := range m.Migrations {
+		for _, name := range mig.Indexes {
+			if err := s.awaitIndex(ctx, name); err != nil {
+				return from, latest, fmt.Errorf("wait for index %s: %w", name, err)
+			}
+		}
 	}
 	return from, latest, nil
+}
+
+// IndexWaitSeconds bounds how long Migrate waits for one index to come online.
+const IndexWaitSeconds = 300
+
+func (s *Store) awaitIndex(ctx context.Context, name string) error {
+	_, err := neo4j.ExecuteQuery(ctx, s.driver, "CALL db.awaitIndex($name, $seconds)",
+		map[string]any{"name": name, "seconds": IndexWaitSeconds}, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
+	return classify(err)
 }
 
 // schemaStatement runs a schema command in its own auto-commit transaction; Neo4j does

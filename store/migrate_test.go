@@ -22,6 +22,22 @@ func TestSchemaIsCurrentAndMigrateIsIdempotent(t *testing.T) {
 	assert.Equal(t, store.Schema.Latest(), from)
 	assert.Equal(t, store.Schema.Latest(), to)
 	require.NoError(t, st.Ready(t.Context(), store.Schema))
+
+	// The indexes the migrations name are the ones they create, and they are online.
+	var names []string
+	for _, m := range store.Schema.Migrations {
+		names = append(names, m.Indexes...)
+	}
+	res := neo4jtest.Exec(t, "SHOW INDEXES YIELD name, state WHERE name IN $names RETURN name, state", map[string]any{"names": names})
+	online := map[string]bool{}
+	for _, r := range res.Records {
+		name, _ := r.Get("name")
+		state, _ := r.Get("state")
+		online[name.(string)] = state == "ONLINE"
+	}
+	for _, n := range names {
+		assert.True(t, online[n], "index %s is online", n)
+	}
 }
 
 // The migration engine, exercised on a component of the test's own, so that the
@@ -36,7 +52,7 @@ func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
 		return "CREATE INDEX " + name + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") ON (n." + name + ")"
 	}
 	v1 := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
-		{Version: 1, Description: "first", Statements: []string{index("a_" + tk)}},
+		{Version: 1, Description: "first", Statements: []string{index("a_" + tk)}, Indexes: []string{"a_" + tk}},
 	}}
 	t.Cleanup(func() {
 		neo4jtest.Exec(t, "DROP INDEX a_"+tk+" IF EXISTS", nil)
@@ -44,7 +60,7 @@ func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
 		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": v1.Component})
 	})
 	v2 := store.Migrator{Component: v1.Component, Migrations: append(v1.Migrations,
-		store.Migration{Version: 2, Description: "second", Statements: []string{index("b_" + tk)}})}
+		store.Migration{Version: 2, Description: "second", Statements: []string{index("b_" + tk)}, Indexes: []string{"b_" + tk}})}
 
 	from, to, err := st.Migrate(t.Context(), v1)
 	require.NoError(t, err)
@@ -74,10 +90,10 @@ func TestConcurrentMigrationsConverge(t *testing.T) {
 	m := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
 		{Version: 1, Description: "index", Statements: []string{
 			"CREATE INDEX c_" + tk + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") ON (n.c)",
-		}},
+		}, Indexes: []string{"c_" + tk}},
 		{Version: 2, Description: "constraint", Statements: []string{
 			"CREATE CONSTRAINT d_" + tk + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") REQUIRE n.d IS UNIQUE",
-		}},
+		}, Indexes: []string{"d_" + tk}},
 	}}
 	t.Cleanup(func() {
 		neo4jtest.Exec(t, "DROP INDEX c_"+tk+" IF EXISTS", nil)
