@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+)
+
+// The server comes up ready on a real Neo4j, serves, and on the shutdown signal (the
+// context SIGTERM cancels) lets an in-flight request finish, stops listening and
+// returns without error.
+func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	cfg := &serveConfig{
+		addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute,
+		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
+
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, 100*time.Millisecond, "ready")
+
+	// Shut down while a request is being answered: it still gets its answer.
+	pr, pw := io.Pipe()
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(base+"/graphql", "application/json", pr)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		_ = resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	_, err = pw.Write([]byte(`{"query": "{ node(id: \"endpoint:none\") `))
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond) // the request is in flight
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	_, err = pw.Write([]byte(`{ id } }"}`))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	assert.Equal(t, http.StatusOK, <-answered, "the in-flight request finished")
+
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("runServer did not return after shutdown")
+	}
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err, "no longer listening")
+	assert.True(t, strings.Contains(err.Error(), "refused"), err.Error())
+}
