@@ -141,8 +141,9 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Lineage func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int) int
-		Node    func(childComplexity int, id string) int
+		Lineage  func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
+		Node     func(childComplexity int, id string) int
+		ServedAt func(childComplexity int, endpoint string, at *time.Time) int
 	}
 
 	RecordTrainingJobPayload struct {
@@ -210,7 +211,8 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
-	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int) (*model.LineageGraph, error)
+	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
+	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
 type TrainingJobResolver interface {
 	Inputs(ctx context.Context, obj *model.TrainingJob) ([]model.Node, error)
@@ -672,7 +674,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Lineage(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int)), true
+		return e.ComplexityRoot.Query.Lineage(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int), args["kinds"].([]model.NodeKind), args["asOf"].(*time.Time)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -684,6 +686,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.servedAt":
+		if e.ComplexityRoot.Query.ServedAt == nil {
+			break
+		}
+
+		args, err := ec.field_Query_servedAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServedAt(childComplexity, args["endpoint"].(string), args["at"].(*time.Time)), true
 
 	case "RecordTrainingJobPayload.created":
 		if e.ComplexityRoot.RecordTrainingJobPayload.Created == nil {
@@ -985,7 +998,7 @@ type Query {
   ` + "`" + `maxDepth` + "`" + ` counts provenance edges from a start node: 0 returns only the start nodes
   (and the versions of a dataset or registered model among them).
   It defaults to 10 and may be at most 50. At most 100 start nodes may be given. The
-  result holds at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true and the
+  traversal visits at most 10,000 nodes; when the cone is larger, ` + "`" + `truncated` + "`" + ` is true and the
   nodes nearest the start are kept: every node at depth 1 before any at depth 2, and by
   ID within a depth, so the same question gets the same answer.
   Unknown start IDs are a ` + "`" + `NOT_FOUND` + "`" + ` error naming the offending list element.
@@ -997,7 +1010,29 @@ type Query {
     direction: LineageDirection!
     "How many provenance edges to follow from a start node (0 to 50)."
     maxDepth: Int = 10
+    """
+    Return only reached nodes of these kinds (start nodes are always returned); the
+    traversal still passes through nodes of other kinds. Edges are those among the
+    returned nodes.
+    """
+    kinds: [NodeKind!]
+    """
+    Answer as the graph stood at this instant: only edges recorded by then and, of
+    deployments, only those serving then. A start node recorded later is ` + "`" + `NOT_FOUND` + "`" + `.
+    """
+    asOf: Time
   ): LineageGraph!
+
+  """
+  What served an endpoint at an instant (default: now), one deployment per variant with
+  its traffic share. An unknown endpoint is ` + "`" + `NOT_FOUND` + "`" + `.
+  """
+  servedAt(
+    "The endpoint's ID, e.g. ` + "`" + `endpoint:fraud-prod` + "`" + `."
+    endpoint: ID!
+    "The instant to ask about; now when omitted."
+    at: Time
+  ): [Deployment!]!
 }
 
 "Which way a lineage traversal follows provenance edges."
@@ -1906,6 +1941,22 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["maxDepth"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]model.NodeKind, error) {
+			return ec.unmarshalONodeKind2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg4
 	return args, nil
 }
 
@@ -1920,6 +1971,28 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_servedAt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "endpoint",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endpoint"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
 	return args, nil
 }
 
@@ -3743,7 +3816,7 @@ func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Lineage(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int))
+			return ec.Resolvers.Query().Lineage(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
@@ -3771,6 +3844,50 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_servedAt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_servedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServedAt(ctx, fc.Args["endpoint"].(string), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Deployment) graphql.Marshaler {
+			return ec.marshalNDeployment2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeploymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_servedAt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deployment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_servedAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6770,6 +6887,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
 				})
+		case "servedAt":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_servedAt(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -8063,6 +8186,42 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋprovgraphᚋprovgraphᚋ
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalONodeKind2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKindᚄ(ctx context.Context, v any) ([]model.NodeKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.NodeKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalONodeKind2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.NodeKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterInputᚄ(ctx context.Context, v any) ([]*model.ParameterInput, error) {

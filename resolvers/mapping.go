@@ -144,3 +144,16 @@ func deref[T any](p *T, def T) T {
 	}
 	return *p
 }
+
+// storeKinds maps GraphQL node kinds to store kinds.
+func storeKinds(kinds []model.NodeKind) []store.Kind {
+	out := make([]store.Kind, 0, len(kinds))
+	for _, k := range kinds {
+		for sk, gk := range nodeKinds {
+			if gk == k {
+				out = append(out, sk)
+			}
+		}
+	}
+	return out
+}

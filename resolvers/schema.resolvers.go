@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -128,15 +129,33 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 }
 
 // Lineage is the resolver for the lineage field.
-func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int) (*model.LineageGraph, error) {
+func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error) {
 	l, err := r.Store.Lineage(ctx, store.LineageQuery{
 		Start: start, Direction: store.Direction(direction),
 		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
+		Kinds:    storeKinds(kinds), AsOf: asOf,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return toLineage(l)
+}
+
+// ServedAt is the resolver for the servedAt field.
+func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error) {
+	when := time.Now()
+	if at != nil {
+		when = *at
+	}
+	deps, err := r.Store.DeploymentsAt(ctx, "endpoint", endpoint, when)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Deployment, 0, len(deps))
+	for _, d := range deps {
+		out = append(out, toDeployment(d))
+	}
+	return out, nil
 }
 
 // Inputs is the resolver for the inputs field.

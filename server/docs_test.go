@@ -66,6 +66,11 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
 		}
+		if strings.Contains(block, "query WhatServedAndFromWhichData") {
+			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "servedAt", 0, "modelVersion", "id"))
+			assert.Equal(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod",
+				"datasetVersion:s3://quickstart-" + tk + "-lake:customers/2026-01#sha256:9f2c1a7e"}, ids(get(resp.Data, "lineage", "nodes")))
+		}
 		if strings.Contains(block, "query TraceQuickstart") {
 			nodes := ids(get(resp.Data, "lineage", "nodes"))
 			assert.Contains(t, nodes, "datasetVersion:s3://quickstart-"+tk+"-lake:customers/2026-01#sha256:9f2c1a7e",

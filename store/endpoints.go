@@ -158,6 +158,38 @@ func (s *Store) DeployModelVersion(ctx context.Context, actor string, in Deploym
 	return res.dep, res.replaced, res.created, err
 }
 
+const cypherDeploymentsAt = `
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {key: $key})
+WHERE d.from <= $at AND (d.to IS NULL OR d.to > $at)
+RETURN mv, d, e ORDER BY d.variant, d.from`
+
+// DeploymentsAt returns what served the endpoint with ID key at the instant at, by
+// variant: the answer to "which model was this endpoint serving then?". An unknown
+// endpoint is NOT_FOUND; one that served nothing then gives an empty list.
+func (s *Store) DeploymentsAt(ctx context.Context, field, key string, at time.Time) ([]Deployment, error) {
+	if err := RequireKind(field, key, KindEndpoint, "endpoint:<name>"); err != nil {
+		return nil, err
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Deployment, error) {
+		if _, err := nodeByKey(ctx, tx, field, key); err != nil {
+			return nil, err
+		}
+		recs, err := collect(ctx, tx, cypherDeploymentsAt, map[string]any{"key": key, "at": at.UTC()})
+		if err != nil {
+			return nil, fmt.Errorf("deployments of %q at %s: %w", key, at, err)
+		}
+		out := make([]Deployment, 0, len(recs))
+		for _, r := range recs {
+			d, err := deploymentAt(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		return out, nil
+	})
+}
+
 // ActiveDeployments returns the deployments serving the endpoint with key now, ordered
 // by variant.
 func (s *Store) ActiveDeployments(ctx context.Context, key string) ([]Deployment, error) {

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -29,9 +31,15 @@ type LineageQuery struct {
 	Direction Direction
 	// MaxDepth counts provenance edges from a start node; 0 returns the start nodes.
 	MaxDepth int
-	// NodeLimit caps the nodes returned (start nodes included); 0 means
+	// NodeLimit caps the nodes visited (start nodes included); 0 means
 	// MaxLineageNodes, which is also the most it may be.
 	NodeLimit int
+	// Kinds, when not empty, keeps only reached nodes of these kinds in the result; the
+	// traversal still passes through the other kinds. Start nodes are always returned.
+	Kinds []Kind
+	// AsOf, when set, answers as the graph stood then: only edges recorded by then, and
+	// of deployments only those serving then.
+	AsOf *time.Time
 }
 
 // Edge is a provenance edge between two nodes of a lineage result; From is upstream.
@@ -50,6 +58,11 @@ type Lineage struct {
 	Truncated bool
 }
 
+// asOfEdge is true for an edge r that stood at $asOf (always, when $asOf is null): it
+// was recorded by then and, for a deployment, had not ended by then. An edge is never
+// recorded before its end nodes, so the edges alone decide what existed.
+const asOfEdge = `($asOf IS NULL OR (r.recordedAt <= $asOf AND (type(r) <> '` + RelDeployedTo + `' OR r.to IS NULL OR r.to > $asOf)))`
+
 // coneQueries[dir][depth] is the traversal for one direction and depth. Cypher cannot
 // take a variable-length bound as a parameter, so one constant query per depth is
 // built here from Go constants; user input only selects among them by a checked index.
@@ -57,11 +70,13 @@ type Lineage struct {
 var coneQueries = func() (q [2][MaxLineageDepth + 1]string) {
 	for depth := 1; depth <= MaxLineageDepth; depth++ {
 		q[0][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
-MATCH (s)<-[:%[2]s*1..%[3]d]-(n:%[1]s)
-RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
+MATCH (s)<-[rels:%[2]s*1..%[3]d]-(n:%[1]s)
+WHERE all(r IN rels WHERE %[4]s)
+RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth, asOfEdge)
 		q[1][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
-MATCH (s)-[:%[2]s*1..%[3]d]->(n:%[1]s)
-RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
+MATCH (s)-[rels:%[2]s*1..%[3]d]->(n:%[1]s)
+WHERE all(r IN rels WHERE %[4]s)
+RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth, asOfEdge)
 	}
 	return q
 }()
@@ -69,12 +84,13 @@ RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth)
 const cypherVersionsOf = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
+WHERE $asOf IS NULL OR v.recordedAt <= $asOf
 RETURN k AS parent, v ORDER BY v.key LIMIT $limit`
 
 const cypherEdgesAmong = `
 UNWIND $keys AS k
 MATCH (a:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
-WHERE b.key IN $keys
+WHERE b.key IN $keys AND ` + asOfEdge + `
 RETURN DISTINCT a.key AS from, type(r) AS type, b.key AS to`
 
 // Lineage returns the provenance cone of the start nodes in one read transaction.
@@ -88,21 +104,32 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 	if limit == 0 {
 		limit = MaxLineageNodes
 	}
+	var asOf any // nil, or the time as the driver sends it
+	if q.AsOf != nil {
+		asOf = q.AsOf.UTC()
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
 		found, err := nodesByKeys(ctx, tx, start)
 		if err != nil {
 			return Lineage{}, err
 		}
 		for i, k := range q.Start {
-			if _, ok := found[k]; !ok {
+			n, ok := found[k]
+			if !ok {
 				return Lineage{}, notFound(fmt.Sprintf("start[%d]", i), k)
+			}
+			if q.AsOf != nil && n.RecordedAt.After(*q.AsOf) {
+				return Lineage{}, apperr.Missing(fmt.Sprintf("start[%d]", i), "node %q was recorded at %s, after asOf %s",
+					truncateForMessage(k), n.RecordedAt.Format(time.RFC3339Nano), q.AsOf.Format(time.RFC3339Nano))
 			}
 		}
 		var out Lineage
 		seen := make(map[string]bool, len(start))
+		seenStart := make(map[string]bool, len(start)) // the start nodes as asked for
 		for _, k := range start {
 			out.Nodes = append(out.Nodes, found[k])
 			seen[k] = true
+			seenStart[k] = true
 		}
 		// A dataset or registered model stands for all of its versions: they start the
 		// traversal with it, joined to it by their structural VERSION_OF edges.
@@ -113,7 +140,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			}
 		}
 		if len(parents) > 0 {
-			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents, "limit": limit + 1})
+			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents, "limit": limit + 1, "asOf": asOf})
 			if err != nil {
 				return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
 			}
@@ -150,7 +177,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		for _, dir := range dirs {
 			if q.MaxDepth > 0 {
 				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
-					"start": start, "limit": limit + 1,
+					"start": start, "limit": limit + 1, "asOf": asOf,
 				})
 				if err != nil {
 					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
@@ -175,12 +202,31 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			// Too many for one answer: keep the nodes nearest the start, whole depths
 			// first, so a cut answer is the same every time and stays connected.
 			out.Truncated = true
-			reached, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room)
+			reached, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room, asOf)
 			if err != nil {
 				return Lineage{}, err
 			}
 		}
-		out.Nodes = append(out.Nodes, reached...)
+		if len(q.Kinds) > 0 {
+			wanted := make(map[Kind]bool, len(q.Kinds))
+			for _, k := range q.Kinds {
+				wanted[k] = true
+			}
+			shown := out.Nodes[:0:0]
+			for _, n := range out.Nodes {
+				if seenStart[n.Key] || wanted[n.Kind] {
+					shown = append(shown, n)
+				}
+			}
+			for _, n := range reached {
+				if wanted[n.Kind] {
+					shown = append(shown, n)
+				}
+			}
+			out.Nodes = shown
+		} else {
+			out.Nodes = append(out.Nodes, reached...)
+		}
 
 		kept := make(map[string]bool, len(out.Nodes))
 		for _, n := range out.Nodes {
@@ -202,7 +248,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 			for k := range kept {
 				keys = append(keys, k)
 			}
-			recs, err := collect(ctx, tx, cypherEdgesAmong, map[string]any{"keys": keys})
+			recs, err := collect(ctx, tx, cypherEdgesAmong, map[string]any{"keys": keys, "asOf": asOf})
 			if err != nil {
 				return Lineage{}, fmt.Errorf("lineage edges: %w", err)
 			}
@@ -237,10 +283,12 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 // levelQueries[dir] expands a frontier by one provenance edge.
 var levelQueries = [2]string{
 	`UNWIND $frontier AS k
-MATCH (:` + LabelNode + ` {key: k})<-[:` + provenancePattern + `]-(n:` + LabelNode + `)
+MATCH (:` + LabelNode + ` {key: k})<-[r:` + provenancePattern + `]-(n:` + LabelNode + `)
+WHERE ` + asOfEdge + `
 RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
 	`UNWIND $frontier AS k
-MATCH (:` + LabelNode + ` {key: k})-[:` + provenancePattern + `]->(n:` + LabelNode + `)
+MATCH (:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(n:` + LabelNode + `)
+WHERE ` + asOfEdge + `
 RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
 }
 
@@ -248,7 +296,7 @@ RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
 // returns at most room nodes besides the start nodes: every node at depth 1 before any
 // at depth 2, and within a depth by ID. It serves cones too large for one answer; the
 // single variable-length query serves the rest.
-func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int) ([]Node, error) {
+func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int, asOf any) ([]Node, error) {
 	seen := make(map[string]bool, len(start))
 	for _, k := range start {
 		seen[k] = true
@@ -275,7 +323,7 @@ func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, 
 			}
 			// Neighbours already reached may come back too: fetch enough beyond them.
 			recs, err := collect(ctx, tx, levelQueries[dir], map[string]any{
-				"frontier": frontiers[i], "max": room - len(out) + len(visited[i]),
+				"frontier": frontiers[i], "max": room - len(out) + len(visited[i]), "asOf": asOf,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("traverse lineage depth %d: %w", depth, err)
@@ -337,6 +385,11 @@ func checkLineageQuery(q LineageQuery) ([]string, error) {
 	}
 	if q.MaxDepth < 0 || q.MaxDepth > MaxLineageDepth {
 		return nil, apperr.Invalid("maxDepth", "must be between 0 and %d (got %d)", MaxLineageDepth, q.MaxDepth)
+	}
+	for i, k := range q.Kinds {
+		if !slices.Contains(Kinds, k) {
+			return nil, apperr.Invalid(fmt.Sprintf("kinds[%d]", i), "unknown node kind %q", k)
+		}
 	}
 	seen := make(map[string]bool, len(q.Start))
 	out := make([]string, 0, len(q.Start))

@@ -91,3 +91,13 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 	assert.False(t, exact.Truncated, "a cone of exactly the limit is complete")
 	assert.Len(t, exact.Nodes, 11)
 }
+
+func TestLineageRejectsUnknownKinds(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	_, err := st.Lineage(t.Context(), store.LineageQuery{
+		Start: []string{"endpoint:x"}, Direction: store.Upstream, MaxDepth: 1, Kinds: []store.Kind{store.KindEndpoint, "Bogus"},
+	})
+	require.Error(t, err)
+	assert.Equal(t, "kinds[1]: unknown node kind \"Bogus\"", err.Error())
+}
