@@ -115,6 +115,12 @@ type ComplexityRoot struct {
 		Truncated func(childComplexity int) int
 	}
 
+	LineagePath struct {
+		Edges  func(childComplexity int) int
+		Length func(childComplexity int) int
+		Nodes  func(childComplexity int) int
+	}
+
 	ModelVersion struct {
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -143,6 +149,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Lineage  func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
 		Node     func(childComplexity int, id string) int
+		Paths    func(childComplexity int, from string, to string, maxDepth *int) int
 		ServedAt func(childComplexity int, endpoint string, at *time.Time) int
 	}
 
@@ -212,6 +219,7 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
+	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
 type TrainingJobResolver interface {
@@ -545,6 +553,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LineageGraph.Truncated(childComplexity), true
 
+	case "LineagePath.edges":
+		if e.ComplexityRoot.LineagePath.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineagePath.Edges(childComplexity), true
+	case "LineagePath.length":
+		if e.ComplexityRoot.LineagePath.Length == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineagePath.Length(childComplexity), true
+	case "LineagePath.nodes":
+		if e.ComplexityRoot.LineagePath.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineagePath.Nodes(childComplexity), true
+
 	case "ModelVersion.description":
 		if e.ComplexityRoot.ModelVersion.Description == nil {
 			break
@@ -686,6 +713,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.paths":
+		if e.ComplexityRoot.Query.Paths == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paths_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Paths(childComplexity, args["from"].(string), args["to"].(string), args["maxDepth"].(*int)), true
 	case "Query.servedAt":
 		if e.ComplexityRoot.Query.ServedAt == nil {
 			break
@@ -1024,6 +1062,21 @@ type Query {
   ): LineageGraph!
 
   """
+  The shortest provenance paths between two nodes: "how does this dataset reach this
+  endpoint?". Paths are oriented downstream (data-flow order) whichever way round the
+  two nodes are given. A dataset or registered model stands for its versions. No path
+  within ` + "`" + `maxDepth` + "`" + ` gives an empty list; at most 100 paths are returned.
+  """
+  paths(
+    "One end, e.g. a dataset version."
+    from: ID!
+    "The other end, e.g. an endpoint."
+    to: ID!
+    "The longest path to consider, in provenance edges (1 to 50)."
+    maxDepth: Int = 10
+  ): [LineagePath!]!
+
+  """
   What served an endpoint at an instant (default: now), one deployment per variant with
   its traffic share. An unknown endpoint is ` + "`" + `NOT_FOUND` + "`" + `.
   """
@@ -1106,6 +1159,16 @@ type LineageGraph {
   edges: [LineageEdge!]!
   "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
   truncated: Boolean!
+}
+
+"A provenance path, from its upstream end to its downstream end."
+type LineagePath {
+  "The nodes in data-flow order."
+  nodes: [Node!]!
+  "The edges in the same order: ` + "`" + `edges[i]` + "`" + ` joins ` + "`" + `nodes[i]` + "`" + ` to ` + "`" + `nodes[i+1]` + "`" + `."
+  edges: [LineageEdge!]!
+  "The number of edges."
+  length: Int!
 }
 
 "A provenance edge; it always points downstream, in data-flow direction."
@@ -1610,6 +1673,18 @@ func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
 }
 
+func (ec *executionContext) childFields_LineagePath(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_LineagePath_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_LineagePath_edges(ctx, field)
+	case "length":
+		return ec.fieldContext_LineagePath_length(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineagePath", field.Name)
+}
+
 func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1971,6 +2046,36 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paths_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxDepth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxDepth"] = arg2
 	return args, nil
 }
 
@@ -3292,6 +3397,93 @@ func (ec *executionContext) fieldContext_LineageGraph_truncated(_ context.Contex
 	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _LineagePath_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LineagePath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineagePath_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineagePath_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LineagePath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LineagePath_edges(ctx context.Context, field graphql.CollectedField, obj *model.LineagePath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineagePath_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LineageEdge) graphql.Marshaler {
+			return ec.marshalNLineageEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineagePath_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LineagePath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LineagePath_length(ctx context.Context, field graphql.CollectedField, obj *model.LineagePath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineagePath_length(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Length, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineagePath_length(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineagePath", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ModelVersion_id(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3844,6 +4036,50 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_paths(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Paths(ctx, fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["maxDepth"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LineagePath) graphql.Marshaler {
+			return ec.marshalNLineagePath2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineagePathᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paths(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineagePath(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paths_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6674,6 +6910,49 @@ func (ec *executionContext) _LineageGraph(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var lineagePathImplementors = []string{"LineagePath"}
+
+func (ec *executionContext) _LineagePath(ctx context.Context, sel ast.SelectionSet, obj *model.LineagePath) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lineagePathImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LineagePath")
+		case "nodes":
+			out.Values[i] = ec._LineagePath_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._LineagePath_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "length":
+			out.Values[i] = ec._LineagePath_length(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var modelVersionImplementors = []string{"ModelVersion", "Node"}
 
 func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersion) graphql.Marshaler {
@@ -6886,6 +7165,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
+				})
+		case "paths":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_paths(ctx, field)
 				})
 		case "servedAt":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -7777,6 +8062,30 @@ func (ec *executionContext) marshalNLineageGraph2ᚖgithubᚗcomᚋprovgraphᚋp
 		return graphql.Null
 	}
 	return ec._LineageGraph(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLineagePath2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineagePathᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LineagePath) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLineagePath2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineagePath(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLineagePath2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineagePath(ctx context.Context, sel ast.SelectionSet, v *model.LineagePath) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LineagePath!")
+		return graphql.Null
+	}
+	return ec._LineagePath(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx context.Context, sel ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {

@@ -131,11 +131,23 @@ func toLineage(l store.Lineage) (*model.LineageGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	edges := make([]*model.LineageEdge, 0, len(l.Edges))
-	for _, e := range l.Edges {
-		edges = append(edges, &model.LineageEdge{From: e.From, To: e.To, Type: model.LineageEdgeType(e.Type)})
+	return &model.LineageGraph{Nodes: nodes, Edges: toEdges(l.Edges), Truncated: l.Truncated}, nil
+}
+
+func toPath(p store.Path) (*model.LineagePath, error) {
+	nodes, err := toNodes(p.Nodes)
+	if err != nil {
+		return nil, err
 	}
-	return &model.LineageGraph{Nodes: nodes, Edges: edges, Truncated: l.Truncated}, nil
+	return &model.LineagePath{Nodes: nodes, Edges: toEdges(p.Edges), Length: len(p.Edges)}, nil
+}
+
+func toEdges(es []store.Edge) []*model.LineageEdge {
+	out := make([]*model.LineageEdge, 0, len(es))
+	for _, e := range es {
+		out = append(out, &model.LineageEdge{From: e.From, To: e.To, Type: model.LineageEdgeType(e.Type)})
+	}
+	return out
 }
 
 func deref[T any](p *T, def T) T {

@@ -141,6 +141,23 @@ func (r *queryResolver) Lineage(ctx context.Context, start []string, direction m
 	return toLineage(l)
 }
 
+// Paths is the resolver for the paths field.
+func (r *queryResolver) Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error) {
+	paths, err := r.Store.PathsBetween(ctx, from, to, deref(maxDepth, store.DefaultLineageDepth))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.LineagePath, 0, len(paths))
+	for _, p := range paths {
+		mp, err := toPath(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mp)
+	}
+	return out, nil
+}
+
 // ServedAt is the resolver for the servedAt field.
 func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error) {
 	when := time.Now()

@@ -66,6 +66,10 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
 		}
+		if strings.Contains(block, "query HowDoesTheDatasetReachTheEndpoint") {
+			require.Len(t, get(resp.Data, "paths"), 1)
+			assert.Equal(t, float64(4), get(resp.Data, "paths", 0, "length"))
+		}
 		if strings.Contains(block, "query WhatServedAndFromWhichData") {
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "servedAt", 0, "modelVersion", "id"))
 			assert.Equal(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod",

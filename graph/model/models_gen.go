@@ -248,6 +248,16 @@ type LineageGraph struct {
 	Truncated bool `json:"truncated"`
 }
 
+// A provenance path, from its upstream end to its downstream end.
+type LineagePath struct {
+	// The nodes in data-flow order.
+	Nodes []Node `json:"nodes"`
+	// The edges in the same order: `edges[i]` joins `nodes[i]` to `nodes[i+1]`.
+	Edges []*LineageEdge `json:"edges"`
+	// The number of edges.
+	Length int `json:"length"`
+}
+
 // One version of a registered model.
 type ModelVersion struct {
 	// The node's readable key (see the schema description for its form).
