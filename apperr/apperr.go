@@ -108,3 +108,15 @@ func WithFieldPrefix(err error, prefix string) error {
 	c.Field = prefix + "." + e.Field
 	return &c
 }
+
+// WithField returns err with its field replaced by field when it was old, so that a
+// rule checked by a shared helper reads in the caller's terms.
+func WithField(err error, old, field string) error {
+	e, ok := As(err)
+	if !ok || e.Field != old {
+		return err
+	}
+	c := *e
+	c.Field = field
+	return &c
+}

@@ -103,6 +103,18 @@ type ComplexityRoot struct {
 		RecordedBy        func(childComplexity int) int
 	}
 
+	Impact struct {
+		Endpoints     func(childComplexity int) int
+		ModelVersions func(childComplexity int) int
+		Truncated     func(childComplexity int) int
+	}
+
+	ImpactedEndpoint struct {
+		Endpoint        func(childComplexity int) int
+		ServingNow      func(childComplexity int) int
+		ServingVersions func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -147,6 +159,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Impact   func(childComplexity int, of string, maxDepth *int) int
 		Lineage  func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
 		Node     func(childComplexity int, id string) int
 		Paths    func(childComplexity int, from string, to string, maxDepth *int) int
@@ -220,6 +233,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
 	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
+	Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
 type TrainingJobResolver interface {
@@ -515,6 +529,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Endpoint.RecordedBy(childComplexity), true
 
+	case "Impact.endpoints":
+		if e.ComplexityRoot.Impact.Endpoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Endpoints(childComplexity), true
+	case "Impact.modelVersions":
+		if e.ComplexityRoot.Impact.ModelVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.ModelVersions(childComplexity), true
+	case "Impact.truncated":
+		if e.ComplexityRoot.Impact.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Truncated(childComplexity), true
+
+	case "ImpactedEndpoint.endpoint":
+		if e.ComplexityRoot.ImpactedEndpoint.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedEndpoint.Endpoint(childComplexity), true
+	case "ImpactedEndpoint.servingNow":
+		if e.ComplexityRoot.ImpactedEndpoint.ServingNow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedEndpoint.ServingNow(childComplexity), true
+	case "ImpactedEndpoint.servingVersions":
+		if e.ComplexityRoot.ImpactedEndpoint.ServingVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedEndpoint.ServingVersions(childComplexity), true
+
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
 			break
@@ -690,6 +742,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Parameter.Value(childComplexity), true
+
+	case "Query.impact":
+		if e.ComplexityRoot.Query.Impact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_impact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Impact(childComplexity, args["of"].(string), args["maxDepth"].(*int)), true
 
 	case "Query.lineage":
 		if e.ComplexityRoot.Query.Lineage == nil {
@@ -1077,6 +1141,19 @@ type Query {
   ): [LineagePath!]!
 
   """
+  What was derived from some data: "this dataset must be deleted (or was poisoned) —
+  which models and which live endpoints came from it?". The model versions downstream of
+  a dataset version (or of every version of a dataset), and the endpoints they were
+  deployed to, with those serving an affected version now flagged.
+  """
+  impact(
+    "A dataset version, or a dataset, which stands for all of its versions."
+    of: ID!
+    "How far downstream to look, in provenance edges (0 to 50)."
+    maxDepth: Int = 10
+  ): Impact!
+
+  """
   What served an endpoint at an instant (default: now), one deployment per variant with
   its traffic share. An unknown endpoint is ` + "`" + `NOT_FOUND` + "`" + `.
   """
@@ -1159,6 +1236,26 @@ type LineageGraph {
   edges: [LineageEdge!]!
   "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
   truncated: Boolean!
+}
+
+"What was derived from some data."
+type Impact {
+  "The model versions derived from the data, by ID."
+  modelVersions: [ModelVersion!]!
+  "The endpoints those versions were ever deployed to, by ID."
+  endpoints: [ImpactedEndpoint!]!
+  "True when the downstream cone was larger than the node limit and the lists are incomplete."
+  truncated: Boolean!
+}
+
+"An endpoint that an affected model version was deployed to."
+type ImpactedEndpoint {
+  "The endpoint."
+  endpoint: Endpoint!
+  "True when it serves an affected model version now."
+  servingNow: Boolean!
+  "The affected model versions it serves now, by ID."
+  servingVersions: [ModelVersion!]!
 }
 
 "A provenance path, from its upstream end to its downstream end."
@@ -1649,6 +1746,30 @@ func (ec *executionContext) childFields_Endpoint(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Endpoint", field.Name)
 }
 
+func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersions":
+		return ec.fieldContext_Impact_modelVersions(ctx, field)
+	case "endpoints":
+		return ec.fieldContext_Impact_endpoints(ctx, field)
+	case "truncated":
+		return ec.fieldContext_Impact_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Impact", field.Name)
+}
+
+func (ec *executionContext) childFields_ImpactedEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_ImpactedEndpoint_endpoint(ctx, field)
+	case "servingNow":
+		return ec.fieldContext_ImpactedEndpoint_servingNow(ctx, field)
+	case "servingVersions":
+		return ec.fieldContext_ImpactedEndpoint_servingVersions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImpactedEndpoint", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -1986,6 +2107,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "of",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["of"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "maxDepth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxDepth"] = arg1
 	return args, nil
 }
 
@@ -3241,6 +3384,180 @@ func (ec *executionContext) fieldContext_Endpoint_activeDeployments(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Impact_modelVersions(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_modelVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_modelVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Impact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Impact_endpoints(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_endpoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImpactedEndpoint) graphql.Marshaler {
+			return ec.marshalNImpactedEndpoint2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpactedEndpointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_endpoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Impact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImpactedEndpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Impact_truncated(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Impact", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImpactedEndpoint_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedEndpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedEndpoint_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Endpoint) graphql.Marshaler {
+			return ec.marshalNEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐEndpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedEndpoint_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImpactedEndpoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Endpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImpactedEndpoint_servingNow(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedEndpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedEndpoint_servingNow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServingNow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedEndpoint_servingNow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedEndpoint", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImpactedEndpoint_servingVersions(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedEndpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedEndpoint_servingVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServingVersions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedEndpoint_servingVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImpactedEndpoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4080,6 +4397,50 @@ func (ec *executionContext) fieldContext_Query_paths(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_paths_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_impact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Impact(ctx, fc.Args["of"].(string), fc.Args["maxDepth"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Impact) graphql.Marshaler {
+			return ec.marshalNImpact2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_impact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Impact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_impact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6824,6 +7185,92 @@ func (ec *executionContext) _Endpoint(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var impactImplementors = []string{"Impact"}
+
+func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, obj *model.Impact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, impactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Impact")
+		case "modelVersions":
+			out.Values[i] = ec._Impact_modelVersions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endpoints":
+			out.Values[i] = ec._Impact_endpoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._Impact_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var impactedEndpointImplementors = []string{"ImpactedEndpoint"}
+
+func (ec *executionContext) _ImpactedEndpoint(ctx context.Context, sel ast.SelectionSet, obj *model.ImpactedEndpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, impactedEndpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImpactedEndpoint")
+		case "endpoint":
+			out.Values[i] = ec._ImpactedEndpoint_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "servingNow":
+			out.Values[i] = ec._ImpactedEndpoint_servingNow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "servingVersions":
+			out.Values[i] = ec._ImpactedEndpoint_servingVersions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
@@ -7171,6 +7618,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_paths(ctx, field)
+				})
+		case "impact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_impact(ctx, field)
 				})
 		case "servedAt":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -7988,6 +8441,38 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNImpact2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpact(ctx context.Context, sel ast.SelectionSet, v *model.Impact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Impact!")
+		return graphql.Null
+	}
+	return ec._Impact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImpactedEndpoint2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpactedEndpointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImpactedEndpoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImpactedEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpactedEndpoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImpactedEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpactedEndpoint(ctx context.Context, sel ast.SelectionSet, v *model.ImpactedEndpoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImpactedEndpoint!")
+		return graphql.Null
+	}
+	return ec._ImpactedEndpoint(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8086,6 +8571,22 @@ func (ec *executionContext) marshalNLineagePath2ᚖgithubᚗcomᚋprovgraphᚋpr
 		return graphql.Null
 	}
 	return ec._LineagePath(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx context.Context, sel ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {

@@ -150,6 +150,33 @@ func toEdges(es []store.Edge) []*model.LineageEdge {
 	return out
 }
 
+func toImpact(im store.Impact) *model.Impact {
+	out := &model.Impact{Truncated: im.Truncated}
+	versions := make(map[string]*model.ModelVersion, len(im.ModelVersions))
+	for _, v := range im.ModelVersions {
+		mv := toModelVersion(v)
+		versions[v.Key] = mv
+		out.ModelVersions = append(out.ModelVersions, mv)
+	}
+	for _, e := range im.Endpoints {
+		ie := &model.ImpactedEndpoint{Endpoint: toEndpoint(e.Endpoint), ServingNow: len(e.ServingNow) > 0}
+		for _, k := range e.ServingNow {
+			ie.ServingVersions = append(ie.ServingVersions, versions[k])
+		}
+		if ie.ServingVersions == nil {
+			ie.ServingVersions = []*model.ModelVersion{}
+		}
+		out.Endpoints = append(out.Endpoints, ie)
+	}
+	if out.ModelVersions == nil {
+		out.ModelVersions = []*model.ModelVersion{}
+	}
+	if out.Endpoints == nil {
+		out.Endpoints = []*model.ImpactedEndpoint{}
+	}
+	return out
+}
+
 func deref[T any](p *T, def T) T {
 	if p == nil {
 		return def

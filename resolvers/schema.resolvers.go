@@ -158,6 +158,15 @@ func (r *queryResolver) Paths(ctx context.Context, from string, to string, maxDe
 	return out, nil
 }
 
+// Impact is the resolver for the impact field.
+func (r *queryResolver) Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error) {
+	im, err := r.Store.ImpactOf(ctx, of, deref(maxDepth, store.DefaultLineageDepth))
+	if err != nil {
+		return nil, err
+	}
+	return toImpact(im), nil
+}
+
 // ServedAt is the resolver for the servedAt field.
 func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error) {
 	when := time.Now()

@@ -66,6 +66,11 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
 		}
+		if strings.Contains(block, "query WhatCameFromTheDataset") {
+			assert.Equal(t, []string{"model:quickstart-" + tk + "-fraud/1", "model:quickstart-" + tk + "-fraud/2"},
+				ids(get(resp.Data, "impact", "modelVersions")))
+			assert.Equal(t, true, get(resp.Data, "impact", "endpoints", 0, "servingNow"))
+		}
 		if strings.Contains(block, "query HowDoesTheDatasetReachTheEndpoint") {
 			require.Len(t, get(resp.Data, "paths"), 1)
 			assert.Equal(t, float64(4), get(resp.Data, "paths", 0, "length"))

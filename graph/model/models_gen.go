@@ -227,6 +227,26 @@ func (this Endpoint) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this Endpoint) GetRecordedBy() string { return this.RecordedBy }
 
+// What was derived from some data.
+type Impact struct {
+	// The model versions derived from the data, by ID.
+	ModelVersions []*ModelVersion `json:"modelVersions"`
+	// The endpoints those versions were ever deployed to, by ID.
+	Endpoints []*ImpactedEndpoint `json:"endpoints"`
+	// True when the downstream cone was larger than the node limit and the lists are incomplete.
+	Truncated bool `json:"truncated"`
+}
+
+// An endpoint that an affected model version was deployed to.
+type ImpactedEndpoint struct {
+	// The endpoint.
+	Endpoint *Endpoint `json:"endpoint"`
+	// True when it serves an affected model version now.
+	ServingNow bool `json:"servingNow"`
+	// The affected model versions it serves now, by ID.
+	ServingVersions []*ModelVersion `json:"servingVersions"`
+}
+
 // A provenance edge; it always points downstream, in data-flow direction.
 type LineageEdge struct {
 	// The upstream end (the ID of a node in `nodes`).
