@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	ModelVersion() ModelVersionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	RegisteredModel() RegisteredModelResolver
 	TrainingJob() TrainingJobResolver
 }
 
@@ -41,6 +42,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Approval struct {
+		Actor   func(childComplexity int) int
+		At      func(childComplexity int) int
+		Comment func(childComplexity int) int
+		Status  func(childComplexity int) int
+	}
+
 	Artifact struct {
 		Digest     func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -133,17 +141,28 @@ type ComplexityRoot struct {
 		Nodes  func(childComplexity int) int
 	}
 
+	ModelAlias struct {
+		Alias        func(childComplexity int) int
+		From         func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+		RecordedBy   func(childComplexity int) int
+		To           func(childComplexity int) int
+	}
+
 	ModelVersion struct {
-		Description func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Model       func(childComplexity int) int
-		Name        func(childComplexity int) int
-		ProducedBy  func(childComplexity int) int
-		RecordedAt  func(childComplexity int) int
-		RecordedBy  func(childComplexity int) int
-		Source      func(childComplexity int) int
-		Version     func(childComplexity int) int
+		Aliases        func(childComplexity int) int
+		ApprovalStatus func(childComplexity int) int
+		Approvals      func(childComplexity int) int
+		Description    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Model          func(childComplexity int) int
+		Name           func(childComplexity int) int
+		ProducedBy     func(childComplexity int) int
+		RecordedAt     func(childComplexity int) int
+		RecordedBy     func(childComplexity int) int
+		Source         func(childComplexity int) int
+		Version        func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -151,6 +170,8 @@ type ComplexityRoot struct {
 		RecordTrainingJob      func(childComplexity int, input model.RecordTrainingJobInput) int
 		RegisterDatasetVersion func(childComplexity int, input model.RegisterDatasetVersionInput) int
 		RegisterModelVersion   func(childComplexity int, input model.RegisterModelVersionInput) int
+		SetApprovalStatus      func(childComplexity int, input model.SetApprovalStatusInput) int
+		SetModelAlias          func(childComplexity int, input model.SetModelAliasInput) int
 	}
 
 	Parameter struct {
@@ -182,12 +203,23 @@ type ComplexityRoot struct {
 	}
 
 	RegisteredModel struct {
+		AliasHistory  func(childComplexity int) int
+		Aliases       func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Kind          func(childComplexity int) int
 		LatestVersion func(childComplexity int) int
 		Name          func(childComplexity int) int
 		RecordedAt    func(childComplexity int) int
 		RecordedBy    func(childComplexity int) int
+	}
+
+	SetApprovalStatusPayload struct {
+		Approvals    func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+	}
+
+	SetModelAliasPayload struct {
+		Alias func(childComplexity int) int
 	}
 
 	TrainingJob struct {
@@ -222,12 +254,17 @@ type ModelVersionResolver interface {
 	Model(ctx context.Context, obj *model.ModelVersion) (*model.RegisteredModel, error)
 
 	ProducedBy(ctx context.Context, obj *model.ModelVersion) (model.Node, error)
+	ApprovalStatus(ctx context.Context, obj *model.ModelVersion) (model.ApprovalStatus, error)
+	Approvals(ctx context.Context, obj *model.ModelVersion) ([]*model.Approval, error)
+	Aliases(ctx context.Context, obj *model.ModelVersion) ([]string, error)
 }
 type MutationResolver interface {
 	RegisterDatasetVersion(ctx context.Context, input model.RegisterDatasetVersionInput) (*model.RegisterDatasetVersionPayload, error)
 	RecordTrainingJob(ctx context.Context, input model.RecordTrainingJobInput) (*model.RecordTrainingJobPayload, error)
 	RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error)
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
+	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
+	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -235,6 +272,10 @@ type QueryResolver interface {
 	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
 	Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
+}
+type RegisteredModelResolver interface {
+	Aliases(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error)
+	AliasHistory(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error)
 }
 type TrainingJobResolver interface {
 	Inputs(ctx context.Context, obj *model.TrainingJob) ([]model.Node, error)
@@ -258,6 +299,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Approval.actor":
+		if e.ComplexityRoot.Approval.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Actor(childComplexity), true
+	case "Approval.at":
+		if e.ComplexityRoot.Approval.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.At(childComplexity), true
+	case "Approval.comment":
+		if e.ComplexityRoot.Approval.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Comment(childComplexity), true
+	case "Approval.status":
+		if e.ComplexityRoot.Approval.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Status(childComplexity), true
 
 	case "Artifact.digest":
 		if e.ComplexityRoot.Artifact.Digest == nil {
@@ -624,6 +690,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LineagePath.Nodes(childComplexity), true
 
+	case "ModelAlias.alias":
+		if e.ComplexityRoot.ModelAlias.Alias == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelAlias.Alias(childComplexity), true
+	case "ModelAlias.from":
+		if e.ComplexityRoot.ModelAlias.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelAlias.From(childComplexity), true
+	case "ModelAlias.modelVersion":
+		if e.ComplexityRoot.ModelAlias.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelAlias.ModelVersion(childComplexity), true
+	case "ModelAlias.recordedBy":
+		if e.ComplexityRoot.ModelAlias.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelAlias.RecordedBy(childComplexity), true
+	case "ModelAlias.to":
+		if e.ComplexityRoot.ModelAlias.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelAlias.To(childComplexity), true
+
+	case "ModelVersion.aliases":
+		if e.ComplexityRoot.ModelVersion.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Aliases(childComplexity), true
+	case "ModelVersion.approvalStatus":
+		if e.ComplexityRoot.ModelVersion.ApprovalStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.ApprovalStatus(childComplexity), true
+	case "ModelVersion.approvals":
+		if e.ComplexityRoot.ModelVersion.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Approvals(childComplexity), true
 	case "ModelVersion.description":
 		if e.ComplexityRoot.ModelVersion.Description == nil {
 			break
@@ -729,6 +844,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterModelVersion(childComplexity, args["input"].(model.RegisterModelVersionInput)), true
+	case "Mutation.setApprovalStatus":
+		if e.ComplexityRoot.Mutation.SetApprovalStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setApprovalStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetApprovalStatus(childComplexity, args["input"].(model.SetApprovalStatusInput)), true
+	case "Mutation.setModelAlias":
+		if e.ComplexityRoot.Mutation.SetModelAlias == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setModelAlias_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetModelAlias(childComplexity, args["input"].(model.SetModelAliasInput)), true
 
 	case "Parameter.key":
 		if e.ComplexityRoot.Parameter.Key == nil {
@@ -839,6 +976,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegisterModelVersionPayload.ModelVersion(childComplexity), true
 
+	case "RegisteredModel.aliasHistory":
+		if e.ComplexityRoot.RegisteredModel.AliasHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisteredModel.AliasHistory(childComplexity), true
+	case "RegisteredModel.aliases":
+		if e.ComplexityRoot.RegisteredModel.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisteredModel.Aliases(childComplexity), true
 	case "RegisteredModel.id":
 		if e.ComplexityRoot.RegisteredModel.ID == nil {
 			break
@@ -875,6 +1024,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisteredModel.RecordedBy(childComplexity), true
+
+	case "SetApprovalStatusPayload.approvals":
+		if e.ComplexityRoot.SetApprovalStatusPayload.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetApprovalStatusPayload.Approvals(childComplexity), true
+	case "SetApprovalStatusPayload.modelVersion":
+		if e.ComplexityRoot.SetApprovalStatusPayload.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetApprovalStatusPayload.ModelVersion(childComplexity), true
+
+	case "SetModelAliasPayload.alias":
+		if e.ComplexityRoot.SetModelAliasPayload.Alias == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetModelAliasPayload.Alias(childComplexity), true
 
 	case "TrainingJob.codeVersion":
 		if e.ComplexityRoot.TrainingJob.CodeVersion == nil {
@@ -976,6 +1145,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
 			graphql.NewInputUnmarshaler("RegisterDatasetVersionInput", ec.unmarshalInputRegisterDatasetVersionInput),
 			graphql.NewInputUnmarshaler("RegisterModelVersionInput", ec.unmarshalInputRegisterModelVersionInput),
+			graphql.NewInputUnmarshaler("SetApprovalStatusInput", ec.unmarshalInputSetApprovalStatusInput),
+			graphql.NewInputUnmarshaler("SetModelAliasInput", ec.unmarshalInputSetModelAliasInput),
 		)
 	}
 	first := true
@@ -1394,6 +1565,42 @@ type Artifact implements Node {
   mediaType: String
 }
 
+"A model version's approval state, as in SageMaker Model Registry."
+enum ApprovalStatus {
+  "Not yet reviewed; every new version starts here."
+  PENDING_MANUAL_APPROVAL
+  "Approved for deployment."
+  APPROVED
+  "Rejected."
+  REJECTED
+}
+
+"One recorded change of a model version's approval status."
+type Approval {
+  "The status set."
+  status: ApprovalStatus!
+  "Why, as the approver wrote it."
+  comment: String
+  "When it was recorded (server time)."
+  at: Time!
+  "Who set it."
+  actor: String!
+}
+
+"An alias (such as ` + "`" + `champion` + "`" + `) pointing at a model version for an interval of time."
+type ModelAlias {
+  "The alias name."
+  alias: String!
+  "The version it points (or pointed) at."
+  modelVersion: ModelVersion!
+  "When it was set to this version."
+  from: Time!
+  "When it moved to another version; ` + "`" + `null` + "`" + ` while it points here."
+  to: Time
+  "Who set it."
+  recordedBy: String!
+}
+
 "A named model in the registry."
 type RegisteredModel implements Node {
   "The node's readable key (see the schema description for its form)."
@@ -1408,6 +1615,10 @@ type RegisteredModel implements Node {
   recordedBy: String!
   "The highest version number registered so far."
   latestVersion: Int!
+  "The aliases in force now, by name."
+  aliases: [ModelAlias!]!
+  "Every alias assignment ever made, by alias and time: the record of every move."
+  aliasHistory: [ModelAlias!]!
 }
 
 "One version of a registered model."
@@ -1432,6 +1643,12 @@ type ModelVersion implements Node {
   description: String
   "The job that produced the model artifact, when known."
   producedBy: Node
+  "The current approval status (` + "`" + `PENDING_MANUAL_APPROVAL` + "`" + ` until someone sets one)."
+  approvalStatus: ApprovalStatus!
+  "Every change of the approval status, oldest first."
+  approvals: [Approval!]!
+  "The aliases pointing at this version now."
+  aliases: [String!]!
 }
 
 "A serving endpoint."
@@ -1497,6 +1714,18 @@ type Mutation {
   Deploying what already serves the variant, with the same share, changes nothing.
   """
   deployModelVersion("The deployment to make." input: DeployModelVersionInput!): DeployModelVersionPayload!
+
+  """
+  Record an approval decision on a model version (actor, time, comment). Every change
+  is kept; setting the status the version already has is a ` + "`" + `CONFLICT` + "`" + `.
+  """
+  setApprovalStatus("The decision." input: SetApprovalStatusInput!): SetApprovalStatusPayload!
+
+  """
+  Point an alias of a registered model at one of its versions. The previous assignment
+  ends now and stays in ` + "`" + `aliasHistory` + "`" + `; pointing it where it points already changes nothing.
+  """
+  setModelAlias("The alias to set." input: SetModelAliasInput!): SetModelAliasPayload!
 }
 
 "A dataset version to record. Give a ` + "`" + `digest` + "`" + `, a ` + "`" + `versionId` + "`" + `, or both."
@@ -1575,6 +1804,40 @@ type RecordTrainingJobPayload {
   created: Boolean!
 }
 
+"An approval decision to record."
+input SetApprovalStatusInput {
+  "The model version, e.g. ` + "`" + `model:fraud/3` + "`" + `."
+  modelVersion: ID!
+  "The new status; it must differ from the current one."
+  status: ApprovalStatus!
+  "Why."
+  comment: String
+}
+
+"The result of ` + "`" + `setApprovalStatus` + "`" + `."
+type SetApprovalStatusPayload {
+  "The model version."
+  modelVersion: ModelVersion!
+  "Its approval history, with the new change last."
+  approvals: [Approval!]!
+}
+
+"An alias to point at a model version."
+input SetModelAliasInput {
+  "The registered model, e.g. ` + "`" + `model:fraud` + "`" + `."
+  model: ID!
+  "The alias, e.g. ` + "`" + `champion` + "`" + `; not a version-like name (` + "`" + `7` + "`" + `, ` + "`" + `v7` + "`" + `) or ` + "`" + `latest` + "`" + `."
+  alias: String!
+  "The version of that model to point at."
+  modelVersion: ID!
+}
+
+"The result of ` + "`" + `setModelAlias` + "`" + `."
+type SetModelAliasPayload {
+  "The alias as it points now."
+  alias: ModelAlias!
+}
+
 "A model version to register."
 input RegisterModelVersionInput {
   "The registered model's name; it is created on first use."
@@ -1621,6 +1884,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_Approval_status(ctx, field)
+	case "comment":
+		return ec.fieldContext_Approval_comment(ctx, field)
+	case "at":
+		return ec.fieldContext_Approval_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_Approval_actor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Approval", field.Name)
+}
 
 func (ec *executionContext) childFields_Artifact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1806,6 +2083,22 @@ func (ec *executionContext) childFields_LineagePath(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type LineagePath", field.Name)
 }
 
+func (ec *executionContext) childFields_ModelAlias(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "alias":
+		return ec.fieldContext_ModelAlias_alias(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_ModelAlias_modelVersion(ctx, field)
+	case "from":
+		return ec.fieldContext_ModelAlias_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ModelAlias_to(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_ModelAlias_recordedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelAlias", field.Name)
+}
+
 func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1828,6 +2121,12 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_description(ctx, field)
 	case "producedBy":
 		return ec.fieldContext_ModelVersion_producedBy(ctx, field)
+	case "approvalStatus":
+		return ec.fieldContext_ModelVersion_approvalStatus(ctx, field)
+	case "approvals":
+		return ec.fieldContext_ModelVersion_approvals(ctx, field)
+	case "aliases":
+		return ec.fieldContext_ModelVersion_aliases(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelVersion", field.Name)
 }
@@ -1886,8 +2185,30 @@ func (ec *executionContext) childFields_RegisteredModel(ctx context.Context, fie
 		return ec.fieldContext_RegisteredModel_recordedBy(ctx, field)
 	case "latestVersion":
 		return ec.fieldContext_RegisteredModel_latestVersion(ctx, field)
+	case "aliases":
+		return ec.fieldContext_RegisteredModel_aliases(ctx, field)
+	case "aliasHistory":
+		return ec.fieldContext_RegisteredModel_aliasHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegisteredModel", field.Name)
+}
+
+func (ec *executionContext) childFields_SetApprovalStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersion":
+		return ec.fieldContext_SetApprovalStatusPayload_modelVersion(ctx, field)
+	case "approvals":
+		return ec.fieldContext_SetApprovalStatusPayload_approvals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetApprovalStatusPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetModelAliasPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "alias":
+		return ec.fieldContext_SetModelAliasPayload_alias(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetModelAliasPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_TrainingJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2088,6 +2409,34 @@ func (ec *executionContext) field_Mutation_registerModelVersion_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterModelVersionInput, error) {
 			return ec.unmarshalNRegisterModelVersionInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setApprovalStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetApprovalStatusInput, error) {
+			return ec.unmarshalNSetApprovalStatusInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setModelAlias_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetModelAliasInput, error) {
+			return ec.unmarshalNSetModelAliasInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2317,6 +2666,98 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Approval_status(ctx context.Context, field graphql.CollectedField, obj *model.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ApprovalStatus) graphql.Marshaler {
+			return ec.marshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, "ApprovalStatus")
+}
+
+func (ec *executionContext) _Approval_comment(ctx context.Context, field graphql.CollectedField, obj *model.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, "String")
+}
+
+func (ec *executionContext) _Approval_at(ctx context.Context, field graphql.CollectedField, obj *model.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Approval_actor(ctx context.Context, field graphql.CollectedField, obj *model.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, "String")
+}
 
 func (ec *executionContext) _Artifact_id(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3801,6 +4242,130 @@ func (ec *executionContext) fieldContext_LineagePath_length(_ context.Context, f
 	return graphql.NewScalarFieldContext("LineagePath", field, false, false, "Int")
 }
 
+func (ec *executionContext) _ModelAlias_alias(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelAlias_alias(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alias, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelAlias_alias(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelAlias", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelAlias_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelAlias_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelAlias_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelAlias",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelAlias_from(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelAlias_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelAlias_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelAlias", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ModelAlias_to(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelAlias_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelAlias_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelAlias", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ModelAlias_recordedBy(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelAlias_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelAlias_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelAlias", field, false, false, "String")
+}
+
 func (ec *executionContext) _ModelVersion_id(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4049,6 +4614,84 @@ func (ec *executionContext) fieldContext_ModelVersion_producedBy(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ModelVersion_approvalStatus(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_approvalStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().ApprovalStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ApprovalStatus) graphql.Marshaler {
+			return ec.marshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_approvalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "ApprovalStatus")
+}
+
+func (ec *executionContext) _ModelVersion_approvals(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Approvals(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
+			return ec.marshalNApproval2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Approval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_aliases(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Aliases(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "String")
+}
+
 func (ec *executionContext) _Mutation_registerDatasetVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4219,6 +4862,94 @@ func (ec *executionContext) fieldContext_Mutation_deployModelVersion(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deployModelVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setApprovalStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setApprovalStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetApprovalStatus(ctx, fc.Args["input"].(model.SetApprovalStatusInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetApprovalStatusPayload) graphql.Marshaler {
+			return ec.marshalNSetApprovalStatusPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setApprovalStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetApprovalStatusPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setApprovalStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setModelAlias(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setModelAlias(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetModelAlias(ctx, fc.Args["input"].(model.SetModelAliasInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetModelAliasPayload) graphql.Marshaler {
+			return ec.marshalNSetModelAliasPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setModelAlias(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetModelAliasPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setModelAlias_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4877,6 +5608,166 @@ func (ec *executionContext) _RegisteredModel_latestVersion(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_RegisteredModel_latestVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RegisteredModel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegisteredModel_aliases(ctx context.Context, field graphql.CollectedField, obj *model.RegisteredModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisteredModel_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegisteredModel().Aliases(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelAlias) graphql.Marshaler {
+			return ec.marshalNModelAlias2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAliasᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisteredModel_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisteredModel",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelAlias(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisteredModel_aliasHistory(ctx context.Context, field graphql.CollectedField, obj *model.RegisteredModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisteredModel_aliasHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegisteredModel().AliasHistory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelAlias) graphql.Marshaler {
+			return ec.marshalNModelAlias2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAliasᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisteredModel_aliasHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisteredModel",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelAlias(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetApprovalStatusPayload_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.SetApprovalStatusPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetApprovalStatusPayload_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetApprovalStatusPayload_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetApprovalStatusPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetApprovalStatusPayload_approvals(ctx context.Context, field graphql.CollectedField, obj *model.SetApprovalStatusPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetApprovalStatusPayload_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
+			return ec.marshalNApproval2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetApprovalStatusPayload_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetApprovalStatusPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Approval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetModelAliasPayload_alias(ctx context.Context, field graphql.CollectedField, obj *model.SetModelAliasPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetModelAliasPayload_alias(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alias, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelAlias) graphql.Marshaler {
+			return ec.marshalNModelAlias2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAlias(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetModelAliasPayload_alias(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetModelAliasPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelAlias(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TrainingJob_id(ctx context.Context, field graphql.CollectedField, obj *model.TrainingJob) (ret graphql.Marshaler) {
@@ -6725,6 +7616,118 @@ func UnmarshalRegisterModelVersionInput(ctx context.Context, raw any) (model.Reg
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetApprovalStatusInput(ctx context.Context, obj any) (model.SetApprovalStatusInput, error) {
+	var it model.SetApprovalStatusInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"modelVersion", "status", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "modelVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersion = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetApprovalStatusInput unmarshals raw into the SetApprovalStatusInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetApprovalStatusInput(ctx context.Context, raw any) (model.SetApprovalStatusInput, error) {
+	var out model.SetApprovalStatusInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetApprovalStatusInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetModelAliasInput(ctx context.Context, obj any) (model.SetModelAliasInput, error) {
+	var it model.SetModelAliasInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"model", "alias", "modelVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		case "alias":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alias"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alias = data
+		case "modelVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetModelAliasInput unmarshals raw into the SetModelAliasInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetModelAliasInput(ctx context.Context, raw any) (model.SetModelAliasInput, error) {
+	var out model.SetModelAliasInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetModelAliasInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -6794,6 +7797,54 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var approvalImplementors = []string{"Approval"}
+
+func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *model.Approval) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Approval")
+		case "status":
+			out.Values[i] = ec._Approval_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "comment":
+			out.Values[i] = ec._Approval_comment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Approval_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._Approval_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var artifactImplementors = []string{"Artifact", "Node"}
 
@@ -7400,6 +8451,59 @@ func (ec *executionContext) _LineagePath(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var modelAliasImplementors = []string{"ModelAlias"}
+
+func (ec *executionContext) _ModelAlias(ctx context.Context, sel ast.SelectionSet, obj *model.ModelAlias) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelAliasImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelAlias")
+		case "alias":
+			out.Values[i] = ec._ModelAlias_alias(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelVersion":
+			out.Values[i] = ec._ModelAlias_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._ModelAlias_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ModelAlias_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordedBy":
+			out.Values[i] = ec._ModelAlias_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var modelVersionImplementors = []string{"ModelVersion", "Node"}
 
 func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersion) graphql.Marshaler {
@@ -7463,6 +8567,24 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ModelVersion_producedBy(ctx, field, obj)
 				})
+		case "approvalStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_approvalStatus(ctx, field, obj)
+				})
+		case "approvals":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_approvals(ctx, field, obj)
+				})
+		case "aliases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_aliases(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7523,6 +8645,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deployModelVersion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deployModelVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setApprovalStatus":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setApprovalStatus(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setModelAlias":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setModelAlias(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -7790,30 +8926,113 @@ func (ec *executionContext) _RegisteredModel(ctx context.Context, sel ast.Select
 		case "id":
 			out.Values[i] = ec._RegisteredModel_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._RegisteredModel_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._RegisteredModel_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordedAt":
 			out.Values[i] = ec._RegisteredModel_recordedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordedBy":
 			out.Values[i] = ec._RegisteredModel_recordedBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "latestVersion":
 			out.Values[i] = ec._RegisteredModel_latestVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aliases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RegisteredModel_aliases(ctx, field, obj)
+				})
+		case "aliasHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RegisteredModel_aliasHistory(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setApprovalStatusPayloadImplementors = []string{"SetApprovalStatusPayload"}
+
+func (ec *executionContext) _SetApprovalStatusPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetApprovalStatusPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setApprovalStatusPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetApprovalStatusPayload")
+		case "modelVersion":
+			out.Values[i] = ec._SetApprovalStatusPayload_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvals":
+			out.Values[i] = ec._SetApprovalStatusPayload_approvals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setModelAliasPayloadImplementors = []string{"SetModelAliasPayload"}
+
+func (ec *executionContext) _SetModelAliasPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetModelAliasPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setModelAliasPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetModelAliasPayload")
+		case "alias":
+			out.Values[i] = ec._SetModelAliasPayload_alias(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8296,6 +9515,40 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNApproval2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApproval2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApproval(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApproval2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApproval(ctx context.Context, sel ast.SelectionSet, v *model.Approval) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Approval!")
+		return graphql.Null
+	}
+	return ec._Approval(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx context.Context, v any) (model.ApprovalStatus, error) {
+	var res model.ApprovalStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx context.Context, sel ast.SelectionSet, v model.ApprovalStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNArtifact2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐArtifact(ctx context.Context, sel ast.SelectionSet, v *model.Artifact) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Artifact!")
@@ -8573,6 +9826,30 @@ func (ec *executionContext) marshalNLineagePath2ᚖgithubᚗcomᚋprovgraphᚋpr
 	return ec._LineagePath(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModelAlias2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAliasᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelAlias) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelAlias2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAlias(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNModelAlias2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAlias(ctx context.Context, sel ast.SelectionSet, v *model.ModelAlias) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModelAlias!")
+		return graphql.Null
+	}
+	return ec._ModelAlias(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelVersion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -8707,6 +9984,32 @@ func (ec *executionContext) marshalNRegisteredModel2ᚖgithubᚗcomᚋprovgraph�
 	return ec._RegisteredModel(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetApprovalStatusInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusInput(ctx context.Context, v any) (model.SetApprovalStatusInput, error) {
+	res, err := ec.unmarshalInputSetApprovalStatusInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetApprovalStatusPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetApprovalStatusPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetApprovalStatusPayload!")
+		return graphql.Null
+	}
+	return ec._SetApprovalStatusPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetModelAliasInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasInput(ctx context.Context, v any) (model.SetModelAliasInput, error) {
+	res, err := ec.unmarshalInputSetModelAliasInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetModelAliasPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetModelAliasPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetModelAliasPayload!")
+		return graphql.Null
+	}
+	return ec._SetModelAliasPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8719,6 +10022,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

@@ -177,6 +177,26 @@ func toImpact(im store.Impact) *model.Impact {
 	return out
 }
 
+func toApprovals(history []store.Approval) []*model.Approval {
+	out := make([]*model.Approval, 0, len(history))
+	for _, a := range history {
+		out = append(out, &model.Approval{Status: model.ApprovalStatus(a.Status), Comment: a.Comment, At: a.At, Actor: a.Actor})
+	}
+	return out
+}
+
+func toAlias(m store.AliasMove) *model.ModelAlias {
+	return &model.ModelAlias{Alias: m.Alias, ModelVersion: toModelVersion(m.Version), From: m.From, To: m.To, RecordedBy: m.RecordedBy}
+}
+
+func toAliases(moves []store.AliasMove) []*model.ModelAlias {
+	out := make([]*model.ModelAlias, 0, len(moves))
+	for _, m := range moves {
+		out = append(out, toAlias(m))
+	}
+	return out
+}
+
 func deref[T any](p *T, def T) T {
 	if p == nil {
 		return def

@@ -56,6 +56,43 @@ func (r *modelVersionResolver) ProducedBy(ctx context.Context, obj *model.ModelV
 	return toNode(jobs[0])
 }
 
+// ApprovalStatus is the resolver for the approvalStatus field.
+func (r *modelVersionResolver) ApprovalStatus(ctx context.Context, obj *model.ModelVersion) (model.ApprovalStatus, error) {
+	history, err := r.Store.ApprovalsOf(ctx, obj.ID)
+	if err != nil {
+		return "", err
+	}
+	return model.ApprovalStatus(store.StatusOf(history)), nil
+}
+
+// Approvals is the resolver for the approvals field.
+func (r *modelVersionResolver) Approvals(ctx context.Context, obj *model.ModelVersion) ([]*model.Approval, error) {
+	history, err := r.Store.ApprovalsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toApprovals(history), nil
+}
+
+// Aliases is the resolver for the aliases field.
+func (r *modelVersionResolver) Aliases(ctx context.Context, obj *model.ModelVersion) ([]string, error) {
+	parent, err := r.Store.ParentOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	moves, err := r.Store.AliasesOf(ctx, parent.Key, true)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, m := range moves {
+		if m.Version.Key == obj.ID {
+			out = append(out, m.Alias)
+		}
+	}
+	return out, nil
+}
+
 // RegisterDatasetVersion is the resolver for the registerDatasetVersion field.
 func (r *mutationResolver) RegisterDatasetVersion(ctx context.Context, input model.RegisterDatasetVersionInput) (*model.RegisterDatasetVersionPayload, error) {
 	n, created, err := r.Store.RegisterDatasetVersion(ctx, actor.From(ctx), store.DatasetVersionInput{
@@ -114,6 +151,28 @@ func (r *mutationResolver) DeployModelVersion(ctx context.Context, input model.D
 		out.Replaced = toDeployment(*replaced)
 	}
 	return out, nil
+}
+
+// SetApprovalStatus is the resolver for the setApprovalStatus field.
+func (r *mutationResolver) SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error) {
+	history, err := r.Store.SetApprovalStatus(ctx, actor.From(ctx), input.ModelVersion, store.ApprovalStatus(input.Status), input.Comment)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	v, err := r.Store.NodeByID(ctx, "input.modelVersion", input.ModelVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetApprovalStatusPayload{ModelVersion: toModelVersion(v), Approvals: toApprovals(history)}, nil
+}
+
+// SetModelAlias is the resolver for the setModelAlias field.
+func (r *mutationResolver) SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error) {
+	move, err := r.Store.SetAlias(ctx, actor.From(ctx), input.Model, input.Alias, input.ModelVersion)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.SetModelAliasPayload{Alias: toAlias(move)}, nil
 }
 
 // Node is the resolver for the node field.
@@ -184,6 +243,24 @@ func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.
 	return out, nil
 }
 
+// Aliases is the resolver for the aliases field.
+func (r *registeredModelResolver) Aliases(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error) {
+	moves, err := r.Store.AliasesOf(ctx, obj.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	return toAliases(moves), nil
+}
+
+// AliasHistory is the resolver for the aliasHistory field.
+func (r *registeredModelResolver) AliasHistory(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error) {
+	moves, err := r.Store.AliasesOf(ctx, obj.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	return toAliases(moves), nil
+}
+
 // Inputs is the resolver for the inputs field.
 func (r *trainingJobResolver) Inputs(ctx context.Context, obj *model.TrainingJob) ([]model.Node, error) {
 	nodes, err := r.Store.InputsOf(ctx, obj.ID)
@@ -217,14 +294,20 @@ func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
+// RegisteredModel returns graph.RegisteredModelResolver implementation.
+func (r *Resolver) RegisteredModel() graph.RegisteredModelResolver {
+	return &registeredModelResolver{r}
+}
+
 // TrainingJob returns graph.TrainingJobResolver implementation.
 func (r *Resolver) TrainingJob() graph.TrainingJobResolver { return &trainingJobResolver{r} }
 
 type (
-	datasetVersionResolver struct{ *Resolver }
-	endpointResolver       struct{ *Resolver }
-	modelVersionResolver   struct{ *Resolver }
-	mutationResolver       struct{ *Resolver }
-	queryResolver          struct{ *Resolver }
-	trainingJobResolver    struct{ *Resolver }
+	datasetVersionResolver  struct{ *Resolver }
+	endpointResolver        struct{ *Resolver }
+	modelVersionResolver    struct{ *Resolver }
+	mutationResolver        struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	registeredModelResolver struct{ *Resolver }
+	trainingJobResolver     struct{ *Resolver }
 )

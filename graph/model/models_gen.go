@@ -25,6 +25,18 @@ type Node interface {
 	GetRecordedBy() string
 }
 
+// One recorded change of a model version's approval status.
+type Approval struct {
+	// The status set.
+	Status ApprovalStatus `json:"status"`
+	// Why, as the approver wrote it.
+	Comment *string `json:"comment,omitempty"`
+	// When it was recorded (server time).
+	At time.Time `json:"at"`
+	// Who set it.
+	Actor string `json:"actor"`
+}
+
 // A file or object, such as a model artifact, identified by its URI.
 type Artifact struct {
 	// The node's readable key (see the schema description for its form).
@@ -278,6 +290,20 @@ type LineagePath struct {
 	Length int `json:"length"`
 }
 
+// An alias (such as `champion`) pointing at a model version for an interval of time.
+type ModelAlias struct {
+	// The alias name.
+	Alias string `json:"alias"`
+	// The version it points (or pointed) at.
+	ModelVersion *ModelVersion `json:"modelVersion"`
+	// When it was set to this version.
+	From time.Time `json:"from"`
+	// When it moved to another version; `null` while it points here.
+	To *time.Time `json:"to,omitempty"`
+	// Who set it.
+	RecordedBy string `json:"recordedBy"`
+}
+
 // One version of a registered model.
 type ModelVersion struct {
 	// The node's readable key (see the schema description for its form).
@@ -300,6 +326,12 @@ type ModelVersion struct {
 	Description *string `json:"description,omitempty"`
 	// The job that produced the model artifact, when known.
 	ProducedBy Node `json:"producedBy,omitempty"`
+	// The current approval status (`PENDING_MANUAL_APPROVAL` until someone sets one).
+	ApprovalStatus ApprovalStatus `json:"approvalStatus"`
+	// Every change of the approval status, oldest first.
+	Approvals []*Approval `json:"approvals"`
+	// The aliases pointing at this version now.
+	Aliases []string `json:"aliases"`
 }
 
 func (ModelVersion) IsNode() {}
@@ -431,6 +463,10 @@ type RegisteredModel struct {
 	RecordedBy string `json:"recordedBy"`
 	// The highest version number registered so far.
 	LatestVersion int `json:"latestVersion"`
+	// The aliases in force now, by name.
+	Aliases []*ModelAlias `json:"aliases"`
+	// Every alias assignment ever made, by alias and time: the record of every move.
+	AliasHistory []*ModelAlias `json:"aliasHistory"`
 }
 
 func (RegisteredModel) IsNode() {}
@@ -449,6 +485,40 @@ func (this RegisteredModel) GetRecordedAt() time.Time { return this.RecordedAt }
 
 // The actor whose write created this node.
 func (this RegisteredModel) GetRecordedBy() string { return this.RecordedBy }
+
+// An approval decision to record.
+type SetApprovalStatusInput struct {
+	// The model version, e.g. `model:fraud/3`.
+	ModelVersion string `json:"modelVersion"`
+	// The new status; it must differ from the current one.
+	Status ApprovalStatus `json:"status"`
+	// Why.
+	Comment *string `json:"comment,omitempty"`
+}
+
+// The result of `setApprovalStatus`.
+type SetApprovalStatusPayload struct {
+	// The model version.
+	ModelVersion *ModelVersion `json:"modelVersion"`
+	// Its approval history, with the new change last.
+	Approvals []*Approval `json:"approvals"`
+}
+
+// An alias to point at a model version.
+type SetModelAliasInput struct {
+	// The registered model, e.g. `model:fraud`.
+	Model string `json:"model"`
+	// The alias, e.g. `champion`; not a version-like name (`7`, `v7`) or `latest`.
+	Alias string `json:"alias"`
+	// The version of that model to point at.
+	ModelVersion string `json:"modelVersion"`
+}
+
+// The result of `setModelAlias`.
+type SetModelAliasPayload struct {
+	// The alias as it points now.
+	Alias *ModelAlias `json:"alias"`
+}
 
 // A training job: it read dataset versions and produced a model artifact.
 type TrainingJob struct {
@@ -498,6 +568,67 @@ func (this TrainingJob) GetRecordedAt() time.Time { return this.RecordedAt }
 
 // The actor whose write created this node.
 func (this TrainingJob) GetRecordedBy() string { return this.RecordedBy }
+
+// A model version's approval state, as in SageMaker Model Registry.
+type ApprovalStatus string
+
+const (
+	// Not yet reviewed; every new version starts here.
+	ApprovalStatusPendingManualApproval ApprovalStatus = "PENDING_MANUAL_APPROVAL"
+	// Approved for deployment.
+	ApprovalStatusApproved ApprovalStatus = "APPROVED"
+	// Rejected.
+	ApprovalStatusRejected ApprovalStatus = "REJECTED"
+)
+
+var AllApprovalStatus = []ApprovalStatus{
+	ApprovalStatusPendingManualApproval,
+	ApprovalStatusApproved,
+	ApprovalStatusRejected,
+}
+
+func (e ApprovalStatus) IsValid() bool {
+	switch e {
+	case ApprovalStatusPendingManualApproval, ApprovalStatusApproved, ApprovalStatusRejected:
+		return true
+	}
+	return false
+}
+
+func (e ApprovalStatus) String() string {
+	return string(e)
+}
+
+func (e *ApprovalStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ApprovalStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ApprovalStatus", str)
+	}
+	return nil
+}
+
+func (e ApprovalStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ApprovalStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ApprovalStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
 
 // Whether a job finished well.
 type JobStatus string
