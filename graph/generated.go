@@ -60,6 +60,22 @@ type ComplexityRoot struct {
 		URI        func(childComplexity int) int
 	}
 
+	AuditEntry struct {
+		ApprovalStatus func(childComplexity int) int
+		Approvals      func(childComplexity int) int
+		Deployment     func(childComplexity int) int
+		ModelVersion   func(childComplexity int) int
+		ProducedBy     func(childComplexity int) int
+		TrainingData   func(childComplexity int) int
+		Upstream       func(childComplexity int) int
+	}
+
+	AuditTrail struct {
+		At       func(childComplexity int) int
+		Endpoint func(childComplexity int) int
+		Entries  func(childComplexity int) int
+	}
+
 	Dataset struct {
 		ID         func(childComplexity int) int
 		Kind       func(childComplexity int) int
@@ -180,11 +196,12 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Impact   func(childComplexity int, of string, maxDepth *int) int
-		Lineage  func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
-		Node     func(childComplexity int, id string) int
-		Paths    func(childComplexity int, from string, to string, maxDepth *int) int
-		ServedAt func(childComplexity int, endpoint string, at *time.Time) int
+		AuditTrail func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
+		Impact     func(childComplexity int, of string, maxDepth *int) int
+		Lineage    func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
+		Node       func(childComplexity int, id string) int
+		Paths      func(childComplexity int, from string, to string, maxDepth *int) int
+		ServedAt   func(childComplexity int, endpoint string, at *time.Time) int
 	}
 
 	RecordTrainingJobPayload struct {
@@ -271,6 +288,7 @@ type QueryResolver interface {
 	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
 	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
 	Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error)
+	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
 type RegisteredModelResolver interface {
@@ -373,6 +391,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.URI(childComplexity), true
+
+	case "AuditEntry.approvalStatus":
+		if e.ComplexityRoot.AuditEntry.ApprovalStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ApprovalStatus(childComplexity), true
+	case "AuditEntry.approvals":
+		if e.ComplexityRoot.AuditEntry.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Approvals(childComplexity), true
+	case "AuditEntry.deployment":
+		if e.ComplexityRoot.AuditEntry.Deployment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Deployment(childComplexity), true
+	case "AuditEntry.modelVersion":
+		if e.ComplexityRoot.AuditEntry.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ModelVersion(childComplexity), true
+	case "AuditEntry.producedBy":
+		if e.ComplexityRoot.AuditEntry.ProducedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ProducedBy(childComplexity), true
+	case "AuditEntry.trainingData":
+		if e.ComplexityRoot.AuditEntry.TrainingData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.TrainingData(childComplexity), true
+	case "AuditEntry.upstream":
+		if e.ComplexityRoot.AuditEntry.Upstream == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Upstream(childComplexity), true
+
+	case "AuditTrail.at":
+		if e.ComplexityRoot.AuditTrail.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTrail.At(childComplexity), true
+	case "AuditTrail.endpoint":
+		if e.ComplexityRoot.AuditTrail.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTrail.Endpoint(childComplexity), true
+	case "AuditTrail.entries":
+		if e.ComplexityRoot.AuditTrail.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTrail.Entries(childComplexity), true
 
 	case "Dataset.id":
 		if e.ComplexityRoot.Dataset.ID == nil {
@@ -880,6 +960,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Parameter.Value(childComplexity), true
 
+	case "Query.auditTrail":
+		if e.ComplexityRoot.Query.AuditTrail == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditTrail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditTrail(childComplexity, args["endpoint"].(*string), args["modelVersion"].(*string), args["at"].(*time.Time)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -1325,6 +1416,22 @@ type Query {
   ): Impact!
 
   """
+  The auditor's question in one request: what an endpoint served at an instant (or one
+  model version), who approved it, which job produced it with which parameters, code
+  version and instance type, which exact dataset versions (with digests) fed it, and their
+  upstream chain back to the raw sources — as the graph stood at that instant. Give
+  exactly one of ` + "`" + `endpoint` + "`" + ` and ` + "`" + `modelVersion` + "`" + `.
+  """
+  auditTrail(
+    "The endpoint, e.g. ` + "`" + `endpoint:fraud-prod` + "`" + `."
+    endpoint: ID
+    "Or a model version, e.g. ` + "`" + `model:fraud/3` + "`" + `."
+    modelVersion: ID
+    "The instant; now when omitted."
+    at: Time
+  ): AuditTrail!
+
+  """
   What served an endpoint at an instant (default: now), one deployment per variant with
   its traffic share. An unknown endpoint is ` + "`" + `NOT_FOUND` + "`" + `.
   """
@@ -1407,6 +1514,34 @@ type LineageGraph {
   edges: [LineageEdge!]!
   "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
   truncated: Boolean!
+}
+
+"The evidence about what served (or what a model version was) at an instant."
+type AuditTrail {
+  "The instant described."
+  at: Time!
+  "The endpoint asked about; ` + "`" + `null` + "`" + ` for a model-version trail."
+  endpoint: Endpoint
+  "One entry per model version served then (by variant), or the one asked about."
+  entries: [AuditEntry!]!
+}
+
+"The evidence for one model version at the trail's instant."
+type AuditEntry {
+  "The deployment serving then (endpoint trails only)."
+  deployment: Deployment
+  "The model version."
+  modelVersion: ModelVersion!
+  "The approval status in force at the instant."
+  approvalStatus: ApprovalStatus!
+  "The approval changes recorded by the instant, oldest first."
+  approvals: [Approval!]!
+  "The jobs that produced the version's model artifact (parameters, code version, instance type)."
+  producedBy: [Node!]!
+  "The dataset versions (and artifacts) those jobs read, with their digests."
+  trainingData: [Node!]!
+  "The version's whole upstream cone (up to 50 edges) as the graph stood at the instant."
+  upstream: LineageGraph!
 }
 
 "What was derived from some data."
@@ -1919,6 +2054,38 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 		return ec.fieldContext_Artifact_mediaType(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Artifact", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deployment":
+		return ec.fieldContext_AuditEntry_deployment(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_AuditEntry_modelVersion(ctx, field)
+	case "approvalStatus":
+		return ec.fieldContext_AuditEntry_approvalStatus(ctx, field)
+	case "approvals":
+		return ec.fieldContext_AuditEntry_approvals(ctx, field)
+	case "producedBy":
+		return ec.fieldContext_AuditEntry_producedBy(ctx, field)
+	case "trainingData":
+		return ec.fieldContext_AuditEntry_trainingData(ctx, field)
+	case "upstream":
+		return ec.fieldContext_AuditEntry_upstream(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditTrail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_AuditTrail_at(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_AuditTrail_endpoint(ctx, field)
+	case "entries":
+		return ec.fieldContext_AuditTrail_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditTrail", field.Name)
 }
 
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2459,6 +2626,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_auditTrail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "endpoint",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endpoint"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "modelVersion",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelVersion"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2941,6 +3138,308 @@ func (ec *executionContext) _Artifact_mediaType(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Artifact_mediaType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEntry_deployment(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_deployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deployment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Deployment) graphql.Marshaler {
+			return ec.marshalODeployment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_deployment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deployment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_approvalStatus(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_approvalStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovalStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ApprovalStatus) graphql.Marshaler {
+			return ec.marshalNApprovalStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_approvalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "ApprovalStatus")
+}
+
+func (ec *executionContext) _AuditEntry_approvals(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
+			return ec.marshalNApproval2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Approval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_producedBy(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_producedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProducedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_producedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_trainingData(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_trainingData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainingData, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_trainingData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntry_upstream(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_upstream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upstream, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
+			return ec.marshalNLineageGraph2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineageGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_upstream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineageGraph(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditTrail_at(ctx context.Context, field graphql.CollectedField, obj *model.AuditTrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTrail_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTrail_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTrail", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditTrail_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.AuditTrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTrail_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Endpoint) graphql.Marshaler {
+			return ec.marshalOEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐEndpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTrail_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditTrail",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Endpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditTrail_entries(ctx context.Context, field graphql.CollectedField, obj *model.AuditTrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTrail_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
+			return ec.marshalNAuditEntry2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTrail_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditTrail",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
@@ -5172,6 +5671,50 @@ func (ec *executionContext) fieldContext_Query_impact(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_impact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditTrail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditTrail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditTrail(ctx, fc.Args["endpoint"].(*string), fc.Args["modelVersion"].(*string), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditTrail) graphql.Marshaler {
+			return ec.marshalNAuditTrail2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditTrail(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditTrail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditTrail(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditTrail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7914,6 +8457,112 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var auditEntryImplementors = []string{"AuditEntry"}
+
+func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEntry")
+		case "deployment":
+			out.Values[i] = ec._AuditEntry_deployment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "modelVersion":
+			out.Values[i] = ec._AuditEntry_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvalStatus":
+			out.Values[i] = ec._AuditEntry_approvalStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvals":
+			out.Values[i] = ec._AuditEntry_approvals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "producedBy":
+			out.Values[i] = ec._AuditEntry_producedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trainingData":
+			out.Values[i] = ec._AuditEntry_trainingData(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upstream":
+			out.Values[i] = ec._AuditEntry_upstream(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditTrailImplementors = []string{"AuditTrail"}
+
+func (ec *executionContext) _AuditTrail(ctx context.Context, sel ast.SelectionSet, obj *model.AuditTrail) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditTrailImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditTrail")
+		case "at":
+			out.Values[i] = ec._AuditTrail_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endpoint":
+			out.Values[i] = ec._AuditTrail_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._AuditTrail_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var datasetImplementors = []string{"Dataset", "Node"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *model.Dataset) graphql.Marshaler {
@@ -8761,6 +9410,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_impact(ctx, field)
 				})
+		case "auditTrail":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditTrail(ctx, field)
+				})
 		case "servedAt":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -9562,6 +10217,38 @@ func (ec *executionContext) unmarshalNArtifactInput2ᚖgithubᚗcomᚋprovgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAuditEntry2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEntry!")
+		return graphql.Null
+	}
+	return ec._AuditEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditTrail2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditTrail(ctx context.Context, sel ast.SelectionSet, v *model.AuditTrail) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditTrail!")
+		return graphql.Null
+	}
+	return ec._AuditTrail(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10252,6 +10939,13 @@ func (ec *executionContext) marshalODeployment2ᚖgithubᚗcomᚋprovgraphᚋpro
 		return graphql.Null
 	}
 	return ec._Deployment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐEndpoint(ctx context.Context, sel ast.SelectionSet, v *model.Endpoint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Endpoint(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

@@ -197,6 +197,40 @@ func toAliases(moves []store.AliasMove) []*model.ModelAlias {
 	return out
 }
 
+func toAuditTrail(t store.AuditTrail) (*model.AuditTrail, error) {
+	out := &model.AuditTrail{At: t.At, Entries: []*model.AuditEntry{}}
+	if t.Endpoint != nil {
+		out.Endpoint = toEndpoint(*t.Endpoint)
+	}
+	for _, e := range t.Entries {
+		producers, err := toNodes(e.Producers)
+		if err != nil {
+			return nil, err
+		}
+		data, err := toNodes(e.TrainingData)
+		if err != nil {
+			return nil, err
+		}
+		upstream, err := toLineage(e.Upstream)
+		if err != nil {
+			return nil, err
+		}
+		entry := &model.AuditEntry{
+			ModelVersion:   toModelVersion(e.Version),
+			ApprovalStatus: model.ApprovalStatus(store.StatusOf(e.Approvals)),
+			Approvals:      toApprovals(e.Approvals),
+			ProducedBy:     producers,
+			TrainingData:   data,
+			Upstream:       upstream,
+		}
+		if e.Deployment != nil {
+			entry.Deployment = toDeployment(*e.Deployment)
+		}
+		out.Entries = append(out.Entries, entry)
+	}
+	return out, nil
+}
+
 func deref[T any](p *T, def T) T {
 	if p == nil {
 		return def

@@ -226,6 +226,19 @@ func (r *queryResolver) Impact(ctx context.Context, of string, maxDepth *int) (*
 	return toImpact(im), nil
 }
 
+// AuditTrail is the resolver for the auditTrail field.
+func (r *queryResolver) AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error) {
+	when := time.Now()
+	if at != nil {
+		when = *at
+	}
+	trail, err := r.Store.AuditTrailOf(ctx, endpoint, modelVersion, when)
+	if err != nil {
+		return nil, err
+	}
+	return toAuditTrail(trail)
+}
+
 // ServedAt is the resolver for the servedAt field.
 func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error) {
 	when := time.Now()

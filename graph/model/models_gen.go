@@ -84,6 +84,34 @@ type ArtifactInput struct {
 	MediaType *string `json:"mediaType,omitempty"`
 }
 
+// The evidence for one model version at the trail's instant.
+type AuditEntry struct {
+	// The deployment serving then (endpoint trails only).
+	Deployment *Deployment `json:"deployment,omitempty"`
+	// The model version.
+	ModelVersion *ModelVersion `json:"modelVersion"`
+	// The approval status in force at the instant.
+	ApprovalStatus ApprovalStatus `json:"approvalStatus"`
+	// The approval changes recorded by the instant, oldest first.
+	Approvals []*Approval `json:"approvals"`
+	// The jobs that produced the version's model artifact (parameters, code version, instance type).
+	ProducedBy []Node `json:"producedBy"`
+	// The dataset versions (and artifacts) those jobs read, with their digests.
+	TrainingData []Node `json:"trainingData"`
+	// The version's whole upstream cone (up to 50 edges) as the graph stood at the instant.
+	Upstream *LineageGraph `json:"upstream"`
+}
+
+// The evidence about what served (or what a model version was) at an instant.
+type AuditTrail struct {
+	// The instant described.
+	At time.Time `json:"at"`
+	// The endpoint asked about; `null` for a model-version trail.
+	Endpoint *Endpoint `json:"endpoint,omitempty"`
+	// One entry per model version served then (by variant), or the one asked about.
+	Entries []*AuditEntry `json:"entries"`
+}
+
 // A logical dataset; what it held at a point in time is a `DatasetVersion`.
 type Dataset struct {
 	// The node's readable key (see the schema description for its form).
