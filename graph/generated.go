@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	Endpoint() EndpointResolver
 	ModelVersion() ModelVersionResolver
 	Mutation() MutationResolver
+	ProcessingJob() ProcessingJobResolver
 	Query() QueryResolver
 	RegisteredModel() RegisteredModelResolver
 	TrainingJob() TrainingJobResolver
@@ -183,6 +184,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		DeployModelVersion     func(childComplexity int, input model.DeployModelVersionInput) int
+		RecordProcessingJob    func(childComplexity int, input model.RecordProcessingJobInput) int
 		RecordTrainingJob      func(childComplexity int, input model.RecordTrainingJobInput) int
 		RegisterDatasetVersion func(childComplexity int, input model.RegisterDatasetVersionInput) int
 		RegisterModelVersion   func(childComplexity int, input model.RegisterModelVersionInput) int
@@ -195,6 +197,23 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	ProcessingJob struct {
+		CodeVersion  func(childComplexity int) int
+		EndedAt      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Inputs       func(childComplexity int) int
+		InstanceType func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Namespace    func(childComplexity int) int
+		Outputs      func(childComplexity int) int
+		Parameters   func(childComplexity int) int
+		RecordedAt   func(childComplexity int) int
+		RecordedBy   func(childComplexity int) int
+		StartedAt    func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
 	Query struct {
 		AuditTrail func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
 		Impact     func(childComplexity int, of string, maxDepth *int) int
@@ -202,6 +221,11 @@ type ComplexityRoot struct {
 		Node       func(childComplexity int, id string) int
 		Paths      func(childComplexity int, from string, to string, maxDepth *int) int
 		ServedAt   func(childComplexity int, endpoint string, at *time.Time) int
+	}
+
+	RecordProcessingJobPayload struct {
+		Created       func(childComplexity int) int
+		ProcessingJob func(childComplexity int) int
 	}
 
 	RecordTrainingJobPayload struct {
@@ -278,10 +302,15 @@ type ModelVersionResolver interface {
 type MutationResolver interface {
 	RegisterDatasetVersion(ctx context.Context, input model.RegisterDatasetVersionInput) (*model.RegisterDatasetVersionPayload, error)
 	RecordTrainingJob(ctx context.Context, input model.RecordTrainingJobInput) (*model.RecordTrainingJobPayload, error)
+	RecordProcessingJob(ctx context.Context, input model.RecordProcessingJobInput) (*model.RecordProcessingJobPayload, error)
 	RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error)
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
 	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
 	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
+}
+type ProcessingJobResolver interface {
+	Inputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error)
+	Outputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -891,6 +920,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeployModelVersion(childComplexity, args["input"].(model.DeployModelVersionInput)), true
+	case "Mutation.recordProcessingJob":
+		if e.ComplexityRoot.Mutation.RecordProcessingJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordProcessingJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordProcessingJob(childComplexity, args["input"].(model.RecordProcessingJobInput)), true
 	case "Mutation.recordTrainingJob":
 		if e.ComplexityRoot.Mutation.RecordTrainingJob == nil {
 			break
@@ -960,6 +1000,91 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Parameter.Value(childComplexity), true
 
+	case "ProcessingJob.codeVersion":
+		if e.ComplexityRoot.ProcessingJob.CodeVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.CodeVersion(childComplexity), true
+	case "ProcessingJob.endedAt":
+		if e.ComplexityRoot.ProcessingJob.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.EndedAt(childComplexity), true
+	case "ProcessingJob.id":
+		if e.ComplexityRoot.ProcessingJob.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.ID(childComplexity), true
+	case "ProcessingJob.inputs":
+		if e.ComplexityRoot.ProcessingJob.Inputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Inputs(childComplexity), true
+	case "ProcessingJob.instanceType":
+		if e.ComplexityRoot.ProcessingJob.InstanceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.InstanceType(childComplexity), true
+	case "ProcessingJob.kind":
+		if e.ComplexityRoot.ProcessingJob.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Kind(childComplexity), true
+	case "ProcessingJob.name":
+		if e.ComplexityRoot.ProcessingJob.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Name(childComplexity), true
+	case "ProcessingJob.namespace":
+		if e.ComplexityRoot.ProcessingJob.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Namespace(childComplexity), true
+	case "ProcessingJob.outputs":
+		if e.ComplexityRoot.ProcessingJob.Outputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Outputs(childComplexity), true
+	case "ProcessingJob.parameters":
+		if e.ComplexityRoot.ProcessingJob.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Parameters(childComplexity), true
+	case "ProcessingJob.recordedAt":
+		if e.ComplexityRoot.ProcessingJob.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.RecordedAt(childComplexity), true
+	case "ProcessingJob.recordedBy":
+		if e.ComplexityRoot.ProcessingJob.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.RecordedBy(childComplexity), true
+	case "ProcessingJob.startedAt":
+		if e.ComplexityRoot.ProcessingJob.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.StartedAt(childComplexity), true
+	case "ProcessingJob.status":
+		if e.ComplexityRoot.ProcessingJob.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingJob.Status(childComplexity), true
+
 	case "Query.auditTrail":
 		if e.ComplexityRoot.Query.AuditTrail == nil {
 			break
@@ -1027,6 +1152,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServedAt(childComplexity, args["endpoint"].(string), args["at"].(*time.Time)), true
+
+	case "RecordProcessingJobPayload.created":
+		if e.ComplexityRoot.RecordProcessingJobPayload.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordProcessingJobPayload.Created(childComplexity), true
+	case "RecordProcessingJobPayload.processingJob":
+		if e.ComplexityRoot.RecordProcessingJobPayload.ProcessingJob == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordProcessingJobPayload.ProcessingJob(childComplexity), true
 
 	case "RecordTrainingJobPayload.created":
 		if e.ComplexityRoot.RecordTrainingJobPayload.Created == nil {
@@ -1233,6 +1371,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
 			graphql.NewInputUnmarshaler("DeployModelVersionInput", ec.unmarshalInputDeployModelVersionInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
+			graphql.NewInputUnmarshaler("RecordProcessingJobInput", ec.unmarshalInputRecordProcessingJobInput),
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
 			graphql.NewInputUnmarshaler("RegisterDatasetVersionInput", ec.unmarshalInputRegisterDatasetVersionInput),
 			graphql.NewInputUnmarshaler("RegisterModelVersionInput", ec.unmarshalInputRegisterModelVersionInput),
@@ -1324,6 +1463,7 @@ Every node has a stable, human-readable key that is also its GraphQL ` + "`" + `
 | Dataset           | ` + "`" + `dataset:<namespace>:<name>` + "`" + `                |
 | DatasetVersion    | ` + "`" + `datasetVersion:<namespace>:<name>#<version>` + "`" + ` |
 | TrainingJob       | ` + "`" + `job:<namespace>:<name>` + "`" + `                    |
+| ProcessingJob     | ` + "`" + `job:<namespace>:<name>` + "`" + `                    |
 | Artifact          | ` + "`" + `artifact:<uri>` + "`" + `                            |
 | RegisteredModel   | ` + "`" + `model:<name>` + "`" + `                              |
 | ModelVersion      | ` + "`" + `model:<name>/<version>` + "`" + `                    |
@@ -1461,6 +1601,8 @@ enum NodeKind {
   DATASET_VERSION
   "A training job: read dataset versions, produced a model artifact."
   TRAINING_JOB
+  "A processing job: turned dataset versions into other dataset versions."
+  PROCESSING_JOB
   "A file or object produced or consumed by a job, such as a model artifact."
   ARTIFACT
   "A named model in the registry; its versions are numbered 1, 2, 3, …"
@@ -1680,6 +1822,42 @@ type TrainingJob implements Node {
   outputs: [Node!]!
 }
 
+"""
+A processing job (cleaning, joining, feature engineering): it read dataset versions and
+wrote others — the chain between raw sources and training data. It shares the ` + "`" + `job:` + "`" + `
+IDs with training jobs.
+"""
+type ProcessingJob implements Node {
+  "The node's readable key, ` + "`" + `job:<namespace>:<name>` + "`" + `."
+  id: ID!
+  "What kind of node this is."
+  kind: NodeKind!
+  "The job name within its namespace."
+  name: String!
+  "When provgraph recorded this node (server time)."
+  recordedAt: Time!
+  "The actor whose write created this node."
+  recordedBy: String!
+  "The job namespace."
+  namespace: String!
+  "How the job ended."
+  status: JobStatus!
+  "When the job started, as reported."
+  startedAt: Time
+  "When the job ended, as reported."
+  endedAt: Time
+  "The compute it ran on."
+  instanceType: String
+  "The code version it ran, e.g. a git commit."
+  codeVersion: String
+  "Its parameters, sorted by key."
+  parameters: [Parameter!]!
+  "The dataset versions and artifacts the job read."
+  inputs: [Node!]!
+  "The dataset versions and artifacts the job wrote."
+  outputs: [Node!]!
+}
+
 "A file or object, such as a model artifact, identified by its URI."
 type Artifact implements Node {
   "The node's readable key (see the schema description for its form)."
@@ -1838,6 +2016,13 @@ type Mutation {
   recordTrainingJob("The job to record." input: RecordTrainingJobInput!): RecordTrainingJobPayload!
 
   """
+  Record a processing job with the dataset versions (or artifacts) it read and wrote; all
+  must be recorded already. An output has one producer: one already produced by another
+  job is a ` + "`" + `CONFLICT` + "`" + `. A repeat with equal content is a no-op (` + "`" + `created: false` + "`" + `).
+  """
+  recordProcessingJob("The job to record." input: RecordProcessingJobInput!): RecordProcessingJobPayload!
+
+  """
   Register a new version of a model (created on first use) from a model artifact. Version
   numbers are assigned 1, 2, 3, … per model.
   """
@@ -1927,6 +2112,38 @@ input RecordTrainingJobInput {
   codeVersion: String
   "Hyper-parameters; keys must be unique."
   hyperParameters: [ParameterInput!]
+}
+
+"A processing job to record."
+input RecordProcessingJobInput {
+  "The job namespace, e.g. the scheduler that ran it."
+  namespace: String!
+  "The job name, unique within the namespace."
+  name: String!
+  "IDs of the dataset versions (or artifacts) the job read."
+  inputs: [ID!]!
+  "IDs of the dataset versions (or artifacts) the job wrote; at least one."
+  outputs: [ID!]!
+  "How the job ended."
+  status: JobStatus = COMPLETED
+  "When the job started."
+  startedAt: Time
+  "When the job ended; not before ` + "`" + `startedAt` + "`" + `."
+  endedAt: Time
+  "The compute it ran on."
+  instanceType: String
+  "The code version, e.g. a git commit."
+  codeVersion: String
+  "Parameters; keys must be unique."
+  parameters: [ParameterInput!]
+}
+
+"The result of ` + "`" + `recordProcessingJob` + "`" + `."
+type RecordProcessingJobPayload {
+  "The recorded job."
+  processingJob: ProcessingJob!
+  "False when the same job had already been recorded with the same content."
+  created: Boolean!
 }
 
 "The result of ` + "`" + `recordTrainingJob` + "`" + `."
@@ -2308,6 +2525,50 @@ func (ec *executionContext) childFields_Parameter(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Parameter", field.Name)
 }
 
+func (ec *executionContext) childFields_ProcessingJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProcessingJob_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ProcessingJob_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_ProcessingJob_name(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_ProcessingJob_recordedAt(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_ProcessingJob_recordedBy(ctx, field)
+	case "namespace":
+		return ec.fieldContext_ProcessingJob_namespace(ctx, field)
+	case "status":
+		return ec.fieldContext_ProcessingJob_status(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_ProcessingJob_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_ProcessingJob_endedAt(ctx, field)
+	case "instanceType":
+		return ec.fieldContext_ProcessingJob_instanceType(ctx, field)
+	case "codeVersion":
+		return ec.fieldContext_ProcessingJob_codeVersion(ctx, field)
+	case "parameters":
+		return ec.fieldContext_ProcessingJob_parameters(ctx, field)
+	case "inputs":
+		return ec.fieldContext_ProcessingJob_inputs(ctx, field)
+	case "outputs":
+		return ec.fieldContext_ProcessingJob_outputs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessingJob", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordProcessingJobPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processingJob":
+		return ec.fieldContext_RecordProcessingJobPayload_processingJob(ctx, field)
+	case "created":
+		return ec.fieldContext_RecordProcessingJobPayload_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordProcessingJobPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RecordTrainingJobPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "trainingJob":
@@ -2534,6 +2795,20 @@ func (ec *executionContext) field_Mutation_deployModelVersion_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeployModelVersionInput, error) {
 			return ec.unmarshalNDeployModelVersionInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordProcessingJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordProcessingJobInput, error) {
+			return ec.unmarshalNRecordProcessingJobInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5279,6 +5554,50 @@ func (ec *executionContext) fieldContext_Mutation_recordTrainingJob(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordProcessingJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordProcessingJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordProcessingJob(ctx, fc.Args["input"].(model.RecordProcessingJobInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordProcessingJobPayload) graphql.Marshaler {
+			return ec.marshalNRecordProcessingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordProcessingJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordProcessingJobPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordProcessingJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerModelVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5499,6 +5818,355 @@ func (ec *executionContext) _Parameter_value(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Parameter_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Parameter", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_id(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProcessingJob_kind(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.NodeKind) graphql.Marshaler {
+			return ec.marshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "NodeKind")
+}
+
+func (ec *executionContext) _ProcessingJob_name(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProcessingJob_recordedBy(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_namespace(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_status(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobStatus) graphql.Marshaler {
+			return ec.marshalNJobStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "JobStatus")
+}
+
+func (ec *executionContext) _ProcessingJob_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProcessingJob_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProcessingJob_instanceType(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_instanceType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InstanceType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_instanceType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_codeVersion(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_codeVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CodeVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_codeVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingJob_parameters(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_parameters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parameters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Parameter) graphql.Marshaler {
+			return ec.marshalNParameter2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_parameters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessingJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Parameter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcessingJob_inputs(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_inputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProcessingJob().Inputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessingJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcessingJob_outputs(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingJob_outputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProcessingJob().Outputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingJob_outputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessingJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -5839,6 +6507,61 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RecordProcessingJobPayload_processingJob(ctx context.Context, field graphql.CollectedField, obj *model.RecordProcessingJobPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordProcessingJobPayload_processingJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessingJob, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessingJob) graphql.Marshaler {
+			return ec.marshalNProcessingJob2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐProcessingJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordProcessingJobPayload_processingJob(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordProcessingJobPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessingJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordProcessingJobPayload_created(ctx context.Context, field graphql.CollectedField, obj *model.RecordProcessingJobPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordProcessingJobPayload_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordProcessingJobPayload_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordProcessingJobPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _RecordTrainingJobPayload_trainingJob(ctx context.Context, field graphql.CollectedField, obj *model.RecordTrainingJobPayload) (ret graphql.Marshaler) {
@@ -7910,6 +8633,115 @@ func UnmarshalParameterInput(ctx context.Context, raw any) (model.ParameterInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRecordProcessingJobInput(ctx context.Context, obj any) (model.RecordProcessingJobInput, error) {
+	var it model.RecordProcessingJobInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["status"]; !present {
+		asMap["status"] = "COMPLETED"
+	}
+
+	fieldsInOrder := [...]string{"namespace", "name", "inputs", "outputs", "status", "startedAt", "endedAt", "instanceType", "codeVersion", "parameters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "namespace":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("namespace"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Namespace = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "inputs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputs"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Inputs = data
+		case "outputs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outputs"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outputs = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "startedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartedAt = data
+		case "endedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndedAt = data
+		case "instanceType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("instanceType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InstanceType = data
+		case "codeVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeVersion = data
+		case "parameters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parameters"))
+			data, err := ec.unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Parameters = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordProcessingJobInput unmarshals raw into the RecordProcessingJobInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordProcessingJobInput(ctx context.Context, raw any) (model.RecordProcessingJobInput, error) {
+	var out model.RecordProcessingJobInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordProcessingJobInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRecordTrainingJobInput(ctx context.Context, obj any) (model.RecordTrainingJobInput, error) {
 	var it model.RecordTrainingJobInput
 	if obj == nil {
@@ -8293,6 +9125,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._RegisteredModel(ctx, sel, obj)
+	case model.ProcessingJob:
+		return ec._ProcessingJob(ctx, sel, &obj)
+	case *model.ProcessingJob:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ProcessingJob(ctx, sel, obj)
 	case model.ModelVersion:
 		return ec._ModelVersion(ctx, sel, &obj)
 	case *model.ModelVersion:
@@ -9284,6 +10123,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordProcessingJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordProcessingJob(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerModelVersion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerModelVersion(ctx, field)
@@ -9350,6 +10196,106 @@ func (ec *executionContext) _Parameter(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processingJobImplementors = []string{"ProcessingJob", "Node"}
+
+func (ec *executionContext) _ProcessingJob(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessingJob) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processingJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessingJob")
+		case "id":
+			out.Values[i] = ec._ProcessingJob_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ProcessingJob_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._ProcessingJob_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedAt":
+			out.Values[i] = ec._ProcessingJob_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedBy":
+			out.Values[i] = ec._ProcessingJob_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "namespace":
+			out.Values[i] = ec._ProcessingJob_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ProcessingJob_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._ProcessingJob_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._ProcessingJob_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "instanceType":
+			out.Values[i] = ec._ProcessingJob_instanceType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "codeVersion":
+			out.Values[i] = ec._ProcessingJob_codeVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parameters":
+			out.Values[i] = ec._ProcessingJob_parameters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProcessingJob_inputs(ctx, field, obj)
+				})
+		case "outputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProcessingJob_outputs(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9435,6 +10381,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recordProcessingJobPayloadImplementors = []string{"RecordProcessingJobPayload"}
+
+func (ec *executionContext) _RecordProcessingJobPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordProcessingJobPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordProcessingJobPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordProcessingJobPayload")
+		case "processingJob":
+			out.Values[i] = ec._RecordProcessingJobPayload_processingJob(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._RecordProcessingJobPayload_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10622,6 +11606,27 @@ func (ec *executionContext) marshalNParameter2ᚖgithubᚗcomᚋprovgraphᚋprov
 func (ec *executionContext) unmarshalNParameterInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterInput(ctx context.Context, v any) (*model.ParameterInput, error) {
 	res, err := ec.unmarshalInputParameterInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcessingJob2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐProcessingJob(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingJob) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProcessingJob!")
+		return graphql.Null
+	}
+	return ec._ProcessingJob(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRecordProcessingJobInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInput(ctx context.Context, v any) (model.RecordProcessingJobInput, error) {
+	res, err := ec.unmarshalInputRecordProcessingJobInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordProcessingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordProcessingJobPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecordProcessingJobPayload!")
+		return graphql.Null
+	}
+	return ec._RecordProcessingJobPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordTrainingJobInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobInput(ctx context.Context, v any) (model.RecordTrainingJobInput, error) {

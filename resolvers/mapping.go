@@ -12,6 +12,7 @@ var nodeKinds = map[store.Kind]model.NodeKind{
 	store.KindDataset:         model.NodeKindDataset,
 	store.KindDatasetVersion:  model.NodeKindDatasetVersion,
 	store.KindTrainingJob:     model.NodeKindTrainingJob,
+	store.KindProcessingJob:   model.NodeKindProcessingJob,
 	store.KindArtifact:        model.NodeKindArtifact,
 	store.KindRegisteredModel: model.NodeKindRegisteredModel,
 	store.KindModelVersion:    model.NodeKindModelVersion,
@@ -28,6 +29,8 @@ func toNode(n store.Node) (model.Node, error) {
 		return toDatasetVersion(n), nil
 	case store.KindTrainingJob:
 		return toTrainingJob(n), nil
+	case store.KindProcessingJob:
+		return toProcessingJob(n), nil
 	case store.KindArtifact:
 		return toArtifact(n), nil
 	case store.KindRegisteredModel:
@@ -83,6 +86,25 @@ func toTrainingJob(n store.Node) *model.TrainingJob {
 		StartedAt: n.OptTime("startedAt"), EndedAt: n.OptTime("endedAt"),
 		InstanceType: n.OptString("instanceType"), CodeVersion: n.OptString("codeVersion"),
 		HyperParameters: hyper,
+	}
+}
+
+func toParams(params []store.Param) []*model.Parameter {
+	out := make([]*model.Parameter, 0, len(params))
+	for _, p := range params {
+		out = append(out, &model.Parameter{Key: p.Key, Value: p.Value})
+	}
+	return out
+}
+
+func toProcessingJob(n store.Node) *model.ProcessingJob {
+	return &model.ProcessingJob{
+		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
+		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
+		Namespace: n.String("namespace"), Status: model.JobStatus(n.String("status")),
+		StartedAt: n.OptTime("startedAt"), EndedAt: n.OptTime("endedAt"),
+		InstanceType: n.OptString("instanceType"), CodeVersion: n.OptString("codeVersion"),
+		Parameters: toParams(n.DecodeParams("parameters")),
 	}
 }
 

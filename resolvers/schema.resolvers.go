@@ -126,6 +126,24 @@ func (r *mutationResolver) RecordTrainingJob(ctx context.Context, input model.Re
 	return &model.RecordTrainingJobPayload{TrainingJob: toTrainingJob(job), ModelArtifact: toArtifact(artifact), Created: created}, nil
 }
 
+// RecordProcessingJob is the resolver for the recordProcessingJob field.
+func (r *mutationResolver) RecordProcessingJob(ctx context.Context, input model.RecordProcessingJobInput) (*model.RecordProcessingJobPayload, error) {
+	in := store.ProcessingJobInput{
+		Namespace: input.Namespace, Name: input.Name, Inputs: input.Inputs, Outputs: input.Outputs,
+		Status:    store.JobStatus(deref(input.Status, model.JobStatusCompleted)),
+		StartedAt: input.StartedAt, EndedAt: input.EndedAt,
+		InstanceType: input.InstanceType, CodeVersion: input.CodeVersion,
+	}
+	for _, p := range input.Parameters {
+		in.Parameters = append(in.Parameters, store.Param{Key: p.Key, Value: p.Value})
+	}
+	job, created, err := r.Store.RecordProcessingJob(ctx, actor.From(ctx), in)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RecordProcessingJobPayload{ProcessingJob: toProcessingJob(job), Created: created}, nil
+}
+
 // RegisterModelVersion is the resolver for the registerModelVersion field.
 func (r *mutationResolver) RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error) {
 	v, err := r.Store.RegisterModelVersion(ctx, actor.From(ctx), store.ModelVersionInput{
@@ -173,6 +191,24 @@ func (r *mutationResolver) SetModelAlias(ctx context.Context, input model.SetMod
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
 	return &model.SetModelAliasPayload{Alias: toAlias(move)}, nil
+}
+
+// Inputs is the resolver for the inputs field.
+func (r *processingJobResolver) Inputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error) {
+	nodes, err := r.Store.InputsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toNodes(nodes)
+}
+
+// Outputs is the resolver for the outputs field.
+func (r *processingJobResolver) Outputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error) {
+	nodes, err := r.Store.OutputsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toNodes(nodes)
 }
 
 // Node is the resolver for the node field.
@@ -304,6 +340,9 @@ func (r *Resolver) ModelVersion() graph.ModelVersionResolver { return &modelVers
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
+// ProcessingJob returns graph.ProcessingJobResolver implementation.
+func (r *Resolver) ProcessingJob() graph.ProcessingJobResolver { return &processingJobResolver{r} }
+
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -320,6 +359,7 @@ type (
 	endpointResolver        struct{ *Resolver }
 	modelVersionResolver    struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
+	processingJobResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	registeredModelResolver struct{ *Resolver }
 	trainingJobResolver     struct{ *Resolver }

@@ -99,10 +99,7 @@ CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy
 // and the model artifact it produced, in one transaction. Recording an equal job again
 // is a no-op (created=false); the same job ID with other content is a CONFLICT.
 func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in TrainingJobInput) (job, artifact Node, created bool, err error) {
-	if err := checkText("namespace", in.Namespace, MaxNamespaceLength); err != nil {
-		return Node{}, Node{}, false, err
-	}
-	if err := checkText("name", in.Name, MaxNameLength); err != nil {
+	if err := checkJobFields(in.Namespace, in.Name, &in.Status, in.StartedAt, in.EndedAt, in.InstanceType, in.CodeVersion); err != nil {
 		return Node{}, Node{}, false, err
 	}
 	inputs, err := checkInputs(in.Inputs)
@@ -119,31 +116,12 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 			return Node{}, Node{}, false, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "is the job's own model artifact; a job cannot read what it produces")
 		}
 	}
-	switch in.Status {
-	case "":
-		in.Status = JobCompleted
-	case JobCompleted, JobFailed, JobStopped:
-	default:
-		return Node{}, Node{}, false, apperr.Invalid("status", "must be COMPLETED, FAILED or STOPPED (got %q)", in.Status)
-	}
-	if in.StartedAt != nil && in.EndedAt != nil && in.EndedAt.Before(*in.StartedAt) {
-		return Node{}, Node{}, false, apperr.Invalid("endedAt", "must not be before startedAt")
-	}
-	if err := checkOptText("instanceType", in.InstanceType, MaxShortTextLength); err != nil {
-		return Node{}, Node{}, false, err
-	}
-	if err := checkOptText("codeVersion", in.CodeVersion, MaxShortTextLength); err != nil {
-		return Node{}, Node{}, false, err
-	}
 	hyper, err := encodeParams("hyperParameters", in.HyperParameters)
 	if err != nil {
 		return Node{}, Node{}, false, err
 	}
 
 	key := JobKey(in.Namespace, in.Name)
-	if len(key) > MaxIDLength {
-		return Node{}, Node{}, false, apperr.Invalid("name", "namespace and name make an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
-	}
 	props := map[string]any{
 		propKey: key, propKind: string(KindTrainingJob), propName: in.Name,
 		propNamespace: in.Namespace, propStatus: string(in.Status),
@@ -156,7 +134,7 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 		created       bool
 	}
 	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
-		if err := checkInputsExist(ctx, tx, in.Inputs); err != nil {
+		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
 			return result{}, err
 		}
 		recs, err := collect(ctx, tx, cypherMergeJob, map[string]any{"key": key, "props": props, "actor": actor})
@@ -168,7 +146,8 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 			return result{}, err
 		}
 		if c, _ := recs[0].Get("created"); c != true {
-			if err := firstConflict(j, "training job", []fieldCheck{
+			if err := firstConflict(j, "job", []fieldCheck{
+				{"name", propKind, string(KindTrainingJob)},
 				{"namespace", propNamespace, in.Namespace},
 				{"name", propName, in.Name},
 				{"inputs", propInputs, inputs},
@@ -206,14 +185,45 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 	return res.job, res.artifact, res.created, err
 }
 
+// checkJobFields validates what every job carries, defaulting the status to COMPLETED.
+func checkJobFields(namespace, name string, status *JobStatus, startedAt, endedAt *time.Time, instanceType, codeVersion *string) error {
+	if err := checkText("namespace", namespace, MaxNamespaceLength); err != nil {
+		return err
+	}
+	if err := checkText("name", name, MaxNameLength); err != nil {
+		return err
+	}
+	if len(JobKey(namespace, name)) > MaxIDLength {
+		return apperr.Invalid("name", "namespace and name make an ID of %d bytes; IDs may have at most %d", len(JobKey(namespace, name)), MaxIDLength)
+	}
+	switch *status {
+	case "":
+		*status = JobCompleted
+	case JobCompleted, JobFailed, JobStopped:
+	default:
+		return apperr.Invalid("status", "must be COMPLETED, FAILED or STOPPED (got %q)", *status)
+	}
+	if startedAt != nil && endedAt != nil && endedAt.Before(*startedAt) {
+		return apperr.Invalid("endedAt", "must not be before startedAt")
+	}
+	if err := checkOptText("instanceType", instanceType, MaxShortTextLength); err != nil {
+		return err
+	}
+	return checkOptText("codeVersion", codeVersion, MaxShortTextLength)
+}
+
 // checkInputs validates the form of input IDs and returns them sorted.
-func checkInputs(ids []string) ([]string, error) {
+func checkInputs(ids []string) ([]string, error) { return checkIDList("inputs", ids) }
+
+// checkIDList validates a list of dataset-version or artifact IDs read or written by a
+// job and returns them sorted.
+func checkIDList(list string, ids []string) ([]string, error) {
 	if len(ids) > MaxJobInputs {
-		return nil, apperr.Invalid("inputs", "must list at most %d IDs (got %d)", MaxJobInputs, len(ids))
+		return nil, apperr.Invalid(list, "must list at most %d IDs (got %d)", MaxJobInputs, len(ids))
 	}
 	seen := make(map[string]int, len(ids))
 	for i, id := range ids {
-		field := fmt.Sprintf("inputs[%d]", i)
+		field := fmt.Sprintf("%s[%d]", list, i)
 		kinds, err := KindsOfID(field, id)
 		if err != nil {
 			return nil, err
@@ -222,7 +232,7 @@ func checkInputs(ids []string) ([]string, error) {
 			return nil, apperr.Invalid(field, "must be the ID of a dataset version or an artifact, like \"datasetVersion:s3://lake:customers#v3\" (got %q)", truncateForMessage(id))
 		}
 		if j, dup := seen[id]; dup {
-			return nil, apperr.Invalid(field, "repeats inputs[%d]", j)
+			return nil, apperr.Invalid(field, "repeats %s[%d]", list, j)
 		}
 		seen[id] = i
 	}
@@ -231,8 +241,9 @@ func checkInputs(ids []string) ([]string, error) {
 	return sorted, nil
 }
 
-// checkInputsExist fails with NOT_FOUND naming the first input that names no node.
-func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, ids []string) error {
+// checkInputsExist fails with NOT_FOUND naming the first element of list that names
+// no node.
+func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, list string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -244,7 +255,7 @@ func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, ids []st
 		i, _ := r.Get("i")
 		if kind, _ := r.Get("kind"); kind == nil {
 			idx := i.(int64)
-			return notFound(fmt.Sprintf("inputs[%d]", idx), ids[idx])
+			return notFound(fmt.Sprintf("%s[%d]", list, idx), ids[idx])
 		}
 	}
 	return nil

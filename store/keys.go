@@ -25,7 +25,7 @@ const (
 
 // Kinds lists every node kind, in the order the API documents them.
 var Kinds = []Kind{
-	KindDataset, KindDatasetVersion, KindTrainingJob, KindArtifact,
+	KindDataset, KindDatasetVersion, KindTrainingJob, KindProcessingJob, KindArtifact,
 	KindRegisteredModel, KindModelVersion, KindEndpoint,
 }
 
@@ -140,7 +140,7 @@ func KindsOfID(field, id string) ([]Kind, error) {
 		if i := strings.LastIndex(rest, ":"); i <= 0 || i == len(rest)-1 {
 			return nil, malformedID(field, id)
 		}
-		return []Kind{KindTrainingJob}, nil
+		return []Kind{KindTrainingJob, KindProcessingJob}, nil
 	case prefixArtifact:
 		return []Kind{KindArtifact}, nil
 	case prefixModel:

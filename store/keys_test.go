@@ -51,7 +51,7 @@ func TestKindsOfID(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, []Kind{tt.want}, kinds)
+			assert.Equal(t, tt.want, kinds[0])
 		})
 	}
 }
@@ -70,11 +70,11 @@ func TestBuiltKeysParseAsTheirKind(t *testing.T) {
 	} {
 		kinds, err := KindsOfID("id", key)
 		require.NoError(t, err, key)
-		assert.Equal(t, []Kind{kind}, kinds, key)
+		assert.Contains(t, kinds, kind, key)
 	}
 }
 
-// FuzzKindsOfID: any input is either an ID of exactly one kind or an
+// FuzzKindsOfID: any input is either an ID of some kind or an
 // INVALID_ARGUMENT error naming the field; nothing panics.
 func FuzzKindsOfID(f *testing.F) {
 	for _, seed := range []string{"dataset:a:b", "datasetVersion:a:b#c", "model:x/1", "job:a:b", "endpoint:e", "artifact:s3://x", "", ":", "model:/1", "dataset:::", "datasetVersion:#"} {
@@ -89,8 +89,8 @@ func FuzzKindsOfID(f *testing.F) {
 			}
 			return
 		}
-		if len(kinds) != 1 {
-			t.Fatalf("KindsOfID(%q) = %v, want one kind", id, kinds)
+		if len(kinds) == 0 {
+			t.Fatalf("KindsOfID(%q) = no kinds and no error", id)
 		}
 	})
 }

@@ -398,7 +398,90 @@ type ParameterInput struct {
 	Value string `json:"value"`
 }
 
+// A processing job (cleaning, joining, feature engineering): it read dataset versions and
+// wrote others — the chain between raw sources and training data. It shares the `job:`
+// IDs with training jobs.
+type ProcessingJob struct {
+	// The node's readable key, `job:<namespace>:<name>`.
+	ID string `json:"id"`
+	// What kind of node this is.
+	Kind NodeKind `json:"kind"`
+	// The job name within its namespace.
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
+	RecordedAt time.Time `json:"recordedAt"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
+	// The job namespace.
+	Namespace string `json:"namespace"`
+	// How the job ended.
+	Status JobStatus `json:"status"`
+	// When the job started, as reported.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	// When the job ended, as reported.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	// The compute it ran on.
+	InstanceType *string `json:"instanceType,omitempty"`
+	// The code version it ran, e.g. a git commit.
+	CodeVersion *string `json:"codeVersion,omitempty"`
+	// Its parameters, sorted by key.
+	Parameters []*Parameter `json:"parameters"`
+	// The dataset versions and artifacts the job read.
+	Inputs []Node `json:"inputs"`
+	// The dataset versions and artifacts the job wrote.
+	Outputs []Node `json:"outputs"`
+}
+
+func (ProcessingJob) IsNode() {}
+
+// The node's readable key, e.g. `dataset:s3://lake:customers/2026-01`.
+func (this ProcessingJob) GetID() string { return this.ID }
+
+// What kind of node this is.
+func (this ProcessingJob) GetKind() NodeKind { return this.Kind }
+
+// A human-readable name (not unique across kinds; use `id` for identity).
+func (this ProcessingJob) GetName() string { return this.Name }
+
+// When provgraph recorded this node (server time).
+func (this ProcessingJob) GetRecordedAt() time.Time { return this.RecordedAt }
+
+// The actor whose write created this node.
+func (this ProcessingJob) GetRecordedBy() string { return this.RecordedBy }
+
 type Query struct {
+}
+
+// A processing job to record.
+type RecordProcessingJobInput struct {
+	// The job namespace, e.g. the scheduler that ran it.
+	Namespace string `json:"namespace"`
+	// The job name, unique within the namespace.
+	Name string `json:"name"`
+	// IDs of the dataset versions (or artifacts) the job read.
+	Inputs []string `json:"inputs"`
+	// IDs of the dataset versions (or artifacts) the job wrote; at least one.
+	Outputs []string `json:"outputs"`
+	// How the job ended.
+	Status *JobStatus `json:"status,omitempty"`
+	// When the job started.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	// When the job ended; not before `startedAt`.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	// The compute it ran on.
+	InstanceType *string `json:"instanceType,omitempty"`
+	// The code version, e.g. a git commit.
+	CodeVersion *string `json:"codeVersion,omitempty"`
+	// Parameters; keys must be unique.
+	Parameters []*ParameterInput `json:"parameters,omitempty"`
+}
+
+// The result of `recordProcessingJob`.
+type RecordProcessingJobPayload struct {
+	// The recorded job.
+	ProcessingJob *ProcessingJob `json:"processingJob"`
+	// False when the same job had already been recorded with the same content.
+	Created bool `json:"created"`
 }
 
 // A training job to record.
@@ -859,6 +942,8 @@ const (
 	NodeKindDatasetVersion NodeKind = "DATASET_VERSION"
 	// A training job: read dataset versions, produced a model artifact.
 	NodeKindTrainingJob NodeKind = "TRAINING_JOB"
+	// A processing job: turned dataset versions into other dataset versions.
+	NodeKindProcessingJob NodeKind = "PROCESSING_JOB"
 	// A file or object produced or consumed by a job, such as a model artifact.
 	NodeKindArtifact NodeKind = "ARTIFACT"
 	// A named model in the registry; its versions are numbered 1, 2, 3, …
@@ -873,6 +958,7 @@ var AllNodeKind = []NodeKind{
 	NodeKindDataset,
 	NodeKindDatasetVersion,
 	NodeKindTrainingJob,
+	NodeKindProcessingJob,
 	NodeKindArtifact,
 	NodeKindRegisteredModel,
 	NodeKindModelVersion,
@@ -881,7 +967,7 @@ var AllNodeKind = []NodeKind{
 
 func (e NodeKind) IsValid() bool {
 	switch e {
-	case NodeKindDataset, NodeKindDatasetVersion, NodeKindTrainingJob, NodeKindArtifact, NodeKindRegisteredModel, NodeKindModelVersion, NodeKindEndpoint:
+	case NodeKindDataset, NodeKindDatasetVersion, NodeKindTrainingJob, NodeKindProcessingJob, NodeKindArtifact, NodeKindRegisteredModel, NodeKindModelVersion, NodeKindEndpoint:
 		return true
 	}
 	return false

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// KindProcessingJob is a job that turned dataset versions into other dataset versions
+// (cleaning, joining, feature engineering): the processing chain between raw sources
+// and training data.
+const KindProcessingJob Kind = "ProcessingJob"
+
+// ProcessingJobInput describes a processing job and the recorded dataset versions (or
+// artifacts) it read and wrote.
+type ProcessingJobInput struct {
+	Namespace    string
+	Name         string
+	Inputs       []string
+	Outputs      []string
+	Status       JobStatus
+	StartedAt    *time.Time
+	EndedAt      *time.Time
+	InstanceType *string
+	CodeVersion  *string
+	Parameters   []Param
+}
+
+const propParameters = "parameters"
+
+const (
+	cypherMergeProcessingJob = `
+MERGE (j:` + LabelNode + ` {key: $key})
+  ON CREATE SET j:` + string(KindProcessingJob) + `, j += $props,
+    j.recordedAt = datetime.transaction(), j.recordedBy = $actor, j.` + createdFlag + ` = true
+WITH j, coalesce(j.` + createdFlag + `, false) AS created
+REMOVE j.` + createdFlag + `
+RETURN j, created`
+
+	// An output may have one producer: the job that made it.
+	cypherProducersOf = `
+UNWIND range(0, size($keys) - 1) AS i
+MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(:` + LabelNode + ` {key: $keys[i]})
+RETURN i, p.key AS producer ORDER BY i LIMIT 1`
+
+	cypherLinkJobOutputs = `
+MATCH (j:` + LabelNode + ` {key: $key})
+UNWIND $outputs AS k
+MATCH (o:` + LabelNode + ` {key: k})
+CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(o)`
+)
+
+// RecordProcessingJob records a processing job with the dataset versions (or
+// artifacts) it read and wrote, all of which must be recorded already. Outputs are
+// pinned: one already produced by another job is a CONFLICT. A repeat with equal
+// content is a no-op (created=false), other content under the same ID a CONFLICT.
+func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in ProcessingJobInput) (Node, bool, error) {
+	if err := checkJobFields(in.Namespace, in.Name, &in.Status, in.StartedAt, in.EndedAt, in.InstanceType, in.CodeVersion); err != nil {
+		return Node{}, false, err
+	}
+	inputs, err := checkInputs(in.Inputs)
+	if err != nil {
+		return Node{}, false, err
+	}
+	outputs, err := checkIDList("outputs", in.Outputs)
+	if err != nil {
+		return Node{}, false, err
+	}
+	if len(in.Outputs) == 0 {
+		return Node{}, false, apperr.Invalid("outputs", "must list at least one dataset version or artifact the job wrote")
+	}
+	for i, o := range in.Outputs {
+		for j, k := range in.Inputs {
+			if o == k {
+				return Node{}, false, apperr.Invalid(fmt.Sprintf("outputs[%d]", i), "is also inputs[%d]; a job cannot read what it produces", j)
+			}
+		}
+	}
+	params, err := encodeParams("parameters", in.Parameters)
+	if err != nil {
+		return Node{}, false, err
+	}
+	key := JobKey(in.Namespace, in.Name)
+	props := map[string]any{
+		propKey: key, propKind: string(KindProcessingJob), propName: in.Name,
+		propNamespace: in.Namespace, propStatus: string(in.Status),
+		propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
+		propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
+		propParameters: params, propInputs: inputs, propOutputs: outputs,
+	}
+	type result struct {
+		job     Node
+		created bool
+	}
+	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
+			return result{}, err
+		}
+		if err := checkInputsExist(ctx, tx, "outputs", in.Outputs); err != nil {
+			return result{}, err
+		}
+		recs, err := collect(ctx, tx, cypherMergeProcessingJob, map[string]any{"key": key, "props": props, "actor": actor})
+		if err != nil {
+			return result{}, fmt.Errorf("record processing job %q: %w", key, err)
+		}
+		j, err := nodeAt(recs[0], "j")
+		if err != nil {
+			return result{}, err
+		}
+		if c, _ := recs[0].Get("created"); c != true {
+			return result{j, false}, firstConflict(j, "job", []fieldCheck{
+				{"name", propKind, string(KindProcessingJob)},
+				{"namespace", propNamespace, in.Namespace},
+				{"name", propName, in.Name},
+				{"inputs", propInputs, inputs},
+				{"outputs", propOutputs, outputs},
+				{"status", propStatus, string(in.Status)},
+				{"startedAt", propStartedAt, in.StartedAt},
+				{"endedAt", propEndedAt, in.EndedAt},
+				{"instanceType", propInstanceType, in.InstanceType},
+				{"codeVersion", propCodeVersion, in.CodeVersion},
+				{"parameters", propParameters, params},
+			})
+		}
+		recs, err = collect(ctx, tx, cypherProducersOf, map[string]any{"keys": in.Outputs})
+		if err != nil {
+			return result{}, fmt.Errorf("producers of outputs of %q: %w", key, err)
+		}
+		if len(recs) > 0 {
+			i, _ := recs[0].Get("i")
+			p, _ := recs[0].Get("producer")
+			return result{}, apperr.Conflicting(fmt.Sprintf("outputs[%d]", i.(int64)), "%q was already produced by %q; a dataset version or artifact has one producer",
+				truncateForMessage(in.Outputs[i.(int64)]), truncateForMessage(p.(string)))
+		}
+		if _, err := collect(ctx, tx, cypherLinkJobInputs, map[string]any{"key": key, "inputs": inputs, "actor": actor}); err != nil {
+			return result{}, fmt.Errorf("link inputs of %q: %w", key, err)
+		}
+		if _, err := collect(ctx, tx, cypherLinkJobOutputs, map[string]any{"key": key, "outputs": outputs, "actor": actor}); err != nil {
+			return result{}, fmt.Errorf("link outputs of %q: %w", key, err)
+		}
+		return result{j, true}, nil
+	})
+	return res.job, res.created, err
+}
