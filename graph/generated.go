@@ -215,12 +215,13 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditTrail func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
-		Impact     func(childComplexity int, of string, maxDepth *int) int
-		Lineage    func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
-		Node       func(childComplexity int, id string) int
-		Paths      func(childComplexity int, from string, to string, maxDepth *int) int
-		ServedAt   func(childComplexity int, endpoint string, at *time.Time) int
+		AuditTrail    func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
+		Impact        func(childComplexity int, of string, maxDepth *int) int
+		Lineage       func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
+		LineageExport func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
+		Node          func(childComplexity int, id string) int
+		Paths         func(childComplexity int, from string, to string, maxDepth *int) int
+		ServedAt      func(childComplexity int, endpoint string, at *time.Time) int
 	}
 
 	RecordProcessingJobPayload struct {
@@ -315,6 +316,7 @@ type ProcessingJobResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
+	LineageExport(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) (string, error)
 	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
 	Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error)
 	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
@@ -1119,6 +1121,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Lineage(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int), args["kinds"].([]model.NodeKind), args["asOf"].(*time.Time)), true
+	case "Query.lineageExport":
+		if e.ComplexityRoot.Query.LineageExport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lineageExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LineageExport(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int), args["kinds"].([]model.NodeKind), args["asOf"].(*time.Time), args["format"].(model.ExportFormat)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1528,6 +1541,26 @@ type Query {
   ): LineageGraph!
 
   """
+  The same cone as ` + "`" + `lineage` + "`" + `, rendered as a document: W3C PROV-JSON (jobs as activities,
+  everything else as entities, the recording actors as agents; used, wasGeneratedBy,
+  wasDerivedFrom, wasAssociatedWith, specializationOf), Graphviz DOT or Mermaid.
+  """
+  lineageExport(
+    "IDs of the nodes to start from (1 to 100)."
+    start: [ID!]!
+    "Which cone to export."
+    direction: LineageDirection!
+    "How many provenance edges to follow from a start node (0 to 50)."
+    maxDepth: Int = 10
+    "Keep only reached nodes of these kinds (start nodes always stay)."
+    kinds: [NodeKind!]
+    "Export the graph as it stood at this instant."
+    asOf: Time
+    "The document format."
+    format: ExportFormat!
+  ): String!
+
+  """
   The shortest provenance paths between two nodes: "how does this dataset reach this
   endpoint?". Paths are oriented downstream (data-flow order) whichever way round the
   two nodes are given. A dataset or registered model stands for its versions. No path
@@ -1581,6 +1614,16 @@ type Query {
     "The instant to ask about; now when omitted."
     at: Time
   ): [Deployment!]!
+}
+
+"A document format for lineage exports."
+enum ExportFormat {
+  "W3C PROV-JSON."
+  PROV_JSON
+  "Graphviz DOT, for ` + "`" + `dot -Tsvg` + "`" + `."
+  DOT
+  "A Mermaid flowchart, for Markdown."
+  MERMAID
 }
 
 "Which way a lineage traversal follows provenance edges."
@@ -2950,6 +2993,60 @@ func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["maxDepth"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_lineageExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "start",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["start"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (model.LineageDirection, error) {
+			return ec.unmarshalNLineageDirection2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineageDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxDepth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxDepth"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]model.NodeKind, error) {
+			return ec.unmarshalONodeKind2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (model.ExportFormat, error) {
+			return ec.unmarshalNExportFormat2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExportFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg5
 	return args, nil
 }
 
@@ -6251,6 +6348,50 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_lineageExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_lineageExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LineageExport(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time), fc.Args["format"].(model.ExportFormat))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_lineageExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_lineageExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10344,6 +10485,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
 				})
+		case "lineageExport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lineageExport(ctx, field)
+				})
 		case "paths":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -11306,6 +11453,16 @@ func (ec *executionContext) marshalNEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovg
 		return graphql.Null
 	}
 	return ec._Endpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExportFormat2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExportFormat(ctx context.Context, v any) (model.ExportFormat, error) {
+	var res model.ExportFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportFormat2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExportFormat(ctx context.Context, sel ast.SelectionSet, v model.ExportFormat) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/export"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/graph/model"
 	"github.com/provgraph/provgraph/store"
@@ -234,6 +235,23 @@ func (r *queryResolver) Lineage(ctx context.Context, start []string, direction m
 		return nil, err
 	}
 	return toLineage(l)
+}
+
+// LineageExport is the resolver for the lineageExport field.
+func (r *queryResolver) LineageExport(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) (string, error) {
+	l, err := r.Store.Lineage(ctx, store.LineageQuery{
+		Start: start, Direction: store.Direction(direction),
+		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
+		Kinds:    storeKinds(kinds), AsOf: asOf,
+	})
+	if err != nil {
+		return "", err
+	}
+	doc, err := export.Render(l, export.Format(format))
+	if err != nil {
+		return "", err
+	}
+	return string(doc), nil
 }
 
 // Paths is the resolver for the paths field.

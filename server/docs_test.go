@@ -66,6 +66,10 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
 		}
+		if strings.Contains(block, "query ExportTheTrace") {
+			assert.Contains(t, get(resp.Data, "lineageExport"), "digraph lineage")
+			assert.Contains(t, get(resp.Data, "lineageExport"), "-> \"endpoint:quickstart-"+tk+"-fraud-prod\"")
+		}
 		if strings.Contains(block, "query AuditFraudProd") {
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "trail", "entries", 0, "modelVersion", "id"))
 			assert.Equal(t, "sha256:9f2c1a7e", get(resp.Data, "trail", "entries", 0, "trainingData", 0, "digest"))

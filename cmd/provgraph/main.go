@@ -1,6 +1,8 @@
 // Command provgraph runs the provgraph service and its operator tools.
 //
 //	provgraph serve     run the GraphQL service (see provgraph serve --help)
+//	provgraph trace     print the provenance cone of nodes
+//	provgraph export    the same as a PROV-JSON, DOT or Mermaid document
 //	provgraph version   print the version
 package main
 
@@ -20,6 +22,8 @@ Usage:
 
 Commands:
   serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz)
+  trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
+  export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
   version   print the version
 
 Run 'provgraph <command> --help' for a command's flags and environment variables.
@@ -37,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "trace", "export":
+		return trace(args[0], args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "provgraph", version)
 		return 0

@@ -38,14 +38,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", env("PROVGRAPH_ADDR", "127.0.0.1:8080"),
 		"listen address `host:port` (env PROVGRAPH_ADDR)")
-	fs.StringVar(&cfg.neo4j.URI, "neo4j-uri", env("NEO4J_URI", "bolt://127.0.0.1:7687"),
-		"Neo4j `URI`: bolt:// for one server, neo4j:// for a cluster or Aura (env NEO4J_URI)")
-	fs.StringVar(&cfg.neo4j.User, "neo4j-user", env("NEO4J_USER", "neo4j"),
-		"Neo4j user (env NEO4J_USER)")
-	fs.StringVar(&cfg.neo4j.Password, "neo4j-password", "",
-		"Neo4j password (env NEO4J_PASSWORD; when neither is set, the local launcher's default password)")
-	fs.StringVar(&cfg.neo4j.Database, "neo4j-database", env("NEO4J_DATABASE", "neo4j"),
-		"Neo4j database `name` (env NEO4J_DATABASE)")
+	neo4jFlags(fs, &cfg.neo4j)
 	fs.DurationVar(&cfg.neo4jWait, "neo4j-wait", envDuration("PROVGRAPH_NEO4J_WAIT", 60*time.Second),
 		"how long to wait for Neo4j at start-up (env PROVGRAPH_NEO4J_WAIT)")
 	fs.StringVar(&cfg.logLevel, "log-level", env("PROVGRAPH_LOG_LEVEL", "info"),
@@ -72,9 +65,6 @@ Flags (each also read from the environment variable named; a flag wins):
 	return fs, cfg
 }
 
-// defaultLocalPassword is the password scripts/neo4j.sh gives the local Neo4j.
-const defaultLocalPassword = "provgraph-local"
-
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, cfg := serveFlags(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -83,9 +73,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if cfg.neo4j.Password == "" {
-		cfg.neo4j.Password = env("NEO4J_PASSWORD", defaultLocalPassword)
-	}
+	resolvePassword(&cfg.neo4j)
 	logger, err := newLogger(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "provgraph serve:", err)

@@ -741,6 +741,67 @@ func (e ApprovalStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A document format for lineage exports.
+type ExportFormat string
+
+const (
+	// W3C PROV-JSON.
+	ExportFormatProvJSON ExportFormat = "PROV_JSON"
+	// Graphviz DOT, for `dot -Tsvg`.
+	ExportFormatDot ExportFormat = "DOT"
+	// A Mermaid flowchart, for Markdown.
+	ExportFormatMermaid ExportFormat = "MERMAID"
+)
+
+var AllExportFormat = []ExportFormat{
+	ExportFormatProvJSON,
+	ExportFormatDot,
+	ExportFormatMermaid,
+}
+
+func (e ExportFormat) IsValid() bool {
+	switch e {
+	case ExportFormatProvJSON, ExportFormatDot, ExportFormatMermaid:
+		return true
+	}
+	return false
+}
+
+func (e ExportFormat) String() string {
+	return string(e)
+}
+
+func (e *ExportFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportFormat", str)
+	}
+	return nil
+}
+
+func (e ExportFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Whether a job finished well.
 type JobStatus string
 

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+func TestTraceAndExportPrintTheCone(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	cfg := neo4jtest.Config(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	digest := "sha256:1"
+	dv, _, err := st.RegisterDatasetVersion(ctx, "cli", store.DatasetVersionInput{URI: "s3://lake-" + tk + "/x", Digest: &digest})
+	require.NoError(t, err)
+	job, _, _, err := st.RecordTrainingJob(ctx, "cli", store.TrainingJobInput{
+		Namespace: "ns-" + tk, Name: "train", Inputs: []string{dv.Key},
+		ModelArtifact: store.ArtifactInput{URI: "s3://models-" + tk + "/m"},
+	})
+	require.NoError(t, err)
+	mv, err := st.RegisterModelVersion(ctx, "cli", store.ModelVersionInput{Model: "m-" + tk, Source: "s3://models-" + tk + "/m", ProducedBy: &job.Key})
+	require.NoError(t, err)
+	dep, _, _, err := st.DeployModelVersion(ctx, "cli", store.DeploymentInput{Endpoint: "e-" + tk, ModelVersion: mv.Key, Variant: "AllTraffic", TrafficShare: 1})
+	require.NoError(t, err)
+	endpoint := dep.Endpoint.Key
+
+	conn := []string{"--neo4j-uri", cfg.URI, "--neo4j-user", cfg.User, "--neo4j-password", cfg.Password, "--neo4j-database", cfg.Database}
+	runCLI := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, out, errOut := runCLI(append(append([]string{"trace"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "DATASET_VERSION  "+dv.Key)
+	assert.Contains(t, out, dv.Key+" -[INPUT_TO]-> "+job.Key)
+
+	code, out, errOut = runCLI(append(append([]string{"trace", "--format", "json", "--kinds", "DATASET_VERSION"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	var doc struct {
+		Nodes []struct{ ID string } `json:"nodes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	require.Len(t, doc.Nodes, 2)
+	assert.Equal(t, dv.Key, doc.Nodes[1].ID)
+
+	code, out, errOut = runCLI(append(append([]string{"export", "--format", "dot"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "digraph lineage")
+	code, out, errOut = runCLI(append(append([]string{"export"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"wasGeneratedBy"`)
+
+	code, _, errOut = runCLI(append(append([]string{"trace"}, conn...), "endpoint:none-"+tk)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "start[0]: no node has ID")
+	code, _, errOut = runCLI(append(append([]string{"trace", "--as-of", "yesterday"}, conn...), endpoint)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--as-of")
+	code, _, errOut = runCLI(append([]string{"trace"}, conn...)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "at least one node ID")
+}

@@ -1,0 +1,190 @@
+// Package export renders lineage results for people and for other tools: W3C
+// PROV-JSON for provenance tooling and archives, Graphviz DOT and Mermaid for pictures.
+// GraphQL and the CLI render through it from the same store results.
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/provgraph/provgraph/store"
+)
+
+// Format is an export format.
+type Format string
+
+// The formats.
+const (
+	ProvJSON Format = "PROV_JSON"
+	DOT      Format = "DOT"
+	Mermaid  Format = "MERMAID"
+)
+
+// Formats lists every format.
+var Formats = []Format{ProvJSON, DOT, Mermaid}
+
+// Render writes l in format f.
+func Render(l store.Lineage, f Format) ([]byte, error) {
+	switch f {
+	case ProvJSON:
+		return provJSON(l)
+	case DOT:
+		return dot(l), nil
+	case Mermaid:
+		return mermaid(l), nil
+	}
+	return nil, fmt.Errorf("unknown export format %q", f)
+}
+
+// provNamespace is the namespace of provgraph's qualified names in PROV documents.
+const provNamespace = "urn:provgraph:"
+
+// qname is a node's qualified name: the pg prefix and its escaped ID.
+func qname(key string) string { return "pg:" + url.PathEscape(key) }
+
+// isActivity tells PROV activities (jobs) from entities (everything else); the actors
+// who recorded activities are their agents.
+func isActivity(k store.Kind) bool {
+	return k == store.KindTrainingJob || k == store.KindProcessingJob
+}
+
+func provJSON(l store.Lineage) ([]byte, error) {
+	doc := map[string]any{
+		"prefix": map[string]string{"pg": provNamespace, "pgkind": provNamespace + "kind:", "pgagent": provNamespace + "agent:"},
+	}
+	sections := map[string]map[string]any{}
+	add := func(section, id string, v any) {
+		if sections[section] == nil {
+			sections[section] = map[string]any{}
+		}
+		sections[section][id] = v
+	}
+	agents := map[string]bool{}
+	for _, n := range l.Nodes {
+		attrs := map[string]any{
+			"prov:type":  "pgkind:" + string(n.Kind),
+			"prov:label": n.Name,
+			"pg:id":      n.Key,
+		}
+		for _, p := range []string{"uri", "digest", "versionId", "version", "source", "instanceType", "codeVersion", "status"} {
+			if v, ok := n.Props[p]; ok && v != nil {
+				attrs["pg:"+p] = v
+			}
+		}
+		if isActivity(n.Kind) {
+			if t := n.OptTime("startedAt"); t != nil {
+				attrs["prov:startTime"] = t.UTC().Format(time.RFC3339Nano)
+			}
+			if t := n.OptTime("endedAt"); t != nil {
+				attrs["prov:endTime"] = t.UTC().Format(time.RFC3339Nano)
+			}
+			add("activity", qname(n.Key), attrs)
+			if n.RecordedBy != "" {
+				agent := "pgagent:" + url.PathEscape(n.RecordedBy)
+				agents[agent] = true
+				add("wasAssociatedWith", "_:assoc"+url.PathEscape(n.Key), map[string]any{"prov:activity": qname(n.Key), "prov:agent": agent})
+			}
+		} else {
+			add("entity", qname(n.Key), attrs)
+		}
+	}
+	for a := range agents {
+		name, _ := url.PathUnescape(strings.TrimPrefix(a, "pgagent:"))
+		add("agent", a, map[string]any{"prov:label": name})
+	}
+	for i, e := range l.Edges {
+		id := fmt.Sprintf("_:e%d", i+1)
+		switch e.Type {
+		case store.RelInputTo:
+			add("used", id, map[string]any{"prov:activity": qname(e.To), "prov:entity": qname(e.From)})
+		case store.RelProduced:
+			add("wasGeneratedBy", id, map[string]any{"prov:entity": qname(e.To), "prov:activity": qname(e.From)})
+		case store.RelRegisteredAs:
+			add("wasDerivedFrom", id, map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": "pgkind:Registration"})
+		case store.RelDeployedTo:
+			add("wasDerivedFrom", id, map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": "pgkind:Deployment"})
+		case store.RelVersionOf:
+			add("specializationOf", id, map[string]any{"prov:specificEntity": qname(e.From), "prov:generalEntity": qname(e.To)})
+		}
+	}
+	for k, v := range sections {
+		doc[k] = v
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil { // encoding/json sorts map keys: stable output
+		return nil, fmt.Errorf("encode PROV-JSON: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// shapes gives each kind a recognisable DOT shape.
+var shapes = map[store.Kind]string{
+	store.KindDataset: "folder", store.KindDatasetVersion: "note", store.KindTrainingJob: "box",
+	store.KindProcessingJob: "box", store.KindArtifact: "component", store.KindRegisteredModel: "tab",
+	store.KindModelVersion: "box3d", store.KindEndpoint: "doubleoctagon",
+}
+
+func dot(l store.Lineage) []byte {
+	var b strings.Builder
+	b.WriteString("digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n")
+	for _, n := range l.Nodes {
+		shape := shapes[n.Kind]
+		if shape == "" {
+			shape = "ellipse"
+		}
+		fmt.Fprintf(&b, "  %s [label=%s, shape=%s];\n", dotQuote(n.Key), dotQuote(string(n.Kind)+"\n"+n.Name), shape)
+	}
+	for _, e := range l.Edges {
+		style := ""
+		if e.Type == store.RelVersionOf {
+			style = ", style=dashed"
+		}
+		fmt.Fprintf(&b, "  %s -> %s [label=%s%s];\n", dotQuote(e.From), dotQuote(e.To), dotQuote(e.Type), style)
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+// dotQuote makes s a DOT double-quoted string.
+func dotQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func mermaid(l store.Lineage) []byte {
+	ids := make(map[string]string, len(l.Nodes))
+	keys := make([]string, 0, len(l.Nodes))
+	for _, n := range l.Nodes {
+		keys = append(keys, n.Key)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		ids[k] = fmt.Sprintf("n%d", i)
+	}
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	for _, n := range l.Nodes {
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", ids[n.Key], mermaidText(string(n.Kind)+": "+n.Name))
+	}
+	for _, e := range l.Edges {
+		arrow := "-->"
+		if e.Type == store.RelVersionOf {
+			arrow = "-.->"
+		}
+		fmt.Fprintf(&b, "  %s %s|%s| %s\n", ids[e.From], arrow, e.Type, ids[e.To])
+	}
+	return []byte(b.String())
+}
+
+// mermaidText escapes text for a quoted Mermaid label.
+func mermaidText(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "\n", " ").Replace(s)
+}
