@@ -39,6 +39,22 @@ func (r *endpointResolver) ActiveDeployments(ctx context.Context, obj *model.End
 	return out, nil
 }
 
+// DeploymentHistory is the resolver for the deploymentHistory field.
+func (r *endpointResolver) DeploymentHistory(ctx context.Context, obj *model.Endpoint, first *int, after *string) (*model.DeploymentConnection, error) {
+	page, err := r.Store.DeploymentHistory(ctx, obj.ID, first, after)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.DeploymentConnection{Edges: []*model.DeploymentEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
+	for i, d := range page.Deployments {
+		out.Edges = append(out.Edges, &model.DeploymentEdge{Cursor: page.Cursors[i], Node: toDeployment(d)})
+	}
+	if n := len(page.Cursors); n > 0 {
+		out.PageInfo.EndCursor = &page.Cursors[n-1]
+	}
+	return out, nil
+}
+
 // Model is the resolver for the model field.
 func (r *modelVersionResolver) Model(ctx context.Context, obj *model.ModelVersion) (*model.RegisteredModel, error) {
 	n, err := r.Store.ParentOf(ctx, obj.ID)

@@ -97,3 +97,52 @@ func mustParse(t *testing.T, s string) time.Time {
 	require.NoError(t, err)
 	return v
 }
+
+// An endpoint's deployment history pages newest first with honest cursors.
+func TestDeploymentHistoryPages(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	s := recordSlice(t, h)
+	versions := []string{s.version}
+	for range 3 {
+		d := mustDo(t, h, registerModelVersion, map[string]any{"input": map[string]any{
+			"model": "fraud-" + s.token, "source": "s3://models-" + s.token + "/fraud/model.tar.gz",
+		}})
+		v := get(d, "registerModelVersion", "modelVersion", "id").(string)
+		mustDo(t, h, deployModelVersion, map[string]any{"input": map[string]any{"endpoint": "fraud-prod-" + s.token, "modelVersion": v}})
+		versions = append(versions, v)
+	}
+	const q = `query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Endpoint {
+  deploymentHistory(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { to modelVersion { id } } } }
+} } }`
+	var got []string
+	var after any
+	for page := 0; ; page++ {
+		require.Less(t, page, 5)
+		d := mustDo(t, h, q, map[string]any{"id": s.endpoint, "first": 3, "after": after})
+		conn := get(d, "node", "deploymentHistory")
+		assert.Equal(t, float64(4), get(conn, "totalCount"))
+		for _, e := range get(conn, "edges").([]any) {
+			got = append(got, get(e, "node", "modelVersion", "id").(string))
+		}
+		if get(conn, "pageInfo", "hasNextPage") != true {
+			break
+		}
+		after = get(conn, "pageInfo", "endCursor")
+	}
+	assert.Equal(t, []string{versions[3], versions[2], versions[1], versions[0]}, got, "newest first, each once")
+
+	for _, tt := range []struct {
+		vars  map[string]any
+		field string
+	}{
+		{map[string]any{"id": s.endpoint, "first": 0}, "first"},
+		{map[string]any{"id": s.endpoint, "first": 101}, "first"},
+		{map[string]any{"id": s.endpoint, "after": "bogus"}, "after"},
+	} {
+		resp := do(t, h, q, tt.vars)
+		require.Len(t, resp.Errors, 1)
+		assert.Equal(t, "INVALID_ARGUMENT", resp.Errors[0].Extensions["code"])
+		assert.Equal(t, tt.field, resp.Errors[0].Extensions["field"])
+	}
+}

@@ -239,3 +239,69 @@ func deploymentAt(rec *neo4j.Record) (Deployment, error) {
 	d.RecordedBy, _ = rel.Props[propRecordedBy].(string)
 	return d, nil
 }
+
+// DeploymentPage is one page of an endpoint's deployment history, newest first.
+type DeploymentPage struct {
+	Deployments []Deployment
+	// Cursors[i] is the cursor after Deployments[i].
+	Cursors     []string
+	HasNextPage bool
+	TotalCount  int
+}
+
+const (
+	cypherDeploymentHistory = `
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {key: $key})
+WITH mv, d, e, d.from.epochSeconds * 1000000000 + d.from.nanosecond AS at
+WHERE $afterAt IS NULL OR at < $afterAt OR (at = $afterAt AND d.id < $afterID)
+RETURN mv, d, e ORDER BY at DESC, d.id DESC LIMIT $limit`
+
+	cypherDeploymentCount = `
+MATCH (:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
+RETURN count(d) AS n`
+)
+
+// DeploymentHistory pages through every deployment an endpoint has had, newest first,
+// ended ones included.
+func (s *Store) DeploymentHistory(ctx context.Context, key string, first *int, after *string) (DeploymentPage, error) {
+	size, err := checkPage(first)
+	if err != nil {
+		return DeploymentPage{}, err
+	}
+	params := map[string]any{"key": key, "limit": size + 1, "afterAt": nil, "afterID": nil}
+	if after != nil {
+		c, err := decodeCursor("after", *after)
+		if err != nil {
+			return DeploymentPage{}, err
+		}
+		// Compare instants as integers: temporal equality in Cypher also compares the
+		// time zone's form, which a round trip through a client need not keep.
+		params["afterAt"], params["afterID"] = c.At.UnixNano(), c.ID
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (DeploymentPage, error) {
+		recs, err := collect(ctx, tx, cypherDeploymentHistory, params)
+		if err != nil {
+			return DeploymentPage{}, fmt.Errorf("deployment history of %q: %w", key, err)
+		}
+		var page DeploymentPage
+		for i, r := range recs {
+			if i == size {
+				page.HasNextPage = true
+				break
+			}
+			d, err := deploymentAt(r)
+			if err != nil {
+				return DeploymentPage{}, err
+			}
+			page.Deployments = append(page.Deployments, d)
+			page.Cursors = append(page.Cursors, cursor{At: d.From, ID: d.ID}.encode())
+		}
+		recs, err = collect(ctx, tx, cypherDeploymentCount, map[string]any{"key": key})
+		if err != nil {
+			return DeploymentPage{}, fmt.Errorf("count deployments of %q: %w", key, err)
+		}
+		n, _ := recs[0].Get("n")
+		page.TotalCount = int(n.(int64))
+		return page, nil
+	})
+}

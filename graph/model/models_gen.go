@@ -234,6 +234,24 @@ type Deployment struct {
 	RecordedBy string `json:"recordedBy"`
 }
 
+// A page of deployments (a Relay connection).
+type DeploymentConnection struct {
+	// The deployments of this page, each with its cursor.
+	Edges []*DeploymentEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many deployments there are in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// A deployment in a page.
+type DeploymentEdge struct {
+	// An opaque cursor pointing after this deployment.
+	Cursor string `json:"cursor"`
+	// The deployment.
+	Node *Deployment `json:"node"`
+}
+
 // A serving endpoint.
 type Endpoint struct {
 	// The node's readable key (see the schema description for its form).
@@ -248,6 +266,8 @@ type Endpoint struct {
 	RecordedBy string `json:"recordedBy"`
 	// The deployments serving now, one per variant, ordered by variant.
 	ActiveDeployments []*Deployment `json:"activeDeployments"`
+	// Every deployment this endpoint has had, newest first, ended ones included.
+	DeploymentHistory *DeploymentConnection `json:"deploymentHistory"`
 }
 
 func (Endpoint) IsNode() {}
@@ -380,6 +400,14 @@ func (this ModelVersion) GetRecordedAt() time.Time { return this.RecordedAt }
 func (this ModelVersion) GetRecordedBy() string { return this.RecordedBy }
 
 type Mutation struct {
+}
+
+// Relay page information.
+type PageInfo struct {
+	// True when another page follows.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item; pass it as `after` for the next page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // A key and a string value, such as a hyper-parameter.
