@@ -39,6 +39,15 @@ else
 	$(GO) test $(GO_TEST_FLAGS) ./...
 endif
 
+.PHONY: bench
+bench: ## seed a 1,000,000-node graph once (BENCH_NODES), measure lineage and auditTrail, write BENCHMARKS.md
+ifeq ($(strip $(NEO4J_URI)),)
+	@scripts/neo4j.sh start
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000)
+else
+	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000)
+endif
+
 .PHONY: build
 build: ## build bin/provgraph
 	$(GO) build -o $(BIN) ./cmd/provgraph

@@ -3,6 +3,7 @@
 //	provgraph serve     run the GraphQL service (see provgraph serve --help)
 //	provgraph trace     print the provenance cone of nodes
 //	provgraph export    the same as a PROV-JSON, DOT or Mermaid document
+//	provgraph seed      build a synthetic graph for benchmarks
 //	provgraph version   print the version
 package main
 
@@ -24,6 +25,7 @@ Commands:
   serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz)
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
   export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
+  seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)
   version   print the version
 
 Run 'provgraph <command> --help' for a command's flags and environment variables.
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "trace", "export":
 		return trace(args[0], args[1:], stdout, stderr)
+	case "seed":
+		return seed(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "provgraph", version)
 		return 0

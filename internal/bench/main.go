@@ -1,0 +1,257 @@
+// Command bench measures provgraph's lineage queries on a seeded graph and writes the
+// results to BENCHMARKS.md. Run it with `make bench`, which starts the local Neo4j; it
+// seeds a graph of --nodes nodes under the prefix "bench" first when none exists.
+//
+// It measures, one request at a time after a warm-up: upstream lineage from endpoints
+// (depth 10) end to end over HTTP through the real handler; the same traversal as a raw
+// Cypher query over Bolt (the baseline provgraph is held to: at most 1.3x); and the
+// auditTrail of an endpoint over HTTP. The raw query lives here, outside the store,
+// because it is the yardstick, not part of the service.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/rs/zerolog"
+
+	"github.com/provgraph/provgraph/server"
+	"github.com/provgraph/provgraph/store"
+)
+
+func main() {
+	nodes := flag.Int("nodes", 1000000, "size of the seeded graph")
+	requests := flag.Int("requests", 2000, "measured requests per benchmark")
+	warmup := flag.Int("warmup", 300, "unmeasured requests before each benchmark")
+	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
+	flag.Parse()
+	if err := run(*nodes, *requests, *warmup, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+const prefix = "bench"
+
+func run(nodes, requests, warmup int, outFile string) error {
+	ctx := context.Background()
+	cfg := store.Config{
+		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
+		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
+	}
+	st, err := store.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(ctx)
+	if err := st.WaitReachable(ctx, time.Second); err != nil {
+		return err
+	}
+	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
+		return err
+	}
+	pipelines := nodes / store.SeedNodesPerPipeline
+	start := time.Now()
+	seeded, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
+		fmt.Fprintf(os.Stderr, "\rseeding: %d nodes, %d relationships", n, r)
+	})
+	switch {
+	case err == nil:
+		fmt.Fprintf(os.Stderr, "\nseeded %d nodes in %s\n", seeded, time.Since(start).Round(time.Second))
+	case strings.Contains(err.Error(), "seeded already"):
+		fmt.Fprintln(os.Stderr, "using the graph seeded before with prefix", prefix)
+	default:
+		return err
+	}
+
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
+	if err != nil {
+		return err
+	}
+	defer driver.Close(ctx)
+	counts, err := neo4j.ExecuteQuery(ctx, driver,
+		`MATCH (n:Node) WITH count(n) AS nodes MATCH ()-[r]->() RETURN nodes, count(r) AS rels`, nil,
+		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return err
+	}
+	totalNodes, _ := counts.Records[0].Get("nodes")
+	totalRels, _ := counts.Records[0].Get("rels")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: server.New(server.Options{Store: st, Logger: zerolog.Nop()})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/graphql"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+
+	rng := rand.New(rand.NewPCG(7, 7))
+	endpoint := func() string {
+		return "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
+	}
+	lineageGQL := `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } edges { from to type } truncated } }`
+	auditGQL := `query($e: ID!) { auditTrail(endpoint: $e) { entries { modelVersion { id } approvalStatus producedBy { id } trainingData { id } upstream { nodes { id kind } } } } }`
+	rawCypher := `MATCH (s:Node {key: $e})
+MATCH (s)<-[:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]-(n:Node)
+RETURN DISTINCT n`
+	var cone int
+	graphql := func(query string) func() error {
+		return func() error {
+			body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"e": endpoint()}})
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			var r struct {
+				Data   map[string]struct{ Nodes []any } `json:"data"`
+				Errors []any                            `json:"errors"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil || len(r.Errors) > 0 || resp.StatusCode != 200 {
+				return fmt.Errorf("bad response %d: %.300s", resp.StatusCode, b)
+			}
+			if l, ok := r.Data["lineage"]; ok {
+				cone = len(l.Nodes)
+			}
+			return nil
+		}
+	}
+	raw := func() error {
+		_, err := neo4j.ExecuteQuery(ctx, driver, rawCypher, map[string]any{"e": endpoint()},
+			neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database), neo4j.ExecuteQueryWithReadersRouting())
+		return err
+	}
+	lin, err := measure("lineage over HTTP", graphql(lineageGQL), warmup, requests)
+	if err != nil {
+		return err
+	}
+	direct := func() error {
+		_, err := st.Lineage(ctx, store.LineageQuery{Start: []string{endpoint()}, Direction: store.Upstream, MaxDepth: 10})
+		return err
+	}
+	storeRes, err := measure("store.Lineage (no HTTP)", direct, warmup, requests)
+	if err != nil {
+		return err
+	}
+	rawRes, err := measure("raw Cypher over Bolt", raw, warmup, requests)
+	if err != nil {
+		return err
+	}
+	aud, err := measure("auditTrail over HTTP", graphql(auditGQL), warmup, requests)
+	if err != nil {
+		return err
+	}
+	return writeReport(outFile, report{
+		nodes: totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
+		results: []result{lin, storeRes, rawRes, aud}, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
+	})
+}
+
+type result struct {
+	name          string
+	p50, p99, max time.Duration
+}
+
+func measure(name string, op func() error, warmup, n int) (result, error) {
+	for range warmup {
+		if err := op(); err != nil {
+			return result{}, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		t := time.Now()
+		if err := op(); err != nil {
+			return result{}, fmt.Errorf("%s: %w", name, err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r := result{name: name, p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1]}
+	fmt.Fprintf(os.Stderr, "%-24s p50 %8s  p99 %8s  max %8s\n", name, r.p50, r.p99, r.max)
+	return r, nil
+}
+
+type report struct {
+	nodes, rels    int64
+	cone           int
+	requests       int
+	warmup         int
+	results        []result
+	ratio, ratio99 float64
+}
+
+func writeReport(file string, r report) error {
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go run ./internal/bench`); rerun it to refresh. ")
+	b.WriteString("Every number below was measured by that command on the machine described.\n\n")
+	fmt.Fprintf(&b, "## Lineage on a seeded graph\n\n")
+	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
+	fmt.Fprintf(&b, "- Neo4j: the local launcher (embedded Neo4j 5.26 community, heap and page cache 4g), same machine\n")
+	fmt.Fprintf(&b, "- Data: `provgraph seed` graph, %d nodes and %d relationships in the database; "+
+		"upstream cones from endpoints hold about %d nodes (depth 10)\n", r.nodes, r.rels, r.cone)
+	fmt.Fprintf(&b, "- Method: one client, sequential requests to random endpoints, %d warm-up then %d measured per row; "+
+		"HTTP rows go through the real handler on a loopback listener\n\n", r.warmup, r.requests)
+	b.WriteString("| what | p50 | p99 | max |\n|---|---|---|---|\n")
+	for _, x := range r.results {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.name, ms(x.p50), ms(x.p99), ms(x.max))
+	}
+	fmt.Fprintf(&b, "\nprovgraph end to end ÷ raw Cypher: %.2f× at p50, %.2f× at p99 (target ≤ 1.3×); ", r.ratio, r.ratio99)
+	fmt.Fprintf(&b, "target for lineage and auditTrail over HTTP: p99 ≤ 20 ms.\n")
+	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
+}
+
+func memTotal() string {
+	out, err := exec.Command("sh", "-c", "free -g | awk '/Mem:/ {print $2}'").Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out)) + " GiB"
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

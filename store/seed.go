@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// SeedPlan sizes a synthetic provenance graph for benchmarks and demos.
+type SeedPlan struct {
+	// Nodes is the approximate number of nodes to create; the graph is built from
+	// pipelines of SeedNodesPerPipeline nodes each.
+	Nodes int
+	// Prefix starts every key, so several seeded graphs can share a database.
+	Prefix string
+	// Seed makes the graph reproducible.
+	Seed uint64
+}
+
+// SeedNodesPerPipeline is the size of one synthetic pipeline: 2 raw datasets with 5
+// monthly versions each, 10 processing jobs (fan-in of 2) writing 10 feature versions of
+// 2 feature datasets, 20 training runs each reading 2-3 feature versions, their 20 model
+// artifacts and 20 versions of 2 registered models, and 2 endpoints redeployed 10 times
+// each over months (one deployment live per endpoint).
+const SeedNodesPerPipeline = 98
+
+// seedBatch is how many rows one UNWIND write carries.
+const seedBatch = 5000
+
+// seedNodeQueries[kind] creates nodes of one kind from rows of properties.
+var seedNodeQueries = func() map[Kind]string {
+	m := map[Kind]string{}
+	for _, k := range Kinds {
+		m[k] = `UNWIND $rows AS row CREATE (n:` + LabelNode + `:` + string(k) + `) SET n = row`
+	}
+	return m
+}()
+
+// seedEdgeQueries[type] creates relationships of one type between existing nodes.
+var seedEdgeQueries = func() map[string]string {
+	m := map[string]string{}
+	for _, t := range append([]string{RelVersionOf}, ProvenanceRelTypes...) {
+		m[t] = `UNWIND $rows AS row
+MATCH (a:` + LabelNode + ` {key: row.from}), (b:` + LabelNode + ` {key: row.to})
+CREATE (a)-[r:` + t + `]->(b) SET r = row.props`
+	}
+	return m
+}()
+
+type seedNode struct {
+	kind  Kind
+	props map[string]any
+}
+
+type seedEdge struct {
+	typ      string
+	from, to string
+	props    map[string]any
+}
+
+// Seed builds the planned graph with batched UNWIND writes, calling progress after each
+// batch with the nodes and relationships written so far. The nodes look like what the
+// API records (same kinds, keys and properties), so every query works on them.
+func (s *Store) Seed(ctx context.Context, plan SeedPlan, progress func(nodes, rels int)) (nodes, rels int, err error) {
+	if plan.Nodes < SeedNodesPerPipeline {
+		return 0, 0, apperr.Invalid("nodes", "must be at least %d (one pipeline)", SeedNodesPerPipeline)
+	}
+	if err := checkText("prefix", plan.Prefix, 64); err != nil {
+		return 0, 0, err
+	}
+	first := DatasetKey("s3://"+plan.Prefix+"-raw-0", "source-0")
+	exists, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (bool, error) {
+		recs, err := collect(ctx, tx, cypherNodeByKey, map[string]any{"key": first})
+		return len(recs) > 0, err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if exists {
+		return 0, 0, apperr.Conflicting("prefix", "a graph with prefix %q was seeded already; choose another prefix", plan.Prefix)
+	}
+	rng := rand.New(rand.NewPCG(plan.Seed, plan.Seed^0x9e3779b97f4a7c15))
+	pipelines := plan.Nodes / SeedNodesPerPipeline
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var pendingNodes []seedNode
+	var pendingEdges []seedEdge
+	flush := func(force bool) error {
+		if len(pendingNodes) < seedBatch*4 && !force {
+			return nil
+		}
+		n, err := s.writeSeedNodes(ctx, pendingNodes)
+		nodes += n
+		if err != nil {
+			return err
+		}
+		r, err := s.writeSeedEdges(ctx, pendingEdges)
+		rels += r
+		pendingNodes, pendingEdges = pendingNodes[:0], pendingEdges[:0]
+		if progress != nil {
+			progress(nodes, rels)
+		}
+		return err
+	}
+	for p := range pipelines {
+		ns, es := seedPipeline(plan.Prefix, p, base, rng)
+		pendingNodes = append(pendingNodes, ns...)
+		pendingEdges = append(pendingEdges, es...)
+		if err := flush(false); err != nil {
+			return nodes, rels, err
+		}
+	}
+	return nodes, rels, flush(true)
+}
+
+func (s *Store) writeSeedNodes(ctx context.Context, ns []seedNode) (int, error) {
+	byKind := map[Kind][]map[string]any{}
+	for _, n := range ns {
+		byKind[n.kind] = append(byKind[n.kind], n.props)
+	}
+	written := 0
+	for _, k := range Kinds {
+		rows := byKind[k]
+		for len(rows) > 0 {
+			batch := rows[:min(seedBatch, len(rows))]
+			rows = rows[len(batch):]
+			if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+				_, err := collect(ctx, tx, seedNodeQueries[k], map[string]any{"rows": batch})
+				return struct{}{}, err
+			}); err != nil {
+				return written, fmt.Errorf("seed %s nodes: %w", k, err)
+			}
+			written += len(batch)
+		}
+	}
+	return written, nil
+}
+
+func (s *Store) writeSeedEdges(ctx context.Context, es []seedEdge) (int, error) {
+	byType := map[string][]map[string]any{}
+	for _, e := range es {
+		byType[e.typ] = append(byType[e.typ], map[string]any{"from": e.from, "to": e.to, "props": e.props})
+	}
+	written := 0
+	for _, t := range append([]string{RelVersionOf}, ProvenanceRelTypes...) {
+		rows := byType[t]
+		for len(rows) > 0 {
+			batch := rows[:min(seedBatch, len(rows))]
+			rows = rows[len(batch):]
+			if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+				_, err := collect(ctx, tx, seedEdgeQueries[t], map[string]any{"rows": batch})
+				return struct{}{}, err
+			}); err != nil {
+				return written, fmt.Errorf("seed %s edges: %w", t, err)
+			}
+			written += len(batch)
+		}
+	}
+	return written, nil
+}
+
+// seedPipeline generates one pipeline's nodes and edges.
+func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedNode, []seedEdge) {
+	var ns []seedNode
+	var es []seedEdge
+	at := func(day int) time.Time {
+		return base.Add(time.Duration(day)*24*time.Hour + time.Duration(p%86400)*time.Second)
+	}
+	node := func(kind Kind, key, name string, day int, extra map[string]any) string {
+		props := map[string]any{propKey: key, propKind: string(kind), propName: name, propRecordedAt: at(day), propRecordedBy: "seed"}
+		for k, v := range extra {
+			props[k] = v
+		}
+		ns = append(ns, seedNode{kind, props})
+		return key
+	}
+	edge := func(typ, from, to string, day int, extra map[string]any) {
+		props := map[string]any{propRecordedAt: at(day), propRecordedBy: "seed"}
+		for k, v := range extra {
+			props[k] = v
+		}
+		es = append(es, seedEdge{typ, from, to, props})
+	}
+	ps := strconv.Itoa(p)
+	rawNS := "s3://" + prefix + "-raw-" + ps
+	featNS := "s3://" + prefix + "-features-" + ps
+	var raw, feat []string
+	for d := range 2 {
+		name := "source-" + strconv.Itoa(d)
+		ds := node(KindDataset, DatasetKey(rawNS, name), name, 0, map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name})
+		for m := range 5 {
+			v := "2025-" + strconv.Itoa(m+1)
+			key := node(KindDatasetVersion, DatasetVersionKey(rawNS, name, v), name, m*30,
+				map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name + "/" + v, propVersion: v, propVersionID: v,
+					propDigest: fmt.Sprintf("sha256:%016x", rng.Uint64())})
+			edge(RelVersionOf, key, ds, m*30, nil)
+			raw = append(raw, key)
+		}
+	}
+	for d := range 2 {
+		name := "features-" + strconv.Itoa(d)
+		ds := node(KindDataset, DatasetKey(featNS, name), name, 1, map[string]any{propNamespace: featNS, propURI: featNS + "/" + name})
+		for m := range 5 {
+			i := d*5 + m
+			v := "2025-" + strconv.Itoa(m+1)
+			key := node(KindDatasetVersion, DatasetVersionKey(featNS, name, v), name, m*30+1,
+				map[string]any{propNamespace: featNS, propURI: featNS + "/" + name + "/" + v, propVersion: v, propVersionID: v,
+					propDigest: fmt.Sprintf("sha256:%016x", rng.Uint64())})
+			edge(RelVersionOf, key, ds, m*30+1, nil)
+			job := node(KindProcessingJob, JobKey("airflow-"+prefix+"-"+ps, "prepare-"+strconv.Itoa(i)), "prepare-"+strconv.Itoa(i), m*30+1,
+				map[string]any{propNamespace: "airflow-" + prefix + "-" + ps, propStatus: string(JobCompleted)})
+			edge(RelInputTo, raw[m], job, m*30+1, nil)
+			edge(RelInputTo, raw[5+(m+d)%5], job, m*30+1, nil)
+			edge(RelProduced, job, key, m*30+1, nil)
+			feat = append(feat, key)
+		}
+	}
+	var versions []string
+	models := []string{}
+	for mi := range 2 {
+		name := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
+		models = append(models, node(KindRegisteredModel, RegisteredModelKey(name), name, 2, map[string]any{propLatestVersion: int64(10)}))
+	}
+	for r := range 20 {
+		day := 30 + r*12
+		jobName := "train-" + strconv.Itoa(r)
+		ns0 := "sagemaker-" + prefix + "-" + ps
+		hyper := fmt.Sprintf(`{"eta":"%.3f","max_depth":"%d"}`, 0.01+rng.Float64()/10, 3+rng.IntN(8))
+		job := node(KindTrainingJob, JobKey(ns0, jobName), jobName, day, map[string]any{
+			propNamespace: ns0, propStatus: string(JobCompleted), propInstanceType: "ml.m5.xlarge",
+			propCodeVersion: fmt.Sprintf("%07x", rng.Uint32()&0xfffffff), propHyperParameters: hyper})
+		reads := 2 + rng.IntN(2)
+		for k := range reads {
+			edge(RelInputTo, feat[(r+k*3)%len(feat)], job, day, nil)
+		}
+		uri := "s3://" + prefix + "-models-" + ps + "/" + jobName + "/model.tar.gz"
+		art := node(KindArtifact, ArtifactKey(uri), "model.tar.gz", day, map[string]any{propURI: uri})
+		edge(RelProduced, job, art, day, nil)
+		mi := r % 2
+		v := int64(r/2 + 1)
+		model := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
+		mv := node(KindModelVersion, ModelVersionKey(model, v), model+"/"+strconv.FormatInt(v, 10), day,
+			map[string]any{propModel: model, propVersion: v, propSource: uri})
+		edge(RelVersionOf, mv, models[mi], day, nil)
+		edge(RelRegisteredAs, art, mv, day, nil)
+		versions = append(versions, mv)
+	}
+	for e := range 2 {
+		name := prefix + "-endpoint-" + ps + "-" + strconv.Itoa(e)
+		key := node(KindEndpoint, EndpointKey(name), name, 45, map[string]any{"deploymentCount": int64(10)})
+		for k := range 10 {
+			from := at(45 + k*24)
+			props := map[string]any{propDeploymentID: key + "#" + strconv.Itoa(k+1), propVariant: DefaultVariant, propTrafficShare: 1.0, propFrom: from}
+			if k < 9 {
+				props[propTo] = at(45 + (k+1)*24)
+			}
+			edge(RelDeployedTo, versions[e+2*k], key, 45+k*24, props)
+		}
+	}
+	return ns, es
+}

@@ -1,0 +1,43 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+// A seeded graph has the planned size and the shape of real records: from a seeded
+// endpoint, lineage reaches model versions, training and processing jobs and raw data.
+func TestSeedBuildsAConnectedRealisticGraph(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	var calls int
+	nodes, rels, err := st.Seed(t.Context(), store.SeedPlan{Nodes: 3 * store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, func(int, int) { calls++ })
+	require.NoError(t, err)
+	assert.Equal(t, 3*store.SeedNodesPerPipeline, nodes)
+	assert.Positive(t, rels)
+	assert.Positive(t, calls, "progress is reported")
+
+	l, err := st.Lineage(t.Context(), store.LineageQuery{Start: []string{store.EndpointKey(tk + "-endpoint-1-0")}, Direction: store.Upstream, MaxDepth: 10})
+	require.NoError(t, err)
+	kinds := map[store.Kind]int{}
+	for _, n := range l.Nodes {
+		kinds[n.Kind]++
+	}
+	for _, k := range []store.Kind{store.KindEndpoint, store.KindModelVersion, store.KindArtifact, store.KindTrainingJob, store.KindProcessingJob, store.KindDatasetVersion} {
+		assert.Positive(t, kinds[k], "upstream of a seeded endpoint holds %s nodes", k)
+	}
+	// Ten deployments over months, one serving now.
+	deps, err := st.ActiveDeployments(t.Context(), store.EndpointKey(tk+"-endpoint-1-0"))
+	require.NoError(t, err)
+	assert.Len(t, deps, 1)
+
+	_, _, err = st.Seed(t.Context(), store.SeedPlan{Nodes: store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
+	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "a prefix is seeded once")
+}
