@@ -1768,7 +1768,8 @@ type LineageGraph {
   nodes: [Node!]!
   """
   The provenance edges between returned nodes, each (from, type, to) once, plus the
-  structural ` + "`" + `VERSION_OF` + "`" + ` edges of dataset and registered-model start nodes.
+  structural ` + "`" + `VERSION_OF` + "`" + ` edges of dataset and registered-model start nodes. Computed
+  only when selected.
   """
   edges: [LineageEdge!]!
   "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."

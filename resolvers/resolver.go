@@ -7,6 +7,10 @@ package resolvers
 //go:generate go tool gqlgen generate
 
 import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -14,4 +18,15 @@ import (
 // holds the store and nothing else that has state.
 type Resolver struct {
 	Store *store.Store
+}
+
+// selects tells whether the client selected field on the object the current resolver
+// returns, so that work only that field needs (lineage edges, say) can be skipped.
+func selects(ctx context.Context, field string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == field {
+			return true
+		}
+	}
+	return false
 }

@@ -246,6 +246,7 @@ func (r *queryResolver) Lineage(ctx context.Context, start []string, direction m
 		Start: start, Direction: store.Direction(direction),
 		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
 		Kinds:    storeKinds(kinds), AsOf: asOf,
+		SkipEdges: !selects(ctx, "edges"),
 	})
 	if err != nil {
 		return nil, err

@@ -205,6 +205,9 @@ func TestLineageTracesEndpointToDataset(t *testing.T) {
 
 	d := mustDo(t, h, lineageQuery, map[string]any{"start": []string{s.endpoint}, "direction": "UPSTREAM"})
 	assert.ElementsMatch(t, wantEdges, get(d, "lineage", "edges"))
+	// Without edges selected, the same nodes (and the edges query is skipped).
+	d2 := mustDo(t, h, `query($s: [ID!]!) { lineage(start: $s, direction: UPSTREAM) { nodes { id } truncated } }`, map[string]any{"s": []string{s.endpoint}})
+	assert.Equal(t, ids(get(d, "lineage", "nodes")), ids(get(d2, "lineage", "nodes")))
 	d = mustDo(t, h, lineageQuery, map[string]any{"start": []string{datasetOf(s)}, "direction": "DOWNSTREAM"})
 	assert.ElementsMatch(t, append(wantEdges, map[string]any{"from": s.dataset, "to": datasetOf(s), "type": "VERSION_OF"}),
 		get(d, "lineage", "edges"))

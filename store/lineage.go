@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -40,6 +41,8 @@ type LineageQuery struct {
 	// AsOf, when set, answers as the graph stood then: only edges recorded by then, and
 	// of deployments only those serving then.
 	AsOf *time.Time
+	// SkipEdges leaves Edges empty, saving a query when the caller does not need them.
+	SkipEdges bool
 }
 
 // Edge is a provenance edge between two nodes of a lineage result; From is upstream.
@@ -81,6 +84,33 @@ RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth, asOfEdge)
 	return q
 }()
 
+// startAndConeQueries[dirs][depth] fetches the start nodes (part 0) and the upstream
+// (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for upstream,
+// 2 for downstream, 3 for both. Each part is planned on its own, so the cones keep the
+// pruning breadth-first expand.
+var startAndConeQueries = func() (q [4][MaxLineageDepth + 1]string) {
+	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN n, 0 AS part`
+	for mask := 1; mask <= 3; mask++ {
+		for depth := 0; depth <= MaxLineageDepth; depth++ {
+			parts := []string{starts}
+			if depth > 0 {
+				for dir, arrow := range [2][2]string{{"<-", "-"}, {"-", "->"}} {
+					if mask&(1<<dir) == 0 {
+						continue
+					}
+					parts = append(parts, fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
+WHERE all(r IN rels WHERE %[4]s)
+WITH DISTINCT n LIMIT $limit
+RETURN n, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1))
+				}
+			}
+			q[mask][depth] = strings.Join(parts, "\nUNION ALL\n")
+		}
+	}
+	return q
+}()
+
 const cypherVersionsOf = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
@@ -108,10 +138,29 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 	if q.AsOf != nil {
 		asOf = q.AsOf.UTC()
 	}
+	mask := map[Direction]int{Upstream: 1, Downstream: 2, Both: 3}[q.Direction]
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
-		found, err := nodesByKeys(ctx, tx, start)
+		// One round trip for the start nodes and their cones; the cones are used unless
+		// a start node stands for its versions, which must join the traversal first.
+		recs, err := collect(ctx, tx, startAndConeQueries[mask][q.MaxDepth], map[string]any{
+			"start": start, "limit": limit + 1, "asOf": asOf,
+		})
 		if err != nil {
-			return Lineage{}, err
+			return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+		}
+		found := make(map[string]Node, len(start))
+		prefetched := map[int][]*neo4j.Record{}
+		for _, r := range recs {
+			part, _ := r.Get("part")
+			if p := int(part.(int64)); p > 0 {
+				prefetched[p-1] = append(prefetched[p-1], r)
+				continue
+			}
+			n, err := nodeAt(r, "n")
+			if err != nil {
+				return Lineage{}, err
+			}
+			found[n.Key] = n
 		}
 		for i, k := range q.Start {
 			n, ok := found[k]
@@ -176,11 +225,14 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		var reached []Node
 		for _, dir := range dirs {
 			if q.MaxDepth > 0 {
-				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
-					"start": start, "limit": limit + 1, "asOf": asOf,
-				})
-				if err != nil {
-					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+				recs := prefetched[dir]
+				if len(parents) > 0 {
+					// The versions joined the start nodes: traverse again from all.
+					if recs, err = collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
+						"start": start, "limit": limit + 1, "asOf": asOf,
+					}); err != nil {
+						return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+					}
 				}
 				if len(recs) > limit {
 					out.Truncated = true
@@ -235,6 +287,9 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		edgeSeen := map[Edge]bool{}
 		structural := out.Edges
 		out.Edges = nil
+		if q.SkipEdges {
+			structural = nil
+		}
 		for _, e := range structural {
 			if kept[e.From] && kept[e.To] && !edgeSeen[e] {
 				edgeSeen[e] = true
@@ -243,7 +298,7 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 		}
 		// The provenance edges among everything returned, including edges between the
 		// upstream and the downstream cone.
-		if len(kept) > 1 {
+		if len(kept) > 1 && !q.SkipEdges {
 			keys := make([]string, 0, len(kept))
 			for k := range kept {
 				keys = append(keys, k)

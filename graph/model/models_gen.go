@@ -322,7 +322,8 @@ type LineageGraph struct {
 	// The start nodes and every node reached from them, each once.
 	Nodes []Node `json:"nodes"`
 	// The provenance edges between returned nodes, each (from, type, to) once, plus the
-	// structural `VERSION_OF` edges of dataset and registered-model start nodes.
+	// structural `VERSION_OF` edges of dataset and registered-model start nodes. Computed
+	// only when selected.
 	Edges []*LineageEdge `json:"edges"`
 	// True when the cone held more nodes than the node limit and `nodes` holds only the nearest.
 	Truncated bool `json:"truncated"`

@@ -107,7 +107,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	endpoint := func() string {
 		return "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
 	}
-	lineageGQL := `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } edges { from to type } truncated } }`
+	// The same traversal as the raw query: the upstream nodes. A second row adds the
+	// edges, which the raw query does not compute.
+	lineageGQL := `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } truncated } }`
+	lineageEdgesGQL := `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } edges { from to type } truncated } }`
 	auditGQL := `query($e: ID!) { auditTrail(endpoint: $e) { entries { modelVersion { id } approvalStatus producedBy { id } trainingData { id } upstream { nodes { id kind } } } } }`
 	rawCypher := `MATCH (s:Node {key: $e})
 MATCH (s)<-[:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]-(n:Node)
@@ -147,8 +150,12 @@ RETURN DISTINCT n`
 	if err != nil {
 		return err
 	}
+	linEdges, err := measure("lineage + edges over HTTP", graphql(lineageEdgesGQL), warmup, requests)
+	if err != nil {
+		return err
+	}
 	direct := func() error {
-		_, err := st.Lineage(ctx, store.LineageQuery{Start: []string{endpoint()}, Direction: store.Upstream, MaxDepth: 10})
+		_, err := st.Lineage(ctx, store.LineageQuery{Start: []string{endpoint()}, Direction: store.Upstream, MaxDepth: 10, SkipEdges: true})
 		return err
 	}
 	storeRes, err := measure("store.Lineage (no HTTP)", direct, warmup, requests)
@@ -165,7 +172,7 @@ RETURN DISTINCT n`
 	}
 	return writeReport(outFile, report{
 		nodes: totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
-		results: []result{lin, storeRes, rawRes, aud}, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
+		results: []result{lin, linEdges, storeRes, rawRes, aud}, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
 	})
 }
 
@@ -219,7 +226,7 @@ func writeReport(file string, r report) error {
 	for _, x := range r.results {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.name, ms(x.p50), ms(x.p99), ms(x.max))
 	}
-	fmt.Fprintf(&b, "\nprovgraph end to end ÷ raw Cypher: %.2f× at p50, %.2f× at p99 (target ≤ 1.3×); ", r.ratio, r.ratio99)
+	fmt.Fprintf(&b, "\nlineage (nodes, as the raw query returns) end to end ÷ raw Cypher: %.2f× at p50, %.2f× at p99 (target ≤ 1.3×); ", r.ratio, r.ratio99)
 	fmt.Fprintf(&b, "target for lineage and auditTrail over HTTP: p99 ≤ 20 ms.\n")
 	return os.WriteFile(file, []byte(b.String()), 0o644)
 }
