@@ -25,9 +25,6 @@ const (
 	Mermaid  Format = "MERMAID"
 )
 
-// Formats lists every format.
-var Formats = []Format{ProvJSON, DOT, Mermaid}
-
 // Render writes l in format f.
 func Render(l store.Lineage, f Format) ([]byte, error) {
 	switch f {

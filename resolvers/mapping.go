@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/provgraph/provgraph/graph/model"
 	"github.com/provgraph/provgraph/store"
@@ -251,6 +252,15 @@ func toAuditTrail(t store.AuditTrail) (*model.AuditTrail, error) {
 		out.Entries = append(out.Entries, entry)
 	}
 	return out, nil
+}
+
+// lineageQuery maps the arguments lineage and lineageExport share to a store query.
+func lineageQuery(start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) store.LineageQuery {
+	return store.LineageQuery{
+		Start: start, Direction: store.Direction(direction),
+		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
+		Kinds:    storeKinds(kinds), AsOf: asOf,
+	}
 }
 
 func deref[T any](p *T, def T) T {

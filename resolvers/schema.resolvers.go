@@ -242,12 +242,9 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 
 // Lineage is the resolver for the lineage field.
 func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error) {
-	l, err := r.Store.Lineage(ctx, store.LineageQuery{
-		Start: start, Direction: store.Direction(direction),
-		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
-		Kinds:    storeKinds(kinds), AsOf: asOf,
-		SkipEdges: !selects(ctx, "edges"),
-	})
+	q := lineageQuery(start, direction, maxDepth, kinds, asOf)
+	q.SkipEdges = !selects(ctx, "edges")
+	l, err := r.Store.Lineage(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -256,11 +253,7 @@ func (r *queryResolver) Lineage(ctx context.Context, start []string, direction m
 
 // LineageExport is the resolver for the lineageExport field.
 func (r *queryResolver) LineageExport(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) (string, error) {
-	l, err := r.Store.Lineage(ctx, store.LineageQuery{
-		Start: start, Direction: store.Direction(direction),
-		MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
-		Kinds:    storeKinds(kinds), AsOf: asOf,
-	})
+	l, err := r.Store.Lineage(ctx, lineageQuery(start, direction, maxDepth, kinds, asOf))
 	if err != nil {
 		return "", err
 	}
@@ -316,7 +309,7 @@ func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.
 	if at != nil {
 		when = *at
 	}
-	deps, err := r.Store.DeploymentsAt(ctx, "endpoint", endpoint, when)
+	_, deps, err := r.Store.DeploymentsAt(ctx, "endpoint", endpoint, when)
 	if err != nil {
 		return nil, err
 	}

@@ -41,11 +41,7 @@ func (s *Store) AuditTrailOf(ctx context.Context, endpoint, version *string, at 
 	trail := AuditTrail{At: at}
 	var entries []AuditEntry
 	if endpoint != nil {
-		deps, err := s.DeploymentsAt(ctx, "endpoint", *endpoint, at)
-		if err != nil {
-			return AuditTrail{}, err
-		}
-		e, err := s.NodeByID(ctx, "endpoint", *endpoint)
+		e, deps, err := s.DeploymentsAt(ctx, "endpoint", *endpoint, at)
 		if err != nil {
 			return AuditTrail{}, err
 		}

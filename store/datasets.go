@@ -36,6 +36,22 @@ const (
 // statement, to tell a create from a match; it is never committed.
 const createdFlag = "created__"
 
+// mergeNodeQueries[kind] creates a node of that kind from $props (recording $actor and
+// the time) unless one with $key exists, and returns it as n with created telling which.
+var mergeNodeQueries = func() map[Kind]string {
+	m := map[Kind]string{}
+	for _, k := range Kinds {
+		m[k] = `
+MERGE (n:` + LabelNode + ` {key: $key})
+  ON CREATE SET n:` + string(k) + `, n += $props,
+    n.recordedAt = datetime.transaction(), n.recordedBy = $actor, n.` + createdFlag + ` = true
+WITH n, coalesce(n.` + createdFlag + `, false) AS created
+REMOVE n.` + createdFlag + `
+RETURN n, created`
+	}
+	return m
+}()
+
 const cypherRegisterDatasetVersion = `
 MERGE (d:` + LabelNode + ` {key: $datasetKey})
   ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',

@@ -166,28 +166,28 @@ RETURN mv, d, e ORDER BY d.variant, d.from`
 // DeploymentsAt returns what served the endpoint with ID key at the instant at, by
 // variant: the answer to "which model was this endpoint serving then?". An unknown
 // endpoint is NOT_FOUND; one that served nothing then gives an empty list.
-func (s *Store) DeploymentsAt(ctx context.Context, field, key string, at time.Time) ([]Deployment, error) {
+// It returns the endpoint too, which an endpoint that served nothing then still has.
+func (s *Store) DeploymentsAt(ctx context.Context, field, key string, at time.Time) (Node, []Deployment, error) {
 	if err := RequireKind(field, key, KindEndpoint, "endpoint:<name>"); err != nil {
-		return nil, err
+		return Node{}, nil, err
 	}
-	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Deployment, error) {
-		if _, err := nodeByKey(ctx, tx, field, key); err != nil {
-			return nil, err
+	type result struct {
+		endpoint Node
+		deps     []Deployment
+	}
+	res, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		e, err := nodeByKey(ctx, tx, field, key)
+		if err != nil {
+			return result{}, err
 		}
 		recs, err := collect(ctx, tx, cypherDeploymentsAt, map[string]any{"key": key, "at": at.UTC()})
 		if err != nil {
-			return nil, fmt.Errorf("deployments of %q at %s: %w", key, at, err)
+			return result{}, fmt.Errorf("deployments of %q at %s: %w", key, at, err)
 		}
-		out := make([]Deployment, 0, len(recs))
-		for _, r := range recs {
-			d, err := deploymentAt(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-		return out, nil
+		deps, err := deploymentsFrom(recs)
+		return result{e, deps}, err
 	})
+	return res.endpoint, res.deps, err
 }
 
 // ActiveDeployments returns the deployments serving the endpoint with key now, ordered
@@ -203,6 +203,11 @@ func deploymentsOf(ctx context.Context, tx neo4j.ManagedTransaction, key string,
 	if err != nil {
 		return nil, fmt.Errorf("active deployments of %q: %w", key, err)
 	}
+	return deploymentsFrom(recs)
+}
+
+// deploymentsFrom reads deployment records (see deploymentAt).
+func deploymentsFrom(recs []*neo4j.Record) ([]Deployment, error) {
 	out := make([]Deployment, 0, len(recs))
 	for _, r := range recs {
 		d, err := deploymentAt(r)

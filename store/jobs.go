@@ -68,27 +68,11 @@ const (
 OPTIONAL MATCH (n:` + LabelNode + ` {key: $inputs[i]})
 RETURN i, n.kind AS kind ORDER BY i`
 
-	cypherMergeJob = `
-MERGE (j:` + LabelNode + ` {key: $key})
-  ON CREATE SET j:` + string(KindTrainingJob) + `, j += $props,
-    j.recordedAt = datetime.transaction(), j.recordedBy = $actor, j.` + createdFlag + ` = true
-WITH j, coalesce(j.` + createdFlag + `, false) AS created
-REMOVE j.` + createdFlag + `
-RETURN j, created`
-
 	cypherLinkJobInputs = `
 MATCH (j:` + LabelNode + ` {key: $key})
 UNWIND $inputs AS k
 MATCH (i:` + LabelNode + ` {key: k})
 CREATE (i)-[:` + RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)`
-
-	cypherMergeArtifact = `
-MERGE (a:` + LabelNode + ` {key: $key})
-  ON CREATE SET a:` + string(KindArtifact) + `, a += $props,
-    a.recordedAt = datetime.transaction(), a.recordedBy = $actor, a.` + createdFlag + ` = true
-WITH a, coalesce(a.` + createdFlag + `, false) AS created
-REMOVE a.` + createdFlag + `
-RETURN a, created`
 
 	cypherLinkJobOutput = `
 MATCH (j:` + LabelNode + ` {key: $job}), (a:` + LabelNode + ` {key: $artifact})
@@ -137,11 +121,11 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
 			return result{}, err
 		}
-		recs, err := collect(ctx, tx, cypherMergeJob, map[string]any{"key": key, "props": props, "actor": actor})
+		recs, err := collect(ctx, tx, mergeNodeQueries[KindTrainingJob], map[string]any{"key": key, "props": props, "actor": actor})
 		if err != nil {
 			return result{}, fmt.Errorf("record training job %q: %w", key, err)
 		}
-		j, err := nodeAt(recs[0], "j")
+		j, err := nodeAt(recs[0], "n")
 		if err != nil {
 			return result{}, err
 		}
@@ -291,11 +275,11 @@ func artifactProps(in ArtifactInput, field string) (map[string]any, error) {
 // registered before as an external model source — cannot become a new job's output,
 // or lineage recorded earlier through it would change. That is a CONFLICT.
 func createOutputArtifact(ctx context.Context, tx neo4j.ManagedTransaction, actor string, props map[string]any, field string) (Node, error) {
-	recs, err := collect(ctx, tx, cypherMergeArtifact, map[string]any{"key": props[propKey], "props": props, "actor": actor})
+	recs, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": props[propKey], "props": props, "actor": actor})
 	if err != nil {
 		return Node{}, fmt.Errorf("record artifact %q: %w", props[propKey], err)
 	}
-	a, err := nodeAt(recs[0], "a")
+	a, err := nodeAt(recs[0], "n")
 	if err != nil {
 		return Node{}, err
 	}

@@ -66,20 +66,26 @@ type Lineage struct {
 // recorded before its end nodes, so the edges alone decide what existed.
 const asOfEdge = `($asOf IS NULL OR (r.recordedAt <= $asOf AND (type(r) <> '` + RelDeployedTo + `' OR r.to IS NULL OR r.to > $asOf)))`
 
-// coneQueries[dir][depth] is the traversal for one direction and depth. Cypher cannot
-// take a variable-length bound as a parameter, so one constant query per depth is
-// built here from Go constants; user input only selects among them by a checked index.
-// DISTINCT end nodes let the planner use its pruning breadth-first expand.
+// coneQuery is the traversal for one direction (0 upstream, 1 downstream) and depth,
+// returning each reached node once with part = dir+1. Cypher cannot take a
+// variable-length bound as a parameter, so the query sets below hold one constant
+// query per depth, built here from Go constants; user input only selects among them by
+// a checked index. DISTINCT end nodes let the planner use its pruning breadth-first
+// expand.
+func coneQuery(dir, depth int) string {
+	arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
+	return fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
+WHERE all(r IN rels WHERE %[4]s)
+WITH DISTINCT n LIMIT $limit
+RETURN n, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1)
+}
+
+// coneQueries[dir][depth] is coneQuery(dir, depth), for traversals that start from
+// keys already known.
 var coneQueries = func() (q [2][MaxLineageDepth + 1]string) {
 	for depth := 1; depth <= MaxLineageDepth; depth++ {
-		q[0][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
-MATCH (s)<-[rels:%[2]s*1..%[3]d]-(n:%[1]s)
-WHERE all(r IN rels WHERE %[4]s)
-RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth, asOfEdge)
-		q[1][depth] = fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
-MATCH (s)-[rels:%[2]s*1..%[3]d]->(n:%[1]s)
-WHERE all(r IN rels WHERE %[4]s)
-RETURN DISTINCT n LIMIT $limit`, LabelNode, provenancePattern, depth, asOfEdge)
+		q[0][depth], q[1][depth] = coneQuery(0, depth), coneQuery(1, depth)
 	}
 	return q
 }()
@@ -93,16 +99,9 @@ var startAndConeQueries = func() (q [4][MaxLineageDepth + 1]string) {
 	for mask := 1; mask <= 3; mask++ {
 		for depth := 0; depth <= MaxLineageDepth; depth++ {
 			parts := []string{starts}
-			if depth > 0 {
-				for dir, arrow := range [2][2]string{{"<-", "-"}, {"-", "->"}} {
-					if mask&(1<<dir) == 0 {
-						continue
-					}
-					parts = append(parts, fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
-MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
-WHERE all(r IN rels WHERE %[4]s)
-WITH DISTINCT n LIMIT $limit
-RETURN n, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1))
+			for dir := range 2 {
+				if depth > 0 && mask&(1<<dir) != 0 {
+					parts = append(parts, coneQuery(dir, depth))
 				}
 			}
 			q[mask][depth] = strings.Join(parts, "\nUNION ALL\n")

@@ -63,18 +63,6 @@ func (n Node) OptTime(prop string) *time.Time {
 	return nil
 }
 
-// StringList returns a list-of-strings property.
-func (n Node) StringList(prop string) []string {
-	raw, _ := n.Props[prop].([]any)
-	out := make([]string, 0, len(raw))
-	for _, v := range raw {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func nodeFrom(n dbtype.Node) Node {
 	out := Node{Props: n.Props}
 	out.Key, _ = n.Props[propKey].(string)
@@ -117,24 +105,6 @@ func nodeByKey(ctx context.Context, tx neo4j.ManagedTransaction, field, key stri
 		return Node{}, notFound(field, key)
 	}
 	return nodeAt(recs[0], "n")
-}
-
-// nodesByKeys returns the nodes among keys that exist, by key.
-func nodesByKeys(ctx context.Context, tx neo4j.ManagedTransaction, keys []string) (map[string]Node, error) {
-	const q = `UNWIND $keys AS k MATCH (n:` + LabelNode + ` {key: k}) RETURN n`
-	recs, err := collect(ctx, tx, q, map[string]any{"keys": keys})
-	if err != nil {
-		return nil, fmt.Errorf("look up %d nodes: %w", len(keys), err)
-	}
-	out := make(map[string]Node, len(recs))
-	for _, r := range recs {
-		n, err := nodeAt(r, "n")
-		if err != nil {
-			return nil, err
-		}
-		out[n.Key] = n
-	}
-	return out, nil
 }
 
 // neighbours runs one of the constant neighbour queries below for the node with key

@@ -33,14 +33,6 @@ type ProcessingJobInput struct {
 const propParameters = "parameters"
 
 const (
-	cypherMergeProcessingJob = `
-MERGE (j:` + LabelNode + ` {key: $key})
-  ON CREATE SET j:` + string(KindProcessingJob) + `, j += $props,
-    j.recordedAt = datetime.transaction(), j.recordedBy = $actor, j.` + createdFlag + ` = true
-WITH j, coalesce(j.` + createdFlag + `, false) AS created
-REMOVE j.` + createdFlag + `
-RETURN j, created`
-
 	// An output may have one producer: the job that made it.
 	cypherProducersOf = `
 UNWIND range(0, size($keys) - 1) AS i
@@ -103,11 +95,11 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 		if err := checkInputsExist(ctx, tx, "outputs", in.Outputs); err != nil {
 			return result{}, err
 		}
-		recs, err := collect(ctx, tx, cypherMergeProcessingJob, map[string]any{"key": key, "props": props, "actor": actor})
+		recs, err := collect(ctx, tx, mergeNodeQueries[KindProcessingJob], map[string]any{"key": key, "props": props, "actor": actor})
 		if err != nil {
 			return result{}, fmt.Errorf("record processing job %q: %w", key, err)
 		}
-		j, err := nodeAt(recs[0], "j")
+		j, err := nodeAt(recs[0], "n")
 		if err != nil {
 			return result{}, err
 		}

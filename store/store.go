@@ -74,9 +74,6 @@ func (s *Store) Close(ctx context.Context) error {
 	return s.driver.Close(ctx)
 }
 
-// Database returns the name of the Neo4j database the store uses.
-func (s *Store) Database() string { return s.db }
-
 // WaitReachable retries until Neo4j answers (with the configured credentials) or ctx
 // ends, so that provgraph and Neo4j can be started together.
 func (s *Store) WaitReachable(ctx context.Context, retryEvery time.Duration) error {
