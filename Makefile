@@ -73,6 +73,8 @@ lint: ## gofmt and go vet
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeConeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./runfilter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),30s)
 
 .PHONY: neo4j-start
 neo4j-start: ## start the local Neo4j 5.26 (fetched from Maven Central once) and wait for Bolt

@@ -143,6 +143,7 @@ type ComplexityRoot struct {
 	Impact struct {
 		Endpoints     func(childComplexity int) int
 		ModelVersions func(childComplexity int) int
+		PageInfo      func(childComplexity int) int
 		Truncated     func(childComplexity int) int
 	}
 
@@ -161,6 +162,7 @@ type ComplexityRoot struct {
 	LineageGraph struct {
 		Edges     func(childComplexity int) int
 		Nodes     func(childComplexity int) int
+		PageInfo  func(childComplexity int) int
 		Truncated func(childComplexity int) int
 	}
 
@@ -233,8 +235,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AuditTrail    func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
-		Impact        func(childComplexity int, of string, maxDepth *int) int
-		Lineage       func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) int
+		Impact        func(childComplexity int, of string, maxDepth *int, budget *int, after *string) int
+		Lineage       func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) int
 		LineageExport func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
 		Node          func(childComplexity int, id string) int
 		Paths         func(childComplexity int, from string, to string, maxDepth *int) int
@@ -333,10 +335,10 @@ type ProcessingJobResolver interface {
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
-	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error)
+	Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) (*model.LineageGraph, error)
 	LineageExport(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) (string, error)
 	Paths(ctx context.Context, from string, to string, maxDepth *int) ([]*model.LineagePath, error)
-	Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error)
+	Impact(ctx context.Context, of string, maxDepth *int, budget *int, after *string) (*model.Impact, error)
 	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
@@ -779,6 +781,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Impact.ModelVersions(childComplexity), true
+	case "Impact.pageInfo":
+		if e.ComplexityRoot.Impact.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.PageInfo(childComplexity), true
 	case "Impact.truncated":
 		if e.ComplexityRoot.Impact.Truncated == nil {
 			break
@@ -836,6 +844,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LineageGraph.Nodes(childComplexity), true
+	case "LineageGraph.pageInfo":
+		if e.ComplexityRoot.LineageGraph.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.PageInfo(childComplexity), true
 	case "LineageGraph.truncated":
 		if e.ComplexityRoot.LineageGraph.Truncated == nil {
 			break
@@ -1182,7 +1196,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Impact(childComplexity, args["of"].(string), args["maxDepth"].(*int)), true
+		return e.ComplexityRoot.Query.Impact(childComplexity, args["of"].(string), args["maxDepth"].(*int), args["budget"].(*int), args["after"].(*string)), true
 
 	case "Query.lineage":
 		if e.ComplexityRoot.Query.Lineage == nil {
@@ -1194,7 +1208,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Lineage(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int), args["kinds"].([]model.NodeKind), args["asOf"].(*time.Time)), true
+		return e.ComplexityRoot.Query.Lineage(childComplexity, args["start"].([]string), args["direction"].(model.LineageDirection), args["maxDepth"].(*int), args["kinds"].([]model.NodeKind), args["asOf"].(*time.Time), args["budget"].(*int), args["after"].(*string)), true
 	case "Query.lineageExport":
 		if e.ComplexityRoot.Query.LineageExport == nil {
 			break
@@ -1612,6 +1626,19 @@ type Query {
     deployments, only those serving then. A start node recorded later is ` + "`" + `NOT_FOUND` + "`" + `.
     """
     asOf: Time
+    """
+    The most nodes in one answer (1 to 10,000; on the first page the start nodes count
+    too). A larger cone comes in pages, nearest first: by depth, then by ID, so every
+    node's path to a start node runs through nodes of its page or earlier ones. A paged
+    answer has ` + "`" + `truncated` + "`" + ` set and ` + "`" + `pageInfo.endCursor` + "`" + ` to pass as ` + "`" + `after` + "`" + `.
+    """
+    budget: Int = 10000
+    """
+    Continue a paged answer: the previous page's ` + "`" + `pageInfo.endCursor` + "`" + `. Give the same
+    start, direction, maxDepth, kinds and asOf (` + "`" + `budget` + "`" + ` may change). Later pages see
+    the graph as it stood when the first page was asked for.
+    """
+    after: String
   ): LineageGraph!
 
   """
@@ -1660,6 +1687,14 @@ type Query {
     of: ID!
     "How far downstream to look, in provenance edges (0 to 50)."
     maxDepth: Int = 10
+    """
+    The most model versions and endpoints in one answer (1 to 10,000). More come in
+    pages, nearest first (by depth, then ID): ` + "`" + `truncated` + "`" + ` is set and
+    ` + "`" + `pageInfo.endCursor` + "`" + ` is passed as ` + "`" + `after` + "`" + ` for the next page.
+    """
+    budget: Int = 1000
+    "Continue a paged answer: the previous page's ` + "`" + `pageInfo.endCursor` + "`" + `, with the same ` + "`" + `of` + "`" + ` and ` + "`" + `maxDepth` + "`" + `."
+    after: String
   ): Impact!
 
   """
@@ -1772,8 +1807,10 @@ type LineageGraph {
   only when selected.
   """
   edges: [LineageEdge!]!
-  "True when the cone held more nodes than the node limit and ` + "`" + `nodes` + "`" + ` holds only the nearest."
+  "True when the cone holds more nodes than this answer: more pages follow."
   truncated: Boolean!
+  "Where the next page starts (` + "`" + `endCursor` + "`" + `, passed as ` + "`" + `after` + "`" + `), when ` + "`" + `truncated` + "`" + `."
+  pageInfo: PageInfo!
 }
 
 "The evidence about what served (or what a model version was) at an instant."
@@ -1806,12 +1843,14 @@ type AuditEntry {
 
 "What was derived from some data."
 type Impact {
-  "The model versions derived from the data, by ID."
+  "The model versions derived from the data, by ID (on a paged answer: by depth, then ID)."
   modelVersions: [ModelVersion!]!
-  "The endpoints those versions were ever deployed to, by ID."
+  "The endpoints those versions were ever deployed to, by ID (on a paged answer: by depth, then ID)."
   endpoints: [ImpactedEndpoint!]!
-  "True when the downstream cone was larger than the node limit and the lists are incomplete."
+  "True when more model versions or endpoints follow on later pages."
   truncated: Boolean!
+  "Where the next page starts (` + "`" + `endCursor` + "`" + `, passed as ` + "`" + `after` + "`" + `), when ` + "`" + `truncated` + "`" + `."
+  pageInfo: PageInfo!
 }
 
 "An endpoint that an affected model version was deployed to."
@@ -2590,6 +2629,8 @@ func (ec *executionContext) childFields_Impact(ctx context.Context, field graphq
 		return ec.fieldContext_Impact_endpoints(ctx, field)
 	case "truncated":
 		return ec.fieldContext_Impact_truncated(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_Impact_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Impact", field.Name)
 }
@@ -2626,6 +2667,8 @@ func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field 
 		return ec.fieldContext_LineageGraph_edges(ctx, field)
 	case "truncated":
 		return ec.fieldContext_LineageGraph_truncated(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LineageGraph_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
 }
@@ -3157,6 +3200,22 @@ func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["maxDepth"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "budget",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["budget"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -3257,6 +3316,22 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["asOf"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "budget",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["budget"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg6
 	return args, nil
 }
 
@@ -5133,6 +5208,38 @@ func (ec *executionContext) fieldContext_Impact_truncated(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Impact", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Impact_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Impact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ImpactedEndpoint_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedEndpoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5374,6 +5481,38 @@ func (ec *executionContext) _LineageGraph_truncated(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_LineageGraph_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LineageGraph_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageGraph_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageGraph_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LineagePath_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LineagePath) (ret graphql.Marshaler) {
@@ -6716,7 +6855,7 @@ func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Lineage(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time))
+			return ec.Resolvers.Query().Lineage(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time), fc.Args["budget"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
@@ -6848,7 +6987,7 @@ func (ec *executionContext) _Query_impact(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Impact(ctx, fc.Args["of"].(string), fc.Args["maxDepth"].(*int))
+			return ec.Resolvers.Query().Impact(ctx, fc.Args["of"].(string), fc.Args["maxDepth"].(*int), fc.Args["budget"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Impact) graphql.Marshaler {
@@ -10374,6 +10513,11 @@ func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "pageInfo":
+			out.Values[i] = ec._Impact_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10500,6 +10644,11 @@ func (ec *executionContext) _LineageGraph(ctx context.Context, sel ast.Selection
 			}
 		case "truncated":
 			out.Values[i] = ec._LineageGraph_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LineageGraph_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

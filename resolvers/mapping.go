@@ -154,7 +154,7 @@ func toLineage(l store.Lineage) (*model.LineageGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.LineageGraph{Nodes: nodes, Edges: toEdges(l.Edges), Truncated: l.Truncated}, nil
+	return &model.LineageGraph{Nodes: nodes, Edges: toEdges(l.Edges), Truncated: l.Truncated, PageInfo: pageInfo(l.EndCursor)}, nil
 }
 
 func toPath(p store.Path) (*model.LineagePath, error) {
@@ -174,17 +174,14 @@ func toEdges(es []store.Edge) []*model.LineageEdge {
 }
 
 func toImpact(im store.Impact) *model.Impact {
-	out := &model.Impact{Truncated: im.Truncated}
-	versions := make(map[string]*model.ModelVersion, len(im.ModelVersions))
+	out := &model.Impact{Truncated: im.Truncated, PageInfo: pageInfo(im.EndCursor)}
 	for _, v := range im.ModelVersions {
-		mv := toModelVersion(v)
-		versions[v.Key] = mv
-		out.ModelVersions = append(out.ModelVersions, mv)
+		out.ModelVersions = append(out.ModelVersions, toModelVersion(v))
 	}
 	for _, e := range im.Endpoints {
 		ie := &model.ImpactedEndpoint{Endpoint: toEndpoint(e.Endpoint), ServingNow: len(e.ServingNow) > 0}
-		for _, k := range e.ServingNow {
-			ie.ServingVersions = append(ie.ServingVersions, versions[k])
+		for _, v := range e.ServingNow {
+			ie.ServingVersions = append(ie.ServingVersions, toModelVersion(v))
 		}
 		if ie.ServingVersions == nil {
 			ie.ServingVersions = []*model.ModelVersion{}
@@ -281,4 +278,12 @@ func storeKinds(kinds []model.NodeKind) []store.Kind {
 		}
 	}
 	return out
+}
+
+// pageInfo says whether a next page follows, given its cursor ("" when none does).
+func pageInfo(endCursor string) *model.PageInfo {
+	if endCursor == "" {
+		return &model.PageInfo{}
+	}
+	return &model.PageInfo{HasNextPage: true, EndCursor: &endCursor}
 }

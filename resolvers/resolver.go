@@ -20,13 +20,24 @@ type Resolver struct {
 	Store *store.Store
 }
 
-// selects tells whether the client selected field on the object the current resolver
-// returns, so that work only that field needs (lineage edges, say) can be skipped.
-func selects(ctx context.Context, field string) bool {
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == field {
-			return true
+// selects tells whether the client selected the field at path below the object the
+// current resolver returns (lineage "edges", or "entries", "upstream", "edges" of an
+// audit trail), so that work only that field needs can be skipped.
+func selects(ctx context.Context, path ...string) bool {
+	opCtx := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name != name {
+				continue
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			next = append(next, graphql.CollectFields(opCtx, f.Selections, nil)...)
 		}
+		fields = next
 	}
 	return false
 }

@@ -241,9 +241,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 }
 
 // Lineage is the resolver for the lineage field.
-func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time) (*model.LineageGraph, error) {
+func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) (*model.LineageGraph, error) {
 	q := lineageQuery(start, direction, maxDepth, kinds, asOf)
 	q.SkipEdges = !selects(ctx, "edges")
+	if q.Budget, q.After = deref(budget, store.MaxLineageNodes), deref(after, ""); q.Budget == 0 {
+		return nil, store.CheckBudget("budget", -1, store.MaxLineageNodes)
+	}
 	l, err := r.Store.Lineage(ctx, q)
 	if err != nil {
 		return nil, err
@@ -282,8 +285,15 @@ func (r *queryResolver) Paths(ctx context.Context, from string, to string, maxDe
 }
 
 // Impact is the resolver for the impact field.
-func (r *queryResolver) Impact(ctx context.Context, of string, maxDepth *int) (*model.Impact, error) {
-	im, err := r.Store.ImpactOf(ctx, of, deref(maxDepth, store.DefaultLineageDepth))
+func (r *queryResolver) Impact(ctx context.Context, of string, maxDepth *int, budget *int, after *string) (*model.Impact, error) {
+	q := store.ImpactQuery{
+		Of: of, MaxDepth: deref(maxDepth, store.DefaultLineageDepth),
+		Budget: deref(budget, store.DefaultImpactBudget), After: deref(after, ""),
+	}
+	if q.Budget == 0 {
+		return nil, store.CheckBudget("budget", -1, store.MaxImpactBudget)
+	}
+	im, err := r.Store.ImpactOf(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +306,10 @@ func (r *queryResolver) AuditTrail(ctx context.Context, endpoint *string, modelV
 	if at != nil {
 		when = *at
 	}
-	trail, err := r.Store.AuditTrailOf(ctx, endpoint, modelVersion, when)
+	trail, err := r.Store.AuditTrailOf(ctx, store.AuditQuery{
+		Endpoint: endpoint, ModelVersion: modelVersion, At: when,
+		SkipUpstreamEdges: !selects(ctx, "entries", "upstream", "edges"),
+	})
 	if err != nil {
 		return nil, err
 	}

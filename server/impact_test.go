@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
 const impactQuery = `query($of: ID!) {
@@ -57,4 +59,73 @@ func TestImpactFlagsEndpointsServingNow(t *testing.T) {
 	require.Len(t, resp.Errors, 1)
 	assert.Equal(t, "NOT_FOUND", resp.Errors[0].Extensions["code"])
 	assert.Equal(t, "of", resp.Errors[0].Extensions["field"])
+}
+
+// Impact of data behind many models comes in pages: each page continues where the last
+// stopped, an endpoint is flagged as serving an affected version even when that version
+// was on an earlier page, and the cursor is refused for another question.
+func TestImpactPages(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	d := mustDo(t, h, registerDatasetVersion, map[string]any{"input": map[string]any{"uri": "s3://lake-" + tk + "/shared", "digest": "sha256:1"}})
+	shared := get(d, "registerDatasetVersion", "datasetVersion", "id").(string)
+	var versions, endpoints []string
+	for _, name := range []string{"a", "b", "c"} {
+		mustDo(t, h, recordTrainingJob, map[string]any{"input": map[string]any{
+			"namespace": "ns-" + tk, "name": name, "inputs": []string{shared},
+			"modelArtifact": map[string]any{"uri": "s3://models-" + tk + "/" + name},
+		}})
+		d = mustDo(t, h, registerModelVersion, map[string]any{"input": map[string]any{
+			"model": "m-" + name + "-" + tk, "source": "s3://models-" + tk + "/" + name, "producedBy": "job:ns-" + tk + ":" + name,
+		}})
+		v := get(d, "registerModelVersion", "modelVersion", "id").(string)
+		mustDo(t, h, deployModelVersion, map[string]any{"input": map[string]any{"endpoint": "ep-" + name + "-" + tk, "modelVersion": v}})
+		versions = append(versions, v)
+		endpoints = append(endpoints, "endpoint:ep-"+name+"-"+tk)
+	}
+	const paged = `query($of: ID!, $budget: Int, $after: String) {
+  impact(of: $of, budget: $budget, after: $after) {
+    modelVersions { id }
+    endpoints { endpoint { id } servingNow servingVersions { id } }
+    truncated
+    pageInfo { hasNextPage endCursor }
+  }
+}`
+	var gotVersions, gotEndpoints []string
+	vars := map[string]any{"of": shared, "budget": 2}
+	for page := 0; ; page++ {
+		require.Less(t, page, 4, "paging ends")
+		im := get(mustDo(t, h, paged, vars), "impact")
+		gotVersions = append(gotVersions, ids(get(im, "modelVersions"))...)
+		for _, e := range get(im, "endpoints").([]any) {
+			id := get(e, "endpoint", "id").(string)
+			gotEndpoints = append(gotEndpoints, id)
+			assert.Equal(t, true, get(e, "servingNow"), id)
+			assert.Len(t, get(e, "servingVersions"), 1, id)
+		}
+		assert.Equal(t, get(im, "truncated"), get(im, "pageInfo", "hasNextPage"))
+		if get(im, "truncated") == false {
+			assert.Nil(t, get(im, "pageInfo", "endCursor"))
+			break
+		}
+		vars["after"] = get(im, "pageInfo", "endCursor")
+	}
+	assert.Equal(t, versions, gotVersions, "model versions (depth 3) before endpoints (depth 4), by ID")
+	assert.Equal(t, endpoints, gotEndpoints)
+
+	for _, tt := range []struct {
+		vars  map[string]any
+		field string
+	}{
+		{map[string]any{"of": shared, "budget": 0}, "budget"},
+		{map[string]any{"of": shared, "budget": 5001}, "budget"},
+		{map[string]any{"of": shared, "after": "nope"}, "after"},
+		{map[string]any{"of": versions[0], "after": vars["after"]}, "after"},
+	} {
+		resp := do(t, h, paged, tt.vars)
+		require.Len(t, resp.Errors, 1, tt.vars)
+		assert.Equal(t, "INVALID_ARGUMENT", resp.Errors[0].Extensions["code"], tt.vars)
+		assert.Equal(t, tt.field, resp.Errors[0].Extensions["field"], tt.vars)
+	}
 }

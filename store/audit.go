@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/provgraph/provgraph/apperr"
 )
 
@@ -32,48 +34,64 @@ type AuditTrail struct {
 	Entries  []AuditEntry
 }
 
-// AuditTrailOf builds the trail for an endpoint or for a model version (exactly one of
-// them) at the instant at.
-func (s *Store) AuditTrailOf(ctx context.Context, endpoint, version *string, at time.Time) (AuditTrail, error) {
+// AuditQuery asks for the audit trail of an endpoint or of a model version (exactly one
+// of them) at an instant.
+type AuditQuery struct {
+	Endpoint     *string
+	ModelVersion *string
+	At           time.Time
+	// SkipUpstreamEdges leaves the upstream cones without edges, saving a query when
+	// the caller needs only their nodes.
+	SkipUpstreamEdges bool
+}
+
+// AuditTrailOf builds the trail q asks for in one read transaction, so that every part
+// of the answer sees the same graph.
+func (s *Store) AuditTrailOf(ctx context.Context, q AuditQuery) (AuditTrail, error) {
+	endpoint, version, at := q.Endpoint, q.ModelVersion, q.At
 	if (endpoint == nil) == (version == nil) {
 		return AuditTrail{}, apperr.Invalid("endpoint", "give either an endpoint or a modelVersion")
 	}
-	trail := AuditTrail{At: at}
-	var entries []AuditEntry
 	if endpoint != nil {
-		e, deps, err := s.DeploymentsAt(ctx, "endpoint", *endpoint, at)
-		if err != nil {
+		if err := RequireKind("endpoint", *endpoint, KindEndpoint, "endpoint:<name>"); err != nil {
 			return AuditTrail{}, err
 		}
-		trail.Endpoint = &e
-		for i := range deps {
-			entries = append(entries, AuditEntry{Deployment: &deps[i], Version: deps[i].ModelVersion})
-		}
-	} else {
-		if err := RequireKind("modelVersion", *version, KindModelVersion, "model:<name>/<version>"); err != nil {
-			return AuditTrail{}, err
-		}
-		v, err := s.NodeByID(ctx, "modelVersion", *version)
-		if err != nil {
-			return AuditTrail{}, err
-		}
-		if v.RecordedAt.After(at) {
-			return AuditTrail{}, apperr.Missing("modelVersion", "model version %q was registered at %s, after %s",
-				truncateForMessage(*version), v.RecordedAt.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
-		}
-		entries = append(entries, AuditEntry{Version: v})
+	} else if err := RequireKind("modelVersion", *version, KindModelVersion, "model:<name>/<version>"); err != nil {
+		return AuditTrail{}, err
 	}
-	for i := range entries {
-		if err := s.fillAuditEntry(ctx, &entries[i], at); err != nil {
-			return AuditTrail{}, err
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (AuditTrail, error) {
+		trail := AuditTrail{At: at}
+		if endpoint != nil {
+			e, deps, err := deploymentsAtTx(ctx, tx, "endpoint", *endpoint, at)
+			if err != nil {
+				return AuditTrail{}, err
+			}
+			trail.Endpoint = &e
+			for i := range deps {
+				trail.Entries = append(trail.Entries, AuditEntry{Deployment: &deps[i], Version: deps[i].ModelVersion})
+			}
+		} else {
+			v, err := nodeByKey(ctx, tx, "modelVersion", *version)
+			if err != nil {
+				return AuditTrail{}, err
+			}
+			if v.RecordedAt.After(at) {
+				return AuditTrail{}, apperr.Missing("modelVersion", "model version %q was registered at %s, after %s",
+					truncateForMessage(*version), v.RecordedAt.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+			}
+			trail.Entries = append(trail.Entries, AuditEntry{Version: v})
 		}
-	}
-	trail.Entries = entries
-	return trail, nil
+		for i := range trail.Entries {
+			if err := fillAuditEntry(ctx, tx, &trail.Entries[i], at, q.SkipUpstreamEdges); err != nil {
+				return AuditTrail{}, err
+			}
+		}
+		return trail, nil
+	})
 }
 
-func (s *Store) fillAuditEntry(ctx context.Context, e *AuditEntry, at time.Time) error {
-	history, err := s.ApprovalsOf(ctx, e.Version.Key)
+func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEntry, at time.Time, skipEdges bool) error {
+	history, err := approvalsOf(ctx, tx, e.Version.Key)
 	if err != nil {
 		return err
 	}
@@ -82,12 +100,12 @@ func (s *Store) fillAuditEntry(ctx context.Context, e *AuditEntry, at time.Time)
 			e.Approvals = append(e.Approvals, a)
 		}
 	}
-	if e.Producers, err = s.ProducersOfModelVersion(ctx, e.Version.Key); err != nil {
+	if e.Producers, err = neighboursTx(ctx, tx, cypherProducerOfModelVersion, e.Version.Key); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, p := range e.Producers {
-		inputs, err := s.InputsOf(ctx, p.Key)
+		inputs, err := neighboursTx(ctx, tx, cypherInputsOf, p.Key)
 		if err != nil {
 			return err
 		}
@@ -98,8 +116,8 @@ func (s *Store) fillAuditEntry(ctx context.Context, e *AuditEntry, at time.Time)
 			}
 		}
 	}
-	e.Upstream, err = s.Lineage(ctx, LineageQuery{
-		Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at,
+	e.Upstream, err = lineageTx(ctx, tx, LineageQuery{
+		Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at, SkipEdges: skipEdges,
 	})
 	return err
 }

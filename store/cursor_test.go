@@ -39,3 +39,25 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeConeCursor: any string is a lineage cursor for the question, or an
+// INVALID_ARGUMENT about the field.
+func FuzzDecodeConeCursor(f *testing.F) {
+	f.Add(coneCursor{Position: conePosition{Depth: 2, Key: "job:ns:a"}, AsOf: time.Unix(1, 0).UTC(), Query: "q"}.encode())
+	f.Add(coneCursor{Position: conePosition{Depth: 99}, AsOf: time.Unix(1, 0).UTC(), Query: "q"}.encode())
+	f.Add("")
+	f.Add("e30")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := decodeConeCursor("after", s, "q")
+		if err != nil {
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.InvalidArgument || e.Field != "after" {
+				t.Fatalf("decodeConeCursor(%q): %v", s, err)
+			}
+			return
+		}
+		if c.Query != "q" || c.AsOf.IsZero() || c.Position.Depth < 0 || c.Position.Depth > MaxLineageDepth {
+			t.Fatalf("decodeConeCursor(%q) accepted %+v", s, c)
+		}
+	})
+}

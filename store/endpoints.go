@@ -176,18 +176,23 @@ func (s *Store) DeploymentsAt(ctx context.Context, field, key string, at time.Ti
 		deps     []Deployment
 	}
 	res, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
-		e, err := nodeByKey(ctx, tx, field, key)
-		if err != nil {
-			return result{}, err
-		}
-		recs, err := collect(ctx, tx, cypherDeploymentsAt, map[string]any{"key": key, "at": at.UTC()})
-		if err != nil {
-			return result{}, fmt.Errorf("deployments of %q at %s: %w", key, at, err)
-		}
-		deps, err := deploymentsFrom(recs)
+		e, deps, err := deploymentsAtTx(ctx, tx, field, key, at)
 		return result{e, deps}, err
 	})
 	return res.endpoint, res.deps, err
+}
+
+func deploymentsAtTx(ctx context.Context, tx neo4j.ManagedTransaction, field, key string, at time.Time) (Node, []Deployment, error) {
+	e, err := nodeByKey(ctx, tx, field, key)
+	if err != nil {
+		return Node{}, nil, err
+	}
+	recs, err := collect(ctx, tx, cypherDeploymentsAt, map[string]any{"key": key, "at": at.UTC()})
+	if err != nil {
+		return Node{}, nil, fmt.Errorf("deployments of %q at %s: %w", key, at, err)
+	}
+	deps, err := deploymentsFrom(recs)
+	return e, deps, err
 }
 
 // ActiveDeployments returns the deployments serving the endpoint with key now, ordered

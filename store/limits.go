@@ -27,9 +27,13 @@ const (
 	DefaultLineageDepth = 10
 	// MaxLineageDepth is the hard cap on traversal depth.
 	MaxLineageDepth = 50
-	// MaxLineageNodes is the most nodes one lineage result holds; beyond it the result
-	// is marked truncated.
+	// MaxLineageNodes is the most nodes one lineage answer holds (its budget's cap and
+	// default); a larger cone is marked truncated and answered in pages.
 	MaxLineageNodes = 10000
+	// DefaultImpactBudget is how many model versions and endpoints one impact answer
+	// holds when the caller does not say; MaxImpactBudget is the most it may ask for.
+	DefaultImpactBudget = 1000
+	MaxImpactBudget     = 5000
 )
 
 // checkText validates a required free-text identifier: non-empty, valid UTF-8, no

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -32,9 +36,10 @@ type LineageQuery struct {
 	Direction Direction
 	// MaxDepth counts provenance edges from a start node; 0 returns the start nodes.
 	MaxDepth int
-	// NodeLimit caps the nodes visited (start nodes included); 0 means
-	// MaxLineageNodes, which is also the most it may be.
-	NodeLimit int
+	// Budget caps the nodes of one answer (on the first page, start nodes included);
+	// 0 means MaxLineageNodes, which is also the most it may be. A larger cone is
+	// answered in pages (see After).
+	Budget int
 	// Kinds, when not empty, keeps only reached nodes of these kinds in the result; the
 	// traversal still passes through the other kinds. Start nodes are always returned.
 	Kinds []Kind
@@ -43,6 +48,9 @@ type LineageQuery struct {
 	AsOf *time.Time
 	// SkipEdges leaves Edges empty, saving a query when the caller does not need them.
 	SkipEdges bool
+	// After asks for the page after a truncated answer: its EndCursor. The other fields
+	// must be the same as for that answer, except Budget.
+	After string
 }
 
 // Edge is a provenance edge between two nodes of a lineage result; From is upstream.
@@ -53,21 +61,31 @@ type Edge struct {
 }
 
 // Lineage is a traversal result: nodes (start nodes first, then the versions of dataset
-// and registered-model start nodes, then the cone by ID — or, when truncated, by depth
-// and ID), the edges among them, and whether the node limit cut the cone short.
+// and registered-model start nodes, then the cone by ID — or, when the cone is paged,
+// by depth and ID), the edges among them, and whether the node limit cut the cone
+// short, with the cursor of the next page.
 type Lineage struct {
 	Nodes     []Node
 	Edges     []Edge
 	Truncated bool
+	// EndCursor, when the answer is truncated, asks for the next page. A page after the
+	// first holds only cone nodes, the edges among them and those joining them to
+	// earlier pages, and sees the graph as it stood when the first page was asked for.
+	EndCursor string
 }
 
 // asOfEdge is true for an edge r that stood at $asOf (always, when $asOf is null): it
 // was recorded by then and, for a deployment, had not ended by then. An edge is never
 // recorded before its end nodes, so the edges alone decide what existed.
-const asOfEdge = `($asOf IS NULL OR (r.recordedAt <= $asOf AND (type(r) <> '` + RelDeployedTo + `' OR r.to IS NULL OR r.to > $asOf)))`
+//
+// A page after the first also sets $recordedBy, the time of the first page, so that
+// paging sees the facts recorded by then (deployments ended since included).
+const asOfEdge = `($asOf IS NULL OR (r.recordedAt <= $asOf AND (type(r) <> '` + RelDeployedTo + `' OR r.to IS NULL OR r.to > $asOf)))
+AND ($recordedBy IS NULL OR r.recordedAt <= $recordedBy)`
 
 // coneQuery is the traversal for one direction (0 upstream, 1 downstream) and depth,
-// returning each reached node once with part = dir+1. Cypher cannot take a
+// returning each reached node once, as one list of property maps with part = dir+1 (a
+// single record instead of one per node saves most of the Bolt and driver cost). Cypher cannot take a
 // variable-length bound as a parameter, so the query sets below hold one constant
 // query per depth, built here from Go constants; user input only selects among them by
 // a checked index. DISTINCT end nodes let the planner use its pruning breadth-first
@@ -78,7 +96,7 @@ func coneQuery(dir, depth int) string {
 MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
 WHERE all(r IN rels WHERE %[4]s)
 WITH DISTINCT n LIMIT $limit
-RETURN n, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1)
+RETURN collect(n {.*}) AS nodes, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1)
 }
 
 // coneQueries[dir][depth] is coneQuery(dir, depth), for traversals that start from
@@ -95,7 +113,7 @@ var coneQueries = func() (q [2][MaxLineageDepth + 1]string) {
 // 2 for downstream, 3 for both. Each part is planned on its own, so the cones keep the
 // pruning breadth-first expand.
 var startAndConeQueries = func() (q [4][MaxLineageDepth + 1]string) {
-	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN n, 0 AS part`
+	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part`
 	for mask := 1; mask <= 3; mask++ {
 		for depth := 0; depth <= MaxLineageDepth; depth++ {
 			parts := []string{starts}
@@ -113,309 +131,392 @@ var startAndConeQueries = func() (q [4][MaxLineageDepth + 1]string) {
 const cypherVersionsOf = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
-WHERE $asOf IS NULL OR v.recordedAt <= $asOf
+WHERE ($asOf IS NULL OR v.recordedAt <= $asOf) AND ($recordedBy IS NULL OR v.recordedAt <= $recordedBy)
 RETURN k AS parent, v ORDER BY v.key LIMIT $limit`
 
 const cypherEdgesAmong = `
 UNWIND $keys AS k
 MATCH (a:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
 WHERE b.key IN $keys AND ` + asOfEdge + `
-RETURN DISTINCT a.key AS from, type(r) AS type, b.key AS to`
+WITH DISTINCT a.key AS from, type(r) AS type, b.key AS to
+RETURN collect([from, type, to]) AS edges`
 
 // Lineage returns the provenance cone of the start nodes in one read transaction.
 // Unknown start IDs are NOT_FOUND errors naming the list element.
 func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
+	// Check before the transaction, so bad input is told apart from an outage.
+	if _, err := checkLineageQuery(q); err != nil {
+		return Lineage{}, err
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
+		return lineageTx(ctx, tx, q)
+	})
+}
+
+// lineageTx is Lineage inside the transaction tx, for callers that answer more in the
+// same transaction.
+func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery) (Lineage, error) {
 	start, err := checkLineageQuery(q)
 	if err != nil {
 		return Lineage{}, err
 	}
-	limit := q.NodeLimit
+	limit := q.Budget
 	if limit == 0 {
 		limit = MaxLineageNodes
 	}
-	var asOf any // nil, or the time as the driver sends it
+	// A page after the first continues from a position in the cone, as the graph stood
+	// when the first page was asked for.
+	var after *conePosition
+	pinned := time.Now().UTC()
 	if q.AsOf != nil {
-		asOf = q.AsOf.UTC()
+		pinned = q.AsOf.UTC()
+	}
+	if q.After != "" {
+		c, err := decodeConeCursor("after", q.After, q.fingerprint())
+		if err != nil {
+			return Lineage{}, err
+		}
+		after, pinned = &c.Position, c.AsOf
+	}
+	// The times as the driver sends them, or nil.
+	var recordedBy any
+	asOf := q.asOfParam()
+	if after != nil {
+		recordedBy = pinned
+	}
+	times := func(params map[string]any) map[string]any {
+		params["asOf"], params["recordedBy"] = asOf, recordedBy
+		return params
 	}
 	mask := map[Direction]int{Upstream: 1, Downstream: 2, Both: 3}[q.Direction]
-	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
-		// One round trip for the start nodes and their cones; the cones are used unless
-		// a start node stands for its versions, which must join the traversal first.
-		recs, err := collect(ctx, tx, startAndConeQueries[mask][q.MaxDepth], map[string]any{
-			"start": start, "limit": limit + 1, "asOf": asOf,
-		})
+	// One round trip for the start nodes and their cones; the cones are used unless
+	// a start node stands for its versions, which must join the traversal first, or the
+	// answer is a later page.
+	coneDepth := q.MaxDepth
+	if after != nil {
+		coneDepth = 0
+	}
+	recs, err := collect(ctx, tx, startAndConeQueries[mask][coneDepth], times(map[string]any{
+		"start": start, "limit": limit + 1,
+	}))
+	if err != nil {
+		return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+	}
+	found := make(map[string]Node, len(start))
+	prefetched := map[int][]Node{}
+	for _, r := range recs {
+		nodes, err := nodesAt(r, "nodes")
 		if err != nil {
-			return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+			return Lineage{}, err
 		}
-		found := make(map[string]Node, len(start))
-		prefetched := map[int][]*neo4j.Record{}
+		part, _ := r.Get("part")
+		if p := int(part.(int64)); p > 0 {
+			prefetched[p-1] = nodes
+			continue
+		}
+		for _, n := range nodes {
+			found[n.Key] = n
+		}
+	}
+	for i, k := range q.Start {
+		n, ok := found[k]
+		if !ok {
+			return Lineage{}, notFound(fmt.Sprintf("start[%d]", i), k)
+		}
+		if q.AsOf != nil && n.RecordedAt.After(*q.AsOf) {
+			return Lineage{}, apperr.Missing(fmt.Sprintf("start[%d]", i), "node %q was recorded at %s, after asOf %s",
+				truncateForMessage(k), n.RecordedAt.Format(time.RFC3339Nano), q.AsOf.Format(time.RFC3339Nano))
+		}
+	}
+	wanted := make(map[Kind]bool, len(q.Kinds))
+	for _, k := range q.Kinds {
+		wanted[k] = true
+	}
+	shows := func(n Node) bool { return len(wanted) == 0 || wanted[n.Kind] }
+
+	// The first page holds the start nodes (always) and the versions they stand for
+	// (when of a wanted kind); every page holds cone nodes.
+	var out Lineage
+	var structural []Edge
+	traversal := slices.Clone(start) // where the traversal starts: start nodes and versions
+	head := slices.Clone(start)      // what the first page holds of them
+	seen := make(map[string]bool, len(start))
+	for _, k := range start {
+		seen[k] = true
+		if after == nil {
+			out.Nodes = append(out.Nodes, found[k])
+		}
+	}
+	// A dataset or registered model stands for all of its versions: they start the
+	// traversal with it, joined to it by their structural VERSION_OF edges.
+	var parents []string
+	for _, k := range start {
+		if kind := found[k].Kind; kind == KindDataset || kind == KindRegisteredModel {
+			parents = append(parents, k)
+		}
+	}
+	if len(parents) > 0 {
+		recs, err := collect(ctx, tx, cypherVersionsOf, times(map[string]any{"keys": parents, "limit": limit + 1}))
+		if err != nil {
+			return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
+		}
 		for _, r := range recs {
-			part, _ := r.Get("part")
-			if p := int(part.(int64)); p > 0 {
-				prefetched[p-1] = append(prefetched[p-1], r)
-				continue
-			}
-			n, err := nodeAt(r, "n")
+			v, err := nodeAt(r, "v")
 			if err != nil {
 				return Lineage{}, err
 			}
-			found[n.Key] = n
-		}
-		for i, k := range q.Start {
-			n, ok := found[k]
-			if !ok {
-				return Lineage{}, notFound(fmt.Sprintf("start[%d]", i), k)
-			}
-			if q.AsOf != nil && n.RecordedAt.After(*q.AsOf) {
-				return Lineage{}, apperr.Missing(fmt.Sprintf("start[%d]", i), "node %q was recorded at %s, after asOf %s",
-					truncateForMessage(k), n.RecordedAt.Format(time.RFC3339Nano), q.AsOf.Format(time.RFC3339Nano))
-			}
-		}
-		var out Lineage
-		seen := make(map[string]bool, len(start))
-		seenStart := make(map[string]bool, len(start)) // the start nodes as asked for
-		for _, k := range start {
-			out.Nodes = append(out.Nodes, found[k])
-			seen[k] = true
-			seenStart[k] = true
-		}
-		// A dataset or registered model stands for all of its versions: they start the
-		// traversal with it, joined to it by their structural VERSION_OF edges.
-		var parents []string
-		for _, k := range start {
-			if kind := found[k].Kind; kind == KindDataset || kind == KindRegisteredModel {
-				parents = append(parents, k)
-			}
-		}
-		if len(parents) > 0 {
-			recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": parents, "limit": limit + 1, "asOf": asOf})
-			if err != nil {
-				return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
-			}
-			for _, r := range recs {
-				v, err := nodeAt(r, "v")
-				if err != nil {
-					return Lineage{}, err
-				}
-				parent, _ := r.Get("parent")
-				out.Edges = append(out.Edges, Edge{From: v.Key, To: parent.(string), Type: RelVersionOf})
-				if !seen[v.Key] {
-					seen[v.Key] = true
-					start = append(start, v.Key)
-					out.Nodes = append(out.Nodes, v)
+			parent, _ := r.Get("parent")
+			structural = append(structural, Edge{From: v.Key, To: parent.(string), Type: RelVersionOf})
+			if !seen[v.Key] {
+				seen[v.Key] = true
+				traversal = append(traversal, v.Key)
+				if shows(v) {
+					head = append(head, v.Key)
+					if after == nil {
+						out.Nodes = append(out.Nodes, v)
+					}
 				}
 			}
-			if len(recs) > 0 && len(out.Nodes) > limit {
-				// The versions alone exceed the limit: return the first of them, by ID.
-				out.Nodes = out.Nodes[:limit]
-				out.Truncated = true
-			}
 		}
-		var dirs []int
-		switch {
-		case out.Truncated:
-		case q.Direction == Upstream:
-			dirs = []int{0}
-		case q.Direction == Downstream:
-			dirs = []int{1}
-		case q.Direction == Both:
-			dirs = []int{0, 1}
+		if len(out.Nodes) > limit {
+			// The versions alone exceed the limit: return the first of them, by ID;
+			// there is no next page (see docs/limits.md).
+			out.Nodes, out.Truncated = out.Nodes[:limit], true
+			return finishLineage(ctx, tx, q, out, structural, nil, times(map[string]any{}))
 		}
+	}
+	dirs := map[Direction][]int{Upstream: {0}, Downstream: {1}, Both: {0, 1}}[q.Direction]
+	room := limit - len(out.Nodes)
+	paged := after != nil
+	if !paged && q.MaxDepth > 0 {
+		// The whole cone in one answer, when it fits.
 		var reached []Node
 		for _, dir := range dirs {
-			if q.MaxDepth > 0 {
-				recs := prefetched[dir]
-				if len(parents) > 0 {
-					// The versions joined the start nodes: traverse again from all.
-					if recs, err = collect(ctx, tx, coneQueries[dir][q.MaxDepth], map[string]any{
-						"start": start, "limit": limit + 1, "asOf": asOf,
-					}); err != nil {
-						return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
-					}
+			cone := prefetched[dir]
+			if len(parents) > 0 {
+				// The versions joined the start nodes: traverse again from all.
+				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], times(map[string]any{
+					"start": traversal, "limit": limit + 1,
+				}))
+				if err != nil {
+					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
 				}
-				if len(recs) > limit {
-					out.Truncated = true
+				if cone, err = nodesAt(recs[0], "nodes"); err != nil {
+					return Lineage{}, err
 				}
-				for _, r := range recs {
-					n, err := nodeAt(r, "n")
-					if err != nil {
-						return Lineage{}, err
-					}
-					if !seen[n.Key] {
-						seen[n.Key] = true
+			}
+			paged = paged || len(cone) > limit
+			for _, n := range cone {
+				if !seen[n.Key] {
+					seen[n.Key] = true
+					if shows(n) {
 						reached = append(reached, n)
 					}
 				}
 			}
 		}
-		sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
-		if room := max(limit-len(out.Nodes), 0); len(dirs) > 0 && (out.Truncated || len(reached) > room) {
-			// Too many for one answer: keep the nodes nearest the start, whole depths
-			// first, so a cut answer is the same every time and stays connected.
-			out.Truncated = true
-			reached, err = nearestFirst(ctx, tx, dirs, start, q.MaxDepth, room, asOf)
-			if err != nil {
-				return Lineage{}, err
-			}
-		}
-		if len(q.Kinds) > 0 {
-			wanted := make(map[Kind]bool, len(q.Kinds))
-			for _, k := range q.Kinds {
-				wanted[k] = true
-			}
-			shown := out.Nodes[:0:0]
-			for _, n := range out.Nodes {
-				if seenStart[n.Key] || wanted[n.Kind] {
-					shown = append(shown, n)
-				}
-			}
-			for _, n := range reached {
-				if wanted[n.Kind] {
-					shown = append(shown, n)
-				}
-			}
-			out.Nodes = shown
-		} else {
+		if paged = paged || len(reached) > room; !paged {
+			sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
 			out.Nodes = append(out.Nodes, reached...)
 		}
+	}
+	var page []conePosition
+	if paged {
+		// Too many for one answer: a page of the nearest nodes, by depth and then ID, so
+		// that the cut is the same every time and every node's path to a start node
+		// runs through nodes of this page or earlier ones.
+		from := conePosition{}
+		if after != nil {
+			from = *after
+		}
+		// Every page, the first included, sees what was recorded by the first page's
+		// time, so pages fit together.
+		params := map[string]any{
+			"start": traversal, "asOf": asOf, "recordedBy": pinned, "kinds": kindStrings(q.Kinds),
+			"afterDepth": from.Depth, "afterKey": from.Key, "limit": room + 1,
+		}
+		recs, err := collect(ctx, tx, conePageQueries[mask][q.MaxDepth], params)
+		if err != nil {
+			return Lineage{}, fmt.Errorf("traverse lineage page: %w", err)
+		}
+		nodes, err := nodesAt(recs[0], "nodes")
+		if err != nil {
+			return Lineage{}, err
+		}
+		depths, _, err := neo4j.GetRecordValue[[]any](recs[0], "depths")
+		if err != nil || len(depths) != len(nodes) {
+			return Lineage{}, fmt.Errorf("traverse lineage page: node depths: %v", err)
+		}
+		for i, n := range nodes {
+			page = append(page, conePosition{Depth: int(depths[i].(int64)), Key: n.Key})
+		}
+		if len(nodes) > room {
+			nodes, page = nodes[:room], page[:room]
+			end := from
+			if room > 0 {
+				end = page[room-1]
+			}
+			out.Truncated = true
+			out.EndCursor = coneCursor{Position: end, AsOf: pinned, Query: q.fingerprint()}.encode()
+		}
+		out.Nodes = append(out.Nodes, nodes...)
+	}
+	if after != nil && !q.SkipEdges && len(page) > 0 {
+		// A later page's edges join its nodes to each other and to earlier pages.
+		earlier, err := conePrefix(ctx, tx, mask, q, traversal, head, pinned, page[len(page)-1])
+		if err != nil {
+			return Lineage{}, err
+		}
+		return finishLineage(ctx, tx, q, out, nil, earlier, times(map[string]any{}))
+	}
+	if after != nil {
+		structural = nil
+	}
+	return finishLineage(ctx, tx, q, out, structural, nil, times(map[string]any{}))
+}
 
-		kept := make(map[string]bool, len(out.Nodes))
-		for _, n := range out.Nodes {
-			kept[n.Key] = true
+// finishLineage adds the edges to a lineage answer: the structural ones given among
+// its nodes, and the provenance edges among its nodes and the earlier nodes given
+// (those of earlier pages), each once and in order.
+func finishLineage(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery, out Lineage, structural []Edge, earlier []string, params map[string]any) (Lineage, error) {
+	if q.SkipEdges {
+		return out, nil
+	}
+	onPage := make(map[string]bool, len(out.Nodes))
+	for _, n := range out.Nodes {
+		onPage[n.Key] = true
+	}
+	kept := maps.Clone(onPage)
+	for _, k := range earlier {
+		kept[k] = true
+	}
+	edgeSeen := map[Edge]bool{}
+	for _, e := range structural {
+		if onPage[e.From] && onPage[e.To] && !edgeSeen[e] {
+			edgeSeen[e] = true
+			out.Edges = append(out.Edges, e)
 		}
-		edgeSeen := map[Edge]bool{}
-		structural := out.Edges
-		out.Edges = nil
-		if q.SkipEdges {
-			structural = nil
+	}
+	// The provenance edges among everything returned, including edges between the
+	// upstream and the downstream cone.
+	if len(kept) > 1 {
+		keys := slices.Collect(maps.Keys(kept))
+		params["keys"] = keys
+		recs, err := collect(ctx, tx, cypherEdgesAmong, params)
+		if err != nil {
+			return Lineage{}, fmt.Errorf("lineage edges: %w", err)
 		}
-		for _, e := range structural {
-			if kept[e.From] && kept[e.To] && !edgeSeen[e] {
+		list, _, err := neo4j.GetRecordValue[[]any](recs[0], "edges")
+		if err != nil {
+			return Lineage{}, fmt.Errorf("lineage edges: %w", err)
+		}
+		for _, v := range list {
+			var e Edge
+			if t, ok := v.([]any); ok && len(t) == 3 {
+				e.From, _ = t[0].(string)
+				e.Type, _ = t[1].(string)
+				e.To, _ = t[2].(string)
+			}
+			if (onPage[e.From] || onPage[e.To]) && !edgeSeen[e] {
 				edgeSeen[e] = true
 				out.Edges = append(out.Edges, e)
 			}
 		}
-		// The provenance edges among everything returned, including edges between the
-		// upstream and the downstream cone.
-		if len(kept) > 1 && !q.SkipEdges {
-			keys := make([]string, 0, len(kept))
-			for k := range kept {
-				keys = append(keys, k)
-			}
-			recs, err := collect(ctx, tx, cypherEdgesAmong, map[string]any{"keys": keys, "asOf": asOf})
-			if err != nil {
-				return Lineage{}, fmt.Errorf("lineage edges: %w", err)
-			}
-			for _, r := range recs {
-				var e Edge
-				from, _ := r.Get("from")
-				to, _ := r.Get("to")
-				typ, _ := r.Get("type")
-				e.From, _ = from.(string)
-				e.To, _ = to.(string)
-				e.Type, _ = typ.(string)
-				if !edgeSeen[e] {
-					edgeSeen[e] = true
-					out.Edges = append(out.Edges, e)
-				}
-			}
+	}
+	sort.Slice(out.Edges, func(i, j int) bool {
+		a, b := out.Edges[i], out.Edges[j]
+		if a.From != b.From {
+			return a.From < b.From
 		}
-		sort.Slice(out.Edges, func(i, j int) bool {
-			a, b := out.Edges[i], out.Edges[j]
-			if a.From != b.From {
-				return a.From < b.From
-			}
-			if a.To != b.To {
-				return a.To < b.To
-			}
-			return a.Type < b.Type
-		})
-		return out, nil
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		return a.Type < b.Type
 	})
+	return out, nil
 }
 
-// levelQueries[dir] expands a frontier by one provenance edge.
-var levelQueries = [2]string{
-	`UNWIND $frontier AS k
-MATCH (:` + LabelNode + ` {key: k})<-[r:` + provenancePattern + `]-(n:` + LabelNode + `)
-WHERE ` + asOfEdge + `
-RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
-	`UNWIND $frontier AS k
-MATCH (:` + LabelNode + ` {key: k})-[r:` + provenancePattern + `]->(n:` + LabelNode + `)
-WHERE ` + asOfEdge + `
-RETURN DISTINCT n ORDER BY n.key LIMIT $max`,
+// conePageQueries[dirs][depth] lists the cone of $start (without the start nodes) in
+// (depth, ID) order after the position ($afterDepth, $afterKey), at most $limit nodes
+// of the kinds $kinds (all when null), as the graph stood at $asOf with what was
+// recorded by $recordedBy; dirs is 1 for
+// upstream, 2 for downstream, 3 for both. A node's depth is its distance from the
+// nearest start node, which the planner finds with its pruning breadth-first expand.
+var conePageQueries = func() (q [4][MaxLineageDepth + 1]string) {
+	for mask := 1; mask <= 3; mask++ {
+		for depth := 1; depth <= MaxLineageDepth; depth++ {
+			q[mask][depth] = conePositions(mask, depth) + `
+WHERE ($kinds IS NULL OR n.kind IN $kinds)
+  AND (depth > $afterDepth OR (depth = $afterDepth AND n.key > $afterKey))
+WITH n, depth ORDER BY depth, n.key LIMIT $limit
+RETURN collect(n {.*}) AS nodes, collect(depth) AS depths`
+		}
+	}
+	return q
+}()
+
+// conePrefixQueries[dirs][depth] lists the IDs of the cone nodes up to and including
+// the position ($endDepth, $endKey), of the kinds $kinds: what earlier pages held.
+var conePrefixQueries = func() (q [4][MaxLineageDepth + 1]string) {
+	for mask := 1; mask <= 3; mask++ {
+		for depth := 1; depth <= MaxLineageDepth; depth++ {
+			q[mask][depth] = conePositions(mask, depth) + `
+WHERE ($kinds IS NULL OR n.kind IN $kinds)
+  AND (depth < $endDepth OR (depth = $endDepth AND n.key <= $endKey))
+RETURN collect(n.key) AS keys`
+		}
+	}
+	return q
+}()
+
+// conePositions is the start of the page queries: every node n of the cone with its
+// depth, the nearest over the directions in mask.
+func conePositions(mask, depth int) string {
+	var parts []string
+	for dir := range 2 {
+		if mask&(1<<dir) == 0 {
+			continue
+		}
+		arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
+		parts = append(parts, fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH p = (s)%[5]s[:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
+WHERE all(r IN relationships(p) WHERE %[4]s) AND NOT n.key IN $start
+WITH n, min(length(p)) AS depth
+RETURN n, depth`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1]))
+	}
+	return "CALL {\n" + strings.Join(parts, "\nUNION ALL\n") + "\n}\nWITH n, min(depth) AS depth"
 }
 
-// nearestFirst walks the cones breadth-first, one query per depth and direction, and
-// returns at most room nodes besides the start nodes: every node at depth 1 before any
-// at depth 2, and within a depth by ID. It serves cones too large for one answer; the
-// single variable-length query serves the rest.
-func nearestFirst(ctx context.Context, tx neo4j.ManagedTransaction, dirs []int, start []string, maxDepth, room int, asOf any) ([]Node, error) {
-	seen := make(map[string]bool, len(start))
-	for _, k := range start {
-		seen[k] = true
+// conePrefix returns the IDs the pages up to and including end hold: head (what the
+// first page holds besides cone nodes) and the cone nodes up to end.
+func conePrefix(ctx context.Context, tx neo4j.ManagedTransaction, mask int, q LineageQuery, traversal, head []string, recordedBy time.Time, end conePosition) ([]string, error) {
+	recs, err := collect(ctx, tx, conePrefixQueries[mask][q.MaxDepth], map[string]any{
+		"start": traversal, "asOf": q.asOfParam(), "recordedBy": recordedBy, "kinds": kindStrings(q.Kinds), "endDepth": end.Depth, "endKey": end.Key,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("traverse lineage page: earlier pages: %w", err)
 	}
-	// visited[i] holds what direction i has reached, so each direction walks its own
-	// cone even through nodes the other direction reached first.
-	visited := make([]map[string]bool, len(dirs))
-	frontiers := make([][]string, len(dirs))
-	for i := range dirs {
-		visited[i] = make(map[string]bool, len(start))
-		for _, k := range start {
-			visited[i][k] = true
-		}
-		frontiers[i] = start
+	keys, _, err := neo4j.GetRecordValue[[]any](recs[0], "keys")
+	if err != nil {
+		return nil, fmt.Errorf("traverse lineage page: earlier pages: %w", err)
 	}
-	var out []Node
-	kept := make(map[string]bool, room) // everything returned so far, by key
-	for depth := 1; depth <= maxDepth && len(out) < room; depth++ {
-		var level []Node
-		next := make([][]string, len(dirs))
-		for i, dir := range dirs {
-			if len(frontiers[i]) == 0 {
-				continue
-			}
-			// Neighbours already reached may come back too: fetch enough beyond them.
-			recs, err := collect(ctx, tx, levelQueries[dir], map[string]any{
-				"frontier": frontiers[i], "max": room - len(out) + len(visited[i]), "asOf": asOf,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("traverse lineage depth %d: %w", depth, err)
-			}
-			for _, r := range recs {
-				n, err := nodeAt(r, "n")
-				if err != nil {
-					return nil, err
-				}
-				if visited[i][n.Key] {
-					continue
-				}
-				next[i] = append(next[i], n.Key)
-				if !seen[n.Key] {
-					seen[n.Key] = true
-					level = append(level, n)
-				}
-			}
-		}
-		sort.Slice(level, func(a, b int) bool { return level[a].Key < level[b].Key })
-		level = level[:min(len(level), room-len(out))]
-		out = append(out, level...)
-		for _, n := range level {
-			kept[n.Key] = true
-		}
-		for i := range dirs {
-			frontiers[i] = frontiers[i][:0:0]
-			for _, k := range next[i] {
-				// Walk on from what is returned, including nodes the other direction
-				// reached first; a node cut from the answer ends its path.
-				if kept[k] {
-					visited[i][k] = true
-					frontiers[i] = append(frontiers[i], k)
-				}
-			}
-		}
+	out := slices.Clone(head)
+	for _, k := range keys {
+		out = append(out, k.(string))
 	}
 	return out, nil
+}
+
+// kindStrings is kinds as a query parameter: null for no filter.
+func kindStrings(kinds []Kind) any {
+	if len(kinds) == 0 {
+		return nil
+	}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
 }
 
 // checkLineageQuery validates q and returns its start IDs without repeats, in order.
@@ -431,11 +532,11 @@ func checkLineageQuery(q LineageQuery) ([]string, error) {
 	default:
 		return nil, apperr.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH (got %q)", q.Direction)
 	}
-	if q.NodeLimit < 0 || q.NodeLimit > MaxLineageNodes {
-		return nil, apperr.Invalid("nodeLimit", "must be between 1 and %d (got %d)", MaxLineageNodes, q.NodeLimit)
+	if err := CheckBudget("budget", q.Budget, MaxLineageNodes); err != nil {
+		return nil, err
 	}
-	if q.NodeLimit > 0 && q.NodeLimit < len(q.Start) {
-		return nil, apperr.Invalid("nodeLimit", "must be at least the number of start nodes (%d)", len(q.Start))
+	if q.Budget > 0 && q.Budget < len(q.Start) && q.After == "" {
+		return nil, apperr.Invalid("budget", "must be at least the number of start nodes (%d) on the first page", len(q.Start))
 	}
 	if q.MaxDepth < 0 || q.MaxDepth > MaxLineageDepth {
 		return nil, apperr.Invalid("maxDepth", "must be between 0 and %d (got %d)", MaxLineageDepth, q.MaxDepth)
@@ -457,4 +558,31 @@ func checkLineageQuery(q LineageQuery) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// asOfParam is q.AsOf as the driver sends it, or nil.
+func (q LineageQuery) asOfParam() any {
+	if q.AsOf == nil {
+		return nil
+	}
+	return q.AsOf.UTC()
+}
+
+// fingerprint identifies the question q asks, apart from paging, for its cursors.
+func (q LineageQuery) fingerprint() string {
+	var asOf string
+	if q.AsOf != nil {
+		asOf = q.AsOf.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal([]any{q.Start, q.Direction, q.MaxDepth, q.Kinds, asOf})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// CheckBudget validates a node budget: 0 (the default) or 1 to max.
+func CheckBudget(field string, budget, max int) error {
+	if budget < 0 || budget > max {
+		return apperr.Invalid(field, "must be between 1 and %d (got %d)", max, budget)
+	}
+	return nil
 }

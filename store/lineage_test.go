@@ -18,18 +18,10 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	ptr := func(s string) *string { return &s }
-
-	// One dataset version read by five jobs: a downstream cone of 1 + 5 jobs + 5 artifacts.
-	dv, _, err := st.RegisterDatasetVersion(ctx, "tester", store.DatasetVersionInput{
-		URI: "s3://lake-" + tk + "/wide", Digest: ptr("sha256:1"),
-	})
-	require.NoError(t, err)
+	w := newWideCone(t, st, tk)
+	dv := w.dv
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		_, _, _, err := st.RecordTrainingJob(ctx, "tester", store.TrainingJobInput{
-			Namespace: "ns-" + tk, Name: name, Inputs: []string{dv.Key},
-			ModelArtifact: store.ArtifactInput{URI: "s3://models-" + tk + "/" + name},
-		})
-		require.NoError(t, err)
+		w.train(name)
 	}
 
 	full, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2})
@@ -38,8 +30,7 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 	assert.False(t, full.Truncated)
 	assert.Len(t, full.Edges, 10)
 
-	job := func(name string) string { return store.JobKey("ns-"+tk, name) }
-	artifact := func(name string) string { return store.ArtifactKey("s3://models-" + tk + "/" + name) }
+	job, artifact := w.job, w.artifact
 	for _, tt := range []struct {
 		limit int
 		want  []string
@@ -48,7 +39,7 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 		{4, []string{dv.Key, job("a"), job("b"), job("c")}},
 		{8, []string{dv.Key, job("a"), job("b"), job("c"), job("d"), job("e"), artifact("a"), artifact("b")}},
 	} {
-		cut, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: tt.limit})
+		cut, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, Budget: tt.limit})
 		require.NoError(t, err)
 		assert.True(t, cut.Truncated)
 		var got []string
@@ -70,7 +61,7 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 		Model: "wide-" + tk, Source: "s3://models-" + tk + "/a", ProducedBy: ptr(job("a")),
 	})
 	require.NoError(t, err)
-	both, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key, mv.Key}, Direction: store.Both, MaxDepth: 2, NodeLimit: 6})
+	both, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key, mv.Key}, Direction: store.Both, MaxDepth: 2, Budget: 6})
 	require.NoError(t, err)
 	assert.True(t, both.Truncated)
 	var got []string
@@ -86,7 +77,7 @@ func TestLineageMarksTruncatedCones(t *testing.T) {
 		{From: artifact("a"), To: mv.Key, Type: store.RelRegisteredAs},
 	}, both.Edges)
 
-	exact, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, NodeLimit: 11})
+	exact, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, Budget: 11})
 	require.NoError(t, err)
 	assert.False(t, exact.Truncated, "a cone of exactly the limit is complete")
 	assert.Len(t, exact.Nodes, 11)
@@ -100,4 +91,120 @@ func TestLineageRejectsUnknownKinds(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.Equal(t, "kinds[1]: unknown node kind \"Bogus\"", err.Error())
+}
+
+// A cone larger than the budget is read page by page: each page continues where the
+// last stopped, by depth and then ID, the pages together hold every node and every
+// edge exactly once, and later pages see the graph as it stood at the first page.
+func TestLineagePagesThroughLargeCones(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	ctx := t.Context()
+	w := newWideCone(t, st, neo4jtest.Token(t))
+	dv, job, artifact, train := w.dv, w.job, w.artifact, w.train
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		train(name)
+	}
+	q := store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, Budget: 4}
+	var pages [][]string
+	edges := map[store.Edge]int{}
+	for page := 0; ; page++ {
+		require.Less(t, page, 5, "paging ends")
+		l, err := st.Lineage(ctx, q)
+		require.NoError(t, err)
+		var keys []string
+		for _, n := range l.Nodes {
+			keys = append(keys, n.Key)
+		}
+		pages = append(pages, keys)
+		for _, e := range l.Edges {
+			edges[e]++
+		}
+		if page == 0 {
+			// Written after the first page: later pages do not see it.
+			train("f")
+		}
+		if !l.Truncated {
+			assert.Empty(t, l.EndCursor)
+			break
+		}
+		require.NotEmpty(t, l.EndCursor)
+		q.After = l.EndCursor
+	}
+	assert.Equal(t, [][]string{
+		{dv.Key, job("a"), job("b"), job("c")},
+		{job("d"), job("e"), artifact("a"), artifact("b")},
+		{artifact("c"), artifact("d"), artifact("e")},
+	}, pages)
+	assert.Len(t, edges, 10, "every edge of the cone")
+	for e, n := range edges {
+		assert.Equal(t, 1, n, "edge %v on one page only", e)
+	}
+
+	// The kinds filter pages over the nodes it shows; the walk passes through the rest.
+	arts, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2,
+		Budget: 3, Kinds: []store.Kind{store.KindArtifact}, SkipEdges: true})
+	require.NoError(t, err)
+	require.True(t, arts.Truncated)
+	var got []string
+	for _, n := range arts.Nodes {
+		got = append(got, n.Key)
+	}
+	assert.Equal(t, []string{dv.Key, artifact("a"), artifact("b")}, got)
+	rest, err := st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2,
+		Budget: 3, Kinds: []store.Kind{store.KindArtifact}, SkipEdges: true, After: arts.EndCursor})
+	require.NoError(t, err)
+	got = nil
+	for _, n := range rest.Nodes {
+		got = append(got, n.Key)
+	}
+	assert.Equal(t, []string{artifact("c"), artifact("d"), artifact("e")}, got)
+	assert.True(t, rest.Truncated, "artifact f was written after the first page but is in the live cone")
+
+	// A cursor answers only the question it came from.
+	for _, other := range []store.LineageQuery{
+		{Start: []string{dv.Key}, Direction: store.Upstream, MaxDepth: 2},
+		{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 3},
+		{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2},
+	} {
+		other.After = arts.EndCursor
+		_, err := st.Lineage(ctx, other)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "after: belongs to a lineage question with other arguments")
+	}
+	_, err = st.Lineage(ctx, store.LineageQuery{Start: []string{dv.Key}, Direction: store.Downstream, MaxDepth: 2, After: "bogus"})
+	require.Error(t, err)
+	assert.Equal(t, "after: is not a cursor returned by this API", err.Error())
+}
+
+// wideCone is one dataset version read by training jobs, each producing an artifact.
+type wideCone struct {
+	t  *testing.T
+	st *store.Store
+	tk string
+	dv store.Node
+}
+
+func newWideCone(t *testing.T, st *store.Store, tk string) wideCone {
+	digest := "sha256:1"
+	dv, _, err := st.RegisterDatasetVersion(t.Context(), "tester", store.DatasetVersionInput{
+		URI: "s3://lake-" + tk + "/wide", Digest: &digest,
+	})
+	require.NoError(t, err)
+	return wideCone{t: t, st: st, tk: tk, dv: dv}
+}
+
+// train records job name reading the dataset version and producing artifact name.
+func (w wideCone) train(name string) {
+	_, _, _, err := w.st.RecordTrainingJob(w.t.Context(), "tester", store.TrainingJobInput{
+		Namespace: "ns-" + w.tk, Name: name, Inputs: []string{w.dv.Key},
+		ModelArtifact: store.ArtifactInput{URI: "s3://models-" + w.tk + "/" + name},
+	})
+	require.NoError(w.t, err)
+}
+
+func (w wideCone) job(name string) string { return store.JobKey("ns-"+w.tk, name) }
+
+func (w wideCone) artifact(name string) string {
+	return store.ArtifactKey("s3://models-" + w.tk + "/" + name)
 }

@@ -63,15 +63,35 @@ func (n Node) OptTime(prop string) *time.Time {
 	return nil
 }
 
-func nodeFrom(n dbtype.Node) Node {
-	out := Node{Props: n.Props}
-	out.Key, _ = n.Props[propKey].(string)
-	kind, _ := n.Props[propKind].(string)
+func nodeFrom(n dbtype.Node) Node { return nodeFromProps(n.Props) }
+
+// nodeFromProps makes a Node of a node's property map (as `n {.*}` returns it).
+func nodeFromProps(props map[string]any) Node {
+	out := Node{Props: props}
+	out.Key, _ = props[propKey].(string)
+	kind, _ := props[propKind].(string)
 	out.Kind = Kind(kind)
-	out.Name, _ = n.Props[propName].(string)
-	out.RecordedAt, _ = n.Props[propRecordedAt].(time.Time)
-	out.RecordedBy, _ = n.Props[propRecordedBy].(string)
+	out.Name, _ = props[propName].(string)
+	out.RecordedAt, _ = props[propRecordedAt].(time.Time)
+	out.RecordedBy, _ = props[propRecordedBy].(string)
 	return out
+}
+
+// nodesAt reads column col of rec, a list of node property maps (`collect(n {.*})`).
+func nodesAt(rec *neo4j.Record, col string) ([]Node, error) {
+	list, _, err := neo4j.GetRecordValue[[]any](rec, col)
+	if err != nil {
+		return nil, fmt.Errorf("read node list column %q: %w", col, err)
+	}
+	out := make([]Node, 0, len(list))
+	for i, v := range list {
+		props, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("read node list column %q: element %d is %T, not a property map", col, i, v)
+		}
+		out = append(out, nodeFromProps(props))
+	}
+	return out, nil
 }
 
 // nodeAt reads the node in column col of rec.
@@ -111,20 +131,24 @@ func nodeByKey(ctx context.Context, tx neo4j.ManagedTransaction, field, key stri
 // and returns the nodes it yields as column n.
 func (s *Store) neighbours(ctx context.Context, cypher, key string) ([]Node, error) {
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Node, error) {
-		recs, err := collect(ctx, tx, cypher, map[string]any{"key": key})
-		if err != nil {
-			return nil, fmt.Errorf("neighbours of %q: %w", key, err)
-		}
-		out := make([]Node, 0, len(recs))
-		for _, r := range recs {
-			n, err := nodeAt(r, "n")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, nil
+		return neighboursTx(ctx, tx, cypher, key)
 	})
+}
+
+func neighboursTx(ctx context.Context, tx neo4j.ManagedTransaction, cypher, key string) ([]Node, error) {
+	recs, err := collect(ctx, tx, cypher, map[string]any{"key": key})
+	if err != nil {
+		return nil, fmt.Errorf("neighbours of %q: %w", key, err)
+	}
+	out := make([]Node, 0, len(recs))
+	for _, r := range recs {
+		n, err := nodeAt(r, "n")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 const (

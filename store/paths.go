@@ -78,7 +78,7 @@ func standIns(ctx context.Context, tx neo4j.ManagedTransaction, field, key strin
 	if n.Kind != KindDataset && n.Kind != KindRegisteredModel {
 		return []string{key}, nil
 	}
-	recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": []string{key}, "limit": MaxLineageNodes, "asOf": nil})
+	recs, err := collect(ctx, tx, cypherVersionsOf, map[string]any{"keys": []string{key}, "limit": MaxLineageNodes, "asOf": nil, "recordedBy": nil})
 	if err != nil {
 		return nil, fmt.Errorf("versions of %q: %w", key, err)
 	}

@@ -289,12 +289,14 @@ func (this Endpoint) GetRecordedBy() string { return this.RecordedBy }
 
 // What was derived from some data.
 type Impact struct {
-	// The model versions derived from the data, by ID.
+	// The model versions derived from the data, by ID (on a paged answer: by depth, then ID).
 	ModelVersions []*ModelVersion `json:"modelVersions"`
-	// The endpoints those versions were ever deployed to, by ID.
+	// The endpoints those versions were ever deployed to, by ID (on a paged answer: by depth, then ID).
 	Endpoints []*ImpactedEndpoint `json:"endpoints"`
-	// True when the downstream cone was larger than the node limit and the lists are incomplete.
+	// True when more model versions or endpoints follow on later pages.
 	Truncated bool `json:"truncated"`
+	// Where the next page starts (`endCursor`, passed as `after`), when `truncated`.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // An endpoint that an affected model version was deployed to.
@@ -325,8 +327,10 @@ type LineageGraph struct {
 	// structural `VERSION_OF` edges of dataset and registered-model start nodes. Computed
 	// only when selected.
 	Edges []*LineageEdge `json:"edges"`
-	// True when the cone held more nodes than the node limit and `nodes` holds only the nearest.
+	// True when the cone holds more nodes than this answer: more pages follow.
 	Truncated bool `json:"truncated"`
+	// Where the next page starts (`endCursor`, passed as `after`), when `truncated`.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // A provenance path, from its upstream end to its downstream end.
