@@ -27,8 +27,18 @@ type SeedPlan struct {
 // monthly versions each, 10 processing jobs (fan-in of 2) writing 10 feature versions of
 // 2 feature datasets, 20 training runs each reading 2-3 feature versions, their 20 model
 // artifacts and 20 versions of 2 registered models, and 2 endpoints redeployed 10 times
-// each over months (one deployment live per endpoint).
+// each over months (one deployment live per endpoint). Besides, every tenth pipeline's
+// first processing job also reads one shared reference dataset version (SeedSharedKey),
+// whose downstream cone spans those pipelines: the impact benchmark's start.
 const SeedNodesPerPipeline = 98
+
+// seedSharedEvery is how many pipelines share one reader of the reference dataset.
+const seedSharedEvery = 10
+
+// SeedSharedKey is the ID of the shared reference dataset version of a seeded graph.
+func SeedSharedKey(prefix string) string {
+	return DatasetVersionKey("s3://"+prefix+"-shared", "reference", "2025-1")
+}
 
 // seedBatch is how many rows one UNWIND write carries.
 const seedBatch = 5000
@@ -190,6 +200,13 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 	rawNS := "s3://" + prefix + "-raw-" + ps
 	featNS := "s3://" + prefix + "-features-" + ps
 	var raw, feat []string
+	if p == 0 {
+		sharedNS := "s3://" + prefix + "-shared"
+		ds := node(KindDataset, DatasetKey(sharedNS, "reference"), "reference", 0, map[string]any{propNamespace: sharedNS, propURI: sharedNS + "/reference"})
+		v := node(KindDatasetVersion, SeedSharedKey(prefix), "reference", 0, map[string]any{propNamespace: sharedNS,
+			propURI: sharedNS + "/reference/2025-1", propVersion: "2025-1", propVersionID: "2025-1", propDigest: "sha256:5eed"})
+		edge(RelVersionOf, v, ds, 0, nil)
+	}
 	for d := range 2 {
 		name := "source-" + strconv.Itoa(d)
 		ds := node(KindDataset, DatasetKey(rawNS, name), name, 0, map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name})
@@ -215,6 +232,9 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 			job := node(KindProcessingJob, JobKey("airflow-"+prefix+"-"+ps, "prepare-"+strconv.Itoa(i)), "prepare-"+strconv.Itoa(i), m*30+1,
 				map[string]any{propNamespace: "airflow-" + prefix + "-" + ps, propStatus: string(JobCompleted)})
 			edge(RelInputTo, raw[m], job, m*30+1, nil)
+			if i == 0 && p%seedSharedEvery == 0 {
+				edge(RelInputTo, SeedSharedKey(prefix), job, m*30+1, nil)
+			}
 			edge(RelInputTo, raw[5+(m+d)%5], job, m*30+1, nil)
 			edge(RelProduced, job, key, m*30+1, nil)
 			feat = append(feat, key)

@@ -20,7 +20,7 @@ func TestSeedBuildsAConnectedRealisticGraph(t *testing.T) {
 	var calls int
 	nodes, rels, err := st.Seed(t.Context(), store.SeedPlan{Nodes: 3 * store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, func(int, int) { calls++ })
 	require.NoError(t, err)
-	assert.Equal(t, 3*store.SeedNodesPerPipeline, nodes)
+	assert.Equal(t, 3*store.SeedNodesPerPipeline+2, nodes, "three pipelines and the shared reference dataset with its version")
 	assert.Positive(t, rels)
 	assert.Positive(t, calls, "progress is reported")
 
@@ -37,6 +37,12 @@ func TestSeedBuildsAConnectedRealisticGraph(t *testing.T) {
 	deps, err := st.ActiveDeployments(t.Context(), store.EndpointKey(tk+"-endpoint-1-0"))
 	require.NoError(t, err)
 	assert.Len(t, deps, 1)
+
+	// The shared reference data reaches models and endpoints of the pipelines reading it.
+	im, err := st.ImpactOf(t.Context(), store.ImpactQuery{Of: store.SeedSharedKey(tk), MaxDepth: 10})
+	require.NoError(t, err)
+	assert.NotEmpty(t, im.ModelVersions)
+	assert.NotEmpty(t, im.Endpoints)
 
 	_, _, err = st.Seed(t.Context(), store.SeedPlan{Nodes: store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
 	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "a prefix is seeded once")
