@@ -180,19 +180,28 @@ type ComplexityRoot struct {
 		To           func(childComplexity int) int
 	}
 
+	ModelMetric struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	ModelVersion struct {
 		Aliases        func(childComplexity int) int
 		ApprovalStatus func(childComplexity int) int
 		Approvals      func(childComplexity int) int
 		Description    func(childComplexity int) int
+		Framework      func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
+		Metrics        func(childComplexity int) int
 		Model          func(childComplexity int) int
 		Name           func(childComplexity int) int
 		ProducedBy     func(childComplexity int) int
 		RecordedAt     func(childComplexity int) int
 		RecordedBy     func(childComplexity int) int
+		Signature      func(childComplexity int) int
 		Source         func(childComplexity int) int
+		Tags           func(childComplexity int) int
 		Version        func(childComplexity int) int
 	}
 
@@ -204,6 +213,7 @@ type ComplexityRoot struct {
 		RegisterModelVersion   func(childComplexity int, input model.RegisterModelVersionInput) int
 		SetApprovalStatus      func(childComplexity int, input model.SetApprovalStatusInput) int
 		SetModelAlias          func(childComplexity int, input model.SetModelAliasInput) int
+		UpdateRegisteredModel  func(childComplexity int, input model.UpdateRegisteredModelInput) int
 	}
 
 	PageInfo struct {
@@ -266,12 +276,14 @@ type ComplexityRoot struct {
 	RegisteredModel struct {
 		AliasHistory  func(childComplexity int) int
 		Aliases       func(childComplexity int) int
+		Description   func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Kind          func(childComplexity int) int
 		LatestVersion func(childComplexity int) int
 		Name          func(childComplexity int) int
 		RecordedAt    func(childComplexity int) int
 		RecordedBy    func(childComplexity int) int
+		Tags          func(childComplexity int) int
 	}
 
 	SetApprovalStatusPayload struct {
@@ -281,6 +293,11 @@ type ComplexityRoot struct {
 
 	SetModelAliasPayload struct {
 		Alias func(childComplexity int) int
+	}
+
+	Tag struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	TrainingJob struct {
@@ -298,6 +315,10 @@ type ComplexityRoot struct {
 		RecordedBy      func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
 		Status          func(childComplexity int) int
+	}
+
+	UpdateRegisteredModelPayload struct {
+		RegisteredModel func(childComplexity int) int
 	}
 }
 
@@ -325,6 +346,7 @@ type MutationResolver interface {
 	RecordTrainingJob(ctx context.Context, input model.RecordTrainingJobInput) (*model.RecordTrainingJobPayload, error)
 	RecordProcessingJob(ctx context.Context, input model.RecordProcessingJobInput) (*model.RecordProcessingJobPayload, error)
 	RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error)
+	UpdateRegisteredModel(ctx context.Context, input model.UpdateRegisteredModelInput) (*model.UpdateRegisteredModelPayload, error)
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
 	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
 	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
@@ -907,6 +929,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelAlias.To(childComplexity), true
 
+	case "ModelMetric.key":
+		if e.ComplexityRoot.ModelMetric.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelMetric.Key(childComplexity), true
+	case "ModelMetric.value":
+		if e.ComplexityRoot.ModelMetric.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelMetric.Value(childComplexity), true
+
 	case "ModelVersion.aliases":
 		if e.ComplexityRoot.ModelVersion.Aliases == nil {
 			break
@@ -931,6 +966,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Description(childComplexity), true
+	case "ModelVersion.framework":
+		if e.ComplexityRoot.ModelVersion.Framework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Framework(childComplexity), true
 	case "ModelVersion.id":
 		if e.ComplexityRoot.ModelVersion.ID == nil {
 			break
@@ -943,6 +984,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Kind(childComplexity), true
+	case "ModelVersion.metrics":
+		if e.ComplexityRoot.ModelVersion.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Metrics(childComplexity), true
 	case "ModelVersion.model":
 		if e.ComplexityRoot.ModelVersion.Model == nil {
 			break
@@ -973,12 +1020,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.RecordedBy(childComplexity), true
+	case "ModelVersion.signature":
+		if e.ComplexityRoot.ModelVersion.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Signature(childComplexity), true
 	case "ModelVersion.source":
 		if e.ComplexityRoot.ModelVersion.Source == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.Source(childComplexity), true
+	case "ModelVersion.tags":
+		if e.ComplexityRoot.ModelVersion.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Tags(childComplexity), true
 	case "ModelVersion.version":
 		if e.ComplexityRoot.ModelVersion.Version == nil {
 			break
@@ -1063,6 +1122,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetModelAlias(childComplexity, args["input"].(model.SetModelAliasInput)), true
+	case "Mutation.updateRegisteredModel":
+		if e.ComplexityRoot.Mutation.UpdateRegisteredModel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRegisteredModel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRegisteredModel(childComplexity, args["input"].(model.UpdateRegisteredModelInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1318,6 +1388,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisteredModel.Aliases(childComplexity), true
+	case "RegisteredModel.description":
+		if e.ComplexityRoot.RegisteredModel.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisteredModel.Description(childComplexity), true
 	case "RegisteredModel.id":
 		if e.ComplexityRoot.RegisteredModel.ID == nil {
 			break
@@ -1354,6 +1430,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisteredModel.RecordedBy(childComplexity), true
+	case "RegisteredModel.tags":
+		if e.ComplexityRoot.RegisteredModel.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisteredModel.Tags(childComplexity), true
 
 	case "SetApprovalStatusPayload.approvals":
 		if e.ComplexityRoot.SetApprovalStatusPayload.Approvals == nil {
@@ -1374,6 +1456,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetModelAliasPayload.Alias(childComplexity), true
+
+	case "Tag.key":
+		if e.ComplexityRoot.Tag.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tag.Key(childComplexity), true
+	case "Tag.value":
+		if e.ComplexityRoot.Tag.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tag.Value(childComplexity), true
 
 	case "TrainingJob.codeVersion":
 		if e.ComplexityRoot.TrainingJob.CodeVersion == nil {
@@ -1460,6 +1555,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TrainingJob.Status(childComplexity), true
 
+	case "UpdateRegisteredModelPayload.registeredModel":
+		if e.ComplexityRoot.UpdateRegisteredModelPayload.RegisteredModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateRegisteredModelPayload.RegisteredModel(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1471,6 +1573,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
 			graphql.NewInputUnmarshaler("DeployModelVersionInput", ec.unmarshalInputDeployModelVersionInput),
+			graphql.NewInputUnmarshaler("ModelMetricInput", ec.unmarshalInputModelMetricInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
 			graphql.NewInputUnmarshaler("RecordProcessingJobInput", ec.unmarshalInputRecordProcessingJobInput),
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
@@ -1478,6 +1581,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegisterModelVersionInput", ec.unmarshalInputRegisterModelVersionInput),
 			graphql.NewInputUnmarshaler("SetApprovalStatusInput", ec.unmarshalInputSetApprovalStatusInput),
 			graphql.NewInputUnmarshaler("SetModelAliasInput", ec.unmarshalInputSetModelAliasInput),
+			graphql.NewInputUnmarshaler("TagInput", ec.unmarshalInputTagInput),
+			graphql.NewInputUnmarshaler("UpdateRegisteredModelInput", ec.unmarshalInputUpdateRegisteredModelInput),
 		)
 	}
 	first := true
@@ -1581,6 +1686,9 @@ schema {
 
 "An instant in RFC 3339 format with a time zone, e.g. ` + "`" + `2026-03-14T09:30:00Z` + "`" + `."
 scalar Time
+
+"Any JSON value: an object, a list, a string, a number, a boolean or null."
+scalar JSON
 
 type Query {
   """
@@ -2085,6 +2193,10 @@ type RegisteredModel implements Node {
   recordedBy: String!
   "The highest version number registered so far."
   latestVersion: Int!
+  "Free text, set with ` + "`" + `updateRegisteredModel` + "`" + `."
+  description: String
+  "Labels, by key, set with ` + "`" + `updateRegisteredModel` + "`" + `."
+  tags: [Tag!]!
   "The aliases in force now, by name."
   aliases: [ModelAlias!]!
   "Every alias assignment ever made, by alias and time: the record of every move."
@@ -2111,6 +2223,14 @@ type ModelVersion implements Node {
   source: String!
   "Free text given at registration."
   description: String
+  "What the model was built with, as given at registration."
+  framework: String
+  "The model's inputs and outputs, as given at registration."
+  signature: JSON
+  "The evaluation results it was registered on, in the order given."
+  metrics: [ModelMetric!]!
+  "Labels given at registration, by key."
+  tags: [Tag!]!
   "The job that produced the model artifact, when known."
   producedBy: Node
   "The current approval status (` + "`" + `PENDING_MANUAL_APPROVAL` + "`" + ` until someone sets one)."
@@ -2217,6 +2337,12 @@ type Mutation {
   numbers are assigned 1, 2, 3, … per model.
   """
   registerModelVersion("The version to register." input: RegisterModelVersionInput!): RegisterModelVersionPayload!
+
+  """
+  Change a registered model's description and tags. Tags are labels, not provenance:
+  the last write wins. An unknown model is ` + "`" + `NOT_FOUND` + "`" + `.
+  """
+  updateRegisteredModel("The change to make." input: UpdateRegisteredModelInput!): UpdateRegisteredModelPayload!
 
   """
   Deploy a model version to an endpoint (created on first use) under a variant. A
@@ -2390,6 +2516,64 @@ input RegisterModelVersionInput {
   producedBy: ID
   "Free text."
   description: String
+  "What the model was built with, e.g. ` + "`" + `xgboost 1.7` + "`" + ` (at most 256 characters)."
+  framework: String
+  "The model's inputs and outputs, e.g. an MLflow signature (any JSON, at most 64 KiB)."
+  signature: JSON
+  "The evaluation results it is registered on (at most 100; finite numbers; each key once)."
+  metrics: [ModelMetricInput!]
+  "Labels (at most 100; keys up to 250 characters, values up to 8,000; each key once)."
+  tags: [TagInput!]
+}
+
+"A metric value recorded with a model version at registration."
+input ModelMetricInput {
+  "The metric's name, e.g. ` + "`" + `auc` + "`" + `."
+  key: String!
+  "Its value."
+  value: Float!
+}
+
+"A key–value label."
+input TagInput {
+  "The tag's key (1 to 250 characters)."
+  key: String!
+  "Its value (up to 8,000 characters)."
+  value: String!
+}
+
+"A change to a registered model."
+input UpdateRegisteredModelInput {
+  "The registered model's name."
+  name: String!
+  "The new description; unchanged when omitted."
+  description: String
+  "Tags to add or to give new values."
+  setTags: [TagInput!]
+  "Keys of tags to remove (applied before ` + "`" + `setTags` + "`" + `)."
+  deleteTags: [String!]
+}
+
+"The result of ` + "`" + `updateRegisteredModel` + "`" + `."
+type UpdateRegisteredModelPayload {
+  "The registered model as changed."
+  registeredModel: RegisteredModel!
+}
+
+"A key–value label."
+type Tag {
+  "The tag's key."
+  key: String!
+  "Its value."
+  value: String!
+}
+
+"A metric value recorded with a model version at registration."
+type ModelMetric {
+  "The metric's name."
+  key: String!
+  "Its value."
+  value: Float!
 }
 
 "The result of ` + "`" + `registerModelVersion` + "`" + `."
@@ -2701,6 +2885,16 @@ func (ec *executionContext) childFields_ModelAlias(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type ModelAlias", field.Name)
 }
 
+func (ec *executionContext) childFields_ModelMetric(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ModelMetric_key(ctx, field)
+	case "value":
+		return ec.fieldContext_ModelMetric_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelMetric", field.Name)
+}
+
 func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2721,6 +2915,14 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_source(ctx, field)
 	case "description":
 		return ec.fieldContext_ModelVersion_description(ctx, field)
+	case "framework":
+		return ec.fieldContext_ModelVersion_framework(ctx, field)
+	case "signature":
+		return ec.fieldContext_ModelVersion_signature(ctx, field)
+	case "metrics":
+		return ec.fieldContext_ModelVersion_metrics(ctx, field)
+	case "tags":
+		return ec.fieldContext_ModelVersion_tags(ctx, field)
 	case "producedBy":
 		return ec.fieldContext_ModelVersion_producedBy(ctx, field)
 	case "approvalStatus":
@@ -2841,6 +3043,10 @@ func (ec *executionContext) childFields_RegisteredModel(ctx context.Context, fie
 		return ec.fieldContext_RegisteredModel_recordedBy(ctx, field)
 	case "latestVersion":
 		return ec.fieldContext_RegisteredModel_latestVersion(ctx, field)
+	case "description":
+		return ec.fieldContext_RegisteredModel_description(ctx, field)
+	case "tags":
+		return ec.fieldContext_RegisteredModel_tags(ctx, field)
 	case "aliases":
 		return ec.fieldContext_RegisteredModel_aliases(ctx, field)
 	case "aliasHistory":
@@ -2865,6 +3071,16 @@ func (ec *executionContext) childFields_SetModelAliasPayload(ctx context.Context
 		return ec.fieldContext_SetModelAliasPayload_alias(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetModelAliasPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Tag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_Tag_key(ctx, field)
+	case "value":
+		return ec.fieldContext_Tag_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Tag", field.Name)
 }
 
 func (ec *executionContext) childFields_TrainingJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2899,6 +3115,14 @@ func (ec *executionContext) childFields_TrainingJob(ctx context.Context, field g
 		return ec.fieldContext_TrainingJob_outputs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TrainingJob", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateRegisteredModelPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "registeredModel":
+		return ec.fieldContext_UpdateRegisteredModelPayload_registeredModel(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateRegisteredModelPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3129,6 +3353,20 @@ func (ec *executionContext) field_Mutation_setModelAlias_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetModelAliasInput, error) {
 			return ec.unmarshalNSetModelAliasInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRegisteredModel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateRegisteredModelInput, error) {
+			return ec.unmarshalNUpdateRegisteredModelInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5726,6 +5964,52 @@ func (ec *executionContext) fieldContext_ModelAlias_recordedBy(_ context.Context
 	return graphql.NewScalarFieldContext("ModelAlias", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelMetric_key(ctx context.Context, field graphql.CollectedField, obj *model.ModelMetric) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelMetric_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelMetric_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelMetric", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelMetric_value(ctx context.Context, field graphql.CollectedField, obj *model.ModelMetric) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelMetric_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelMetric_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelMetric", field, false, false, "Float")
+}
+
 func (ec *executionContext) _ModelVersion_id(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5940,6 +6224,116 @@ func (ec *executionContext) _ModelVersion_description(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_ModelVersion_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_framework(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Framework, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_framework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_signature(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _ModelVersion_metrics(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metrics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelMetric) graphql.Marshaler {
+			return ec.marshalNModelMetric2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelMetric(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+			return ec.marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tag(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ModelVersion_producedBy(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
@@ -6222,6 +6616,50 @@ func (ec *executionContext) fieldContext_Mutation_registerModelVersion(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_registerModelVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRegisteredModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRegisteredModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRegisteredModel(ctx, fc.Args["input"].(model.UpdateRegisteredModelInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateRegisteredModelPayload) graphql.Marshaler {
+			return ec.marshalNUpdateRegisteredModelPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRegisteredModel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateRegisteredModelPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRegisteredModel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7552,6 +7990,61 @@ func (ec *executionContext) fieldContext_RegisteredModel_latestVersion(_ context
 	return graphql.NewScalarFieldContext("RegisteredModel", field, false, false, "Int")
 }
 
+func (ec *executionContext) _RegisteredModel_description(ctx context.Context, field graphql.CollectedField, obj *model.RegisteredModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisteredModel_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RegisteredModel_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegisteredModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _RegisteredModel_tags(ctx context.Context, field graphql.CollectedField, obj *model.RegisteredModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisteredModel_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+			return ec.marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisteredModel_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisteredModel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tag(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RegisteredModel_aliases(ctx context.Context, field graphql.CollectedField, obj *model.RegisteredModel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7710,6 +8203,52 @@ func (ec *executionContext) fieldContext_SetModelAliasPayload_alias(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Tag_key(ctx context.Context, field graphql.CollectedField, obj *model.Tag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tag_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tag_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tag", field, false, false, "String")
+}
+
+func (ec *executionContext) _Tag_value(ctx context.Context, field graphql.CollectedField, obj *model.Tag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tag_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tag_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tag", field, false, false, "String")
 }
 
 func (ec *executionContext) _TrainingJob_id(ctx context.Context, field graphql.CollectedField, obj *model.TrainingJob) (ret graphql.Marshaler) {
@@ -8056,6 +8595,38 @@ func (ec *executionContext) fieldContext_TrainingJob_outputs(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateRegisteredModelPayload_registeredModel(ctx context.Context, field graphql.CollectedField, obj *model.UpdateRegisteredModelPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateRegisteredModelPayload_registeredModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredModel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisteredModel) graphql.Marshaler {
+			return ec.marshalNRegisteredModel2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisteredModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateRegisteredModelPayload_registeredModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateRegisteredModelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisteredModel(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9260,6 +9831,55 @@ func UnmarshalDeployModelVersionInput(ctx context.Context, raw any) (model.Deplo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputModelMetricInput(ctx context.Context, obj any) (model.ModelMetricInput, error) {
+	var it model.ModelMetricInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalModelMetricInput unmarshals raw into the ModelMetricInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalModelMetricInput(ctx context.Context, raw any) (model.ModelMetricInput, error) {
+	var out model.ModelMetricInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ModelMetricInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputParameterInput(ctx context.Context, obj any) (model.ParameterInput, error) {
 	var it model.ParameterInput
 	if obj == nil {
@@ -9615,7 +10235,7 @@ func (ec *executionContext) unmarshalInputRegisterModelVersionInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"model", "source", "producedBy", "description"}
+	fieldsInOrder := [...]string{"model", "source", "producedBy", "description", "framework", "signature", "metrics", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9650,6 +10270,34 @@ func (ec *executionContext) unmarshalInputRegisterModelVersionInput(ctx context.
 				return it, err
 			}
 			it.Description = data
+		case "framework":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("framework"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Framework = data
+		case "signature":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signature"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Signature = data
+		case "metrics":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metrics"))
+			data, err := ec.unmarshalOModelMetricInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metrics = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
 		}
 	}
 	return it, nil
@@ -9776,6 +10424,118 @@ func (ec *executionContext) unmarshalInputSetModelAliasInput(ctx context.Context
 func UnmarshalSetModelAliasInput(ctx context.Context, raw any) (model.SetModelAliasInput, error) {
 	var out model.SetModelAliasInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetModelAliasInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTagInput(ctx context.Context, obj any) (model.TagInput, error) {
+	var it model.TagInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTagInput unmarshals raw into the TagInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTagInput(ctx context.Context, raw any) (model.TagInput, error) {
+	var out model.TagInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TagInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateRegisteredModelInput(ctx context.Context, obj any) (model.UpdateRegisteredModelInput, error) {
+	var it model.UpdateRegisteredModelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "setTags", "deleteTags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "setTags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setTags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetTags = data
+		case "deleteTags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deleteTags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeleteTags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateRegisteredModelInput unmarshals raw into the UpdateRegisteredModelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRegisteredModelInput(ctx context.Context, raw any) (model.UpdateRegisteredModelInput, error) {
+	var out model.UpdateRegisteredModelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRegisteredModelInput", raw, &out)
 	return out, err
 }
 
@@ -10765,6 +11525,44 @@ func (ec *executionContext) _ModelAlias(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var modelMetricImplementors = []string{"ModelMetric"}
+
+func (ec *executionContext) _ModelMetric(ctx context.Context, sel ast.SelectionSet, obj *model.ModelMetric) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelMetricImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelMetric")
+		case "key":
+			out.Values[i] = ec._ModelMetric_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._ModelMetric_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var modelVersionImplementors = []string{"ModelVersion", "Node"}
 
 func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersion) graphql.Marshaler {
@@ -10820,6 +11618,26 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 		case "description":
 			out.Values[i] = ec._ModelVersion_description(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "framework":
+			out.Values[i] = ec._ModelVersion_framework(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._ModelVersion_signature(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "metrics":
+			out.Values[i] = ec._ModelVersion_metrics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tags":
+			out.Values[i] = ec._ModelVersion_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "producedBy":
@@ -10906,6 +11724,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "registerModelVersion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerModelVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRegisteredModel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRegisteredModel(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11409,6 +12234,16 @@ func (ec *executionContext) _RegisteredModel(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "description":
+			out.Values[i] = ec._RegisteredModel_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tags":
+			out.Values[i] = ec._RegisteredModel_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "aliases":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -11489,6 +12324,44 @@ func (ec *executionContext) _SetModelAliasPayload(ctx context.Context, sel ast.S
 			out.Values[i] = graphql.MarshalString("SetModelAliasPayload")
 		case "alias":
 			out.Values[i] = ec._SetModelAliasPayload_alias(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tagImplementors = []string{"Tag"}
+
+func (ec *executionContext) _Tag(ctx context.Context, sel ast.SelectionSet, obj *model.Tag) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tagImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Tag")
+		case "key":
+			out.Values[i] = ec._Tag_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._Tag_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11592,6 +12465,39 @@ func (ec *executionContext) _TrainingJob(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TrainingJob_outputs(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var updateRegisteredModelPayloadImplementors = []string{"UpdateRegisteredModelPayload"}
+
+func (ec *executionContext) _UpdateRegisteredModelPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateRegisteredModelPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateRegisteredModelPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateRegisteredModelPayload")
+		case "registeredModel":
+			out.Values[i] = ec._UpdateRegisteredModelPayload_registeredModel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12380,6 +13286,35 @@ func (ec *executionContext) marshalNModelAlias2ᚖgithubᚗcomᚋprovgraphᚋpro
 	return ec._ModelAlias(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModelMetric2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelMetric) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelMetric2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetric(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNModelMetric2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetric(ctx context.Context, sel ast.SelectionSet, v *model.ModelMetric) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModelMetric!")
+		return graphql.Null
+	}
+	return ec._ModelMetric(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNModelMetricInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricInput(ctx context.Context, v any) (*model.ModelMetricInput, error) {
+	res, err := ec.unmarshalInputModelMetricInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelVersion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -12612,6 +13547,35 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTag2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTag(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTag2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTag(ctx context.Context, sel ast.SelectionSet, v *model.Tag) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Tag!")
+		return graphql.Null
+	}
+	return ec._Tag(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTagInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInput(ctx context.Context, v any) (*model.TagInput, error) {
+	res, err := ec.unmarshalInputTagInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12632,6 +13596,19 @@ func (ec *executionContext) marshalNTrainingJob2ᚖgithubᚗcomᚋprovgraphᚋpr
 		return graphql.Null
 	}
 	return ec._TrainingJob(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateRegisteredModelInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelInput(ctx context.Context, v any) (model.UpdateRegisteredModelInput, error) {
+	res, err := ec.unmarshalInputUpdateRegisteredModelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateRegisteredModelPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateRegisteredModelPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpdateRegisteredModelPayload!")
+		return graphql.Null
+	}
+	return ec._UpdateRegisteredModelPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -12873,6 +13850,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalAny(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx context.Context, v any) (*model.JobStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -12887,6 +13882,23 @@ func (ec *executionContext) marshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋprov
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOModelMetricInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricInputᚄ(ctx context.Context, v any) ([]*model.ModelMetricInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ModelMetricInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNModelMetricInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
@@ -12949,6 +13961,41 @@ func (ec *executionContext) unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋprovgr
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -12965,6 +14012,23 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx context.Context, v any) ([]*model.TagInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.TagInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTagInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

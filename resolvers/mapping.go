@@ -122,6 +122,7 @@ func toRegisteredModel(n store.Node) *model.RegisteredModel {
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
 		LatestVersion: int(n.Int("latestVersion")),
+		Description:   n.OptString("description"), Tags: toTags(n.Tags()),
 	}
 }
 
@@ -130,8 +131,41 @@ func toModelVersion(n store.Node) *model.ModelVersion {
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
 		Version: int(n.Int("version")), Source: n.String("source"),
-		Description: n.OptString("description"),
+		Description: n.OptString("description"), Framework: n.OptString("framework"),
+		Signature: n.Signature(), Metrics: toModelMetrics(n.ModelMetrics()), Tags: toTags(n.Tags()),
 	}
+}
+
+func toTags(tags []store.Tag) []*model.Tag {
+	out := make([]*model.Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, &model.Tag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func toModelMetrics(ms []store.ModelMetric) []*model.ModelMetric {
+	out := make([]*model.ModelMetric, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, &model.ModelMetric{Key: m.Key, Value: m.Value})
+	}
+	return out
+}
+
+func toStoreTags(tags []*model.TagInput) []store.Tag {
+	out := make([]store.Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, store.Tag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func toStoreMetrics(ms []*model.ModelMetricInput) []store.ModelMetric {
+	out := make([]store.ModelMetric, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, store.ModelMetric{Key: m.Key, Value: m.Value})
+	}
+	return out
 }
 
 func toEndpoint(n store.Node) *model.Endpoint {

@@ -165,11 +165,23 @@ func (r *mutationResolver) RecordProcessingJob(ctx context.Context, input model.
 func (r *mutationResolver) RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error) {
 	v, err := r.Store.RegisterModelVersion(ctx, actor.From(ctx), store.ModelVersionInput{
 		Model: input.Model, Source: input.Source, ProducedBy: input.ProducedBy, Description: input.Description,
+		Framework: input.Framework, Signature: input.Signature, Metrics: toStoreMetrics(input.Metrics), Tags: toStoreTags(input.Tags),
 	})
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
 	return &model.RegisterModelVersionPayload{ModelVersion: toModelVersion(v)}, nil
+}
+
+// UpdateRegisteredModel is the resolver for the updateRegisteredModel field.
+func (r *mutationResolver) UpdateRegisteredModel(ctx context.Context, input model.UpdateRegisteredModelInput) (*model.UpdateRegisteredModelPayload, error) {
+	m, err := r.Store.UpdateRegisteredModel(ctx, actor.From(ctx), store.RegisteredModelUpdate{
+		Name: input.Name, Description: input.Description, SetTags: toStoreTags(input.SetTags), DeleteTags: input.DeleteTags,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.UpdateRegisteredModelPayload{RegisteredModel: toRegisteredModel(m)}, nil
 }
 
 // DeployModelVersion is the resolver for the deployModelVersion field.

@@ -79,6 +79,16 @@ func TestDocumentedExamplesRun(t *testing.T) {
 				ids(get(resp.Data, "impact", "modelVersions")))
 			assert.Equal(t, true, get(resp.Data, "impact", "endpoints", 0, "servingNow"))
 		}
+		if strings.Contains(block, "query UpstreamOfTheEndpointTwoAtATime") {
+			assert.Equal(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod", "model:quickstart-" + tk + "-fraud/1"},
+				ids(get(resp.Data, "lineage", "nodes")), "the start node, then the nearest")
+			assert.Equal(t, true, get(resp.Data, "lineage", "truncated"))
+			assert.NotEmpty(t, get(resp.Data, "lineage", "pageInfo", "endCursor"))
+		}
+		if strings.Contains(block, "mutation DescribeTheModel") {
+			assert.Equal(t, []any{map[string]any{"key": "owner", "value": "risk-team"}},
+				get(resp.Data, "updateRegisteredModel", "registeredModel", "tags"))
+		}
 		if strings.Contains(block, "query HowDoesTheDatasetReachTheEndpoint") {
 			require.Len(t, get(resp.Data, "paths"), 1)
 			assert.Equal(t, float64(4), get(resp.Data, "paths", 0, "length"))

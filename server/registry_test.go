@@ -109,3 +109,71 @@ func TestAliasMovesAreRecorded(t *testing.T) {
 	}
 	assert.Equal(t, before, neo4jtest.Snapshot(t, s.token))
 }
+
+// A version carries what users look for in a registry — framework, signature, the
+// metrics it was registered on, tags — and a registered model a description and tags
+// that can change; bad metadata is refused, naming the field, and writes nothing.
+func TestRegistryMetadata(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	s := recordSlice(t, h)
+	tk := s.token
+	const register = `mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) {
+  modelVersion { id framework signature metrics { key value } tags { key value } } } }`
+	signature := map[string]any{"inputs": []any{map[string]any{"name": "amount", "type": "double"}}, "outputs": []any{map[string]any{"type": "long"}}}
+	input := func(extra map[string]any) map[string]any {
+		in := map[string]any{"model": "fraud-" + tk, "source": "s3://models-" + tk + "/fraud/model.tar.gz", "producedBy": s.job}
+		for k, v := range extra {
+			in[k] = v
+		}
+		return map[string]any{"input": in}
+	}
+	d := mustDo(t, h, register, input(map[string]any{
+		"framework": "xgboost 1.7", "signature": signature,
+		"metrics": []any{map[string]any{"key": "auc", "value": 0.93}, map[string]any{"key": "logloss", "value": 0.21}},
+		"tags":    []any{map[string]any{"key": "team", "value": "risk"}, map[string]any{"key": "ab", "value": "b"}},
+	}))
+	v := get(d, "registerModelVersion", "modelVersion")
+	assert.Equal(t, "xgboost 1.7", get(v, "framework"))
+	assert.Equal(t, signature, get(v, "signature"))
+	assert.Equal(t, []any{map[string]any{"key": "auc", "value": 0.93}, map[string]any{"key": "logloss", "value": 0.21}}, get(v, "metrics"))
+	assert.Equal(t, []any{map[string]any{"key": "ab", "value": "b"}, map[string]any{"key": "team", "value": "risk"}}, get(v, "tags"), "by key")
+
+	const update = `mutation($input: UpdateRegisteredModelInput!) { updateRegisteredModel(input: $input) {
+  registeredModel { id description tags { key value } } } }`
+	d = mustDo(t, h, update, map[string]any{"input": map[string]any{"name": "fraud-" + tk, "description": "card fraud scores",
+		"setTags": []any{map[string]any{"key": "owner", "value": "risk"}, map[string]any{"key": "tier", "value": "1"}}}})
+	assert.Equal(t, "card fraud scores", get(d, "updateRegisteredModel", "registeredModel", "description"))
+	d = mustDo(t, h, update, map[string]any{"input": map[string]any{"name": "fraud-" + tk,
+		"deleteTags": []string{"tier"}, "setTags": []any{map[string]any{"key": "owner", "value": "fraud-team"}}}})
+	m := get(d, "updateRegisteredModel", "registeredModel")
+	assert.Equal(t, "card fraud scores", get(m, "description"), "unchanged when omitted")
+	assert.Equal(t, []any{map[string]any{"key": "owner", "value": "fraud-team"}}, get(m, "tags"))
+
+	manyTags := make([]any, 101)
+	for i := range manyTags {
+		manyTags[i] = map[string]any{"key": "k" + string(rune('a'+i%26)) + string(rune('a'+i/26)), "value": "v"}
+	}
+	before := neo4jtest.Snapshot(t, tk)
+	for _, tt := range []struct {
+		query string
+		vars  map[string]any
+		code  string
+		field string
+	}{
+		{register, input(map[string]any{"tags": []any{map[string]any{"key": "a", "value": "1"}, map[string]any{"key": "a", "value": "2"}}}), "INVALID_ARGUMENT", "input.tags[1].key"},
+		{register, input(map[string]any{"tags": manyTags}), "INVALID_ARGUMENT", "input.tags"},
+		{register, input(map[string]any{"tags": []any{map[string]any{"key": "", "value": "1"}}}), "INVALID_ARGUMENT", "input.tags[0].key"},
+		{register, input(map[string]any{"metrics": []any{map[string]any{"key": "auc", "value": 1}, map[string]any{"key": "auc", "value": 2}}}), "INVALID_ARGUMENT", "input.metrics[1].key"},
+		{register, input(map[string]any{"framework": string(make([]byte, 257))}), "INVALID_ARGUMENT", "input.framework"},
+		{register, input(map[string]any{"signature": map[string]any{"blob": string(make([]rune, 70000))}}), "INVALID_ARGUMENT", "input.signature"},
+		{update, map[string]any{"input": map[string]any{"name": "nowhere-" + tk, "description": "x"}}, "NOT_FOUND", "input.name"},
+		{update, map[string]any{"input": map[string]any{"name": "fraud-" + tk, "setTags": manyTags}}, "INVALID_ARGUMENT", "input.setTags"},
+	} {
+		resp := do(t, h, tt.query, tt.vars)
+		require.Len(t, resp.Errors, 1, tt.field)
+		assert.Equal(t, tt.code, resp.Errors[0].Extensions["code"], tt.field)
+		assert.Equal(t, tt.field, resp.Errors[0].Extensions["field"], resp.Errors[0].Message)
+	}
+	assert.Equal(t, before, neo4jtest.Snapshot(t, tk), "rejected requests write nothing")
+}

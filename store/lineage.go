@@ -61,9 +61,9 @@ type Edge struct {
 }
 
 // Lineage is a traversal result: nodes (start nodes first, then the versions of dataset
-// and registered-model start nodes, then the cone by ID — or, when the cone is paged,
-// by depth and ID), the edges among them, and whether the node limit cut the cone
-// short, with the cursor of the next page.
+// and registered-model start nodes, then the cone by ID — or, when the cone is paged or
+// filtered by kinds, by depth and ID), the edges among them, and whether the budget cut
+// the cone short, with the cursor of the next page.
 type Lineage struct {
 	Nodes     []Node
 	Edges     []Edge
@@ -83,46 +83,60 @@ type Lineage struct {
 const asOfEdge = `($asOf IS NULL OR (r.recordedAt <= $asOf AND (type(r) <> '` + RelDeployedTo + `' OR r.to IS NULL OR r.to > $asOf)))
 AND ($recordedBy IS NULL OR r.recordedAt <= $recordedBy)`
 
+// edgesStood is the traversal's filter on the relationships rels of a path: asOfEdge
+// for each when the query is timed (asOf or recordedBy set), nothing otherwise. The
+// untimed variant spares the traversal a property read per relationship.
+func edgesStood(timed int, rels string) string {
+	if timed == 0 {
+		return "true"
+	}
+	return "all(r IN " + rels + " WHERE " + asOfEdge + ")"
+}
+
 // coneQuery is the traversal for one direction (0 upstream, 1 downstream) and depth,
 // returning each reached node once, as one list of property maps with part = dir+1 (a
-// single record instead of one per node saves most of the Bolt and driver cost). Cypher cannot take a
-// variable-length bound as a parameter, so the query sets below hold one constant
-// query per depth, built here from Go constants; user input only selects among them by
-// a checked index. DISTINCT end nodes let the planner use its pruning breadth-first
-// expand.
-func coneQuery(dir, depth int) string {
+// single record instead of one per node saves most of the Bolt and driver cost).
+// Cypher cannot take a variable-length bound as a parameter, so the query sets below
+// hold one constant query per depth (and per timed 0/1, see edgesStood), built here
+// from Go constants; user input only selects among them by checked indexes. DISTINCT
+// end nodes let the planner use its pruning breadth-first expand.
+func coneQuery(timed, dir, depth int) string {
 	arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
 	return fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
 MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
-WHERE all(r IN rels WHERE %[4]s)
+WHERE %[4]s
 WITH DISTINCT n LIMIT $limit
-RETURN collect(n {.*}) AS nodes, %[7]d AS part`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1], dir+1)
+RETURN collect(n {.*}) AS nodes, %[7]d AS part`, LabelNode, provenancePattern, depth, edgesStood(timed, "rels"), arrow[0], arrow[1], dir+1)
 }
 
-// coneQueries[dir][depth] is coneQuery(dir, depth), for traversals that start from
-// keys already known.
-var coneQueries = func() (q [2][MaxLineageDepth + 1]string) {
-	for depth := 1; depth <= MaxLineageDepth; depth++ {
-		q[0][depth], q[1][depth] = coneQuery(0, depth), coneQuery(1, depth)
+// coneQueries[timed][dir][depth] is coneQuery(timed, dir, depth), for traversals that
+// start from keys already known.
+var coneQueries = func() (q [2][2][MaxLineageDepth + 1]string) {
+	for timed := range 2 {
+		for depth := 1; depth <= MaxLineageDepth; depth++ {
+			q[timed][0][depth], q[timed][1][depth] = coneQuery(timed, 0, depth), coneQuery(timed, 1, depth)
+		}
 	}
 	return q
 }()
 
-// startAndConeQueries[dirs][depth] fetches the start nodes (part 0) and the upstream
-// (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for upstream,
-// 2 for downstream, 3 for both. Each part is planned on its own, so the cones keep the
-// pruning breadth-first expand.
-var startAndConeQueries = func() (q [4][MaxLineageDepth + 1]string) {
+// startAndConeQueries[timed][dirs][depth] fetches the start nodes (part 0) and the
+// upstream (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for
+// upstream, 2 for downstream, 3 for both. Each part is planned on its own, so the cones
+// keep the pruning breadth-first expand.
+var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
 	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part`
-	for mask := 1; mask <= 3; mask++ {
-		for depth := 0; depth <= MaxLineageDepth; depth++ {
-			parts := []string{starts}
-			for dir := range 2 {
-				if depth > 0 && mask&(1<<dir) != 0 {
-					parts = append(parts, coneQuery(dir, depth))
+	for timed := range 2 {
+		for mask := 1; mask <= 3; mask++ {
+			for depth := 0; depth <= MaxLineageDepth; depth++ {
+				parts := []string{starts}
+				for dir := range 2 {
+					if depth > 0 && mask&(1<<dir) != 0 {
+						parts = append(parts, coneQuery(timed, dir, depth))
+					}
 				}
+				q[timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
 			}
-			q[mask][depth] = strings.Join(parts, "\nUNION ALL\n")
 		}
 	}
 	return q
@@ -178,11 +192,16 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 		}
 		after, pinned = &c.Position, c.AsOf
 	}
-	// The times as the driver sends them, or nil.
+	// The times as the driver sends them, or nil; timed selects the query variants
+	// that filter relationships by time.
 	var recordedBy any
 	asOf := q.asOfParam()
 	if after != nil {
 		recordedBy = pinned
+	}
+	timed := 0
+	if asOf != nil || recordedBy != nil {
+		timed = 1
 	}
 	times := func(params map[string]any) map[string]any {
 		params["asOf"], params["recordedBy"] = asOf, recordedBy
@@ -196,7 +215,7 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	if after != nil {
 		coneDepth = 0
 	}
-	recs, err := collect(ctx, tx, startAndConeQueries[mask][coneDepth], times(map[string]any{
+	recs, err := collect(ctx, tx, startAndConeQueries[timed][mask][coneDepth], times(map[string]any{
 		"start": start, "limit": limit + 1,
 	}))
 	if err != nil {
@@ -287,7 +306,9 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	}
 	dirs := map[Direction][]int{Upstream: {0}, Downstream: {1}, Both: {0, 1}}[q.Direction]
 	room := limit - len(out.Nodes)
-	paged := after != nil
+	// With kinds, the shown nodes are usually a thin slice of a cone: page at once
+	// rather than fetch the cone twice.
+	paged := after != nil || len(q.Kinds) > 0
 	if !paged && q.MaxDepth > 0 {
 		// The whole cone in one answer, when it fits.
 		var reached []Node
@@ -295,7 +316,7 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 			cone := prefetched[dir]
 			if len(parents) > 0 {
 				// The versions joined the start nodes: traverse again from all.
-				recs, err := collect(ctx, tx, coneQueries[dir][q.MaxDepth], times(map[string]any{
+				recs, err := collect(ctx, tx, coneQueries[timed][dir][q.MaxDepth], times(map[string]any{
 					"start": traversal, "limit": limit + 1,
 				}))
 				if err != nil {
@@ -321,7 +342,7 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 		}
 	}
 	var page []conePosition
-	if paged {
+	if paged && q.MaxDepth > 0 {
 		// Too many for one answer: a page of the nearest nodes, by depth and then ID, so
 		// that the cut is the same every time and every node's path to a start node
 		// runs through nodes of this page or earlier ones.
@@ -329,26 +350,34 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 		if after != nil {
 			from = *after
 		}
-		// Every page, the first included, sees what was recorded by the first page's
-		// time, so pages fit together.
-		params := map[string]any{
-			"start": traversal, "asOf": asOf, "recordedBy": pinned, "kinds": kindStrings(q.Kinds),
-			"afterDepth": from.Depth, "afterKey": from.Key, "limit": room + 1,
-		}
-		recs, err := collect(ctx, tx, conePageQueries[mask][q.MaxDepth], params)
+		// Later pages see what was recorded by the first page's time, so pages fit
+		// together. Start nodes reached again in a cycle are dropped here, so ask for
+		// as many more.
+		recs, err := collect(ctx, tx, conePageQueries[timed][mask][q.MaxDepth], times(map[string]any{
+			"start": traversal, "kinds": kindStrings(q.Kinds),
+			"afterDepth": from.Depth, "afterKey": from.Key, "limit": room + 1 + len(traversal),
+		}))
 		if err != nil {
 			return Lineage{}, fmt.Errorf("traverse lineage page: %w", err)
 		}
-		nodes, err := nodesAt(recs[0], "nodes")
+		listed, err := nodesAt(recs[0], "nodes")
 		if err != nil {
 			return Lineage{}, err
 		}
 		depths, _, err := neo4j.GetRecordValue[[]any](recs[0], "depths")
-		if err != nil || len(depths) != len(nodes) {
+		if err != nil || len(depths) != len(listed) {
 			return Lineage{}, fmt.Errorf("traverse lineage page: node depths: %v", err)
 		}
-		for i, n := range nodes {
-			page = append(page, conePosition{Depth: int(depths[i].(int64)), Key: n.Key})
+		starting := make(map[string]bool, len(traversal))
+		for _, k := range traversal {
+			starting[k] = true
+		}
+		var nodes []Node
+		for i, n := range listed {
+			if !starting[n.Key] {
+				nodes = append(nodes, n)
+				page = append(page, conePosition{Depth: int(depths[i].(int64)), Key: n.Key})
+			}
 		}
 		if len(nodes) > room {
 			nodes, page = nodes[:room], page[:room]
@@ -436,32 +465,36 @@ func finishLineage(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQu
 	return out, nil
 }
 
-// conePageQueries[dirs][depth] lists the cone of $start (without the start nodes) in
-// (depth, ID) order after the position ($afterDepth, $afterKey), at most $limit nodes
-// of the kinds $kinds (all when null), as the graph stood at $asOf with what was
-// recorded by $recordedBy; dirs is 1 for
-// upstream, 2 for downstream, 3 for both. A node's depth is its distance from the
-// nearest start node, which the planner finds with its pruning breadth-first expand.
-var conePageQueries = func() (q [4][MaxLineageDepth + 1]string) {
-	for mask := 1; mask <= 3; mask++ {
-		for depth := 1; depth <= MaxLineageDepth; depth++ {
-			q[mask][depth] = conePositions(mask, depth) + `
-WHERE ($kinds IS NULL OR n.kind IN $kinds)
+// conePageQueries[timed][dirs][depth] lists the cone of $start in (depth, ID) order
+// after the position ($afterDepth, $afterKey), at most $limit nodes with a label in
+// $kinds (all when null), as the graph stood at $asOf with what was recorded by
+// $recordedBy (see edgesStood for timed); dirs is 1 for upstream, 2 for downstream, 3
+// for both. A node's depth is its distance from the nearest start node, which the
+// planner finds with its pruning breadth-first expand. Start nodes reached again (in
+// a cycle) are listed too; the caller drops them.
+var conePageQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
+	for timed := range 2 {
+		for mask := 1; mask <= 3; mask++ {
+			for depth := 1; depth <= MaxLineageDepth; depth++ {
+				q[timed][mask][depth] = conePositions(timed, mask, depth) + `
+WHERE ($kinds IS NULL OR any(l IN labels(n) WHERE l IN $kinds))
   AND (depth > $afterDepth OR (depth = $afterDepth AND n.key > $afterKey))
 WITH n, depth ORDER BY depth, n.key LIMIT $limit
 RETURN collect(n {.*}) AS nodes, collect(depth) AS depths`
+			}
 		}
 	}
 	return q
 }()
 
 // conePrefixQueries[dirs][depth] lists the IDs of the cone nodes up to and including
-// the position ($endDepth, $endKey), of the kinds $kinds: what earlier pages held.
+// the position ($endDepth, $endKey), of the kinds $kinds: what earlier pages held. It
+// serves only later pages, which are always timed.
 var conePrefixQueries = func() (q [4][MaxLineageDepth + 1]string) {
 	for mask := 1; mask <= 3; mask++ {
 		for depth := 1; depth <= MaxLineageDepth; depth++ {
-			q[mask][depth] = conePositions(mask, depth) + `
-WHERE ($kinds IS NULL OR n.kind IN $kinds)
+			q[mask][depth] = conePositions(1, mask, depth) + `
+WHERE ($kinds IS NULL OR any(l IN labels(n) WHERE l IN $kinds))
   AND (depth < $endDepth OR (depth = $endDepth AND n.key <= $endKey))
 RETURN collect(n.key) AS keys`
 		}
@@ -471,7 +504,7 @@ RETURN collect(n.key) AS keys`
 
 // conePositions is the start of the page queries: every node n of the cone with its
 // depth, the nearest over the directions in mask.
-func conePositions(mask, depth int) string {
+func conePositions(timed, mask, depth int) string {
 	var parts []string
 	for dir := range 2 {
 		if mask&(1<<dir) == 0 {
@@ -480,9 +513,14 @@ func conePositions(mask, depth int) string {
 		arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
 		parts = append(parts, fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
 MATCH p = (s)%[5]s[:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
-WHERE all(r IN relationships(p) WHERE %[4]s) AND NOT n.key IN $start
-WITH n, min(length(p)) AS depth
-RETURN n, depth`, LabelNode, provenancePattern, depth, asOfEdge, arrow[0], arrow[1]))
+WHERE %[4]s
+WITH n, min(length(p)) AS depth`, LabelNode, provenancePattern, depth, edgesStood(timed, "relationships(p)"), arrow[0], arrow[1]))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	for i := range parts {
+		parts[i] += "\nRETURN n, depth"
 	}
 	return "CALL {\n" + strings.Join(parts, "\nUNION ALL\n") + "\n}\nWITH n, min(depth) AS depth"
 }

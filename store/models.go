@@ -19,6 +19,15 @@ type ModelVersionInput struct {
 	// recorded Source as an output.
 	ProducedBy  *string
 	Description *string
+	// Framework names what the model was built with, e.g. "xgboost 1.7".
+	Framework *string
+	// Signature describes the model's inputs and outputs (any JSON value, such as an
+	// MLflow signature).
+	Signature any
+	// Metrics are the evaluation results the version is registered on.
+	Metrics []ModelMetric
+	// Tags label the version; like the rest of it they are fixed at registration.
+	Tags []Tag
 }
 
 // Model properties beyond the common ones.
@@ -59,7 +68,8 @@ MERGE (a:` + LabelNode + ` {key: $artifactKey})
 CREATE (v:` + LabelNode + `:` + string(KindModelVersion) + ` {
     key: $modelKey + '/' + toString(m.latestVersion), kind: '` + string(KindModelVersion) + `',
     name: $model + '/' + toString(m.latestVersion), model: $model, version: m.latestVersion,
-    source: $source, description: $description,
+    source: $source, description: $description, framework: $framework, signature: $signature,
+    metricKeys: $metricKeys, metricValues: $metricValues, tagKeys: $tagKeys, tagValues: $tagValues,
     recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (v)-[:` + RelVersionOf + `]->(m)
 CREATE (a)-[:` + RelRegisteredAs + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
@@ -91,11 +101,28 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 	if err := checkDescription("description", in.Description); err != nil {
 		return Node{}, err
 	}
+	if err := checkProse("framework", in.Framework, MaxFrameworkLength); err != nil {
+		return Node{}, err
+	}
+	signature, err := checkSignature("signature", in.Signature)
+	if err != nil {
+		return Node{}, err
+	}
+	metricKeys, metricValues, err := checkModelMetrics("metrics", in.Metrics)
+	if err != nil {
+		return Node{}, err
+	}
+	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	if err != nil {
+		return Node{}, err
+	}
 	artifactKey := ArtifactKey(in.Source)
 	params := map[string]any{
 		"modelKey": RegisteredModelKey(in.Model), "model": in.Model, "source": in.Source,
 		"description": optValue(in.Description), "artifactKey": artifactKey,
 		"artifactProps": aprops, "actor": actor,
+		"framework": optValue(in.Framework), "signature": signature,
+		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
 	}
 	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
 		if in.ProducedBy != nil {

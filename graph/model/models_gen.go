@@ -357,6 +357,22 @@ type ModelAlias struct {
 	RecordedBy string `json:"recordedBy"`
 }
 
+// A metric value recorded with a model version at registration.
+type ModelMetric struct {
+	// The metric's name.
+	Key string `json:"key"`
+	// Its value.
+	Value float64 `json:"value"`
+}
+
+// A metric value recorded with a model version at registration.
+type ModelMetricInput struct {
+	// The metric's name, e.g. `auc`.
+	Key string `json:"key"`
+	// Its value.
+	Value float64 `json:"value"`
+}
+
 // One version of a registered model.
 type ModelVersion struct {
 	// The node's readable key (see the schema description for its form).
@@ -377,6 +393,14 @@ type ModelVersion struct {
 	Source string `json:"source"`
 	// Free text given at registration.
 	Description *string `json:"description,omitempty"`
+	// What the model was built with, as given at registration.
+	Framework *string `json:"framework,omitempty"`
+	// The model's inputs and outputs, as given at registration.
+	Signature any `json:"signature,omitempty"`
+	// The evaluation results it was registered on, in the order given.
+	Metrics []*ModelMetric `json:"metrics"`
+	// Labels given at registration, by key.
+	Tags []*Tag `json:"tags"`
 	// The job that produced the model artifact, when known.
 	ProducedBy Node `json:"producedBy,omitempty"`
 	// The current approval status (`PENDING_MANUAL_APPROVAL` until someone sets one).
@@ -585,6 +609,14 @@ type RegisterModelVersionInput struct {
 	ProducedBy *string `json:"producedBy,omitempty"`
 	// Free text.
 	Description *string `json:"description,omitempty"`
+	// What the model was built with, e.g. `xgboost 1.7` (at most 256 characters).
+	Framework *string `json:"framework,omitempty"`
+	// The model's inputs and outputs, e.g. an MLflow signature (any JSON, at most 64 KiB).
+	Signature any `json:"signature,omitempty"`
+	// The evaluation results it is registered on (at most 100; finite numbers; each key once).
+	Metrics []*ModelMetricInput `json:"metrics,omitempty"`
+	// Labels (at most 100; keys up to 250 characters, values up to 8,000; each key once).
+	Tags []*TagInput `json:"tags,omitempty"`
 }
 
 // The result of `registerModelVersion`.
@@ -607,6 +639,10 @@ type RegisteredModel struct {
 	RecordedBy string `json:"recordedBy"`
 	// The highest version number registered so far.
 	LatestVersion int `json:"latestVersion"`
+	// Free text, set with `updateRegisteredModel`.
+	Description *string `json:"description,omitempty"`
+	// Labels, by key, set with `updateRegisteredModel`.
+	Tags []*Tag `json:"tags"`
 	// The aliases in force now, by name.
 	Aliases []*ModelAlias `json:"aliases"`
 	// Every alias assignment ever made, by alias and time: the record of every move.
@@ -664,6 +700,22 @@ type SetModelAliasPayload struct {
 	Alias *ModelAlias `json:"alias"`
 }
 
+// A key–value label.
+type Tag struct {
+	// The tag's key.
+	Key string `json:"key"`
+	// Its value.
+	Value string `json:"value"`
+}
+
+// A key–value label.
+type TagInput struct {
+	// The tag's key (1 to 250 characters).
+	Key string `json:"key"`
+	// Its value (up to 8,000 characters).
+	Value string `json:"value"`
+}
+
 // A training job: it read dataset versions and produced a model artifact.
 type TrainingJob struct {
 	// The node's readable key (see the schema description for its form).
@@ -712,6 +764,24 @@ func (this TrainingJob) GetRecordedAt() time.Time { return this.RecordedAt }
 
 // The actor whose write created this node.
 func (this TrainingJob) GetRecordedBy() string { return this.RecordedBy }
+
+// A change to a registered model.
+type UpdateRegisteredModelInput struct {
+	// The registered model's name.
+	Name string `json:"name"`
+	// The new description; unchanged when omitted.
+	Description *string `json:"description,omitempty"`
+	// Tags to add or to give new values.
+	SetTags []*TagInput `json:"setTags,omitempty"`
+	// Keys of tags to remove (applied before `setTags`).
+	DeleteTags []string `json:"deleteTags,omitempty"`
+}
+
+// The result of `updateRegisteredModel`.
+type UpdateRegisteredModelPayload struct {
+	// The registered model as changed.
+	RegisteredModel *RegisteredModel `json:"registeredModel"`
+}
 
 // A model version's approval state, as in SageMaker Model Registry.
 type ApprovalStatus string
