@@ -186,9 +186,9 @@ type ComplexityRoot struct {
 	}
 
 	ModelVersion struct {
-		Aliases        func(childComplexity int) int
-		ApprovalStatus func(childComplexity int) int
-		Approvals      func(childComplexity int) int
+		Aliases        func(childComplexity int, asOf *time.Time) int
+		ApprovalStatus func(childComplexity int, asOf *time.Time) int
+		Approvals      func(childComplexity int, asOf *time.Time) int
 		Description    func(childComplexity int) int
 		Framework      func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -275,7 +275,7 @@ type ComplexityRoot struct {
 
 	RegisteredModel struct {
 		AliasHistory  func(childComplexity int) int
-		Aliases       func(childComplexity int) int
+		Aliases       func(childComplexity int, asOf *time.Time) int
 		Description   func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Kind          func(childComplexity int) int
@@ -337,9 +337,9 @@ type ModelVersionResolver interface {
 	Model(ctx context.Context, obj *model.ModelVersion) (*model.RegisteredModel, error)
 
 	ProducedBy(ctx context.Context, obj *model.ModelVersion) (model.Node, error)
-	ApprovalStatus(ctx context.Context, obj *model.ModelVersion) (model.ApprovalStatus, error)
-	Approvals(ctx context.Context, obj *model.ModelVersion) ([]*model.Approval, error)
-	Aliases(ctx context.Context, obj *model.ModelVersion) ([]string, error)
+	ApprovalStatus(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) (model.ApprovalStatus, error)
+	Approvals(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) ([]*model.Approval, error)
+	Aliases(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) ([]string, error)
 }
 type MutationResolver interface {
 	RegisterDatasetVersion(ctx context.Context, input model.RegisterDatasetVersionInput) (*model.RegisterDatasetVersionPayload, error)
@@ -365,7 +365,7 @@ type QueryResolver interface {
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 }
 type RegisteredModelResolver interface {
-	Aliases(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error)
+	Aliases(ctx context.Context, obj *model.RegisteredModel, asOf *time.Time) ([]*model.ModelAlias, error)
 	AliasHistory(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error)
 }
 type TrainingJobResolver interface {
@@ -947,19 +947,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.ModelVersion.Aliases(childComplexity), true
+		args, err := ec.field_ModelVersion_aliases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.Aliases(childComplexity, args["asOf"].(*time.Time)), true
 	case "ModelVersion.approvalStatus":
 		if e.ComplexityRoot.ModelVersion.ApprovalStatus == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ModelVersion.ApprovalStatus(childComplexity), true
+		args, err := ec.field_ModelVersion_approvalStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.ApprovalStatus(childComplexity, args["asOf"].(*time.Time)), true
 	case "ModelVersion.approvals":
 		if e.ComplexityRoot.ModelVersion.Approvals == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ModelVersion.Approvals(childComplexity), true
+		args, err := ec.field_ModelVersion_approvals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.Approvals(childComplexity, args["asOf"].(*time.Time)), true
 	case "ModelVersion.description":
 		if e.ComplexityRoot.ModelVersion.Description == nil {
 			break
@@ -1387,7 +1402,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.RegisteredModel.Aliases(childComplexity), true
+		args, err := ec.field_RegisteredModel_aliases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.RegisteredModel.Aliases(childComplexity, args["asOf"].(*time.Time)), true
 	case "RegisteredModel.description":
 		if e.ComplexityRoot.RegisteredModel.Description == nil {
 			break
@@ -1800,7 +1820,7 @@ type Query {
     pages, nearest first (by depth, then ID): ` + "`" + `truncated` + "`" + ` is set and
     ` + "`" + `pageInfo.endCursor` + "`" + ` is passed as ` + "`" + `after` + "`" + ` for the next page.
     """
-    budget: Int = 1000
+    budget: Int = 100
     "Continue a paged answer: the previous page's ` + "`" + `pageInfo.endCursor` + "`" + `, with the same ` + "`" + `of` + "`" + ` and ` + "`" + `maxDepth` + "`" + `."
     after: String
   ): Impact!
@@ -2197,8 +2217,8 @@ type RegisteredModel implements Node {
   description: String
   "Labels, by key, set with ` + "`" + `updateRegisteredModel` + "`" + `."
   tags: [Tag!]!
-  "The aliases in force now, by name."
-  aliases: [ModelAlias!]!
+  "The aliases in force, by name."
+  aliases("The aliases in force at this instant instead of now." asOf: Time): [ModelAlias!]!
   "Every alias assignment ever made, by alias and time: the record of every move."
   aliasHistory: [ModelAlias!]!
 }
@@ -2233,12 +2253,12 @@ type ModelVersion implements Node {
   tags: [Tag!]!
   "The job that produced the model artifact, when known."
   producedBy: Node
-  "The current approval status (` + "`" + `PENDING_MANUAL_APPROVAL` + "`" + ` until someone sets one)."
-  approvalStatus: ApprovalStatus!
+  "The approval status in force (` + "`" + `PENDING_MANUAL_APPROVAL` + "`" + ` until someone sets one)."
+  approvalStatus("The status in force at this instant instead of now." asOf: Time): ApprovalStatus!
   "Every change of the approval status, oldest first."
-  approvals: [Approval!]!
-  "The aliases pointing at this version now."
-  aliases: [String!]!
+  approvals("Only the changes recorded by this instant." asOf: Time): [Approval!]!
+  "The aliases pointing at this version, by name."
+  aliases("The aliases that pointed here at this instant instead of now." asOf: Time): [String!]!
 }
 
 "A serving endpoint."
@@ -3263,6 +3283,48 @@ func (ec *executionContext) field_Endpoint_deploymentHistory_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_ModelVersion_aliases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ModelVersion_approvalStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ModelVersion_approvals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deployModelVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3636,6 +3698,20 @@ func (ec *executionContext) field_Query_servedAt_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["at"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_RegisteredModel_aliases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
 	return args, nil
 }
 
@@ -6377,7 +6453,8 @@ func (ec *executionContext) _ModelVersion_approvalStatus(ctx context.Context, fi
 			return ec.fieldContext_ModelVersion_approvalStatus(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ModelVersion().ApprovalStatus(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().ApprovalStatus(ctx, obj, fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.ApprovalStatus) graphql.Marshaler {
@@ -6387,8 +6464,28 @@ func (ec *executionContext) _ModelVersion_approvalStatus(ctx context.Context, fi
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ModelVersion_approvalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "ApprovalStatus")
+func (ec *executionContext) fieldContext_ModelVersion_approvalStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ApprovalStatus does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ModelVersion_approvalStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ModelVersion_approvals(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersion) (ret graphql.Marshaler) {
@@ -6400,7 +6497,8 @@ func (ec *executionContext) _ModelVersion_approvals(ctx context.Context, field g
 			return ec.fieldContext_ModelVersion_approvals(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ModelVersion().Approvals(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().Approvals(ctx, obj, fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
@@ -6410,7 +6508,7 @@ func (ec *executionContext) _ModelVersion_approvals(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ModelVersion_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ModelVersion_approvals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ModelVersion",
 		Field:      field,
@@ -6419,6 +6517,17 @@ func (ec *executionContext) fieldContext_ModelVersion_approvals(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Approval(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ModelVersion_approvals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6432,7 +6541,8 @@ func (ec *executionContext) _ModelVersion_aliases(ctx context.Context, field gra
 			return ec.fieldContext_ModelVersion_aliases(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ModelVersion().Aliases(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().Aliases(ctx, obj, fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
@@ -6442,8 +6552,28 @@ func (ec *executionContext) _ModelVersion_aliases(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ModelVersion_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "String")
+func (ec *executionContext) fieldContext_ModelVersion_aliases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ModelVersion_aliases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_registerDatasetVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8054,7 +8184,8 @@ func (ec *executionContext) _RegisteredModel_aliases(ctx context.Context, field 
 			return ec.fieldContext_RegisteredModel_aliases(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RegisteredModel().Aliases(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.RegisteredModel().Aliases(ctx, obj, fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModelAlias) graphql.Marshaler {
@@ -8064,7 +8195,7 @@ func (ec *executionContext) _RegisteredModel_aliases(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_RegisteredModel_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_RegisteredModel_aliases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RegisteredModel",
 		Field:      field,
@@ -8073,6 +8204,17 @@ func (ec *executionContext) fieldContext_RegisteredModel_aliases(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ModelAlias(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_RegisteredModel_aliases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

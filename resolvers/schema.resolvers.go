@@ -74,8 +74,8 @@ func (r *modelVersionResolver) ProducedBy(ctx context.Context, obj *model.ModelV
 }
 
 // ApprovalStatus is the resolver for the approvalStatus field.
-func (r *modelVersionResolver) ApprovalStatus(ctx context.Context, obj *model.ModelVersion) (model.ApprovalStatus, error) {
-	history, err := r.Store.ApprovalsOf(ctx, obj.ID)
+func (r *modelVersionResolver) ApprovalStatus(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) (model.ApprovalStatus, error) {
+	history, err := r.Store.ApprovalsOf(ctx, obj.ID, asOf)
 	if err != nil {
 		return "", err
 	}
@@ -83,8 +83,8 @@ func (r *modelVersionResolver) ApprovalStatus(ctx context.Context, obj *model.Mo
 }
 
 // Approvals is the resolver for the approvals field.
-func (r *modelVersionResolver) Approvals(ctx context.Context, obj *model.ModelVersion) ([]*model.Approval, error) {
-	history, err := r.Store.ApprovalsOf(ctx, obj.ID)
+func (r *modelVersionResolver) Approvals(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) ([]*model.Approval, error) {
+	history, err := r.Store.ApprovalsOf(ctx, obj.ID, asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +92,12 @@ func (r *modelVersionResolver) Approvals(ctx context.Context, obj *model.ModelVe
 }
 
 // Aliases is the resolver for the aliases field.
-func (r *modelVersionResolver) Aliases(ctx context.Context, obj *model.ModelVersion) ([]string, error) {
+func (r *modelVersionResolver) Aliases(ctx context.Context, obj *model.ModelVersion, asOf *time.Time) ([]string, error) {
 	parent, err := r.Store.ParentOf(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	moves, err := r.Store.AliasesOf(ctx, parent.Key, true)
+	moves, err := r.Store.AliasesOf(ctx, parent.Key, asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -346,8 +346,8 @@ func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.
 }
 
 // Aliases is the resolver for the aliases field.
-func (r *registeredModelResolver) Aliases(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error) {
-	moves, err := r.Store.AliasesOf(ctx, obj.ID, true)
+func (r *registeredModelResolver) Aliases(ctx context.Context, obj *model.RegisteredModel, asOf *time.Time) ([]*model.ModelAlias, error) {
+	moves, err := r.Store.AliasesOf(ctx, obj.ID, asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func (r *registeredModelResolver) Aliases(ctx context.Context, obj *model.Regist
 
 // AliasHistory is the resolver for the aliasHistory field.
 func (r *registeredModelResolver) AliasHistory(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error) {
-	moves, err := r.Store.AliasesOf(ctx, obj.ID, false)
+	moves, err := r.Store.AliasHistoryOf(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}

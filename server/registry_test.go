@@ -3,6 +3,8 @@ package server_test
 import (
 	"testing"
 
+	"time"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -41,6 +43,12 @@ func TestApprovalsKeepEveryTransition(t *testing.T) {
 	assert.Equal(t, "REJECTED", get(history[1], "status"))
 	assert.Equal(t, "anonymous", get(history[1], "actor"))
 	assert.NotEmpty(t, get(history[1], "at"))
+
+	// As of the first change, the version was approved, and one change was recorded.
+	d = mustDo(t, h, `query($id: ID!, $at: Time) { node(id: $id) { ... on ModelVersion {
+  approvalStatus(asOf: $at) approvals(asOf: $at) { status } } } }`, map[string]any{"id": s.version, "at": get(history[0], "at")})
+	assert.Equal(t, "APPROVED", get(d, "node", "approvalStatus"))
+	assert.Equal(t, []any{map[string]any{"status": "APPROVED"}}, get(d, "node", "approvals"))
 
 	before := neo4jtest.Snapshot(t, s.token)
 	for _, tt := range []struct {
@@ -85,6 +93,28 @@ func TestAliasMovesAreRecorded(t *testing.T) {
 	assert.Equal(t, s.version, get(history[0], "modelVersion", "id"))
 	assert.Equal(t, movedAt, get(history[0], "to"), "the first assignment ended when the alias moved")
 	assert.Nil(t, get(history[1], "to"))
+
+	// As of an instant between the two assignments, champion pointed at version 1.
+	firstFrom, err := time.Parse(time.RFC3339Nano, get(history[0], "from").(string))
+	require.NoError(t, err)
+	moved, err := time.Parse(time.RFC3339Nano, movedAt.(string))
+	require.NoError(t, err)
+	const asOfQuery = `query($model: ID!, $v1: ID!, $at: Time) {
+  model: node(id: $model) { ... on RegisteredModel { aliases(asOf: $at) { alias modelVersion { id } } } }
+  v1: node(id: $v1) { ... on ModelVersion { aliases(asOf: $at) } } }`
+	for _, tt := range []struct {
+		at      time.Time
+		model   []any
+		v1Names []any
+	}{
+		{firstFrom.Add(-time.Nanosecond), []any{}, []any{}},
+		{firstFrom.Add(moved.Sub(firstFrom) / 2), []any{map[string]any{"alias": "champion", "modelVersion": map[string]any{"id": s.version}}}, []any{"champion"}},
+		{moved, []any{map[string]any{"alias": "champion", "modelVersion": map[string]any{"id": v2}}}, []any{}},
+	} {
+		d = mustDo(t, h, asOfQuery, map[string]any{"model": s.model, "v1": s.version, "at": tt.at.Format(time.RFC3339Nano)})
+		assert.Equal(t, tt.model, get(d, "model", "aliases"), tt.at)
+		assert.Equal(t, tt.v1Names, get(d, "v1", "aliases"), tt.at)
+	}
 
 	d = mustDo(t, h, registerModelVersion, map[string]any{"input": map[string]any{"model": "other-" + s.token, "source": "s3://models-" + s.token + "/other.tar.gz"}})
 	other := get(d, "registerModelVersion", "modelVersion", "id").(string)

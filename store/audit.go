@@ -95,11 +95,7 @@ func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEn
 	if err != nil {
 		return err
 	}
-	for _, a := range history {
-		if !a.At.After(at) {
-			e.Approvals = append(e.Approvals, a)
-		}
-	}
+	e.Approvals = approvalsBy(history, &at)
 	if e.Producers, err = neighboursTx(ctx, tx, cypherProducerOfModelVersion, e.Version.Key); err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ const (
 	MaxLineageNodes = 10000
 	// DefaultImpactBudget is how many model versions and endpoints one impact answer
 	// holds when the caller does not say; MaxImpactBudget is the most it may ask for.
-	DefaultImpactBudget = 1000
+	DefaultImpactBudget = 100
 	MaxImpactBudget     = 5000
 )
 

@@ -71,7 +71,8 @@ RETURN a`
 
 	cypherAliases = `
 MATCH (m:` + LabelNode + ` {key: $model})-[r:` + RelAlias + `]->(v:` + LabelNode + `)
-WHERE ($current = false OR r.to IS NULL) AND ($alias IS NULL OR r.alias = $alias)
+WITH m, r, v, coalesce($at, datetime.transaction()) AS at
+WHERE ($inForce = false OR (r.from <= at AND (r.to IS NULL OR r.to > at))) AND ($alias IS NULL OR r.alias = $alias)
 RETURN r, v ORDER BY r.alias, r.from`
 
 	cypherEndAlias = `
@@ -85,11 +86,27 @@ CREATE (m)-[r:` + RelAlias + ` {alias: $alias, from: datetime.transaction(), rec
 RETURN r, v`
 )
 
-// ApprovalsOf returns the approval history of a model version, oldest first.
-func (s *Store) ApprovalsOf(ctx context.Context, key string) ([]Approval, error) {
-	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Approval, error) {
+// ApprovalsOf returns the approval history of a model version, oldest first: all of
+// it, or with asOf, the changes recorded by then.
+func (s *Store) ApprovalsOf(ctx context.Context, key string, asOf *time.Time) ([]Approval, error) {
+	history, err := read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Approval, error) {
 		return approvalsOf(ctx, tx, key)
 	})
+	return approvalsBy(history, asOf), err
+}
+
+// approvalsBy keeps the approval changes recorded by asOf (all, when nil).
+func approvalsBy(history []Approval, asOf *time.Time) []Approval {
+	if asOf == nil {
+		return history
+	}
+	out := history[:0:0]
+	for _, a := range history {
+		if !a.At.After(*asOf) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func approvalsOf(ctx context.Context, tx neo4j.ManagedTransaction, key string) ([]Approval, error) {
@@ -191,7 +208,7 @@ func (s *Store) SetAlias(ctx context.Context, actor, model, alias string, versio
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": model}); err != nil {
 			return AliasMove{}, fmt.Errorf("lock %q: %w", model, err)
 		}
-		current, err := aliasesOf(ctx, tx, model, &alias, true)
+		current, err := aliasesOf(ctx, tx, model, &alias, true, nil)
 		if err != nil {
 			return AliasMove{}, err
 		}
@@ -210,16 +227,28 @@ func (s *Store) SetAlias(ctx context.Context, actor, model, alias string, versio
 	})
 }
 
-// AliasesOf returns a registered model's aliases: with current, those in force now;
-// else every assignment ever made, by alias and time.
-func (s *Store) AliasesOf(ctx context.Context, model string, current bool) ([]AliasMove, error) {
+// AliasesOf returns the aliases of a registered model in force at an instant (now,
+// when at is nil), by alias.
+func (s *Store) AliasesOf(ctx context.Context, model string, at *time.Time) ([]AliasMove, error) {
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]AliasMove, error) {
-		return aliasesOf(ctx, tx, model, nil, current)
+		return aliasesOf(ctx, tx, model, nil, true, at)
 	})
 }
 
-func aliasesOf(ctx context.Context, tx neo4j.ManagedTransaction, model string, alias *string, current bool) ([]AliasMove, error) {
-	recs, err := collect(ctx, tx, cypherAliases, map[string]any{"model": model, "alias": optValue(alias), "current": current})
+// AliasHistoryOf returns every alias assignment of a registered model ever made, by
+// alias and time.
+func (s *Store) AliasHistoryOf(ctx context.Context, model string) ([]AliasMove, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]AliasMove, error) {
+		return aliasesOf(ctx, tx, model, nil, false, nil)
+	})
+}
+
+func aliasesOf(ctx context.Context, tx neo4j.ManagedTransaction, model string, alias *string, inForce bool, at *time.Time) ([]AliasMove, error) {
+	var atParam any
+	if at != nil {
+		atParam = at.UTC()
+	}
+	recs, err := collect(ctx, tx, cypherAliases, map[string]any{"model": model, "alias": optValue(alias), "inForce": inForce, "at": atParam})
 	if err != nil {
 		return nil, fmt.Errorf("aliases of %q: %w", model, err)
 	}

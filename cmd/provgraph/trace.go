@@ -25,6 +25,8 @@ type traceConfig struct {
 	kinds     string
 	format    string
 	output    string
+	budget    int
+	after     string
 }
 
 const traceUsage = `Usage: provgraph %[1]s [flags] ID...
@@ -54,6 +56,8 @@ func trace(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	fs.StringVar(&cfg.format, "format", defaultFormat, "text, json, prov (W3C PROV-JSON), dot or mermaid")
 	fs.StringVar(&cfg.output, "output", "", "write to this `file` instead of standard output")
+	fs.IntVar(&cfg.budget, "budget", store.MaxLineageNodes, "the most nodes to print (1 to 10000); a larger cone comes in pages")
+	fs.StringVar(&cfg.after, "after", "", "print the page after this `cursor` (printed with the previous page)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), traceUsage, name)
 		fs.PrintDefaults()
@@ -90,7 +94,12 @@ func trace(name string, args []string, stdout, stderr io.Writer) int {
 }
 
 func (cfg *traceConfig) query(ids []string) (store.LineageQuery, error) {
-	q := store.LineageQuery{Start: ids, Direction: store.Direction(strings.ToUpper(cfg.direction)), MaxDepth: cfg.depth}
+	q := store.LineageQuery{Start: ids, Direction: store.Direction(strings.ToUpper(cfg.direction)), MaxDepth: cfg.depth,
+		After: cfg.after}
+	if cfg.budget < 1 || cfg.budget > store.MaxLineageNodes {
+		return q, fmt.Errorf("--budget %d: must be between 1 and %d", cfg.budget, store.MaxLineageNodes)
+	}
+	q.Budget = cfg.budget
 	if len(ids) == 0 {
 		return q, errors.New("give at least one node ID")
 	}
@@ -176,7 +185,7 @@ func writeText(out io.Writer, l store.Lineage) error {
 		fmt.Fprintf(&b, "%s -[%s]-> %s\n", e.From, e.Type, e.To)
 	}
 	if l.Truncated {
-		b.WriteString("\n(truncated: the cone holds more nodes than the limit)\n")
+		fmt.Fprintf(&b, "\n(truncated: more nodes follow; run again with --after %s)\n", l.EndCursor)
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
@@ -197,7 +206,8 @@ func writeJSON(out io.Writer, l store.Lineage) error {
 		Nodes     []node `json:"nodes"`
 		Edges     []edge `json:"edges"`
 		Truncated bool   `json:"truncated"`
-	}{Nodes: []node{}, Edges: []edge{}, Truncated: l.Truncated}
+		EndCursor string `json:"endCursor,omitempty"`
+	}{Nodes: []node{}, Edges: []edge{}, Truncated: l.Truncated, EndCursor: l.EndCursor}
 	for _, n := range l.Nodes {
 		doc.Nodes = append(doc.Nodes, node{n.Key, enumName(string(n.Kind)), n.Name})
 	}

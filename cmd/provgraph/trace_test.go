@@ -53,6 +53,27 @@ func TestTraceAndExportPrintTheCone(t *testing.T) {
 	require.Len(t, doc.Nodes, 2)
 	assert.Equal(t, dv.Key, doc.Nodes[1].ID)
 
+	// Two nodes a page: the endpoint and its version, then the next page by cursor.
+	code, out, errOut = runCLI(append(append([]string{"trace", "--format", "json", "--budget", "2"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	var page struct {
+		Nodes     []struct{ ID string } `json:"nodes"`
+		Truncated bool                  `json:"truncated"`
+		EndCursor string                `json:"endCursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &page))
+	require.True(t, page.Truncated)
+	assert.Equal(t, endpoint, page.Nodes[0].ID)
+	assert.Equal(t, mv.Key, page.Nodes[1].ID)
+	code, out, errOut = runCLI(append(append([]string{"trace", "--budget", "2", "--after", page.EndCursor}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "ARTIFACT         artifact:s3://models-"+tk+"/m")
+	assert.Contains(t, out, "TRAINING_JOB     "+job.Key)
+	assert.Contains(t, out, "run again with --after ")
+	code, _, errOut = runCLI(append(append([]string{"trace", "--budget", "0"}, conn...), endpoint)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--budget 0: must be between 1 and 10000")
+
 	code, out, errOut = runCLI(append(append([]string{"export", "--format", "dot"}, conn...), endpoint)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "digraph lineage")

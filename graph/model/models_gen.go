@@ -403,11 +403,11 @@ type ModelVersion struct {
 	Tags []*Tag `json:"tags"`
 	// The job that produced the model artifact, when known.
 	ProducedBy Node `json:"producedBy,omitempty"`
-	// The current approval status (`PENDING_MANUAL_APPROVAL` until someone sets one).
+	// The approval status in force (`PENDING_MANUAL_APPROVAL` until someone sets one).
 	ApprovalStatus ApprovalStatus `json:"approvalStatus"`
 	// Every change of the approval status, oldest first.
 	Approvals []*Approval `json:"approvals"`
-	// The aliases pointing at this version now.
+	// The aliases pointing at this version, by name.
 	Aliases []string `json:"aliases"`
 }
 
@@ -643,7 +643,7 @@ type RegisteredModel struct {
 	Description *string `json:"description,omitempty"`
 	// Labels, by key, set with `updateRegisteredModel`.
 	Tags []*Tag `json:"tags"`
-	// The aliases in force now, by name.
+	// The aliases in force, by name.
 	Aliases []*ModelAlias `json:"aliases"`
 	// Every alias assignment ever made, by alias and time: the record of every move.
 	AliasHistory []*ModelAlias `json:"aliasHistory"`
