@@ -481,3 +481,38 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestParseOrderBy(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want OrderBy
+	}{
+		{"metrics.auc DESC", OrderBy{PrefixMetrics, "auc", true}},
+		{"metric.`f1 score`", OrderBy{PrefixMetrics, "f1 score", false}},
+		{"params.lr asc", OrderBy{PrefixParams, "lr", false}},
+		{"start_time desc", OrderBy{PrefixAttributes, AttrStartTime, true}},
+		{"attributes.created", OrderBy{PrefixAttributes, AttrStartTime, false}},
+		{" tags.team ", OrderBy{PrefixTags, "team", false}},
+	} {
+		got, err := ParseOrderBy(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseOrderBy(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		in  string
+		pos int
+		msg string
+	}{
+		{"metrics.auc DOWN", 12, "expected ASC, DESC"},
+		{"metrics.auc DESC x", 17, "expected the end of the clause"},
+		{"datasets.name", 0, "cannot order by datasets"},
+		{"", 0, "expected a comparison"},
+	} {
+		_, err := ParseOrderBy(tt.in)
+		se, ok := err.(*SyntaxError)
+		if !ok || se.Pos != tt.pos || !strings.Contains(se.Msg, tt.msg) {
+			t.Errorf("ParseOrderBy(%q) = %v; want position %d and %q", tt.in, err, tt.pos, tt.msg)
+		}
+	}
+}

@@ -21,12 +21,15 @@ const (
 	KindRegisteredModel Kind = "RegisteredModel"
 	KindModelVersion    Kind = "ModelVersion"
 	KindEndpoint        Kind = "Endpoint"
+	KindExperiment      Kind = "Experiment"
+	KindRunGroup        Kind = "RunGroup"
+	KindRun             Kind = "Run"
 )
 
 // Kinds lists every node kind, in the order the API documents them.
 var Kinds = []Kind{
 	KindDataset, KindDatasetVersion, KindTrainingJob, KindProcessingJob, KindArtifact,
-	KindRegisteredModel, KindModelVersion, KindEndpoint,
+	KindRegisteredModel, KindModelVersion, KindEndpoint, KindExperiment, KindRunGroup, KindRun,
 }
 
 // LabelNode is carried by every node of the provenance graph; its `key` property is
@@ -66,6 +69,9 @@ const (
 	prefixArtifact       = "artifact:"
 	prefixModel          = "model:"
 	prefixEndpoint       = "endpoint:"
+	prefixExperiment     = "experiment:"
+	prefixRunGroup       = "runGroup:"
+	prefixRun            = "run:"
 )
 
 // MaxIDLength is the longest node ID accepted anywhere.
@@ -74,6 +80,9 @@ const MaxIDLength = 4096
 // modelVersionSuffix matches the "/<version>" that ends a model version ID. Registered
 // model names may not end like this, so the two kinds of model ID never collide.
 var modelVersionSuffix = regexp.MustCompile(`/[0-9]+$`)
+
+// experimentIDForm is the form of experiment ids provgraph assigns.
+var experimentIDForm = regexp.MustCompile(`^[0-9]{1,18}$`)
 
 // DatasetKey is the ID of a dataset: dataset:<namespace>:<name> (Marquez's node id).
 func DatasetKey(namespace, name string) string {
@@ -150,6 +159,22 @@ func KindsOfID(field, id string) ([]Kind, error) {
 		return []Kind{KindRegisteredModel}, nil
 	case prefixEndpoint:
 		return []Kind{KindEndpoint}, nil
+	case prefixExperiment:
+		if !experimentIDForm.MatchString(rest) {
+			return nil, malformedID(field, id)
+		}
+		return []Kind{KindExperiment}, nil
+	case prefixRunGroup:
+		expID, name, found := strings.Cut(rest, "/")
+		if !found || name == "" || !experimentIDForm.MatchString(expID) {
+			return nil, malformedID(field, id)
+		}
+		return []Kind{KindRunGroup}, nil
+	case prefixRun:
+		if !runIDForm.MatchString(rest) {
+			return nil, malformedID(field, id)
+		}
+		return []Kind{KindRun}, nil
 	}
 	return nil, malformedID(field, id)
 }
@@ -171,7 +196,8 @@ func RequireKind(field, id string, want Kind, example string) error {
 func malformedID(field, id string) error {
 	return apperr.Invalid(field, "%q is not a node ID; IDs look like dataset:<namespace>:<name>, "+
 		"datasetVersion:<namespace>:<name>#<version>, job:<namespace>:<name>, artifact:<uri>, "+
-		"model:<name>, model:<name>/<version> or endpoint:<name>", truncateForMessage(id))
+		"model:<name>, model:<name>/<version>, endpoint:<name>, experiment:<id>, runGroup:<experiment id>/<name> "+
+		"or run:<run id>", truncateForMessage(id))
 }
 
 func cutLast(s, sep string) (before, after string, found bool) {

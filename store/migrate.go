@@ -60,6 +60,7 @@ var Schema = Migrator{
 			},
 			Indexes: []string{"deployed_to_variant", "artifact_uri"},
 		},
+		trackingMigration,
 	},
 }
 

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// ChartType is the kind of evaluation chart a run logs (SageMaker's log_* charts).
+type ChartType string
+
+// The chart types.
+const (
+	ChartConfusionMatrix ChartType = "CONFUSION_MATRIX"
+	ChartROC             ChartType = "ROC"
+	ChartPrecisionRecall ChartType = "PRECISION_RECALL"
+	propChartType                  = "chartType"
+	propBody                       = "body"
+	chartMediaType                 = "application/json"
+	chartURIScheme                 = "provgraph"
+)
+
+// Chart is a chart artifact: a JSON body, such as SageMaker's log_confusion_matrix,
+// log_roc_curve and log_precision_recall produce.
+type Chart struct {
+	Name string
+	Type ChartType
+	Body any
+}
+
+// RunIO is what a run read and wrote. Inputs are recorded dataset versions or
+// artifacts (by ID), or artifacts by URI; outputs are new artifacts (by URI), charts,
+// or model versions (by ID). They become provenance edges, so runs appear in lineage
+// like jobs: input -INPUT_TO-> run -PRODUCED-> output.
+type RunIO struct {
+	Run             string
+	Inputs          []string
+	InputArtifacts  []ArtifactInput
+	OutputArtifacts []ArtifactInput
+	OutputModels    []string
+	Charts          []Chart
+}
+
+const (
+	cypherRunInput = `
+MATCH (x:` + LabelNode + ` {key: $input}), (r:` + LabelNode + ` {key: $run})
+MERGE (x)-[e:` + RelInputTo + `]->(r)
+  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
+
+	cypherRunProduced = `
+MATCH (r:` + LabelNode + ` {key: $run}), (x:` + LabelNode + ` {key: $output})
+MERGE (r)-[e:` + RelProduced + `]->(x)
+  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
+
+	cypherProducerOf = `
+MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(:` + LabelNode + ` {key: $key})
+RETURN p.key AS producer`
+)
+
+// ChartURI is the URI a run's chart is recorded under.
+func ChartURI(runKey, name string) string {
+	return chartURIScheme + "://runs/" + url.PathEscape(runKey[len(prefixRun):]) + "/charts/" + url.PathEscape(name)
+}
+
+// LogRunIO records what a run read and wrote, in one transaction. Recording the same
+// input or output again changes nothing; an artifact produced by something else is a
+// CONFLICT (artifacts are pinned to one producer).
+func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, error) {
+	if err := RequireKind("run", io.Run, KindRun, "run:<run id>"); err != nil {
+		return Node{}, err
+	}
+	n := len(io.Inputs) + len(io.InputArtifacts) + len(io.OutputArtifacts) + len(io.OutputModels) + len(io.Charts)
+	if n > MaxRunIOPerCall {
+		return Node{}, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
+	}
+	for i, id := range io.Inputs {
+		kinds, err := KindsOfID(fmt.Sprintf("inputs[%d]", i), id)
+		if err != nil {
+			return Node{}, err
+		}
+		if kinds[0] != KindDatasetVersion && kinds[0] != KindArtifact {
+			return Node{}, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "must be the ID of a dataset version or an artifact (got %q)", truncateForMessage(id))
+		}
+	}
+	inProps := make([]map[string]any, len(io.InputArtifacts))
+	for i, a := range io.InputArtifacts {
+		p, err := artifactProps(a, fmt.Sprintf("inputArtifacts[%d]", i))
+		if err != nil {
+			return Node{}, err
+		}
+		inProps[i] = p
+	}
+	outProps := make([]map[string]any, 0, len(io.OutputArtifacts)+len(io.Charts))
+	for i, a := range io.OutputArtifacts {
+		p, err := artifactProps(a, fmt.Sprintf("outputArtifacts[%d]", i))
+		if err != nil {
+			return Node{}, err
+		}
+		outProps = append(outProps, p)
+	}
+	for i, c := range io.Charts {
+		p, err := chartProps(io.Run, fmt.Sprintf("charts[%d]", i), c)
+		if err != nil {
+			return Node{}, err
+		}
+		outProps = append(outProps, p)
+	}
+	for i, id := range io.OutputModels {
+		if err := RequireKind(fmt.Sprintf("outputModels[%d]", i), id, KindModelVersion, "model:<name>/<version>"); err != nil {
+			return Node{}, err
+		}
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		if _, err := lockActiveRun(ctx, tx, "run", io.Run); err != nil {
+			return Node{}, err
+		}
+		link := func(cypher, field string, params map[string]any) error {
+			params["run"], params["actor"] = io.Run, actor
+			if _, err := collect(ctx, tx, cypher, params); err != nil {
+				return fmt.Errorf("record %s of run %q: %w", field, io.Run, err)
+			}
+			return nil
+		}
+		for i, id := range io.Inputs {
+			if _, err := nodeByKey(ctx, tx, fmt.Sprintf("inputs[%d]", i), id); err != nil {
+				return Node{}, err
+			}
+			if err := link(cypherRunInput, "inputs", map[string]any{"input": id}); err != nil {
+				return Node{}, err
+			}
+		}
+		for _, p := range inProps {
+			if _, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": p[propKey], "props": p, "actor": actor}); err != nil {
+				return Node{}, fmt.Errorf("record input artifact: %w", err)
+			}
+			if err := link(cypherRunInput, "inputs", map[string]any{"input": p[propKey]}); err != nil {
+				return Node{}, err
+			}
+		}
+		for i, p := range outProps {
+			field := fmt.Sprintf("outputArtifacts[%d]", i)
+			if i >= len(io.OutputArtifacts) {
+				field = fmt.Sprintf("charts[%d]", i-len(io.OutputArtifacts))
+			}
+			if err := producedOnce(ctx, tx, actor, io.Run, field, p); err != nil {
+				return Node{}, err
+			}
+			if err := link(cypherRunProduced, "outputs", map[string]any{"output": p[propKey]}); err != nil {
+				return Node{}, err
+			}
+		}
+		for i, id := range io.OutputModels {
+			if _, err := nodeByKey(ctx, tx, fmt.Sprintf("outputModels[%d]", i), id); err != nil {
+				return Node{}, err
+			}
+			if err := link(cypherRunProduced, "outputs", map[string]any{"output": id}); err != nil {
+				return Node{}, err
+			}
+		}
+		return nodeByKey(ctx, tx, "run", io.Run)
+	})
+}
+
+// producedOnce records an artifact the run produced: a new one, or one this run already
+// produced with the same content; anything else is a CONFLICT.
+func producedOnce(ctx context.Context, tx neo4j.ManagedTransaction, actor, run, field string, props map[string]any) error {
+	recs, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": props[propKey], "props": props, "actor": actor})
+	if err != nil {
+		return fmt.Errorf("record artifact %q: %w", props[propKey], err)
+	}
+	if c, _ := recs[0].Get("created"); c == true {
+		return nil
+	}
+	a, err := nodeAt(recs[0], "n")
+	if err != nil {
+		return err
+	}
+	recs, err = collect(ctx, tx, cypherProducerOf, map[string]any{"key": a.Key})
+	if err != nil {
+		return fmt.Errorf("producer of %q: %w", a.Key, err)
+	}
+	if len(recs) != 1 {
+		return apperr.Conflicting(field+".uri", "artifact %q was already recorded (by %s at %s) and not as this run's output; "+
+			"write the run's output to a new URI", truncateForMessage(a.Key), a.RecordedBy, a.RecordedAt.Format(time.RFC3339))
+	}
+	if p, _ := recs[0].Get("producer"); p != run {
+		return apperr.Conflicting(field+".uri", "artifact %q was produced by %v; an artifact has one producer", truncateForMessage(a.Key), p)
+	}
+	var checks []fieldCheck
+	for _, prop := range []string{propDigest, propMediaType, propChartType, propBody} {
+		if v, ok := props[prop]; ok {
+			checks = append(checks, fieldCheck{field + "." + prop, prop, v})
+		}
+	}
+	return firstConflict(a, "artifact", checks)
+}
+
+func chartProps(run, field string, c Chart) (map[string]any, error) {
+	if err := checkText(field+".name", c.Name, MaxShortTextLength); err != nil {
+		return nil, err
+	}
+	switch c.Type {
+	case ChartConfusionMatrix, ChartROC, ChartPrecisionRecall:
+	default:
+		return nil, apperr.Invalid(field+".type", "must be CONFUSION_MATRIX, ROC or PRECISION_RECALL (got %q)", truncateForMessage(string(c.Type)))
+	}
+	if c.Body == nil {
+		return nil, apperr.Invalid(field+".body", "must be a JSON value")
+	}
+	b, err := json.Marshal(c.Body)
+	if err != nil {
+		return nil, apperr.Invalid(field+".body", "must be JSON: %v", err)
+	}
+	if len(b) > MaxChartBytes {
+		return nil, apperr.Invalid(field+".body", "must be at most %d bytes of JSON (got %d)", MaxChartBytes, len(b))
+	}
+	mt := chartMediaType
+	p, err := artifactProps(ArtifactInput{URI: ChartURI(run, c.Name), MediaType: &mt}, field)
+	if err != nil {
+		return nil, err
+	}
+	p[propName], p[propChartType], p[propBody] = c.Name, string(c.Type), string(b)
+	return p, nil
+}
+
+// Body returns the JSON body of a chart artifact, decoded, or nil.
+func (n Node) Body() any {
+	s, ok := n.Props[propBody].(string)
+	if !ok {
+		return nil
+	}
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return nil
+	}
+	return v
+}

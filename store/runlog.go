@@ -1,0 +1,509 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// ParamNumber renders a numeric parameter value the way it is stored and searched.
+func ParamNumber(v float64) string { return fmt.Sprint(v) }
+
+// MetricPoint is one logged value of a metric. Value may be NaN or ±Inf: it is stored
+// and returned as logged.
+type MetricPoint struct {
+	Key       string
+	Value     float64
+	Step      int64
+	Timestamp time.Time
+}
+
+// RunLog is one batch of logging for a run: it lands whole or not at all.
+type RunLog struct {
+	Run        string // the run's node ID
+	Params     []Param
+	Metrics    []MetricPoint
+	Tags       []Tag
+	DeleteTags []string
+}
+
+// MetricChunkSize is how many points one stored chunk of a metric's history holds.
+// A metric's newest points (fewer than a chunk) stay on its series record, so logging
+// one point at a time rewrites at most a chunk's worth of data, and a history of a
+// million points is a thousand chunks, each with its extremes precomputed.
+const MetricChunkSize = 1000
+
+// How points are stored: each run×metric has one :MetricSeries record (the summary
+// searches and compare read: count, finite count, sum, sum of squares, min, max, the
+// last point, and the open tail of points) and :MetricChunk records of
+// MetricChunkSize points each (steps, values and timestamps as three lists, with the
+// chunk's step range and its first, last, min and max points for down-sampling). A
+// batch of 1,000 points for one key is one chunk write, which is why the batch APIs
+// scale: the cost is per chunk, not per point.
+
+const (
+	cypherParamsOfRun = `
+MATCH (:` + LabelNode + ` {key: $run})-[:` + RelHasParam + `]->(p:` + LabelParam + `)
+WHERE p.key IN $keys
+RETURN p.key AS key, p.value AS value`
+
+	cypherAddParams = `
+MATCH (r:` + LabelNode + ` {key: $run})
+UNWIND $params AS row
+MERGE (p:` + LabelParam + ` {pid: row.pid})
+  ON CREATE SET p.key = row.key, p.value = row.value
+CREATE (r)-[:` + RelHasParam + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(p)`
+
+	cypherSetRunTags = `
+MATCH (r:` + LabelNode + ` {key: $run})
+SET r.tagKeys = $tagKeys, r.tagValues = $tagValues`
+
+	cypherSeriesOf = `
+UNWIND $sids AS sid
+MATCH (m:` + LabelMetricSeries + ` {sid: sid})
+RETURN m {.*} AS m`
+
+	cypherWriteSeries = `
+MATCH (r:` + LabelNode + ` {key: $run})
+UNWIND $series AS s
+MERGE (m:` + LabelMetricSeries + ` {sid: s.sid})
+SET m += s.props
+FOREACH (_ IN CASE WHEN s.isNew THEN [1] ELSE [] END | CREATE (r)-[:` + RelHasMetric + `]->(m))
+WITH s
+UNWIND s.chunks AS c
+CREATE (ch:` + LabelMetricChunk + `)
+SET ch = c`
+)
+
+// paramID identifies a (key, value) pair: the shared :Param node of that pair.
+func paramID(key, value string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + value))
+	return hex.EncodeToString(sum[:16])
+}
+
+// seriesID identifies a run×metric series.
+func seriesID(run, key string) string { return run + "\x00" + key }
+
+// LogRun records a batch of parameters, metric points and tags for a run, in one
+// transaction: the batch lands whole or not at all. A parameter, once logged, is
+// immutable: the same value again is accepted, another is a CONFLICT naming the key and
+// both values. Tags: the last write wins. A deleted run takes no logging.
+func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error) {
+	if err := RequireKind("run", l.Run, KindRun, "run:<run id>"); err != nil {
+		return Node{}, err
+	}
+	params, err := checkParams(l.Params)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := checkMetricPoints(l.Metrics); err != nil {
+		return Node{}, err
+	}
+	if len(l.Tags) > MaxTagsPerCall {
+		return Node{}, apperr.Invalid("tags", "must hold at most %d tags per call (got %d)", MaxTagsPerCall, len(l.Tags))
+	}
+	if _, _, err := checkTags("tags", l.Tags); err != nil {
+		return Node{}, err
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		r, err := lockActiveRun(ctx, tx, "run", l.Run)
+		if err != nil {
+			return Node{}, err
+		}
+		if err := logParams(ctx, tx, actor, l.Run, params); err != nil {
+			return Node{}, err
+		}
+		if len(l.Tags) > 0 || len(l.DeleteTags) > 0 {
+			keys, values, err := mergeTags(r.Tags(), l.Tags, l.DeleteTags)
+			if err != nil {
+				return Node{}, apperr.WithField(err, "setTags", "tags")
+			}
+			if _, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values}); err != nil {
+				return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
+			}
+		}
+		if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
+			return Node{}, err
+		}
+		return nodeByKey(ctx, tx, "run", l.Run)
+	})
+}
+
+// lockActiveRun takes the run's write lock (so concurrent batches to one run queue)
+// and returns it; a deleted run is an INVALID_ARGUMENT error about field.
+func lockActiveRun(ctx context.Context, tx neo4j.ManagedTransaction, field, key string) (Node, error) {
+	r, err := nodeByKey(ctx, tx, field, key)
+	if err != nil {
+		return Node{}, err
+	}
+	if Lifecycle(r.String(propLifecycle)) == LifecycleDeleted {
+		return Node{}, apperr.Invalid(field, "run %q is deleted; restore it before logging to it", key)
+	}
+	if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
+		return Node{}, fmt.Errorf("lock run %q: %w", key, err)
+	}
+	return r, nil
+}
+
+// checkParams validates a batch's parameters and returns them without repeats.
+func checkParams(ps []Param) ([]Param, error) {
+	if len(ps) > MaxParamsPerCall {
+		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", MaxParamsPerCall, len(ps))
+	}
+	seen := make(map[string]int, len(ps))
+	out := make([]Param, 0, len(ps))
+	for i, p := range ps {
+		f := fmt.Sprintf("params[%d]", i)
+		if err := checkText(f+".key", p.Key, MaxParamKeyLength); err != nil {
+			return nil, err
+		}
+		if err := checkProse(f+".value", &p.Value, MaxParamValueLength); err != nil {
+			return nil, err
+		}
+		if j, ok := seen[p.Key]; ok {
+			if ps[j].Value != p.Value {
+				return nil, apperr.Conflicting(f+".value", "parameter %q is given twice in this batch, as %q and %q",
+					truncateForMessage(p.Key), truncateForMessage(ps[j].Value), truncateForMessage(p.Value))
+			}
+			continue
+		}
+		seen[p.Key] = i
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// checkMetricPoints validates a batch's metric points.
+func checkMetricPoints(ms []MetricPoint) error {
+	if len(ms) > MaxMetricsPerCall {
+		return apperr.Invalid("metrics", "must hold at most %d points per call (got %d)", MaxMetricsPerCall, len(ms))
+	}
+	for i, m := range ms {
+		if err := checkText(fmt.Sprintf("metrics[%d].key", i), m.Key, MaxParamKeyLength); err != nil {
+			return err
+		}
+		if m.Timestamp.IsZero() {
+			return apperr.Invalid(fmt.Sprintf("metrics[%d].timestamp", i), "must be set")
+		}
+	}
+	return nil
+}
+
+func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run string, params []Param) error {
+	if len(params) == 0 {
+		return nil
+	}
+	keys := make([]string, len(params))
+	for i, p := range params {
+		keys[i] = p.Key
+	}
+	recs, err := collect(ctx, tx, cypherParamsOfRun, map[string]any{"run": run, "keys": keys})
+	if err != nil {
+		return fmt.Errorf("parameters of %q: %w", run, err)
+	}
+	logged := make(map[string]string, len(recs))
+	for _, r := range recs {
+		k, _ := r.Get("key")
+		v, _ := r.Get("value")
+		logged[k.(string)], _ = v.(string)
+	}
+	var rows []map[string]any
+	for i, p := range params {
+		if old, ok := logged[p.Key]; ok {
+			if old != p.Value {
+				return apperr.Conflicting(fmt.Sprintf("params[%d].value", i),
+					"parameter %q of run %q was logged as %q; got %q (parameters are immutable)",
+					truncateForMessage(p.Key), run, truncateForMessage(old), truncateForMessage(p.Value))
+			}
+			continue
+		}
+		rows = append(rows, map[string]any{"pid": paramID(p.Key, p.Value), "key": p.Key, "value": p.Value})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := collect(ctx, tx, cypherAddParams, map[string]any{"run": run, "params": rows, "actor": actor}); err != nil {
+		return fmt.Errorf("log parameters of %q: %w", run, err)
+	}
+	return nil
+}
+
+// seriesState is a run×metric summary as stored on its :MetricSeries record.
+type seriesState struct {
+	count, finite          int64
+	sum, sumsq             float64
+	min, max               float64
+	lastStep, lastTS       int64
+	last                   float64
+	chunks                 int64
+	tailSteps, tailTS      []int64
+	tailValues             []float64
+	hasLast, hasMinMax, ok bool
+}
+
+func seriesFrom(m map[string]any) seriesState {
+	s := seriesState{ok: true}
+	s.count, _ = m["count"].(int64)
+	s.finite, _ = m["finite"].(int64)
+	s.sum, _ = m["sum"].(float64)
+	s.sumsq, _ = m["sumsq"].(float64)
+	s.min, s.hasMinMax = m["min"].(float64)
+	s.max, _ = m["max"].(float64)
+	s.last, s.hasLast = m["last"].(float64)
+	s.lastStep, _ = m["lastStep"].(int64)
+	s.lastTS, _ = m["lastTimestamp"].(int64)
+	s.chunks, _ = m["chunks"].(int64)
+	s.tailSteps = int64s(m["tailSteps"])
+	s.tailTS = int64s(m["tailTimestamps"])
+	s.tailValues = float64s(m["tailValues"])
+	return s
+}
+
+func int64s(v any) []int64 {
+	l, _ := v.([]any)
+	out := make([]int64, len(l))
+	for i, x := range l {
+		out[i], _ = x.(int64)
+	}
+	return out
+}
+
+func float64s(v any) []float64 {
+	l, _ := v.([]any)
+	out := make([]float64, len(l))
+	for i, x := range l {
+		out[i], _ = x.(float64)
+	}
+	return out
+}
+
+// add folds a point into the summary and the tail.
+func (s *seriesState) add(step, ts int64, v float64) {
+	s.count++
+	if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		s.finite++
+		s.sum += v
+		s.sumsq += v * v
+		if !s.hasMinMax || v < s.min {
+			s.min = v
+		}
+		if !s.hasMinMax || v > s.max {
+			s.max = v
+		}
+		s.hasMinMax = true
+	}
+	// The last point is the one with the highest step, then the latest timestamp (as
+	// MLflow's latest metric value); a tie goes to the one logged later.
+	if !s.hasLast || step > s.lastStep || (step == s.lastStep && ts >= s.lastTS) {
+		s.last, s.lastStep, s.lastTS, s.hasLast = v, step, ts, true
+	}
+	s.tailSteps = append(s.tailSteps, step)
+	s.tailTS = append(s.tailTS, ts)
+	s.tailValues = append(s.tailValues, v)
+}
+
+func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, points []MetricPoint) error {
+	if len(points) == 0 {
+		return nil
+	}
+	byKey := map[string][]MetricPoint{}
+	var keys []string
+	for _, p := range points {
+		if _, ok := byKey[p.Key]; !ok {
+			keys = append(keys, p.Key)
+		}
+		byKey[p.Key] = append(byKey[p.Key], p)
+	}
+	sids := make([]string, len(keys))
+	for i, k := range keys {
+		sids[i] = seriesID(run, k)
+	}
+	recs, err := collect(ctx, tx, cypherSeriesOf, map[string]any{"sids": sids})
+	if err != nil {
+		return fmt.Errorf("metric series of %q: %w", run, err)
+	}
+	existing := make(map[string]seriesState, len(recs))
+	for _, r := range recs {
+		m, _ := r.Get("m")
+		props, _ := m.(map[string]any)
+		sid, _ := props["sid"].(string)
+		existing[sid] = seriesFrom(props)
+	}
+	rows := make([]map[string]any, 0, len(keys))
+	for i, k := range keys {
+		st := existing[sids[i]]
+		isNew := !st.ok
+		for _, p := range byKey[k] {
+			st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
+		}
+		var chunks []map[string]any
+		for len(st.tailSteps) >= MetricChunkSize {
+			chunks = append(chunks, chunkRow(sids[i], st.chunks, st.tailSteps[:MetricChunkSize],
+				st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize]))
+			st.chunks++
+			st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
+		}
+		props := map[string]any{
+			"run": run, "key": k, "count": st.count, "finite": st.finite, "sum": st.sum, "sumsq": st.sumsq,
+			"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
+			"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
+			"min": nil, "max": nil,
+		}
+		if st.hasMinMax {
+			props["min"], props["max"] = st.min, st.max
+		}
+		rows = append(rows, map[string]any{"sid": sids[i], "isNew": isNew, "props": props, "chunks": chunks})
+	}
+	if _, err := collect(ctx, tx, cypherWriteSeries, map[string]any{"run": run, "series": rows}); err != nil {
+		return fmt.Errorf("log metrics of %q: %w", run, err)
+	}
+	return nil
+}
+
+// chunkRow is a full chunk of points with its step range and extreme points (as
+// indexes into its lists), which down-sampling reads instead of the points.
+func chunkRow(sid string, seq int64, steps, ts []int64, values []float64) map[string]any {
+	first, last, lo, hi := 0, 0, -1, -1
+	for i := range steps {
+		if steps[i] < steps[first] {
+			first = i
+		}
+		if steps[i] >= steps[last] {
+			last = i
+		}
+		if v := values[i]; !math.IsNaN(v) {
+			if lo < 0 || v < values[lo] {
+				lo = i
+			}
+			if hi < 0 || v > values[hi] {
+				hi = i
+			}
+		}
+	}
+	extremes := []int64{int64(first), int64(last)}
+	if lo >= 0 {
+		extremes = append(extremes, int64(lo), int64(hi))
+	}
+	return map[string]any{
+		"sid": sid, "seq": seq, "n": int64(len(steps)),
+		"steps": append([]int64(nil), steps...), "timestamps": append([]int64(nil), ts...),
+		"values": append([]float64(nil), values...),
+		"minStep": steps[first], "maxStep": steps[last],
+		"extremeSteps": pick(steps, extremes), "extremeTimestamps": pick(ts, extremes),
+		"extremeValues": pickF(values, extremes),
+	}
+}
+
+func pick(xs []int64, idx []int64) []int64 {
+	out := make([]int64, len(idx))
+	for i, j := range idx {
+		out[i] = xs[j]
+	}
+	return out
+}
+
+func pickF(xs []float64, idx []int64) []float64 {
+	out := make([]float64, len(idx))
+	for i, j := range idx {
+		out[i] = xs[j]
+	}
+	return out
+}
+
+// MetricSummary is what a run's metric amounts to: its last point and, over its finite
+// values, the minimum, maximum, mean and standard deviation (SageMaker
+// ExperimentAnalytics' columns). Count counts every point, NaN and ±Inf included.
+type MetricSummary struct {
+	Key           string
+	Last          float64
+	LastStep      int64
+	LastTimestamp time.Time
+	Min, Max      *float64
+	Avg, StdDev   *float64
+	Count         int64
+}
+
+func summaryFrom(props map[string]any) MetricSummary {
+	st := seriesFrom(props)
+	out := MetricSummary{Count: st.count, Last: st.last, LastStep: st.lastStep, LastTimestamp: time.UnixMilli(st.lastTS).UTC()}
+	out.Key, _ = props["key"].(string)
+	if st.hasMinMax {
+		mn, mx := st.min, st.max
+		out.Min, out.Max = &mn, &mx
+	}
+	if st.finite > 0 {
+		avg := st.sum / float64(st.finite)
+		variance := math.Max(st.sumsq/float64(st.finite)-avg*avg, 0)
+		sd := math.Sqrt(variance)
+		out.Avg, out.StdDev = &avg, &sd
+	}
+	return out
+}
+
+const cypherRunMetrics = `
+MATCH (:` + LabelNode + ` {key: $run})-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `)
+WHERE $keys IS NULL OR m.key IN $keys
+RETURN m {.key, .count, .finite, .sum, .sumsq, .min, .max, .last, .lastStep, .lastTimestamp} AS m
+ORDER BY m.key`
+
+// RunMetrics returns the summaries of a run's metrics (of keys, when given), by key.
+func (s *Store) RunMetrics(ctx context.Context, run string, keys []string) ([]MetricSummary, error) {
+	var keysParam any
+	if keys != nil {
+		keysParam = keys
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]MetricSummary, error) {
+		recs, err := collect(ctx, tx, cypherRunMetrics, map[string]any{"run": run, "keys": keysParam})
+		if err != nil {
+			return nil, fmt.Errorf("metrics of %q: %w", run, err)
+		}
+		out := make([]MetricSummary, 0, len(recs))
+		for _, r := range recs {
+			m, _ := r.Get("m")
+			out = append(out, summaryFrom(m.(map[string]any)))
+		}
+		return out, nil
+	})
+}
+
+const cypherRunParams = `
+MATCH (:` + LabelNode + ` {key: $run})-[:` + RelHasParam + `]->(p:` + LabelParam + `)
+RETURN p.key AS key, p.value AS value ORDER BY p.key`
+
+// RunParams returns a run's parameters, by key.
+func (s *Store) RunParams(ctx context.Context, run string) ([]Param, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Param, error) {
+		recs, err := collect(ctx, tx, cypherRunParams, map[string]any{"run": run})
+		if err != nil {
+			return nil, fmt.Errorf("parameters of %q: %w", run, err)
+		}
+		out := make([]Param, 0, len(recs))
+		for _, r := range recs {
+			k, _ := r.Get("key")
+			v, _ := r.Get("value")
+			p := Param{}
+			p.Key, _ = k.(string)
+			p.Value, _ = v.(string)
+			out = append(out, p)
+		}
+		return out, nil
+	})
+}
+
+// sortPoints orders points by step, then timestamp; equal ones keep their order.
+func sortPoints(ps []MetricPoint) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Step != ps[j].Step {
+			return ps[i].Step < ps[j].Step
+		}
+		return ps[i].Timestamp.Before(ps[j].Timestamp)
+	})
+}

@@ -1,0 +1,623 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// Experiment tracking: experiments hold run groups and runs; runs log parameters,
+// metrics, tags and artifacts, and take part in lineage like jobs do (dataset versions
+// they read are INPUT_TO them, what they wrote is PRODUCED by them).
+
+// Structural relationships of experiment tracking (not followed by lineage).
+const (
+	// RelInExperiment: a run or run group belongs to an experiment.
+	RelInExperiment = "IN_EXPERIMENT"
+	// RelInGroup: a run belongs to a run group.
+	RelInGroup = "IN_GROUP"
+	// RelChildOf: a nested run and its parent run.
+	RelChildOf = "CHILD_OF"
+	// RelExecutedBy: a run and the training or processing job that executed it.
+	RelExecutedBy = "EXECUTED_BY"
+	// RelHasParam: a run and one of its parameters (a shared :Param node).
+	RelHasParam = "HAS_PARAM"
+	// RelHasMetric: a run and the summary of one of its metrics (a :MetricSeries node).
+	RelHasMetric = "HAS_METRIC"
+)
+
+// Labels of tracking records that are not provenance nodes (they carry no LabelNode).
+const (
+	LabelParam        = "Param"
+	LabelMetricSeries = "MetricSeries"
+	LabelMetricChunk  = "MetricChunk"
+	LabelSequence     = "Sequence"
+)
+
+// Lifecycle says whether an experiment or run is active or soft-deleted.
+type Lifecycle string
+
+// The lifecycle stages (MLflow's names).
+const (
+	LifecycleActive  Lifecycle = "active"
+	LifecycleDeleted Lifecycle = "deleted"
+)
+
+// RunStatus is where a run is in its life.
+type RunStatus string
+
+// The run statuses (MLflow's).
+const (
+	RunRunning   RunStatus = "RUNNING"
+	RunScheduled RunStatus = "SCHEDULED"
+	RunFinished  RunStatus = "FINISHED"
+	RunFailed    RunStatus = "FAILED"
+	RunKilled    RunStatus = "KILLED"
+)
+
+// DefaultExperimentID is the experiment every database has, named "Default" (MLflow's
+// experiment "0").
+const DefaultExperimentID = "0"
+
+// Limits of experiment tracking, at least as generous as MLflow's.
+const (
+	MaxExperimentNameLength = 500
+	MaxRunNameLength        = 250
+	MaxParamsPerCall        = 100
+	MaxMetricsPerCall       = 1000
+	MaxTagsPerCall          = 100
+	MaxRunIOPerCall         = 100
+	MaxChartBytes           = 1 << 20
+)
+
+// Tracking node properties.
+const (
+	propExperimentID = "experimentId"
+	propRunID        = "runId"
+	propLifecycle    = "lifecycle"
+	propStartTime    = "startTime"
+	propEndTime      = "endTime"
+	propUser         = "user"
+	propEntryPoint   = "entryPoint"
+	propArtifactURI  = "artifactUri"
+	propExperiment   = "experiment"
+	propGroup        = "group"
+)
+
+// ExperimentKey is the ID of an experiment: experiment:<experiment id>. Experiment IDs
+// are assigned by provgraph ("0" is the default experiment) and never change, while
+// names can.
+func ExperimentKey(id string) string { return prefixExperiment + id }
+
+// RunGroupKey is the ID of a run group: runGroup:<experiment id>/<name>.
+func RunGroupKey(experimentID, name string) string {
+	return prefixRunGroup + experimentID + "/" + name
+}
+
+// RunKey is the ID of a run: run:<run id>, a run id being 32 hexadecimal digits (as
+// MLflow's).
+func RunKey(runID string) string { return prefixRun + runID }
+
+var runIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// NewRunID returns a fresh random run id.
+func NewRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// trackingMigration creates what experiment tracking needs: unique experiment names,
+// the shared parameter nodes and metric records with their indexes, and the default
+// experiment.
+var trackingMigration = Migration{
+	Version:     3,
+	Description: "experiment tracking: experiment names, runs by experiment, parameters, metric series and chunks, the default experiment",
+	Statements: []string{
+		`CREATE CONSTRAINT experiment_name IF NOT EXISTS
+		 FOR (e:` + string(KindExperiment) + `) REQUIRE e.name IS UNIQUE`,
+		`CREATE CONSTRAINT sequence_name IF NOT EXISTS
+		 FOR (s:` + LabelSequence + `) REQUIRE s.name IS UNIQUE`,
+		`CREATE CONSTRAINT param_pid IF NOT EXISTS
+		 FOR (p:` + LabelParam + `) REQUIRE p.pid IS UNIQUE`,
+		`CREATE INDEX param_key IF NOT EXISTS
+		 FOR (p:` + LabelParam + `) ON (p.key)`,
+		`CREATE CONSTRAINT metric_series_sid IF NOT EXISTS
+		 FOR (m:` + LabelMetricSeries + `) REQUIRE m.sid IS UNIQUE`,
+		`CREATE INDEX metric_series_key_last IF NOT EXISTS
+		 FOR (m:` + LabelMetricSeries + `) ON (m.key, m.last)`,
+		`CREATE INDEX metric_chunk_sid_seq IF NOT EXISTS
+		 FOR (c:` + LabelMetricChunk + `) ON (c.sid, c.seq)`,
+		`CREATE INDEX run_experiment IF NOT EXISTS
+		 FOR (r:` + string(KindRun) + `) ON (r.experimentId)`,
+		`MERGE (e:` + LabelNode + ` {key: '` + prefixExperiment + DefaultExperimentID + `'})
+		 ON CREATE SET e:` + string(KindExperiment) + `, e.kind = '` + string(KindExperiment) + `',
+		   e.name = 'Default', e.experimentId = '` + DefaultExperimentID + `', e.lifecycle = 'active',
+		   e.recordedAt = datetime.transaction(), e.recordedBy = 'provgraph'`,
+	},
+	Indexes: []string{"experiment_name", "sequence_name", "param_pid", "param_key", "metric_series_sid",
+		"metric_series_key_last", "metric_chunk_sid_seq", "run_experiment"},
+}
+
+// ExperimentInput describes an experiment to create.
+type ExperimentInput struct {
+	Name        string
+	Description *string
+	Tags        []Tag
+	// ArtifactLocation is where runs of the experiment store artifacts (MLflow's
+	// artifact_location); optional.
+	ArtifactLocation *string
+}
+
+const (
+	// The next experiment id, under the sequence node's write lock.
+	cypherNextExperimentID = `
+MERGE (s:` + LabelSequence + ` {name: 'experiment'})
+  ON CREATE SET s.next = 1
+SET s.next = s.next + 1
+RETURN s.next - 1 AS id`
+
+	cypherExperimentByName = `MATCH (e:` + string(KindExperiment) + ` {name: $name}) RETURN e`
+
+	cypherCreateExperiment = `
+CREATE (e:` + LabelNode + `:` + string(KindExperiment) + ` {
+  key: $key, kind: '` + string(KindExperiment) + `', name: $name, experimentId: $id,
+  description: $description, artifactLocation: $artifactLocation,
+  tagKeys: $tagKeys, tagValues: $tagValues, lifecycle: 'active',
+  recordedAt: datetime.transaction(), recordedBy: $actor})
+RETURN e`
+)
+
+// CreateExperiment creates an experiment with a new id. Names are unique among all
+// experiments, deleted ones included (as in MLflow): a taken name is a CONFLICT.
+func (s *Store) CreateExperiment(ctx context.Context, actor string, in ExperimentInput) (Node, error) {
+	if err := checkText("name", in.Name, MaxExperimentNameLength); err != nil {
+		return Node{}, err
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return Node{}, err
+	}
+	if in.ArtifactLocation != nil {
+		if _, err := checkURI("artifactLocation", *in.ArtifactLocation); err != nil {
+			return Node{}, err
+		}
+	}
+	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	if err != nil {
+		return Node{}, err
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		recs, err := collect(ctx, tx, cypherExperimentByName, map[string]any{"name": in.Name})
+		if err != nil {
+			return Node{}, fmt.Errorf("look up experiment %q: %w", in.Name, err)
+		}
+		if len(recs) > 0 {
+			e, _ := nodeAt(recs[0], "e")
+			return Node{}, apperr.Conflicting("name", "an experiment named %q exists already (%s)", truncateForMessage(in.Name), e.Key)
+		}
+		recs, err = collect(ctx, tx, cypherNextExperimentID, nil)
+		if err != nil {
+			return Node{}, fmt.Errorf("next experiment id: %w", err)
+		}
+		n, _ := recs[0].Get("id")
+		id := strconv.FormatInt(n.(int64), 10)
+		recs, err = collect(ctx, tx, cypherCreateExperiment, map[string]any{
+			"key": ExperimentKey(id), "id": id, "name": in.Name, "description": optValue(in.Description),
+			"artifactLocation": optValue(in.ArtifactLocation), "tagKeys": tagKeys, "tagValues": tagValues, "actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("create experiment %q: %w", in.Name, err)
+		}
+		return nodeAt(recs[0], "e")
+	})
+}
+
+// ExperimentByName returns the experiment with a name, or NOT_FOUND about field.
+func (s *Store) ExperimentByName(ctx context.Context, field, name string) (Node, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		recs, err := collect(ctx, tx, cypherExperimentByName, map[string]any{"name": name})
+		if err != nil {
+			return Node{}, fmt.Errorf("look up experiment %q: %w", name, err)
+		}
+		if len(recs) == 0 {
+			return Node{}, apperr.Missing(field, "no experiment is named %q", truncateForMessage(name))
+		}
+		return nodeAt(recs[0], "e")
+	})
+}
+
+// ExperimentUpdate renames an experiment and changes its description and tags (labels:
+// the last write wins).
+type ExperimentUpdate struct {
+	ID          string // the experiment's node ID
+	Name        *string
+	Description *string
+	SetTags     []Tag
+	DeleteTags  []string
+}
+
+const cypherUpdateExperiment = `
+MATCH (e:` + LabelNode + ` {key: $key})
+SET e.name = coalesce($name, e.name),
+    e.description = CASE WHEN $setDescription THEN $description ELSE e.description END,
+    e.tagKeys = $tagKeys, e.tagValues = $tagValues,
+    e.updatedAt = datetime.transaction(), e.updatedBy = $actor
+RETURN e`
+
+// UpdateExperiment applies u and returns the experiment. A new name taken by another
+// experiment is a CONFLICT.
+func (s *Store) UpdateExperiment(ctx context.Context, actor string, u ExperimentUpdate) (Node, error) {
+	if err := RequireKind("id", u.ID, KindExperiment, "experiment:<id>"); err != nil {
+		return Node{}, err
+	}
+	if u.Name != nil {
+		if err := checkText("name", *u.Name, MaxExperimentNameLength); err != nil {
+			return Node{}, err
+		}
+	}
+	if err := checkDescription("description", u.Description); err != nil {
+		return Node{}, err
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		e, err := nodeByKey(ctx, tx, "id", u.ID)
+		if err != nil {
+			return Node{}, err
+		}
+		if u.Name != nil && *u.Name != e.Name {
+			recs, err := collect(ctx, tx, cypherExperimentByName, map[string]any{"name": *u.Name})
+			if err != nil {
+				return Node{}, fmt.Errorf("look up experiment %q: %w", *u.Name, err)
+			}
+			if len(recs) > 0 {
+				return Node{}, apperr.Conflicting("name", "an experiment named %q exists already", truncateForMessage(*u.Name))
+			}
+		}
+		keys, values, err := mergeTags(e.Tags(), u.SetTags, u.DeleteTags)
+		if err != nil {
+			return Node{}, err
+		}
+		recs, err := collect(ctx, tx, cypherUpdateExperiment, map[string]any{
+			"key": u.ID, "name": optValue(u.Name), "setDescription": u.Description != nil,
+			"description": optValue(u.Description), "tagKeys": keys, "tagValues": values, "actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("update experiment %q: %w", u.ID, err)
+		}
+		return nodeAt(recs[0], "e")
+	})
+}
+
+// mergeTags applies deletions, then additions, to tags and returns the result as the
+// parallel lists nodes store.
+func mergeTags(tags []Tag, set []Tag, del []string) (keys, values []string, err error) {
+	if _, _, err := checkTags("setTags", set); err != nil {
+		return nil, nil, err
+	}
+	if len(del) > MaxTags {
+		return nil, nil, apperr.Invalid("deleteTags", "must hold at most %d keys (got %d)", MaxTags, len(del))
+	}
+	m := make(map[string]string, len(tags)+len(set))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	for _, k := range del {
+		delete(m, k)
+	}
+	for _, t := range set {
+		m[t.Key] = t.Value
+	}
+	merged := make([]Tag, 0, len(m))
+	for k, v := range m {
+		merged = append(merged, Tag{Key: k, Value: v})
+	}
+	return checkTags("setTags", merged)
+}
+
+const cypherSetLifecycle = `
+MATCH (n:` + LabelNode + ` {key: $key})
+SET n.lifecycle = $lifecycle, n.updatedAt = datetime.transaction(), n.updatedBy = $actor
+RETURN n`
+
+// SetLifecycle soft-deletes (LifecycleDeleted) or restores (LifecycleActive) an
+// experiment or a run. Nothing is ever erased: a deleted run keeps its lineage and is
+// still found by ID; searches leave it out unless asked.
+func (s *Store) SetLifecycle(ctx context.Context, actor, field, key string, kind Kind, to Lifecycle) (Node, error) {
+	example := map[Kind]string{KindExperiment: "experiment:<id>", KindRun: "run:<run id>"}[kind]
+	if err := RequireKind(field, key, kind, example); err != nil {
+		return Node{}, err
+	}
+	if key == ExperimentKey(DefaultExperimentID) && to == LifecycleDeleted {
+		return Node{}, apperr.Invalid(field, "the default experiment cannot be deleted")
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		if _, err := nodeByKey(ctx, tx, field, key); err != nil {
+			return Node{}, err
+		}
+		recs, err := collect(ctx, tx, cypherSetLifecycle, map[string]any{"key": key, "lifecycle": string(to), "actor": actor})
+		if err != nil {
+			return Node{}, fmt.Errorf("set lifecycle of %q: %w", key, err)
+		}
+		return nodeAt(recs[0], "n")
+	})
+}
+
+// RunGroupInput describes a run group (a sweep, an A/B comparison) in an experiment.
+type RunGroupInput struct {
+	Experiment  string // the experiment's node ID
+	Name        string
+	Description *string
+}
+
+const cypherCreateRunGroup = `
+MATCH (e:` + LabelNode + ` {key: $experiment})
+MERGE (g:` + LabelNode + ` {key: $key})
+  ON CREATE SET g:` + string(KindRunGroup) + `, g.kind = '` + string(KindRunGroup) + `', g.name = $name,
+    g.description = $description, g.experimentId = e.experimentId,
+    g.recordedAt = datetime.transaction(), g.recordedBy = $actor, g._created = true
+MERGE (g)-[:` + RelInExperiment + `]->(e)
+WITH g, g._created IS NOT NULL AS created
+REMOVE g._created
+RETURN g, created`
+
+// CreateRunGroup creates a run group, or returns the existing one of that name when the
+// description is the same (created false); another description is a CONFLICT.
+func (s *Store) CreateRunGroup(ctx context.Context, actor string, in RunGroupInput) (Node, bool, error) {
+	if err := RequireKind("experiment", in.Experiment, KindExperiment, "experiment:<id>"); err != nil {
+		return Node{}, false, err
+	}
+	if err := checkText("name", in.Name, MaxRunNameLength); err != nil {
+		return Node{}, false, err
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return Node{}, false, err
+	}
+	type result struct {
+		g       Node
+		created bool
+	}
+	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
+		if err != nil {
+			return result{}, err
+		}
+		recs, err := collect(ctx, tx, cypherCreateRunGroup, map[string]any{
+			"experiment": in.Experiment, "key": RunGroupKey(e.String(propExperimentID), in.Name), "name": in.Name,
+			"description": optValue(in.Description), "actor": actor,
+		})
+		if err != nil {
+			return result{}, fmt.Errorf("create run group %q: %w", in.Name, err)
+		}
+		g, err := nodeAt(recs[0], "g")
+		if err != nil {
+			return result{}, err
+		}
+		created, _ := recs[0].Get("created")
+		if created != true {
+			if err := firstConflict(g, "run group", []fieldCheck{{"description", "description", in.Description}}); err != nil {
+				return result{}, err
+			}
+		}
+		return result{g, created == true}, nil
+	})
+	return res.g, res.created, err
+}
+
+// RunInput describes a run to start.
+type RunInput struct {
+	Experiment string // the experiment's node ID
+	// RunID, when set, is the client's id for the run (32 hex digits); else one is made.
+	RunID *string
+	// Group and Parent are node IDs of a run group of the same experiment and of the
+	// parent run of a nested run.
+	Group  *string
+	Parent *string
+	Name   *string
+	// StartTime defaults to the server time.
+	StartTime   *time.Time
+	Status      *RunStatus
+	Tags        []Tag
+	User        *string
+	CodeVersion *string
+	EntryPoint  *string
+	// ExecutedBy is the ID of the training or processing job that executed the run.
+	ExecutedBy *string
+	// ArtifactURI is where the run's artifacts live; optional.
+	ArtifactURI *string
+}
+
+const cypherStartRun = `
+MATCH (e:` + LabelNode + ` {key: $experiment})
+CREATE (r:` + LabelNode + `:` + string(KindRun) + ` {
+  key: $key, kind: '` + string(KindRun) + `', name: $name, runId: $runId, experimentId: e.experimentId,
+  status: $status, startTime: coalesce($startTime, datetime.transaction()), endTime: null,
+  user: $user, codeVersion: $codeVersion, entryPoint: $entryPoint, artifactUri: $artifactUri,
+  tagKeys: $tagKeys, tagValues: $tagValues, lifecycle: 'active',
+  recordedAt: datetime.transaction(), recordedBy: $actor})
+CREATE (r)-[:` + RelInExperiment + `]->(e)
+WITH r
+OPTIONAL MATCH (g:` + LabelNode + ` {key: $group})
+FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | CREATE (r)-[:` + RelInGroup + `]->(g))
+WITH r
+OPTIONAL MATCH (p:` + LabelNode + ` {key: $parent})
+FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (r)-[:` + RelChildOf + `]->(p))
+WITH r
+OPTIONAL MATCH (j:` + LabelNode + ` {key: $executedBy})
+FOREACH (_ IN CASE WHEN j IS NULL THEN [] ELSE [1] END | CREATE (r)-[:` + RelExecutedBy + `]->(j))
+RETURN r`
+
+// StartRun creates a run in an experiment (active, RUNNING unless told otherwise).
+func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, error) {
+	if err := RequireKind("experiment", in.Experiment, KindExperiment, "experiment:<id>"); err != nil {
+		return Node{}, err
+	}
+	runID := NewRunID()
+	if in.RunID != nil {
+		if !runIDForm.MatchString(*in.RunID) {
+			return Node{}, apperr.Invalid("runId", "must be 32 lowercase hexadecimal digits (got %q)", truncateForMessage(*in.RunID))
+		}
+		runID = *in.RunID
+	}
+	name := runID[:8]
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, MaxRunNameLength); err != nil {
+			return Node{}, err
+		}
+		name = *in.Name
+	}
+	status := RunRunning
+	if in.Status != nil {
+		status = *in.Status
+	}
+	if err := checkRunStatus("status", status); err != nil {
+		return Node{}, err
+	}
+	for field, v := range map[string]*string{"user": in.User, "codeVersion": in.CodeVersion, "entryPoint": in.EntryPoint} {
+		if err := checkProse(field, v, MaxShortTextLength); err != nil {
+			return Node{}, err
+		}
+	}
+	if in.ArtifactURI != nil {
+		if _, err := checkURI("artifactUri", *in.ArtifactURI); err != nil {
+			return Node{}, err
+		}
+	}
+	if in.Group != nil {
+		if err := RequireKind("group", *in.Group, KindRunGroup, "runGroup:<experiment id>/<name>"); err != nil {
+			return Node{}, err
+		}
+	}
+	if in.Parent != nil {
+		if err := RequireKind("parent", *in.Parent, KindRun, "run:<run id>"); err != nil {
+			return Node{}, err
+		}
+	}
+	if in.ExecutedBy != nil {
+		if err := RequireKind("executedBy", *in.ExecutedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
+			return Node{}, err
+		}
+	}
+	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	if err != nil {
+		return Node{}, err
+	}
+	var start any
+	if in.StartTime != nil {
+		start = in.StartTime.UTC()
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
+		if err != nil {
+			return Node{}, err
+		}
+		if Lifecycle(e.String(propLifecycle)) == LifecycleDeleted {
+			return Node{}, apperr.Invalid("experiment", "experiment %q is deleted; restore it to add runs", e.Key)
+		}
+		if _, err := nodeByKey(ctx, tx, "runId", RunKey(runID)); err == nil {
+			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", runID)
+		}
+		if in.Group != nil {
+			g, err := nodeByKey(ctx, tx, "group", *in.Group)
+			if err != nil {
+				return Node{}, err
+			}
+			if g.String(propExperimentID) != e.String(propExperimentID) {
+				return Node{}, apperr.Invalid("group", "run group %q belongs to another experiment", g.Key)
+			}
+		}
+		if in.Parent != nil {
+			if _, err := nodeByKey(ctx, tx, "parent", *in.Parent); err != nil {
+				return Node{}, err
+			}
+		}
+		if in.ExecutedBy != nil {
+			if _, err := nodeByKey(ctx, tx, "executedBy", *in.ExecutedBy); err != nil {
+				return Node{}, err
+			}
+		}
+		recs, err := collect(ctx, tx, cypherStartRun, map[string]any{
+			"experiment": in.Experiment, "key": RunKey(runID), "runId": runID, "name": name,
+			"status": string(status), "startTime": start, "user": optValue(in.User),
+			"codeVersion": optValue(in.CodeVersion), "entryPoint": optValue(in.EntryPoint),
+			"artifactUri": optValue(in.ArtifactURI), "tagKeys": tagKeys, "tagValues": tagValues,
+			"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
+			"actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("start run in %q: %w", in.Experiment, err)
+		}
+		return nodeAt(recs[0], "r")
+	})
+}
+
+func checkRunStatus(field string, st RunStatus) error {
+	switch st {
+	case RunRunning, RunScheduled, RunFinished, RunFailed, RunKilled:
+		return nil
+	}
+	return apperr.Invalid(field, "must be RUNNING, SCHEDULED, FINISHED, FAILED or KILLED (got %q)", truncateForMessage(string(st)))
+}
+
+// RunUpdate changes a run's status, end time or name.
+type RunUpdate struct {
+	Run     string // the run's node ID
+	Status  *RunStatus
+	EndTime *time.Time
+	Name    *string
+}
+
+const cypherUpdateRun = `
+MATCH (r:` + LabelNode + ` {key: $key})
+SET r.status = coalesce($status, r.status),
+    r.endTime = CASE WHEN $endTime IS NOT NULL THEN $endTime
+                     WHEN $status IS NOT NULL AND $status <> 'RUNNING' AND $status <> 'SCHEDULED' AND r.endTime IS NULL
+                     THEN datetime.transaction() ELSE r.endTime END,
+    r.name = coalesce($name, r.name),
+    r.updatedAt = datetime.transaction(), r.updatedBy = $actor
+RETURN r`
+
+// UpdateRun applies u. A run that reaches FINISHED, FAILED or KILLED without an end
+// time gets the server time.
+func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node, error) {
+	if err := RequireKind("run", u.Run, KindRun, "run:<run id>"); err != nil {
+		return Node{}, err
+	}
+	var status, end any
+	if u.Status != nil {
+		if err := checkRunStatus("status", *u.Status); err != nil {
+			return Node{}, err
+		}
+		status = string(*u.Status)
+	}
+	if u.EndTime != nil {
+		end = u.EndTime.UTC()
+	}
+	if u.Name != nil {
+		if err := checkText("name", *u.Name, MaxRunNameLength); err != nil {
+			return Node{}, err
+		}
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		r, err := nodeByKey(ctx, tx, "run", u.Run)
+		if err != nil {
+			return Node{}, err
+		}
+		if start := r.OptTime(propStartTime); start != nil && u.EndTime != nil && u.EndTime.Before(*start) {
+			return Node{}, apperr.Invalid("endTime", "must not be before the run's start time %s", start.Format(time.RFC3339Nano))
+		}
+		recs, err := collect(ctx, tx, cypherUpdateRun, map[string]any{
+			"key": u.Run, "status": status, "endTime": end, "name": optValue(u.Name), "actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("update run %q: %w", u.Run, err)
+		}
+		return nodeAt(recs[0], "r")
+	})
+}

@@ -1,0 +1,262 @@
+package store_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+func newRun(t *testing.T, st *store.Store, exp string) store.Node {
+	t.Helper()
+	r, err := st.StartRun(t.Context(), "tester", store.RunInput{Experiment: exp})
+	require.NoError(t, err)
+	return r
+}
+
+// Points cross chunk boundaries (the tail becomes chunks of MetricChunkSize), and the
+// summary, the paged history and the down-sampled history all agree with what was
+// logged, NaN and infinities included.
+func TestMetricHistoryAcrossChunks(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "chunks-" + tk})
+	require.NoError(t, err)
+	run := newRun(t, st, exp.Key)
+
+	const n = 2500
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	value := func(i int) float64 {
+		switch i {
+		case 1234:
+			return math.NaN()
+		case 1500:
+			return math.Inf(1)
+		case 2000:
+			return -50 // the minimum
+		case 700:
+			return 99 // the maximum
+		}
+		return math.Sin(float64(i) / 100)
+	}
+	// Logged in batches of 300 and then one at a time, so the tail is appended to.
+	for i := 0; i < n; {
+		size := 300
+		if i >= 2400 {
+			size = 1
+		}
+		var batch []store.MetricPoint
+		for j := i; j < min(i+size, n); j++ {
+			batch = append(batch, store.MetricPoint{Key: "loss", Value: value(j), Step: int64(j), Timestamp: t0.Add(time.Duration(j) * time.Millisecond)})
+		}
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: batch})
+		require.NoError(t, err)
+		i += size
+	}
+
+	sums, err := st.RunMetrics(ctx, run.Key, nil)
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	assert.Equal(t, int64(n), sums[0].Count)
+	assert.Equal(t, value(n-1), sums[0].Last)
+	assert.Equal(t, int64(n-1), sums[0].LastStep)
+	assert.Equal(t, -50.0, *sums[0].Min)
+	assert.Equal(t, 99.0, *sums[0].Max, "infinities and NaN are left out of min, max, avg and stddev")
+
+	// Paged history: every point once, in step order, NaN and +Inf as logged.
+	var got []store.MetricPoint
+	after := ""
+	for page := 0; ; page++ {
+		require.Less(t, page, 10)
+		p, err := st.MetricHistory(ctx, run.Key, "loss", store.StepRange{}, 700, after)
+		require.NoError(t, err)
+		got = append(got, p.Points...)
+		if p.EndCursor == "" {
+			break
+		}
+		after = p.EndCursor
+	}
+	require.Len(t, got, n)
+	for i, p := range got {
+		require.Equal(t, int64(i), p.Step)
+	}
+	assert.True(t, math.IsNaN(got[1234].Value))
+	assert.True(t, math.IsInf(got[1500].Value, 1))
+
+	lo, hi := int64(900), int64(1100)
+	window, err := st.MetricHistory(ctx, run.Key, "loss", store.StepRange{Min: &lo, Max: &hi}, 1000, "")
+	require.NoError(t, err)
+	assert.Len(t, window.Points, 201)
+	assert.Equal(t, lo, window.Points[0].Step)
+
+	// Down-sampled to at most 20 points: the first, the last, the minimum and the
+	// maximum are kept.
+	ds, err := st.MetricDownsampled(ctx, run.Key, "loss", store.StepRange{}, 20)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(ds), 20)
+	steps := map[int64]bool{}
+	for _, p := range ds {
+		steps[p.Step] = true
+	}
+	for _, s := range []int64{0, n - 1, 2000, 700} {
+		assert.True(t, steps[s], "step %d kept", s)
+	}
+	all, err := st.MetricDownsampled(ctx, run.Key, "loss", store.StepRange{Min: &lo, Max: &hi}, 1000)
+	require.NoError(t, err)
+	assert.Len(t, all, 201, "a range that fits comes whole")
+
+	_, err = st.MetricDownsampled(ctx, run.Key, "loss", store.StepRange{}, 3)
+	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
+}
+
+// Parameters are immutable, a batch lands whole or not at all, and runs are found with
+// the MLflow filter grammar plus OR, across experiments, and compared.
+func TestRunLoggingSearchAndCompare(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	e1, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "search-a-" + tk})
+	require.NoError(t, err)
+	e2, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "search-b-" + tk})
+	require.NoError(t, err)
+	_, err = st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "search-a-" + tk})
+	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "experiment names are unique")
+
+	type spec struct {
+		exp    string
+		lr     string
+		auc    float64
+		team   string
+		status store.RunStatus
+	}
+	specs := []spec{
+		{e1.Key, "0.01", 0.91, "risk", store.RunFinished},
+		{e1.Key, "0.1", 0.95, "risk", store.RunFinished},
+		{e1.Key, "0.01", 0.80, "ops", store.RunFailed},
+		{e2.Key, "0.01", 0.97, "ops", store.RunFinished},
+	}
+	var runs []store.Node
+	for _, sp := range specs {
+		r := newRun(t, st, sp.exp)
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: r.Key,
+			Params:  []store.Param{{Key: "lr", Value: sp.lr}, {Key: "depth", Value: "6"}},
+			Metrics: []store.MetricPoint{{Key: "auc", Value: sp.auc, Step: 1, Timestamp: now}, {Key: "loss", Value: 1 - sp.auc, Step: 1, Timestamp: now}},
+			Tags:    []store.Tag{{Key: "team", Value: sp.team}},
+		})
+		require.NoError(t, err)
+		_, err = st.UpdateRun(ctx, "tester", store.RunUpdate{Run: r.Key, Status: &sp.status})
+		require.NoError(t, err)
+		runs = append(runs, r)
+	}
+
+	// The same value again is fine; another value is a CONFLICT, and nothing of that
+	// batch lands.
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: runs[0].Key, Params: []store.Param{{Key: "lr", Value: "0.01"}}})
+	require.NoError(t, err)
+	before := neo4jtest.Snapshot(t, runs[0].Key[len("run:"):])
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: runs[0].Key,
+		Params:  []store.Param{{Key: "batch", Value: "64"}, {Key: "lr", Value: "0.02"}},
+		Metrics: []store.MetricPoint{{Key: "auc", Value: 0.1, Step: 2, Timestamp: now}},
+	})
+	require.Error(t, err)
+	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err))
+	assert.Contains(t, err.Error(), `params[1].value: parameter "lr" of run`)
+	assert.Contains(t, err.Error(), `was logged as "0.01"; got "0.02"`)
+	assert.Equal(t, before, neo4jtest.Snapshot(t, runs[0].Key[len("run:"):]))
+	sums, err := st.RunMetrics(ctx, runs[0].Key, []string{"auc"})
+	require.NoError(t, err)
+	assert.Equal(t, 0.91, sums[0].Last, "the rejected batch's metric did not land")
+
+	search := func(filter string, exps []string, order ...string) []string {
+		t.Helper()
+		page, err := st.SearchRuns(ctx, store.RunSearch{Filter: filter, Experiments: exps, OrderBy: order, First: 100})
+		require.NoError(t, err, filter)
+		var keys []string
+		for _, r := range page.Runs {
+			keys = append(keys, r.Key)
+		}
+		return keys
+	}
+	both := []string{e1.Key, e2.Key}
+	key := func(i int) string { return runs[i].Key }
+	assert.Equal(t, []string{key(0), key(2)}, search("params.lr = '0.01'", []string{e1.Key}, "metrics.auc DESC"))
+	assert.Equal(t, []string{key(3), key(0)}, search("metrics.auc > 0.9 and params.lr = '0.01'", both, "metrics.auc DESC"))
+	assert.Equal(t, []string{key(3), key(1), key(2)}, search("metrics.auc > 0.94 OR attributes.status = 'FAILED'", both, "metrics.auc DESC"))
+	assert.Equal(t, []string{key(2), key(3)}, search("(tags.team = 'ops' or tags.team = 'none') and param.depth LIKE '6%'", both, "metric.loss desc"))
+	assert.Equal(t, []string{key(1)}, search(`params."lr" != '0.01'`, both))
+	assert.Equal(t, []string{key(0), key(3)}, search("attributes.run_id IN ('"+runs[0].Key[4:]+"', '"+runs[3].Key[4:]+"')", both, "metrics.auc"))
+	assert.Empty(t, search("params.missing IS NOT NULL", both))
+
+	_, err = st.SearchRuns(ctx, store.RunSearch{Filter: "metrics.auc >> 1"})
+	require.Error(t, err)
+	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
+	assert.Contains(t, err.Error(), "filter: position 13")
+
+	// Paging walks every result once.
+	var paged []string
+	after := ""
+	for {
+		p, err := st.SearchRuns(ctx, store.RunSearch{Experiments: both, First: 3, After: after, OrderBy: []string{"metrics.auc"}})
+		require.NoError(t, err)
+		for _, r := range p.Runs {
+			paged = append(paged, r.Key)
+		}
+		if p.EndCursor == "" {
+			break
+		}
+		after = p.EndCursor
+	}
+	assert.Equal(t, []string{key(2), key(0), key(1), key(3)}, paged)
+
+	cmp, err := st.CompareRuns(ctx, []string{key(0), key(1), key(2)}, nil, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, cmp.Params, 2)
+	assert.Equal(t, "depth", cmp.Params[0].Key)
+	assert.False(t, cmp.Params[0].Differs)
+	assert.Equal(t, "lr", cmp.Params[1].Key)
+	assert.True(t, cmp.Params[1].Differs)
+	require.Len(t, cmp.Metrics, 2)
+	assert.Equal(t, "auc", cmp.Metrics[0].Key)
+	assert.Equal(t, store.Maximize, cmp.Metrics[0].Goal)
+	assert.True(t, cmp.Metrics[0].GoalGuessed)
+	assert.Equal(t, 1, cmp.Metrics[0].Best)
+	assert.Equal(t, store.Minimize, cmp.Metrics[1].Goal)
+	assert.Equal(t, 1, cmp.Metrics[1].Best)
+	given, err := st.CompareRuns(ctx, []string{key(0), key(1)}, []string{"auc"}, []string{"lr"}, map[string]store.Goal{"auc": store.Minimize})
+	require.NoError(t, err)
+	assert.Equal(t, 0, given.Metrics[0].Best)
+	assert.False(t, given.Metrics[0].GoalGuessed)
+
+	// Deleted runs take no logging and leave searches unless asked for.
+	_, err = st.SetLifecycle(ctx, "tester", "run", key(1), store.KindRun, store.LifecycleDeleted)
+	require.NoError(t, err)
+	assert.NotContains(t, search("", both), key(1))
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: key(1), Tags: []store.Tag{{Key: "a", Value: "b"}}})
+	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
+	deleted, err := st.SearchRuns(ctx, store.RunSearch{Experiments: both, View: store.ViewDeletedOnly})
+	require.NoError(t, err)
+	require.Len(t, deleted.Runs, 1)
+	assert.Equal(t, key(1), deleted.Runs[0].Key)
+}
+
+func TestGuessGoal(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]store.Goal{
+		"loss": store.Minimize, "val_loss": store.Minimize, "train/RMSE": store.Minimize, "error_rate": store.Minimize,
+		"accuracy": store.Maximize, "val-auc": store.Maximize, "F1": store.Maximize, "epoch": "",
+	} {
+		got, ok := store.GuessGoal(name)
+		assert.Equal(t, want, got, name)
+		assert.Equal(t, want != "", ok, name)
+	}
+}
