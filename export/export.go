@@ -44,10 +44,10 @@ const provNamespace = "urn:provgraph:"
 // qname is a node's qualified name: the pg prefix and its escaped ID.
 func qname(key string) string { return "pg:" + url.PathEscape(key) }
 
-// isActivity tells PROV activities (jobs) from entities (everything else); the actors
-// who recorded activities are their agents.
+// isActivity tells PROV activities (jobs and runs) from entities (everything else);
+// the actors who recorded activities are their agents.
 func isActivity(k store.Kind) bool {
-	return k == store.KindTrainingJob || k == store.KindProcessingJob
+	return k == store.KindTrainingJob || k == store.KindProcessingJob || k == store.KindRun
 }
 
 func provJSON(l store.Lineage) ([]byte, error) {
@@ -126,7 +126,8 @@ func provJSON(l store.Lineage) ([]byte, error) {
 var shapes = map[store.Kind]string{
 	store.KindDataset: "folder", store.KindDatasetVersion: "note", store.KindTrainingJob: "box",
 	store.KindProcessingJob: "box", store.KindArtifact: "component", store.KindRegisteredModel: "tab",
-	store.KindModelVersion: "box3d", store.KindEndpoint: "doubleoctagon",
+	store.KindModelVersion: "box3d", store.KindEndpoint: "doubleoctagon", store.KindRun: "box",
+	store.KindExperiment: "folder", store.KindRunGroup: "folder",
 }
 
 func dot(l store.Lineage) []byte {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/provgraph/provgraph/gqlscalar"
 	"github.com/provgraph/provgraph/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -31,11 +32,14 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	DatasetVersion() DatasetVersionResolver
 	Endpoint() EndpointResolver
+	Experiment() ExperimentResolver
 	ModelVersion() ModelVersionResolver
 	Mutation() MutationResolver
 	ProcessingJob() ProcessingJobResolver
 	Query() QueryResolver
 	RegisteredModel() RegisteredModelResolver
+	Run() RunResolver
+	RunGroup() RunGroupResolver
 	TrainingJob() TrainingJobResolver
 }
 
@@ -51,6 +55,8 @@ type ComplexityRoot struct {
 	}
 
 	Artifact struct {
+		Body       func(childComplexity int) int
+		ChartType  func(childComplexity int) int
 		Digest     func(childComplexity int) int
 		ID         func(childComplexity int) int
 		Kind       func(childComplexity int) int
@@ -75,6 +81,11 @@ type ComplexityRoot struct {
 		At       func(childComplexity int) int
 		Endpoint func(childComplexity int) int
 		Entries  func(childComplexity int) int
+	}
+
+	CreateRunGroupPayload struct {
+		Created  func(childComplexity int) int
+		RunGroup func(childComplexity int) int
 	}
 
 	Dataset struct {
@@ -140,6 +151,35 @@ type ComplexityRoot struct {
 		RecordedBy        func(childComplexity int) int
 	}
 
+	Experiment struct {
+		ArtifactLocation func(childComplexity int) int
+		Description      func(childComplexity int) int
+		ExperimentID     func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Lifecycle        func(childComplexity int) int
+		Name             func(childComplexity int) int
+		RecordedAt       func(childComplexity int) int
+		RecordedBy       func(childComplexity int) int
+		RunGroups        func(childComplexity int) int
+		Runs             func(childComplexity int, first *int, after *string, view *model.RunView) int
+		Tags             func(childComplexity int) int
+	}
+
+	ExperimentConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ExperimentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ExperimentPayload struct {
+		Experiment func(childComplexity int) int
+	}
+
 	Impact struct {
 		Endpoints     func(childComplexity int) int
 		ModelVersions func(childComplexity int) int
@@ -170,6 +210,37 @@ type ComplexityRoot struct {
 		Edges  func(childComplexity int) int
 		Length func(childComplexity int) int
 		Nodes  func(childComplexity int) int
+	}
+
+	MetricComparison struct {
+		BestRun     func(childComplexity int) int
+		Goal        func(childComplexity int) int
+		GoalGuessed func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Summaries   func(childComplexity int) int
+	}
+
+	MetricHistory struct {
+		PageInfo func(childComplexity int) int
+		Points   func(childComplexity int) int
+	}
+
+	MetricPoint struct {
+		Step      func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	MetricSummary struct {
+		Avg           func(childComplexity int) int
+		Count         func(childComplexity int) int
+		Key           func(childComplexity int) int
+		Last          func(childComplexity int) int
+		LastStep      func(childComplexity int) int
+		LastTimestamp func(childComplexity int) int
+		Max           func(childComplexity int) int
+		Min           func(childComplexity int) int
+		Stddev        func(childComplexity int) int
 	}
 
 	ModelAlias struct {
@@ -206,19 +277,36 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CreateExperiment       func(childComplexity int, input model.CreateExperimentInput) int
+		CreateRunGroup         func(childComplexity int, input model.CreateRunGroupInput) int
+		DeleteExperiment       func(childComplexity int, input model.ExperimentRefInput) int
+		DeleteRun              func(childComplexity int, input model.RunRefInput) int
 		DeployModelVersion     func(childComplexity int, input model.DeployModelVersionInput) int
+		LogRun                 func(childComplexity int, input model.LogRunInput) int
+		LogRunIo               func(childComplexity int, input model.LogRunIOInput) int
 		RecordProcessingJob    func(childComplexity int, input model.RecordProcessingJobInput) int
 		RecordTrainingJob      func(childComplexity int, input model.RecordTrainingJobInput) int
 		RegisterDatasetVersion func(childComplexity int, input model.RegisterDatasetVersionInput) int
 		RegisterModelVersion   func(childComplexity int, input model.RegisterModelVersionInput) int
+		RestoreExperiment      func(childComplexity int, input model.ExperimentRefInput) int
+		RestoreRun             func(childComplexity int, input model.RunRefInput) int
 		SetApprovalStatus      func(childComplexity int, input model.SetApprovalStatusInput) int
 		SetModelAlias          func(childComplexity int, input model.SetModelAliasInput) int
+		StartRun               func(childComplexity int, input model.StartRunInput) int
+		UpdateExperiment       func(childComplexity int, input model.UpdateExperimentInput) int
 		UpdateRegisteredModel  func(childComplexity int, input model.UpdateRegisteredModelInput) int
+		UpdateRun              func(childComplexity int, input model.UpdateRunInput) int
 	}
 
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	ParamComparison struct {
+		Differs func(childComplexity int) int
+		Key     func(childComplexity int) int
+		Values  func(childComplexity int) int
 	}
 
 	Parameter struct {
@@ -244,13 +332,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditTrail    func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
-		Impact        func(childComplexity int, of string, maxDepth *int, budget *int, after *string) int
-		Lineage       func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) int
-		LineageExport func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
-		Node          func(childComplexity int, id string) int
-		Paths         func(childComplexity int, from string, to string, maxDepth *int) int
-		ServedAt      func(childComplexity int, endpoint string, at *time.Time) int
+		AuditTrail       func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
+		CompareRuns      func(childComplexity int, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) int
+		ExperimentByName func(childComplexity int, name string) int
+		Experiments      func(childComplexity int, first *int, after *string, view *model.RunView) int
+		Impact           func(childComplexity int, of string, maxDepth *int, budget *int, after *string) int
+		Lineage          func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) int
+		LineageExport    func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
+		Node             func(childComplexity int, id string) int
+		Paths            func(childComplexity int, from string, to string, maxDepth *int) int
+		SearchRuns       func(childComplexity int, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) int
+		ServedAt         func(childComplexity int, endpoint string, at *time.Time) int
 	}
 
 	RecordProcessingJobPayload struct {
@@ -284,6 +376,66 @@ type ComplexityRoot struct {
 		RecordedAt    func(childComplexity int) int
 		RecordedBy    func(childComplexity int) int
 		Tags          func(childComplexity int) int
+	}
+
+	Run struct {
+		ArtifactURI   func(childComplexity int) int
+		Children      func(childComplexity int) int
+		CodeVersion   func(childComplexity int) int
+		EndTime       func(childComplexity int) int
+		EntryPoint    func(childComplexity int) int
+		ExecutedBy    func(childComplexity int) int
+		Experiment    func(childComplexity int) int
+		Group         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Inputs        func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Lifecycle     func(childComplexity int) int
+		MetricChart   func(childComplexity int, key string, minStep *int64, maxStep *int64, maxPoints *int) int
+		MetricHistory func(childComplexity int, key string, minStep *int64, maxStep *int64, first *int, after *string) int
+		Metrics       func(childComplexity int, keys []string) int
+		Name          func(childComplexity int) int
+		Outputs       func(childComplexity int) int
+		Params        func(childComplexity int) int
+		Parent        func(childComplexity int) int
+		RecordedAt    func(childComplexity int) int
+		RecordedBy    func(childComplexity int) int
+		RunID         func(childComplexity int) int
+		StartTime     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Tags          func(childComplexity int) int
+		User          func(childComplexity int) int
+	}
+
+	RunComparison struct {
+		Metrics func(childComplexity int) int
+		Params  func(childComplexity int) int
+		Runs    func(childComplexity int) int
+	}
+
+	RunConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RunGroup struct {
+		Description func(childComplexity int) int
+		Experiment  func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		RecordedAt  func(childComplexity int) int
+		RecordedBy  func(childComplexity int) int
+		Runs        func(childComplexity int, first *int, after *string, view *model.RunView) int
+	}
+
+	RunPayload struct {
+		Run func(childComplexity int) int
 	}
 
 	SetApprovalStatusPayload struct {
@@ -333,6 +485,10 @@ type EndpointResolver interface {
 	ActiveDeployments(ctx context.Context, obj *model.Endpoint) ([]*model.Deployment, error)
 	DeploymentHistory(ctx context.Context, obj *model.Endpoint, first *int, after *string) (*model.DeploymentConnection, error)
 }
+type ExperimentResolver interface {
+	RunGroups(ctx context.Context, obj *model.Experiment) ([]*model.RunGroup, error)
+	Runs(ctx context.Context, obj *model.Experiment, first *int, after *string, view *model.RunView) (*model.RunConnection, error)
+}
 type ModelVersionResolver interface {
 	Model(ctx context.Context, obj *model.ModelVersion) (*model.RegisteredModel, error)
 
@@ -347,6 +503,17 @@ type MutationResolver interface {
 	RecordProcessingJob(ctx context.Context, input model.RecordProcessingJobInput) (*model.RecordProcessingJobPayload, error)
 	RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error)
 	UpdateRegisteredModel(ctx context.Context, input model.UpdateRegisteredModelInput) (*model.UpdateRegisteredModelPayload, error)
+	CreateExperiment(ctx context.Context, input model.CreateExperimentInput) (*model.ExperimentPayload, error)
+	UpdateExperiment(ctx context.Context, input model.UpdateExperimentInput) (*model.ExperimentPayload, error)
+	DeleteExperiment(ctx context.Context, input model.ExperimentRefInput) (*model.ExperimentPayload, error)
+	RestoreExperiment(ctx context.Context, input model.ExperimentRefInput) (*model.ExperimentPayload, error)
+	CreateRunGroup(ctx context.Context, input model.CreateRunGroupInput) (*model.CreateRunGroupPayload, error)
+	StartRun(ctx context.Context, input model.StartRunInput) (*model.RunPayload, error)
+	UpdateRun(ctx context.Context, input model.UpdateRunInput) (*model.RunPayload, error)
+	DeleteRun(ctx context.Context, input model.RunRefInput) (*model.RunPayload, error)
+	RestoreRun(ctx context.Context, input model.RunRefInput) (*model.RunPayload, error)
+	LogRun(ctx context.Context, input model.LogRunInput) (*model.RunPayload, error)
+	LogRunIo(ctx context.Context, input model.LogRunIOInput) (*model.RunPayload, error)
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
 	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
 	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
@@ -363,10 +530,33 @@ type QueryResolver interface {
 	Impact(ctx context.Context, of string, maxDepth *int, budget *int, after *string) (*model.Impact, error)
 	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
+	ExperimentByName(ctx context.Context, name string) (*model.Experiment, error)
+	Experiments(ctx context.Context, first *int, after *string, view *model.RunView) (*model.ExperimentConnection, error)
+	SearchRuns(ctx context.Context, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) (*model.RunConnection, error)
+	CompareRuns(ctx context.Context, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) (*model.RunComparison, error)
 }
 type RegisteredModelResolver interface {
 	Aliases(ctx context.Context, obj *model.RegisteredModel, asOf *time.Time) ([]*model.ModelAlias, error)
 	AliasHistory(ctx context.Context, obj *model.RegisteredModel) ([]*model.ModelAlias, error)
+}
+type RunResolver interface {
+	Experiment(ctx context.Context, obj *model.Run) (*model.Experiment, error)
+	Group(ctx context.Context, obj *model.Run) (*model.RunGroup, error)
+	Parent(ctx context.Context, obj *model.Run) (*model.Run, error)
+	Children(ctx context.Context, obj *model.Run) ([]*model.Run, error)
+
+	ExecutedBy(ctx context.Context, obj *model.Run) (model.Node, error)
+
+	Params(ctx context.Context, obj *model.Run) ([]*model.Parameter, error)
+	Metrics(ctx context.Context, obj *model.Run, keys []string) ([]*model.MetricSummary, error)
+	MetricHistory(ctx context.Context, obj *model.Run, key string, minStep *int64, maxStep *int64, first *int, after *string) (*model.MetricHistory, error)
+	MetricChart(ctx context.Context, obj *model.Run, key string, minStep *int64, maxStep *int64, maxPoints *int) ([]*model.MetricPoint, error)
+	Inputs(ctx context.Context, obj *model.Run) ([]model.Node, error)
+	Outputs(ctx context.Context, obj *model.Run) ([]model.Node, error)
+}
+type RunGroupResolver interface {
+	Experiment(ctx context.Context, obj *model.RunGroup) (*model.Experiment, error)
+	Runs(ctx context.Context, obj *model.RunGroup, first *int, after *string, view *model.RunView) (*model.RunConnection, error)
 }
 type TrainingJobResolver interface {
 	Inputs(ctx context.Context, obj *model.TrainingJob) ([]model.Node, error)
@@ -416,6 +606,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Approval.Status(childComplexity), true
 
+	case "Artifact.body":
+		if e.ComplexityRoot.Artifact.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Body(childComplexity), true
+	case "Artifact.chartType":
+		if e.ComplexityRoot.Artifact.ChartType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.ChartType(childComplexity), true
 	case "Artifact.digest":
 		if e.ComplexityRoot.Artifact.Digest == nil {
 			break
@@ -526,6 +728,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditTrail.Entries(childComplexity), true
+
+	case "CreateRunGroupPayload.created":
+		if e.ComplexityRoot.CreateRunGroupPayload.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateRunGroupPayload.Created(childComplexity), true
+	case "CreateRunGroupPayload.runGroup":
+		if e.ComplexityRoot.CreateRunGroupPayload.RunGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateRunGroupPayload.RunGroup(childComplexity), true
 
 	case "Dataset.id":
 		if e.ComplexityRoot.Dataset.ID == nil {
@@ -791,6 +1006,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Endpoint.RecordedBy(childComplexity), true
 
+	case "Experiment.artifactLocation":
+		if e.ComplexityRoot.Experiment.ArtifactLocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.ArtifactLocation(childComplexity), true
+	case "Experiment.description":
+		if e.ComplexityRoot.Experiment.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.Description(childComplexity), true
+	case "Experiment.experimentId":
+		if e.ComplexityRoot.Experiment.ExperimentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.ExperimentID(childComplexity), true
+	case "Experiment.id":
+		if e.ComplexityRoot.Experiment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.ID(childComplexity), true
+	case "Experiment.kind":
+		if e.ComplexityRoot.Experiment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.Kind(childComplexity), true
+	case "Experiment.lifecycle":
+		if e.ComplexityRoot.Experiment.Lifecycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.Lifecycle(childComplexity), true
+	case "Experiment.name":
+		if e.ComplexityRoot.Experiment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.Name(childComplexity), true
+	case "Experiment.recordedAt":
+		if e.ComplexityRoot.Experiment.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.RecordedAt(childComplexity), true
+	case "Experiment.recordedBy":
+		if e.ComplexityRoot.Experiment.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.RecordedBy(childComplexity), true
+	case "Experiment.runGroups":
+		if e.ComplexityRoot.Experiment.RunGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.RunGroups(childComplexity), true
+	case "Experiment.runs":
+		if e.ComplexityRoot.Experiment.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_Experiment_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Experiment.Runs(childComplexity, args["first"].(*int), args["after"].(*string), args["view"].(*model.RunView)), true
+	case "Experiment.tags":
+		if e.ComplexityRoot.Experiment.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Experiment.Tags(childComplexity), true
+
+	case "ExperimentConnection.edges":
+		if e.ComplexityRoot.ExperimentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExperimentConnection.Edges(childComplexity), true
+	case "ExperimentConnection.pageInfo":
+		if e.ComplexityRoot.ExperimentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExperimentConnection.PageInfo(childComplexity), true
+
+	case "ExperimentEdge.cursor":
+		if e.ComplexityRoot.ExperimentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExperimentEdge.Cursor(childComplexity), true
+	case "ExperimentEdge.node":
+		if e.ComplexityRoot.ExperimentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExperimentEdge.Node(childComplexity), true
+
+	case "ExperimentPayload.experiment":
+		if e.ComplexityRoot.ExperimentPayload.Experiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExperimentPayload.Experiment(childComplexity), true
+
 	case "Impact.endpoints":
 		if e.ComplexityRoot.Impact.Endpoints == nil {
 			break
@@ -897,6 +1223,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LineagePath.Nodes(childComplexity), true
+
+	case "MetricComparison.bestRun":
+		if e.ComplexityRoot.MetricComparison.BestRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricComparison.BestRun(childComplexity), true
+	case "MetricComparison.goal":
+		if e.ComplexityRoot.MetricComparison.Goal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricComparison.Goal(childComplexity), true
+	case "MetricComparison.goalGuessed":
+		if e.ComplexityRoot.MetricComparison.GoalGuessed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricComparison.GoalGuessed(childComplexity), true
+	case "MetricComparison.key":
+		if e.ComplexityRoot.MetricComparison.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricComparison.Key(childComplexity), true
+	case "MetricComparison.summaries":
+		if e.ComplexityRoot.MetricComparison.Summaries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricComparison.Summaries(childComplexity), true
+
+	case "MetricHistory.pageInfo":
+		if e.ComplexityRoot.MetricHistory.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHistory.PageInfo(childComplexity), true
+	case "MetricHistory.points":
+		if e.ComplexityRoot.MetricHistory.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHistory.Points(childComplexity), true
+
+	case "MetricPoint.step":
+		if e.ComplexityRoot.MetricPoint.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricPoint.Step(childComplexity), true
+	case "MetricPoint.timestamp":
+		if e.ComplexityRoot.MetricPoint.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricPoint.Timestamp(childComplexity), true
+	case "MetricPoint.value":
+		if e.ComplexityRoot.MetricPoint.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricPoint.Value(childComplexity), true
+
+	case "MetricSummary.avg":
+		if e.ComplexityRoot.MetricSummary.Avg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Avg(childComplexity), true
+	case "MetricSummary.count":
+		if e.ComplexityRoot.MetricSummary.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Count(childComplexity), true
+	case "MetricSummary.key":
+		if e.ComplexityRoot.MetricSummary.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Key(childComplexity), true
+	case "MetricSummary.last":
+		if e.ComplexityRoot.MetricSummary.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Last(childComplexity), true
+	case "MetricSummary.lastStep":
+		if e.ComplexityRoot.MetricSummary.LastStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.LastStep(childComplexity), true
+	case "MetricSummary.lastTimestamp":
+		if e.ComplexityRoot.MetricSummary.LastTimestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.LastTimestamp(childComplexity), true
+	case "MetricSummary.max":
+		if e.ComplexityRoot.MetricSummary.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Max(childComplexity), true
+	case "MetricSummary.min":
+		if e.ComplexityRoot.MetricSummary.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Min(childComplexity), true
+	case "MetricSummary.stddev":
+		if e.ComplexityRoot.MetricSummary.Stddev == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSummary.Stddev(childComplexity), true
 
 	case "ModelAlias.alias":
 		if e.ComplexityRoot.ModelAlias.Alias == nil {
@@ -1060,6 +1504,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelVersion.Version(childComplexity), true
 
+	case "Mutation.createExperiment":
+		if e.ComplexityRoot.Mutation.CreateExperiment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createExperiment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateExperiment(childComplexity, args["input"].(model.CreateExperimentInput)), true
+	case "Mutation.createRunGroup":
+		if e.ComplexityRoot.Mutation.CreateRunGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRunGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRunGroup(childComplexity, args["input"].(model.CreateRunGroupInput)), true
+	case "Mutation.deleteExperiment":
+		if e.ComplexityRoot.Mutation.DeleteExperiment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteExperiment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteExperiment(childComplexity, args["input"].(model.ExperimentRefInput)), true
+	case "Mutation.deleteRun":
+		if e.ComplexityRoot.Mutation.DeleteRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRun(childComplexity, args["input"].(model.RunRefInput)), true
 	case "Mutation.deployModelVersion":
 		if e.ComplexityRoot.Mutation.DeployModelVersion == nil {
 			break
@@ -1071,6 +1559,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeployModelVersion(childComplexity, args["input"].(model.DeployModelVersionInput)), true
+	case "Mutation.logRun":
+		if e.ComplexityRoot.Mutation.LogRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogRun(childComplexity, args["input"].(model.LogRunInput)), true
+	case "Mutation.logRunIO":
+		if e.ComplexityRoot.Mutation.LogRunIo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logRunIO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogRunIo(childComplexity, args["input"].(model.LogRunIOInput)), true
 	case "Mutation.recordProcessingJob":
 		if e.ComplexityRoot.Mutation.RecordProcessingJob == nil {
 			break
@@ -1115,6 +1625,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterModelVersion(childComplexity, args["input"].(model.RegisterModelVersionInput)), true
+	case "Mutation.restoreExperiment":
+		if e.ComplexityRoot.Mutation.RestoreExperiment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreExperiment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreExperiment(childComplexity, args["input"].(model.ExperimentRefInput)), true
+	case "Mutation.restoreRun":
+		if e.ComplexityRoot.Mutation.RestoreRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreRun(childComplexity, args["input"].(model.RunRefInput)), true
 	case "Mutation.setApprovalStatus":
 		if e.ComplexityRoot.Mutation.SetApprovalStatus == nil {
 			break
@@ -1137,6 +1669,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetModelAlias(childComplexity, args["input"].(model.SetModelAliasInput)), true
+	case "Mutation.startRun":
+		if e.ComplexityRoot.Mutation.StartRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartRun(childComplexity, args["input"].(model.StartRunInput)), true
+	case "Mutation.updateExperiment":
+		if e.ComplexityRoot.Mutation.UpdateExperiment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateExperiment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateExperiment(childComplexity, args["input"].(model.UpdateExperimentInput)), true
 	case "Mutation.updateRegisteredModel":
 		if e.ComplexityRoot.Mutation.UpdateRegisteredModel == nil {
 			break
@@ -1148,6 +1702,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateRegisteredModel(childComplexity, args["input"].(model.UpdateRegisteredModelInput)), true
+	case "Mutation.updateRun":
+		if e.ComplexityRoot.Mutation.UpdateRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRun(childComplexity, args["input"].(model.UpdateRunInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1161,6 +1726,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "ParamComparison.differs":
+		if e.ComplexityRoot.ParamComparison.Differs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ParamComparison.Differs(childComplexity), true
+	case "ParamComparison.key":
+		if e.ComplexityRoot.ParamComparison.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ParamComparison.Key(childComplexity), true
+	case "ParamComparison.values":
+		if e.ComplexityRoot.ParamComparison.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ParamComparison.Values(childComplexity), true
 
 	case "Parameter.key":
 		if e.ComplexityRoot.Parameter.Key == nil {
@@ -1271,6 +1855,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditTrail(childComplexity, args["endpoint"].(*string), args["modelVersion"].(*string), args["at"].(*time.Time)), true
+	case "Query.compareRuns":
+		if e.ComplexityRoot.Query.CompareRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_compareRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CompareRuns(childComplexity, args["ids"].([]string), args["metricKeys"].([]string), args["paramKeys"].([]string), args["goals"].([]*model.MetricGoalInput)), true
+	case "Query.experimentByName":
+		if e.ComplexityRoot.Query.ExperimentByName == nil {
+			break
+		}
+
+		args, err := ec.field_Query_experimentByName_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExperimentByName(childComplexity, args["name"].(string)), true
+	case "Query.experiments":
+		if e.ComplexityRoot.Query.Experiments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_experiments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Experiments(childComplexity, args["first"].(*int), args["after"].(*string), args["view"].(*model.RunView)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -1327,6 +1944,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Paths(childComplexity, args["from"].(string), args["to"].(string), args["maxDepth"].(*int)), true
+	case "Query.searchRuns":
+		if e.ComplexityRoot.Query.SearchRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchRuns(childComplexity, args["filter"].(*string), args["orderBy"].([]string), args["experiments"].([]string), args["view"].(*model.RunView), args["first"].(*int), args["after"].(*string)), true
 	case "Query.servedAt":
 		if e.ComplexityRoot.Query.ServedAt == nil {
 			break
@@ -1456,6 +2084,284 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisteredModel.Tags(childComplexity), true
+
+	case "Run.artifactUri":
+		if e.ComplexityRoot.Run.ArtifactURI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ArtifactURI(childComplexity), true
+	case "Run.children":
+		if e.ComplexityRoot.Run.Children == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Children(childComplexity), true
+	case "Run.codeVersion":
+		if e.ComplexityRoot.Run.CodeVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.CodeVersion(childComplexity), true
+	case "Run.endTime":
+		if e.ComplexityRoot.Run.EndTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.EndTime(childComplexity), true
+	case "Run.entryPoint":
+		if e.ComplexityRoot.Run.EntryPoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.EntryPoint(childComplexity), true
+	case "Run.executedBy":
+		if e.ComplexityRoot.Run.ExecutedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ExecutedBy(childComplexity), true
+	case "Run.experiment":
+		if e.ComplexityRoot.Run.Experiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Experiment(childComplexity), true
+	case "Run.group":
+		if e.ComplexityRoot.Run.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Group(childComplexity), true
+	case "Run.id":
+		if e.ComplexityRoot.Run.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ID(childComplexity), true
+	case "Run.inputs":
+		if e.ComplexityRoot.Run.Inputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Inputs(childComplexity), true
+	case "Run.kind":
+		if e.ComplexityRoot.Run.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Kind(childComplexity), true
+	case "Run.lifecycle":
+		if e.ComplexityRoot.Run.Lifecycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Lifecycle(childComplexity), true
+	case "Run.metricChart":
+		if e.ComplexityRoot.Run.MetricChart == nil {
+			break
+		}
+
+		args, err := ec.field_Run_metricChart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.MetricChart(childComplexity, args["key"].(string), args["minStep"].(*int64), args["maxStep"].(*int64), args["maxPoints"].(*int)), true
+	case "Run.metricHistory":
+		if e.ComplexityRoot.Run.MetricHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Run_metricHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.MetricHistory(childComplexity, args["key"].(string), args["minStep"].(*int64), args["maxStep"].(*int64), args["first"].(*int), args["after"].(*string)), true
+	case "Run.metrics":
+		if e.ComplexityRoot.Run.Metrics == nil {
+			break
+		}
+
+		args, err := ec.field_Run_metrics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.Metrics(childComplexity, args["keys"].([]string)), true
+	case "Run.name":
+		if e.ComplexityRoot.Run.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Name(childComplexity), true
+	case "Run.outputs":
+		if e.ComplexityRoot.Run.Outputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Outputs(childComplexity), true
+	case "Run.params":
+		if e.ComplexityRoot.Run.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Params(childComplexity), true
+	case "Run.parent":
+		if e.ComplexityRoot.Run.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Parent(childComplexity), true
+	case "Run.recordedAt":
+		if e.ComplexityRoot.Run.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.RecordedAt(childComplexity), true
+	case "Run.recordedBy":
+		if e.ComplexityRoot.Run.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.RecordedBy(childComplexity), true
+	case "Run.runId":
+		if e.ComplexityRoot.Run.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.RunID(childComplexity), true
+	case "Run.startTime":
+		if e.ComplexityRoot.Run.StartTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.StartTime(childComplexity), true
+	case "Run.status":
+		if e.ComplexityRoot.Run.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Status(childComplexity), true
+	case "Run.tags":
+		if e.ComplexityRoot.Run.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Tags(childComplexity), true
+	case "Run.user":
+		if e.ComplexityRoot.Run.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.User(childComplexity), true
+
+	case "RunComparison.metrics":
+		if e.ComplexityRoot.RunComparison.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunComparison.Metrics(childComplexity), true
+	case "RunComparison.params":
+		if e.ComplexityRoot.RunComparison.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunComparison.Params(childComplexity), true
+	case "RunComparison.runs":
+		if e.ComplexityRoot.RunComparison.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunComparison.Runs(childComplexity), true
+
+	case "RunConnection.edges":
+		if e.ComplexityRoot.RunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunConnection.Edges(childComplexity), true
+	case "RunConnection.pageInfo":
+		if e.ComplexityRoot.RunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunConnection.PageInfo(childComplexity), true
+
+	case "RunEdge.cursor":
+		if e.ComplexityRoot.RunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEdge.Cursor(childComplexity), true
+	case "RunEdge.node":
+		if e.ComplexityRoot.RunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEdge.Node(childComplexity), true
+
+	case "RunGroup.description":
+		if e.ComplexityRoot.RunGroup.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.Description(childComplexity), true
+	case "RunGroup.experiment":
+		if e.ComplexityRoot.RunGroup.Experiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.Experiment(childComplexity), true
+	case "RunGroup.id":
+		if e.ComplexityRoot.RunGroup.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.ID(childComplexity), true
+	case "RunGroup.kind":
+		if e.ComplexityRoot.RunGroup.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.Kind(childComplexity), true
+	case "RunGroup.name":
+		if e.ComplexityRoot.RunGroup.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.Name(childComplexity), true
+	case "RunGroup.recordedAt":
+		if e.ComplexityRoot.RunGroup.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.RecordedAt(childComplexity), true
+	case "RunGroup.recordedBy":
+		if e.ComplexityRoot.RunGroup.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunGroup.RecordedBy(childComplexity), true
+	case "RunGroup.runs":
+		if e.ComplexityRoot.RunGroup.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_RunGroup_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.RunGroup.Runs(childComplexity, args["first"].(*int), args["after"].(*string), args["view"].(*model.RunView)), true
+
+	case "RunPayload.run":
+		if e.ComplexityRoot.RunPayload.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunPayload.Run(childComplexity), true
 
 	case "SetApprovalStatusPayload.approvals":
 		if e.ComplexityRoot.SetApprovalStatusPayload.Approvals == nil {
@@ -1592,17 +2498,30 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
+			graphql.NewInputUnmarshaler("ChartInput", ec.unmarshalInputChartInput),
+			graphql.NewInputUnmarshaler("CreateExperimentInput", ec.unmarshalInputCreateExperimentInput),
+			graphql.NewInputUnmarshaler("CreateRunGroupInput", ec.unmarshalInputCreateRunGroupInput),
 			graphql.NewInputUnmarshaler("DeployModelVersionInput", ec.unmarshalInputDeployModelVersionInput),
+			graphql.NewInputUnmarshaler("ExperimentRefInput", ec.unmarshalInputExperimentRefInput),
+			graphql.NewInputUnmarshaler("LogRunIOInput", ec.unmarshalInputLogRunIOInput),
+			graphql.NewInputUnmarshaler("LogRunInput", ec.unmarshalInputLogRunInput),
+			graphql.NewInputUnmarshaler("MetricGoalInput", ec.unmarshalInputMetricGoalInput),
+			graphql.NewInputUnmarshaler("MetricPointInput", ec.unmarshalInputMetricPointInput),
 			graphql.NewInputUnmarshaler("ModelMetricInput", ec.unmarshalInputModelMetricInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
 			graphql.NewInputUnmarshaler("RecordProcessingJobInput", ec.unmarshalInputRecordProcessingJobInput),
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
 			graphql.NewInputUnmarshaler("RegisterDatasetVersionInput", ec.unmarshalInputRegisterDatasetVersionInput),
 			graphql.NewInputUnmarshaler("RegisterModelVersionInput", ec.unmarshalInputRegisterModelVersionInput),
+			graphql.NewInputUnmarshaler("RunParamInput", ec.unmarshalInputRunParamInput),
+			graphql.NewInputUnmarshaler("RunRefInput", ec.unmarshalInputRunRefInput),
 			graphql.NewInputUnmarshaler("SetApprovalStatusInput", ec.unmarshalInputSetApprovalStatusInput),
 			graphql.NewInputUnmarshaler("SetModelAliasInput", ec.unmarshalInputSetModelAliasInput),
+			graphql.NewInputUnmarshaler("StartRunInput", ec.unmarshalInputStartRunInput),
 			graphql.NewInputUnmarshaler("TagInput", ec.unmarshalInputTagInput),
+			graphql.NewInputUnmarshaler("UpdateExperimentInput", ec.unmarshalInputUpdateExperimentInput),
 			graphql.NewInputUnmarshaler("UpdateRegisteredModelInput", ec.unmarshalInputUpdateRegisteredModelInput),
+			graphql.NewInputUnmarshaler("UpdateRunInput", ec.unmarshalInputUpdateRunInput),
 		)
 	}
 	first := true
@@ -1709,6 +2628,15 @@ scalar Time
 
 "Any JSON value: an object, a list, a string, a number, a boolean or null."
 scalar JSON
+
+"A 64-bit integer, such as a metric step."
+scalar Int64
+
+"""
+A metric value: a JSON number, or one of the strings ` + "`" + `"NaN"` + "`" + `, ` + "`" + `"Infinity"` + "`" + ` and
+` + "`" + `"-Infinity"` + "`" + `, which are stored and returned as logged.
+"""
+scalar MetricValue
 
 type Query {
   """
@@ -1891,6 +2819,12 @@ enum NodeKind {
   MODEL_VERSION
   "A serving endpoint that model versions are deployed to."
   ENDPOINT
+  "An experiment: a named set of runs."
+  EXPERIMENT
+  "A group of runs inside an experiment, such as a sweep or an A/B comparison."
+  RUN_GROUP
+  "A tracked run: parameters, metrics, tags, and the data it read and wrote."
+  RUN
 }
 
 "The type of a provenance edge. Every type points downstream, in data-flow direction."
@@ -2157,6 +3091,10 @@ type Artifact implements Node {
   recordedBy: String!
   "Where the artifact is stored."
   uri: String!
+  "For a chart a run logged: what it shows."
+  chartType: ChartType
+  "For a chart a run logged: its data."
+  body: JSON
   "A content digest, when known."
   digest: String
   "The media type, e.g. ` + "`" + `application/x-tar` + "`" + `, when known."
@@ -2330,6 +3268,367 @@ type Deployment {
   recordedBy: String!
 }
 
+extend type Query {
+  "The experiment with this name; ` + "`" + `null` + "`" + ` when there is none."
+  experimentByName("The experiment's name." name: String!): Experiment
+
+  "Experiments by ID (the default experiment ` + "`" + `experiment:0` + "`" + ` first)."
+  experiments(
+    "How many to return (1 to 100)."
+    first: Int = 20
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `."
+    after: String
+    "Active experiments, deleted ones, or all."
+    view: RunView = ACTIVE_ONLY
+  ): ExperimentConnection!
+
+  """
+  Runs matching an MLflow search_runs filter string — ` + "`" + `metrics.` + "`" + `, ` + "`" + `params.` + "`" + `, ` + "`" + `tags.` + "`" + `,
+  ` + "`" + `attributes.` + "`" + ` and ` + "`" + `datasets.` + "`" + ` comparisons — extended with ` + "`" + `OR` + "`" + ` and parentheses, in the
+  given experiments or all of them. A bad filter is ` + "`" + `INVALID_ARGUMENT` + "`" + ` on ` + "`" + `filter` + "`" + ` with the
+  position of the mistake. See docs/api.md for the grammar.
+  """
+  searchRuns(
+    "The filter, e.g. ` + "`" + `metrics.auc > 0.9 AND params.lr = '0.01'` + "`" + `; empty matches every run."
+    filter: String = ""
+    "Sort keys such as ` + "`" + `metrics.auc DESC` + "`" + ` (at most 10); then by start time, newest first."
+    orderBy: [String!]
+    "Experiment IDs to search (at most 100); all experiments when omitted."
+    experiments: [ID!]
+    "Active runs, deleted ones, or all."
+    view: RunView = ACTIVE_ONLY
+    "How many to return (1 to 100)."
+    first: Int = 20
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `, with the same other arguments."
+    after: String
+  ): RunConnection!
+
+  """
+  Runs side by side (1 to 100): each parameter with a flag where the runs differ, each
+  metric's summary, and the best run per metric — by the goal given, or else guessed from
+  the metric's name (loss, error… lower is better; accuracy, auc… higher), which
+  ` + "`" + `goalGuessed` + "`" + ` says.
+  """
+  compareRuns(
+    "The runs to compare."
+    ids: [ID!]!
+    "Only these metrics, in this order; all when omitted."
+    metricKeys: [String!]
+    "Only these parameters, in this order; all when omitted."
+    paramKeys: [String!]
+    "Which way is better, per metric."
+    goals: [MetricGoalInput!]
+  ): RunComparison!
+}
+
+"Whether an experiment or run is active or soft-deleted (nothing is erased)."
+enum Lifecycle {
+  "In use."
+  ACTIVE
+  "Soft-deleted: kept, found by ID, left out of searches unless asked for."
+  DELETED
+}
+
+"Where a run is in its life."
+enum RunStatus {
+  "Running now."
+  RUNNING
+  "Waiting to run."
+  SCHEDULED
+  "Ended well."
+  FINISHED
+  "Ended with an error."
+  FAILED
+  "Stopped before its end."
+  KILLED
+}
+
+"Which runs or experiments a listing holds, by lifecycle."
+enum RunView {
+  "Only active ones."
+  ACTIVE_ONLY
+  "Only deleted ones."
+  DELETED_ONLY
+  "Both."
+  ALL
+}
+
+"Which way a metric is better."
+enum MetricGoal {
+  "Lower is better (losses, errors)."
+  MINIMIZE
+  "Higher is better (accuracy, AUC)."
+  MAXIMIZE
+}
+
+"The kind of an evaluation chart."
+enum ChartType {
+  "A confusion matrix."
+  CONFUSION_MATRIX
+  "A receiver operating characteristic curve."
+  ROC
+  "A precision–recall curve."
+  PRECISION_RECALL
+}
+
+"An experiment: a named set of runs and run groups."
+type Experiment implements Node {
+  "The node's readable key, ` + "`" + `experiment:<experiment id>` + "`" + `."
+  id: ID!
+  "What kind of node this is."
+  kind: NodeKind!
+  "The experiment's name, unique among experiments (deleted ones included)."
+  name: String!
+  "When provgraph recorded this node (server time)."
+  recordedAt: Time!
+  "The actor whose write created this node."
+  recordedBy: String!
+  "The experiment id (` + "`" + `0` + "`" + ` is the default experiment), as MLflow clients know it."
+  experimentId: String!
+  "Free text."
+  description: String
+  "Where runs of this experiment store artifacts, when set."
+  artifactLocation: String
+  "Labels, by key."
+  tags: [Tag!]!
+  "Active or deleted."
+  lifecycle: Lifecycle!
+  "Its run groups, by name."
+  runGroups: [RunGroup!]!
+  "Its runs, newest first."
+  runs(
+    "How many to return (1 to 100)."
+    first: Int = 20
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `."
+    after: String
+    "Active runs, deleted ones, or all."
+    view: RunView = ACTIVE_ONLY
+  ): RunConnection!
+}
+
+"A group of runs in an experiment, such as a hyper-parameter sweep."
+type RunGroup implements Node {
+  "The node's readable key, ` + "`" + `runGroup:<experiment id>/<name>` + "`" + `."
+  id: ID!
+  "What kind of node this is."
+  kind: NodeKind!
+  "The group's name, unique in its experiment."
+  name: String!
+  "When provgraph recorded this node (server time)."
+  recordedAt: Time!
+  "The actor whose write created this node."
+  recordedBy: String!
+  "Free text."
+  description: String
+  "The experiment it belongs to."
+  experiment: Experiment!
+  "Its runs, newest first."
+  runs(
+    "How many to return (1 to 100)."
+    first: Int = 20
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `."
+    after: String
+    "Active runs, deleted ones, or all."
+    view: RunView = ACTIVE_ONLY
+  ): RunConnection!
+}
+
+"A tracked run. Its inputs and outputs are provenance: runs appear in lineage like jobs."
+type Run implements Node {
+  "The node's readable key, ` + "`" + `run:<run id>` + "`" + `."
+  id: ID!
+  "What kind of node this is."
+  kind: NodeKind!
+  "The run's name (not unique)."
+  name: String!
+  "When provgraph recorded this node (server time)."
+  recordedAt: Time!
+  "The actor whose write created this node."
+  recordedBy: String!
+  "The run id: 32 hexadecimal digits, as MLflow's."
+  runId: String!
+  "The experiment it belongs to."
+  experiment: Experiment!
+  "Its run group, if any."
+  group: RunGroup
+  "The run it is nested in, if any."
+  parent: Run
+  "The runs nested in it, oldest first (at most 1,000)."
+  children: [Run!]!
+  "Where it is in its life."
+  status: RunStatus!
+  "When it started."
+  startTime: Time!
+  "When it ended, once it has."
+  endTime: Time
+  "Active or deleted."
+  lifecycle: Lifecycle!
+  "Who ran it."
+  user: String
+  "The code version, such as a git commit."
+  codeVersion: String
+  "The entry point, such as a script or notebook."
+  entryPoint: String
+  "Where its artifacts live."
+  artifactUri: String
+  "The training or processing job that executed it."
+  executedBy: Node
+  "Labels, by key (the last write wins)."
+  tags: [Tag!]!
+  "Its parameters, by key (immutable once logged)."
+  params: [Parameter!]!
+  """
+  Its metrics' summaries, by key: the last value (highest step, then latest timestamp) and,
+  over the finite values, min, max, avg and stddev; count counts every point.
+  """
+  metrics("Only these metrics." keys: [String!]): [MetricSummary!]!
+  "One metric's history within a step range, by step then timestamp, a page at a time."
+  metricHistory(
+    "The metric."
+    key: String!
+    "The first step to include."
+    minStep: Int64
+    "The last step to include."
+    maxStep: Int64
+    "How many points to return (1 to 10,000)."
+    first: Int = 1000
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `."
+    after: String
+  ): MetricHistory!
+  """
+  One metric's history reduced to at most ` + "`" + `maxPoints` + "`" + ` points for a chart, always keeping
+  the first and last points and the minimum and maximum values.
+  """
+  metricChart(
+    "The metric."
+    key: String!
+    "The first step to include."
+    minStep: Int64
+    "The last step to include."
+    maxStep: Int64
+    "The most points to return (4 to 10,000)."
+    maxPoints: Int = 1000
+  ): [MetricPoint!]!
+  "What it read: dataset versions and artifacts, by ID."
+  inputs: [Node!]!
+  "What it wrote: artifacts (charts among them) and model versions, by ID."
+  outputs: [Node!]!
+}
+
+"A metric's summary for one run."
+type MetricSummary {
+  "The metric's name."
+  key: String!
+  "The last value (highest step, then latest timestamp)."
+  last: MetricValue!
+  "The step of the last value."
+  lastStep: Int64!
+  "The timestamp of the last value."
+  lastTimestamp: Time!
+  "The smallest finite value; ` + "`" + `null` + "`" + ` when there is none."
+  min: Float
+  "The largest finite value; ` + "`" + `null` + "`" + ` when there is none."
+  max: Float
+  "The mean of the finite values."
+  avg: Float
+  "The population standard deviation of the finite values."
+  stddev: Float
+  "How many points were logged, NaN and infinities included."
+  count: Int64!
+}
+
+"One logged metric value."
+type MetricPoint {
+  "The step."
+  step: Int64!
+  "The value, as logged."
+  value: MetricValue!
+  "When it was measured (millisecond precision)."
+  timestamp: Time!
+}
+
+"A page of a metric's history."
+type MetricHistory {
+  "The points, by step then timestamp."
+  points: [MetricPoint!]!
+  "Where this page ends and whether more follow."
+  pageInfo: PageInfo!
+}
+
+"A page of runs."
+type RunConnection {
+  "The runs of this page, each with its cursor."
+  edges: [RunEdge!]!
+  "Where this page ends and whether more follow."
+  pageInfo: PageInfo!
+}
+
+"A run in a page."
+type RunEdge {
+  "An opaque cursor pointing after this run."
+  cursor: String!
+  "The run."
+  node: Run!
+}
+
+"A page of experiments."
+type ExperimentConnection {
+  "The experiments of this page, each with its cursor."
+  edges: [ExperimentEdge!]!
+  "Where this page ends and whether more follow."
+  pageInfo: PageInfo!
+}
+
+"An experiment in a page."
+type ExperimentEdge {
+  "An opaque cursor pointing after this experiment."
+  cursor: String!
+  "The experiment."
+  node: Experiment!
+}
+
+"Runs side by side."
+type RunComparison {
+  "The runs, in the order asked for; the lists below follow it."
+  runs: [Run!]!
+  "The parameters, by key (or in the order asked for)."
+  params: [ParamComparison!]!
+  "The metrics, by key (or in the order asked for)."
+  metrics: [MetricComparison!]!
+}
+
+"One parameter across the compared runs."
+type ParamComparison {
+  "The parameter."
+  key: String!
+  "Each run's value; ` + "`" + `null` + "`" + ` where a run did not log it."
+  values: [String]!
+  "True when the runs do not all have the same value."
+  differs: Boolean!
+}
+
+"One metric across the compared runs."
+type MetricComparison {
+  "The metric."
+  key: String!
+  "Each run's summary; ` + "`" + `null` + "`" + ` where a run did not log it."
+  summaries: [MetricSummary]!
+  "Which way is better; ` + "`" + `null` + "`" + ` when neither given nor guessable from the name."
+  goal: MetricGoal
+  "True when ` + "`" + `goal` + "`" + ` was guessed from the metric's name."
+  goalGuessed: Boolean!
+  "The run with the best last value under ` + "`" + `goal` + "`" + `; ` + "`" + `null` + "`" + ` without a goal or a finite value."
+  bestRun: Run
+}
+
+"Which way one metric is better."
+input MetricGoalInput {
+  "The metric."
+  key: String!
+  "Its goal."
+  goal: MetricGoal!
+}
+
 type Mutation {
   """
   Record one immutable version of a dataset. Registering the same version again with
@@ -2363,6 +3662,49 @@ type Mutation {
   the last write wins. An unknown model is ` + "`" + `NOT_FOUND` + "`" + `.
   """
   updateRegisteredModel("The change to make." input: UpdateRegisteredModelInput!): UpdateRegisteredModelPayload!
+
+  "Create an experiment. A name in use (by a deleted experiment too) is a ` + "`" + `CONFLICT` + "`" + `."
+  createExperiment("The experiment." input: CreateExperimentInput!): ExperimentPayload!
+
+  "Rename an experiment, or change its description and tags (the last write wins)."
+  updateExperiment("The change." input: UpdateExperimentInput!): ExperimentPayload!
+
+  "Soft-delete an experiment: kept, found by ID, left out of listings unless asked for."
+  deleteExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload!
+
+  "Restore a soft-deleted experiment."
+  restoreExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload!
+
+  """
+  Create a run group in an experiment. The same name again with the same description
+  returns it (` + "`" + `created: false` + "`" + `); another description is a ` + "`" + `CONFLICT` + "`" + `.
+  """
+  createRunGroup("The run group." input: CreateRunGroupInput!): CreateRunGroupPayload!
+
+  "Start a run in an experiment."
+  startRun("The run." input: StartRunInput!): RunPayload!
+
+  "Change a run's status, end time or name. Ending it without an end time stamps the server time."
+  updateRun("The change." input: UpdateRunInput!): RunPayload!
+
+  "Soft-delete a run: its lineage and logs are kept; searches leave it out unless asked for."
+  deleteRun("The run." input: RunRefInput!): RunPayload!
+
+  "Restore a soft-deleted run."
+  restoreRun("The run." input: RunRefInput!): RunPayload!
+
+  """
+  Log parameters, metric points and tags to a run in one batch that lands whole or not at
+  all (at most 100 parameters, 1,000 points, 100 tags). A parameter is immutable: the same
+  value again is accepted, another is a ` + "`" + `CONFLICT` + "`" + ` naming the key and both values.
+  """
+  logRun("The batch." input: LogRunInput!): RunPayload!
+
+  """
+  Record what a run read (dataset versions and artifacts) and wrote (artifacts, charts,
+  model versions), as provenance edges (at most 100 in all per call).
+  """
+  logRunIO("What the run read and wrote." input: LogRunIOInput!): RunPayload!
 
   """
   Deploy a model version to an endpoint (created on first use) under a variant. A
@@ -2623,6 +3965,178 @@ type DeployModelVersionPayload {
   "False when the same model version already served the variant with the same share."
   created: Boolean!
 }
+
+"An experiment to create."
+input CreateExperimentInput {
+  "The name (1 to 500 characters), unique among experiments."
+  name: String!
+  "Free text."
+  description: String
+  "Where runs store artifacts, a URI with a scheme."
+  artifactLocation: String
+  "Labels (at most 100)."
+  tags: [TagInput!]
+}
+
+"A change to an experiment."
+input UpdateExperimentInput {
+  "The experiment's ID."
+  id: ID!
+  "A new name; unchanged when omitted."
+  name: String
+  "A new description; unchanged when omitted."
+  description: String
+  "Tags to add or to give new values."
+  setTags: [TagInput!]
+  "Keys of tags to remove (applied before ` + "`" + `setTags` + "`" + `)."
+  deleteTags: [String!]
+}
+
+"An experiment, by ID."
+input ExperimentRefInput {
+  "The experiment's ID."
+  id: ID!
+}
+
+"The result of an experiment mutation."
+type ExperimentPayload {
+  "The experiment as it is now."
+  experiment: Experiment!
+}
+
+"A run group to create."
+input CreateRunGroupInput {
+  "The experiment's ID."
+  experiment: ID!
+  "The group's name (1 to 250 characters), unique in the experiment."
+  name: String!
+  "Free text."
+  description: String
+}
+
+"The result of ` + "`" + `createRunGroup` + "`" + `."
+type CreateRunGroupPayload {
+  "The run group."
+  runGroup: RunGroup!
+  "False when it existed already."
+  created: Boolean!
+}
+
+"A run to start."
+input StartRunInput {
+  "The experiment's ID, e.g. ` + "`" + `experiment:0` + "`" + `."
+  experiment: ID!
+  "The run id to use (32 lowercase hexadecimal digits); a new one when omitted."
+  runId: String
+  "A run group of the same experiment."
+  group: ID
+  "The run this one is nested in."
+  parent: ID
+  "The name (1 to 250 characters); the run id's first 8 digits when omitted."
+  name: String
+  "When it started; now when omitted."
+  startTime: Time
+  "RUNNING unless told otherwise."
+  status: RunStatus
+  "Labels (at most 100)."
+  tags: [TagInput!]
+  "Who runs it."
+  user: String
+  "The code version, such as a git commit."
+  codeVersion: String
+  "The entry point, such as a script."
+  entryPoint: String
+  "The training job that executes it."
+  executedBy: ID
+  "Where its artifacts live, a URI with a scheme."
+  artifactUri: String
+}
+
+"A change to a run."
+input UpdateRunInput {
+  "The run's ID."
+  run: ID!
+  "The new status."
+  status: RunStatus
+  "When it ended (not before it started)."
+  endTime: Time
+  "A new name."
+  name: String
+}
+
+"A run, by ID."
+input RunRefInput {
+  "The run's ID."
+  run: ID!
+}
+
+"The result of a run mutation."
+type RunPayload {
+  "The run as it is now."
+  run: Run!
+}
+
+"A batch of logging for a run."
+input LogRunInput {
+  "The run's ID."
+  run: ID!
+  "Parameters (at most 100; keys up to 250 characters, values up to 6,000)."
+  params: [RunParamInput!]
+  "Metric points (at most 1,000)."
+  metrics: [MetricPointInput!]
+  "Tags to set (at most 100; the last write wins)."
+  tags: [TagInput!]
+  "Keys of tags to remove."
+  deleteTags: [String!]
+}
+
+"A run parameter: give ` + "`" + `value` + "`" + ` (text) or ` + "`" + `number` + "`" + `."
+input RunParamInput {
+  "The parameter's name."
+  key: String!
+  "The value as text."
+  value: String
+  "The value as a number; stored as its shortest decimal text, as MLflow does."
+  number: Float
+}
+
+"One metric point."
+input MetricPointInput {
+  "The metric's name."
+  key: String!
+  "The value; NaN and infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\"."
+  value: MetricValue!
+  "The step; 0 when omitted."
+  step: Int64 = 0
+  "When it was measured; the server time when omitted."
+  timestamp: Time
+}
+
+"What a run read and wrote."
+input LogRunIOInput {
+  "The run's ID."
+  run: ID!
+  "Dataset versions or artifacts it read, by ID."
+  inputs: [ID!]
+  "Artifacts it read, by URI (recorded on first use)."
+  inputArtifacts: [ArtifactInput!]
+  "Artifacts it wrote, by URI: new ones, produced by this run only."
+  outputArtifacts: [ArtifactInput!]
+  "Model versions it produced, by ID."
+  outputModelVersions: [ID!]
+  "Evaluation charts it produced."
+  charts: [ChartInput!]
+}
+
+"An evaluation chart, such as SageMaker's log_confusion_matrix writes."
+input ChartInput {
+  "The chart's name, unique in the run."
+  name: String!
+  "What it shows."
+  type: ChartType!
+  "Its data (at most 1 MiB of JSON), e.g. ` + "`" + `{\"labels\": [...], \"matrix\": [[...]]}` + "`" + `."
+  body: JSON!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2659,6 +4173,10 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 		return ec.fieldContext_Artifact_recordedBy(ctx, field)
 	case "uri":
 		return ec.fieldContext_Artifact_uri(ctx, field)
+	case "chartType":
+		return ec.fieldContext_Artifact_chartType(ctx, field)
+	case "body":
+		return ec.fieldContext_Artifact_body(ctx, field)
 	case "digest":
 		return ec.fieldContext_Artifact_digest(ctx, field)
 	case "mediaType":
@@ -2697,6 +4215,16 @@ func (ec *executionContext) childFields_AuditTrail(ctx context.Context, field gr
 		return ec.fieldContext_AuditTrail_entries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditTrail", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateRunGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "runGroup":
+		return ec.fieldContext_CreateRunGroupPayload_runGroup(ctx, field)
+	case "created":
+		return ec.fieldContext_CreateRunGroupPayload_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateRunGroupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2825,6 +4353,64 @@ func (ec *executionContext) childFields_Endpoint(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Endpoint", field.Name)
 }
 
+func (ec *executionContext) childFields_Experiment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Experiment_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Experiment_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_Experiment_name(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_Experiment_recordedAt(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_Experiment_recordedBy(ctx, field)
+	case "experimentId":
+		return ec.fieldContext_Experiment_experimentId(ctx, field)
+	case "description":
+		return ec.fieldContext_Experiment_description(ctx, field)
+	case "artifactLocation":
+		return ec.fieldContext_Experiment_artifactLocation(ctx, field)
+	case "tags":
+		return ec.fieldContext_Experiment_tags(ctx, field)
+	case "lifecycle":
+		return ec.fieldContext_Experiment_lifecycle(ctx, field)
+	case "runGroups":
+		return ec.fieldContext_Experiment_runGroups(ctx, field)
+	case "runs":
+		return ec.fieldContext_Experiment_runs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Experiment", field.Name)
+}
+
+func (ec *executionContext) childFields_ExperimentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ExperimentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ExperimentConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExperimentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ExperimentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ExperimentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ExperimentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExperimentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ExperimentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "experiment":
+		return ec.fieldContext_ExperimentPayload_experiment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExperimentPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "modelVersions":
@@ -2887,6 +4473,68 @@ func (ec *executionContext) childFields_LineagePath(ctx context.Context, field g
 		return ec.fieldContext_LineagePath_length(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LineagePath", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_MetricComparison_key(ctx, field)
+	case "summaries":
+		return ec.fieldContext_MetricComparison_summaries(ctx, field)
+	case "goal":
+		return ec.fieldContext_MetricComparison_goal(ctx, field)
+	case "goalGuessed":
+		return ec.fieldContext_MetricComparison_goalGuessed(ctx, field)
+	case "bestRun":
+		return ec.fieldContext_MetricComparison_bestRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricComparison", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricHistory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "points":
+		return ec.fieldContext_MetricHistory_points(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MetricHistory_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricHistory", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_MetricPoint_step(ctx, field)
+	case "value":
+		return ec.fieldContext_MetricPoint_value(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_MetricPoint_timestamp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_MetricSummary_key(ctx, field)
+	case "last":
+		return ec.fieldContext_MetricSummary_last(ctx, field)
+	case "lastStep":
+		return ec.fieldContext_MetricSummary_lastStep(ctx, field)
+	case "lastTimestamp":
+		return ec.fieldContext_MetricSummary_lastTimestamp(ctx, field)
+	case "min":
+		return ec.fieldContext_MetricSummary_min(ctx, field)
+	case "max":
+		return ec.fieldContext_MetricSummary_max(ctx, field)
+	case "avg":
+		return ec.fieldContext_MetricSummary_avg(ctx, field)
+	case "stddev":
+		return ec.fieldContext_MetricSummary_stddev(ctx, field)
+	case "count":
+		return ec.fieldContext_MetricSummary_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricSummary", field.Name)
 }
 
 func (ec *executionContext) childFields_ModelAlias(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2963,6 +4611,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ParamComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ParamComparison_key(ctx, field)
+	case "values":
+		return ec.fieldContext_ParamComparison_values(ctx, field)
+	case "differs":
+		return ec.fieldContext_ParamComparison_differs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ParamComparison", field.Name)
 }
 
 func (ec *executionContext) childFields_Parameter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3073,6 +4733,126 @@ func (ec *executionContext) childFields_RegisteredModel(ctx context.Context, fie
 		return ec.fieldContext_RegisteredModel_aliasHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegisteredModel", field.Name)
+}
+
+func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Run_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Run_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_Run_name(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_Run_recordedAt(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_Run_recordedBy(ctx, field)
+	case "runId":
+		return ec.fieldContext_Run_runId(ctx, field)
+	case "experiment":
+		return ec.fieldContext_Run_experiment(ctx, field)
+	case "group":
+		return ec.fieldContext_Run_group(ctx, field)
+	case "parent":
+		return ec.fieldContext_Run_parent(ctx, field)
+	case "children":
+		return ec.fieldContext_Run_children(ctx, field)
+	case "status":
+		return ec.fieldContext_Run_status(ctx, field)
+	case "startTime":
+		return ec.fieldContext_Run_startTime(ctx, field)
+	case "endTime":
+		return ec.fieldContext_Run_endTime(ctx, field)
+	case "lifecycle":
+		return ec.fieldContext_Run_lifecycle(ctx, field)
+	case "user":
+		return ec.fieldContext_Run_user(ctx, field)
+	case "codeVersion":
+		return ec.fieldContext_Run_codeVersion(ctx, field)
+	case "entryPoint":
+		return ec.fieldContext_Run_entryPoint(ctx, field)
+	case "artifactUri":
+		return ec.fieldContext_Run_artifactUri(ctx, field)
+	case "executedBy":
+		return ec.fieldContext_Run_executedBy(ctx, field)
+	case "tags":
+		return ec.fieldContext_Run_tags(ctx, field)
+	case "params":
+		return ec.fieldContext_Run_params(ctx, field)
+	case "metrics":
+		return ec.fieldContext_Run_metrics(ctx, field)
+	case "metricHistory":
+		return ec.fieldContext_Run_metricHistory(ctx, field)
+	case "metricChart":
+		return ec.fieldContext_Run_metricChart(ctx, field)
+	case "inputs":
+		return ec.fieldContext_Run_inputs(ctx, field)
+	case "outputs":
+		return ec.fieldContext_Run_outputs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
+}
+
+func (ec *executionContext) childFields_RunComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "runs":
+		return ec.fieldContext_RunComparison_runs(ctx, field)
+	case "params":
+		return ec.fieldContext_RunComparison_params(ctx, field)
+	case "metrics":
+		return ec.fieldContext_RunComparison_metrics(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunComparison", field.Name)
+}
+
+func (ec *executionContext) childFields_RunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RunConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RunGroup_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_RunGroup_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_RunGroup_name(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_RunGroup_recordedAt(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_RunGroup_recordedBy(ctx, field)
+	case "description":
+		return ec.fieldContext_RunGroup_description(ctx, field)
+	case "experiment":
+		return ec.fieldContext_RunGroup_experiment(ctx, field)
+	case "runs":
+		return ec.fieldContext_RunGroup_runs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_RunPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "run":
+		return ec.fieldContext_RunPayload_run(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetApprovalStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3283,6 +5063,36 @@ func (ec *executionContext) field_Endpoint_deploymentHistory_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Experiment_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "view",
+		func(ctx context.Context, v any) (*model.RunView, error) {
+			return ec.unmarshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["view"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_ModelVersion_aliases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3325,12 +5135,96 @@ func (ec *executionContext) field_ModelVersion_approvals_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createExperiment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateExperimentInput, error) {
+			return ec.unmarshalNCreateExperimentInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateExperimentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createRunGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateRunGroupInput, error) {
+			return ec.unmarshalNCreateRunGroupInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateRunGroupInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteExperiment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExperimentRefInput, error) {
+			return ec.unmarshalNExperimentRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentRefInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RunRefInput, error) {
+			return ec.unmarshalNRunRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunRefInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deployModelVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeployModelVersionInput, error) {
 			return ec.unmarshalNDeployModelVersionInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_logRunIO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LogRunIOInput, error) {
+			return ec.unmarshalNLogRunIOInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLogRunIOInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_logRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LogRunInput, error) {
+			return ec.unmarshalNLogRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLogRunInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3395,6 +5289,34 @@ func (ec *executionContext) field_Mutation_registerModelVersion_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_restoreExperiment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExperimentRefInput, error) {
+			return ec.unmarshalNExperimentRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentRefInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restoreRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RunRefInput, error) {
+			return ec.unmarshalNRunRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunRefInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setApprovalStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3423,12 +5345,54 @@ func (ec *executionContext) field_Mutation_setModelAlias_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartRunInput, error) {
+			return ec.unmarshalNStartRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐStartRunInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateExperiment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateExperimentInput, error) {
+			return ec.unmarshalNUpdateExperimentInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateExperimentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateRegisteredModel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateRegisteredModelInput, error) {
 			return ec.unmarshalNUpdateRegisteredModelInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateRunInput, error) {
+			return ec.unmarshalNUpdateRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRunInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3478,6 +5442,88 @@ func (ec *executionContext) field_Query_auditTrail_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["at"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_compareRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "metricKeys",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metricKeys"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "paramKeys",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["paramKeys"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "goals",
+		func(ctx context.Context, v any) ([]*model.MetricGoalInput, error) {
+			return ec.unmarshalOMetricGoalInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoalInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["goals"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_experimentByName_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_experiments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "view",
+		func(ctx context.Context, v any) (*model.RunView, error) {
+			return ec.unmarshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["view"] = arg2
 	return args, nil
 }
 
@@ -3679,6 +5725,60 @@ func (ec *executionContext) field_Query_paths_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_searchRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "experiments",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["experiments"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "view",
+		func(ctx context.Context, v any) (*model.RunView, error) {
+			return ec.unmarshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["view"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_servedAt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3712,6 +5812,134 @@ func (ec *executionContext) field_RegisteredModel_aliases_args(ctx context.Conte
 		return nil, err
 	}
 	args["asOf"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_RunGroup_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "view",
+		func(ctx context.Context, v any) (*model.RunView, error) {
+			return ec.unmarshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["view"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_metricChart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "minStep",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minStep"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxStep",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxStep"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "maxPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPoints"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_metricHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "minStep",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minStep"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxStep",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxStep"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_metrics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "keys",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["keys"] = arg0
 	return args, nil
 }
 
@@ -4017,6 +6245,52 @@ func (ec *executionContext) _Artifact_uri(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Artifact_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "String")
+}
+
+func (ec *executionContext) _Artifact_chartType(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_chartType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChartType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChartType) graphql.Marshaler {
+			return ec.marshalOChartType2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_chartType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Artifact", field, false, false, "ChartType")
+}
+
+func (ec *executionContext) _Artifact_body(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Artifact", field, false, false, "JSON")
 }
 
 func (ec *executionContext) _Artifact_digest(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
@@ -4365,6 +6639,61 @@ func (ec *executionContext) fieldContext_AuditTrail_entries(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CreateRunGroupPayload_runGroup(ctx context.Context, field graphql.CollectedField, obj *model.CreateRunGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateRunGroupPayload_runGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunGroup, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunGroup) graphql.Marshaler {
+			return ec.marshalNRunGroup2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateRunGroupPayload_runGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateRunGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateRunGroupPayload_created(ctx context.Context, field graphql.CollectedField, obj *model.CreateRunGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateRunGroupPayload_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateRunGroupPayload_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateRunGroupPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
@@ -5435,6 +7764,472 @@ func (ec *executionContext) fieldContext_Endpoint_deploymentHistory(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Experiment_id(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Experiment_kind(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.NodeKind) graphql.Marshaler {
+			return ec.marshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "NodeKind")
+}
+
+func (ec *executionContext) _Experiment_name(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Experiment_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Experiment_recordedBy(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Experiment_experimentId(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_experimentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExperimentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_experimentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Experiment_description(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Experiment_artifactLocation(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_artifactLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArtifactLocation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_artifactLocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Experiment_tags(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+			return ec.marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Experiment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tag(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Experiment_lifecycle(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_lifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lifecycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Lifecycle) graphql.Marshaler {
+			return ec.marshalNLifecycle2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLifecycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_lifecycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Experiment", field, false, false, "Lifecycle")
+}
+
+func (ec *executionContext) _Experiment_runGroups(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_runGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Experiment().RunGroups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RunGroup) graphql.Marshaler {
+			return ec.marshalNRunGroup2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_runGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Experiment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Experiment_runs(ctx context.Context, field graphql.CollectedField, obj *model.Experiment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Experiment_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Experiment().Runs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["view"].(*model.RunView))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalNRunConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Experiment_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Experiment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Experiment_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExperimentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ExperimentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExperimentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ExperimentEdge) graphql.Marshaler {
+			return ec.marshalNExperimentEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExperimentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExperimentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExperimentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ExperimentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExperimentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExperimentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExperimentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExperimentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ExperimentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExperimentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExperimentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExperimentEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExperimentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ExperimentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExperimentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+			return ec.marshalNExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExperimentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExperimentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Experiment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExperimentPayload_experiment(ctx context.Context, field graphql.CollectedField, obj *model.ExperimentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExperimentPayload_experiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Experiment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+			return ec.marshalNExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExperimentPayload_experiment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExperimentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Experiment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Impact_modelVersions(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5914,6 +8709,479 @@ func (ec *executionContext) _LineagePath_length(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_LineagePath_length(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LineagePath", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MetricComparison_key(ctx context.Context, field graphql.CollectedField, obj *model.MetricComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricComparison_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricComparison_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricComparison", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricComparison_summaries(ctx context.Context, field graphql.CollectedField, obj *model.MetricComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricComparison_summaries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summaries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSummary) graphql.Marshaler {
+			return ec.marshalNMetricSummary2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricComparison_summaries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MetricComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MetricComparison_goal(ctx context.Context, field graphql.CollectedField, obj *model.MetricComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricComparison_goal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Goal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MetricGoal) graphql.Marshaler {
+			return ec.marshalOMetricGoal2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricComparison_goal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricComparison", field, false, false, "MetricGoal")
+}
+
+func (ec *executionContext) _MetricComparison_goalGuessed(ctx context.Context, field graphql.CollectedField, obj *model.MetricComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricComparison_goalGuessed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GoalGuessed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricComparison_goalGuessed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricComparison", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MetricComparison_bestRun(ctx context.Context, field graphql.CollectedField, obj *model.MetricComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricComparison_bestRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BestRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalORun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricComparison_bestRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MetricComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MetricHistory_points(ctx context.Context, field graphql.CollectedField, obj *model.MetricHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricHistory_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricPoint) graphql.Marshaler {
+			return ec.marshalNMetricPoint2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricHistory_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MetricHistory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MetricHistory_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MetricHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricHistory_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricHistory_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MetricHistory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MetricPoint_step(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricPoint_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricPoint_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricPoint_value(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricPoint_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNMetricValue2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, "MetricValue")
+}
+
+func (ec *executionContext) _MetricPoint_timestamp(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricPoint_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricPoint_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MetricSummary_key(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricSummary_last(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_last(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNMetricValue2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_last(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "MetricValue")
+}
+
+func (ec *executionContext) _MetricSummary_lastStep(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_lastStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_lastStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSummary_lastTimestamp(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_lastTimestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastTimestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_lastTimestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MetricSummary_min(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MetricSummary_max(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MetricSummary_avg(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_avg(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Avg, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_avg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MetricSummary_stddev(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_stddev(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stddev, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_stddev(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MetricSummary_count(ctx context.Context, field graphql.CollectedField, obj *model.MetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSummary_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSummary_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSummary", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _ModelAlias_alias(ctx context.Context, field graphql.CollectedField, obj *model.ModelAlias) (ret graphql.Marshaler) {
@@ -6796,6 +10064,490 @@ func (ec *executionContext) fieldContext_Mutation_updateRegisteredModel(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createExperiment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createExperiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateExperiment(ctx, fc.Args["input"].(model.CreateExperimentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
+			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createExperiment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createExperiment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateExperiment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateExperiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateExperiment(ctx, fc.Args["input"].(model.UpdateExperimentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
+			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateExperiment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateExperiment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteExperiment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteExperiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteExperiment(ctx, fc.Args["input"].(model.ExperimentRefInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
+			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteExperiment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteExperiment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreExperiment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreExperiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreExperiment(ctx, fc.Args["input"].(model.ExperimentRefInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
+			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreExperiment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreExperiment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createRunGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createRunGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateRunGroup(ctx, fc.Args["input"].(model.CreateRunGroupInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateRunGroupPayload) graphql.Marshaler {
+			return ec.marshalNCreateRunGroupPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateRunGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createRunGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateRunGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createRunGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartRun(ctx, fc.Args["input"].(model.StartRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRun(ctx, fc.Args["input"].(model.UpdateRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRun(ctx, fc.Args["input"].(model.RunRefInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreRun(ctx, fc.Args["input"].(model.RunRefInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogRun(ctx, fc.Args["input"].(model.LogRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logRunIO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logRunIO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogRunIo(ctx, fc.Args["input"].(model.LogRunIOInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logRunIO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logRunIO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deployModelVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6972,6 +10724,75 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _ParamComparison_key(ctx context.Context, field graphql.CollectedField, obj *model.ParamComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ParamComparison_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ParamComparison_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ParamComparison", field, false, false, "String")
+}
+
+func (ec *executionContext) _ParamComparison_values(ctx context.Context, field graphql.CollectedField, obj *model.ParamComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ParamComparison_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*string) graphql.Marshaler {
+			return ec.marshalNString2ᚕᚖstring(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ParamComparison_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ParamComparison", field, false, false, "String")
+}
+
+func (ec *executionContext) _ParamComparison_differs(ctx context.Context, field graphql.CollectedField, obj *model.ParamComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ParamComparison_differs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Differs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ParamComparison_differs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ParamComparison", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Parameter_key(ctx context.Context, field graphql.CollectedField, obj *model.Parameter) (ret graphql.Marshaler) {
@@ -7677,6 +11498,182 @@ func (ec *executionContext) fieldContext_Query_servedAt(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_experimentByName(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_experimentByName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExperimentByName(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+			return ec.marshalOExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_experimentByName(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Experiment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_experimentByName_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_experiments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_experiments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Experiments(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["view"].(*model.RunView))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentConnection) graphql.Marshaler {
+			return ec.marshalNExperimentConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_experiments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExperimentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_experiments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchRuns(ctx, fc.Args["filter"].(*string), fc.Args["orderBy"].([]string), fc.Args["experiments"].([]string), fc.Args["view"].(*model.RunView), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalNRunConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_compareRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_compareRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CompareRuns(ctx, fc.Args["ids"].([]string), fc.Args["metricKeys"].([]string), fc.Args["paramKeys"].([]string), fc.Args["goals"].([]*model.MetricGoalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunComparison) graphql.Marshaler {
+			return ec.marshalNRunComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunComparison(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_compareRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunComparison(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_compareRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8246,6 +12243,1209 @@ func (ec *executionContext) fieldContext_RegisteredModel_aliasHistory(_ context.
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ModelAlias(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_id(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Run_kind(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.NodeKind) graphql.Marshaler {
+			return ec.marshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "NodeKind")
+}
+
+func (ec *executionContext) _Run_name(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Run_recordedBy(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_runId(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_experiment(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_experiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Experiment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+			return ec.marshalNExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_experiment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Experiment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_group(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Group(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunGroup) graphql.Marshaler {
+			return ec.marshalORunGroup2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_parent(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Parent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalORun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_children(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_children(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Children(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_status(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RunStatus) graphql.Marshaler {
+			return ec.marshalNRunStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "RunStatus")
+}
+
+func (ec *executionContext) _Run_startTime(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_startTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_startTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Run_endTime(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_endTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_endTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Run_lifecycle(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_lifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lifecycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Lifecycle) graphql.Marshaler {
+			return ec.marshalNLifecycle2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLifecycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_lifecycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "Lifecycle")
+}
+
+func (ec *executionContext) _Run_user(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_codeVersion(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_codeVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CodeVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_codeVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_entryPoint(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_entryPoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntryPoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_entryPoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_artifactUri(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_artifactUri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArtifactURI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_artifactUri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "String")
+}
+
+func (ec *executionContext) _Run_executedBy(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_executedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().ExecutedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_executedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_tags(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+			return ec.marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tag(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_params(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Params(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Parameter) graphql.Marshaler {
+			return ec.marshalNParameter2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Parameter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_metrics(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().Metrics(ctx, obj, fc.Args["keys"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSummary) graphql.Marshaler {
+			return ec.marshalNMetricSummary2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_metrics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_metrics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_metricHistory(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_metricHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().MetricHistory(ctx, obj, fc.Args["key"].(string), fc.Args["minStep"].(*int64), fc.Args["maxStep"].(*int64), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MetricHistory) graphql.Marshaler {
+			return ec.marshalNMetricHistory2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricHistory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_metricHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricHistory(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_metricHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_metricChart(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_metricChart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().MetricChart(ctx, obj, fc.Args["key"].(string), fc.Args["minStep"].(*int64), fc.Args["maxStep"].(*int64), fc.Args["maxPoints"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricPoint) graphql.Marshaler {
+			return ec.marshalNMetricPoint2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_metricChart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_metricChart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_inputs(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_inputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Inputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_outputs(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_outputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Outputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_outputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunComparison_runs(ctx context.Context, field graphql.CollectedField, obj *model.RunComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunComparison_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunComparison_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunComparison_params(ctx context.Context, field graphql.CollectedField, obj *model.RunComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunComparison_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ParamComparison) graphql.Marshaler {
+			return ec.marshalNParamComparison2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParamComparisonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunComparison_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ParamComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunComparison_metrics(ctx context.Context, field graphql.CollectedField, obj *model.RunComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunComparison_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metrics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricComparison) graphql.Marshaler {
+			return ec.marshalNMetricComparison2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricComparisonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunComparison_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RunEdge) graphql.Marshaler {
+			return ec.marshalNRunEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunGroup_id(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RunGroup_kind(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.NodeKind) graphql.Marshaler {
+			return ec.marshalNNodeKind2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "NodeKind")
+}
+
+func (ec *executionContext) _RunGroup_name(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _RunGroup_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RunGroup_recordedBy(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _RunGroup_description(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _RunGroup_experiment(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_experiment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RunGroup().Experiment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+			return ec.marshalNExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_experiment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Experiment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunGroup_runs(ctx context.Context, field graphql.CollectedField, obj *model.RunGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunGroup_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.RunGroup().Runs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["view"].(*model.RunView))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalNRunConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunGroup_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_RunGroup_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunPayload_run(ctx context.Context, field graphql.CollectedField, obj *model.RunPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunPayload_run(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Run, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunPayload_run(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9903,6 +15103,181 @@ func UnmarshalArtifactInput(ctx context.Context, raw any) (model.ArtifactInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChartInput(ctx context.Context, obj any) (model.ChartInput, error) {
+	var it model.ChartInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "type", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNChartType2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChartInput unmarshals raw into the ChartInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChartInput(ctx context.Context, raw any) (model.ChartInput, error) {
+	var out model.ChartInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChartInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateExperimentInput(ctx context.Context, obj any) (model.CreateExperimentInput, error) {
+	var it model.CreateExperimentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "artifactLocation", "tags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "artifactLocation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("artifactLocation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArtifactLocation = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateExperimentInput unmarshals raw into the CreateExperimentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateExperimentInput(ctx context.Context, raw any) (model.CreateExperimentInput, error) {
+	var out model.CreateExperimentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateExperimentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateRunGroupInput(ctx context.Context, obj any) (model.CreateRunGroupInput, error) {
+	var it model.CreateRunGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"experiment", "name", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "experiment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("experiment"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Experiment = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateRunGroupInput unmarshals raw into the CreateRunGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateRunGroupInput(ctx context.Context, raw any) (model.CreateRunGroupInput, error) {
+	var out model.CreateRunGroupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRunGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeployModelVersionInput(ctx context.Context, obj any) (model.DeployModelVersionInput, error) {
 	var it model.DeployModelVersionInput
 	if obj == nil {
@@ -9970,6 +15345,311 @@ func (ec *executionContext) unmarshalInputDeployModelVersionInput(ctx context.Co
 func UnmarshalDeployModelVersionInput(ctx context.Context, raw any) (model.DeployModelVersionInput, error) {
 	var out model.DeployModelVersionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeployModelVersionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExperimentRefInput(ctx context.Context, obj any) (model.ExperimentRefInput, error) {
+	var it model.ExperimentRefInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExperimentRefInput unmarshals raw into the ExperimentRefInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExperimentRefInput(ctx context.Context, raw any) (model.ExperimentRefInput, error) {
+	var out model.ExperimentRefInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExperimentRefInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLogRunIOInput(ctx context.Context, obj any) (model.LogRunIOInput, error) {
+	var it model.LogRunIOInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"run", "inputs", "inputArtifacts", "outputArtifacts", "outputModelVersions", "charts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "run":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("run"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Run = data
+		case "inputs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputs"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Inputs = data
+		case "inputArtifacts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputArtifacts"))
+			data, err := ec.unmarshalOArtifactInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐArtifactInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InputArtifacts = data
+		case "outputArtifacts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outputArtifacts"))
+			data, err := ec.unmarshalOArtifactInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐArtifactInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutputArtifacts = data
+		case "outputModelVersions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outputModelVersions"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutputModelVersions = data
+		case "charts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("charts"))
+			data, err := ec.unmarshalOChartInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Charts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLogRunIOInput unmarshals raw into the LogRunIOInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLogRunIOInput(ctx context.Context, raw any) (model.LogRunIOInput, error) {
+	var out model.LogRunIOInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogRunIOInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLogRunInput(ctx context.Context, obj any) (model.LogRunInput, error) {
+	var it model.LogRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"run", "params", "metrics", "tags", "deleteTags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "run":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("run"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Run = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalORunParamInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunParamInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		case "metrics":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metrics"))
+			data, err := ec.unmarshalOMetricPointInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metrics = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "deleteTags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deleteTags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeleteTags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLogRunInput unmarshals raw into the LogRunInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLogRunInput(ctx context.Context, raw any) (model.LogRunInput, error) {
+	var out model.LogRunInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogRunInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMetricGoalInput(ctx context.Context, obj any) (model.MetricGoalInput, error) {
+	var it model.MetricGoalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "goal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "goal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("goal"))
+			data, err := ec.unmarshalNMetricGoal2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Goal = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMetricGoalInput unmarshals raw into the MetricGoalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMetricGoalInput(ctx context.Context, raw any) (model.MetricGoalInput, error) {
+	var out model.MetricGoalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MetricGoalInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMetricPointInput(ctx context.Context, obj any) (model.MetricPointInput, error) {
+	var it model.MetricPointInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["step"]; !present {
+		asMap["step"] = 0
+	}
+
+	fieldsInOrder := [...]string{"key", "value", "step", "timestamp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNMetricValue2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "step":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("step"))
+			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Step = data
+		case "timestamp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timestamp"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timestamp = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMetricPointInput unmarshals raw into the MetricPointInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMetricPointInput(ctx context.Context, raw any) (model.MetricPointInput, error) {
+	var out model.MetricPointInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MetricPointInput", raw, &out)
 	return out, err
 }
 
@@ -10457,6 +16137,104 @@ func UnmarshalRegisterModelVersionInput(ctx context.Context, raw any) (model.Reg
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRunParamInput(ctx context.Context, obj any) (model.RunParamInput, error) {
+	var it model.RunParamInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value", "number"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRunParamInput unmarshals raw into the RunParamInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRunParamInput(ctx context.Context, raw any) (model.RunParamInput, error) {
+	var out model.RunParamInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunParamInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRunRefInput(ctx context.Context, obj any) (model.RunRefInput, error) {
+	var it model.RunRefInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"run"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "run":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("run"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Run = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRunRefInput unmarshals raw into the RunRefInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRunRefInput(ctx context.Context, raw any) (model.RunRefInput, error) {
+	var out model.RunRefInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunRefInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetApprovalStatusInput(ctx context.Context, obj any) (model.SetApprovalStatusInput, error) {
 	var it model.SetApprovalStatusInput
 	if obj == nil {
@@ -10569,6 +16347,132 @@ func UnmarshalSetModelAliasInput(ctx context.Context, raw any) (model.SetModelAl
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputStartRunInput(ctx context.Context, obj any) (model.StartRunInput, error) {
+	var it model.StartRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"experiment", "runId", "group", "parent", "name", "startTime", "status", "tags", "user", "codeVersion", "entryPoint", "executedBy", "artifactUri"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "experiment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("experiment"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Experiment = data
+		case "runId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunID = data
+		case "group":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("group"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Group = data
+		case "parent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parent"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Parent = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "startTime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startTime"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartTime = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalORunStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "user":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("user"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.User = data
+		case "codeVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeVersion = data
+		case "entryPoint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entryPoint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EntryPoint = data
+		case "executedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("executedBy"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExecutedBy = data
+		case "artifactUri":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("artifactUri"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArtifactURI = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStartRunInput unmarshals raw into the StartRunInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartRunInput(ctx context.Context, raw any) (model.StartRunInput, error) {
+	var out model.StartRunInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartRunInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTagInput(ctx context.Context, obj any) (model.TagInput, error) {
 	var it model.TagInput
 	if obj == nil {
@@ -10615,6 +16519,76 @@ func (ec *executionContext) unmarshalInputTagInput(ctx context.Context, obj any)
 func UnmarshalTagInput(ctx context.Context, raw any) (model.TagInput, error) {
 	var out model.TagInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TagInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateExperimentInput(ctx context.Context, obj any) (model.UpdateExperimentInput, error) {
+	var it model.UpdateExperimentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "description", "setTags", "deleteTags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "setTags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setTags"))
+			data, err := ec.unmarshalOTagInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetTags = data
+		case "deleteTags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deleteTags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeleteTags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateExperimentInput unmarshals raw into the UpdateExperimentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateExperimentInput(ctx context.Context, raw any) (model.UpdateExperimentInput, error) {
+	var out model.UpdateExperimentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateExperimentInput", raw, &out)
 	return out, err
 }
 
@@ -10681,6 +16655,69 @@ func UnmarshalUpdateRegisteredModelInput(ctx context.Context, raw any) (model.Up
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateRunInput(ctx context.Context, obj any) (model.UpdateRunInput, error) {
+	var it model.UpdateRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"run", "status", "endTime", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "run":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("run"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Run = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalORunStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "endTime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTime"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTime = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateRunInput unmarshals raw into the UpdateRunInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRunInput(ctx context.Context, raw any) (model.UpdateRunInput, error) {
+	var out model.UpdateRunInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRunInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -10696,6 +16733,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._TrainingJob(ctx, sel, obj)
+	case model.RunGroup:
+		return ec._RunGroup(ctx, sel, &obj)
+	case *model.RunGroup:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RunGroup(ctx, sel, obj)
+	case model.Run:
+		return ec._Run(ctx, sel, &obj)
+	case *model.Run:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Run(ctx, sel, obj)
 	case model.RegisteredModel:
 		return ec._RegisteredModel(ctx, sel, &obj)
 	case *model.RegisteredModel:
@@ -10717,6 +16768,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ModelVersion(ctx, sel, obj)
+	case model.Experiment:
+		return ec._Experiment(ctx, sel, &obj)
+	case *model.Experiment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Experiment(ctx, sel, obj)
 	case model.Endpoint:
 		return ec._Endpoint(ctx, sel, &obj)
 	case *model.Endpoint:
@@ -10847,6 +16905,16 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "chartType":
+			out.Values[i] = ec._Artifact_chartType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._Artifact_body(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "digest":
 			out.Values[i] = ec._Artifact_digest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -10960,6 +17028,44 @@ func (ec *executionContext) _AuditTrail(ctx context.Context, sel ast.SelectionSe
 			}
 		case "entries":
 			out.Values[i] = ec._AuditTrail_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createRunGroupPayloadImplementors = []string{"CreateRunGroupPayload"}
+
+func (ec *executionContext) _CreateRunGroupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateRunGroupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createRunGroupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateRunGroupPayload")
+		case "runGroup":
+			out.Values[i] = ec._CreateRunGroupPayload_runGroup(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._CreateRunGroupPayload_created(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11389,6 +17495,205 @@ func (ec *executionContext) _Endpoint(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var experimentImplementors = []string{"Experiment", "Node"}
+
+func (ec *executionContext) _Experiment(ctx context.Context, sel ast.SelectionSet, obj *model.Experiment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, experimentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Experiment")
+		case "id":
+			out.Values[i] = ec._Experiment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Experiment_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Experiment_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedAt":
+			out.Values[i] = ec._Experiment_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedBy":
+			out.Values[i] = ec._Experiment_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "experimentId":
+			out.Values[i] = ec._Experiment_experimentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Experiment_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "artifactLocation":
+			out.Values[i] = ec._Experiment_artifactLocation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tags":
+			out.Values[i] = ec._Experiment_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lifecycle":
+			out.Values[i] = ec._Experiment_lifecycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runGroups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Experiment_runGroups(ctx, field, obj)
+				})
+		case "runs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Experiment_runs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var experimentConnectionImplementors = []string{"ExperimentConnection"}
+
+func (ec *executionContext) _ExperimentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ExperimentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, experimentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExperimentConnection")
+		case "edges":
+			out.Values[i] = ec._ExperimentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ExperimentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var experimentEdgeImplementors = []string{"ExperimentEdge"}
+
+func (ec *executionContext) _ExperimentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ExperimentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, experimentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExperimentEdge")
+		case "cursor":
+			out.Values[i] = ec._ExperimentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ExperimentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var experimentPayloadImplementors = []string{"ExperimentPayload"}
+
+func (ec *executionContext) _ExperimentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ExperimentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, experimentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExperimentPayload")
+		case "experiment":
+			out.Values[i] = ec._ExperimentPayload_experiment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var impactImplementors = []string{"Impact"}
 
 func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, obj *model.Impact) graphql.Marshaler {
@@ -11594,6 +17899,213 @@ func (ec *executionContext) _LineagePath(ctx context.Context, sel ast.SelectionS
 			}
 		case "length":
 			out.Values[i] = ec._LineagePath_length(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var metricComparisonImplementors = []string{"MetricComparison"}
+
+func (ec *executionContext) _MetricComparison(ctx context.Context, sel ast.SelectionSet, obj *model.MetricComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricComparison")
+		case "key":
+			out.Values[i] = ec._MetricComparison_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summaries":
+			out.Values[i] = ec._MetricComparison_summaries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "goal":
+			out.Values[i] = ec._MetricComparison_goal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "goalGuessed":
+			out.Values[i] = ec._MetricComparison_goalGuessed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bestRun":
+			out.Values[i] = ec._MetricComparison_bestRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var metricHistoryImplementors = []string{"MetricHistory"}
+
+func (ec *executionContext) _MetricHistory(ctx context.Context, sel ast.SelectionSet, obj *model.MetricHistory) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricHistoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricHistory")
+		case "points":
+			out.Values[i] = ec._MetricHistory_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MetricHistory_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var metricPointImplementors = []string{"MetricPoint"}
+
+func (ec *executionContext) _MetricPoint(ctx context.Context, sel ast.SelectionSet, obj *model.MetricPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricPoint")
+		case "step":
+			out.Values[i] = ec._MetricPoint_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MetricPoint_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._MetricPoint_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var metricSummaryImplementors = []string{"MetricSummary"}
+
+func (ec *executionContext) _MetricSummary(ctx context.Context, sel ast.SelectionSet, obj *model.MetricSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricSummary")
+		case "key":
+			out.Values[i] = ec._MetricSummary_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last":
+			out.Values[i] = ec._MetricSummary_last(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastStep":
+			out.Values[i] = ec._MetricSummary_lastStep(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastTimestamp":
+			out.Values[i] = ec._MetricSummary_lastTimestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "min":
+			out.Values[i] = ec._MetricSummary_min(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._MetricSummary_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "avg":
+			out.Values[i] = ec._MetricSummary_avg(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stddev":
+			out.Values[i] = ec._MetricSummary_stddev(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._MetricSummary_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11877,6 +18389,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createExperiment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createExperiment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateExperiment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateExperiment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteExperiment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteExperiment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreExperiment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreExperiment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createRunGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createRunGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logRunIO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logRunIO(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deployModelVersion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deployModelVersion(ctx, field)
@@ -11934,6 +18523,49 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paramComparisonImplementors = []string{"ParamComparison"}
+
+func (ec *executionContext) _ParamComparison(ctx context.Context, sel ast.SelectionSet, obj *model.ParamComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paramComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ParamComparison")
+		case "key":
+			out.Values[i] = ec._ParamComparison_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._ParamComparison_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "differs":
+			out.Values[i] = ec._ParamComparison_differs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12151,6 +18783,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_servedAt(ctx, field)
+				})
+		case "experimentByName":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_experimentByName(ctx, field)
+				})
+		case "experiments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_experiments(ctx, field)
+				})
+		case "searchRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchRuns(ctx, field)
+				})
+		case "compareRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_compareRuns(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -12398,6 +19054,397 @@ func (ec *executionContext) _RegisteredModel(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._RegisteredModel_aliasHistory(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runImplementors = []string{"Run", "Node"}
+
+func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj *model.Run) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Run")
+		case "id":
+			out.Values[i] = ec._Run_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Run_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Run_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedAt":
+			out.Values[i] = ec._Run_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedBy":
+			out.Values[i] = ec._Run_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runId":
+			out.Values[i] = ec._Run_runId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "experiment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_experiment(ctx, field, obj)
+				})
+		case "group":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_group(ctx, field, obj)
+				})
+		case "parent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_parent(ctx, field, obj)
+				})
+		case "children":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_children(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Run_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startTime":
+			out.Values[i] = ec._Run_startTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endTime":
+			out.Values[i] = ec._Run_endTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lifecycle":
+			out.Values[i] = ec._Run_lifecycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.Values[i] = ec._Run_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "codeVersion":
+			out.Values[i] = ec._Run_codeVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entryPoint":
+			out.Values[i] = ec._Run_entryPoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "artifactUri":
+			out.Values[i] = ec._Run_artifactUri(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "executedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_executedBy(ctx, field, obj)
+				})
+		case "tags":
+			out.Values[i] = ec._Run_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_params(ctx, field, obj)
+				})
+		case "metrics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_metrics(ctx, field, obj)
+				})
+		case "metricHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_metricHistory(ctx, field, obj)
+				})
+		case "metricChart":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_metricChart(ctx, field, obj)
+				})
+		case "inputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_inputs(ctx, field, obj)
+				})
+		case "outputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_outputs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runComparisonImplementors = []string{"RunComparison"}
+
+func (ec *executionContext) _RunComparison(ctx context.Context, sel ast.SelectionSet, obj *model.RunComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunComparison")
+		case "runs":
+			out.Values[i] = ec._RunComparison_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "params":
+			out.Values[i] = ec._RunComparison_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metrics":
+			out.Values[i] = ec._RunComparison_metrics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runConnectionImplementors = []string{"RunConnection"}
+
+func (ec *executionContext) _RunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RunConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunConnection")
+		case "edges":
+			out.Values[i] = ec._RunConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RunConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runEdgeImplementors = []string{"RunEdge"}
+
+func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RunEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunEdge")
+		case "cursor":
+			out.Values[i] = ec._RunEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runGroupImplementors = []string{"RunGroup", "Node"}
+
+func (ec *executionContext) _RunGroup(ctx context.Context, sel ast.SelectionSet, obj *model.RunGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunGroup")
+		case "id":
+			out.Values[i] = ec._RunGroup_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._RunGroup_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._RunGroup_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedAt":
+			out.Values[i] = ec._RunGroup_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedBy":
+			out.Values[i] = ec._RunGroup_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._RunGroup_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "experiment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RunGroup_experiment(ctx, field, obj)
+				})
+		case "runs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RunGroup_runs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runPayloadImplementors = []string{"RunPayload"}
+
+func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunPayload")
+		case "run":
+			out.Values[i] = ec._RunPayload_run(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13112,6 +20159,39 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNChartInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartInput(ctx context.Context, v any) (*model.ChartInput, error) {
+	res, err := ec.unmarshalInputChartInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNChartType2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx context.Context, v any) (model.ChartType, error) {
+	var res model.ChartType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChartType2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx context.Context, sel ast.SelectionSet, v model.ChartType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCreateExperimentInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateExperimentInput(ctx context.Context, v any) (model.CreateExperimentInput, error) {
+	res, err := ec.unmarshalInputCreateExperimentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateRunGroupInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateRunGroupInput(ctx context.Context, v any) (model.CreateRunGroupInput, error) {
+	res, err := ec.unmarshalInputCreateRunGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateRunGroupPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateRunGroupPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateRunGroupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateRunGroupPayload!")
+		return graphql.Null
+	}
+	return ec._CreateRunGroupPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDataset2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDataset(ctx context.Context, sel ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Dataset!")
@@ -13203,6 +20283,59 @@ func (ec *executionContext) marshalNEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovg
 		return graphql.Null
 	}
 	return ec._Endpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx context.Context, sel ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Experiment!")
+		return graphql.Null
+	}
+	return ec._Experiment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExperimentConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentConnection(ctx context.Context, sel ast.SelectionSet, v *model.ExperimentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExperimentConnection!")
+		return graphql.Null
+	}
+	return ec._ExperimentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExperimentEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ExperimentEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExperimentEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExperimentEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentEdge(ctx context.Context, sel ast.SelectionSet, v *model.ExperimentEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExperimentEdge!")
+		return graphql.Null
+	}
+	return ec._ExperimentEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx context.Context, sel ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExperimentPayload!")
+		return graphql.Null
+	}
+	return ec._ExperimentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExperimentRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentRefInput(ctx context.Context, v any) (model.ExperimentRefInput, error) {
+	res, err := ec.unmarshalInputExperimentRefInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNExportFormat2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExportFormat(ctx context.Context, v any) (model.ExportFormat, error) {
@@ -13318,6 +20451,38 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int64!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JSON!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalAny(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "JSON!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNJobStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx context.Context, v any) (model.JobStatus, error) {
 	var res model.JobStatus
 	err := res.UnmarshalGQL(v)
@@ -13325,6 +20490,16 @@ func (ec *executionContext) unmarshalNJobStatus2githubᚗcomᚋprovgraphᚋprovg
 }
 
 func (ec *executionContext) marshalNJobStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx context.Context, sel ast.SelectionSet, v model.JobStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNLifecycle2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLifecycle(ctx context.Context, v any) (model.Lifecycle, error) {
+	var res model.Lifecycle
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLifecycle2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLifecycle(ctx context.Context, sel ast.SelectionSet, v model.Lifecycle) graphql.Marshaler {
 	return v
 }
 
@@ -13402,6 +20577,140 @@ func (ec *executionContext) marshalNLineagePath2ᚖgithubᚗcomᚋprovgraphᚋpr
 		return graphql.Null
 	}
 	return ec._LineagePath(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLogRunIOInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLogRunIOInput(ctx context.Context, v any) (model.LogRunIOInput, error) {
+	res, err := ec.unmarshalInputLogRunIOInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNLogRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLogRunInput(ctx context.Context, v any) (model.LogRunInput, error) {
+	res, err := ec.unmarshalInputLogRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetricComparison2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricComparisonᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MetricComparison) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetricComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricComparison(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricComparison(ctx context.Context, sel ast.SelectionSet, v *model.MetricComparison) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricComparison!")
+		return graphql.Null
+	}
+	return ec._MetricComparison(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMetricGoal2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx context.Context, v any) (model.MetricGoal, error) {
+	var res model.MetricGoal
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetricGoal2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx context.Context, sel ast.SelectionSet, v model.MetricGoal) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNMetricGoalInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoalInput(ctx context.Context, v any) (*model.MetricGoalInput, error) {
+	res, err := ec.unmarshalInputMetricGoalInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetricHistory2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricHistory(ctx context.Context, sel ast.SelectionSet, v *model.MetricHistory) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricHistory!")
+		return graphql.Null
+	}
+	return ec._MetricHistory(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMetricPoint2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MetricPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetricPoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricPoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPoint(ctx context.Context, sel ast.SelectionSet, v *model.MetricPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricPoint!")
+		return graphql.Null
+	}
+	return ec._MetricPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMetricPointInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointInput(ctx context.Context, v any) (*model.MetricPointInput, error) {
+	res, err := ec.unmarshalInputMetricPointInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetricSummary2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx context.Context, sel ast.SelectionSet, v []*model.MetricSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOMetricSummary2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricSummary2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MetricSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetricSummary2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricSummary2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx context.Context, sel ast.SelectionSet, v *model.MetricSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricSummary!")
+		return graphql.Null
+	}
+	return ec._MetricSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMetricValue2float64(ctx context.Context, v any) (float64, error) {
+	res, err := gqlscalar.UnmarshalMetricValue(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetricValue2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := gqlscalar.MarshalMetricValue(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MetricValue!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNModelAlias2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelAliasᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelAlias) graphql.Marshaler {
@@ -13523,6 +20832,30 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovg
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNParamComparison2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParamComparisonᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ParamComparison) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNParamComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParamComparison(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNParamComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParamComparison(ctx context.Context, sel ast.SelectionSet, v *model.ParamComparison) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ParamComparison!")
+		return graphql.Null
+	}
+	return ec._ParamComparison(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNParameter2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Parameter) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13620,6 +20953,122 @@ func (ec *executionContext) marshalNRegisteredModel2ᚖgithubᚗcomᚋprovgraph�
 	return ec._RegisteredModel(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Run) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx context.Context, sel ast.SelectionSet, v *model.Run) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Run!")
+		return graphql.Null
+	}
+	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunComparison(ctx context.Context, sel ast.SelectionSet, v *model.RunComparison) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunComparison!")
+		return graphql.Null
+	}
+	return ec._RunComparison(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunConnection!")
+		return graphql.Null
+	}
+	return ec._RunConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RunEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRunEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunEdge(ctx context.Context, sel ast.SelectionSet, v *model.RunEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunEdge!")
+		return graphql.Null
+	}
+	return ec._RunEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunGroup2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RunGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunGroup2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRunGroup2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroup(ctx context.Context, sel ast.SelectionSet, v *model.RunGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunGroup!")
+		return graphql.Null
+	}
+	return ec._RunGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRunParamInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunParamInput(ctx context.Context, v any) (*model.RunParamInput, error) {
+	res, err := ec.unmarshalInputRunParamInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunPayload!")
+		return graphql.Null
+	}
+	return ec._RunPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRunRefInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunRefInput(ctx context.Context, v any) (model.RunRefInput, error) {
+	res, err := ec.unmarshalInputRunRefInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRunStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx context.Context, v any) (model.RunStatus, error) {
+	var res model.RunStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunStatus2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx context.Context, sel ast.SelectionSet, v model.RunStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNSetApprovalStatusInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusInput(ctx context.Context, v any) (model.SetApprovalStatusInput, error) {
 	res, err := ec.unmarshalInputSetApprovalStatusInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13644,6 +21093,11 @@ func (ec *executionContext) marshalNSetModelAliasPayload2ᚖgithubᚗcomᚋprovg
 		return graphql.Null
 	}
 	return ec._SetModelAliasPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStartRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐStartRunInput(ctx context.Context, v any) (model.StartRunInput, error) {
+	res, err := ec.unmarshalInputStartRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -13684,6 +21138,29 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 		if e == graphql.Null {
 			return graphql.Null
 		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNString2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOString2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalOString2ᚖstring(ctx, sel, v[i])
 	}
 
 	return ret
@@ -13740,6 +21217,11 @@ func (ec *executionContext) marshalNTrainingJob2ᚖgithubᚗcomᚋprovgraphᚋpr
 	return ec._TrainingJob(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateExperimentInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateExperimentInput(ctx context.Context, v any) (model.UpdateExperimentInput, error) {
+	res, err := ec.unmarshalInputUpdateExperimentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateRegisteredModelInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelInput(ctx context.Context, v any) (model.UpdateRegisteredModelInput, error) {
 	res, err := ec.unmarshalInputUpdateRegisteredModelInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13751,6 +21233,11 @@ func (ec *executionContext) marshalNUpdateRegisteredModelPayload2ᚖgithubᚗcom
 		return graphql.Null
 	}
 	return ec._UpdateRegisteredModelPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRunInput(ctx context.Context, v any) (model.UpdateRunInput, error) {
+	res, err := ec.unmarshalInputUpdateRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -13895,6 +21382,23 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOArtifactInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐArtifactInputᚄ(ctx context.Context, v any) ([]*model.ArtifactInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ArtifactInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNArtifactInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐArtifactInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13925,6 +21429,39 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOChartInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartInputᚄ(ctx context.Context, v any) ([]*model.ChartInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ChartInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChartInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOChartType2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx context.Context, v any) (*model.ChartType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ChartType)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartType2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx context.Context, sel ast.SelectionSet, v *model.ChartType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalODeployment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployment(ctx context.Context, sel ast.SelectionSet, v *model.Deployment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13937,6 +21474,13 @@ func (ec *executionContext) marshalOEndpoint2ᚖgithubᚗcomᚋprovgraphᚋprovg
 		return graphql.Null
 	}
 	return ec._Endpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx context.Context, sel ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Experiment(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
@@ -13954,6 +21498,41 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -13992,6 +21571,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -14024,6 +21621,63 @@ func (ec *executionContext) marshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋprov
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOMetricGoal2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx context.Context, v any) (*model.MetricGoal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MetricGoal)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMetricGoal2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoal(ctx context.Context, sel ast.SelectionSet, v *model.MetricGoal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOMetricGoalInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoalInputᚄ(ctx context.Context, v any) ([]*model.MetricGoalInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.MetricGoalInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMetricGoalInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricGoalInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOMetricPointInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointInputᚄ(ctx context.Context, v any) ([]*model.MetricPointInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.MetricPointInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMetricPointInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricPointInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMetricSummary2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐMetricSummary(ctx context.Context, sel ast.SelectionSet, v *model.MetricSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MetricSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOModelMetricInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelMetricInputᚄ(ctx context.Context, v any) ([]*model.ModelMetricInput, error) {
@@ -14101,6 +21755,69 @@ func (ec *executionContext) unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋprovgr
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalORun2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRun(ctx context.Context, sel ast.SelectionSet, v *model.Run) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORunGroup2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunGroup(ctx context.Context, sel ast.SelectionSet, v *model.RunGroup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RunGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORunParamInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunParamInputᚄ(ctx context.Context, v any) ([]*model.RunParamInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RunParamInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRunParamInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunParamInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORunStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx context.Context, v any) (*model.RunStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RunStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORunStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunStatus(ctx context.Context, sel ast.SelectionSet, v *model.RunStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx context.Context, v any) (*model.RunView, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RunView)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORunView2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunView(ctx context.Context, sel ast.SelectionSet, v *model.RunView) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

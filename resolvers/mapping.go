@@ -18,6 +18,9 @@ var nodeKinds = map[store.Kind]model.NodeKind{
 	store.KindRegisteredModel: model.NodeKindRegisteredModel,
 	store.KindModelVersion:    model.NodeKindModelVersion,
 	store.KindEndpoint:        model.NodeKindEndpoint,
+	store.KindExperiment:      model.NodeKindExperiment,
+	store.KindRunGroup:        model.NodeKindRunGroup,
+	store.KindRun:             model.NodeKindRun,
 }
 
 // toNode maps a store node to its GraphQL type. A kind the API does not know is an
@@ -40,6 +43,12 @@ func toNode(n store.Node) (model.Node, error) {
 		return toModelVersion(n), nil
 	case store.KindEndpoint:
 		return toEndpoint(n), nil
+	case store.KindExperiment:
+		return toExperiment(n), nil
+	case store.KindRunGroup:
+		return toRunGroup(n), nil
+	case store.KindRun:
+		return toRun(n), nil
 	}
 	return nil, fmt.Errorf("node %q has unknown kind %q", n.Key, n.Kind)
 }
@@ -114,6 +123,7 @@ func toArtifact(n store.Node) *model.Artifact {
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
 		URI: n.String("uri"), Digest: n.OptString("digest"), MediaType: n.OptString("mediaType"),
+		ChartType: optEnum[model.ChartType](n.OptString("chartType")), Body: n.Body(),
 	}
 }
 

@@ -55,6 +55,31 @@ func (r *endpointResolver) DeploymentHistory(ctx context.Context, obj *model.End
 	return out, nil
 }
 
+// RunGroups is the resolver for the runGroups field.
+func (r *experimentResolver) RunGroups(ctx context.Context, obj *model.Experiment) ([]*model.RunGroup, error) {
+	groups, err := r.Store.RunGroupsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.RunGroup, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, toRunGroup(g))
+	}
+	return out, nil
+}
+
+// Runs is the resolver for the runs field.
+func (r *experimentResolver) Runs(ctx context.Context, obj *model.Experiment, first *int, after *string, view *model.RunView) (*model.RunConnection, error) {
+	page, err := r.Store.SearchRuns(ctx, store.RunSearch{
+		Experiments: []string{obj.ID}, View: store.RunView(deref(view, model.RunViewActiveOnly)),
+		First: deref(first, store.DefaultPageSize), After: deref(after, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toRunConnection(page), nil
+}
+
 // Model is the resolver for the model field.
 func (r *modelVersionResolver) Model(ctx context.Context, obj *model.ModelVersion) (*model.RegisteredModel, error) {
 	n, err := r.Store.ParentOf(ctx, obj.ID)
@@ -182,6 +207,142 @@ func (r *mutationResolver) UpdateRegisteredModel(ctx context.Context, input mode
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
 	return &model.UpdateRegisteredModelPayload{RegisteredModel: toRegisteredModel(m)}, nil
+}
+
+// CreateExperiment is the resolver for the createExperiment field.
+func (r *mutationResolver) CreateExperiment(ctx context.Context, input model.CreateExperimentInput) (*model.ExperimentPayload, error) {
+	e, err := r.Store.CreateExperiment(ctx, actor.From(ctx), store.ExperimentInput{
+		Name: input.Name, Description: input.Description, Tags: toStoreTags(input.Tags), ArtifactLocation: input.ArtifactLocation,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.ExperimentPayload{Experiment: toExperiment(e)}, nil
+}
+
+// UpdateExperiment is the resolver for the updateExperiment field.
+func (r *mutationResolver) UpdateExperiment(ctx context.Context, input model.UpdateExperimentInput) (*model.ExperimentPayload, error) {
+	e, err := r.Store.UpdateExperiment(ctx, actor.From(ctx), store.ExperimentUpdate{
+		ID: input.ID, Name: input.Name, Description: input.Description, SetTags: toStoreTags(input.SetTags), DeleteTags: input.DeleteTags,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.ExperimentPayload{Experiment: toExperiment(e)}, nil
+}
+
+// DeleteExperiment is the resolver for the deleteExperiment field.
+func (r *mutationResolver) DeleteExperiment(ctx context.Context, input model.ExperimentRefInput) (*model.ExperimentPayload, error) {
+	e, err := r.Store.SetLifecycle(ctx, actor.From(ctx), "id", input.ID, store.KindExperiment, store.LifecycleDeleted)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.ExperimentPayload{Experiment: toExperiment(e)}, nil
+}
+
+// RestoreExperiment is the resolver for the restoreExperiment field.
+func (r *mutationResolver) RestoreExperiment(ctx context.Context, input model.ExperimentRefInput) (*model.ExperimentPayload, error) {
+	e, err := r.Store.SetLifecycle(ctx, actor.From(ctx), "id", input.ID, store.KindExperiment, store.LifecycleActive)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.ExperimentPayload{Experiment: toExperiment(e)}, nil
+}
+
+// CreateRunGroup is the resolver for the createRunGroup field.
+func (r *mutationResolver) CreateRunGroup(ctx context.Context, input model.CreateRunGroupInput) (*model.CreateRunGroupPayload, error) {
+	g, created, err := r.Store.CreateRunGroup(ctx, actor.From(ctx), store.RunGroupInput{
+		Experiment: input.Experiment, Name: input.Name, Description: input.Description,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.CreateRunGroupPayload{RunGroup: toRunGroup(g), Created: created}, nil
+}
+
+// StartRun is the resolver for the startRun field.
+func (r *mutationResolver) StartRun(ctx context.Context, input model.StartRunInput) (*model.RunPayload, error) {
+	var status *store.RunStatus
+	if input.Status != nil {
+		st := store.RunStatus(*input.Status)
+		status = &st
+	}
+	run, err := r.Store.StartRun(ctx, actor.From(ctx), store.RunInput{
+		Experiment: input.Experiment, RunID: input.RunID, Group: input.Group, Parent: input.Parent, Name: input.Name,
+		StartTime: input.StartTime, Status: status, Tags: toStoreTags(input.Tags), User: input.User,
+		CodeVersion: input.CodeVersion, EntryPoint: input.EntryPoint, ExecutedBy: input.ExecutedBy, ArtifactURI: input.ArtifactURI,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
+}
+
+// UpdateRun is the resolver for the updateRun field.
+func (r *mutationResolver) UpdateRun(ctx context.Context, input model.UpdateRunInput) (*model.RunPayload, error) {
+	var status *store.RunStatus
+	if input.Status != nil {
+		st := store.RunStatus(*input.Status)
+		status = &st
+	}
+	run, err := r.Store.UpdateRun(ctx, actor.From(ctx), store.RunUpdate{Run: input.Run, Status: status, EndTime: input.EndTime, Name: input.Name})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
+}
+
+// DeleteRun is the resolver for the deleteRun field.
+func (r *mutationResolver) DeleteRun(ctx context.Context, input model.RunRefInput) (*model.RunPayload, error) {
+	run, err := r.Store.SetLifecycle(ctx, actor.From(ctx), "run", input.Run, store.KindRun, store.LifecycleDeleted)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
+}
+
+// RestoreRun is the resolver for the restoreRun field.
+func (r *mutationResolver) RestoreRun(ctx context.Context, input model.RunRefInput) (*model.RunPayload, error) {
+	run, err := r.Store.SetLifecycle(ctx, actor.From(ctx), "run", input.Run, store.KindRun, store.LifecycleActive)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
+}
+
+// LogRun is the resolver for the logRun field.
+func (r *mutationResolver) LogRun(ctx context.Context, input model.LogRunInput) (*model.RunPayload, error) {
+	params, err := runParams(input.Params)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	run, err := r.Store.LogRun(ctx, actor.From(ctx), store.RunLog{
+		Run: input.Run, Params: params, Metrics: metricPoints(input.Metrics, time.Now()),
+		Tags: toStoreTags(input.Tags), DeleteTags: input.DeleteTags,
+	})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
+}
+
+// LogRunIo is the resolver for the logRunIO field.
+func (r *mutationResolver) LogRunIo(ctx context.Context, input model.LogRunIOInput) (*model.RunPayload, error) {
+	io := store.RunIO{Run: input.Run, Inputs: input.Inputs, OutputModels: input.OutputModelVersions}
+	for _, a := range input.InputArtifacts {
+		io.InputArtifacts = append(io.InputArtifacts, store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType})
+	}
+	for _, a := range input.OutputArtifacts {
+		io.OutputArtifacts = append(io.OutputArtifacts, store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType})
+	}
+	for _, c := range input.Charts {
+		io.Charts = append(io.Charts, store.Chart{Name: c.Name, Type: store.ChartType(c.Type), Body: c.Body})
+	}
+	run, err := r.Store.LogRunIO(ctx, actor.From(ctx), io)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.RunPayload{Run: toRun(run)}, nil
 }
 
 // DeployModelVersion is the resolver for the deployModelVersion field.
@@ -345,6 +506,56 @@ func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.
 	return out, nil
 }
 
+// ExperimentByName is the resolver for the experimentByName field.
+func (r *queryResolver) ExperimentByName(ctx context.Context, name string) (*model.Experiment, error) {
+	e, err := r.Store.ExperimentByName(ctx, "name", name)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toExperiment(e), nil
+}
+
+// Experiments is the resolver for the experiments field.
+func (r *queryResolver) Experiments(ctx context.Context, first *int, after *string, view *model.RunView) (*model.ExperimentConnection, error) {
+	page, err := r.Store.Experiments(ctx, deref(first, store.DefaultPageSize), deref(after, ""), store.RunView(deref(view, model.RunViewActiveOnly)))
+	if err != nil {
+		return nil, err
+	}
+	out := &model.ExperimentConnection{Edges: []*model.ExperimentEdge{}, PageInfo: pageInfo(page.EndCursor)}
+	for i, e := range page.Experiments {
+		out.Edges = append(out.Edges, &model.ExperimentEdge{Cursor: page.Cursors[i], Node: toExperiment(e)})
+	}
+	return out, nil
+}
+
+// SearchRuns is the resolver for the searchRuns field.
+func (r *queryResolver) SearchRuns(ctx context.Context, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) (*model.RunConnection, error) {
+	page, err := r.Store.SearchRuns(ctx, store.RunSearch{
+		Filter: deref(filter, ""), OrderBy: orderBy, Experiments: experiments,
+		View: store.RunView(deref(view, model.RunViewActiveOnly)), First: deref(first, store.DefaultPageSize), After: deref(after, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toRunConnection(page), nil
+}
+
+// CompareRuns is the resolver for the compareRuns field.
+func (r *queryResolver) CompareRuns(ctx context.Context, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) (*model.RunComparison, error) {
+	goalOf := map[string]store.Goal{}
+	for _, g := range goals {
+		goalOf[g.Key] = store.Goal(g.Goal)
+	}
+	c, err := r.Store.CompareRuns(ctx, ids, metricKeys, paramKeys, goalOf)
+	if err != nil {
+		return nil, err
+	}
+	return toComparison(c), nil
+}
+
 // Aliases is the resolver for the aliases field.
 func (r *registeredModelResolver) Aliases(ctx context.Context, obj *model.RegisteredModel, asOf *time.Time) ([]*model.ModelAlias, error) {
 	moves, err := r.Store.AliasesOf(ctx, obj.ID, asOf)
@@ -361,6 +572,128 @@ func (r *registeredModelResolver) AliasHistory(ctx context.Context, obj *model.R
 		return nil, err
 	}
 	return toAliases(moves), nil
+}
+
+// Experiment is the resolver for the experiment field.
+func (r *runResolver) Experiment(ctx context.Context, obj *model.Run) (*model.Experiment, error) {
+	e, err := r.Store.ExperimentOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toExperiment(e), nil
+}
+
+// Group is the resolver for the group field.
+func (r *runResolver) Group(ctx context.Context, obj *model.Run) (*model.RunGroup, error) {
+	groups, err := r.Store.GroupOfRun(ctx, obj.ID)
+	return firstNode(groups, err, toRunGroup)
+}
+
+// Parent is the resolver for the parent field.
+func (r *runResolver) Parent(ctx context.Context, obj *model.Run) (*model.Run, error) {
+	parents, err := r.Store.ParentOfRun(ctx, obj.ID)
+	return firstNode(parents, err, toRun)
+}
+
+// Children is the resolver for the children field.
+func (r *runResolver) Children(ctx context.Context, obj *model.Run) ([]*model.Run, error) {
+	children, err := r.Store.ChildrenOfRun(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toRuns(children), nil
+}
+
+// ExecutedBy is the resolver for the executedBy field.
+func (r *runResolver) ExecutedBy(ctx context.Context, obj *model.Run) (model.Node, error) {
+	jobs, err := r.Store.ExecutorOfRun(ctx, obj.ID)
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return toNode(jobs[0])
+}
+
+// Params is the resolver for the params field.
+func (r *runResolver) Params(ctx context.Context, obj *model.Run) ([]*model.Parameter, error) {
+	params, err := r.Store.RunParams(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Parameter, 0, len(params))
+	for _, p := range params {
+		out = append(out, &model.Parameter{Key: p.Key, Value: p.Value})
+	}
+	return out, nil
+}
+
+// Metrics is the resolver for the metrics field.
+func (r *runResolver) Metrics(ctx context.Context, obj *model.Run, keys []string) ([]*model.MetricSummary, error) {
+	sums, err := r.Store.RunMetrics(ctx, obj.ID, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.MetricSummary, 0, len(sums))
+	for _, m := range sums {
+		out = append(out, toMetricSummary(m))
+	}
+	return out, nil
+}
+
+// MetricHistory is the resolver for the metricHistory field.
+func (r *runResolver) MetricHistory(ctx context.Context, obj *model.Run, key string, minStep *int64, maxStep *int64, first *int, after *string) (*model.MetricHistory, error) {
+	page, err := r.Store.MetricHistory(ctx, obj.ID, key, store.StepRange{Min: minStep, Max: maxStep}, deref(first, store.DefaultHistoryPage), deref(after, ""))
+	if err != nil {
+		return nil, err
+	}
+	return &model.MetricHistory{Points: toMetricPoints(page.Points), PageInfo: pageInfo(page.EndCursor)}, nil
+}
+
+// MetricChart is the resolver for the metricChart field.
+func (r *runResolver) MetricChart(ctx context.Context, obj *model.Run, key string, minStep *int64, maxStep *int64, maxPoints *int) ([]*model.MetricPoint, error) {
+	points, err := r.Store.MetricDownsampled(ctx, obj.ID, key, store.StepRange{Min: minStep, Max: maxStep}, deref(maxPoints, 1000))
+	if err != nil {
+		return nil, err
+	}
+	return toMetricPoints(points), nil
+}
+
+// Inputs is the resolver for the inputs field.
+func (r *runResolver) Inputs(ctx context.Context, obj *model.Run) ([]model.Node, error) {
+	ins, err := r.Store.InputsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toNodes(ins)
+}
+
+// Outputs is the resolver for the outputs field.
+func (r *runResolver) Outputs(ctx context.Context, obj *model.Run) ([]model.Node, error) {
+	outs, err := r.Store.OutputsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toNodes(outs)
+}
+
+// Experiment is the resolver for the experiment field.
+func (r *runGroupResolver) Experiment(ctx context.Context, obj *model.RunGroup) (*model.Experiment, error) {
+	e, err := r.Store.ExperimentOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toExperiment(e), nil
+}
+
+// Runs is the resolver for the runs field.
+func (r *runGroupResolver) Runs(ctx context.Context, obj *model.RunGroup, first *int, after *string, view *model.RunView) (*model.RunConnection, error) {
+	page, err := r.Store.SearchRuns(ctx, store.RunSearch{
+		Group: obj.ID, View: store.RunView(deref(view, model.RunViewActiveOnly)),
+		First: deref(first, store.DefaultPageSize), After: deref(after, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toRunConnection(page), nil
 }
 
 // Inputs is the resolver for the inputs field.
@@ -387,6 +720,9 @@ func (r *Resolver) DatasetVersion() graph.DatasetVersionResolver { return &datas
 // Endpoint returns graph.EndpointResolver implementation.
 func (r *Resolver) Endpoint() graph.EndpointResolver { return &endpointResolver{r} }
 
+// Experiment returns graph.ExperimentResolver implementation.
+func (r *Resolver) Experiment() graph.ExperimentResolver { return &experimentResolver{r} }
+
 // ModelVersion returns graph.ModelVersionResolver implementation.
 func (r *Resolver) ModelVersion() graph.ModelVersionResolver { return &modelVersionResolver{r} }
 
@@ -404,16 +740,25 @@ func (r *Resolver) RegisteredModel() graph.RegisteredModelResolver {
 	return &registeredModelResolver{r}
 }
 
+// Run returns graph.RunResolver implementation.
+func (r *Resolver) Run() graph.RunResolver { return &runResolver{r} }
+
+// RunGroup returns graph.RunGroupResolver implementation.
+func (r *Resolver) RunGroup() graph.RunGroupResolver { return &runGroupResolver{r} }
+
 // TrainingJob returns graph.TrainingJobResolver implementation.
 func (r *Resolver) TrainingJob() graph.TrainingJobResolver { return &trainingJobResolver{r} }
 
 type (
 	datasetVersionResolver  struct{ *Resolver }
 	endpointResolver        struct{ *Resolver }
+	experimentResolver      struct{ *Resolver }
 	modelVersionResolver    struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
 	processingJobResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	registeredModelResolver struct{ *Resolver }
+	runResolver             struct{ *Resolver }
+	runGroupResolver        struct{ *Resolver }
 	trainingJobResolver     struct{ *Resolver }
 )

@@ -395,7 +395,7 @@ func chunkRow(sid string, seq int64, steps, ts []int64, values []float64) map[st
 	return map[string]any{
 		"sid": sid, "seq": seq, "n": int64(len(steps)),
 		"steps": append([]int64(nil), steps...), "timestamps": append([]int64(nil), ts...),
-		"values": append([]float64(nil), values...),
+		"values":  append([]float64(nil), values...),
 		"minStep": steps[first], "maxStep": steps[last],
 		"extremeSteps": pick(steps, extremes), "extremeTimestamps": pick(ts, extremes),
 		"extremeValues": pickF(values, extremes),

@@ -49,7 +49,9 @@ type RunSearch struct {
 
 // RunPage is a page of runs.
 type RunPage struct {
-	Runs      []Node
+	Runs []Node
+	// Cursors[i] points after Runs[i].
+	Cursors   []string
 	EndCursor string
 }
 
@@ -299,16 +301,9 @@ func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
 	if view == "" {
 		view = ViewActiveOnly
 	}
-	var lifecycles []string
-	switch view {
-	case ViewActiveOnly:
-		lifecycles = []string{string(LifecycleActive)}
-	case ViewDeletedOnly:
-		lifecycles = []string{string(LifecycleDeleted)}
-	case ViewAll:
-		lifecycles = []string{string(LifecycleActive), string(LifecycleDeleted)}
-	default:
-		return RunPage{}, apperr.Invalid("view", "must be ACTIVE_ONLY, DELETED_ONLY or ALL (got %q)", truncateForMessage(string(view)))
+	lifecycles, err := viewLifecycles(view)
+	if err != nil {
+		return RunPage{}, err
 	}
 	c, err := compileSearch(q)
 	if err != nil {
@@ -357,9 +352,12 @@ func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
 		page := RunPage{Runs: runs}
 		if len(runs) > first {
 			page.Runs = runs[:first]
-			if offset+first <= MaxSearchOffset {
-				page.EndCursor = encodeOpaque(searchCursor{Offset: offset + first, Query: fp})
-			}
+		}
+		for i := range page.Runs {
+			page.Cursors = append(page.Cursors, encodeOpaque(searchCursor{Offset: offset + i + 1, Query: fp}))
+		}
+		if len(runs) > first && offset+first <= MaxSearchOffset {
+			page.EndCursor = page.Cursors[first-1]
 		}
 		return page, nil
 	})

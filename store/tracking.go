@@ -621,3 +621,130 @@ func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node,
 		return nodeAt(recs[0], "r")
 	})
 }
+
+// Neighbour queries of tracking records, each returning nodes n by ID.
+const (
+	cypherRunGroupsOf = `MATCH (:` + LabelNode + ` {key: $key})<-[:` + RelInExperiment + `]-(n:` + string(KindRunGroup) + `)
+RETURN n ORDER BY n.name`
+	cypherGroupOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelInGroup + `]->(n:` + LabelNode + `)
+RETURN n`
+	cypherParentOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelChildOf + `]->(n:` + LabelNode + `)
+RETURN n`
+	cypherChildrenOfRun = `MATCH (:` + LabelNode + ` {key: $key})<-[:` + RelChildOf + `]-(n:` + LabelNode + `)
+RETURN n ORDER BY n.startTime, n.key LIMIT 1000`
+	cypherExecutorOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelExecutedBy + `]->(n:` + LabelNode + `)
+RETURN n`
+)
+
+// RunGroupsOf returns an experiment's run groups, by name.
+func (s *Store) RunGroupsOf(ctx context.Context, experiment string) ([]Node, error) {
+	return s.neighbours(ctx, cypherRunGroupsOf, experiment)
+}
+
+// GroupOfRun, ParentOfRun and ExecutorOfRun return the run group, the parent run and
+// the executing job of a run: none or one node.
+func (s *Store) GroupOfRun(ctx context.Context, run string) ([]Node, error) {
+	return s.neighbours(ctx, cypherGroupOfRun, run)
+}
+
+// ParentOfRun returns the run a run is nested in, if any.
+func (s *Store) ParentOfRun(ctx context.Context, run string) ([]Node, error) {
+	return s.neighbours(ctx, cypherParentOfRun, run)
+}
+
+// ExecutorOfRun returns the job that executed a run, if recorded.
+func (s *Store) ExecutorOfRun(ctx context.Context, run string) ([]Node, error) {
+	return s.neighbours(ctx, cypherExecutorOfRun, run)
+}
+
+// ChildrenOfRun returns the runs nested in a run, oldest first (at most 1,000).
+func (s *Store) ChildrenOfRun(ctx context.Context, run string) ([]Node, error) {
+	return s.neighbours(ctx, cypherChildrenOfRun, run)
+}
+
+// ExperimentPage is a page of experiments.
+type ExperimentPage struct {
+	Experiments []Node
+	// Cursors[i] points after Experiments[i].
+	Cursors   []string
+	EndCursor string
+}
+
+const cypherExperiments = `
+MATCH (e:` + string(KindExperiment) + `)
+WHERE e.lifecycle IN $lifecycles AND toInteger(e.experimentId) > $after
+WITH e ORDER BY toInteger(e.experimentId) LIMIT $limit
+RETURN collect(e {.*}) AS experiments`
+
+// Experiments lists experiments by id, a page at a time.
+func (s *Store) Experiments(ctx context.Context, first int, after string, view RunView) (ExperimentPage, error) {
+	if _, err := checkPage(&first); err != nil {
+		return ExperimentPage{}, err
+	}
+	lifecycles, err := viewLifecycles(view)
+	if err != nil {
+		return ExperimentPage{}, err
+	}
+	afterID := int64(-1)
+	if after != "" {
+		var c struct {
+			ID int64 `json:"e"`
+		}
+		if err := decodeOpaque("after", after, 128, &c); err != nil || c.ID < 0 {
+			return ExperimentPage{}, errNotCursor("after")
+		}
+		afterID = c.ID
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (ExperimentPage, error) {
+		recs, err := collect(ctx, tx, cypherExperiments, map[string]any{"lifecycles": lifecycles, "after": afterID, "limit": first + 1})
+		if err != nil {
+			return ExperimentPage{}, fmt.Errorf("list experiments: %w", err)
+		}
+		exps, err := nodesAt(recs[0], "experiments")
+		if err != nil {
+			return ExperimentPage{}, err
+		}
+		var page ExperimentPage
+		for i, e := range exps {
+			if i == first {
+				page.EndCursor = page.Cursors[first-1]
+				break
+			}
+			id, _ := strconv.ParseInt(e.String(propExperimentID), 10, 64)
+			page.Experiments = append(page.Experiments, e)
+			page.Cursors = append(page.Cursors, encodeOpaque(struct {
+				ID int64 `json:"e"`
+			}{id}))
+		}
+		return page, nil
+	})
+}
+
+// viewLifecycles is the lifecycle stages a view holds.
+func viewLifecycles(view RunView) ([]string, error) {
+	switch view {
+	case ViewActiveOnly, "":
+		return []string{string(LifecycleActive)}, nil
+	case ViewDeletedOnly:
+		return []string{string(LifecycleDeleted)}, nil
+	case ViewAll:
+		return []string{string(LifecycleActive), string(LifecycleDeleted)}, nil
+	}
+	return nil, apperr.Invalid("view", "must be ACTIVE_ONLY, DELETED_ONLY or ALL (got %q)", truncateForMessage(string(view)))
+}
+
+const cypherExperimentOf = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelInExperiment + `]->(n:` + LabelNode + `)
+RETURN n`
+
+// ExperimentOf returns the experiment a run or run group belongs to.
+func (s *Store) ExperimentOf(ctx context.Context, key string) (Node, error) {
+	ns, err := s.neighbours(ctx, cypherExperimentOf, key)
+	if err != nil {
+		return Node{}, err
+	}
+	if len(ns) == 0 {
+		// Runs and groups are created with their experiment in one transaction.
+		return Node{}, fmt.Errorf("%q belongs to no experiment", key)
+	}
+	return ns[0], nil
+}

@@ -51,6 +51,10 @@ type Artifact struct {
 	RecordedBy string `json:"recordedBy"`
 	// Where the artifact is stored.
 	URI string `json:"uri"`
+	// For a chart a run logged: what it shows.
+	ChartType *ChartType `json:"chartType,omitempty"`
+	// For a chart a run logged: its data.
+	Body any `json:"body,omitempty"`
 	// A content digest, when known.
 	Digest *string `json:"digest,omitempty"`
 	// The media type, e.g. `application/x-tar`, when known.
@@ -110,6 +114,46 @@ type AuditTrail struct {
 	Endpoint *Endpoint `json:"endpoint,omitempty"`
 	// One entry per model version served then (by variant), or the one asked about.
 	Entries []*AuditEntry `json:"entries"`
+}
+
+// An evaluation chart, such as SageMaker's log_confusion_matrix writes.
+type ChartInput struct {
+	// The chart's name, unique in the run.
+	Name string `json:"name"`
+	// What it shows.
+	Type ChartType `json:"type"`
+	// Its data (at most 1 MiB of JSON), e.g. `{"labels": [...], "matrix": [[...]]}`.
+	Body any `json:"body"`
+}
+
+// An experiment to create.
+type CreateExperimentInput struct {
+	// The name (1 to 500 characters), unique among experiments.
+	Name string `json:"name"`
+	// Free text.
+	Description *string `json:"description,omitempty"`
+	// Where runs store artifacts, a URI with a scheme.
+	ArtifactLocation *string `json:"artifactLocation,omitempty"`
+	// Labels (at most 100).
+	Tags []*TagInput `json:"tags,omitempty"`
+}
+
+// A run group to create.
+type CreateRunGroupInput struct {
+	// The experiment's ID.
+	Experiment string `json:"experiment"`
+	// The group's name (1 to 250 characters), unique in the experiment.
+	Name string `json:"name"`
+	// Free text.
+	Description *string `json:"description,omitempty"`
+}
+
+// The result of `createRunGroup`.
+type CreateRunGroupPayload struct {
+	// The run group.
+	RunGroup *RunGroup `json:"runGroup"`
+	// False when it existed already.
+	Created bool `json:"created"`
 }
 
 // A logical dataset; what it held at a point in time is a `DatasetVersion`.
@@ -287,6 +331,79 @@ func (this Endpoint) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this Endpoint) GetRecordedBy() string { return this.RecordedBy }
 
+// An experiment: a named set of runs and run groups.
+type Experiment struct {
+	// The node's readable key, `experiment:<experiment id>`.
+	ID string `json:"id"`
+	// What kind of node this is.
+	Kind NodeKind `json:"kind"`
+	// The experiment's name, unique among experiments (deleted ones included).
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
+	RecordedAt time.Time `json:"recordedAt"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
+	// The experiment id (`0` is the default experiment), as MLflow clients know it.
+	ExperimentID string `json:"experimentId"`
+	// Free text.
+	Description *string `json:"description,omitempty"`
+	// Where runs of this experiment store artifacts, when set.
+	ArtifactLocation *string `json:"artifactLocation,omitempty"`
+	// Labels, by key.
+	Tags []*Tag `json:"tags"`
+	// Active or deleted.
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// Its run groups, by name.
+	RunGroups []*RunGroup `json:"runGroups"`
+	// Its runs, newest first.
+	Runs *RunConnection `json:"runs"`
+}
+
+func (Experiment) IsNode() {}
+
+// The node's readable key, e.g. `dataset:s3://lake:customers/2026-01`.
+func (this Experiment) GetID() string { return this.ID }
+
+// What kind of node this is.
+func (this Experiment) GetKind() NodeKind { return this.Kind }
+
+// A human-readable name (not unique across kinds; use `id` for identity).
+func (this Experiment) GetName() string { return this.Name }
+
+// When provgraph recorded this node (server time).
+func (this Experiment) GetRecordedAt() time.Time { return this.RecordedAt }
+
+// The actor whose write created this node.
+func (this Experiment) GetRecordedBy() string { return this.RecordedBy }
+
+// A page of experiments.
+type ExperimentConnection struct {
+	// The experiments of this page, each with its cursor.
+	Edges []*ExperimentEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An experiment in a page.
+type ExperimentEdge struct {
+	// An opaque cursor pointing after this experiment.
+	Cursor string `json:"cursor"`
+	// The experiment.
+	Node *Experiment `json:"node"`
+}
+
+// The result of an experiment mutation.
+type ExperimentPayload struct {
+	// The experiment as it is now.
+	Experiment *Experiment `json:"experiment"`
+}
+
+// An experiment, by ID.
+type ExperimentRefInput struct {
+	// The experiment's ID.
+	ID string `json:"id"`
+}
+
 // What was derived from some data.
 type Impact struct {
 	// The model versions derived from the data, by ID (on a paged answer: by depth, then ID).
@@ -341,6 +458,110 @@ type LineagePath struct {
 	Edges []*LineageEdge `json:"edges"`
 	// The number of edges.
 	Length int `json:"length"`
+}
+
+// What a run read and wrote.
+type LogRunIOInput struct {
+	// The run's ID.
+	Run string `json:"run"`
+	// Dataset versions or artifacts it read, by ID.
+	Inputs []string `json:"inputs,omitempty"`
+	// Artifacts it read, by URI (recorded on first use).
+	InputArtifacts []*ArtifactInput `json:"inputArtifacts,omitempty"`
+	// Artifacts it wrote, by URI: new ones, produced by this run only.
+	OutputArtifacts []*ArtifactInput `json:"outputArtifacts,omitempty"`
+	// Model versions it produced, by ID.
+	OutputModelVersions []string `json:"outputModelVersions,omitempty"`
+	// Evaluation charts it produced.
+	Charts []*ChartInput `json:"charts,omitempty"`
+}
+
+// A batch of logging for a run.
+type LogRunInput struct {
+	// The run's ID.
+	Run string `json:"run"`
+	// Parameters (at most 100; keys up to 250 characters, values up to 6,000).
+	Params []*RunParamInput `json:"params,omitempty"`
+	// Metric points (at most 1,000).
+	Metrics []*MetricPointInput `json:"metrics,omitempty"`
+	// Tags to set (at most 100; the last write wins).
+	Tags []*TagInput `json:"tags,omitempty"`
+	// Keys of tags to remove.
+	DeleteTags []string `json:"deleteTags,omitempty"`
+}
+
+// One metric across the compared runs.
+type MetricComparison struct {
+	// The metric.
+	Key string `json:"key"`
+	// Each run's summary; `null` where a run did not log it.
+	Summaries []*MetricSummary `json:"summaries"`
+	// Which way is better; `null` when neither given nor guessable from the name.
+	Goal *MetricGoal `json:"goal,omitempty"`
+	// True when `goal` was guessed from the metric's name.
+	GoalGuessed bool `json:"goalGuessed"`
+	// The run with the best last value under `goal`; `null` without a goal or a finite value.
+	BestRun *Run `json:"bestRun,omitempty"`
+}
+
+// Which way one metric is better.
+type MetricGoalInput struct {
+	// The metric.
+	Key string `json:"key"`
+	// Its goal.
+	Goal MetricGoal `json:"goal"`
+}
+
+// A page of a metric's history.
+type MetricHistory struct {
+	// The points, by step then timestamp.
+	Points []*MetricPoint `json:"points"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One logged metric value.
+type MetricPoint struct {
+	// The step.
+	Step int64 `json:"step"`
+	// The value, as logged.
+	Value float64 `json:"value"`
+	// When it was measured (millisecond precision).
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// One metric point.
+type MetricPointInput struct {
+	// The metric's name.
+	Key string `json:"key"`
+	// The value; NaN and infinities as the strings "NaN", "Infinity", "-Infinity".
+	Value float64 `json:"value"`
+	// The step; 0 when omitted.
+	Step *int64 `json:"step,omitempty"`
+	// When it was measured; the server time when omitted.
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+}
+
+// A metric's summary for one run.
+type MetricSummary struct {
+	// The metric's name.
+	Key string `json:"key"`
+	// The last value (highest step, then latest timestamp).
+	Last float64 `json:"last"`
+	// The step of the last value.
+	LastStep int64 `json:"lastStep"`
+	// The timestamp of the last value.
+	LastTimestamp time.Time `json:"lastTimestamp"`
+	// The smallest finite value; `null` when there is none.
+	Min *float64 `json:"min,omitempty"`
+	// The largest finite value; `null` when there is none.
+	Max *float64 `json:"max,omitempty"`
+	// The mean of the finite values.
+	Avg *float64 `json:"avg,omitempty"`
+	// The population standard deviation of the finite values.
+	Stddev *float64 `json:"stddev,omitempty"`
+	// How many points were logged, NaN and infinities included.
+	Count int64 `json:"count"`
 }
 
 // An alias (such as `champion`) pointing at a model version for an interval of time.
@@ -437,6 +658,16 @@ type PageInfo struct {
 	HasNextPage bool `json:"hasNextPage"`
 	// The cursor of the page's last item; pass it as `after` for the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// One parameter across the compared runs.
+type ParamComparison struct {
+	// The parameter.
+	Key string `json:"key"`
+	// Each run's value; `null` where a run did not log it.
+	Values []*string `json:"values"`
+	// True when the runs do not all have the same value.
+	Differs bool `json:"differs"`
 }
 
 // A key and a string value, such as a hyper-parameter.
@@ -666,6 +897,166 @@ func (this RegisteredModel) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this RegisteredModel) GetRecordedBy() string { return this.RecordedBy }
 
+// A tracked run. Its inputs and outputs are provenance: runs appear in lineage like jobs.
+type Run struct {
+	// The node's readable key, `run:<run id>`.
+	ID string `json:"id"`
+	// What kind of node this is.
+	Kind NodeKind `json:"kind"`
+	// The run's name (not unique).
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
+	RecordedAt time.Time `json:"recordedAt"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
+	// The run id: 32 hexadecimal digits, as MLflow's.
+	RunID string `json:"runId"`
+	// The experiment it belongs to.
+	Experiment *Experiment `json:"experiment"`
+	// Its run group, if any.
+	Group *RunGroup `json:"group,omitempty"`
+	// The run it is nested in, if any.
+	Parent *Run `json:"parent,omitempty"`
+	// The runs nested in it, oldest first (at most 1,000).
+	Children []*Run `json:"children"`
+	// Where it is in its life.
+	Status RunStatus `json:"status"`
+	// When it started.
+	StartTime time.Time `json:"startTime"`
+	// When it ended, once it has.
+	EndTime *time.Time `json:"endTime,omitempty"`
+	// Active or deleted.
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// Who ran it.
+	User *string `json:"user,omitempty"`
+	// The code version, such as a git commit.
+	CodeVersion *string `json:"codeVersion,omitempty"`
+	// The entry point, such as a script or notebook.
+	EntryPoint *string `json:"entryPoint,omitempty"`
+	// Where its artifacts live.
+	ArtifactURI *string `json:"artifactUri,omitempty"`
+	// The training or processing job that executed it.
+	ExecutedBy Node `json:"executedBy,omitempty"`
+	// Labels, by key (the last write wins).
+	Tags []*Tag `json:"tags"`
+	// Its parameters, by key (immutable once logged).
+	Params []*Parameter `json:"params"`
+	// Its metrics' summaries, by key: the last value (highest step, then latest timestamp) and,
+	// over the finite values, min, max, avg and stddev; count counts every point.
+	Metrics []*MetricSummary `json:"metrics"`
+	// One metric's history within a step range, by step then timestamp, a page at a time.
+	MetricHistory *MetricHistory `json:"metricHistory"`
+	// One metric's history reduced to at most `maxPoints` points for a chart, always keeping
+	// the first and last points and the minimum and maximum values.
+	MetricChart []*MetricPoint `json:"metricChart"`
+	// What it read: dataset versions and artifacts, by ID.
+	Inputs []Node `json:"inputs"`
+	// What it wrote: artifacts (charts among them) and model versions, by ID.
+	Outputs []Node `json:"outputs"`
+}
+
+func (Run) IsNode() {}
+
+// The node's readable key, e.g. `dataset:s3://lake:customers/2026-01`.
+func (this Run) GetID() string { return this.ID }
+
+// What kind of node this is.
+func (this Run) GetKind() NodeKind { return this.Kind }
+
+// A human-readable name (not unique across kinds; use `id` for identity).
+func (this Run) GetName() string { return this.Name }
+
+// When provgraph recorded this node (server time).
+func (this Run) GetRecordedAt() time.Time { return this.RecordedAt }
+
+// The actor whose write created this node.
+func (this Run) GetRecordedBy() string { return this.RecordedBy }
+
+// Runs side by side.
+type RunComparison struct {
+	// The runs, in the order asked for; the lists below follow it.
+	Runs []*Run `json:"runs"`
+	// The parameters, by key (or in the order asked for).
+	Params []*ParamComparison `json:"params"`
+	// The metrics, by key (or in the order asked for).
+	Metrics []*MetricComparison `json:"metrics"`
+}
+
+// A page of runs.
+type RunConnection struct {
+	// The runs of this page, each with its cursor.
+	Edges []*RunEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A run in a page.
+type RunEdge struct {
+	// An opaque cursor pointing after this run.
+	Cursor string `json:"cursor"`
+	// The run.
+	Node *Run `json:"node"`
+}
+
+// A group of runs in an experiment, such as a hyper-parameter sweep.
+type RunGroup struct {
+	// The node's readable key, `runGroup:<experiment id>/<name>`.
+	ID string `json:"id"`
+	// What kind of node this is.
+	Kind NodeKind `json:"kind"`
+	// The group's name, unique in its experiment.
+	Name string `json:"name"`
+	// When provgraph recorded this node (server time).
+	RecordedAt time.Time `json:"recordedAt"`
+	// The actor whose write created this node.
+	RecordedBy string `json:"recordedBy"`
+	// Free text.
+	Description *string `json:"description,omitempty"`
+	// The experiment it belongs to.
+	Experiment *Experiment `json:"experiment"`
+	// Its runs, newest first.
+	Runs *RunConnection `json:"runs"`
+}
+
+func (RunGroup) IsNode() {}
+
+// The node's readable key, e.g. `dataset:s3://lake:customers/2026-01`.
+func (this RunGroup) GetID() string { return this.ID }
+
+// What kind of node this is.
+func (this RunGroup) GetKind() NodeKind { return this.Kind }
+
+// A human-readable name (not unique across kinds; use `id` for identity).
+func (this RunGroup) GetName() string { return this.Name }
+
+// When provgraph recorded this node (server time).
+func (this RunGroup) GetRecordedAt() time.Time { return this.RecordedAt }
+
+// The actor whose write created this node.
+func (this RunGroup) GetRecordedBy() string { return this.RecordedBy }
+
+// A run parameter: give `value` (text) or `number`.
+type RunParamInput struct {
+	// The parameter's name.
+	Key string `json:"key"`
+	// The value as text.
+	Value *string `json:"value,omitempty"`
+	// The value as a number; stored as its shortest decimal text, as MLflow does.
+	Number *float64 `json:"number,omitempty"`
+}
+
+// The result of a run mutation.
+type RunPayload struct {
+	// The run as it is now.
+	Run *Run `json:"run"`
+}
+
+// A run, by ID.
+type RunRefInput struct {
+	// The run's ID.
+	Run string `json:"run"`
+}
+
 // An approval decision to record.
 type SetApprovalStatusInput struct {
 	// The model version, e.g. `model:fraud/3`.
@@ -698,6 +1089,36 @@ type SetModelAliasInput struct {
 type SetModelAliasPayload struct {
 	// The alias as it points now.
 	Alias *ModelAlias `json:"alias"`
+}
+
+// A run to start.
+type StartRunInput struct {
+	// The experiment's ID, e.g. `experiment:0`.
+	Experiment string `json:"experiment"`
+	// The run id to use (32 lowercase hexadecimal digits); a new one when omitted.
+	RunID *string `json:"runId,omitempty"`
+	// A run group of the same experiment.
+	Group *string `json:"group,omitempty"`
+	// The run this one is nested in.
+	Parent *string `json:"parent,omitempty"`
+	// The name (1 to 250 characters); the run id's first 8 digits when omitted.
+	Name *string `json:"name,omitempty"`
+	// When it started; now when omitted.
+	StartTime *time.Time `json:"startTime,omitempty"`
+	// RUNNING unless told otherwise.
+	Status *RunStatus `json:"status,omitempty"`
+	// Labels (at most 100).
+	Tags []*TagInput `json:"tags,omitempty"`
+	// Who runs it.
+	User *string `json:"user,omitempty"`
+	// The code version, such as a git commit.
+	CodeVersion *string `json:"codeVersion,omitempty"`
+	// The entry point, such as a script.
+	EntryPoint *string `json:"entryPoint,omitempty"`
+	// The training job that executes it.
+	ExecutedBy *string `json:"executedBy,omitempty"`
+	// Where its artifacts live, a URI with a scheme.
+	ArtifactURI *string `json:"artifactUri,omitempty"`
 }
 
 // A key–value label.
@@ -765,6 +1186,20 @@ func (this TrainingJob) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this TrainingJob) GetRecordedBy() string { return this.RecordedBy }
 
+// A change to an experiment.
+type UpdateExperimentInput struct {
+	// The experiment's ID.
+	ID string `json:"id"`
+	// A new name; unchanged when omitted.
+	Name *string `json:"name,omitempty"`
+	// A new description; unchanged when omitted.
+	Description *string `json:"description,omitempty"`
+	// Tags to add or to give new values.
+	SetTags []*TagInput `json:"setTags,omitempty"`
+	// Keys of tags to remove (applied before `setTags`).
+	DeleteTags []string `json:"deleteTags,omitempty"`
+}
+
 // A change to a registered model.
 type UpdateRegisteredModelInput struct {
 	// The registered model's name.
@@ -781,6 +1216,18 @@ type UpdateRegisteredModelInput struct {
 type UpdateRegisteredModelPayload struct {
 	// The registered model as changed.
 	RegisteredModel *RegisteredModel `json:"registeredModel"`
+}
+
+// A change to a run.
+type UpdateRunInput struct {
+	// The run's ID.
+	Run string `json:"run"`
+	// The new status.
+	Status *RunStatus `json:"status,omitempty"`
+	// When it ended (not before it started).
+	EndTime *time.Time `json:"endTime,omitempty"`
+	// A new name.
+	Name *string `json:"name,omitempty"`
 }
 
 // A model version's approval state, as in SageMaker Model Registry.
@@ -839,6 +1286,67 @@ func (e *ApprovalStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ApprovalStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The kind of an evaluation chart.
+type ChartType string
+
+const (
+	// A confusion matrix.
+	ChartTypeConfusionMatrix ChartType = "CONFUSION_MATRIX"
+	// A receiver operating characteristic curve.
+	ChartTypeRoc ChartType = "ROC"
+	// A precision–recall curve.
+	ChartTypePrecisionRecall ChartType = "PRECISION_RECALL"
+)
+
+var AllChartType = []ChartType{
+	ChartTypeConfusionMatrix,
+	ChartTypeRoc,
+	ChartTypePrecisionRecall,
+}
+
+func (e ChartType) IsValid() bool {
+	switch e {
+	case ChartTypeConfusionMatrix, ChartTypeRoc, ChartTypePrecisionRecall:
+		return true
+	}
+	return false
+}
+
+func (e ChartType) String() string {
+	return string(e)
+}
+
+func (e *ChartType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChartType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChartType", str)
+	}
+	return nil
+}
+
+func (e ChartType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChartType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChartType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -961,6 +1469,64 @@ func (e *JobStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether an experiment or run is active or soft-deleted (nothing is erased).
+type Lifecycle string
+
+const (
+	// In use.
+	LifecycleActive Lifecycle = "ACTIVE"
+	// Soft-deleted: kept, found by ID, left out of searches unless asked for.
+	LifecycleDeleted Lifecycle = "DELETED"
+)
+
+var AllLifecycle = []Lifecycle{
+	LifecycleActive,
+	LifecycleDeleted,
+}
+
+func (e Lifecycle) IsValid() bool {
+	switch e {
+	case LifecycleActive, LifecycleDeleted:
+		return true
+	}
+	return false
+}
+
+func (e Lifecycle) String() string {
+	return string(e)
+}
+
+func (e *Lifecycle) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Lifecycle(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Lifecycle", str)
+	}
+	return nil
+}
+
+func (e Lifecycle) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Lifecycle) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Lifecycle) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1096,6 +1662,64 @@ func (e LineageEdgeType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Which way a metric is better.
+type MetricGoal string
+
+const (
+	// Lower is better (losses, errors).
+	MetricGoalMinimize MetricGoal = "MINIMIZE"
+	// Higher is better (accuracy, AUC).
+	MetricGoalMaximize MetricGoal = "MAXIMIZE"
+)
+
+var AllMetricGoal = []MetricGoal{
+	MetricGoalMinimize,
+	MetricGoalMaximize,
+}
+
+func (e MetricGoal) IsValid() bool {
+	switch e {
+	case MetricGoalMinimize, MetricGoalMaximize:
+		return true
+	}
+	return false
+}
+
+func (e MetricGoal) String() string {
+	return string(e)
+}
+
+func (e *MetricGoal) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MetricGoal(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MetricGoal", str)
+	}
+	return nil
+}
+
+func (e MetricGoal) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MetricGoal) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MetricGoal) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // The kind of a node in the provenance graph.
 type NodeKind string
 
@@ -1116,6 +1740,12 @@ const (
 	NodeKindModelVersion NodeKind = "MODEL_VERSION"
 	// A serving endpoint that model versions are deployed to.
 	NodeKindEndpoint NodeKind = "ENDPOINT"
+	// An experiment: a named set of runs.
+	NodeKindExperiment NodeKind = "EXPERIMENT"
+	// A group of runs inside an experiment, such as a sweep or an A/B comparison.
+	NodeKindRunGroup NodeKind = "RUN_GROUP"
+	// A tracked run: parameters, metrics, tags, and the data it read and wrote.
+	NodeKindRun NodeKind = "RUN"
 )
 
 var AllNodeKind = []NodeKind{
@@ -1127,11 +1757,14 @@ var AllNodeKind = []NodeKind{
 	NodeKindRegisteredModel,
 	NodeKindModelVersion,
 	NodeKindEndpoint,
+	NodeKindExperiment,
+	NodeKindRunGroup,
+	NodeKindRun,
 }
 
 func (e NodeKind) IsValid() bool {
 	switch e {
-	case NodeKindDataset, NodeKindDatasetVersion, NodeKindTrainingJob, NodeKindProcessingJob, NodeKindArtifact, NodeKindRegisteredModel, NodeKindModelVersion, NodeKindEndpoint:
+	case NodeKindDataset, NodeKindDatasetVersion, NodeKindTrainingJob, NodeKindProcessingJob, NodeKindArtifact, NodeKindRegisteredModel, NodeKindModelVersion, NodeKindEndpoint, NodeKindExperiment, NodeKindRunGroup, NodeKindRun:
 		return true
 	}
 	return false
@@ -1167,6 +1800,134 @@ func (e *NodeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e NodeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a run is in its life.
+type RunStatus string
+
+const (
+	// Running now.
+	RunStatusRunning RunStatus = "RUNNING"
+	// Waiting to run.
+	RunStatusScheduled RunStatus = "SCHEDULED"
+	// Ended well.
+	RunStatusFinished RunStatus = "FINISHED"
+	// Ended with an error.
+	RunStatusFailed RunStatus = "FAILED"
+	// Stopped before its end.
+	RunStatusKilled RunStatus = "KILLED"
+)
+
+var AllRunStatus = []RunStatus{
+	RunStatusRunning,
+	RunStatusScheduled,
+	RunStatusFinished,
+	RunStatusFailed,
+	RunStatusKilled,
+}
+
+func (e RunStatus) IsValid() bool {
+	switch e {
+	case RunStatusRunning, RunStatusScheduled, RunStatusFinished, RunStatusFailed, RunStatusKilled:
+		return true
+	}
+	return false
+}
+
+func (e RunStatus) String() string {
+	return string(e)
+}
+
+func (e *RunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RunStatus", str)
+	}
+	return nil
+}
+
+func (e RunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Which runs or experiments a listing holds, by lifecycle.
+type RunView string
+
+const (
+	// Only active ones.
+	RunViewActiveOnly RunView = "ACTIVE_ONLY"
+	// Only deleted ones.
+	RunViewDeletedOnly RunView = "DELETED_ONLY"
+	// Both.
+	RunViewAll RunView = "ALL"
+)
+
+var AllRunView = []RunView{
+	RunViewActiveOnly,
+	RunViewDeletedOnly,
+	RunViewAll,
+}
+
+func (e RunView) IsValid() bool {
+	switch e {
+	case RunViewActiveOnly, RunViewDeletedOnly, RunViewAll:
+		return true
+	}
+	return false
+}
+
+func (e RunView) String() string {
+	return string(e)
+}
+
+func (e *RunView) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RunView(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RunView", str)
+	}
+	return nil
+}
+
+func (e RunView) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RunView) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RunView) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
