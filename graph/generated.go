@@ -3766,6 +3766,8 @@ input ArtifactInput {
   digest: String
   "The media type."
   mediaType: String
+  "A name for it (at most 256 characters); the URI's last path segment when omitted."
+  name: String
 }
 
 "A training job to record."
@@ -4116,6 +4118,8 @@ input MetricPointInput {
 input LogRunIOInput {
   "The run's ID."
   run: ID!
+  "How the run used this call's inputs, e.g. ` + "`" + `training` + "`" + ` or ` + "`" + `eval` + "`" + ` (searchable as ` + "`" + `datasets.context` + "`" + `)."
+  inputContext: String
   "Dataset versions or artifacts it read, by ID."
   inputs: [ID!]
   "Artifacts it read, by URI (recorded on first use)."
@@ -15058,7 +15062,7 @@ func (ec *executionContext) unmarshalInputArtifactInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"uri", "digest", "mediaType"}
+	fieldsInOrder := [...]string{"uri", "digest", "mediaType", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15086,6 +15090,13 @@ func (ec *executionContext) unmarshalInputArtifactInput(ctx context.Context, obj
 				return it, err
 			}
 			it.MediaType = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		}
 	}
 	return it, nil
@@ -15401,7 +15412,7 @@ func (ec *executionContext) unmarshalInputLogRunIOInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"run", "inputs", "inputArtifacts", "outputArtifacts", "outputModelVersions", "charts"}
+	fieldsInOrder := [...]string{"run", "inputContext", "inputs", "inputArtifacts", "outputArtifacts", "outputModelVersions", "charts"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15415,6 +15426,13 @@ func (ec *executionContext) unmarshalInputLogRunIOInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Run = data
+		case "inputContext":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputContext"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InputContext = data
 		case "inputs":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputs"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)

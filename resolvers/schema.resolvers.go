@@ -156,7 +156,7 @@ func (r *mutationResolver) RecordTrainingJob(ctx context.Context, input model.Re
 		InstanceType: input.InstanceType, CodeVersion: input.CodeVersion,
 	}
 	if a := input.ModelArtifact; a != nil {
-		in.ModelArtifact = store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType}
+		in.ModelArtifact = toStoreArtifact(a)
 	}
 	for _, p := range input.HyperParameters {
 		in.HyperParameters = append(in.HyperParameters, store.Param{Key: p.Key, Value: p.Value})
@@ -328,12 +328,12 @@ func (r *mutationResolver) LogRun(ctx context.Context, input model.LogRunInput) 
 
 // LogRunIo is the resolver for the logRunIO field.
 func (r *mutationResolver) LogRunIo(ctx context.Context, input model.LogRunIOInput) (*model.RunPayload, error) {
-	io := store.RunIO{Run: input.Run, Inputs: input.Inputs, OutputModels: input.OutputModelVersions}
+	io := store.RunIO{Run: input.Run, InputContext: input.InputContext, Inputs: input.Inputs, OutputModels: input.OutputModelVersions}
 	for _, a := range input.InputArtifacts {
-		io.InputArtifacts = append(io.InputArtifacts, store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType})
+		io.InputArtifacts = append(io.InputArtifacts, toStoreArtifact(a))
 	}
 	for _, a := range input.OutputArtifacts {
-		io.OutputArtifacts = append(io.OutputArtifacts, store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType})
+		io.OutputArtifacts = append(io.OutputArtifacts, toStoreArtifact(a))
 	}
 	for _, c := range input.Charts {
 		io.Charts = append(io.Charts, store.Chart{Name: c.Name, Type: store.ChartType(c.Type), Body: c.Body})

@@ -157,3 +157,7 @@ func firstNode[T any](ns []store.Node, err error, mapping func(store.Node) T) (T
 	}
 	return mapping(ns[0]), nil
 }
+
+func toStoreArtifact(a *model.ArtifactInput) store.ArtifactInput {
+	return store.ArtifactInput{URI: a.URI, Digest: a.Digest, MediaType: a.MediaType, Name: a.Name}
+}

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"regexp"
 	"strings"
@@ -15,6 +17,9 @@ import (
 // graphqlBlock matches a fenced ```graphql block in Markdown.
 var graphqlBlock = regexp.MustCompile("(?s)```graphql\n(.*?)```")
 
+// docsRunID is the run id the documented examples use.
+const docsRunID = "0123456789abcdef0123456789abcdef"
+
 // expectLine is how a documented example says it must fail: "# expect: CODE [field]".
 var expectLine = regexp.MustCompile(`(?m)^# expect: (\S+)(?: (\S+))?$`)
 
@@ -24,6 +29,9 @@ func TestDocumentedExamplesRun(t *testing.T) {
 	t.Parallel()
 	h := newHandler(t)
 	tk := neo4jtest.Token(t)
+	// The documented run id becomes one of this test's own.
+	sum := sha256.Sum256([]byte(tk))
+	runID := hex.EncodeToString(sum[:16])
 	var blocks []string
 	for _, file := range []string{"../README.md", "../docs/api.md"} {
 		text, err := os.ReadFile(file)
@@ -31,7 +39,8 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)
 		require.NotEmpty(t, found, "%s has GraphQL examples", file)
 		for _, m := range found {
-			blocks = append(blocks, strings.ReplaceAll(m[1], "quickstart", "quickstart-"+tk))
+			block := strings.ReplaceAll(m[1], "quickstart", "quickstart-"+tk)
+			blocks = append(blocks, strings.ReplaceAll(block, docsRunID, runID))
 		}
 	}
 	for i, block := range blocks {
@@ -88,6 +97,22 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		if strings.Contains(block, "mutation DescribeTheModel") {
 			assert.Equal(t, []any{map[string]any{"key": "owner", "value": "risk-team"}},
 				get(resp.Data, "updateRegisteredModel", "registeredModel", "tags"))
+		}
+		if strings.Contains(block, "query FindGoodRuns") {
+			edges := get(resp.Data, "searchRuns", "edges").([]any)
+			require.Len(t, edges, 1)
+			assert.Equal(t, "run:"+runID, get(edges[0], "node", "id"))
+			assert.Equal(t, 0.91, get(edges[0], "node", "metrics", 0, "last"))
+		}
+		if strings.Contains(block, "query TheLossCurve") {
+			assert.Equal(t, []any{map[string]any{"step": float64(1), "value": 0.42}, map[string]any{"step": float64(2), "value": "NaN"},
+				map[string]any{"step": float64(3), "value": 0.31}}, get(resp.Data, "node", "metricChart"))
+		}
+		if strings.Contains(block, "mutation RecordWhatTheRunRead") {
+			assert.Len(t, get(resp.Data, "logRunIO", "run", "outputs"), 1, "the chart")
+		}
+		if strings.Contains(block, "query CompareTheRun") {
+			assert.Equal(t, "run:"+runID, get(resp.Data, "compareRuns", "metrics", 0, "bestRun", "id"))
 		}
 		if strings.Contains(block, "query HowDoesTheDatasetReachTheEndpoint") {
 			require.Len(t, get(resp.Data, "paths"), 1)

@@ -51,9 +51,9 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 		},
 		"tags": []any{map[string]any{"key": "stage", "value": "dev"}},
 	}})
-	mustDo(t, h, logRunIO, map[string]any{"input": map[string]any{"run": run,
+	mustDo(t, h, logRunIO, map[string]any{"input": map[string]any{"run": run, "inputContext": "training",
 		"inputs":          []string{s.dataset},
-		"outputArtifacts": []any{map[string]any{"uri": "s3://models-" + tk + "/run/model.pkl", "mediaType": "application/octet-stream"}},
+		"outputArtifacts": []any{map[string]any{"uri": "s3://models-" + tk + "/run/model.pkl", "mediaType": "application/octet-stream", "name": "fraud model"}},
 		"charts":          []any{map[string]any{"name": "confusion", "type": "CONFUSION_MATRIX", "body": map[string]any{"labels": []any{"ok", "fraud"}, "matrix": []any{[]any{90, 2}, []any{3, 5}}}}},
 	}})
 	// Recording the same again changes nothing.
@@ -96,6 +96,12 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 		map[string]any{"id": s.dataset})
 	assert.Contains(t, ids(get(d, "lineage", "nodes")), run)
 	assert.Contains(t, ids(get(d, "lineage", "nodes")), "artifact:s3://models-"+tk+"/run/model.pkl")
+
+	d = mustDo(t, h, `query($exp: ID!) { searchRuns(filter: "datasets.context = 'training' AND datasets.digest = 'sha256:c0ffee'", experiments: [$exp]) { edges { node { id } } } }`,
+		map[string]any{"exp": exp})
+	assert.Equal(t, []string{run}, []string{get(d, "searchRuns", "edges", 0, "node", "id").(string)}, "found by the dataset it read")
+	d = mustDo(t, h, `query($id: ID!) { node(id: $id) { name } }`, map[string]any{"id": "artifact:s3://models-" + tk + "/run/model.pkl"})
+	assert.Equal(t, "fraud model", get(d, "node", "name"))
 
 	// Search and compare through GraphQL.
 	d = mustDo(t, h, `query($exp: ID!) { searchRuns(filter: "params.lr = '0.01' OR tags.stage = 'prod'", experiments: [$exp]) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,

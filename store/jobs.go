@@ -34,6 +34,8 @@ type ArtifactInput struct {
 	URI       string
 	Digest    *string
 	MediaType *string
+	// Name, when set, names the artifact; else its URI's last path segment does.
+	Name *string
 }
 
 // TrainingJobInput describes a finished (or failed) training job.
@@ -263,6 +265,12 @@ func artifactProps(in ArtifactInput, field string) (map[string]any, error) {
 	name := path.Base(u.Path)
 	if name == "." || name == "/" || name == "" {
 		name = in.URI
+	}
+	if in.Name != nil {
+		if err := checkText(field+".name", *in.Name, MaxShortTextLength); err != nil {
+			return nil, err
+		}
+		name = *in.Name
 	}
 	return map[string]any{
 		propKey: ArtifactKey(in.URI), propKind: string(KindArtifact), propName: name,

@@ -39,7 +39,10 @@ type Chart struct {
 // or model versions (by ID). They become provenance edges, so runs appear in lineage
 // like jobs: input -INPUT_TO-> run -PRODUCED-> output.
 type RunIO struct {
-	Run             string
+	Run string
+	// InputContext says how the run used this call's inputs ("training", "eval"), as
+	// MLflow's dataset context; searchable as datasets.context.
+	InputContext    *string
 	Inputs          []string
 	InputArtifacts  []ArtifactInput
 	OutputArtifacts []ArtifactInput
@@ -51,7 +54,7 @@ const (
 	cypherRunInput = `
 MATCH (x:` + LabelNode + ` {key: $input}), (r:` + LabelNode + ` {key: $run})
 MERGE (x)-[e:` + RelInputTo + `]->(r)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
+  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor, e.context = $context`
 
 	cypherRunProduced = `
 MATCH (r:` + LabelNode + ` {key: $run}), (x:` + LabelNode + ` {key: $output})
@@ -78,6 +81,9 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 	n := len(io.Inputs) + len(io.InputArtifacts) + len(io.OutputArtifacts) + len(io.OutputModels) + len(io.Charts)
 	if n > MaxRunIOPerCall {
 		return Node{}, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
+	}
+	if err := checkProse("inputContext", io.InputContext, MaxShortTextLength); err != nil {
+		return Node{}, err
 	}
 	for i, id := range io.Inputs {
 		kinds, err := KindsOfID(fmt.Sprintf("inputs[%d]", i), id)
@@ -121,7 +127,7 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 			return Node{}, err
 		}
 		link := func(cypher, field string, params map[string]any) error {
-			params["run"], params["actor"] = io.Run, actor
+			params["run"], params["actor"], params["context"] = io.Run, actor, optValue(io.InputContext)
 			if _, err := collect(ctx, tx, cypher, params); err != nil {
 				return fmt.Errorf("record %s of run %q: %w", field, io.Run, err)
 			}

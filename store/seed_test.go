@@ -47,3 +47,23 @@ func TestSeedBuildsAConnectedRealisticGraph(t *testing.T) {
 	_, _, err = st.Seed(t.Context(), store.SeedPlan{Nodes: store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
 	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "a prefix is seeded once")
 }
+
+// Seeded runs look like logged ones: search finds them by parameter and metric.
+func TestSeedRunsAreSearchable(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	exp, err := st.SeedRuns(t.Context(), store.RunSeedPlan{Experiment: "seeded-" + tk, Runs: 300, Seed: 3}, nil)
+	require.NoError(t, err)
+	all, err := st.SearchRuns(t.Context(), store.RunSearch{Experiments: []string{exp.Key}, First: 100, Filter: "params.lr = '0.01'"})
+	require.NoError(t, err)
+	require.NotEmpty(t, all.Runs)
+	high, err := st.SearchRuns(t.Context(), store.RunSearch{Experiments: []string{exp.Key}, First: 100, Filter: "params.lr = '0.01' and metrics.auc > 0.9"})
+	require.NoError(t, err)
+	assert.Less(t, len(high.Runs), len(all.Runs))
+	for _, r := range high.Runs {
+		sums, err := st.RunMetrics(t.Context(), r.Key, []string{"auc"})
+		require.NoError(t, err)
+		assert.Greater(t, sums[0].Last, 0.9)
+	}
+}

@@ -86,6 +86,8 @@ type ArtifactInput struct {
 	Digest *string `json:"digest,omitempty"`
 	// The media type.
 	MediaType *string `json:"mediaType,omitempty"`
+	// A name for it (at most 256 characters); the URI's last path segment when omitted.
+	Name *string `json:"name,omitempty"`
 }
 
 // The evidence for one model version at the trail's instant.
@@ -464,6 +466,8 @@ type LineagePath struct {
 type LogRunIOInput struct {
 	// The run's ID.
 	Run string `json:"run"`
+	// How the run used this call's inputs, e.g. `training` or `eval` (searchable as `datasets.context`).
+	InputContext *string `json:"inputContext,omitempty"`
 	// Dataset versions or artifacts it read, by ID.
 	Inputs []string `json:"inputs,omitempty"`
 	// Artifacts it read, by URI (recorded on first use).

@@ -274,8 +274,13 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 		return fmt.Errorf("impact pages hold %d IDs (%d distinct), the raw query counts %d", len(all), len(distinct), impacted)
 	}
 	fmt.Fprintf(os.Stderr, "impact: %d pages, %d model versions and endpoints, each once, of a downstream cone of %d nodes\n", pages+1, len(all), coneSize)
+	tracking, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
+	if err != nil {
+		return err
+	}
 	return writeReport(outFile, report{
-		nodes: totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
+		tracking: tracking,
+		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
 	})
@@ -317,6 +322,7 @@ func measure(rows []row, warmup, n int) ([]result, error) {
 }
 
 type report struct {
+	tracking       string
 	nodes, rels    int64
 	impactCone     int64
 	impacted       int64
@@ -350,6 +356,7 @@ func writeReport(file string, r report) error {
 		"%d of them model versions and endpoints; the impact rows are its first page (%d warm-up, %d measured). "+
 		"Following the cursors (budget 1000) gave %d pages holding each of the %d exactly once, as a raw count query confirms (target: first page ≤ 50 ms).\n",
 		r.impactCone, r.impacted, r.warmup/10, r.requests/10, r.impactPages, r.impacted)
+	b.WriteString(r.tracking)
 	return os.WriteFile(file, []byte(b.String()), 0o644)
 }
 
