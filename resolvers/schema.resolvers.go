@@ -316,8 +316,13 @@ func (r *mutationResolver) LogRun(ctx context.Context, input model.LogRunInput) 
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
+	now := time.Now()
+	series, err := metricSeriesPoints(input.MetricSeries, now)
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
 	run, err := r.Store.LogRun(ctx, actor.From(ctx), store.RunLog{
-		Run: input.Run, Params: params, Metrics: metricPoints(input.Metrics, time.Now()),
+		Run: input.Run, Params: params, Metrics: append(metricPoints(input.Metrics, now), series...),
 		Tags: toStoreTags(input.Tags), DeleteTags: input.DeleteTags,
 	})
 	if err != nil {

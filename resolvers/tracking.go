@@ -110,6 +110,34 @@ func runParams(in []*model.RunParamInput) ([]store.Param, error) {
 	return out, nil
 }
 
+// metricSeriesPoints unrolls metric series given as parallel lists into points.
+func metricSeriesPoints(in []*model.MetricSeriesInput, now time.Time) ([]store.MetricPoint, error) {
+	var out []store.MetricPoint
+	for i, s := range in {
+		field := "metricSeries[" + strconv.Itoa(i) + "]"
+		if s.Steps != nil && len(s.Steps) != len(s.Values) {
+			return nil, apperr.Invalid(field+".steps", "must have one step per value (%d values, %d steps)", len(s.Values), len(s.Steps))
+		}
+		if s.TimestampsMs != nil && len(s.TimestampsMs) != len(s.Values) {
+			return nil, apperr.Invalid(field+".timestampsMs", "must have one timestamp per value (%d values, %d timestamps)", len(s.Values), len(s.TimestampsMs))
+		}
+		if len(out)+len(s.Values) > store.MaxMetricsPerCall {
+			return nil, apperr.Invalid("metricSeries", "must hold at most %d points per call", store.MaxMetricsPerCall)
+		}
+		for j, v := range s.Values {
+			p := store.MetricPoint{Key: s.Key, Value: v, Step: int64(j), Timestamp: now}
+			if s.Steps != nil {
+				p.Step = s.Steps[j]
+			}
+			if s.TimestampsMs != nil {
+				p.Timestamp = time.UnixMilli(s.TimestampsMs[j]).UTC()
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func metricPoints(in []*model.MetricPointInput, now time.Time) []store.MetricPoint {
 	out := make([]store.MetricPoint, 0, len(in))
 	for _, m := range in {

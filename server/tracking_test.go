@@ -50,6 +50,8 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 			map[string]any{"key": "grad", "value": "Infinity", "step": 5, "timestamp": "2026-03-01T00:00:02Z"},
 		},
 		"tags": []any{map[string]any{"key": "stage", "value": "dev"}},
+		"metricSeries": []any{map[string]any{"key": "acc", "values": []any{0.5, "-Infinity", 0.7}, "steps": []any{0, 1, 2},
+			"timestampsMs": []any{1772323200000, 1772323201000, 1772323202000}}},
 	}})
 	mustDo(t, h, logRunIO, map[string]any{"input": map[string]any{"run": run, "inputContext": "training",
 		"inputs":          []string{s.dataset},
@@ -74,6 +76,7 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 	assert.Equal(t, "fraud-"+tk, get(r, "experiment", "name"))
 	assert.Equal(t, []any{map[string]any{"key": "lr", "value": "0.01"}, map[string]any{"key": "optimizer", "value": "adam"}}, get(r, "params"))
 	assert.Equal(t, []any{
+		map[string]any{"key": "acc", "last": 0.7, "lastStep": float64(2), "min": 0.5, "max": 0.7, "avg": 0.6, "count": float64(3)},
 		map[string]any{"key": "grad", "last": "Infinity", "lastStep": float64(5), "min": nil, "max": nil, "avg": nil, "count": float64(1)},
 		map[string]any{"key": "loss", "last": 0.4, "lastStep": float64(2), "min": 0.4, "max": 0.9, "avg": 0.65, "count": float64(3)},
 	}, get(r, "metrics"))
@@ -115,7 +118,7 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 		map[string]any{"key": "lr", "values": []any{"0.01", nil}, "differs": true},
 		map[string]any{"key": "optimizer", "values": []any{"adam", nil}, "differs": true},
 	}, get(d, "compareRuns", "params"))
-	loss := get(d, "compareRuns", "metrics", 1)
+	loss := get(d, "compareRuns", "metrics", 2) // acc, grad, loss
 	assert.Equal(t, "MINIMIZE", get(loss, "goal"))
 	assert.Equal(t, false, get(loss, "goalGuessed"))
 	assert.Equal(t, run, get(loss, "bestRun", "id"))
@@ -173,6 +176,10 @@ func TestTrackingRejectsBadInput(t *testing.T) {
 			"INVALID_ARGUMENT", "input.params[0]", "exactly one of value and number"},
 		{"1001 points", logRun, map[string]any{"input": map[string]any{"run": run, "metrics": points(1001)}},
 			"INVALID_ARGUMENT", "input.metrics", "at most 1000 points per call"},
+		{"steps that do not match the values", logRun, map[string]any{"input": map[string]any{"run": run, "metricSeries": []any{map[string]any{"key": "m", "values": []any{1, 2}, "steps": []any{1}}}}},
+			"INVALID_ARGUMENT", "input.metricSeries[0].steps", "one step per value (2 values, 1 steps)"},
+		{"1001 points in lists", logRun, map[string]any{"input": map[string]any{"run": run, "metricSeries": []any{map[string]any{"key": "m", "values": zeros(1001)}}}},
+			"INVALID_ARGUMENT", "input.metricSeries", "at most 1000 points per call"},
 		{"101 parameters", logRun, map[string]any{"input": map[string]any{"run": run, "params": params(101)}},
 			"INVALID_ARGUMENT", "input.params", "at most 100 parameters per call"},
 		{"a long key", logRun, map[string]any{"input": map[string]any{"run": run, "params": []any{map[string]any{"key": strings.Repeat("k", 251), "value": "v"}}}},
@@ -226,4 +233,12 @@ func TestTrackingRejectsBadInput(t *testing.T) {
 	assert.Contains(t, resp.Errors[0].Message, "is deleted; restore it")
 	mustDo(t, h, `mutation($input: RunRefInput!) { restoreRun(input: $input) { run { lifecycle } } }`, map[string]any{"input": map[string]any{"run": run}})
 	mustDo(t, h, logRun, map[string]any{"input": map[string]any{"run": run, "metrics": points(1)}})
+}
+
+func zeros(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = 0
+	}
+	return out
 }

@@ -189,27 +189,37 @@ func (c *compiled) comparison(x *runfilter.Comparison) string {
 	return "false"
 }
 
-// driving picks, from the conjuncts of a filter, patterns the planner can start from
-// with an index (a parameter's exact value, a metric's range) and compiles the rest as
-// predicates. Each pattern matches at most once per run, so no run is repeated.
+// driving picks, from the conjuncts of a filter, at most one parameter's exact value
+// and one metric's range — the conditions an index answers — as the patterns the
+// search starts from, and compiles the rest as predicates. With both, the planner is
+// told to join the two sets of runs rather than expand every run of one set (a run
+// has one value per parameter and one series per metric, so no run repeats).
 func (c *compiled) driving(e runfilter.Expr) {
 	terms := []runfilter.Expr{e}
 	if and, ok := e.(*runfilter.And); ok {
 		terms = and.Terms
 	}
-	metrics := 0
+	var param, metricWhere string
 	for _, t := range terms {
 		x, ok := t.(*runfilter.Comparison)
 		switch {
-		case ok && x.Prefix == runfilter.PrefixParams && x.Op == runfilter.OpEq:
-			c.matches = append(c.matches, "MATCH (r)-[:"+RelHasParam+"]->(:"+LabelParam+" {pid: "+c.param(paramID(x.Key, *x.Text))+"})")
-		case ok && x.Prefix == runfilter.PrefixMetrics && metrics == 0:
-			metrics++
-			c.matches = append(c.matches, "MATCH (r)-[:"+RelHasMetric+"]->(dm:"+LabelMetricSeries+") WHERE dm.key = "+
-				c.param(x.Key)+" AND dm.last "+comparisonOps[x.Op]+" "+c.param(*x.Number))
+		case ok && param == "" && x.Prefix == runfilter.PrefixParams && x.Op == runfilter.OpEq:
+			param = "MATCH (:" + LabelParam + " {pid: " + c.param(paramID(x.Key, *x.Text)) + "})<-[:" + RelHasParam + "]-(r)"
+		case ok && metricWhere == "" && x.Prefix == runfilter.PrefixMetrics:
+			metricWhere = "WHERE dm.key = " + c.param(x.Key) + " AND dm.last " + comparisonOps[x.Op] + " " + c.param(*x.Number)
 		default:
 			c.where = append(c.where, c.predicate(t))
 		}
+	}
+	if param != "" {
+		c.matches = append(c.matches, param)
+	}
+	if metricWhere != "" {
+		metric := "MATCH (r)-[:" + RelHasMetric + "]->(dm:" + LabelMetricSeries + ")\nUSING INDEX dm:" + LabelMetricSeries + "(key, last)\n"
+		if param != "" {
+			metric += "USING JOIN ON r\n"
+		}
+		c.matches = append(c.matches, metric+metricWhere)
 	}
 }
 
@@ -326,14 +336,22 @@ func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
 		where = append(where, "r.experimentId IN $experiments")
 	}
 	where = append(where, c.where...)
-	var b strings.Builder
-	b.WriteString("MATCH (r:" + string(KindRun) + ")\n")
 	if q.Group != "" {
-		b.WriteString("MATCH (r)-[:" + RelInGroup + "]->(:" + LabelNode + " {key: $group})\n")
+		where = append(where, "EXISTS { MATCH (r)-[:"+RelInGroup+"]->(:"+LabelNode+" {key: $group}) }")
 		c.params["group"] = q.Group
 	}
-	for _, m := range c.matches {
-		b.WriteString(m + "\n")
+	var b strings.Builder
+	if len(c.matches) == 0 {
+		b.WriteString("MATCH (r:" + string(KindRun) + ")\n")
+	} else {
+		// The candidates the indexes give, then every other condition on them alone:
+		// the aggregation keeps the planner from checking the run's own properties on
+		// each side of the join before it.
+		for _, m := range c.matches {
+			b.WriteString(m + "\n")
+		}
+		b.WriteString("WITH collect(r) AS candidates\nUNWIND candidates AS r\n")
+		where = append([]string{"r:" + string(KindRun)}, where...)
 	}
 	b.WriteString("WITH r WHERE " + strings.Join(where, "\n  AND ") + "\n")
 	b.WriteString("WITH r ORDER BY " + strings.Join(c.order, ", ") + "\n")

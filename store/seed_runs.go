@@ -68,11 +68,12 @@ func (s *Store) SeedRuns(ctx context.Context, plan RunSeedPlan, progress func(ru
 	rng := rand.New(rand.NewPCG(plan.Seed, plan.Seed^0x5eed))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	expID := exp.String(propExperimentID)
+	expNum, _ := strconv.ParseUint(expID, 10, 64)
 	for done := 0; done < plan.Runs; {
 		n := min(seedRunBatch, plan.Runs-done)
 		rows := make([]map[string]any, 0, n)
 		for i := range n {
-			runID := fmt.Sprintf("%032x", uint64(done+i)+plan.Seed<<40)
+			runID := fmt.Sprintf("%016x%016x", expNum, done+i) // unique: the experiment is new
 			key := RunKey(runID)
 			start := base.Add(time.Duration(done+i) * time.Minute)
 			params := make([]map[string]any, 0, SeedRunParams)
