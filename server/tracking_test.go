@@ -130,6 +130,35 @@ func TestTrackingThroughGraphQL(t *testing.T) {
 	d = mustDo(t, h, `query($name: String!) { experimentByName(name: $name) { id } none: experimentByName(name: "nope-x") { id } }`, map[string]any{"name": "fraud-" + tk})
 	assert.Equal(t, exp, get(d, "experimentByName", "id"))
 	assert.Nil(t, get(d, "none"))
+
+	// Experiments page by id, the default one first.
+	d = mustDo(t, h, `{ experiments(first: 1) { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } } }`, nil)
+	assert.Equal(t, map[string]any{"id": "experiment:0", "name": "Default"}, get(d, "experiments", "edges", 0, "node"))
+	assert.Equal(t, true, get(d, "experiments", "pageInfo", "hasNextPage"))
+	d = mustDo(t, h, `query($after: String) { experiments(first: 1, after: $after) { edges { node { id } } } }`,
+		map[string]any{"after": get(d, "experiments", "pageInfo", "endCursor")})
+	assert.NotEqual(t, "experiment:0", get(d, "experiments", "edges", 0, "node", "id"))
+
+	// Rename, tag, delete (no new runs then) and restore.
+	d = mustDo(t, h, `mutation($input: UpdateExperimentInput!) { updateExperiment(input: $input) { experiment { name tags { key value } } } }`,
+		map[string]any{"input": map[string]any{"id": exp, "name": "fraud-renamed-" + tk, "deleteTags": []string{"team"}, "setTags": []any{map[string]any{"key": "owner", "value": "risk"}}}})
+	assert.Equal(t, map[string]any{"name": "fraud-renamed-" + tk, "tags": []any{map[string]any{"key": "owner", "value": "risk"}}}, get(d, "updateExperiment", "experiment"))
+	d = mustDo(t, h, `mutation($input: ExperimentRefInput!) { deleteExperiment(input: $input) { experiment { lifecycle } } }`, map[string]any{"input": map[string]any{"id": exp}})
+	assert.Equal(t, "DELETED", get(d, "deleteExperiment", "experiment", "lifecycle"))
+	resp := do(t, h, startRun, map[string]any{"input": map[string]any{"experiment": exp}})
+	require.Len(t, resp.Errors, 1)
+	assert.Equal(t, "input.experiment", resp.Errors[0].Extensions["field"])
+	d = mustDo(t, h, `{ experiments(first: 100, view: DELETED_ONLY) { edges { node { id } } } }`, nil)
+	var deleted []string
+	for _, e := range get(d, "experiments", "edges").([]any) {
+		deleted = append(deleted, get(e, "node", "id").(string))
+	}
+	assert.Contains(t, deleted, exp)
+	mustDo(t, h, `mutation($input: ExperimentRefInput!) { restoreExperiment(input: $input) { experiment { lifecycle } } }`, map[string]any{"input": map[string]any{"id": exp}})
+	mustDo(t, h, startRun, map[string]any{"input": map[string]any{"experiment": exp}})
+	resp = do(t, h, `mutation { deleteExperiment(input: {id: "experiment:0"}) { experiment { id } } }`, nil)
+	require.Len(t, resp.Errors, 1)
+	assert.Contains(t, resp.Errors[0].Message, "the default experiment cannot be deleted")
 }
 
 // Every rule of logging and search through GraphQL: conflicting parameters, oversize
