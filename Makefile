@@ -29,8 +29,22 @@ else
 	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve
 endif
 
+# The Python virtualenv with the real MLflow and OpenLineage clients the ingest tests
+# drive (tools/clients/requirements.txt); rebuilt when the requirements change.
+VENV        := .data/venv
+VENV_STAMP  := $(VENV)/.installed
+CLIENT_REQS := tools/clients/requirements.txt
+
+$(VENV_STAMP): $(CLIENT_REQS)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(CLIENT_REQS)
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow and openlineage-python clients
+
 .PHONY: test
-test: ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
+test: venv ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test $(GO_TEST_FLAGS) ./...

@@ -1,0 +1,46 @@
+// Package pyclient runs the real Python clients (mlflow, openlineage-python) that the
+// ingest tests drive, from the virtualenv `make venv` builds.
+package pyclient
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// Python returns the virtualenv's python. A missing virtualenv fails the test, never
+// skips it: `make test` builds it first.
+func Python(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	py := filepath.Join(root, ".data", "venv", "bin", "python")
+	if env := os.Getenv("PROVGRAPH_PYTHON"); env != "" {
+		py = env
+	}
+	if _, err := os.Stat(py); err != nil {
+		t.Fatalf("the Python clients are not installed (%v): run `make venv` (make test does)", err)
+	}
+	return py
+}
+
+// Run runs script with the virtualenv's python and the environment given, within
+// timeout, and returns its standard output; a failure ends the test with its output.
+func Run(t testing.TB, timeout time.Duration, env []string, script string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Python(t), append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s failed: %v\nstdout:\n%s\nstderr:\n%s", script, err, out.String(), errOut.String())
+	}
+	return out.String()
+}
