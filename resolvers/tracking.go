@@ -102,7 +102,7 @@ func runParams(in []*model.RunParamInput) ([]store.Param, error) {
 			if math.IsNaN(*p.Number) || math.IsInf(*p.Number, 0) {
 				return nil, apperr.Invalid(field+".number", "must be a finite number")
 			}
-			out = append(out, store.Param{Key: p.Key, Value: strconv.FormatFloat(*p.Number, 'g', -1, 64)})
+			out = append(out, store.Param{Key: p.Key, Value: store.ParamNumber(*p.Number)})
 		default:
 			out = append(out, store.Param{Key: p.Key, Value: *p.Value})
 		}
@@ -120,6 +120,9 @@ func metricSeriesPoints(in []*model.MetricSeriesInput, now time.Time) ([]store.M
 		}
 		if s.TimestampsMs != nil && len(s.TimestampsMs) != len(s.Values) {
 			return nil, apperr.Invalid(field+".timestampsMs", "must have one timestamp per value (%d values, %d timestamps)", len(s.Values), len(s.TimestampsMs))
+		}
+		if s.Key == "" || len(s.Key) > store.MaxParamKeyLength {
+			return nil, apperr.Invalid(field+".key", "must be 1 to %d characters", store.MaxParamKeyLength)
 		}
 		if len(out)+len(s.Values) > store.MaxMetricsPerCall {
 			return nil, apperr.Invalid("metricSeries", "must hold at most %d points per call", store.MaxMetricsPerCall)

@@ -59,7 +59,7 @@ MATCH (r:` + LabelNode + ` {key: $runs[i]})
 RETURN i, r {.*} AS run,
   [(r)-[:` + RelHasParam + `]->(p:` + LabelParam + `) WHERE $paramKeys IS NULL OR p.key IN $paramKeys | [p.key, p.value]] AS params,
   [(r)-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `) WHERE $metricKeys IS NULL OR m.key IN $metricKeys |
-     m {.key, .count, .finite, .sum, .sumsq, .min, .max, .last, .lastStep, .lastTimestamp}] AS metrics`
+     m {.key, .count, .finite, .mean, .m2, .min, .max, .last, .lastStep, .lastTimestamp}] AS metrics`
 )
 
 // CompareRuns lays runs side by side: every parameter (or those of paramKeys) with a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -64,10 +65,16 @@ RETURN c.seq AS seq, c.minStep AS minStep, c.maxStep AS maxStep, c.n AS n,
        c.extremeSteps AS es, c.extremeTimestamps AS ets, c.extremeValues AS evs
 ORDER BY c.minStep, c.seq`
 
+	cypherChunkPointsBySeq = `
+MATCH (c:` + LabelMetricChunk + `)
+WHERE c.sid = $sid AND c.seq IN $seqs
+RETURN c.seq AS seq, c.steps AS steps, c.timestamps AS ts, c.values AS vs`
+
 	cypherChunkPoints = `
 MATCH (c:` + LabelMetricChunk + `)
 WHERE c.sid = $sid AND c.seq IN $seqs
-RETURN c.steps AS steps, c.timestamps AS ts, c.values AS vs`
+RETURN c.steps AS steps, c.timestamps AS ts, c.values AS vs
+ORDER BY c.seq`
 )
 
 type chunkMeta struct {
@@ -126,6 +133,25 @@ func (r seriesReader) chunks(lo, hi int64) ([]chunkMeta, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// pointsByChunk reads the points of the chunks seqs into into, by sequence number.
+func (r seriesReader) pointsByChunk(seqs []int64, into map[int64][]MetricPoint) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	recs, err := collect(r.ctx, r.tx, cypherChunkPointsBySeq, map[string]any{"sid": r.sid, "seqs": seqs})
+	if err != nil {
+		return fmt.Errorf("metric %q points: %w", r.key, err)
+	}
+	for _, rec := range recs {
+		seq, _ := rec.Get("seq")
+		steps, _ := rec.Get("steps")
+		ts, _ := rec.Get("ts")
+		vs, _ := rec.Get("vs")
+		into[seq.(int64)] = pointsOf(r.key, int64s(steps), int64s(ts), float64s(vs))
+	}
+	return nil
 }
 
 func (r seriesReader) points(seqs []int64) ([]MetricPoint, error) {
@@ -202,27 +228,34 @@ func (s *Store) MetricHistory(ctx context.Context, run, key string, r StepRange,
 			return HistoryPage{}, err
 		}
 		// Read chunks in step order until the page is full and no chunk left can hold
-		// a point before the last one taken (chunks overlap only when steps were logged
-		// out of order).
-		pts := inRange(tail, lo, hi)
-		for i := 0; i < len(metas); {
-			var seqs []int64
-			for ; i < len(metas) && len(seqs) < first/MetricChunkSize+2; i++ {
-				seqs = append(seqs, metas[i].seq)
+		// a point before the page's last one (chunks overlap only when steps were
+		// logged out of order). Points are kept in the order they were logged (chunks
+		// by sequence, then the tail), so equal (step, timestamp) pairs keep that order
+		// on every page.
+		byChunk := map[int64][]MetricPoint{}
+		var seqs []int64
+		var pts []MetricPoint
+		for i := 0; ; {
+			var batch []int64
+			for ; i < len(metas) && len(batch) < first/MetricChunkSize+2; i++ {
+				batch = append(batch, metas[i].seq)
 			}
-			more, err := sr.points(seqs)
-			if err != nil {
+			if err := sr.pointsByChunk(batch, byChunk); err != nil {
 				return HistoryPage{}, err
 			}
-			pts = append(pts, inRange(more, lo, hi)...)
+			seqs = append(seqs, batch...)
+			slices.Sort(seqs)
+			pts = pts[:0]
+			for _, seq := range seqs {
+				pts = append(pts, inRange(byChunk[seq], lo, hi)...)
+			}
+			pts = append(pts, inRange(tail, lo, hi)...)
 			sortPoints(pts)
 			pts = afterCursor(pts, cur)
-			if len(pts) > first && (i >= len(metas) || metas[i].minStep > pts[first].Step) {
+			if i >= len(metas) || len(pts) > first && metas[i].minStep > pts[first].Step {
 				break
 			}
 		}
-		sortPoints(pts)
-		pts = afterCursor(pts, cur)
 		page := HistoryPage{Points: pts}
 		if len(pts) > first {
 			page.Points = pts[:first]

@@ -28,6 +28,9 @@ type ModelVersionInput struct {
 	Metrics []ModelMetric
 	// Tags label the version; like the rest of it they are fixed at registration.
 	Tags []Tag
+	// ProducedByRun, when set, is the ID of the tracked run the version came from: the
+	// run is recorded as its producer (run -PRODUCED-> version).
+	ProducedByRun *string
 }
 
 // Model properties beyond the common ones.
@@ -70,6 +73,7 @@ CREATE (v:` + LabelNode + `:` + string(KindModelVersion) + ` {
     name: $model + '/' + toString(m.latestVersion), model: $model, version: m.latestVersion,
     source: $source, description: $description, framework: $framework, signature: $signature,
     metricKeys: $metricKeys, metricValues: $metricValues, tagKeys: $tagKeys, tagValues: $tagValues,
+    producedByRun: $producedByRun,
     recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (v)-[:` + RelVersionOf + `]->(m)
 CREATE (a)-[:` + RelRegisteredAs + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
@@ -101,6 +105,11 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 	if err := checkDescription("description", in.Description); err != nil {
 		return Node{}, err
 	}
+	if in.ProducedByRun != nil {
+		if err := RequireKind("runId", *in.ProducedByRun, KindRun, "run:<run id>"); err != nil {
+			return Node{}, err
+		}
+	}
 	if err := checkProse("framework", in.Framework, MaxFrameworkLength); err != nil {
 		return Node{}, err
 	}
@@ -123,6 +132,7 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 		"artifactProps": aprops, "actor": actor,
 		"framework": optValue(in.Framework), "signature": signature,
 		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
+		"producedByRun": optValue(in.ProducedByRun),
 	}
 	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
 		if in.ProducedBy != nil {
@@ -141,10 +151,22 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 		if _, err := collect(ctx, tx, cypherLockModel, params); err != nil {
 			return Node{}, fmt.Errorf("lock model %q: %w", in.Model, err)
 		}
+		if in.ProducedByRun != nil {
+			if _, err := nodeByKey(ctx, tx, "runId", *in.ProducedByRun); err != nil {
+				return Node{}, err
+			}
+		}
 		recs, err := collect(ctx, tx, cypherRegisterModelVersion, params)
 		if err != nil {
 			return Node{}, fmt.Errorf("register version of model %q: %w", in.Model, err)
 		}
-		return nodeAt(recs[0], "v")
+		v, err := nodeAt(recs[0], "v")
+		if err != nil || in.ProducedByRun == nil {
+			return v, err
+		}
+		if _, err := collect(ctx, tx, cypherRunProduced, map[string]any{"run": *in.ProducedByRun, "output": v.Key, "actor": actor}); err != nil {
+			return Node{}, fmt.Errorf("link run %q to %q: %w", *in.ProducedByRun, v.Key, err)
+		}
+		return v, nil
 	})
 }

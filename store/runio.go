@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -162,8 +163,19 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 			}
 		}
 		for i, id := range io.OutputModels {
-			if _, err := nodeByKey(ctx, tx, fmt.Sprintf("outputModels[%d]", i), id); err != nil {
+			field := fmt.Sprintf("outputModels[%d]", i)
+			if _, err := nodeByKey(ctx, tx, field, id); err != nil {
 				return Node{}, err
+			}
+			// A model version has one producing run, like an artifact.
+			recs, err := collect(ctx, tx, cypherProducerOf, map[string]any{"key": id})
+			if err != nil {
+				return Node{}, fmt.Errorf("producer of %q: %w", id, err)
+			}
+			for _, rec := range recs {
+				if p, _ := rec.Get("producer"); p != io.Run {
+					return Node{}, apperr.Conflicting(field, "model version %q was produced by %v; a model version has one producer", id, p)
+				}
 			}
 			if err := link(cypherRunProduced, "outputs", map[string]any{"output": id}); err != nil {
 				return Node{}, err
@@ -183,6 +195,11 @@ func producedOnce(ctx context.Context, tx neo4j.ManagedTransaction, actor, run, 
 	if c, _ := recs[0].Get("created"); c == true {
 		return nil
 	}
+	uriField, names := field+".uri", map[string]string{}
+	if strings.HasPrefix(field, "charts[") {
+		// A chart's URI comes from its name; its type is the chartType property.
+		uriField, names = field+".name", map[string]string{propChartType: "type"}
+	}
 	a, err := nodeAt(recs[0], "n")
 	if err != nil {
 		return err
@@ -192,16 +209,20 @@ func producedOnce(ctx context.Context, tx neo4j.ManagedTransaction, actor, run, 
 		return fmt.Errorf("producer of %q: %w", a.Key, err)
 	}
 	if len(recs) != 1 {
-		return apperr.Conflicting(field+".uri", "artifact %q was already recorded (by %s at %s) and not as this run's output; "+
+		return apperr.Conflicting(uriField, "artifact %q was already recorded (by %s at %s) and not as this run's output; "+
 			"write the run's output to a new URI", truncateForMessage(a.Key), a.RecordedBy, a.RecordedAt.Format(time.RFC3339))
 	}
 	if p, _ := recs[0].Get("producer"); p != run {
-		return apperr.Conflicting(field+".uri", "artifact %q was produced by %v; an artifact has one producer", truncateForMessage(a.Key), p)
+		return apperr.Conflicting(uriField, "artifact %q was produced by %v; an artifact has one producer", truncateForMessage(a.Key), p)
 	}
 	var checks []fieldCheck
 	for _, prop := range []string{propDigest, propMediaType, propChartType, propBody} {
 		if v, ok := props[prop]; ok {
-			checks = append(checks, fieldCheck{field + "." + prop, prop, v})
+			name := prop
+			if n, ok := names[prop]; ok {
+				name = n
+			}
+			checks = append(checks, fieldCheck{field + "." + name, prop, v})
 		}
 	}
 	return firstConflict(a, "artifact", checks)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -14,8 +15,14 @@ import (
 	"github.com/provgraph/provgraph/apperr"
 )
 
-// ParamNumber renders a numeric parameter value the way it is stored and searched.
-func ParamNumber(v float64) string { return fmt.Sprint(v) }
+// ParamNumber renders a numeric parameter value the way it is stored and searched:
+// whole numbers (up to 2^53) as integers, others in their shortest form.
+func ParamNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) <= 1<<53 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
 
 // MetricPoint is one logged value of a metric. Value may be NaN or ±Inf: it is stored
 // and returned as logged.
@@ -42,7 +49,7 @@ type RunLog struct {
 const MetricChunkSize = 1000
 
 // How points are stored: each run×metric has one :MetricSeries record (the summary
-// searches and compare read: count, finite count, sum, sum of squares, min, max, the
+// searches and compare read: count, finite count, mean and M2 (Welford), min, max, the
 // last point, and the open tail of points) and :MetricChunk records of
 // MetricChunkSize points each (steps, values and timestamps as three lists, with the
 // chunk's step range and its first, last, min and max points for down-sampling). A
@@ -140,6 +147,10 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 // lockActiveRun takes the run's write lock (so concurrent batches to one run queue)
 // and returns it; a deleted run is an INVALID_ARGUMENT error about field.
 func lockActiveRun(ctx context.Context, tx neo4j.ManagedTransaction, field, key string) (Node, error) {
+	// Lock, then read: what is read (tags, lifecycle) cannot change before commit.
+	if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
+		return Node{}, fmt.Errorf("lock run %q: %w", key, err)
+	}
 	r, err := nodeByKey(ctx, tx, field, key)
 	if err != nil {
 		return Node{}, err
@@ -147,19 +158,22 @@ func lockActiveRun(ctx context.Context, tx neo4j.ManagedTransaction, field, key 
 	if Lifecycle(r.String(propLifecycle)) == LifecycleDeleted {
 		return Node{}, apperr.Invalid(field, "run %q is deleted; restore it before logging to it", key)
 	}
-	if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
-		return Node{}, fmt.Errorf("lock run %q: %w", key, err)
-	}
 	return r, nil
 }
 
+// indexedParam is a parameter with its position in the batch, for error fields.
+type indexedParam struct {
+	Param
+	index int
+}
+
 // checkParams validates a batch's parameters and returns them without repeats.
-func checkParams(ps []Param) ([]Param, error) {
+func checkParams(ps []Param) ([]indexedParam, error) {
 	if len(ps) > MaxParamsPerCall {
 		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", MaxParamsPerCall, len(ps))
 	}
 	seen := make(map[string]int, len(ps))
-	out := make([]Param, 0, len(ps))
+	out := make([]indexedParam, 0, len(ps))
 	for i, p := range ps {
 		f := fmt.Sprintf("params[%d]", i)
 		if err := checkText(f+".key", p.Key, MaxParamKeyLength); err != nil {
@@ -176,7 +190,7 @@ func checkParams(ps []Param) ([]Param, error) {
 			continue
 		}
 		seen[p.Key] = i
-		out = append(out, p)
+		out = append(out, indexedParam{p, i})
 	}
 	return out, nil
 }
@@ -197,7 +211,7 @@ func checkMetricPoints(ms []MetricPoint) error {
 	return nil
 }
 
-func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run string, params []Param) error {
+func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run string, params []indexedParam) error {
 	if len(params) == 0 {
 		return nil
 	}
@@ -216,10 +230,10 @@ func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run stri
 		logged[k.(string)], _ = v.(string)
 	}
 	var rows []map[string]any
-	for i, p := range params {
+	for _, p := range params {
 		if old, ok := logged[p.Key]; ok {
 			if old != p.Value {
-				return apperr.Conflicting(fmt.Sprintf("params[%d].value", i),
+				return apperr.Conflicting(fmt.Sprintf("params[%d].value", p.index),
 					"parameter %q of run %q was logged as %q; got %q (parameters are immutable)",
 					truncateForMessage(p.Key), run, truncateForMessage(old), truncateForMessage(p.Value))
 			}
@@ -239,7 +253,7 @@ func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run stri
 // seriesState is a run×metric summary as stored on its :MetricSeries record.
 type seriesState struct {
 	count, finite          int64
-	sum, sumsq             float64
+	mean, m2               float64
 	min, max               float64
 	lastStep, lastTS       int64
 	last                   float64
@@ -253,8 +267,8 @@ func seriesFrom(m map[string]any) seriesState {
 	s := seriesState{ok: true}
 	s.count, _ = m["count"].(int64)
 	s.finite, _ = m["finite"].(int64)
-	s.sum, _ = m["sum"].(float64)
-	s.sumsq, _ = m["sumsq"].(float64)
+	s.mean, _ = m["mean"].(float64)
+	s.m2, _ = m["m2"].(float64)
 	s.min, s.hasMinMax = m["min"].(float64)
 	s.max, _ = m["max"].(float64)
 	s.last, s.hasLast = m["last"].(float64)
@@ -289,9 +303,12 @@ func float64s(v any) []float64 {
 func (s *seriesState) add(step, ts int64, v float64) {
 	s.count++
 	if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		// Welford's update keeps the mean and the sum of squared deviations exact
+		// enough where a sum of squares would cancel (1e9 and 1e9+1).
 		s.finite++
-		s.sum += v
-		s.sumsq += v * v
+		delta := v - s.mean
+		s.mean += delta / float64(s.finite)
+		s.m2 += delta * (v - s.mean)
 		if !s.hasMinMax || v < s.min {
 			s.min = v
 		}
@@ -300,9 +317,10 @@ func (s *seriesState) add(step, ts int64, v float64) {
 		}
 		s.hasMinMax = true
 	}
-	// The last point is the one with the highest step, then the latest timestamp (as
-	// MLflow's latest metric value); a tie goes to the one logged later.
-	if !s.hasLast || step > s.lastStep || (step == s.lastStep && ts >= s.lastTS) {
+	// The last point is the one with the highest step, then the latest timestamp, then
+	// the largest value (MLflow's latest metric value).
+	if !s.hasLast || step > s.lastStep || (step == s.lastStep && (ts > s.lastTS ||
+		ts == s.lastTS && (v > s.last || math.IsNaN(s.last) && !math.IsNaN(v)))) {
 		s.last, s.lastStep, s.lastTS, s.hasLast = v, step, ts, true
 	}
 	s.tailSteps = append(s.tailSteps, step)
@@ -352,7 +370,7 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 			st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
 		}
 		props := map[string]any{
-			"run": run, "key": k, "count": st.count, "finite": st.finite, "sum": st.sum, "sumsq": st.sumsq,
+			"run": run, "key": k, "count": st.count, "finite": st.finite, "mean": st.mean, "m2": st.m2,
 			"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
 			"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
 			"min": nil, "max": nil,
@@ -440,9 +458,8 @@ func summaryFrom(props map[string]any) MetricSummary {
 		out.Min, out.Max = &mn, &mx
 	}
 	if st.finite > 0 {
-		avg := st.sum / float64(st.finite)
-		variance := math.Max(st.sumsq/float64(st.finite)-avg*avg, 0)
-		sd := math.Sqrt(variance)
+		avg := st.mean
+		sd := math.Sqrt(math.Max(st.m2/float64(st.finite), 0))
 		out.Avg, out.StdDev = &avg, &sd
 	}
 	return out
@@ -451,7 +468,7 @@ func summaryFrom(props map[string]any) MetricSummary {
 const cypherRunMetrics = `
 MATCH (:` + LabelNode + ` {key: $run})-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `)
 WHERE $keys IS NULL OR m.key IN $keys
-RETURN m {.key, .count, .finite, .sum, .sumsq, .min, .max, .last, .lastStep, .lastTimestamp} AS m
+RETURN m {.key, .count, .finite, .mean, .m2, .min, .max, .last, .lastStep, .lastTimestamp} AS m
 ORDER BY m.key`
 
 // RunMetrics returns the summaries of a run's metrics (of keys, when given), by key.

@@ -89,24 +89,34 @@ var attributeProps = map[string]string{
 	runfilter.AttrUserID: propUser, runfilter.AttrArtifactURI: propArtifactURI,
 }
 
-// likeRegex turns a SQL LIKE pattern into a Java regular expression (% any run, _ any
-// one character, everything else literal); ILIKE ignores case.
+// likeRegex turns a SQL LIKE pattern into a Java regular expression: % any run, _ any
+// one character, a backslash makes the next character literal (so \% and \_ find
+// them), everything else literal; ILIKE ignores case, Unicode included.
 func likeRegex(pattern string, ignoreCase bool) string {
 	var b strings.Builder
 	if ignoreCase {
-		b.WriteString("(?is)")
+		b.WriteString("(?isu)")
 	} else {
 		b.WriteString("(?s)")
 	}
+	escaped := false
 	for _, r := range pattern {
-		switch r {
-		case '%':
+		switch {
+		case escaped:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case r == '%':
 			b.WriteString(".*")
-		case '_':
+		case r == '_':
 			b.WriteString(".")
 		default:
 			b.WriteString(regexp.QuoteMeta(string(r)))
 		}
+	}
+	if escaped {
+		b.WriteString(regexp.QuoteMeta("\\"))
 	}
 	return b.String()
 }

@@ -92,7 +92,7 @@ func (s *Store) SeedRuns(ctx context.Context, plan RunSeedPlan, progress func(ru
 				}
 				metrics = append(metrics, map[string]any{
 					"sid": seriesID(key, k), "run": key, "key": k, "count": int64(1), "finite": int64(1),
-					"sum": v, "sumsq": v * v, "min": v, "max": v, "last": v, "lastStep": int64(0),
+					"mean": v, "m2": 0.0, "min": v, "max": v, "last": v, "lastStep": int64(0),
 					"lastTimestamp": start.UnixMilli(), "chunks": int64(0),
 					"tailSteps": []int64{0}, "tailTimestamps": []int64{start.UnixMilli()}, "tailValues": []float64{v},
 				})

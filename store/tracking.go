@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -267,6 +268,10 @@ func (s *Store) UpdateExperiment(ctx context.Context, actor string, u Experiment
 		return Node{}, err
 	}
 	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		// Lock, then read, so concurrent tag changes do not overwrite each other.
+		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": u.ID}); err != nil {
+			return Node{}, fmt.Errorf("lock %q: %w", u.ID, err)
+		}
 		e, err := nodeByKey(ctx, tx, "id", u.ID)
 		if err != nil {
 			return Node{}, err
@@ -550,6 +555,11 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 			"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
 			"actor": actor,
 		})
+		var nerr *neo4j.Neo4jError
+		if errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed" {
+			// Another start with the same run id won the race.
+			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", runID)
+		}
 		if err != nil {
 			return Node{}, fmt.Errorf("start run in %q: %w", in.Experiment, err)
 		}

@@ -260,3 +260,65 @@ func TestGuessGoal(t *testing.T) {
 		assert.Equal(t, want != "", ok, name)
 	}
 }
+
+// Points with the same step and timestamp page without loss, in the order logged; the
+// summary's spread is exact for large values; the last value of a tie is the largest.
+func TestMetricTiesAndPrecision(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "ties-" + tk})
+	require.NoError(t, err)
+	run := newRun(t, st, exp.Key)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for b := range 3 {
+		var batch []store.MetricPoint
+		for i := range 400 {
+			batch = append(batch, store.MetricPoint{Key: "same", Value: float64(b*400 + i), Timestamp: now})
+		}
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: batch})
+		require.NoError(t, err)
+	}
+	var values []float64
+	after := ""
+	for page := 0; ; page++ {
+		require.Less(t, page, 10)
+		p, err := st.MetricHistory(ctx, run.Key, "same", store.StepRange{}, 500, after)
+		require.NoError(t, err)
+		for _, pt := range p.Points {
+			values = append(values, pt.Value)
+		}
+		if p.EndCursor == "" {
+			break
+		}
+		after = p.EndCursor
+	}
+	require.Len(t, values, 1200)
+	for i, v := range values {
+		require.Equal(t, float64(i), v, "point %d", i)
+	}
+	sums, err := st.RunMetrics(ctx, run.Key, []string{"same"})
+	require.NoError(t, err)
+	assert.Equal(t, 1199.0, sums[0].Last, "a tie in step and time goes to the largest value")
+
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: []store.MetricPoint{
+		{Key: "big", Value: 1e9, Timestamp: now}, {Key: "big", Value: 1e9 + 1, Step: 1, Timestamp: now},
+	}})
+	require.NoError(t, err)
+	sums, err = st.RunMetrics(ctx, run.Key, []string{"big"})
+	require.NoError(t, err)
+	assert.InDelta(t, 0.5, *sums[0].StdDev, 1e-9)
+	assert.Equal(t, "1000000", store.ParamNumber(1e6))
+	assert.Equal(t, "0.01", store.ParamNumber(0.01))
+
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Tags: []store.Tag{{Key: "file", Value: "a_b%c"}}})
+	require.NoError(t, err)
+	for filter, want := range map[string]int{
+		`tags.file LIKE 'a\_b\%c'`: 1, `tags.file LIKE 'a_b%'`: 1, `tags.file LIKE 'a\_bx%'`: 0, `tags.file ILIKE 'A\_B%'`: 1,
+	} {
+		p, err := st.SearchRuns(ctx, store.RunSearch{Filter: filter, Experiments: []string{exp.Key}})
+		require.NoError(t, err, filter)
+		assert.Len(t, p.Runs, want, filter)
+	}
+}

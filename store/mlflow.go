@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// Registry operations the MLflow surface needs beyond registering versions.
+
+const cypherCreateRegisteredModel = `
+MERGE (m:` + LabelNode + ` {key: $key})
+  ON CREATE SET m:` + string(KindRegisteredModel) + `, m.kind = '` + string(KindRegisteredModel) + `',
+    m.name = $name, m.latestVersion = 0, m.description = $description,
+    m.tagKeys = $tagKeys, m.tagValues = $tagValues,
+    m.recordedAt = datetime.transaction(), m.recordedBy = $actor, m.` + createdFlag + ` = true
+WITH m, coalesce(m.` + createdFlag + `, false) AS created
+REMOVE m.` + createdFlag + `
+RETURN m, created`
+
+// CreateRegisteredModel creates a registered model with no versions yet. A name in use
+// is a CONFLICT (MLflow's RESOURCE_ALREADY_EXISTS).
+func (s *Store) CreateRegisteredModel(ctx context.Context, actor, name string, description *string, tags []Tag) (Node, error) {
+	if err := checkText("name", name, MaxModelNameLength); err != nil {
+		return Node{}, err
+	}
+	if modelVersionSuffix.MatchString(name) {
+		return Node{}, apperr.Invalid("name", "must not end in '/<digits>', which would read as a version in IDs (got %q)", truncateForMessage(name))
+	}
+	if err := checkDescription("description", description); err != nil {
+		return Node{}, err
+	}
+	keys, values, err := checkTags("tags", tags)
+	if err != nil {
+		return Node{}, err
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		recs, err := collect(ctx, tx, cypherCreateRegisteredModel, map[string]any{
+			"key": RegisteredModelKey(name), "name": name, "description": optValue(description),
+			"tagKeys": keys, "tagValues": values, "actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("create registered model %q: %w", name, err)
+		}
+		if c, _ := recs[0].Get("created"); c != true {
+			return Node{}, apperr.Conflicting("name", "registered model %q exists already", truncateForMessage(name))
+		}
+		return nodeAt(recs[0], "m")
+	})
+}
+
+const cypherVersionsOfModel = `
+MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: $key})
+WHERE v:` + string(KindModelVersion) + `
+RETURN collect(v {.*}) AS versions`
+
+// VersionsOfModel returns every version of a registered model.
+func (s *Store) VersionsOfModel(ctx context.Context, model string) ([]Node, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Node, error) {
+		recs, err := collect(ctx, tx, cypherVersionsOfModel, map[string]any{"key": model})
+		if err != nil {
+			return nil, fmt.Errorf("versions of %q: %w", model, err)
+		}
+		return nodesAt(recs[0], "versions")
+	})
+}
+
+// DeleteAlias ends an alias of a registered model; its history keeps it. An alias not
+// in force is NOT_FOUND.
+func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) error {
+	if err := RequireKind("model", model, KindRegisteredModel, "model:<name>"); err != nil {
+		return err
+	}
+	_, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		current, err := aliasesOf(ctx, tx, model, &alias, true, nil)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if len(current) == 0 {
+			return struct{}{}, apperr.Missing("alias", "registered model %q has no alias %q", truncateForMessage(model), truncateForMessage(alias))
+		}
+		_, err = collect(ctx, tx, cypherEndAlias, map[string]any{"model": model, "alias": alias, "actor": actor})
+		return struct{}{}, err
+	})
+	return err
+}
