@@ -23,6 +23,7 @@ import (
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/graph"
+	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	// MaxBodyBytes caps a request body; larger requests are refused. 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// ArtifactRoot is the directory the MLflow artifact proxy stores files in; empty
+	// refuses artifact uploads.
+	ArtifactRoot string
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -58,6 +62,11 @@ func New(opts Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", readyz(opts.Store))
+	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
+	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot})
+	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/", "/api/2.0/mlflow-artifacts/"} {
+		mux.Handle(prefix, mlflowAPI)
+	}
 
 	var h http.Handler = mux
 	h = recoverHTTP(h)

@@ -30,6 +30,7 @@ type serveConfig struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	maxBodyBytes    int64
+	artifactRoot    string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -49,6 +50,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"how long in-flight requests may finish after SIGTERM (env PROVGRAPH_SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", envInt("PROVGRAPH_MAX_BODY_BYTES", server.DefaultMaxBodyBytes),
 		"largest accepted request body in bytes (env PROVGRAPH_MAX_BODY_BYTES)")
+	fs.StringVar(&cfg.artifactRoot, "artifact-root", env("PROVGRAPH_ARTIFACT_ROOT", ".data/artifacts"),
+		"`directory` the MLflow artifact proxy stores files in (env PROVGRAPH_ARTIFACT_ROOT)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -118,7 +121,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes}),
+		Handler:           server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },

@@ -1,0 +1,55 @@
+package mlflow_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/internal/pyclient"
+	"github.com/provgraph/provgraph/server"
+	"github.com/provgraph/provgraph/store"
+)
+
+// The stock mlflow client, driven by testdata/client.py against the real handler: an
+// experiment, nested runs with parameters, metrics over steps (NaN among them), tags, a
+// dataset input, an artifact written and read back, searches with a filter (and OR),
+// metric history, a registered model with a version and an alias. Then, through the
+// store, the run, its dataset and its model version are connected in lineage.
+func TestTheMLflowClient(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop(), ArtifactRoot: t.TempDir()}))
+	t.Cleanup(srv.Close)
+
+	out := pyclient.Run(t, 3*time.Minute, []string{"MLFLOW_TRACKING_URI=" + srv.URL, "PROVGRAPH_TEST_TOKEN=" + tk}, "testdata/client.py")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var ids struct {
+		Run, Parent, Experiment, Model string
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &ids), out)
+
+	run := store.RunKey(ids.Run)
+	l, err := st.Lineage(t.Context(), store.LineageQuery{Start: []string{run}, Direction: store.Both, MaxDepth: 2})
+	require.NoError(t, err)
+	var keys []string
+	for _, n := range l.Nodes {
+		keys = append(keys, n.Key)
+	}
+	assert.ElementsMatch(t, []string{
+		run,
+		"datasetVersion:mlflow:customers-" + tk + "#9f2c1a7e",
+		store.ModelVersionKey(ids.Model, 1),
+	}, keys, "the run between its dataset and its model version")
+	parent, err := st.ParentOfRun(t.Context(), run)
+	require.NoError(t, err)
+	require.Len(t, parent, 1)
+	assert.Equal(t, store.RunKey(ids.Parent), parent[0].Key)
+}

@@ -1,0 +1,322 @@
+// Package mlflow serves MLflow's tracking REST API (/api/2.0/mlflow/..., and the same
+// under /ajax-api/2.0/...) and its artifact proxy (/api/2.0/mlflow-artifacts/...) on
+// provgraph's store, so that the stock mlflow client works against provgraph: an MLflow
+// experiment is a provgraph experiment, a run a run, a logged dataset a dataset version
+// in lineage, a registered version a model version. Everything a client logs is visible
+// through GraphQL at once.
+package mlflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/provgraph/provgraph/actor"
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
+)
+
+// MLflow's error codes, with the HTTP statuses its client expects.
+const (
+	codeInvalid       = "INVALID_PARAMETER_VALUE"
+	codeNotFound      = "RESOURCE_DOES_NOT_EXIST"
+	codeExists        = "RESOURCE_ALREADY_EXISTS"
+	codeInternal      = "INTERNAL_ERROR"
+	codeUnavailable   = "TEMPORARILY_UNAVAILABLE"
+	codeEndpointUnkwn = "ENDPOINT_NOT_FOUND"
+)
+
+// MaxBodyBytes bounds a request body (artifact uploads excepted, see MaxArtifactBytes).
+const MaxBodyBytes = 8 << 20
+
+// Options configure the MLflow surface.
+type Options struct {
+	// ArtifactRoot is the local directory the artifact proxy stores files under.
+	ArtifactRoot string
+	// MaxArtifactBytes bounds one uploaded artifact; 0 means 1 GiB.
+	MaxArtifactBytes int64
+}
+
+type server struct {
+	st   *store.Store
+	opts Options
+}
+
+// NewHandler returns the handler for /api/2.0/mlflow/, /ajax-api/2.0/mlflow/ and
+// /api/2.0/mlflow-artifacts/.
+func NewHandler(st *store.Store, opts Options) http.Handler {
+	if opts.MaxArtifactBytes <= 0 {
+		opts.MaxArtifactBytes = 1 << 30
+	}
+	s := &server{st: st, opts: opts}
+	mux := http.NewServeMux()
+	routes := map[string]func(*request) (any, error){
+		"experiments/create":                    s.createExperiment,
+		"experiments/get":                       s.getExperiment,
+		"experiments/get-by-name":               s.getExperimentByName,
+		"experiments/search":                    s.searchExperiments,
+		"experiments/update":                    s.updateExperiment,
+		"experiments/delete":                    s.experimentLifecycle(store.LifecycleDeleted),
+		"experiments/restore":                   s.experimentLifecycle(store.LifecycleActive),
+		"experiments/set-experiment-tag":        s.setExperimentTag,
+		"runs/create":                           s.createRun,
+		"runs/get":                              s.getRun,
+		"runs/update":                           s.updateRun,
+		"runs/delete":                           s.runLifecycle(store.LifecycleDeleted),
+		"runs/restore":                          s.runLifecycle(store.LifecycleActive),
+		"runs/log-metric":                       s.logMetric,
+		"runs/log-parameter":                    s.logParameter,
+		"runs/set-tag":                          s.setTag,
+		"runs/delete-tag":                       s.deleteTag,
+		"runs/log-batch":                        s.logBatch,
+		"runs/log-inputs":                       s.logInputs,
+		"runs/search":                           s.searchRuns,
+		"metrics/get-history":                   s.getMetricHistory,
+		"registered-models/create":              s.createRegisteredModel,
+		"registered-models/get":                 s.getRegisteredModel,
+		"registered-models/search":              s.searchRegisteredModels,
+		"registered-models/get-latest-versions": s.getLatestVersions,
+		"registered-models/alias":               s.alias,
+		"model-versions/create":                 s.createModelVersion,
+		"model-versions/get":                    s.getModelVersion,
+		"model-versions/search":                 s.searchModelVersions,
+		"registered-models/get-by-alias":        s.getByAlias,
+		// MLflow 3's logged models are not recorded: the search is answered, empty, so
+		// clients resolving runs:/ URIs fall back to the run's artifacts.
+		"logged-models/search": func(*request) (any, error) { return map[string]any{"models": []any{}}, nil },
+	}
+	for path, h := range routes {
+		for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
+			mux.Handle(prefix+path, s.endpoint(h))
+		}
+	}
+	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/"} {
+		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, codeEndpointUnkwn, fmt.Sprintf("provgraph does not serve %s %s", r.Method, r.URL.Path))
+		})
+	}
+	mux.HandleFunc("/api/2.0/mlflow-artifacts/artifacts", s.listArtifacts)
+	mux.HandleFunc("/api/2.0/mlflow-artifacts/artifacts/", s.artifact)
+	return mux
+}
+
+// request is one API call: its parameters, from the JSON body (POST, PATCH, DELETE) or
+// the query string (GET), and its HTTP request.
+type request struct {
+	r      *http.Request
+	params map[string]any
+}
+
+// endpoint decodes a call, runs it and writes MLflow's JSON answer or error.
+func (s *server) endpoint(h func(*request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &request{r: r, params: map[string]any{}}
+		for k, vs := range r.URL.Query() {
+			if len(vs) == 1 {
+				req.params[k] = vs[0]
+			} else {
+				list := make([]any, len(vs))
+				for i, v := range vs {
+					list[i] = v
+				}
+				req.params[k] = list
+			}
+		}
+		if r.Method != http.MethodGet && r.Body != nil {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+			if err != nil {
+				writeError(w, http.StatusRequestEntityTooLarge, codeInvalid, fmt.Sprintf("request body is larger than the limit of %d bytes", MaxBodyBytes))
+				return
+			}
+			if len(strings.TrimSpace(string(body))) > 0 {
+				var m map[string]any
+				d := json.NewDecoder(strings.NewReader(string(body)))
+				d.UseNumber()
+				if err := d.Decode(&m); err != nil {
+					writeError(w, http.StatusBadRequest, codeInvalid, "the request body is not a JSON object: "+err.Error())
+					return
+				}
+				for k, v := range m {
+					req.params[k] = v
+				}
+			}
+		}
+		out, err := h(req)
+		if err != nil {
+			writeAppError(w, err)
+			return
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(map[string]any{"error_code": codeInternal, "message": "could not encode the answer"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error_code": code, "message": message})
+}
+
+// writeAppError maps provgraph's error codes onto MLflow's.
+func writeAppError(w http.ResponseWriter, err error) {
+	e, ok := apperr.As(err)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
+		return
+	}
+	switch e.Code {
+	case apperr.NotFound:
+		writeError(w, http.StatusNotFound, codeNotFound, e.Error())
+	case apperr.Conflict:
+		if strings.Contains(e.Reason, "exists already") {
+			writeError(w, http.StatusBadRequest, codeExists, e.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, codeInvalid, e.Error())
+	case apperr.InvalidArgument:
+		writeError(w, http.StatusBadRequest, codeInvalid, e.Error())
+	case apperr.Unavailable:
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, e.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, codeInternal, e.Error())
+	}
+}
+
+// Parameter readers: each names the field and the rule when a value does not fit.
+
+func (q *request) str(field string) (string, error) {
+	v, ok := q.params[field]
+	if !ok || v == nil {
+		return "", apperr.Invalid(field, "is required")
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", apperr.Invalid(field, "must be a string (got %T)", v)
+	}
+	return s, nil
+}
+
+func (q *request) optStr(field string) (*string, error) {
+	v, ok := q.params[field]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, apperr.Invalid(field, "must be a string (got %T)", v)
+	}
+	return &s, nil
+}
+
+// num reads a number given as a JSON number or a string (MLflow's clients send int64s
+// both ways).
+func num(field string, v any) (float64, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.Float64()
+	case string:
+		switch x {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity", "inf":
+			return math.Inf(1), nil
+		case "-Infinity", "-inf":
+			return math.Inf(-1), nil
+		}
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return 0, apperr.Invalid(field, "must be a number (got %q)", x)
+		}
+		return f, nil
+	case float64:
+		return x, nil
+	}
+	return 0, apperr.Invalid(field, "must be a number (got %T)", v)
+}
+
+func int64Of(field string, v any) (int64, error) {
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			return i, nil
+		}
+	}
+	if s, ok := v.(string); ok {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	f, err := num(field, v)
+	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, apperr.Invalid(field, "must be an integer (got %v)", v)
+	}
+	return int64(f), nil
+}
+
+func (q *request) optInt(field string) (*int64, error) {
+	v, ok := q.params[field]
+	if !ok || v == nil || v == "" {
+		return nil, nil
+	}
+	i, err := int64Of(field, v)
+	return &i, err
+}
+
+func (q *request) list(field string) ([]any, error) {
+	v, ok := q.params[field]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	switch x := v.(type) {
+	case []any:
+		return x, nil
+	case string:
+		return []any{x}, nil
+	}
+	return nil, apperr.Invalid(field, "must be a list (got %T)", v)
+}
+
+func (q *request) actor() string { return actor.From(q.r.Context()) }
+
+// keyValues reads a list of {key, value} objects (tags, params).
+func keyValues(field string, items []any) ([]store.Tag, error) {
+	out := make([]store.Tag, 0, len(items))
+	for i, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, apperr.Invalid(fmt.Sprintf("%s[%d]", field, i), "must be an object with key and value")
+		}
+		k, _ := m["key"].(string)
+		v, isStr := m["value"].(string)
+		if !isStr && m["value"] != nil {
+			v = fmt.Sprint(m["value"])
+		}
+		out = append(out, store.Tag{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+func tagsJSON(tags []store.Tag) []map[string]any {
+	out := make([]map[string]any, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, map[string]any{"key": t.Key, "value": t.Value})
+	}
+	return out
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }

@@ -1,0 +1,321 @@
+package mlflow
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
+)
+
+func (s *server) registeredModelJSON(q *request, m store.Node) (map[string]any, error) {
+	aliases, err := s.st.AliasesOf(q.r.Context(), m.Key, nil)
+	if err != nil {
+		return nil, err
+	}
+	versions, err := s.st.VersionsOfModel(q.r.Context(), m.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{
+		"name": m.Name, "creation_timestamp": millis(m.RecordedAt), "last_updated_timestamp": millis(m.RecordedAt),
+		"description": m.String("description"), "tags": tagsJSON(m.Tags()), "aliases": aliasesJSON(aliases),
+	}
+	if latest := latestVersion(versions); latest != nil {
+		v, err := s.modelVersionJSON(q, *latest)
+		if err != nil {
+			return nil, err
+		}
+		out["latest_versions"] = []any{v}
+	}
+	return out, nil
+}
+
+func aliasesJSON(moves []store.AliasMove) []map[string]any {
+	out := make([]map[string]any, 0, len(moves))
+	for _, m := range moves {
+		out = append(out, map[string]any{"alias": m.Alias, "version": strconv.FormatInt(m.Version.Int("version"), 10)})
+	}
+	return out
+}
+
+func latestVersion(vs []store.Node) *store.Node {
+	var best *store.Node
+	for i := range vs {
+		if best == nil || vs[i].Int("version") > best.Int("version") {
+			best = &vs[i]
+		}
+	}
+	return best
+}
+
+func (s *server) modelVersionJSON(q *request, v store.Node) (map[string]any, error) {
+	model := v.String("model")
+	aliases, err := s.st.AliasesOf(q.r.Context(), store.RegisteredModelKey(model), nil)
+	if err != nil {
+		return nil, err
+	}
+	var mine []string
+	for _, a := range aliases {
+		if a.Version.Key == v.Key {
+			mine = append(mine, a.Alias)
+		}
+	}
+	runID := ""
+	if run := v.OptString("producedByRun"); run != nil {
+		runID = runIDOf(*run)
+	}
+	if mine == nil {
+		mine = []string{}
+	}
+	return map[string]any{
+		"name": model, "version": strconv.FormatInt(v.Int("version"), 10),
+		"creation_timestamp": millis(v.RecordedAt), "last_updated_timestamp": millis(v.RecordedAt),
+		"current_stage": "None", "description": v.String("description"), "source": v.String("source"),
+		"run_id": runID, "status": "READY", "tags": tagsJSON(v.Tags()), "aliases": mine,
+	}, nil
+}
+
+func (s *server) createRegisteredModel(q *request) (any, error) {
+	name, err := q.str("name")
+	if err != nil {
+		return nil, err
+	}
+	desc, err := q.optStr("description")
+	if err != nil {
+		return nil, err
+	}
+	items, err := q.list("tags")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := keyValues("tags", items)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.st.CreateRegisteredModel(q.r.Context(), q.actor(), name, desc, tags)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.registeredModelJSON(q, m)
+	return map[string]any{"registered_model": out}, err
+}
+
+func (s *server) modelNode(q *request, field string) (store.Node, error) {
+	name, err := q.str(field)
+	if err != nil {
+		return store.Node{}, err
+	}
+	key := store.RegisteredModelKey(name)
+	if err := store.RequireKind(field, key, store.KindRegisteredModel, "a model name"); err != nil {
+		return store.Node{}, err
+	}
+	m, err := s.st.NodeByID(q.r.Context(), field, key)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return store.Node{}, apperr.Missing(field, "registered model %q not found", name)
+	}
+	return m, err
+}
+
+func (s *server) getRegisteredModel(q *request) (any, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.registeredModelJSON(q, m)
+	return map[string]any{"registered_model": out}, err
+}
+
+// searchRegisteredModels answers `name = '...'`, `name LIKE '...'` or no filter, by name.
+func (s *server) searchRegisteredModels(q *request) (any, error) {
+	filter, err := q.optStr("filter")
+	if err != nil {
+		return nil, err
+	}
+	name, like, err := experimentNameFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" && !like {
+		m, err := s.st.NodeByID(q.r.Context(), "filter", store.RegisteredModelKey(name))
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return map[string]any{"registered_models": []any{}}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.registeredModelJSON(q, m)
+		return map[string]any{"registered_models": []any{out}}, err
+	}
+	return nil, apperr.Invalid("filter", "provgraph's registered-models/search takes `name = '...'` (got %q)", strings.TrimSpace(deref(filter)))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (s *server) getLatestVersions(q *request) (any, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	versions, err := s.st.VersionsOfModel(q.r.Context(), m.Key)
+	if err != nil {
+		return nil, err
+	}
+	// Stages are not kept (MLflow deprecated them): every version is in stage "None".
+	out := []any{}
+	if latest := latestVersion(versions); latest != nil {
+		v, err := s.modelVersionJSON(q, *latest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return map[string]any{"model_versions": out}, nil
+}
+
+func (s *server) createModelVersion(q *request) (any, error) {
+	name, err := q.str("name")
+	if err != nil {
+		return nil, err
+	}
+	source, err := q.str("source")
+	if err != nil {
+		return nil, err
+	}
+	in := store.ModelVersionInput{Model: name, Source: source}
+	if in.Description, err = q.optStr("description"); err != nil {
+		return nil, err
+	}
+	if runID, err := q.optStr("run_id"); err != nil {
+		return nil, err
+	} else if runID != nil && *runID != "" {
+		run := store.RunKey(*runID)
+		in.ProducedByRun = &run
+	}
+	items, err := q.list("tags")
+	if err != nil {
+		return nil, err
+	}
+	if in.Tags, err = keyValues("tags", items); err != nil {
+		return nil, err
+	}
+	if _, err := s.modelNode(q, "name"); err != nil {
+		return nil, err
+	}
+	v, err := s.st.RegisterModelVersion(q.r.Context(), q.actor(), in)
+	if err != nil {
+		return nil, apperr.WithField(err, "runId", "run_id")
+	}
+	out, err := s.modelVersionJSON(q, v)
+	return map[string]any{"model_version": out}, err
+}
+
+func (s *server) versionNode(q *request) (store.Node, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return store.Node{}, err
+	}
+	n, err := q.optInt("version")
+	if err != nil {
+		return store.Node{}, err
+	}
+	if n == nil {
+		return store.Node{}, apperr.Invalid("version", "is required")
+	}
+	v, err := s.st.NodeByID(q.r.Context(), "version", store.ModelVersionKey(m.Name, *n))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return store.Node{}, apperr.Missing("version", "model version (name=%s, version=%d) not found", m.Name, *n)
+	}
+	return v, err
+}
+
+func (s *server) getModelVersion(q *request) (any, error) {
+	v, err := s.versionNode(q)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.modelVersionJSON(q, v)
+	return map[string]any{"model_version": out}, err
+}
+
+// searchModelVersions answers `name = '...'` (and no filter is refused), newest first.
+func (s *server) searchModelVersions(q *request) (any, error) {
+	filter, err := q.optStr("filter")
+	if err != nil {
+		return nil, err
+	}
+	name, like, err := experimentNameFilter(filter)
+	if err != nil || name == "" || like {
+		return nil, apperr.Invalid("filter", "provgraph's model-versions/search takes `name = '...'` (got %q)", deref(filter))
+	}
+	versions, err := s.st.VersionsOfModel(q.r.Context(), store.RegisteredModelKey(name))
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i].Int("version") > versions[j].Int("version") })
+	out := []any{}
+	for _, v := range versions {
+		j, err := s.modelVersionJSON(q, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return map[string]any{"model_versions": out}, nil
+}
+
+// alias sets (POST), reads (GET) or deletes (DELETE) a registered model's alias.
+func (s *server) alias(q *request) (any, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	alias, err := q.str("alias")
+	if err != nil {
+		return nil, err
+	}
+	switch q.r.Method {
+	case http.MethodGet:
+		return s.getByAlias(q)
+	case http.MethodDelete:
+		return nil, s.st.DeleteAlias(q.r.Context(), q.actor(), m.Key, alias)
+	}
+	n, err := q.optInt("version")
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		return nil, apperr.Invalid("version", "is required")
+	}
+	_, err = s.st.SetAlias(q.r.Context(), q.actor(), m.Key, alias, store.ModelVersionKey(m.Name, *n))
+	return nil, apperr.WithField(err, "modelVersion", "version")
+}
+
+func (s *server) getByAlias(q *request) (any, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	alias, err := q.str("alias")
+	if err != nil {
+		return nil, err
+	}
+	aliases, err := s.st.AliasesOf(q.r.Context(), m.Key, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range aliases {
+		if a.Alias == alias {
+			out, err := s.modelVersionJSON(q, a.Version)
+			return map[string]any{"model_version": out}, err
+		}
+	}
+	return nil, apperr.Missing("alias", "registered model %q has no alias %q", m.Name, alias)
+}

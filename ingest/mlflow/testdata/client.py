@@ -1,0 +1,95 @@
+"""A realistic MLflow client session against provgraph (run by client_test.go).
+
+It uses only the stock mlflow client. Everything it asserts is what the client reads
+back; the Go test then checks through provgraph's store that the run, its dataset and
+its model version are connected in lineage. It prints one JSON line with the IDs.
+"""
+
+import json
+import math
+import os
+import sys
+import tempfile
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.data.http_dataset_source import HTTPDatasetSource
+from mlflow.data.meta_dataset import MetaDataset
+
+token = os.environ["PROVGRAPH_TEST_TOKEN"]
+mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+client = MlflowClient()
+
+experiment = mlflow.set_experiment(f"fraud-{token}")
+assert experiment.name == f"fraud-{token}", experiment
+
+dataset = MetaDataset(
+    HTTPDatasetSource(url=f"https://data.example.com/{token}/customers.csv"),
+    name=f"customers-{token}",
+    digest="9f2c1a7e",
+)
+
+with mlflow.start_run(run_name="sweep") as parent:
+    for lr in (0.01, 0.1):
+        with mlflow.start_run(run_name=f"lr-{lr}", nested=True) as child:
+            mlflow.log_params({"lr": lr, "optimizer": "adam"})
+            for step in range(5):
+                mlflow.log_metrics({"loss": 1.0 / (step + 1) + lr, "auc": 0.8 + step * 0.02 - lr}, step=step)
+            mlflow.log_metric("grad_norm", float("nan"), step=5)
+            mlflow.set_tags({"team": "risk", "lr_bucket": "low" if lr < 0.05 else "high"})
+            mlflow.log_input(dataset, context="training")
+            mlflow.log_text(f"lr={lr}\n", "notes/params.txt")
+            if lr == 0.01:
+                best = child.info.run_id
+
+# Read back what was logged.
+run = client.get_run(best)
+assert run.data.params == {"lr": "0.01", "optimizer": "adam"}, run.data.params
+assert math.isclose(run.data.metrics["auc"], 0.8 + 4 * 0.02 - 0.01), run.data.metrics
+assert math.isnan(run.data.metrics["grad_norm"]), run.data.metrics
+assert run.data.tags["team"] == "risk", run.data.tags
+assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id, run.data.tags
+assert run.info.status == "FINISHED", run.info
+assert run.info.run_name == "lr-0.01", run.info
+assert [d.dataset.digest for d in run.inputs.dataset_inputs] == ["9f2c1a7e"], run.inputs
+
+history = client.get_metric_history(best, "loss")
+assert [m.step for m in history] == [0, 1, 2, 3, 4], history
+assert math.isclose(history[0].value, 1.01), history
+
+with tempfile.TemporaryDirectory() as d:
+    path = mlflow.artifacts.download_artifacts(run_id=best, artifact_path="notes/params.txt", dst_path=d)
+    assert open(path).read() == "lr=0.01\n"
+names = [f.path for f in client.list_artifacts(best, "notes")]
+assert names == ["notes/params.txt"], names
+
+found = mlflow.search_runs(
+    experiment_ids=[experiment.experiment_id],
+    filter_string="params.lr = '0.01' and metrics.auc > 0.8",
+    order_by=["metrics.auc DESC"],
+    output_format="list",
+)
+assert [r.info.run_id for r in found] == [best], [r.info.run_id for r in found]
+either = mlflow.search_runs(
+    experiment_ids=[experiment.experiment_id],
+    filter_string="tags.lr_bucket = 'high' OR params.lr = '0.01'",
+    output_format="list",
+)
+assert len(either) == 2, either
+
+model = f"fraud-model-{token}"
+client.create_registered_model(model, description="card fraud")
+version = client.create_model_version(model, f"runs:/{best}/model", run_id=best)
+assert version.version == "1", version
+client.set_registered_model_alias(model, "champion", "1")
+champion = client.get_model_version_by_alias(model, "champion")
+assert champion.version == "1" and champion.run_id == best, champion
+assert client.get_registered_model(model).aliases == {"champion": "1"}
+
+try:
+    client.get_run("0" * 32)
+    sys.exit("get_run of an unknown run did not fail")
+except mlflow.exceptions.MlflowException as e:
+    assert e.error_code == "RESOURCE_DOES_NOT_EXIST", e.error_code
+
+print(json.dumps({"run": best, "parent": parent.info.run_id, "experiment": experiment.experiment_id, "model": model}))
