@@ -286,7 +286,9 @@ func (q *request) list(field string) ([]any, error) {
 	case []any:
 		return x, nil
 	case string:
-		return []any{x}, nil
+		if q.r.Method == http.MethodGet { // one value of a repeatable query parameter
+			return []any{x}, nil
+		}
 	}
 	return nil, apperr.Invalid(field, "must be a list (got %T)", v)
 }
