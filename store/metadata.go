@@ -173,33 +173,16 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, actor string, u Regis
 	if err := checkDescription("description", u.Description); err != nil {
 		return Node{}, err
 	}
-	if _, _, err := checkTags("setTags", u.SetTags); err != nil {
-		return Node{}, err
-	}
-	if len(u.DeleteTags) > MaxTags {
-		return Node{}, apperr.Invalid("deleteTags", "must hold at most %d keys (got %d)", MaxTags, len(u.DeleteTags))
-	}
 	key := RegisteredModelKey(u.Name)
 	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
+			return Node{}, fmt.Errorf("lock %q: %w", key, err)
+		}
 		m, err := nodeByKey(ctx, tx, "name", key)
 		if err != nil {
 			return Node{}, err
 		}
-		tags := map[string]string{}
-		for _, t := range m.Tags() {
-			tags[t.Key] = t.Value
-		}
-		for _, k := range u.DeleteTags {
-			delete(tags, k)
-		}
-		for _, t := range u.SetTags {
-			tags[t.Key] = t.Value
-		}
-		merged := make([]Tag, 0, len(tags))
-		for k, v := range tags {
-			merged = append(merged, Tag{Key: k, Value: v})
-		}
-		keys, values, err := checkTags("setTags", merged)
+		keys, values, err := mergeTags(m.Tags(), u.SetTags, u.DeleteTags)
 		if err != nil {
 			return Node{}, err
 		}

@@ -87,3 +87,42 @@ func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) err
 	})
 	return err
 }
+
+const cypherUpdateVersionLabels = `
+MATCH (v:` + LabelNode + ` {key: $key})
+SET v.description = CASE WHEN $setDescription THEN $description ELSE v.description END,
+    v.tagKeys = $tagKeys, v.tagValues = $tagValues,
+    v.updatedAt = datetime.transaction(), v.updatedBy = $actor
+RETURN v`
+
+// UpdateModelVersionLabels changes a model version's description and tags — labels,
+// where the last write wins; what the version was registered from never changes.
+func (s *Store) UpdateModelVersionLabels(ctx context.Context, actor, version string, description *string, set []Tag, del []string) (Node, error) {
+	if err := RequireKind("version", version, KindModelVersion, "model:<name>/<version>"); err != nil {
+		return Node{}, err
+	}
+	if err := checkDescription("description", description); err != nil {
+		return Node{}, err
+	}
+	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": version}); err != nil {
+			return Node{}, fmt.Errorf("lock %q: %w", version, err)
+		}
+		v, err := nodeByKey(ctx, tx, "version", version)
+		if err != nil {
+			return Node{}, err
+		}
+		keys, values, err := mergeTags(v.Tags(), set, del)
+		if err != nil {
+			return Node{}, err
+		}
+		recs, err := collect(ctx, tx, cypherUpdateVersionLabels, map[string]any{
+			"key": version, "setDescription": description != nil, "description": optValue(description),
+			"tagKeys": keys, "tagValues": values, "actor": actor,
+		})
+		if err != nil {
+			return Node{}, fmt.Errorf("update %q: %w", version, err)
+		}
+		return nodeAt(recs[0], "v")
+	})
+}

@@ -86,6 +86,14 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 		"model-versions/get":                    s.getModelVersion,
 		"model-versions/search":                 s.searchModelVersions,
 		"registered-models/get-by-alias":        s.getByAlias,
+		"registered-models/update":              s.updateRegisteredModel,
+		"registered-models/set-tag":             s.modelTag(false),
+		"registered-models/delete-tag":          s.modelTag(true),
+		"registered-models/delete":              refuseDelete,
+		"model-versions/update":                 s.updateModelVersion,
+		"model-versions/set-tag":                s.versionTag(false),
+		"model-versions/delete-tag":             s.versionTag(true),
+		"model-versions/delete":                 refuseDelete,
 		// MLflow 3's logged models are not recorded: the search is answered, empty, so
 		// clients resolving runs:/ URIs fall back to the run's artifacts.
 		"logged-models/search": func(*request) (any, error) { return map[string]any{"models": []any{}}, nil },

@@ -319,3 +319,96 @@ func (s *server) getByAlias(q *request) (any, error) {
 	}
 	return nil, apperr.Missing("alias", "registered model %q has no alias %q", m.Name, alias)
 }
+
+// updateRegisteredModel changes a registered model's description.
+func (s *server) updateRegisteredModel(q *request) (any, error) {
+	m, err := s.modelNode(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	desc, err := q.optStr("description")
+	if err != nil {
+		return nil, err
+	}
+	m, err = s.st.UpdateRegisteredModel(q.r.Context(), q.actor(), store.RegisteredModelUpdate{Name: m.Name, Description: desc})
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.registeredModelJSON(q, m)
+	return map[string]any{"registered_model": out}, err
+}
+
+// modelTag sets (or, with del, deletes) a tag of a registered model.
+func (s *server) modelTag(del bool) func(*request) (any, error) {
+	return func(q *request) (any, error) {
+		m, err := s.modelNode(q, "name")
+		if err != nil {
+			return nil, err
+		}
+		k, err := q.str("key")
+		if err != nil {
+			return nil, err
+		}
+		u := store.RegisteredModelUpdate{Name: m.Name, DeleteTags: []string{k}}
+		if !del {
+			v, err := q.str("value")
+			if err != nil {
+				return nil, err
+			}
+			u = store.RegisteredModelUpdate{Name: m.Name, SetTags: []store.Tag{{Key: k, Value: v}}}
+		}
+		_, err = s.st.UpdateRegisteredModel(q.r.Context(), q.actor(), u)
+		return nil, apperr.WithField(err, "setTags", "key")
+	}
+}
+
+// updateModelVersion changes a model version's description.
+func (s *server) updateModelVersion(q *request) (any, error) {
+	v, err := s.versionNode(q)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := q.optStr("description")
+	if err != nil {
+		return nil, err
+	}
+	if v, err = s.st.UpdateModelVersionLabels(q.r.Context(), q.actor(), v.Key, desc, nil, nil); err != nil {
+		return nil, err
+	}
+	out, err := s.modelVersionJSON(q, v)
+	return map[string]any{"model_version": out}, err
+}
+
+// versionTag sets (or, with del, deletes) a tag of a model version.
+func (s *server) versionTag(del bool) func(*request) (any, error) {
+	return func(q *request) (any, error) {
+		v, err := s.versionNode(q)
+		if err != nil {
+			return nil, err
+		}
+		k, err := q.str("key")
+		if err != nil {
+			return nil, err
+		}
+		var set []store.Tag
+		var rm []string
+		if del {
+			rm = []string{k}
+		} else {
+			val, err := q.str("value")
+			if err != nil {
+				return nil, err
+			}
+			set = []store.Tag{{Key: k, Value: val}}
+		}
+		_, err = s.st.UpdateModelVersionLabels(q.r.Context(), q.actor(), v.Key, nil, set, rm)
+		return nil, apperr.WithField(err, "setTags", "key")
+	}
+}
+
+// refuseDelete answers deletes of registry records: provenance is never erased, and a
+// model or version that served an endpoint must stay answerable for an audit.
+func refuseDelete(q *request) (any, error) {
+	return nil, apperr.Invalid("name", "provgraph keeps registered models and model versions: they are provenance "+
+		"that audits of past deployments depend on; move aliases instead (DELETE registered-models/alias)")
+}

@@ -85,6 +85,17 @@ client.set_registered_model_alias(model, "champion", "1")
 champion = client.get_model_version_by_alias(model, "champion")
 assert champion.version == "1" and champion.run_id == best, champion
 assert client.get_registered_model(model).aliases == {"champion": "1"}
+client.update_registered_model(model, description="card fraud, v2")
+client.set_registered_model_tag(model, "owner", "risk")
+client.set_model_version_tag(model, "1", "validated", "yes")
+client.update_model_version(model, "1", description="first")
+registered = client.get_registered_model(model)
+assert registered.description == "card fraud, v2" and registered.tags == {"owner": "risk"}, registered
+v1 = client.get_model_version(model, "1")
+assert v1.tags == {"validated": "yes"} and v1.description == "first", v1
+client.delete_registered_model_alias(model, "champion")
+assert client.get_registered_model(model).aliases == {}
+client.set_registered_model_alias(model, "champion", "1")
 
 try:
     client.get_run("0" * 32)
