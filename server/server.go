@@ -24,6 +24,7 @@ import (
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/ingest/mlflow"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
 )
@@ -67,6 +68,10 @@ func New(opts Options) http.Handler {
 	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/", "/api/2.0/mlflow-artifacts/"} {
 		mux.Handle(prefix, mlflowAPI)
 	}
+	// OpenLineage events (spec 2-0-2), single and batched.
+	lineageAPI := openlineage.NewHandler(opts.Store)
+	mux.Handle(openlineage.Path, lineageAPI)
+	mux.Handle(openlineage.BatchPath, lineageAPI)
 
 	var h http.Handler = mux
 	h = recoverHTTP(h)
