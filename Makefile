@@ -43,6 +43,16 @@ $(VENV_STAMP): $(CLIENT_REQS)
 .PHONY: venv
 venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow and openlineage-python clients
 
+# The full mlflow package (its tracking server), for the benchmark's comparison only.
+BENCH_VENV       := .data/bench-venv
+BENCH_VENV_STAMP := $(BENCH_VENV)/.installed
+BENCH_REQS       := tools/clients/bench-requirements.txt
+
+$(BENCH_VENV_STAMP): $(BENCH_REQS)
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BENCH_REQS)
+	@touch $@
+
 .PHONY: test
 test: venv ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
 ifeq ($(strip $(NEO4J_URI)),)
@@ -54,12 +64,12 @@ else
 endif
 
 .PHONY: bench
-bench: ## seed a 1,000,000-node graph once (BENCH_NODES), measure lineage and auditTrail, write BENCHMARKS.md
+bench: $(BENCH_VENV_STAMP) ## seed the graphs once (BENCH_NODES), measure lineage, tracking and the MLflow comparison, write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000)
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python
 else
-	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000)
+	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python
 endif
 
 .PHONY: build

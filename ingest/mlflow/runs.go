@@ -78,19 +78,16 @@ func (s *server) runInfo(r store.Node) map[string]any {
 
 // runJSON is a run with its data: latest metric values, parameters, tags and inputs.
 func (s *server) runJSON(q *request, r store.Node) (map[string]any, error) {
-	ctx := q.r.Context()
-	params, err := s.st.RunParams(ctx, r.Key)
+	data, err := s.st.RunsData(q.r.Context(), []string{r.Key})
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := s.st.RunMetrics(ctx, r.Key, nil)
-	if err != nil {
-		return nil, err
-	}
-	inputs, err := s.st.InputsOf(ctx, r.Key)
-	if err != nil {
-		return nil, err
-	}
+	return s.runWithData(r, data[r.Key]), nil
+}
+
+// runWithData renders a run and what it logged.
+func (s *server) runWithData(r store.Node, data store.RunData) map[string]any {
+	params, metrics, inputs := data.Params, data.Metrics, data.Datasets
 	ms := make([]map[string]any, 0, len(metrics))
 	for _, m := range metrics {
 		ms = append(ms, map[string]any{"key": m.Key, "value": jsonFloat(m.Last), "timestamp": millis(m.LastTimestamp), "step": m.LastStep})
@@ -122,7 +119,7 @@ func (s *server) runJSON(q *request, r store.Node) (map[string]any, error) {
 		"info":   s.runInfo(r),
 		"data":   map[string]any{"metrics": ms, "params": ps, "tags": tagsJSON(tags)},
 		"inputs": map[string]any{"dataset_inputs": orEmpty(datasets)},
-	}, nil
+	}
 }
 
 func orEmpty(l []map[string]any) []map[string]any {
@@ -531,13 +528,17 @@ func (s *server) searchRuns(q *request) (any, error) {
 	if err != nil {
 		return nil, apperr.WithField(apperr.WithField(err, "after", "page_token"), "view", "run_view_type")
 	}
+	keys := make([]string, len(page.Runs))
+	for i, r := range page.Runs {
+		keys[i] = r.Key
+	}
+	data, err := s.st.RunsData(q.r.Context(), keys)
+	if err != nil {
+		return nil, err
+	}
 	runs := make([]map[string]any, 0, len(page.Runs))
 	for _, r := range page.Runs {
-		run, err := s.runJSON(q, r)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, run)
+		runs = append(runs, s.runWithData(r, data[r.Key]))
 	}
 	out := map[string]any{"runs": runs}
 	if page.EndCursor != "" {

@@ -41,6 +41,8 @@ func main() {
 	warmup := flag.Int("warmup", 300, "unmeasured requests before each benchmark")
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
+	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
+	flag.BoolVar(&mlflowOnly, "mlflow-only", false, "run only the MLflow server comparison and print it (BENCHMARKS.md is left alone)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -61,6 +63,11 @@ func main() {
 }
 
 const prefix = "bench"
+
+var (
+	mlflowPython string
+	mlflowOnly   bool
+)
 
 func run(nodes, requests, warmup int, outFile string) error {
 	ctx := context.Background()
@@ -116,6 +123,11 @@ func run(nodes, requests, warmup int, outFile string) error {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	if mlflowOnly {
+		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
+		fmt.Print(cmp)
+		return err
+	}
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	endpoint := func() string {
@@ -278,8 +290,12 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
+	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
+	if err != nil {
+		return err
+	}
 	return writeReport(outFile, report{
-		tracking: tracking,
+		tracking: tracking + cmp,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
