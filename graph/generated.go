@@ -3000,6 +3000,8 @@ enum JobStatus {
   FAILED
   "The job was stopped before it finished."
   STOPPED
+  "The job has not been reported to have ended (yet): it was running when last reported."
+  IN_PROGRESS
 }
 
 "A key and a string value, such as a hyper-parameter."

@@ -92,7 +92,7 @@ func toTrainingJob(n store.Node) *model.TrainingJob {
 	return &model.TrainingJob{
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
-		Namespace: n.String("namespace"), Status: model.JobStatus(n.String("status")),
+		Namespace: n.String("namespace"), Status: jobStatus(n),
 		StartedAt: n.OptTime("startedAt"), EndedAt: n.OptTime("endedAt"),
 		InstanceType: n.OptString("instanceType"), CodeVersion: n.OptString("codeVersion"),
 		HyperParameters: hyper,
@@ -111,7 +111,7 @@ func toProcessingJob(n store.Node) *model.ProcessingJob {
 	return &model.ProcessingJob{
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
-		Namespace: n.String("namespace"), Status: model.JobStatus(n.String("status")),
+		Namespace: n.String("namespace"), Status: jobStatus(n),
 		StartedAt: n.OptTime("startedAt"), EndedAt: n.OptTime("endedAt"),
 		InstanceType: n.OptString("instanceType"), CodeVersion: n.OptString("codeVersion"),
 		Parameters: toParams(n.DecodeParams("parameters")),
@@ -330,4 +330,13 @@ func pageInfo(endCursor string) *model.PageInfo {
 		return &model.PageInfo{}
 	}
 	return &model.PageInfo{HasNextPage: true, EndCursor: &endCursor}
+}
+
+// jobStatus is a job's status; a job recorded without one (an ingest surface that saw
+// it start) has not been reported to have ended.
+func jobStatus(n store.Node) model.JobStatus {
+	if st := n.String("status"); st != "" {
+		return model.JobStatus(st)
+	}
+	return model.JobStatusInProgress
 }

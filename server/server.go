@@ -25,6 +25,7 @@ import (
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
+	"github.com/provgraph/provgraph/ingest/sagemaker"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
 )
@@ -72,6 +73,8 @@ func New(opts Options) http.Handler {
 	lineageAPI := openlineage.NewHandler(opts.Store)
 	mux.Handle(openlineage.Path, lineageAPI)
 	mux.Handle(openlineage.BatchPath, lineageAPI)
+	// SageMaker EventBridge events and forwarded Describe* responses.
+	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store))
 
 	var h http.Handler = mux
 	h = recoverHTTP(h)

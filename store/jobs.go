@@ -21,6 +21,9 @@ const (
 	JobCompleted JobStatus = "COMPLETED"
 	JobFailed    JobStatus = "FAILED"
 	JobStopped   JobStatus = "STOPPED"
+	// JobInProgress is a job not (yet) reported to have ended, as SageMaker reports
+	// running jobs.
+	JobInProgress JobStatus = "IN_PROGRESS"
 )
 
 // Param is one key/value parameter, such as a hyper-parameter.

@@ -1442,17 +1442,20 @@ const (
 	JobStatusFailed JobStatus = "FAILED"
 	// The job was stopped before it finished.
 	JobStatusStopped JobStatus = "STOPPED"
+	// The job has not been reported to have ended (yet): it was running when last reported.
+	JobStatusInProgress JobStatus = "IN_PROGRESS"
 )
 
 var AllJobStatus = []JobStatus{
 	JobStatusCompleted,
 	JobStatusFailed,
 	JobStatusStopped,
+	JobStatusInProgress,
 }
 
 func (e JobStatus) IsValid() bool {
 	switch e {
-	case JobStatusCompleted, JobStatusFailed, JobStatusStopped:
+	case JobStatusCompleted, JobStatusFailed, JobStatusStopped, JobStatusInProgress:
 		return true
 	}
 	return false

@@ -1,0 +1,253 @@
+// Package sagemaker accepts what Amazon SageMaker reports about its jobs, model
+// packages and endpoints — EventBridge events from aws.sagemaker, and the JSON responses
+// of its Describe* APIs that an exporter forwards — at POST /api/v1/sagemaker/events,
+// and records them through the store (store.RecordSageMaker*), which owns the mapping
+// onto the provenance graph. This package decodes, dispatches and answers; see
+// docs/ingest-sagemaker.md.
+package sagemaker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/provgraph/provgraph/actor"
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
+)
+
+// Path is where the handler takes events.
+const Path = "/api/v1/sagemaker/events"
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes int64 = 8 << 20
+
+// Actor is who SageMaker writes are recorded as when the request carries no
+// authenticated identity.
+const Actor = "sagemaker"
+
+// The statuses of an element of a request.
+const (
+	StatusAccepted = "accepted"
+	StatusFailed   = "failed"
+	StatusIgnored  = "ignored"
+)
+
+// Response is the answer to a request: how many elements it held, how many were
+// recorded, refused and ignored, and what became of each.
+type Response struct {
+	Received int      `json:"received"`
+	Accepted int      `json:"accepted"`
+	Failed   int      `json:"failed"`
+	Ignored  int      `json:"ignored"`
+	Results  []Result `json:"results"`
+}
+
+// Result is what became of one element. A failed element wrote nothing.
+type Result struct {
+	// Index is the element's position in the body (0 for a single object).
+	Index  int    `json:"index"`
+	Status string `json:"status"`
+	// Kind is what the element was recognised as: its detail-type or Describe<Resource>.
+	Kind string `json:"kind,omitempty"`
+	// Reason says why an element failed or was ignored, or what an accepted one could
+	// not resolve yet.
+	Reason string      `json:"reason,omitempty"`
+	Code   apperr.Code `json:"code,omitempty"`
+	// Retriable is true when sending the element again later may succeed (the graph
+	// database was unavailable).
+	Retriable bool `json:"retriable,omitempty"`
+	// IDs are the nodes the element recorded or linked.
+	IDs []string `json:"ids"`
+}
+
+type errorBody struct {
+	Error string      `json:"error"`
+	Code  apperr.Code `json:"code"`
+	Limit int64       `json:"limit,omitempty"`
+}
+
+// NewHandler returns the handler of POST /api/v1/sagemaker/events. The body is one JSON
+// object or an array of them; each is recorded in its own transaction, and the answer
+// (200) reports each one.
+//
+// SECURITY: the endpoint does not authenticate by itself. An Authorization header
+// (EventBridge API destinations send "Bearer <key>" when configured with one) is
+// accepted and ignored; writes are recorded as the actor the server's authentication
+// middleware put in the request context, or as Actor when there is none.
+func NewHandler(st *store.Store) http.Handler {
+	return &handler{st: st}
+}
+
+type handler struct {
+	st *store.Store
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " is not allowed; POST SageMaker events to " + Path, Code: apperr.InvalidArgument})
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var elements []any
+	switch x := body.(type) {
+	case []any:
+		elements = x
+	case map[string]any:
+		elements = []any{x}
+	default:
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "the body is " + jsonType(body) + "; send a JSON object (an EventBridge event or a Describe* response) or an array of them", Code: apperr.InvalidArgument})
+		return
+	}
+	who := actor.From(r.Context())
+	if who == actor.Anonymous {
+		who = Actor
+	}
+	res := Response{Received: len(elements), Results: make([]Result, 0, len(elements))}
+	log := zerolog.Ctx(r.Context())
+	var unavailable error
+	for i, el := range elements {
+		out := h.record(r.Context(), who, i, el, unavailable)
+		switch out.Status {
+		case StatusAccepted:
+			res.Accepted++
+		case StatusIgnored:
+			res.Ignored++
+		default:
+			res.Failed++
+			if out.Code == apperr.Unavailable && unavailable == nil {
+				log.Warn().Int("index", i).Msg("sagemaker events: graph database unavailable; not attempting the rest")
+				unavailable = &apperr.Error{Code: apperr.Unavailable, Reason: "not attempted: the graph database is unavailable; retry later"}
+			}
+		}
+		res.Results = append(res.Results, out)
+	}
+	if res.Failed > 0 {
+		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Msg("sagemaker events partly refused")
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// record decodes and records one element, never panicking: a bug in a decoder or the
+// store fails that element, not the request.
+func (h *handler) record(ctx context.Context, who string, i int, el any, unavailable error) (out Result) {
+	out = Result{Index: i, IDs: []string{}}
+	defer func() {
+		if p := recover(); p != nil {
+			zerolog.Ctx(ctx).Error().Interface("panic", p).Int("index", i).Msg("sagemaker event panicked")
+			out = Result{Index: i, Status: StatusFailed, Kind: out.Kind, Reason: "internal error; see the server log", Code: apperr.Internal, IDs: []string{}}
+		}
+	}()
+	it, err := Decode(el)
+	out.Kind = it.Kind
+	if err == nil && unavailable != nil {
+		err = unavailable
+	}
+	var rec store.SageMakerRecord
+	if err == nil {
+		switch {
+		case it.Ignore != "":
+			out.Status, out.Reason = StatusIgnored, it.Ignore
+			return out
+		case it.Job != nil:
+			rec, err = h.st.RecordSageMakerJob(ctx, who, *it.Job)
+		case it.ModelPackage != nil:
+			rec, err = h.st.RecordSageMakerModelPackage(ctx, who, *it.ModelPackage)
+		case it.Model != nil:
+			rec, err = h.st.RecordSageMakerModel(ctx, who, *it.Model)
+		case it.EndpointConfig != nil:
+			rec, err = h.st.RecordSageMakerEndpointConfig(ctx, who, *it.EndpointConfig)
+		case it.Endpoint != nil:
+			rec, err = h.st.RecordSageMakerEndpoint(ctx, who, *it.Endpoint)
+		default:
+			err = fmt.Errorf("decoded %q into nothing to record", it.Kind)
+		}
+	}
+	if err != nil {
+		out.Status, out.Code = StatusFailed, apperr.CodeOf(err)
+		if e, ok := apperr.As(err); ok {
+			out.Reason = e.Error()
+			out.Retriable = e.Code == apperr.Unavailable
+		} else {
+			zerolog.Ctx(ctx).Error().Err(err).Int("index", i).Str("kind", it.Kind).Msg("sagemaker event failed")
+			out.Reason = "internal error; see the server log"
+		}
+		return out
+	}
+	out.Status, out.Reason = StatusAccepted, strings.Join(rec.Notes, "; ")
+	if rec.IDs != nil {
+		out.IDs = rec.IDs
+	}
+	return out
+}
+
+// readBody reads and parses the body, answering the request itself when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) (any, bool) {
+	tooLarge := func() (any, bool) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{
+			Error: fmt.Sprintf("the request body is larger than the limit of %d bytes (%d MiB); send fewer events per request", MaxBodyBytes, MaxBodyBytes>>20),
+			Code:  apperr.InvalidArgument, Limit: MaxBodyBytes,
+		})
+		return nil, false
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return tooLarge()
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return tooLarge()
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "cannot read the request body: " + err.Error(), Code: apperr.InvalidArgument})
+		return nil, false
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "the body is empty; send a JSON object or an array of them", Code: apperr.InvalidArgument})
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	err = dec.Decode(&v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = fmt.Errorf("data after the JSON value at byte offset %d", dec.InputOffset())
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "the body is not valid JSON: " + jsonError(err, data), Code: apperr.InvalidArgument})
+		return nil, false
+	}
+	return v, true
+}
+
+// jsonError describes a JSON syntax error with its position.
+func jsonError(err error, data []byte) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line := 1 + bytes.Count(data[:min(int(syn.Offset), len(data))], []byte("\n"))
+		return fmt.Sprintf("%v (at byte offset %d, line %d)", syn, syn.Offset, line)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "the JSON value ends early (truncated body?)"
+	}
+	return err.Error()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
