@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -87,11 +88,14 @@ func startMLflow(python, dir string) (base string, stop func(), err error) {
 		"--default-artifact-root", filepath.Join(dir, "artifacts"),
 		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// mlflow server forks uvicorn workers and job consumers: run it in its own process
+	// group and end the whole group, or they outlive the benchmark.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
 	stop = func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_, _ = cmd.Process.Wait()
 		logFile.Close()
 	}
