@@ -42,7 +42,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.BoolVar(&mlflowOnly, "mlflow-only", false, "run only the MLflow server comparison and print it (BENCHMARKS.md is left alone)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow or openlineage, and print it (BENCHMARKS.md is left alone)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -66,7 +66,7 @@ const prefix = "bench"
 
 var (
 	mlflowPython string
-	mlflowOnly   bool
+	only         string
 )
 
 func run(nodes, requests, warmup int, outFile string) error {
@@ -123,9 +123,14 @@ func run(nodes, requests, warmup int, outFile string) error {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	if mlflowOnly {
+	switch only {
+	case "mlflow":
 		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
 		fmt.Print(cmp)
+		return err
+	case "openlineage":
+		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
+		fmt.Print(ol)
 		return err
 	}
 
@@ -290,12 +295,16 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
+	ol, err := openLineageBench(client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
 	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
 	if err != nil {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: tracking + cmp,
+		tracking: tracking + ol + cmp,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
