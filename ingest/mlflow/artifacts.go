@@ -43,7 +43,7 @@ func (s *server) artifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.Method {
-	case http.MethodPut, http.MethodPost:
+	case http.MethodPut:
 		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 			writeError(w, http.StatusInternalServerError, codeInternal, "cannot store the artifact")
 			return
@@ -58,8 +58,13 @@ func (s *server) artifact(w http.ResponseWriter, r *http.Request) {
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, codeInvalid, fmt.Sprintf("the artifact could not be stored (the limit is %d bytes): %v", s.opts.MaxArtifactBytes, err))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, codeInvalid, fmt.Sprintf("the artifact is larger than the limit of %d bytes", s.opts.MaxArtifactBytes))
+			return
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, codeInternal, "the artifact could not be stored")
 			return
 		}
 		if err := os.Rename(tmp.Name(), file); err != nil {
@@ -81,6 +86,7 @@ func (s *server) artifact(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = io.Copy(w, f)
 	default:
+		w.Header().Set("Allow", "GET, PUT")
 		writeError(w, http.StatusMethodNotAllowed, codeInvalid, "artifacts take GET and PUT")
 	}
 }

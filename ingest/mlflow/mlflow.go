@@ -98,9 +98,15 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 		// clients resolving runs:/ URIs fall back to the run's artifacts.
 		"logged-models/search": func(*request) (any, error) { return map[string]any{"models": []any{}}, nil },
 	}
+	routes["model-versions/get-download-uri"] = s.getDownloadURI
 	for path, h := range routes {
+		// SECURITY: calls that only read take GET (and POST, as MLflow's searches do);
+		// every other call writes and refuses GET, so a link or an image on a web page
+		// cannot make one.
+		read := strings.HasSuffix(path, "/get") || strings.Contains(path, "/get-") || strings.HasSuffix(path, "/search") ||
+			path == "registered-models/alias"
 		for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
-			mux.Handle(prefix+path, s.endpoint(h))
+			mux.Handle(prefix+path, s.endpoint(h, read))
 		}
 	}
 	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/"} {
@@ -120,9 +126,29 @@ type request struct {
 	params map[string]any
 }
 
-// endpoint decodes a call, runs it and writes MLflow's JSON answer or error.
-func (s *server) endpoint(h func(*request) (any, error)) http.Handler {
+// endpoint decodes a call, runs it and writes MLflow's JSON answer or error. A call
+// that writes (read false) must not come as GET; a body must be JSON.
+func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			if !read {
+				w.Header().Set("Allow", "POST, PATCH, DELETE")
+				writeError(w, http.StatusMethodNotAllowed, codeInvalid, fmt.Sprintf("%s changes data: send it as POST (or PATCH, DELETE), not GET", r.URL.Path))
+				return
+			}
+		case http.MethodPost, http.MethodPatch, http.MethodDelete:
+			// SECURITY: only JSON bodies, which a cross-site form cannot send without
+			// a CORS preflight provgraph does not grant.
+			if r.ContentLength != 0 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+				writeError(w, http.StatusUnsupportedMediaType, codeInvalid, "the request body must be JSON (Content-Type: application/json)")
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST, PATCH, DELETE")
+			writeError(w, http.StatusMethodNotAllowed, codeInvalid, fmt.Sprintf("method %s is not allowed", r.Method))
+			return
+		}
 		req := &request{r: r, params: map[string]any{}}
 		for k, vs := range r.URL.Query() {
 			if len(vs) == 1 {
@@ -237,7 +263,11 @@ func (q *request) optStr(field string) (*string, error) {
 func num(field string, v any) (float64, error) {
 	switch x := v.(type) {
 	case json.Number:
-		return x.Float64()
+		f, err := x.Float64()
+		if err != nil {
+			return 0, apperr.Invalid(field, "must be a number a float64 can hold (got %s)", x)
+		}
+		return f, nil
 	case string:
 		switch x {
 		case "NaN":
@@ -270,8 +300,8 @@ func int64Of(field string, v any) (int64, error) {
 		}
 	}
 	f, err := num(field, v)
-	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, apperr.Invalid(field, "must be an integer (got %v)", v)
+	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= 1<<63 {
+		return 0, apperr.Invalid(field, "must be a 64-bit integer (got %v)", v)
 	}
 	return int64(f), nil
 }

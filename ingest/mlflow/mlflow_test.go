@@ -23,8 +23,12 @@ func TestMLflowErrors(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	h := server.New(server.Options{Store: st, Logger: zerolog.Nop(), ArtifactRoot: t.TempDir()})
 	call := func(method, path, body string) (int, string) {
+		contentType := "application/json"
+		if method == "POST-FORM" {
+			method, contentType = "POST", "application/x-www-form-urlencoded"
+		}
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		b, _ := io.ReadAll(rec.Body)
@@ -59,6 +63,10 @@ func TestMLflowErrors(t *testing.T) {
 		{"an endpoint not served", "POST", "/api/2.0/mlflow/gateway/routes/create", `{}`, 404, "ENDPOINT_NOT_FOUND", "does not serve"},
 		{"a body over the limit", "POST", "/api/2.0/mlflow/runs/log-batch", `{"run_id": "` + runID + `", "tags": [{"key": "k", "value": "` + strings.Repeat("x", 9<<20) + `"}]}`, 413, "INVALID_PARAMETER_VALUE", "larger than the limit of 8388608 bytes"},
 		{"an artifact path with ..", "GET", "/api/2.0/mlflow-artifacts/artifacts?path=../../etc", "", 400, "INVALID_PARAMETER_VALUE", "must not contain .."},
+		{"a write as GET", "GET", "/api/2.0/mlflow/experiments/delete?experiment_id=" + expID, "", 405, "INVALID_PARAMETER_VALUE", "changes data: send it as POST"},
+		{"a write as a form", "POST-FORM", "/api/2.0/mlflow/runs/set-tag", `run_id=` + runID + `&key=k&value=v`, 415, "INVALID_PARAMETER_VALUE", "must be JSON"},
+		{"a step beyond 64 bits", "POST", "/api/2.0/mlflow/runs/log-metric", `{"run_id": "` + runID + `", "key": "m", "value": 1, "timestamp": 1, "step": 1e19}`, 400, "INVALID_PARAMETER_VALUE", "step: must be a 64-bit integer"},
+		{"log-inputs for a missing run", "POST", "/api/2.0/mlflow/runs/log-inputs", `{"run_id": "` + strings.Repeat("0", 32) + `", "datasets": [{"dataset": {"name": "d-` + tk + `", "digest": "1", "source_type": "http", "source": "{}"}}]}`, 404, "RESOURCE_DOES_NOT_EXIST", "no node has ID"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := call(tt.method, tt.path, tt.body)
@@ -68,6 +76,7 @@ func TestMLflowErrors(t *testing.T) {
 		})
 	}
 	assert.Equal(t, before, neo4jtest.Snapshot(t, runID), "rejected requests write nothing")
+	assert.Empty(t, neo4jtest.Snapshot(t, "d-"+tk), "log-inputs for a missing run registered no dataset")
 
 	// The same API under /ajax-api, as MLflow's UI calls it.
 	code, body = call("GET", "/ajax-api/2.0/mlflow/runs/get?run_id="+runID, "")

@@ -412,3 +412,20 @@ func refuseDelete(q *request) (any, error) {
 	return nil, apperr.Invalid("name", "provgraph keeps registered models and model versions: they are provenance "+
 		"that audits of past deployments depend on; move aliases instead (DELETE registered-models/alias)")
 }
+
+// getDownloadURI tells where a model version's files are: for a runs:/<run id>/<path>
+// source, that path under the run's artifact URI; else the source itself.
+func (s *server) getDownloadURI(q *request) (any, error) {
+	v, err := s.versionNode(q)
+	if err != nil {
+		return nil, err
+	}
+	source := v.String("source")
+	if rest, ok := strings.CutPrefix(source, "runs:/"); ok {
+		runID, path, _ := strings.Cut(rest, "/")
+		if run, err := s.st.NodeByID(q.r.Context(), "source", store.RunKey(runID)); err == nil {
+			return map[string]any{"artifact_uri": strings.TrimSuffix(run.String("artifactUri"), "/") + "/" + path}, nil
+		}
+	}
+	return map[string]any{"artifact_uri": source}, nil
+}

@@ -346,12 +346,12 @@ func (s *server) setTag(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k == tagRunName {
-		if _, err := s.st.UpdateRun(q.r.Context(), q.actor(), store.RunUpdate{Run: key, Name: &v}); err != nil {
-			return nil, err
-		}
+	// The tag first: it refuses a deleted run before anything is written.
+	if _, err := s.log(q, store.RunLog{Run: key, Tags: []store.Tag{{Key: k, Value: v}}}); err != nil || k != tagRunName {
+		return nil, err
 	}
-	return s.log(q, store.RunLog{Run: key, Tags: []store.Tag{{Key: k, Value: v}}})
+	_, err = s.st.UpdateRun(q.r.Context(), q.actor(), store.RunUpdate{Run: key, Name: &v})
+	return nil, err
 }
 
 func (s *server) deleteTag(q *request) (any, error) {
@@ -418,7 +418,19 @@ func (s *server) logInputs(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(items) > store.MaxRunIOPerCall {
+		return nil, apperr.Invalid("datasets", "must hold at most %d datasets per call (got %d)", store.MaxRunIOPerCall, len(items))
+	}
 	ctx := q.r.Context()
+	// Check the run before registering its datasets, so a call for a missing or deleted
+	// run writes nothing.
+	run, err := s.st.NodeByID(ctx, "run_id", key)
+	if err != nil {
+		return nil, err
+	}
+	if run.String("lifecycle") == string(store.LifecycleDeleted) {
+		return nil, apperr.Invalid("run_id", "run %q is deleted; restore it before logging to it", runIDOf(key))
+	}
 	byContext := map[string][]string{}
 	var order []string
 	for i, it := range items {
