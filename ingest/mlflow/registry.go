@@ -168,9 +168,20 @@ func (s *server) getLatestVersions(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Stages are not kept (MLflow deprecated them): every version is in stage "None".
+	// Stages are not kept (MLflow deprecated them): every version is in stage "None",
+	// so asking for other stages finds nothing.
+	stages, err := q.list("stages")
+	if err != nil {
+		return nil, err
+	}
+	wantNone := len(stages) == 0
+	for _, st := range stages {
+		if name, _ := st.(string); strings.EqualFold(name, "None") {
+			wantNone = true
+		}
+	}
 	out := []any{}
-	if latest := latestVersion(versions); latest != nil {
+	if latest := latestVersion(versions); latest != nil && wantNone {
 		v, err := s.modelVersionJSON(q, *latest)
 		if err != nil {
 			return nil, err

@@ -93,6 +93,8 @@ registered = client.get_registered_model(model)
 assert registered.description == "card fraud, v2" and registered.tags == {"owner": "risk"}, registered
 v1 = client.get_model_version(model, "1")
 assert v1.tags == {"validated": "yes"} and v1.description == "first", v1
+assert [v.version for v in client.get_latest_versions(model)] == ["1"]
+assert client.get_latest_versions(model, stages=["Production"]) == []
 uri = client.get_model_version_download_uri(model, "1")
 assert uri.endswith(f"/{best}/artifacts/model"), uri
 client.delete_registered_model_alias(model, "champion")
