@@ -52,6 +52,28 @@ RETURN n, created`
 	return m
 }()
 
+// mergeDatasetVersionRows merges datasets and dataset versions from $rows (datasetKey,
+// key, name, namespace, uri, version, versionId; sorted by key so concurrent writers
+// lock in one order) with the properties RegisterDatasetVersion gives them, write-locks
+// each version, and leaves v and created for the caller's RETURN. The ingest
+// surfaces, which record many versions per event, share it.
+const mergeDatasetVersionRows = `
+UNWIND $rows AS row
+MERGE (d:` + LabelNode + ` {key: row.datasetKey})
+  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
+    d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
+    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
+MERGE (v:` + LabelNode + ` {key: row.key})
+  ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
+    v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
+    v.versionId = row.versionId,
+    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
+WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
+REMOVE v.` + createdFlag + `
+SET v._lock_ = true
+REMOVE v._lock_
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))`
+
 const cypherRegisterDatasetVersion = `
 MERGE (d:` + LabelNode + ` {key: $datasetKey})
   ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',

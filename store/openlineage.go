@@ -385,23 +385,8 @@ WITH dk, v ORDER BY v.version = $unversioned, v.recordedAt DESC,
 RETURN dk, head(collect(v.version)) AS version`
 
 	// cypherOLMergeVersions merges datasets and dataset versions (rows sorted by version
-	// ID) as RegisterDatasetVersion creates them, and write-locks each version.
-	cypherOLMergeVersions = `
-UNWIND $rows AS row
-MERGE (d:` + LabelNode + ` {key: row.datasetKey})
-  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
-    d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
-    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
-MERGE (v:` + LabelNode + ` {key: row.key})
-  ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
-    v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
-    v.versionId = row.versionId,
-    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
-WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
-REMOVE v.` + createdFlag + `
-SET v._lock_ = true
-REMOVE v._lock_
-FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
+	// ID) and returns each version's facets.
+	cypherOLMergeVersions = mergeDatasetVersionRows + `
 RETURN v.key AS key, v.facets AS facets, created`
 
 	// cypherOLSetFacets stores merged facets; a node created in this transaction gets no

@@ -408,24 +408,9 @@ OPTIONAL MATCH (p:` + LabelNode + `)-[e:` + RelProduced + `]->(v:` + string(Kind
 WITH dk, v, e ORDER BY e.recordedAt DESC, v.key DESC
 RETURN dk, head(collect(v.key)) AS version`
 
-	// Merges datasets and versions (rows sorted by key) as RegisterDatasetVersion
-	// creates them, write-locks each version and returns its producers.
-	cypherSMMergeVersions = `
-UNWIND $rows AS row
-MERGE (d:` + LabelNode + ` {key: row.datasetKey})
-  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
-    d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
-    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
-MERGE (v:` + LabelNode + ` {key: row.key})
-  ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
-    v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
-    v.versionId = row.version,
-    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
-WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
-REMOVE v.` + createdFlag + `
-SET v._lock_ = true
-REMOVE v._lock_
-FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
+	// Merges datasets and versions (rows sorted by key) and returns each version's
+	// producers.
+	cypherSMMergeVersions = mergeDatasetVersionRows + `
 WITH v
 OPTIONAL MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(v)
 RETURN v.key AS key, collect(p.key) AS producers`
@@ -875,7 +860,7 @@ func (w smTx) resolveOutputs(name, job string, inputs, outputs []smLocation, wro
 
 func smVersionRow(l smLocation, key string) map[string]any {
 	_, version, _ := cutLast(key, "#")
-	return map[string]any{"key": key, "datasetKey": l.datasetKey(), "namespace": l.namespace, "name": l.name, "uri": l.uri, "version": version}
+	return map[string]any{"key": key, "datasetKey": l.datasetKey(), "namespace": l.namespace, "name": l.name, "uri": l.uri, "version": version, "versionId": version}
 }
 
 // mergeVersions merges dataset versions in key order and returns their producers.

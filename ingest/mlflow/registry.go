@@ -128,7 +128,7 @@ func (s *server) getRegisteredModel(q *request) (any, error) {
 	return map[string]any{"registered_model": out}, err
 }
 
-// searchRegisteredModels answers `name = '...'`, `name LIKE '...'` or no filter, by name.
+// searchRegisteredModels answers `name = '...'`; other filters (and none) are refused.
 func (s *server) searchRegisteredModels(q *request) (any, error) {
 	filter, err := q.optStr("filter")
 	if err != nil {
