@@ -17,6 +17,11 @@ type Migration struct {
 	// Indexes names the indexes the statements create (a constraint's index has the
 	// constraint's name); Migrate waits until they are online before it reports ready.
 	Indexes []string
+	// Backfills bring existing data to the step's shape after its statements ran. Each
+	// runs in an auto-commit transaction, so it may commit in batches (CALL { ... } IN
+	// TRANSACTIONS), and must be idempotent: a migration interrupted half-way runs its
+	// backfills again on the next start.
+	Backfills []string
 }
 
 // Migrator applies migrations for one component and records the version reached in a
@@ -61,6 +66,7 @@ var Schema = Migrator{
 			Indexes: []string{"deployed_to_variant", "artifact_uri"},
 		},
 		trackingMigration,
+		searchScopeMigration,
 	},
 }
 
@@ -119,6 +125,11 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 				return from, from, fmt.Errorf("schema migration %d (%s): %w", mig.Version, mig.Description, err)
 			}
 		}
+		for _, stmt := range mig.Backfills {
+			if err := s.backfill(ctx, stmt); err != nil {
+				return from, from, fmt.Errorf("schema migration %d (%s): backfill: %w", mig.Version, mig.Description, err)
+			}
+		}
 		if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
 			_, err := collect(ctx, tx, cypherSetSchemaVersion, map[string]any{"component": m.Component, "version": mig.Version})
 			return struct{}{}, err
@@ -162,6 +173,19 @@ func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 			return nil
 		}
 	}
+	return classify(err)
+}
+
+// backfill runs a data migration in an auto-commit transaction of its own, the only
+// kind in which CALL { ... } IN TRANSACTIONS may commit its batches.
+func (s *Store) backfill(ctx context.Context, stmt string) (err error) {
+	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeWrite))
+	defer func() { err = errors.Join(err, sess.Close(ctx)) }()
+	res, err := sess.Run(ctx, stmt, nil)
+	if err != nil {
+		return classify(err)
+	}
+	_, err = res.Consume(ctx)
 	return classify(err)
 }
 

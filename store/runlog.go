@@ -67,7 +67,7 @@ MATCH (r:` + LabelNode + ` {key: $run})
 UNWIND $params AS row
 MERGE (p:` + LabelParam + ` {pid: row.pid})
   ON CREATE SET p.key = row.key, p.value = row.value
-CREATE (r)-[:` + RelHasParam + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(p)`
+CREATE (r)-[:` + RelHasParam + ` {recordedAt: datetime.transaction(), recordedBy: $actor, exp: r.experimentId, pid: row.pid}]->(p)`
 
 	cypherSetRunTags = `
 MATCH (r:` + LabelNode + ` {key: $run})
@@ -82,7 +82,7 @@ RETURN m {.*} AS m`
 MATCH (r:` + LabelNode + ` {key: $run})
 UNWIND $series AS s
 MERGE (m:` + LabelMetricSeries + ` {sid: s.sid})
-SET m += s.props
+SET m += s.props, m.exp = r.experimentId
 FOREACH (_ IN CASE WHEN s.isNew THEN [1] ELSE [] END | CREATE (r)-[:` + RelHasMetric + `]->(m))
 WITH s
 UNWIND s.chunks AS c

@@ -69,6 +69,9 @@ type compiled struct {
 	where   []string
 	order   []string
 	params  map[string]any
+	// scoped: the search names its experiments ($experiments), so the driving lookups
+	// use the indexes that start with the experiment.
+	scoped bool
 }
 
 func (c *compiled) param(v any) string {
@@ -203,20 +206,33 @@ func (c *compiled) comparison(x *runfilter.Comparison) string {
 // and one metric's range — the conditions an index answers — as the patterns the
 // search starts from, and compiles the rest as predicates. With both, the planner is
 // told to join the two sets of runs rather than expand every run of one set (a run
-// has one value per parameter and one series per metric, so no run repeats).
+// has one value per parameter and one series per metric, so no run repeats). A search
+// scoped to experiments looks both up within them only, so it does not slow down as
+// other experiments grow.
 func (c *compiled) driving(e runfilter.Expr) {
 	terms := []runfilter.Expr{e}
 	if and, ok := e.(*runfilter.And); ok {
 		terms = and.Terms
 	}
-	var param, metricWhere string
+	var param, metric string
 	for _, t := range terms {
 		x, ok := t.(*runfilter.Comparison)
 		switch {
 		case ok && param == "" && x.Prefix == runfilter.PrefixParams && x.Op == runfilter.OpEq:
-			param = "MATCH (:" + LabelParam + " {pid: " + c.param(paramID(x.Key, *x.Text)) + "})<-[:" + RelHasParam + "]-(r)"
-		case ok && metricWhere == "" && x.Prefix == runfilter.PrefixMetrics:
-			metricWhere = "WHERE dm.key = " + c.param(x.Key) + " AND dm.last " + comparisonOps[x.Op] + " " + c.param(*x.Number)
+			pid := c.param(paramID(x.Key, *x.Text))
+			if c.scoped {
+				param = "MATCH (r)-[dp:" + RelHasParam + "]->()\nUSING INDEX dp:" + RelHasParam + "(exp, pid)\n" +
+					"WHERE dp.exp IN $experiments AND dp.pid = " + pid
+			} else {
+				param = "MATCH (:" + LabelParam + " {pid: " + pid + "})<-[:" + RelHasParam + "]-(r)"
+			}
+		case ok && metric == "" && x.Prefix == runfilter.PrefixMetrics:
+			cond := "dm.key = " + c.param(x.Key) + " AND dm.last " + comparisonOps[x.Op] + " " + c.param(*x.Number)
+			if c.scoped {
+				metric = "USING INDEX dm:" + LabelMetricSeries + "(exp, key, last)\nWHERE dm.exp IN $experiments AND " + cond
+			} else {
+				metric = "USING INDEX dm:" + LabelMetricSeries + "(key, last)\nWHERE " + cond
+			}
 		default:
 			c.where = append(c.where, c.predicate(t))
 		}
@@ -224,12 +240,12 @@ func (c *compiled) driving(e runfilter.Expr) {
 	if param != "" {
 		c.matches = append(c.matches, param)
 	}
-	if metricWhere != "" {
-		metric := "MATCH (r)-[:" + RelHasMetric + "]->(dm:" + LabelMetricSeries + ")\nUSING INDEX dm:" + LabelMetricSeries + "(key, last)\n"
+	if metric != "" {
+		m := "MATCH (r)-[:" + RelHasMetric + "]->(dm:" + LabelMetricSeries + ")\n"
 		if param != "" {
-			metric += "USING JOIN ON r\n"
+			m += "USING JOIN ON r\n"
 		}
-		c.matches = append(c.matches, metric+metricWhere)
+		c.matches = append(c.matches, m+metric)
 	}
 }
 
@@ -260,7 +276,7 @@ func (c *compiled) orderKey(ob runfilter.OrderBy) string {
 }
 
 func compileSearch(q RunSearch) (*compiled, error) {
-	c := &compiled{params: map[string]any{}}
+	c := &compiled{params: map[string]any{}, scoped: len(q.Experiments) > 0}
 	expr, err := runfilter.Parse(q.Filter)
 	if err != nil {
 		var se *runfilter.SyntaxError

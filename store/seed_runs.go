@@ -43,14 +43,14 @@ WITH r, row
 UNWIND row.params AS p
 MERGE (pn:` + LabelParam + ` {pid: p.pid})
   ON CREATE SET pn.key = p.key, pn.value = p.value
-CREATE (r)-[:` + RelHasParam + ` {recordedAt: row.props.recordedAt, recordedBy: 'seed'}]->(pn)`
+CREATE (r)-[:` + RelHasParam + ` {recordedAt: row.props.recordedAt, recordedBy: 'seed', exp: r.experimentId, pid: p.pid}]->(pn)`
 
 	cypherSeedRunMetrics = `
 UNWIND $rows AS row
 MATCH (r:` + LabelNode + ` {key: row.key})
 UNWIND row.metrics AS m
 CREATE (s:` + LabelMetricSeries + `)
-SET s = m
+SET s = m, s.exp = r.experimentId
 CREATE (r)-[:` + RelHasMetric + `]->(s)`
 )
 

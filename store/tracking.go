@@ -148,6 +148,30 @@ var trackingMigration = Migration{
 		"metric_series_key_last", "metric_chunk_sid_seq", "run_experiment"},
 }
 
+// searchScopeMigration lets a run search scoped to experiments start from that
+// experiment's parameters and metrics alone: metric series and parameter edges carry
+// their run's experiment, indexed together with what a filter compares. Without it the
+// driving lookups of one experiment's search grow with every other experiment.
+var searchScopeMigration = Migration{
+	Version:     4,
+	Description: "run search by experiment: metric series and parameter edges carry the run's experiment",
+	Statements: []string{
+		`CREATE INDEX metric_series_exp_key_last IF NOT EXISTS
+		 FOR (m:` + LabelMetricSeries + `) ON (m.exp, m.key, m.last)`,
+		`CREATE INDEX has_param_exp_pid IF NOT EXISTS
+		 FOR ()-[h:` + RelHasParam + `]-() ON (h.exp, h.pid)`,
+	},
+	Backfills: []string{
+		`MATCH (r:` + string(KindRun) + `)-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `)
+		 WHERE m.exp IS NULL
+		 CALL (r, m) { SET m.exp = r.experimentId } IN TRANSACTIONS OF 10000 ROWS`,
+		`MATCH (r:` + string(KindRun) + `)-[h:` + RelHasParam + `]->(p:` + LabelParam + `)
+		 WHERE h.exp IS NULL
+		 CALL (r, h, p) { SET h.exp = r.experimentId, h.pid = p.pid } IN TRANSACTIONS OF 10000 ROWS`,
+	},
+	Indexes: []string{"metric_series_exp_key_last", "has_param_exp_pid"},
+}
+
 // ExperimentInput describes an experiment to create.
 type ExperimentInput struct {
 	Name        string

@@ -191,6 +191,10 @@ func TestRunLoggingSearchAndCompare(t *testing.T) {
 	key := func(i int) string { return runs[i].Key }
 	assert.Equal(t, []string{key(0), key(2)}, search("params.lr = '0.01'", []string{e1.Key}, "metrics.auc DESC"))
 	assert.Equal(t, []string{key(3), key(0)}, search("metrics.auc > 0.9 and params.lr = '0.01'", both, "metrics.auc DESC"))
+	// Across all experiments the search starts from the unscoped indexes; the run ids
+	// keep other tests' runs out.
+	assert.Equal(t, []string{key(3), key(0)}, search("metrics.auc > 0.9 and params.lr = '0.01' and attributes.run_id IN ('"+
+		runs[0].Key[4:]+"', '"+runs[1].Key[4:]+"', '"+runs[3].Key[4:]+"')", nil, "metrics.auc DESC"))
 	assert.Equal(t, []string{key(3), key(1), key(2)}, search("metrics.auc > 0.94 OR attributes.status = 'FAILED'", both, "metrics.auc DESC"))
 	assert.Equal(t, []string{key(2), key(3)}, search("(tags.team = 'ops' or tags.team = 'none') and param.depth LIKE '6%'", both, "metric.loss desc"))
 	assert.Equal(t, []string{key(1)}, search(`params."lr" != '0.01'`, both))

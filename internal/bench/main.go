@@ -42,7 +42,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow or openlineage, and print it (BENCHMARKS.md is left alone)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage or tracking, and print it (BENCHMARKS.md is left alone)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -131,6 +131,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	case "openlineage":
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
+		return err
+	case "tracking":
+		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
+		fmt.Print(tr)
 		return err
 	}
 
