@@ -66,12 +66,12 @@ MERGE (d:` + LabelNode + ` {key: row.datasetKey})
 MERGE (v:` + LabelNode + ` {key: row.key})
   ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
     v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
-    v.versionId = row.versionId,
+    v.versionId = row.versionId, v.` + olPropRecordedSeq + ` = row.seq, v.` + olPropRecordedAsOutput + ` = row.asOutput,
     v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
-WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
-REMOVE v.` + createdFlag + `
-SET v._lock_ = true
-REMOVE v._lock_
+WITH d, v, row, v.` + createdFlag + ` IS NOT NULL AS created
+// Only a node created here is written to: touching an existing one would lock it.
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE v.` + createdFlag + `)
+FOREACH (_ IN CASE WHEN coalesce(row.lock, true) AND NOT created THEN [1] ELSE [] END | SET v._lock_ = true REMOVE v._lock_)
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))`
 
 const cypherRegisterDatasetVersion = `

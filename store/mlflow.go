@@ -69,6 +69,84 @@ func (s *Store) VersionsOfModel(ctx context.Context, model string) ([]Node, erro
 	})
 }
 
+// KindPage is a page of nodes of one kind, in key order.
+type KindPage struct {
+	Nodes []Node
+	// Cursors[i] points after Nodes[i].
+	Cursors []string
+	// EndCursor, when set, asks for the next page.
+	EndCursor string
+}
+
+// Listable kinds: the Cypher that pages through each, by key. Labels come from these
+// constants, never from a caller.
+// KindFilter narrows ListKind: to model names that start with NamePrefix, and, for
+// model versions, to those with this source or produced by this run.
+type KindFilter struct {
+	NamePrefix string
+	Source     *string
+	Run        *string // a run's node ID
+}
+
+// MaxKindPage is the largest page ListKind returns.
+const MaxKindPage = 1000
+
+// The keys are read in order from the node key index, starting at $after, within the
+// keys that start with $prefix.
+var cypherListKind = map[Kind]string{
+	KindRegisteredModel: `MATCH (n:` + LabelNode + `) WHERE n.key STARTS WITH $prefix AND n.key > $after AND n:` + string(KindRegisteredModel) + `
+WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`,
+	KindModelVersion: `MATCH (n:` + LabelNode + `) WHERE n.key STARTS WITH $prefix AND n.key > $after AND n:` + string(KindModelVersion) + `
+  AND ($source IS NULL OR n.source = $source) AND ($run IS NULL OR n.producedByRun = $run)
+WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`,
+}
+
+// ListKind pages through the registered models or model versions that f lets through,
+// in key order, first (1–MaxKindPage) at a time.
+func (s *Store) ListKind(ctx context.Context, kind Kind, f KindFilter, first int, after string) (KindPage, error) {
+	q, ok := cypherListKind[kind]
+	if !ok {
+		return KindPage{}, fmt.Errorf("list %s: not a listable kind", kind)
+	}
+	if first < 1 || first > MaxKindPage {
+		return KindPage{}, apperr.Invalid("first", "must be between 1 and %d (got %d)", MaxKindPage, first)
+	}
+	from := ""
+	if after != "" {
+		var c struct {
+			Key string `json:"k"`
+		}
+		if err := decodeOpaque("after", after, MaxIDLength+64, &c); err != nil || c.Key == "" {
+			return KindPage{}, errNotCursor("after")
+		}
+		from = c.Key
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (KindPage, error) {
+		recs, err := collect(ctx, tx, q, map[string]any{
+			"prefix": prefixModel + f.NamePrefix, "after": from, "limit": first + 1, "source": optValue(f.Source), "run": optValue(f.Run)})
+		if err != nil {
+			return KindPage{}, fmt.Errorf("list %s: %w", kind, err)
+		}
+		nodes, err := nodesAt(recs[0], "nodes")
+		if err != nil {
+			return KindPage{}, err
+		}
+		page := KindPage{Nodes: nodes}
+		if len(nodes) > first {
+			page.Nodes = nodes[:first]
+		}
+		for _, n := range page.Nodes {
+			page.Cursors = append(page.Cursors, encodeOpaque(struct {
+				Key string `json:"k"`
+			}{n.Key}))
+		}
+		if len(nodes) > first {
+			page.EndCursor = page.Cursors[first-1]
+		}
+		return page, nil
+	})
+}
+
 // DeleteAlias ends an alias of a registered model; its history keeps it. An alias not
 // in force is NOT_FOUND.
 func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) error {

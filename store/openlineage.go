@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,7 +149,13 @@ const (
 	olPropInputFacets  = "inputFacets"
 	olPropOutputFacets = "outputFacets"
 	olPropUpdatedAt    = "updatedAt"
-	olPropUpdatedBy    = "updatedBy"
+	// olPropRecordedSeq is, on a dataset version, the position in its transaction's
+	// batch of the event that recorded it; olPropRecordedAsOutput says whether that
+	// event wrote it (else it read it). With recordedAt they order versions newest
+	// first, as if each event had been recorded alone.
+	olPropRecordedSeq      = "recordedSeq"
+	olPropRecordedAsOutput = "recordedAsOutput"
+	olPropUpdatedBy        = "updatedBy"
 )
 
 // OpenLineageRunID turns an OpenLineage run id (a UUID) into a provgraph run id: its 32
@@ -336,22 +341,23 @@ func olIsConstraintViolation(err error) bool {
 }
 
 const (
-	// cypherOLMergeJobs merges job nodes (rows sorted by key) and write-locks each, so
-	// everything an event adds to a job is serialised with other events of that job.
+	// cypherOLMergeJobs merges job nodes (rows sorted by key) and write-locks those whose
+	// facets the events add to (row.lock), so that facet updates of a job are serialised.
+	// A node this transaction created is locked already.
 	cypherOLMergeJobs = `
 UNWIND $rows AS row
 MERGE (j:` + LabelNode + ` {key: row.key})
   ON CREATE SET j:` + string(KindProcessingJob) + `, j.kind = '` + string(KindProcessingJob) + `',
     j.name = row.name, j.namespace = row.namespace,
     j.recordedAt = datetime.transaction(), j.recordedBy = $actor, j.` + createdFlag + ` = true
-WITH j, coalesce(j.` + createdFlag + `, false) AS created
-REMOVE j.` + createdFlag + `
-SET j._lock_ = true
-REMOVE j._lock_
+WITH j, row, j.` + createdFlag + ` IS NOT NULL AS created
+// Only a node created here is written to: touching an existing one would lock it.
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE j.` + createdFlag + `)
+FOREACH (_ IN CASE WHEN row.lock AND NOT created THEN [1] ELSE [] END | SET j._lock_ = true REMOVE j._lock_)
 RETURN j.key AS key, j.facets AS facets, created`
 
 	// cypherOLMergeRuns merges runs (rows sorted by key) into the experiment, write-locks
-	// each and returns them with the jobs that executed them and their parents.
+	// each (a created one is locked already) and returns them with the jobs that executed them and their parents.
 	cypherOLMergeRuns = `
 MATCH (e:` + LabelNode + ` {key: $experiment})
 UNWIND $rows AS row
@@ -360,10 +366,10 @@ MERGE (r:` + LabelNode + ` {key: row.key})
     r.runId = row.runId, r.experimentId = e.experimentId, r.status = '` + string(RunRunning) + `',
     r.startTime = row.startTime, r.lifecycle = '` + string(LifecycleActive) + `',
     r.recordedAt = datetime.transaction(), r.recordedBy = $actor, r.` + createdFlag + ` = true
-WITH e, r, coalesce(r.` + createdFlag + `, false) AS created
-REMOVE r.` + createdFlag + `
-SET r._lock_ = true
-REMOVE r._lock_
+WITH e, r, r.` + createdFlag + ` IS NOT NULL AS created
+// Only a node created here is written to: touching an existing one would lock it.
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE r.` + createdFlag + `)
+FOREACH (_ IN CASE WHEN created THEN [] ELSE [1] END | SET r._lock_ = true REMOVE r._lock_)
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (r)-[:` + RelInExperiment + `]->(e))
 WITH r, created
 OPTIONAL MATCH (r)-[:` + RelExecutedBy + `]->(j:` + LabelNode + `)
@@ -371,18 +377,26 @@ WITH r, created, collect(j.key) AS executors
 OPTIONAL MATCH (r)-[:` + RelChildOf + `]->(p:` + LabelNode + `)
 RETURN r, created, executors, collect(p.key) AS parents`
 
-	// cypherOLNewestVersions returns the newest recorded version of each dataset, or
-	// null: the newest by recordedAt of those other than "unversioned" (which stands for
-	// an unknown version), a written one before a read one recorded at the same time (by
-	// one transaction that read a dataset and wrote it), leaving out $exclude (a run's
-	// own output).
+	// cypherOLNewestVersions returns, for each dataset, its two newest recorded versions
+	// other than "unversioned" (which stands for an unknown version): newest by
+	// recordedAt, then by the position of the recording event in its transaction's
+	// batch, then a version recorded as an output before one recorded as an input
+	// (by one event that read a dataset and wrote it), then by ID. Versions recorded
+	// before these properties existed count as outputs when something produced them.
+	// Two, because a run's lookups leave out the run's own output.
 	cypherOLNewestVersions = `
 UNWIND $datasets AS dk
 OPTIONAL MATCH (v:` + string(KindDatasetVersion) + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: dk})
-  WHERE $exclude IS NULL OR v.version <> $exclude
-WITH dk, v ORDER BY v.version = $unversioned, v.recordedAt DESC,
-  EXISTS { (:` + LabelNode + `)-[:` + RelProduced + `]->(v) } DESC, v.key DESC
-RETURN dk, head(collect(v.version)) AS version`
+  WHERE v.version <> $unversioned
+WITH dk, v ORDER BY v.recordedAt DESC, coalesce(v.` + olPropRecordedSeq + `, 0) DESC,
+  coalesce(v.` + olPropRecordedAsOutput + `, EXISTS { (:` + LabelNode + `)-[:` + RelProduced + `]->(v) }) DESC, v.key DESC
+RETURN dk, collect(v.version)[..2] AS versions`
+
+	// cypherOLExisting returns which of the keys are recorded nodes.
+	cypherOLExisting = `
+UNWIND $keys AS k
+MATCH (n:` + LabelNode + ` {key: k})
+RETURN collect(n.key) AS found`
 
 	// cypherOLMergeVersions merges datasets and dataset versions (rows sorted by version
 	// ID) and returns each version's facets.
@@ -398,270 +412,40 @@ SET n.` + olPropFacets + ` = row.facets,
     n.` + olPropUpdatedAt + ` = CASE WHEN row.created THEN n.` + olPropUpdatedAt + ` ELSE datetime.transaction() END,
     n.` + olPropUpdatedBy + ` = CASE WHEN row.created THEN n.` + olPropUpdatedBy + ` ELSE $actor END`
 
-	cypherOLLinkInputs = `
-MATCH (j:` + LabelNode + ` {key: $job})
-UNWIND $keys AS k
-MATCH (v:` + LabelNode + ` {key: k})
+	// cypherOLLink merges the edges of dataset versions into the jobs that read them
+	// (INPUT_TO) and of jobs to the versions they wrote (PRODUCED).
+	cypherOLLink = `
+UNWIND $inputs AS pair
+MATCH (v:` + LabelNode + ` {key: pair[0]}), (j:` + LabelNode + ` {key: pair[1]})
 MERGE (v)-[e:` + RelInputTo + `]->(j)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
-
-	cypherOLLinkOutputs = `
-MATCH (j:` + LabelNode + ` {key: $job})
-UNWIND $keys AS k
-MATCH (v:` + LabelNode + ` {key: k})
+  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor
+WITH count(*) AS _
+UNWIND $outputs AS pair
+MATCH (j:` + LabelNode + ` {key: pair[0]}), (v:` + LabelNode + ` {key: pair[1]})
 MERGE (j)-[e:` + RelProduced + `]->(v)
   ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
 
-	cypherOLExecutedBy = `
-MATCH (r:` + LabelNode + ` {key: $run}), (j:` + LabelNode + ` {key: $job})
+	// cypherOLRunEdges records the jobs that executed runs and the runs' parents.
+	cypherOLRunEdges = `
+UNWIND $executedBy AS pair
+MATCH (r:` + LabelNode + ` {key: pair[0]}), (j:` + LabelNode + ` {key: pair[1]})
 MERGE (r)-[e:` + RelExecutedBy + `]->(j)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
-
-	cypherOLChildOf = `
-MATCH (r:` + LabelNode + ` {key: $run}), (p:` + LabelNode + ` {key: $parent})
+  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor
+WITH count(*) AS _
+UNWIND $childOf AS pair
+MATCH (r:` + LabelNode + ` {key: pair[0]}), (p:` + LabelNode + ` {key: pair[1]})
 MERGE (r)-[e:` + RelChildOf + `]->(p)
   ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
 
-	cypherOLUpdateRun = `
-MATCH (r:` + LabelNode + ` {key: $key})
-SET r += $props,
-    r.` + olPropUpdatedAt + ` = CASE WHEN $created THEN r.` + olPropUpdatedAt + ` ELSE datetime.transaction() END,
-    r.` + olPropUpdatedBy + ` = CASE WHEN $created THEN r.` + olPropUpdatedBy + ` ELSE $actor END`
+	// cypherOLUpdateRuns sets what events changed on runs; a run created in this
+	// transaction gets no update stamp.
+	cypherOLUpdateRuns = `
+UNWIND $rows AS row
+MATCH (r:` + LabelNode + ` {key: row.key})
+SET r += row.props,
+    r.` + olPropUpdatedAt + ` = CASE WHEN row.created THEN r.` + olPropUpdatedAt + ` ELSE datetime.transaction() END,
+    r.` + olPropUpdatedBy + ` = CASE WHEN row.created THEN r.` + olPropUpdatedBy + ` ELSE $actor END`
 )
-
-// RecordOpenLineageRunEvent records a RunEvent in one transaction: its job, its run
-// (nested in the parent run its parent facet names, created as a placeholder when that
-// parent has not been seen yet), the dataset versions it read and wrote with their
-// facets, and the edges between them. A repeat of an event changes nothing.
-//
-// Versions: a version facet pins a dataset's version. Otherwise an output is the version
-// run:<run id>, which this run writes; an input is the version this run read before (a
-// later event of the run names the same input), else the newest version recorded (a
-// known one before "unversioned"), else "unversioned".
-//
-// The run's state accumulates over its events (see olRunState): START and RUNNING make it
-// RUNNING, COMPLETE FINISHED, FAIL FAILED, ABORT KILLED; a finished run stays finished.
-func (s *Store) RecordOpenLineageRunEvent(ctx context.Context, actor string, ev OpenLineageRunEvent) (OpenLineageRecord, error) {
-	runID, err := OpenLineageRunID("run.runId", ev.RunID)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	typ := ev.EventType
-	if typ == "" {
-		typ = OpenLineageOther
-	}
-	switch typ {
-	case OpenLineageStart, OpenLineageRunning, OpenLineageComplete, OpenLineageAbort, OpenLineageFail, OpenLineageOther:
-	default:
-		return OpenLineageRecord{}, apperr.Invalid("eventType", "must be START, RUNNING, COMPLETE, ABORT, FAIL or OTHER (got %q)", truncateForMessage(string(typ)))
-	}
-	if err := checkOLEventTime(ev.EventTime); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	jobKey, err := checkOLJob("job", ev.Job)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	if err := olCheckFacets("job.facets", ev.Job.Facets); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	if err := olCheckFacets("run.facets", ev.RunFacets); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	run := olRunRow{key: RunKey(runID), runID: runID, name: olRunName(ev.Job.Name)}
-	var parent *olRunRow
-	var parentJobKey string
-	if p := ev.Parent; p != nil {
-		pid, err := OpenLineageRunID("run.facets.parent.run.runId", p.RunID)
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if pid == runID {
-			return OpenLineageRecord{}, apperr.Invalid("run.facets.parent.run.runId", "names the run itself; a run cannot be its own parent")
-		}
-		if parentJobKey, err = checkOLJob("run.facets.parent.job", OpenLineageJob{Namespace: p.JobNamespace, Name: p.JobName}); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		parent = &olRunRow{key: RunKey(pid), runID: pid, name: olRunName(p.JobName), startTime: ev.EventTime.UTC()}
-	}
-	inputs, err := checkOLDatasets("inputs", ev.Inputs)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	outputs, err := checkOLDatasets("outputs", ev.Outputs)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	exp, err := s.openLineageExperiment(ctx, actor)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-
-	rec, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (OpenLineageRecord, error) {
-		w := olTx{ctx: ctx, tx: tx, actor: actor}
-		jobs := []olJobRow{{key: jobKey, namespace: ev.Job.Namespace, name: ev.Job.Name}}
-		if parent != nil && parentJobKey != jobKey {
-			jobs = append(jobs, olJobRow{key: parentJobKey, namespace: ev.Parent.JobNamespace, name: ev.Parent.JobName})
-		}
-		jobFacets, err := w.mergeJobs(jobs)
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		rows := []olRunRow{run}
-		if parent != nil {
-			rows = append(rows, *parent)
-		}
-		runs, err := w.mergeRuns(exp.Key, rows)
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		own := runs[run.key]
-		if err := olSameNeighbour(own.executors, jobKey, "job", "run %q was recorded as executed by %q; an OpenLineage run belongs to one job", run.key); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if parent != nil {
-			if err := olSameNeighbour(own.parents, parent.key, "run.facets.parent.run.runId", "run %q was recorded as nested in %q; a run has one parent", run.key); err != nil {
-				return OpenLineageRecord{}, err
-			}
-			if err := olSameNeighbour(runs[parent.key].executors, parentJobKey, "run.facets.parent.job", "parent run %q was recorded as executed by %q", parent.key); err != nil {
-				return OpenLineageRecord{}, err
-			}
-		}
-
-		// Versions: what this run read before stays what it read.
-		read := map[string]string{}
-		for _, k := range olStrings(own.node.Props[propInputs]) {
-			if head, version, ok := cutLast(strings.TrimPrefix(k, prefixDatasetVersion), "#"); ok {
-				read[prefixDataset+head] = version
-			}
-		}
-		ins, err := w.resolveVersions(inputs, read, openLineageRunVersionPrefix+runID)
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		outs := make([]olVersion, len(outputs))
-		for i, d := range outputs {
-			outs[i] = olVersion{d, cmp.Or(d.pinned, openLineageRunVersionPrefix+runID)}
-		}
-		if err := w.mergeVersions(append(slices.Clone(ins), outs...)); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		rec := OpenLineageRecord{Run: run.key, Job: jobKey, Inputs: olVersionKeys(ins), Outputs: olVersionKeys(outs)}
-		if err := w.link(jobKey, rec.Inputs, rec.Outputs); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if err := w.setFacets([]olFacetUpdate{{jobKey, jobFacets[jobKey], ev.Job.Facets}}); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if len(own.executors) == 0 {
-			if err := w.run(cypherOLExecutedBy, "record the job of run "+run.key, map[string]any{"run": run.key, "job": jobKey}); err != nil {
-				return OpenLineageRecord{}, err
-			}
-		}
-		if parent != nil {
-			rec.Parent = parent.key
-			if len(own.parents) == 0 {
-				if err := w.run(cypherOLChildOf, "record the parent of run "+run.key, map[string]any{"run": run.key, "parent": parent.key}); err != nil {
-					return OpenLineageRecord{}, err
-				}
-			}
-			if len(runs[parent.key].executors) == 0 {
-				if err := w.run(cypherOLExecutedBy, "record the job of run "+parent.key, map[string]any{"run": parent.key, "job": parentJobKey}); err != nil {
-					return OpenLineageRecord{}, err
-				}
-			}
-		}
-		props, err := olRunState(own.node, typ, ev.EventTime.UTC(), olRunFacets{
-			run: ev.RunFacets, job: ev.Job.Facets, inputs: olByVersion(ins), outputs: olByVersion(outs),
-		}, rec.Inputs, rec.Outputs)
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if len(props) > 0 {
-			if err := w.run(cypherOLUpdateRun, "update run "+run.key, map[string]any{"key": run.key, "props": props, "created": own.created}); err != nil {
-				return OpenLineageRecord{}, err
-			}
-		}
-		return rec, nil
-	})
-	if errors.Is(err, errOLExperimentGone) {
-		olExperiments.Delete(s)
-	}
-	return rec, err
-}
-
-// RecordOpenLineageJobEvent records a JobEvent in one transaction: the job with its
-// facets and the dataset versions it reads and writes, as for a run but without one.
-// Without a version facet an input is the newest recorded version (else
-// "unversioned"), and an output "unversioned": a job without a run wrote no particular
-// version.
-func (s *Store) RecordOpenLineageJobEvent(ctx context.Context, actor string, ev OpenLineageJobEvent) (OpenLineageRecord, error) {
-	if err := checkOLEventTime(ev.EventTime); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	jobKey, err := checkOLJob("job", ev.Job)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	if err := olCheckFacets("job.facets", ev.Job.Facets); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	inputs, err := checkOLDatasets("inputs", ev.Inputs)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	outputs, err := checkOLDatasets("outputs", ev.Outputs)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (OpenLineageRecord, error) {
-		w := olTx{ctx: ctx, tx: tx, actor: actor}
-		jobFacets, err := w.mergeJobs([]olJobRow{{key: jobKey, namespace: ev.Job.Namespace, name: ev.Job.Name}})
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		ins, err := w.resolveVersions(inputs, nil, "")
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		outs := make([]olVersion, len(outputs))
-		for i, d := range outputs {
-			outs[i] = olVersion{d, cmp.Or(d.pinned, OpenLineageUnversioned)}
-		}
-		if err := w.mergeVersions(append(slices.Clone(ins), outs...)); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		rec := OpenLineageRecord{Job: jobKey, Inputs: olVersionKeys(ins), Outputs: olVersionKeys(outs)}
-		if err := w.link(jobKey, rec.Inputs, rec.Outputs); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		return rec, w.setFacets([]olFacetUpdate{{jobKey, jobFacets[jobKey], ev.Job.Facets}})
-	})
-}
-
-// RecordOpenLineageDatasetEvent records a DatasetEvent: the dataset version it is about
-// (the one its version facet pins, else the newest recorded, else "unversioned") with
-// its facets added.
-func (s *Store) RecordOpenLineageDatasetEvent(ctx context.Context, actor string, ev OpenLineageDatasetEvent) (OpenLineageRecord, error) {
-	if err := checkOLEventTime(ev.EventTime); err != nil {
-		return OpenLineageRecord{}, err
-	}
-	d, err := checkOLDataset("dataset", ev.Dataset)
-	if err != nil {
-		return OpenLineageRecord{}, err
-	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (OpenLineageRecord, error) {
-		w := olTx{ctx: ctx, tx: tx, actor: actor}
-		vs, err := w.resolveVersions([]olDataset{d}, nil, "")
-		if err != nil {
-			return OpenLineageRecord{}, err
-		}
-		if err := w.mergeVersions(vs); err != nil {
-			return OpenLineageRecord{}, err
-		}
-		return OpenLineageRecord{Version: vs[0].versionKey()}, nil
-	})
-}
 
 // olTx runs the steps of recording one event inside its transaction.
 type olTx struct {
@@ -680,12 +464,13 @@ func (w olTx) run(cypher, what string, params map[string]any) error {
 
 type olJobRow struct{ key, namespace, name string }
 
-// mergeJobs merges and locks jobs in key order and returns their stored facets.
-func (w olTx) mergeJobs(jobs []olJobRow) (map[string]olStoredFacets, error) {
+// mergeJobs merges jobs in key order, locking those in lock, and returns their stored
+// facets.
+func (w olTx) mergeJobs(jobs []olJobRow, lock map[string]bool) (map[string]olStoredFacets, error) {
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].key < jobs[j].key })
 	rows := make([]map[string]any, len(jobs))
 	for i, j := range jobs {
-		rows[i] = map[string]any{"key": j.key, "namespace": j.namespace, "name": j.name}
+		rows[i] = map[string]any{"key": j.key, "namespace": j.namespace, "name": j.name, "lock": lock[j.key]}
 	}
 	recs, err := collect(w.ctx, w.tx, cypherOLMergeJobs, map[string]any{"rows": rows, "actor": w.actor})
 	if err != nil {
@@ -737,83 +522,6 @@ func (w olTx) mergeRuns(experiment string, runs []olRunRow) (map[string]olMerged
 		out[n.Key] = olMergedRun{node: n, created: created == true, executors: olStrings(executors), parents: olStrings(parents)}
 	}
 	return out, nil
-}
-
-// resolveVersions gives each dataset its version: the pinned one, else the one in read
-// (what the run read before), else the newest recorded other than exclude, else
-// "unversioned".
-func (w olTx) resolveVersions(ds []olDataset, read map[string]string, exclude string) ([]olVersion, error) {
-	out := make([]olVersion, len(ds))
-	var lookup []string
-	for i, d := range ds {
-		out[i] = olVersion{d, cmp.Or(d.pinned, read[d.key])}
-		if out[i].version == "" && !slices.Contains(lookup, d.key) {
-			lookup = append(lookup, d.key)
-		}
-	}
-	if len(lookup) == 0 {
-		return out, nil
-	}
-	var excl any
-	if exclude != "" {
-		excl = exclude
-	}
-	recs, err := collect(w.ctx, w.tx, cypherOLNewestVersions, map[string]any{"datasets": lookup, "exclude": excl, "unversioned": OpenLineageUnversioned})
-	if err != nil {
-		return nil, fmt.Errorf("newest versions of OpenLineage inputs: %w", err)
-	}
-	newest := make(map[string]string, len(recs))
-	for _, r := range recs {
-		dk, _ := r.Get("dk")
-		v, _ := r.Get("version")
-		if s, ok := v.(string); ok {
-			newest[dk.(string)] = s
-		}
-	}
-	for i := range out {
-		if out[i].version == "" {
-			out[i].version = cmp.Or(newest[out[i].key], OpenLineageUnversioned)
-		}
-	}
-	return out, nil
-}
-
-// mergeVersions merges and locks dataset versions in key order and adds the facets
-// the event gives them.
-func (w olTx) mergeVersions(vs []olVersion) error {
-	if len(vs) == 0 {
-		return nil
-	}
-	byKey := map[string][]map[string]any{}
-	var rows []map[string]any
-	for _, v := range vs {
-		k := v.versionKey()
-		if _, seen := byKey[k]; !seen {
-			var versionID any
-			if v.pinned != "" {
-				versionID = v.pinned
-			}
-			rows = append(rows, map[string]any{
-				"key": k, "datasetKey": v.key, "namespace": v.namespace, "name": v.name,
-				"uri": openLineageURI(v.namespace, v.name), "version": v.version, "versionId": versionID,
-			})
-		}
-		byKey[k] = append(byKey[k], v.facets)
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i]["key"].(string) < rows[j]["key"].(string) })
-	recs, err := collect(w.ctx, w.tx, cypherOLMergeVersions, map[string]any{"rows": rows, "actor": w.actor})
-	if err != nil {
-		return fmt.Errorf("record OpenLineage dataset versions: %w", err)
-	}
-	stored := olFacetsByKey(recs)
-	var updates []olFacetUpdate
-	for _, r := range rows {
-		k := r["key"].(string)
-		for _, f := range byKey[k] {
-			updates = append(updates, olFacetUpdate{k, stored[k], f})
-		}
-	}
-	return w.setFacets(updates)
 }
 
 // olStoredFacets is a node's facets property as read under its lock, and whether the
@@ -942,19 +650,6 @@ func olMergeNestedFacets(current any, add map[string]map[string]any) (string, bo
 		return "", false, fmt.Errorf("encode facets: %w", err)
 	}
 	return string(b), true, nil
-}
-
-// link merges the edges of a job to what it read and wrote.
-func (w olTx) link(job string, inputs, outputs []string) error {
-	if len(inputs) > 0 {
-		if err := w.run(cypherOLLinkInputs, "link inputs of "+job, map[string]any{"job": job, "keys": inputs}); err != nil {
-			return err
-		}
-	}
-	if len(outputs) > 0 {
-		return w.run(cypherOLLinkOutputs, "link outputs of "+job, map[string]any{"job": job, "keys": outputs})
-	}
-	return nil
 }
 
 // olRunState works out what an event changes on a run, as the properties to set (none

@@ -2,7 +2,6 @@ package mlflow
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
@@ -117,7 +116,7 @@ func (s *server) searchExperiments(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, like, err := experimentNameFilter(filter)
+	cond, err := parseEntityFilter(filter, "experiments/search", experimentAttrs)
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +126,20 @@ func (s *server) searchExperiments(q *request) (any, error) {
 	}
 	var out []map[string]any
 	next := ""
-	// Name filters are applied here, page by page, until a page is full.
+	// Filters are applied here, page by page, until a page is full.
 	for {
 		page, err := s.st.Experiments(q.r.Context(), store.MaxPageSize, after, view)
 		if err != nil {
 			return nil, apperr.WithField(err, "after", "page_token")
 		}
 		for i, e := range page.Experiments {
-			if matchName(e.Name, name, like) {
-				out = append(out, s.experimentJSON(e))
+			j := s.experimentJSON(e)
+			if cond.matches(entityValues{
+				strs: map[string]string{"name": e.Name},
+				nums: map[string]float64{"creation_time": float64(j["creation_time"].(int64)), "last_update_time": float64(j["last_update_time"].(int64))},
+				tags: tagMap(e.Tags()),
+			}) {
+				out = append(out, j)
 				if len(out) == first {
 					if i < len(page.Experiments)-1 || page.EndCursor != "" {
 						next = page.Cursors[i]
@@ -155,60 +159,31 @@ func (s *server) searchExperiments(q *request) (any, error) {
 	return map[string]any{"experiments": out}, nil
 }
 
-// experimentNameFilter reads the filters MLflow clients send to experiments/search:
-// `name = '...'` or `name LIKE '...'` (attribute.name too); none is all.
-func experimentNameFilter(filter *string) (name string, like bool, err error) {
-	if filter == nil || strings.TrimSpace(*filter) == "" {
-		return "", false, nil
-	}
-	f := strings.TrimSpace(*filter)
-	for _, prefix := range []string{"attribute.name", "attributes.name", "name"} {
-		if rest, ok := strings.CutPrefix(f, prefix); ok {
-			rest = strings.TrimSpace(rest)
-			op := ""
-			switch {
-			case strings.HasPrefix(rest, "="):
-				op, rest = "=", rest[1:]
-			case strings.HasPrefix(strings.ToUpper(rest), "ILIKE"), strings.HasPrefix(strings.ToUpper(rest), "LIKE"):
-				op = "LIKE"
-				rest = rest[strings.Index(strings.ToUpper(rest), "LIKE")+4:]
-			}
-			rest = strings.TrimSpace(rest)
-			if op != "" && len(rest) >= 2 && (rest[0] == '\'' || rest[0] == '"') && rest[len(rest)-1] == rest[0] {
-				return rest[1 : len(rest)-1], op == "LIKE", nil
-			}
-		}
-	}
-	return "", false, apperr.Invalid("filter", "provgraph's experiments/search takes `name = '...'` or `name LIKE '...'` (got %q)", f)
-}
-
-func matchName(name, want string, like bool) bool {
-	switch {
-	case want == "":
-		return true
-	case !like:
-		return name == want
-	}
-	return likeMatch(strings.ToLower(name), strings.ToLower(want))
-}
-
-// likeMatch matches s against a SQL LIKE pattern (% any run, _ one character).
+// likeMatch matches s against a SQL LIKE pattern (% any run, _ one character), in
+// time linear in their lengths times the pattern's % count at worst (the usual
+// wildcard matcher: on a mismatch, retry from the last %, one character further).
 func likeMatch(s, p string) bool {
-	if p == "" {
-		return s == ""
-	}
-	switch p[0] {
-	case '%':
-		for i := 0; i <= len(s); i++ {
-			if likeMatch(s[i:], p[1:]) {
-				return true
-			}
+	str, pat := []rune(s), []rune(p)
+	i, j := 0, 0
+	star, mark := -1, 0
+	for i < len(str) {
+		switch {
+		case j < len(pat) && (pat[j] == '_' || pat[j] == str[i]) && pat[j] != '%':
+			i, j = i+1, j+1
+		case j < len(pat) && pat[j] == '%':
+			star, mark = j, i
+			j++
+		case star >= 0:
+			mark++
+			i, j = mark, star+1
+		default:
+			return false
 		}
-		return false
-	case '_':
-		return s != "" && likeMatch(s[1:], p[1:])
 	}
-	return s != "" && s[0] == p[0] && likeMatch(s[1:], p[1:])
+	for j < len(pat) && pat[j] == '%' {
+		j++
+	}
+	return j == len(pat)
 }
 
 func viewType(q *request) (store.RunView, error) {

@@ -128,28 +128,78 @@ func (s *server) getRegisteredModel(q *request) (any, error) {
 	return map[string]any{"registered_model": out}, err
 }
 
-// searchRegisteredModels answers `name = '...'`; other filters (and none) are refused.
+// searchRegisteredModels lists the registered models a filter (name, tags) matches, by
+// name, max_results (at most 100) at a time.
 func (s *server) searchRegisteredModels(q *request) (any, error) {
 	filter, err := q.optStr("filter")
 	if err != nil {
 		return nil, err
 	}
-	name, like, err := experimentNameFilter(filter)
+	cond, err := parseEntityFilter(filter, "registered-models/search", modelAttrs)
 	if err != nil {
 		return nil, err
 	}
-	if name != "" && !like {
-		m, err := s.st.NodeByID(q.r.Context(), "filter", store.RegisteredModelKey(name))
-		if apperr.CodeOf(err) == apperr.NotFound {
-			return map[string]any{"registered_models": []any{}}, nil
+	out, next, err := s.searchKind(q, store.KindRegisteredModel, cond, func(m store.Node) (map[string]any, error) {
+		if !cond.matches(entityValues{strs: map[string]string{"name": m.Name}, tags: tagMap(m.Tags())}) {
+			return nil, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		out, err := s.registeredModelJSON(q, m)
-		return map[string]any{"registered_models": []any{out}}, err
+		return s.registeredModelJSON(q, m)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, apperr.Invalid("filter", "provgraph's registered-models/search takes `name = '...'` (got %q)", strings.TrimSpace(deref(filter)))
+	res := map[string]any{"registered_models": out}
+	if next != "" {
+		res["next_page_token"] = next
+	}
+	return res, nil
+}
+
+// searchKind pages through the nodes of a kind in key order, keeping what keep
+// returns for each (nil leaves a node out), until max_results are kept; the page
+// token continues after the last kept node.
+func (s *server) searchKind(q *request, kind store.Kind, cond entityFilter, keep func(store.Node) (map[string]any, error)) ([]map[string]any, string, error) {
+	max, err := q.optInt("max_results")
+	if err != nil {
+		return nil, "", err
+	}
+	first := store.MaxPageSize
+	if max != nil && *max > 0 && *max < int64(first) {
+		first = int(*max)
+	}
+	token, err := q.optStr("page_token")
+	if err != nil {
+		return nil, "", err
+	}
+	after := deref(token)
+	out := []map[string]any{}
+	for {
+		page, err := s.st.ListKind(q.r.Context(), kind, cond.kindFilter(), store.MaxKindPage, after)
+		if err != nil {
+			return nil, "", apperr.WithField(err, "after", "page_token")
+		}
+		for i, n := range page.Nodes {
+			j, err := keep(n)
+			if err != nil {
+				return nil, "", err
+			}
+			if j == nil {
+				continue
+			}
+			out = append(out, j)
+			if len(out) == first {
+				next := ""
+				if i < len(page.Nodes)-1 || page.EndCursor != "" {
+					next = page.Cursors[i]
+				}
+				return out, next, nil
+			}
+		}
+		if page.EndCursor == "" {
+			return out, "", nil
+		}
+		after = page.EndCursor
+	}
 }
 
 func deref(s *string) string {
@@ -256,30 +306,61 @@ func (s *server) getModelVersion(q *request) (any, error) {
 	return map[string]any{"model_version": out}, err
 }
 
-// searchModelVersions answers `name = '...'` (and no filter is refused), newest first.
+// searchModelVersions lists the model versions a filter (name, run_id, source_path,
+// version_number, tags) matches: of one model, newest first, when the filter names it
+// with name = '...', else of every model by model name and version.
 func (s *server) searchModelVersions(q *request) (any, error) {
 	filter, err := q.optStr("filter")
 	if err != nil {
 		return nil, err
 	}
-	name, like, err := experimentNameFilter(filter)
-	if err != nil || name == "" || like {
-		return nil, apperr.Invalid("filter", "provgraph's model-versions/search takes `name = '...'` (got %q)", deref(filter))
-	}
-	versions, err := s.st.VersionsOfModel(q.r.Context(), store.RegisteredModelKey(name))
+	cond, err := parseEntityFilter(filter, "model-versions/search", versionAttrs)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(versions, func(i, j int) bool { return versions[i].Int("version") > versions[j].Int("version") })
-	out := []any{}
-	for _, v := range versions {
-		j, err := s.modelVersionJSON(q, v)
-		if err != nil {
-			return nil, err
+	keep := func(v store.Node) (map[string]any, error) {
+		runID := ""
+		if run := v.OptString("producedByRun"); run != nil {
+			runID = runIDOf(*run)
 		}
-		out = append(out, j)
+		if !cond.matches(entityValues{
+			strs: map[string]string{"name": v.String("model"), "run_id": runID, "source_path": v.String("source")},
+			nums: map[string]float64{"version_number": float64(v.Int("version"))},
+			tags: tagMap(v.Tags()),
+		}) {
+			return nil, nil
+		}
+		return s.modelVersionJSON(q, v)
 	}
-	return map[string]any{"model_versions": out}, nil
+	for _, c := range cond {
+		if c.attr == "name" && !c.tag && c.op == "=" {
+			versions, err := s.st.VersionsOfModel(q.r.Context(), store.RegisteredModelKey(c.str))
+			if err != nil {
+				return nil, err
+			}
+			sort.Slice(versions, func(i, j int) bool { return versions[i].Int("version") > versions[j].Int("version") })
+			out := []any{}
+			for _, v := range versions {
+				j, err := keep(v)
+				if err != nil {
+					return nil, err
+				}
+				if j != nil {
+					out = append(out, j)
+				}
+			}
+			return map[string]any{"model_versions": out}, nil
+		}
+	}
+	out, next, err := s.searchKind(q, store.KindModelVersion, cond, keep)
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]any{"model_versions": out}
+	if next != "" {
+		res["next_page_token"] = next
+	}
+	return res, nil
 }
 
 // alias sets (POST), reads (GET) or deletes (DELETE) a registered model's alias.

@@ -114,9 +114,10 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, struct{}{})
 }
 
-// batch records each event of an array in its own transaction, in order, and reports
-// which failed. An event is counted successful only once its transaction committed; a
-// failed event wrote nothing.
+// batch records the events of an array in order — as if each were posted alone, after
+// the ones before it — and reports which failed. Consecutive events share a
+// transaction (store.RecordOpenLineageBatch); an event is counted successful only once
+// its transaction committed, and a failed event wrote nothing.
 func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	if !allowPost(w, r) {
 		return
@@ -125,22 +126,32 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, isArray := v.([]any)
+	items, isArray := v.([]any)
 	if !isArray {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "the body must be a JSON array of OpenLineage events, not " + jsonType(v) + "; POST a single event to " + Path, Code: apperr.InvalidArgument})
 		return
 	}
-	res := BatchResult{Received: len(events), FailedEvents: []FailedEvent{}}
-	log := zerolog.Ctx(r.Context())
-	var unavailable error
-	for i, item := range events {
-		err := unavailable
+	errs := make([]error, len(items))
+	var events []store.OpenLineageEvent
+	var at []int // events[k] is items[at[k]]
+	for i, item := range items {
+		ev, err := Decode(item)
 		if err == nil {
-			var ev Event
-			if ev, err = Decode(item); err == nil {
-				err = record(r.Context(), h.st, ev)
+			var sev store.OpenLineageEvent
+			if sev, err = storeEvent(ev); err == nil {
+				events = append(events, sev)
+				at = append(at, i)
 			}
 		}
+		errs[i] = err
+	}
+	_, recorded := h.st.RecordOpenLineageBatch(r.Context(), Actor, events)
+	for k, err := range recorded {
+		errs[at[k]] = err
+	}
+	res := BatchResult{Received: len(items), FailedEvents: []FailedEvent{}}
+	log := zerolog.Ctx(r.Context())
+	for i, err := range errs {
 		if err == nil {
 			res.Successful++
 			continue
@@ -152,14 +163,8 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 			log.Error().Err(err).Int("index", i).Msg("openlineage batch event failed")
 			f.Reason = "internal error; see the server log"
 		}
-		if f.Code == apperr.Unavailable {
-			// The rest would wait out the same outage one by one: report them retriable.
-			f.Retriable = true
-			if unavailable == nil {
-				log.Warn().Err(err).Int("index", i).Msg("openlineage batch: graph database unavailable; not attempting the rest")
-				unavailable = &apperr.Error{Code: apperr.Unavailable, Reason: "not attempted: the graph database is unavailable; retry later"}
-			}
-		}
+		// Retrying later may succeed; the items are reported retriable.
+		f.Retriable = f.Code == apperr.Unavailable
 		res.Failed++
 		res.FailedEvents = append(res.FailedEvents, f)
 	}
@@ -169,20 +174,27 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// record writes one decoded event through the store.
-func record(ctx context.Context, st *store.Store, ev Event) error {
-	var err error
+// storeEvent is a decoded event as the store records it.
+func storeEvent(ev Event) (store.OpenLineageEvent, error) {
 	switch ev.Kind {
 	case KindRunEvent:
-		_, err = st.RecordOpenLineageRunEvent(ctx, Actor, *ev.Run)
+		return store.OpenLineageEvent{Run: ev.Run}, nil
 	case KindDatasetEvent:
-		_, err = st.RecordOpenLineageDatasetEvent(ctx, Actor, *ev.Dataset)
+		return store.OpenLineageEvent{Dataset: ev.Dataset}, nil
 	case KindJobEvent:
-		_, err = st.RecordOpenLineageJobEvent(ctx, Actor, *ev.Job)
-	default:
-		err = fmt.Errorf("record OpenLineage event: unknown kind %q", ev.Kind)
+		return store.OpenLineageEvent{Job: ev.Job}, nil
 	}
-	return err
+	return store.OpenLineageEvent{}, fmt.Errorf("record OpenLineage event: unknown kind %q", ev.Kind)
+}
+
+// record writes one decoded event through the store.
+func record(ctx context.Context, st *store.Store, ev Event) error {
+	sev, err := storeEvent(ev)
+	if err != nil {
+		return err
+	}
+	_, errs := st.RecordOpenLineageBatch(ctx, Actor, []store.OpenLineageEvent{sev})
+	return errs[0]
 }
 
 func allowPost(w http.ResponseWriter, r *http.Request) bool {

@@ -101,6 +101,18 @@ client.delete_registered_model_alias(model, "champion")
 assert client.get_registered_model(model).aliases == {}
 client.set_registered_model_alias(model, "champion", "1")
 
+# The searches MLflow users run over experiments, models and versions.
+found = client.search_registered_models(filter_string=f"name LIKE 'fraud-model-{token[:6]}%' AND tags.owner = 'risk'")
+assert [m.name for m in found] == [model], found
+assert 1 <= len(client.search_registered_models(max_results=5)) <= 5  # no filter: all, a page at a time
+assert client.search_registered_models(filter_string=f"name = '{model}' AND tags.owner = 'nobody'") == []
+versions = client.search_model_versions(f"run_id = '{best}'")
+assert [(v.name, v.version) for v in versions] == [(model, "1")], versions
+assert [v.version for v in client.search_model_versions(f"name = '{model}' AND version_number >= 1")] == ["1"]
+client.set_experiment_tag(experiment.experiment_id, "stage", "qa")
+exps = client.search_experiments(filter_string=f"name ILIKE 'FRAUD-{token}' AND tags.stage = 'qa'")
+assert [e.experiment_id for e in exps] == [experiment.experiment_id], exps
+
 try:
     client.get_run("0" * 32)
     sys.exit("get_run of an unknown run did not fail")
