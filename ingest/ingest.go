@@ -22,9 +22,6 @@ const (
 	Ignored Outcome = "ignored"
 )
 
-// Outcomes lists every outcome.
-var Outcomes = []Outcome{Accepted, Rejected, Failed, Ignored}
-
 // Counter is told how many items of a request had an outcome. The server gives each
 // surface one backed by its metrics; a nil Counter counts nothing.
 type Counter func(o Outcome, n int)

@@ -163,9 +163,11 @@ func (m *Metrics) Instrument(classify Classifier, next http.Handler) http.Handle
 	})
 }
 
-// Ingest returns the counter of a surface's ingested items.
+// Ingest returns the counter of a surface's ingested items. Its accepted, rejected
+// and failed series exist from the start; ignored appears when an item is ignored
+// (which only SageMaker events are).
 func (m *Metrics) Ingest(surface string) ingest.Counter {
-	for _, o := range ingest.Outcomes {
+	for _, o := range []ingest.Outcome{ingest.Accepted, ingest.Rejected, ingest.Failed} {
 		m.ingested.WithLabelValues(surface, string(o))
 	}
 	return func(o ingest.Outcome, n int) {
