@@ -67,49 +67,36 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "http_requests_total",
-			Help: "HTTP requests answered, by surface, operation and status code.",
-		}, []string{"surface", "operation", "code"}),
-		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "http_request_duration_seconds",
-			Help:    "Time from a request's arrival until its handler returned, by surface and operation.",
-			Buckets: latencyBuckets,
-		}, []string{"surface", "operation"}),
-		requestsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "http_requests_in_flight",
-			Help: "HTTP requests being answered, by surface.",
-		}, []string{"surface"}),
-		graphqlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "graphql_errors_total",
-			Help: "Errors in GraphQL responses (which are HTTP 200 when the operation ran), by operation and extensions.code.",
-		}, []string{"operation", "code"}),
-		txs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "neo4j_transactions_total",
-			Help: "Neo4j transactions the store ran for requests, by mode and result: OK when committed, else the error code the store returned.",
-		}, []string{"mode", "code"}),
-		txDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "neo4j_transaction_duration_seconds",
-			Help:    "Time a store transaction took, connection wait and retries included, by mode.",
-			Buckets: latencyBuckets,
-		}, []string{"mode"}),
-		txBeginWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "neo4j_transaction_begin_wait_seconds",
-			Help:    "Time from asking the driver for a transaction until its work first ran: getting a connection from the pool (or opening one), routing and BEGIN, by mode.",
-			Buckets: latencyBuckets,
-		}, []string{"mode"}),
-		txRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "neo4j_transaction_retries_total",
-			Help: "Times the driver ran a transaction's work again after a transient failure (deadlock, leader switch, lost connection), by mode.",
-		}, []string{"mode"}),
-		txsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "neo4j_transactions_in_flight",
-			Help: "Store transactions holding a pooled Neo4j connection or waiting for one, by mode.",
-		}, []string{"mode"}),
-		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ingest_items_total",
-			Help: "Items sent to the ingest surfaces (OpenLineage events, SageMaker events, MLflow write calls), by surface and outcome.",
-		}, []string{"surface", "outcome"}),
+		requests: counter("http_requests_total",
+			"HTTP requests answered, by surface, operation and status code.",
+			"surface", "operation", "code"),
+		requestDuration: histogram("http_request_duration_seconds",
+			"Time from a request's arrival until its handler returned, by surface and operation.",
+			"surface", "operation"),
+		requestsInFlight: gauge("http_requests_in_flight",
+			"HTTP requests being answered, by surface.",
+			"surface"),
+		graphqlErrors: counter("graphql_errors_total",
+			"Errors in GraphQL responses (which are HTTP 200 when the operation ran), by operation and extensions.code.",
+			"operation", "code"),
+		txs: counter("neo4j_transactions_total",
+			"Neo4j transactions the store ran for requests, by mode and result: OK when committed, else the error code the store returned.",
+			"mode", "code"),
+		txDuration: histogram("neo4j_transaction_duration_seconds",
+			"Time a store transaction took, connection wait and retries included, by mode.",
+			"mode"),
+		txBeginWait: histogram("neo4j_transaction_begin_wait_seconds",
+			"Time from asking the driver for a transaction until its work first ran: getting a connection from the pool (or opening one), routing and BEGIN, by mode.",
+			"mode"),
+		txRetries: counter("neo4j_transaction_retries_total",
+			"Times the driver ran a transaction's work again after a transient failure (deadlock, leader switch, lost connection), by mode.",
+			"mode"),
+		txsInFlight: gauge("neo4j_transactions_in_flight",
+			"Store transactions holding a pooled Neo4j connection or waiting for one, by mode.",
+			"mode"),
+		ingested: counter("ingest_items_total",
+			"Items sent to the ingest surfaces (OpenLineage events, SageMaker events, MLflow write calls), by surface and outcome.",
+			"surface", "outcome"),
 		operations: NewOperationNames(MaxOperationNames),
 	}
 	m.reg.MustRegister(
@@ -125,6 +112,18 @@ func New() *Metrics {
 		m.txsInFlight.WithLabelValues(string(mode))
 	}
 	return m
+}
+
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+}
+
+func gauge(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+}
+
+func histogram(name, help string, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
 }
 
 // Handler serves the metrics in Prometheus's exposition formats.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,11 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key as PEM files
@@ -56,15 +52,6 @@ func selfSigned(t *testing.T) (certFile, keyFile string, cert *x509.Certificate)
 	return certFile, keyFile, cert
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // With a certificate and key, serve answers HTTPS (TLS 1.2 or later) to a client
 // that trusts the certificate, and nothing else: not plain HTTP, not TLS 1.1, not a
 // client that does not trust it.
@@ -73,15 +60,10 @@ func TestServeHTTPSWithConfiguredCertificate(t *testing.T) {
 	tlsCfg, err := tlsConfig(certFile, keyFile)
 	require.NoError(t, err)
 	require.NotNil(t, tlsCfg)
-	addr := freeAddr(t)
-	cfg := &serveConfig{
-		addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute,
-		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20, tls: tlsCfg,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
+	cfg := testServeConfig(t)
+	cfg.tls = tlsCfg
+	addr := cfg.addr
+	cancel, done := startServer(t, cfg)
 
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
@@ -90,14 +72,7 @@ func TestServeHTTPSWithConfiguredCertificate(t *testing.T) {
 	}
 	trusting := client(&tls.Config{RootCAs: roots})
 	base := "https://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := trusting.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 100*time.Millisecond, "ready over HTTPS")
+	requireReady(t, trusting, base)
 
 	resp, err := trusting.Get(base + "/metrics")
 	require.NoError(t, err)
@@ -121,12 +96,7 @@ func TestServeHTTPSWithConfiguredCertificate(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, plain.StatusCode, "plain HTTP to the HTTPS port")
 
 	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("runServer did not return after shutdown")
-	}
+	requireStopped(t, done)
 }
 
 // --tls-cert and --tls-key (or their variables) go together; a certificate that
