@@ -66,8 +66,8 @@ func New(opts Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", readyz(opts.Store))
-	// SECURITY: the metrics are not authenticated yet; they name operations and
-	// counts, never data.
+	// SECURITY: the metrics are not authenticated yet (docs/operations.md says so);
+	// they carry counts and operation names, never stored data.
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
 	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot, Count: m.Ingest(SurfaceMLflow)})
