@@ -114,18 +114,31 @@ func (s *Store) sessionConfig(mode neo4j.AccessMode) neo4j.SessionConfig {
 // write runs work in a managed write transaction. The driver may retry work on
 // transient failures, so work must be idempotent and free of side effects outside the
 // transaction. A domain error returned by work rolls the transaction back.
-func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
-	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeWrite))
-	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = neo4j.ExecuteWrite(ctx, sess, retryable(work))
-	return res, classify(err)
+func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (T, error) {
+	return transact(ctx, s, TxWrite, work)
 }
 
 // read runs work in a managed read transaction (routed to readers on a cluster).
-func read[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
-	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeRead))
+func read[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (T, error) {
+	return transact(ctx, s, TxRead, work)
+}
+
+// transact runs work in a managed transaction of the given mode in a session of its
+// own, reporting to the context's TxObserver when there is one.
+func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
+	if obs := txObserverFrom(ctx); obs != nil {
+		start := time.Now()
+		obs.TxStarted(mode)
+		work = observed(obs, mode, start, work)
+		defer func() { obs.TxDone(mode, time.Since(start), err) }()
+	}
+	access, execute := neo4j.AccessModeWrite, neo4j.ExecuteWrite[T]
+	if mode == TxRead {
+		access, execute = neo4j.AccessModeRead, neo4j.ExecuteRead[T]
+	}
+	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = neo4j.ExecuteRead(ctx, sess, retryable(work))
+	res, err = execute(ctx, sess, retryable(work))
 	return res, classify(err)
 }
 

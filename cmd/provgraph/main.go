@@ -22,7 +22,7 @@ Usage:
   provgraph <command> [flags]
 
 Commands:
-  serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz)
+  serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz, /metrics)
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
   export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
   seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)

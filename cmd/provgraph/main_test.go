@@ -15,7 +15,8 @@ func TestServeHelpDocumentsFlagsAndEnvironment(t *testing.T) {
 	assert.Equal(t, 0, code)
 	help := errOut.String()
 	for _, want := range []string{"PROVGRAPH_ADDR", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
-		"PROVGRAPH_LOG_LEVEL", "PROVGRAPH_LOG_FORMAT", "PROVGRAPH_SHUTDOWN_TIMEOUT", "127.0.0.1:8080", "SIGTERM"} {
+		"PROVGRAPH_LOG_LEVEL", "PROVGRAPH_LOG_FORMAT", "PROVGRAPH_SHUTDOWN_TIMEOUT", "127.0.0.1:8080", "SIGTERM",
+		"/metrics", "--tls-cert", "PROVGRAPH_TLS_CERT", "--tls-key", "PROVGRAPH_TLS_KEY"} {
 		assert.Contains(t, help, want)
 	}
 	assert.NotContains(t, help, "secret-from-env", "help never prints a password")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,11 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	maxBodyBytes    int64
 	artifactRoot    string
+	tlsCert         string
+	tlsKey          string
+	// tls is the listener's TLS configuration, from tlsCert and tlsKey; nil serves
+	// plain HTTP.
+	tls *tls.Config
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -52,11 +58,16 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"largest accepted request body in bytes (env PROVGRAPH_MAX_BODY_BYTES)")
 	fs.StringVar(&cfg.artifactRoot, "artifact-root", env("PROVGRAPH_ARTIFACT_ROOT", ".data/artifacts"),
 		"`directory` the MLflow artifact proxy stores files in (env PROVGRAPH_ARTIFACT_ROOT)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", env("PROVGRAPH_TLS_CERT", ""),
+		"PEM certificate `file` (the chain, leaf first): serve HTTPS; needs --tls-key (env PROVGRAPH_TLS_CERT)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", env("PROVGRAPH_TLS_KEY", ""),
+		"PEM private key `file` of --tls-cert (env PROVGRAPH_TLS_KEY)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
-Serves GraphiQL at /, GraphQL at POST /graphql, liveness at /healthz and readiness at
-/readyz (Neo4j reachable and schema current). At start-up it waits for Neo4j, then
+Serves GraphiQL at /, GraphQL at POST /graphql, liveness at /healthz, readiness at
+/readyz (Neo4j reachable and schema current) and Prometheus metrics at /metrics; HTTPS
+(TLS 1.2 or later) when --tls-cert and --tls-key are given. At start-up it waits for Neo4j, then
 creates or upgrades the database schema; a database whose schema is newer than this
 binary is refused. SIGTERM or SIGINT stops accepting connections, lets in-flight
 requests finish, then closes the Neo4j driver.
@@ -79,6 +90,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	resolvePassword(&cfg.neo4j)
 	logger, err := newLogger(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {
+		fmt.Fprintln(stderr, "provgraph serve:", err)
+		return 2
+	}
+	if cfg.tls, err = tlsConfig(cfg.tlsCert, cfg.tlsKey); err != nil {
 		fmt.Fprintln(stderr, "provgraph serve:", err)
 		return 2
 	}
@@ -127,9 +142,16 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info().Str("addr", ln.Addr().String()).
-		Str("graphiql", "http://"+ln.Addr().String()+"/").Msg("provgraph serving")
+	scheme := "http"
+	if cfg.tls != nil {
+		scheme = "https"
+		srv.TLSConfig = cfg.tls
+		go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+	logger.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.tls != nil).
+		Str("graphiql", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
 
 	select {
 	case err := <-serveErr:
@@ -147,6 +169,27 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	logger.Info().Msg("http server stopped")
 	return nil
+}
+
+// tlsConfig is the listener's TLS configuration for a certificate and key file: nil
+// when neither is given (plain HTTP), an error when only one is or when they cannot be
+// loaded. It accepts TLS 1.2 and 1.3 with Go's default cipher suites, which offer
+// only forward-secret, authenticated ones for TLS 1.2. The files are read once: a
+// renewed certificate takes effect at the next start.
+func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case keyFile == "":
+		return nil, errors.New("--tls-cert is set but --tls-key is not (env PROVGRAPH_TLS_KEY): give both to serve HTTPS, or neither for HTTP")
+	case certFile == "":
+		return nil, errors.New("--tls-key is set but --tls-cert is not (env PROVGRAPH_TLS_CERT): give both to serve HTTPS, or neither for HTTP")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // newLogger builds the process logger: JSON lines, or human-readable console output

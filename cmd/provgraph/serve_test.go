@@ -20,29 +20,11 @@ import (
 // context SIGTERM cancels) lets an in-flight request finish, stops listening and
 // returns without error.
 func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	cfg := testServeConfig(t)
+	cancel, done := startServer(t, cfg)
 
-	cfg := &serveConfig{
-		addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute,
-		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
-
-	base := "http://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 100*time.Millisecond, "ready")
+	base := "http://" + cfg.addr
+	requireReady(t, http.DefaultClient, base)
 
 	// Shut down while a request is being answered: it still gets its answer.
 	pr, pw := io.Pipe()
@@ -56,7 +38,7 @@ func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
 		_ = resp.Body.Close()
 		answered <- resp.StatusCode
 	}()
-	_, err = pw.Write([]byte(`{"query": "{ node(id: \"endpoint:none\") `))
+	_, err := pw.Write([]byte(`{"query": "{ node(id: \"endpoint:none\") `))
 	require.NoError(t, err)
 	time.Sleep(200 * time.Millisecond) // the request is in flight
 	cancel()
@@ -66,13 +48,56 @@ func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
 	require.NoError(t, pw.Close())
 	assert.Equal(t, http.StatusOK, <-answered, "the in-flight request finished")
 
+	requireStopped(t, done)
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err, "no longer listening")
+	assert.True(t, strings.Contains(err.Error(), "refused"), err.Error())
+}
+
+// testServeConfig is a serve configuration for the test Neo4j and a free local port.
+func testServeConfig(t *testing.T) *serveConfig {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return &serveConfig{
+		addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute,
+		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20,
+	}
+}
+
+// startServer runs runServer with cfg until cancel is called; done receives what it
+// returned.
+func startServer(t *testing.T, cfg *serveConfig) (cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
+	return cancel, result
+}
+
+// requireReady waits until the server at base answers /readyz with 200.
+func requireReady(t *testing.T, client *http.Client, base string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := client.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, 100*time.Millisecond, "%s ready", base)
+}
+
+// requireStopped waits for a cancelled server to return, without error.
+func requireStopped(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("runServer did not return after shutdown")
 	}
-	_, err = http.Get(base + "/healthz")
-	require.Error(t, err, "no longer listening")
-	assert.True(t, strings.Contains(err.Error(), "refused"), err.Error())
 }

@@ -17,8 +17,6 @@ import (
 // <experiment id>/<run id>/artifacts/<file>). Paths are cleaned and must stay inside
 // the root.
 
-const artifactsPrefix = "/api/2.0/mlflow-artifacts/artifacts/"
-
 // localPath maps an artifact path to a file under the root, refusing anything that
 // would leave it.
 func (s *server) localPath(p string) (string, error) {

@@ -12,12 +12,14 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/ingest"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -40,6 +42,9 @@ type Options struct {
 	ArtifactRoot string
 	// MaxArtifactBytes bounds one uploaded artifact; 0 means 1 GiB.
 	MaxArtifactBytes int64
+	// Count, when not nil, hears what became of every call that writes (artifact
+	// uploads excepted) once its body was read.
+	Count ingest.Counter
 }
 
 type server struct {
@@ -55,6 +60,34 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 	}
 	s := &server{st: st, opts: opts}
 	mux := http.NewServeMux()
+	for path, h := range s.routes() {
+		for _, prefix := range apiPrefixes {
+			mux.Handle(prefix+path, s.endpoint(h, isRead(path)))
+		}
+	}
+	for _, prefix := range slices.Concat(apiPrefixes, []string{previewPrefix}) {
+		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, codeEndpointUnkwn, fmt.Sprintf("provgraph does not serve %s %s", r.Method, r.URL.Path))
+		})
+	}
+	mux.HandleFunc(artifactsList, s.listArtifacts)
+	mux.HandleFunc(artifactsPrefix, s.artifact)
+	return mux
+}
+
+// The prefixes of the REST API's calls (a call's path follows them), of the preview
+// API provgraph answers with ENDPOINT_NOT_FOUND, and of the artifact proxy.
+var apiPrefixes = []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"}
+
+const (
+	previewPrefix   = "/api/2.0/preview/mlflow/"
+	artifactsList   = "/api/2.0/mlflow-artifacts/artifacts"
+	artifactsPrefix = artifactsList + "/"
+)
+
+// routes maps the path of every call provgraph serves (after an API prefix) to its
+// implementation.
+func (s *server) routes() map[string]func(*request) (any, error) {
 	routes := map[string]func(*request) (any, error){
 		"experiments/create":                    s.createExperiment,
 		"experiments/get":                       s.getExperiment,
@@ -99,24 +132,48 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 		"logged-models/search": func(*request) (any, error) { return map[string]any{"models": []any{}}, nil },
 	}
 	routes["model-versions/get-download-uri"] = s.getDownloadURI
-	for path, h := range routes {
-		// SECURITY: calls that only read take GET (and POST, as MLflow's searches do);
-		// every other call writes and refuses GET, so a link or an image on a web page
-		// cannot make one.
-		read := strings.HasSuffix(path, "/get") || strings.Contains(path, "/get-") || strings.HasSuffix(path, "/search") ||
-			path == "registered-models/alias"
-		for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
-			mux.Handle(prefix+path, s.endpoint(h, read))
+	return routes
+}
+
+// isRead tells whether the call at path only reads.
+//
+// SECURITY: calls that only read take GET (and POST, as MLflow's searches do); every
+// other call writes and refuses GET, so a link or an image on a web page cannot make
+// one.
+func isRead(path string) bool {
+	return strings.HasSuffix(path, "/get") || strings.Contains(path, "/get-") || strings.HasSuffix(path, "/search") ||
+		path == "registered-models/alias"
+}
+
+// endpoints holds the paths of the calls provgraph serves.
+var endpoints = func() map[string]bool {
+	m := map[string]bool{}
+	for path := range (&server{}).routes() {
+		m[path] = true
+	}
+	return m
+}()
+
+// Endpoint names the MLflow call a request path is for, for the server's metrics:
+// "runs/log-batch" for /api/2.0/mlflow/runs/log-batch, "artifacts" for the artifact
+// proxy, "other" for any other path under the MLflow prefixes, and "" for a path
+// that is not MLflow's. The names are a fixed set, whatever the path.
+func Endpoint(urlPath string) string {
+	for _, prefix := range apiPrefixes {
+		if call, ok := strings.CutPrefix(urlPath, prefix); ok {
+			if endpoints[call] {
+				return call
+			}
+			return "other"
 		}
 	}
-	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/"} {
-		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusNotFound, codeEndpointUnkwn, fmt.Sprintf("provgraph does not serve %s %s", r.Method, r.URL.Path))
-		})
+	switch {
+	case urlPath == artifactsList || strings.HasPrefix(urlPath, artifactsPrefix):
+		return "artifacts"
+	case strings.HasPrefix(urlPath, previewPrefix), strings.HasPrefix(urlPath, "/api/2.0/mlflow-artifacts/"):
+		return "other"
 	}
-	mux.HandleFunc("/api/2.0/mlflow-artifacts/artifacts", s.listArtifacts)
-	mux.HandleFunc("/api/2.0/mlflow-artifacts/artifacts/", s.artifact)
-	return mux
+	return ""
 }
 
 // request is one API call: its parameters, from the JSON body (POST, PATCH, DELETE) or
@@ -181,6 +238,9 @@ func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler
 			}
 		}
 		out, err := h(req)
+		if !read {
+			s.opts.Count.Add(ingest.OutcomeOf(err), 1)
+		}
 		if err != nil {
 			writeAppError(w, err)
 			return

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/ingest"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -44,8 +45,10 @@ const Actor = "openlineage"
 // SECURITY: the endpoints do not authenticate yet. An Authorization header (clients
 // send "Bearer <api key>" when configured with one) is accepted and ignored, and every
 // write is recorded as Actor.
-func NewHandler(st *store.Store) http.Handler {
-	h := &handler{st: st}
+//
+// count, when not nil, hears how many events of each request were recorded or refused.
+func NewHandler(st *store.Store, count ingest.Counter) http.Handler {
+	h := &handler{st: st, count: count}
 	mux := http.NewServeMux()
 	mux.HandleFunc(Path, h.single)
 	mux.HandleFunc(BatchPath, h.batch)
@@ -56,7 +59,8 @@ func NewHandler(st *store.Store) http.Handler {
 }
 
 type handler struct {
-	st *store.Store
+	st    *store.Store
+	count ingest.Counter
 }
 
 // errorBody is the answer to a refused request: the reason, and the field of the event
@@ -107,6 +111,7 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = record(r.Context(), h.st, ev)
 	}
+	h.count.Add(ingest.OutcomeOf(err), 1)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -171,6 +176,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	if res.Failed > 0 {
 		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Msg("openlineage batch partly refused")
 	}
+	countBatch(h.count, res)
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -64,7 +64,7 @@ type response struct {
 
 func newHandler(t *testing.T) http.Handler {
 	t.Helper()
-	h := openlineage.NewHandler(neo4jtest.Store(t))
+	h := openlineage.NewHandler(neo4jtest.Store(t), nil)
 	logger := zerolog.New(zerolog.NewTestWriter(t))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))

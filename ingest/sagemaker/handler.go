@@ -20,6 +20,7 @@ import (
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/ingest"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -82,12 +83,16 @@ type errorBody struct {
 // (EventBridge API destinations send "Bearer <key>" when configured with one) is
 // accepted and ignored; writes are recorded as the actor the server's authentication
 // middleware put in the request context, or as Actor when there is none.
-func NewHandler(st *store.Store) http.Handler {
-	return &handler{st: st}
+//
+// count, when not nil, hears how many elements of each request were recorded, refused
+// or ignored.
+func NewHandler(st *store.Store, count ingest.Counter) http.Handler {
+	return &handler{st: st, count: count}
 }
 
 type handler struct {
-	st *store.Store
+	st    *store.Store
+	count ingest.Counter
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -132,11 +137,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		res.Results = append(res.Results, out)
+		h.count.Add(outcome(out), 1)
 	}
 	if res.Failed > 0 {
 		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Msg("sagemaker events partly refused")
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// outcome is what became of an element, for the ingest counter.
+func outcome(r Result) ingest.Outcome {
+	switch r.Status {
+	case StatusAccepted:
+		return ingest.Accepted
+	case StatusIgnored:
+		return ingest.Ignored
+	}
+	return ingest.OutcomeOfCode(r.Code)
 }
 
 // record decodes and records one element, never panicking: a bug in a decoder or the

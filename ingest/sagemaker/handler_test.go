@@ -42,7 +42,7 @@ func batch(t *testing.T, tk string, names ...string) []byte {
 
 func newHandler(t *testing.T) http.Handler {
 	t.Helper()
-	h := sagemaker.NewHandler(neo4jtest.Store(t))
+	h := sagemaker.NewHandler(neo4jtest.Store(t), nil)
 	logger := zerolog.New(zerolog.NewTestWriter(t))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))

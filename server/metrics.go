@@ -1,0 +1,59 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/provgraph/provgraph/ingest/mlflow"
+	"github.com/provgraph/provgraph/ingest/openlineage"
+	"github.com/provgraph/provgraph/ingest/sagemaker"
+	"github.com/provgraph/provgraph/metrics"
+)
+
+// MetricsPath is where the Prometheus metrics are served.
+const MetricsPath = "/metrics"
+
+// The surfaces requests are counted by (the surface label of the request metrics).
+const (
+	SurfaceGraphQL     = "graphql"
+	SurfaceGraphiQL    = "graphiql"
+	SurfaceMLflow      = "mlflow"
+	SurfaceOpenLineage = "openlineage"
+	SurfaceSageMaker   = "sagemaker"
+	SurfaceHealth      = "health"
+	SurfaceMetrics     = "metrics"
+	SurfaceOther       = "other"
+)
+
+// classify names the surface and operation of a request from its path, from fixed
+// sets: a GraphQL request is metrics.OperationNone until its operation runs (and the
+// metrics extension names it), an MLflow request is its call ("runs/log-batch"), and
+// anything unknown is metrics.OperationOther.
+func classify(r *http.Request) (surface, operation string) {
+	p := r.URL.Path
+	switch p {
+	case "/":
+		return SurfaceGraphiQL, "graphiql"
+	case GraphQLPath:
+		return SurfaceGraphQL, metrics.OperationNone
+	case "/healthz":
+		return SurfaceHealth, "healthz"
+	case "/readyz":
+		return SurfaceHealth, "readyz"
+	case MetricsPath:
+		return SurfaceMetrics, "metrics"
+	case openlineage.Path:
+		return SurfaceOpenLineage, "lineage"
+	case openlineage.BatchPath:
+		return SurfaceOpenLineage, "lineage/batch"
+	case sagemaker.Path:
+		return SurfaceSageMaker, "events"
+	}
+	if call := mlflow.Endpoint(p); call != "" {
+		return SurfaceMLflow, call
+	}
+	if strings.HasPrefix(p, openlineage.Path+"/") {
+		return SurfaceOpenLineage, metrics.OperationOther
+	}
+	return SurfaceOther, metrics.OperationOther
+}
