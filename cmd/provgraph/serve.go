@@ -31,6 +31,8 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	maxBodyBytes    int64
 	artifactRoot    string
+	requestTimeout  time.Duration
+	production      bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -52,6 +54,10 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"largest accepted request body in bytes (env PROVGRAPH_MAX_BODY_BYTES)")
 	fs.StringVar(&cfg.artifactRoot, "artifact-root", env("PROVGRAPH_ARTIFACT_ROOT", ".data/artifacts"),
 		"`directory` the MLflow artifact proxy stores files in (env PROVGRAPH_ARTIFACT_ROOT)")
+	fs.DurationVar(&cfg.requestTimeout, "request-timeout", envDuration("PROVGRAPH_REQUEST_TIMEOUT", server.DefaultRequestTimeout),
+		"how long one GraphQL operation and its Neo4j transactions may run (env PROVGRAPH_REQUEST_TIMEOUT)")
+	fs.BoolVar(&cfg.production, "production", envBool("PROVGRAPH_PRODUCTION", false),
+		"production mode: GraphQL validation errors give no \"Did you mean\" hints (env PROVGRAPH_PRODUCTION)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -121,7 +127,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot}),
+		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
+			RequestTimeout: cfg.requestTimeout, Production: cfg.production}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -192,6 +199,16 @@ func envDuration(name string, def time.Duration) time.Duration {
 			return d
 		}
 		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not a duration like 30s\n", name, v)
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not true or false\n", name, v)
 	}
 	return def
 }
