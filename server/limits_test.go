@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,14 +31,7 @@ func handlerWith(t *testing.T, opts server.Options) http.Handler {
 // getQuery sends a GraphQL request over GET and decodes the response.
 func getQuery(t *testing.T, h http.Handler, query string) gqlResponse {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(query), nil)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	var resp gqlResponse
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp), "response body: %s", rec.Body.String())
-	resp.Status = rec.Code
-	resp.Header = rec.Header()
-	return resp
+	return send(t, h, httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(query), nil))
 }
 
 // nested selects field n times inside itself around innermost: nested("parent", 2, "id")
