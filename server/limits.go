@@ -213,6 +213,9 @@ func (g *getRequest) WriteHeader(status int) {
 	g.ResponseWriter.WriteHeader(status)
 }
 
+// Unwrap gives http.ResponseController the writer underneath.
+func (g *getRequest) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
 // markGET lets the GraphQL handler tell a GET request from a POST.
 func markGET(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
