@@ -2745,7 +2745,7 @@ type Query {
     "How far downstream to look, in provenance edges (0 to 50)."
     maxDepth: Int = 10
     """
-    The most model versions and endpoints in one answer (1 to 10,000). More come in
+    The most model versions and endpoints in one answer (1 to 5,000). More come in
     pages, nearest first (by depth, then ID): ` + "`" + `truncated` + "`" + ` is set and
     ` + "`" + `pageInfo.endCursor` + "`" + ` is passed as ` + "`" + `after` + "`" + ` for the next page.
     """

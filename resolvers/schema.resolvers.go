@@ -423,7 +423,7 @@ func (r *queryResolver) Lineage(ctx context.Context, start []string, direction m
 	q := lineageQuery(start, direction, maxDepth, kinds, asOf)
 	q.SkipEdges = !selects(ctx, "edges")
 	if q.Budget, q.After = deref(budget, store.MaxLineageNodes), deref(after, ""); q.Budget == 0 {
-		return nil, store.CheckBudget("budget", -1, store.MaxLineageNodes)
+		return nil, store.CheckSize("budget", 0, store.MaxLineageNodes)
 	}
 	l, err := r.Store.Lineage(ctx, q)
 	if err != nil {
@@ -469,7 +469,7 @@ func (r *queryResolver) Impact(ctx context.Context, of string, maxDepth *int, bu
 		Budget: deref(budget, store.DefaultImpactBudget), After: deref(after, ""),
 	}
 	if q.Budget == 0 {
-		return nil, store.CheckBudget("budget", -1, store.MaxImpactBudget)
+		return nil, store.CheckSize("budget", 0, store.MaxImpactBudget)
 	}
 	im, err := r.Store.ImpactOf(ctx, q)
 	if err != nil {
@@ -655,7 +655,7 @@ func (r *runResolver) MetricHistory(ctx context.Context, obj *model.Run, key str
 
 // MetricChart is the resolver for the metricChart field.
 func (r *runResolver) MetricChart(ctx context.Context, obj *model.Run, key string, minStep *int64, maxStep *int64, maxPoints *int) ([]*model.MetricPoint, error) {
-	points, err := r.Store.MetricDownsampled(ctx, obj.ID, key, store.StepRange{Min: minStep, Max: maxStep}, deref(maxPoints, 1000))
+	points, err := r.Store.MetricDownsampled(ctx, obj.ID, key, store.StepRange{Min: minStep, Max: maxStep}, deref(maxPoints, store.DefaultDownsample))
 	if err != nil {
 		return nil, err
 	}

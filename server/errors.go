@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -18,7 +20,9 @@ import (
 // presentError is the one place where errors become what GraphQL clients see. Domain
 // errors keep their code, field and reason. Errors gqlgen raises while reading the
 // request (parse, validation, argument coercion) are the client's and keep gqlgen's
-// message, with INVALID_ARGUMENT unless gqlgen gave a code. Everything else is an
+// message, with INVALID_ARGUMENT unless gqlgen gave a code; the parser's token limit
+// is reported like the other request limits (INVALID_ARGUMENT on "query"; see
+// limits.go). Everything else is an
 // internal error: its text goes to the log and the client gets the request id. That
 // includes a non-null field that resolved to null, which gqlgen also reports as a
 // gqlerror but which means the stored graph does not fit the schema.
@@ -45,6 +49,13 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	var fromGQL *gqlerror.Error
 	if errors.As(err, &fromGQL) && !errors.Is(err, graphql.ErrInvalidNull) {
+		if gqlErr.Extensions["code"] == errcode.ParseFailed && gqlErr.Message == tokenLimitMessage {
+			// The parser gave up at MaxQueryTokens: a limit, reported like the others.
+			gqlErr.Message = fmt.Sprintf("query: has more than %d tokens, the limit; send large values as variables", MaxQueryTokens)
+			gqlErr.Extensions["code"] = string(apperr.InvalidArgument)
+			gqlErr.Extensions["field"] = "query"
+			return gqlErr
+		}
 		if isVariablePath(gqlErr.Path) {
 			// A variable that does not fit its type: name the input inside it.
 			if field := argumentPath(gqlErr.Path); field != "" {
@@ -99,6 +110,10 @@ func argumentPath(p ast.Path) string {
 	}
 	return b.String()
 }
+
+// tokenLimitMessage is how gqlparser reports a document longer than MaxQueryTokens
+// (TestRequestLimits fails if a new version words it otherwise).
+var tokenLimitMessage = fmt.Sprintf("exceeded token limit of %d", MaxQueryTokens)
 
 func internalMessage(ctx context.Context) string {
 	msg := "internal error"

@@ -58,6 +58,12 @@ func doWithHeader(t *testing.T, h http.Handler, query string, vars map[string]an
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return send(t, h, req)
+}
+
+// send has h answer req and decodes the GraphQL response.
+func send(t *testing.T, h http.Handler, req *http.Request) gqlResponse {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	var resp gqlResponse

@@ -41,6 +41,15 @@ type Options struct {
 	// ArtifactRoot is the directory the MLflow artifact proxy stores files in; empty
 	// refuses artifact uploads.
 	ArtifactRoot string
+	// RequestTimeout bounds how long one GraphQL operation, its Neo4j transactions
+	// included, may run. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Production leaves the "Did you mean …?" hints out of GraphQL validation errors.
+	Production bool
+	// AuthorizeIntrospection decides whether a request may introspect the schema
+	// (__schema, __type): an error refuses it, with the error's code when it is an
+	// *apperr.Error, else FORBIDDEN. nil lets every request introspect.
+	AuthorizeIntrospection func(context.Context) error
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -58,10 +67,13 @@ func New(opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	m := metrics.New()
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", playground.Handler("provgraph", GraphQLPath))
-	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts.Store, m)))
+	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts, m)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -95,15 +107,24 @@ func New(opts Options) http.Handler {
 
 // newGraphQL builds the gqlgen handler explicitly, so every transport and extension
 // in use is listed here (NewDefaultServer would add websockets and more).
-func newGraphQL(st *store.Store, m *metrics.Metrics) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Store: st}}))
+func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+		Resolvers:  &resolvers.Resolver{Store: opts.Store},
+		Complexity: complexityRoot(),
+	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	srv.SetParserTokenLimit(MaxQueryTokens)
+	if opts.Production {
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(withoutSuggestions)
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(m.GraphQL())
+	srv.Use(&queryLimits{introspection: opts.AuthorizeIntrospection})
+	srv.AroundResponses(withDeadline(opts.RequestTimeout))
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	// A resolver error that is not a domain error is a bug or an outage we did not
@@ -112,6 +133,7 @@ func newGraphQL(st *store.Store, m *metrics.Metrics) http.Handler {
 	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 		res, err := next(ctx)
 		if err != nil {
+			err = explainDeadline(ctx, err)
 			if _, ok := apperr.As(err); !ok {
 				err = &apperr.Error{Code: apperr.Internal, Reason: "internal error", Cause: err}
 			}
@@ -146,7 +168,7 @@ func newGraphQL(st *store.Store, m *metrics.Metrics) http.Handler {
 		}
 		return resp
 	})
-	return srv
+	return markGET(srv)
 }
 
 // readyz answers 200 when Neo4j answers and the schema is current, else 503.

@@ -60,10 +60,19 @@ func checkPage(first *int) (int, error) {
 	if first == nil {
 		return DefaultPageSize, nil
 	}
-	if *first < 1 || *first > MaxPageSize {
-		return 0, apperr.Invalid("first", "must be between 1 and %d (got %d)", MaxPageSize, *first)
+	if err := CheckSize("first", *first, MaxPageSize); err != nil {
+		return 0, err
 	}
 	return *first, nil
+}
+
+// CheckSize validates a page size or node budget a caller gave: 1 to max. (Store
+// methods that read 0 as "the default" take it only from code, never from a client.)
+func CheckSize(field string, n, max int) error {
+	if n < 1 || n > max {
+		return apperr.Invalid(field, "must be between 1 and %d (got %d)", max, n)
+	}
+	return nil
 }
 
 // conePosition is a place in a lineage cone listed by depth, then ID.

@@ -17,9 +17,11 @@ import (
 const (
 	DefaultHistoryPage = 1000
 	MaxHistoryPage     = 10000
-	// MinDownsample and MaxDownsample bound the points a down-sampled history holds.
-	MinDownsample = 4
-	MaxDownsample = 10000
+	// MinDownsample and MaxDownsample bound the points a down-sampled history holds;
+	// DefaultDownsample is how many it holds when the caller does not say.
+	MinDownsample     = 4
+	MaxDownsample     = 10000
+	DefaultDownsample = 1000
 )
 
 // StepRange bounds a metric history by step, both ends included; nil is open.
@@ -196,11 +198,8 @@ func (s *Store) MetricHistory(ctx context.Context, run, key string, r StepRange,
 	if err := checkMetricRead(run, key); err != nil {
 		return HistoryPage{}, err
 	}
-	if first == 0 {
-		first = DefaultHistoryPage
-	}
-	if first < 1 || first > MaxHistoryPage {
-		return HistoryPage{}, apperr.Invalid("first", "must be between 1 and %d (got %d)", MaxHistoryPage, first)
+	if err := CheckSize("first", first, MaxHistoryPage); err != nil {
+		return HistoryPage{}, err
 	}
 	var cur *historyCursor
 	if after != "" {

@@ -43,6 +43,7 @@ type RunSearch struct {
 	// Group, when set, keeps the runs of one run group (a node ID).
 	Group string
 	View  RunView
+	// First is the page size, 1 to MaxPageSize.
 	First int
 	After string
 }
@@ -311,12 +312,9 @@ func compileSearch(q RunSearch) (*compiled, error) {
 // across the given experiments or all of them. A bad filter is an INVALID_ARGUMENT
 // error about "filter" that gives the position of the mistake.
 func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
-	first := DefaultPageSize
-	if q.First != 0 {
-		var err error
-		if first, err = checkPage(&q.First); err != nil {
-			return RunPage{}, err
-		}
+	first, err := checkPage(&q.First)
+	if err != nil {
+		return RunPage{}, err
 	}
 	if q.Group != "" {
 		if err := RequireKind("group", q.Group, KindRunGroup, "runGroup:<experiment id>/<name>"); err != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -138,8 +139,25 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	}
 	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = execute(ctx, sess, retryable(work))
+	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx))
 	return res, classify(err)
+}
+
+// txTimeout gives a transaction the time left before ctx's deadline, so that Neo4j
+// itself stops a query the caller has stopped waiting for (the driver honours the
+// deadline only on its side of the connection). Without a deadline the server's
+// default applies.
+func txTimeout(ctx context.Context) func(*neo4j.TransactionConfig) {
+	return func(c *neo4j.TransactionConfig) {
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			return
+		}
+		// Whole milliseconds, rounded up: Neo4j counts in them, and 0 would mean no limit.
+		if left := time.Until(deadline); left > 0 {
+			c.Timeout = (left + time.Millisecond - 1).Truncate(time.Millisecond)
+		}
+	}
 }
 
 // retryable lets the driver see a lost connection under the context that work wraps
@@ -185,6 +203,9 @@ func classify(err error) error {
 	case errors.As(err, &nerr) && (nerr.Classification() == "TransientError" || isAuthError(err) ||
 		nerr.Code == "Neo.ClientError.Database.DatabaseNotFound"):
 		return apperr.UnavailableBecause(err, "the graph database is unavailable; retry later")
+	case errors.As(err, &nerr) && strings.HasPrefix(nerr.Code, "Neo.ClientError.Transaction.TransactionTimedOut"):
+		// The transaction outlived the time its request had left (see txTimeout).
+		return apperr.UnavailableBecause(err, "the request took too long and the graph database stopped it")
 	}
 	return err
 }

@@ -201,7 +201,7 @@ func TestRunLoggingSearchAndCompare(t *testing.T) {
 	assert.Equal(t, []string{key(0), key(3)}, search("attributes.run_id IN ('"+runs[0].Key[4:]+"', '"+runs[3].Key[4:]+"')", both, "metrics.auc"))
 	assert.Empty(t, search("params.missing IS NOT NULL", both))
 
-	_, err = st.SearchRuns(ctx, store.RunSearch{Filter: "metrics.auc >> 1"})
+	_, err = st.SearchRuns(ctx, store.RunSearch{Filter: "metrics.auc >> 1", First: store.DefaultPageSize})
 	require.Error(t, err)
 	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
 	assert.Contains(t, err.Error(), "filter: position 13")
@@ -247,7 +247,7 @@ func TestRunLoggingSearchAndCompare(t *testing.T) {
 	assert.NotContains(t, search("", both), key(1))
 	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: key(1), Tags: []store.Tag{{Key: "a", Value: "b"}}})
 	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
-	deleted, err := st.SearchRuns(ctx, store.RunSearch{Experiments: both, View: store.ViewDeletedOnly})
+	deleted, err := st.SearchRuns(ctx, store.RunSearch{Experiments: both, View: store.ViewDeletedOnly, First: store.DefaultPageSize})
 	require.NoError(t, err)
 	require.Len(t, deleted.Runs, 1)
 	assert.Equal(t, key(1), deleted.Runs[0].Key)
@@ -321,7 +321,7 @@ func TestMetricTiesAndPrecision(t *testing.T) {
 	for filter, want := range map[string]int{
 		`tags.file LIKE 'a\_b\%c'`: 1, `tags.file LIKE 'a_b%'`: 1, `tags.file LIKE 'a\_bx%'`: 0, `tags.file ILIKE 'A\_B%'`: 1,
 	} {
-		p, err := st.SearchRuns(ctx, store.RunSearch{Filter: filter, Experiments: []string{exp.Key}})
+		p, err := st.SearchRuns(ctx, store.RunSearch{Filter: filter, Experiments: []string{exp.Key}, First: store.DefaultPageSize})
 		require.NoError(t, err, filter)
 		assert.Len(t, p.Runs, want, filter)
 	}

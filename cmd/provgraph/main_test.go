@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/server"
 )
 
 func TestServeHelpDocumentsFlagsAndEnvironment(t *testing.T) {
@@ -15,7 +20,8 @@ func TestServeHelpDocumentsFlagsAndEnvironment(t *testing.T) {
 	assert.Equal(t, 0, code)
 	help := errOut.String()
 	for _, want := range []string{"PROVGRAPH_ADDR", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
-		"PROVGRAPH_LOG_LEVEL", "PROVGRAPH_LOG_FORMAT", "PROVGRAPH_SHUTDOWN_TIMEOUT", "127.0.0.1:8080", "SIGTERM",
+		"PROVGRAPH_LOG_LEVEL", "PROVGRAPH_LOG_FORMAT", "PROVGRAPH_SHUTDOWN_TIMEOUT", "PROVGRAPH_REQUEST_TIMEOUT",
+		"PROVGRAPH_PRODUCTION", "127.0.0.1:8080", "SIGTERM",
 		"/metrics", "--tls-cert", "PROVGRAPH_TLS_CERT", "--tls-key", "PROVGRAPH_TLS_KEY"} {
 		assert.Contains(t, help, want)
 	}
@@ -33,4 +39,25 @@ func TestUsageErrors(t *testing.T) {
 	errOut.Reset()
 	assert.Equal(t, 2, run([]string{"serve", "--log-level", "loud"}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "--log-level")
+}
+
+// The request deadline and production mode come from their flags, else from the
+// environment, else the defaults (30s, off).
+func TestServeRequestTimeoutAndProductionFlags(t *testing.T) {
+	fs, cfg := serveFlags(io.Discard)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, server.DefaultRequestTimeout, cfg.requestTimeout)
+	assert.False(t, cfg.production)
+
+	t.Setenv("PROVGRAPH_REQUEST_TIMEOUT", "5s")
+	t.Setenv("PROVGRAPH_PRODUCTION", "true")
+	fs, cfg = serveFlags(io.Discard)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, 5*time.Second, cfg.requestTimeout)
+	assert.True(t, cfg.production)
+
+	fs, cfg = serveFlags(io.Discard)
+	require.NoError(t, fs.Parse([]string{"--request-timeout", "2m", "--production=false"}))
+	assert.Equal(t, 2*time.Minute, cfg.requestTimeout)
+	assert.False(t, cfg.production)
 }

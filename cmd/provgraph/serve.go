@@ -36,7 +36,9 @@ type serveConfig struct {
 	tlsKey          string
 	// tls is the listener's TLS configuration, from tlsCert and tlsKey; nil serves
 	// plain HTTP.
-	tls *tls.Config
+	tls            *tls.Config
+	requestTimeout time.Duration
+	production     bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -62,6 +64,10 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"PEM certificate `file` (the chain, leaf first): serve HTTPS; needs --tls-key (env PROVGRAPH_TLS_CERT)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", env("PROVGRAPH_TLS_KEY", ""),
 		"PEM private key `file` of --tls-cert (env PROVGRAPH_TLS_KEY)")
+	fs.DurationVar(&cfg.requestTimeout, "request-timeout", envDuration("PROVGRAPH_REQUEST_TIMEOUT", server.DefaultRequestTimeout),
+		"how long one GraphQL operation and its Neo4j transactions may run (env PROVGRAPH_REQUEST_TIMEOUT)")
+	fs.BoolVar(&cfg.production, "production", envBool("PROVGRAPH_PRODUCTION", false),
+		"production mode: GraphQL validation errors give no \"Did you mean\" hints (env PROVGRAPH_PRODUCTION)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -136,7 +142,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot}),
+		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
+			RequestTimeout: cfg.requestTimeout, Production: cfg.production}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -235,6 +242,16 @@ func envDuration(name string, def time.Duration) time.Duration {
 			return d
 		}
 		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not a duration like 30s\n", name, v)
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not true or false\n", name, v)
 	}
 	return def
 }
