@@ -1,6 +1,7 @@
-// Package server assembles provgraph's HTTP surface: the GraphQL endpoint with its
-// error presenter, panic recovery and operation logging, GraphiQL, and the health
-// endpoints load balancers poll.
+// Package server assembles provgraph's HTTP surface: authentication and the route
+// table of roles, the GraphQL endpoint with its error presenter, panic recovery and
+// operation logging, GraphiQL, the ingest surfaces, and the health endpoints load
+// balancers poll.
 package server
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
@@ -40,6 +42,11 @@ type Options struct {
 	// ArtifactRoot is the directory the MLflow artifact proxy stores files in; empty
 	// refuses artifact uploads.
 	ArtifactRoot string
+	// OIDC validates JWT bearer tokens; nil accepts provgraph API tokens only.
+	OIDC *auth.OIDC
+	// AnonymousReadLoopback lets requests without credentials that come from a loopback
+	// address read (never write). Off by default; see docs/security.md.
+	AnonymousReadLoopback bool
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -52,7 +59,8 @@ const GraphQLPath = "/graphql"
 // so a caller's id is kept through the logs).
 const RequestIDHeader = "X-Request-Id"
 
-// New returns the complete HTTP handler.
+// New returns the complete HTTP handler. Every surface but GraphiQL's page, /healthz
+// and /readyz needs credentials (see accessFor).
 func New(opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -66,7 +74,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /readyz", readyz(opts.Store))
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
 	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot})
-	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/", "/api/2.0/mlflow-artifacts/"} {
+	for _, prefix := range append([]string{mlflow.ArtifactsPrefix}, mlflow.APIPrefixes...) {
 		mux.Handle(prefix, mlflowAPI)
 	}
 	// OpenLineage events (spec 2-0-2), single and batched.
@@ -77,6 +85,7 @@ func New(opts Options) http.Handler {
 	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store))
 
 	var h http.Handler = mux
+	h = authenticate(opts.Store, opts, h)
 	h = recoverHTTP(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
 		hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).
@@ -90,7 +99,10 @@ func New(opts Options) http.Handler {
 // newGraphQL builds the gqlgen handler explicitly, so every transport and extension
 // in use is listed here (NewDefaultServer would add websockets and more).
 func newGraphQL(st *store.Store) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Store: st}}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+		Resolvers:  &resolvers.Resolver{Store: st},
+		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
+	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
 )
@@ -174,11 +175,11 @@ func record(ctx context.Context, st *store.Store, ev Event) error {
 	var err error
 	switch ev.Kind {
 	case KindRunEvent:
-		_, err = st.RecordOpenLineageRunEvent(ctx, Actor, *ev.Run)
+		_, err = st.RecordOpenLineageRunEvent(ctx, actor.From(ctx), *ev.Run)
 	case KindDatasetEvent:
-		_, err = st.RecordOpenLineageDatasetEvent(ctx, Actor, *ev.Dataset)
+		_, err = st.RecordOpenLineageDatasetEvent(ctx, actor.From(ctx), *ev.Dataset)
 	case KindJobEvent:
-		_, err = st.RecordOpenLineageJobEvent(ctx, Actor, *ev.Job)
+		_, err = st.RecordOpenLineageJobEvent(ctx, actor.From(ctx), *ev.Job)
 	default:
 		err = fmt.Errorf("record OpenLineage event: unknown kind %q", ev.Kind)
 	}
