@@ -46,9 +46,6 @@ var apiTokenMigration = Migration{
 	Indexes: []string{"api_token_id", "api_token_name"},
 }
 
-// MaxTokenNameLength is the longest API token name.
-const MaxTokenNameLength = 100
-
 // tokenNameForm is what a token name may be: it becomes the actor "token:<name>" on
 // every write, so it is short, without spaces, and readable in a log.
 var tokenNameForm = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
