@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -205,8 +207,8 @@ const bootstrapActor = "serve:bootstrap"
 
 // bootstrapAdminToken makes sure file holds a working admin token, for `make run`: the
 // token in it when the database accepts it as admin, else a new one (named
-// local-admin-<time>), written to file with mode 0600. It returns the token and whether
-// it was created.
+// local-admin-<time>-<random>), written to file with mode 0600. It returns the token
+// and whether it was created.
 func bootstrapAdminToken(ctx context.Context, st *store.Store, file string) (string, bool, error) {
 	b, err := os.ReadFile(file)
 	switch {
@@ -221,7 +223,12 @@ func bootstrapAdminToken(ctx context.Context, st *store.Store, file string) (str
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", false, err
 	}
-	name := "local-admin-" + time.Now().UTC().Format("20060102-150405")
+	// Names are never reused: the time, and a random part for two starts in one second.
+	var suffix [3]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return "", false, err
+	}
+	name := "local-admin-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix[:])
 	_, secret, err := st.CreateAPIToken(ctx, bootstrapActor, store.NewAPIToken{Name: name, Role: auth.RoleAdmin})
 	if err != nil {
 		return "", false, fmt.Errorf("create the local admin token: %w", err)
