@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -121,13 +120,21 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close())
-		var notices syncBuffer
+		// What the server prints for the person at the terminal, written by its goroutine.
+		notices, err := os.CreateTemp(t.TempDir(), "notices")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = notices.Close() })
+		printed := func() string {
+			b, err := os.ReadFile(notices.Name())
+			require.NoError(t, err)
+			return string(b)
+		}
 		cfg := &serveConfig{addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute, shutdownTimeout: 10 * time.Second,
-			maxBodyBytes: 1 << 20, bootstrapTokenFile: file, notices: &notices}
+			maxBodyBytes: 1 << 20, bootstrapTokenFile: file, notices: notices}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
-		require.Eventually(t, func() bool { return strings.Contains(notices.String(), "open Headers") }, time.Minute, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return strings.Contains(printed(), "open Headers") }, time.Minute, 50*time.Millisecond)
 
 		b, err := os.ReadFile(file)
 		require.NoError(t, err)
@@ -135,8 +142,8 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		info, err := os.Stat(file)
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "only its owner may read the admin token")
-		assert.Contains(t, notices.String(), `{"Authorization": "Bearer `+token+`"}`, "the GraphiQL hint")
-		assert.Contains(t, notices.String(), "http://"+addr+"/")
+		assert.Contains(t, printed(), `{"Authorization": "Bearer `+token+`"}`, "the GraphiQL hint")
+		assert.Contains(t, printed(), "http://"+addr+"/")
 
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
 		require.NoError(t, err)
@@ -162,22 +169,4 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 	require.NoError(t, err)
 	third := serveOnce()
 	assert.NotEqual(t, first, third, "a revoked token in the file is replaced")
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutine and the test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
