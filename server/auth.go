@@ -94,6 +94,8 @@ func authenticate(st *store.Store, opts Options, next http.Handler) http.Handler
 			return
 		}
 		p, err := principalOf(r, st, opts)
+		// SECURITY: the one role check of the HTTP surfaces; GraphQL fields check again,
+		// for more, with @hasRole.
 		if err == nil && !p.Role.Allows(acc.need) {
 			if p.Via == auth.ViaAnonymous {
 				err = apperr.New(apperr.Unauthenticated, "", "this needs the %s role: send Authorization: Bearer <token> "+
@@ -187,7 +189,9 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 	case apperr.Forbidden:
 		status = http.StatusForbidden
 	case apperr.Unavailable:
+		// The token could not be looked up: retry later, as the ingest endpoints say.
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
 	default:
 		code = apperr.Internal
 	}

@@ -175,6 +175,7 @@ func TestUnreachableNeo4jIsUnavailable(t *testing.T) {
 	resp := doWithHeader(t, h, lineageQuery, map[string]any{"start": []string{"endpoint:x"}, "direction": "UPSTREAM"},
 		map[string]string{"Authorization": "Bearer pgt_0123456789abcdef_" + strings.Repeat("a", 52)})
 	assert.Equal(t, http.StatusServiceUnavailable, resp.Status)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
 	require.Len(t, resp.Errors, 1)
 	assert.Equal(t, "UNAVAILABLE", resp.Errors[0].Extensions["code"])
 	assert.NotContains(t, resp.Errors[0].Message, "127.0.0.1", "connection details stay in the log")
