@@ -14,7 +14,6 @@ import (
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/ingest/sagemaker"
-	"github.com/provgraph/provgraph/store"
 )
 
 // MetricsPath is where Prometheus metrics are served; it needs the reader role.
@@ -86,14 +85,14 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // (actor.From) on; every other is answered here — 401 with WWW-Authenticate for
 // missing or bad credentials, 403 for a role that falls short — in its surface's error
 // shape, and logged with the reason (never with the secret).
-func authenticate(st *store.Store, opts Options, next http.Handler) http.Handler {
+func authenticate(opts Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		acc := accessFor(r)
 		if acc.public {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p, err := principalOf(r, st, opts)
+		p, err := principalOf(r, opts)
 		// SECURITY: the one role check of the HTTP surfaces; GraphQL fields check again,
 		// for more, with @hasRole.
 		if err == nil && !p.Role.Allows(acc.need) {
@@ -120,7 +119,7 @@ func authenticate(st *store.Store, opts Options, next http.Handler) http.Handler
 // principalOf authenticates r: a provgraph API token (pgt_…), else a JWT when OIDC is
 // configured; with neither header, an anonymous reader when anonymous reads from
 // loopback are allowed and r comes from there.
-func principalOf(r *http.Request, st *store.Store, opts Options) (auth.Principal, error) {
+func principalOf(r *http.Request, opts Options) (auth.Principal, error) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		// SECURITY: only reads, only without credentials (a bad token is never
@@ -136,7 +135,7 @@ func principalOf(r *http.Request, st *store.Store, opts Options) (auth.Principal
 		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "", "the Authorization header must be Bearer <token> (%s given)", schemeName(scheme))
 	}
 	if strings.HasPrefix(token, auth.TokenPrefix) {
-		tok, err := st.AuthenticateAPIToken(r.Context(), token)
+		tok, err := opts.Store.AuthenticateAPIToken(r.Context(), token)
 		p := auth.Principal{Actor: tok.Actor(), Role: tok.Role, Via: auth.ViaToken, TokenID: tok.ID}
 		if tok.ID == "" {
 			p = auth.Principal{}

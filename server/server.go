@@ -85,7 +85,7 @@ func New(opts Options) http.Handler {
 	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store))
 
 	var h http.Handler = mux
-	h = authenticate(opts.Store, opts, h)
+	h = authenticate(opts, h)
 	h = recoverHTTP(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
 		hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).
