@@ -1,6 +1,6 @@
 # provgraph — run `make help` for the targets.
 #
-# Quick start on a fresh machine:  make run   (local Neo4j + service, GraphiQL URL printed)
+# Quick start on a fresh machine:  make run   (local Neo4j + service; GraphiQL URL and a local admin token printed)
 #                                  make test  (all tests against a real Neo4j)
 
 SHELL := /usr/bin/env bash
@@ -18,15 +18,18 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@printf "\nNEO4J_URI set: run and test use that Neo4j; unset: they start the local one (.data/).\n"
 
+# The local admin token make run keeps (created on first run, reused after; git-ignored).
+ADMIN_TOKEN_FILE := .data/admin-token
+
 .PHONY: run
-run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080)
+run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080); prints a local admin token
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
-	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve
+	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE)
 else
 	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Neo4j at $(NEO4J_URI))"
-	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve
+	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE)
 endif
 
 # The Python virtualenv with the real MLflow and OpenLineage clients the ingest tests

@@ -1,11 +1,14 @@
 // Package actor carries the identity of whoever makes a request, so that every write
-// records its actor. Until authentication is configured every request acts as
-// Anonymous; the authentication middleware is the only place that sets another actor.
+// records its actor: "token:<name>" for an API token, "oidc:<subject>" for a JWT. The
+// server's authentication middleware is the only place that sets it; code running
+// outside a request (tests of a handler on its own) acts as Anonymous, which the
+// middleware never lets write.
 package actor
 
 import "context"
 
-// Anonymous is the actor of requests that carry no authenticated identity.
+// Anonymous is the actor of requests that carry no authenticated identity: reads from
+// loopback when anonymous reads are enabled.
 const Anonymous = "anonymous"
 
 type ctxKey struct{}

@@ -44,9 +44,31 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role model.Role) (res any, err error)
 }
 
 type ComplexityRoot struct {
+	ApiToken struct {
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+		RevokedBy func(childComplexity int) int
+		Role      func(childComplexity int) int
+	}
+
+	ApiTokenConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ApiTokenEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Approval struct {
 		Actor   func(childComplexity int) int
 		At      func(childComplexity int) int
@@ -81,6 +103,11 @@ type ComplexityRoot struct {
 		At       func(childComplexity int) int
 		Endpoint func(childComplexity int) int
 		Entries  func(childComplexity int) int
+	}
+
+	CreateApiTokenPayload struct {
+		APIToken func(childComplexity int) int
+		Token    func(childComplexity int) int
 	}
 
 	CreateRunGroupPayload struct {
@@ -277,6 +304,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateExperiment       func(childComplexity int, input model.CreateExperimentInput) int
 		CreateRunGroup         func(childComplexity int, input model.CreateRunGroupInput) int
 		DeleteExperiment       func(childComplexity int, input model.ExperimentRefInput) int
@@ -290,6 +318,7 @@ type ComplexityRoot struct {
 		RegisterModelVersion   func(childComplexity int, input model.RegisterModelVersionInput) int
 		RestoreExperiment      func(childComplexity int, input model.ExperimentRefInput) int
 		RestoreRun             func(childComplexity int, input model.RunRefInput) int
+		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
 		SetApprovalStatus      func(childComplexity int, input model.SetApprovalStatusInput) int
 		SetModelAlias          func(childComplexity int, input model.SetModelAliasInput) int
 		StartRun               func(childComplexity int, input model.StartRunInput) int
@@ -332,6 +361,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APITokens        func(childComplexity int, first *int, after *string, includeRevoked *bool) int
 		AuditTrail       func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
 		CompareRuns      func(childComplexity int, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) int
 		ExperimentByName func(childComplexity int, name string) int
@@ -343,6 +373,7 @@ type ComplexityRoot struct {
 		Paths            func(childComplexity int, from string, to string, maxDepth *int) int
 		SearchRuns       func(childComplexity int, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) int
 		ServedAt         func(childComplexity int, endpoint string, at *time.Time) int
+		Viewer           func(childComplexity int) int
 	}
 
 	RecordProcessingJobPayload struct {
@@ -376,6 +407,10 @@ type ComplexityRoot struct {
 		RecordedAt    func(childComplexity int) int
 		RecordedBy    func(childComplexity int) int
 		Tags          func(childComplexity int) int
+	}
+
+	RevokeApiTokenPayload struct {
+		APIToken func(childComplexity int) int
 	}
 
 	Run struct {
@@ -472,6 +507,11 @@ type ComplexityRoot struct {
 	UpdateRegisteredModelPayload struct {
 		RegisteredModel func(childComplexity int) int
 	}
+
+	Viewer struct {
+		Actor func(childComplexity int) int
+		Role  func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -517,6 +557,8 @@ type MutationResolver interface {
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
 	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
 	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
+	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
+	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
 }
 type ProcessingJobResolver interface {
 	Inputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error)
@@ -534,6 +576,8 @@ type QueryResolver interface {
 	Experiments(ctx context.Context, first *int, after *string, view *model.RunView) (*model.ExperimentConnection, error)
 	SearchRuns(ctx context.Context, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) (*model.RunConnection, error)
 	CompareRuns(ctx context.Context, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) (*model.RunComparison, error)
+	Viewer(ctx context.Context) (*model.Viewer, error)
+	APITokens(ctx context.Context, first *int, after *string, includeRevoked *bool) (*model.APITokenConnection, error)
 }
 type RegisteredModelResolver interface {
 	Aliases(ctx context.Context, obj *model.RegisteredModel, asOf *time.Time) ([]*model.ModelAlias, error)
@@ -580,6 +624,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ApiToken.createdAt":
+		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.CreatedAt(childComplexity), true
+	case "ApiToken.createdBy":
+		if e.ComplexityRoot.ApiToken.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.CreatedBy(childComplexity), true
+	case "ApiToken.expiresAt":
+		if e.ComplexityRoot.ApiToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ExpiresAt(childComplexity), true
+	case "ApiToken.id":
+		if e.ComplexityRoot.ApiToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ID(childComplexity), true
+	case "ApiToken.name":
+		if e.ComplexityRoot.ApiToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Name(childComplexity), true
+	case "ApiToken.revokedAt":
+		if e.ComplexityRoot.ApiToken.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.RevokedAt(childComplexity), true
+	case "ApiToken.revokedBy":
+		if e.ComplexityRoot.ApiToken.RevokedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.RevokedBy(childComplexity), true
+	case "ApiToken.role":
+		if e.ComplexityRoot.ApiToken.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Role(childComplexity), true
+
+	case "ApiTokenConnection.edges":
+		if e.ComplexityRoot.ApiTokenConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.Edges(childComplexity), true
+	case "ApiTokenConnection.pageInfo":
+		if e.ComplexityRoot.ApiTokenConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.PageInfo(childComplexity), true
+
+	case "ApiTokenEdge.cursor":
+		if e.ComplexityRoot.ApiTokenEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Cursor(childComplexity), true
+	case "ApiTokenEdge.node":
+		if e.ComplexityRoot.ApiTokenEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Node(childComplexity), true
 
 	case "Approval.actor":
 		if e.ComplexityRoot.Approval.Actor == nil {
@@ -728,6 +847,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditTrail.Entries(childComplexity), true
+
+	case "CreateApiTokenPayload.apiToken":
+		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateApiTokenPayload.APIToken(childComplexity), true
+	case "CreateApiTokenPayload.token":
+		if e.ComplexityRoot.CreateApiTokenPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateApiTokenPayload.Token(childComplexity), true
 
 	case "CreateRunGroupPayload.created":
 		if e.ComplexityRoot.CreateRunGroupPayload.Created == nil {
@@ -1504,6 +1636,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelVersion.Version(childComplexity), true
 
+	case "Mutation.createApiToken":
+		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
 	case "Mutation.createExperiment":
 		if e.ComplexityRoot.Mutation.CreateExperiment == nil {
 			break
@@ -1647,6 +1790,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreRun(childComplexity, args["input"].(model.RunRefInput)), true
+	case "Mutation.revokeApiToken":
+		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["input"].(model.RevokeAPITokenInput)), true
 	case "Mutation.setApprovalStatus":
 		if e.ComplexityRoot.Mutation.SetApprovalStatus == nil {
 			break
@@ -1844,6 +1998,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProcessingJob.Status(childComplexity), true
 
+	case "Query.apiTokens":
+		if e.ComplexityRoot.Query.APITokens == nil {
+			break
+		}
+
+		args, err := ec.field_Query_apiTokens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["includeRevoked"].(*bool)), true
 	case "Query.auditTrail":
 		if e.ComplexityRoot.Query.AuditTrail == nil {
 			break
@@ -1966,6 +2131,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServedAt(childComplexity, args["endpoint"].(string), args["at"].(*time.Time)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "RecordProcessingJobPayload.created":
 		if e.ComplexityRoot.RecordProcessingJobPayload.Created == nil {
@@ -2084,6 +2255,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisteredModel.Tags(childComplexity), true
+
+	case "RevokeApiTokenPayload.apiToken":
+		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevokeApiTokenPayload.APIToken(childComplexity), true
 
 	case "Run.artifactUri":
 		if e.ComplexityRoot.Run.ArtifactURI == nil {
@@ -2488,6 +2666,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateRegisteredModelPayload.RegisteredModel(childComplexity), true
 
+	case "Viewer.actor":
+		if e.ComplexityRoot.Viewer.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Actor(childComplexity), true
+	case "Viewer.role":
+		if e.ComplexityRoot.Viewer.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2499,6 +2690,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
 			graphql.NewInputUnmarshaler("ChartInput", ec.unmarshalInputChartInput),
+			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateExperimentInput", ec.unmarshalInputCreateExperimentInput),
 			graphql.NewInputUnmarshaler("CreateRunGroupInput", ec.unmarshalInputCreateRunGroupInput),
 			graphql.NewInputUnmarshaler("DeployModelVersionInput", ec.unmarshalInputDeployModelVersionInput),
@@ -2514,6 +2706,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
 			graphql.NewInputUnmarshaler("RegisterDatasetVersionInput", ec.unmarshalInputRegisterDatasetVersionInput),
 			graphql.NewInputUnmarshaler("RegisterModelVersionInput", ec.unmarshalInputRegisterModelVersionInput),
+			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("RunParamInput", ec.unmarshalInputRunParamInput),
 			graphql.NewInputUnmarshaler("RunRefInput", ec.unmarshalInputRunRefInput),
 			graphql.NewInputUnmarshaler("SetApprovalStatusInput", ec.unmarshalInputSetApprovalStatusInput),
@@ -2639,12 +2832,30 @@ A metric value: a JSON number, or one of the strings ` + "`" + `"NaN"` + "`" + `
 """
 scalar MetricValue
 
+"""
+Who may use a field. Every field of ` + "`" + `Query` + "`" + ` and ` + "`" + `Mutation` + "`" + ` carries it: a request whose
+role does not include ` + "`" + `role` + "`" + ` gets a ` + "`" + `FORBIDDEN` + "`" + ` error for the field (and ` + "`" + `null` + "`" + ` in its
+place). Requests without valid credentials are refused before any field runs, with HTTP
+401 and ` + "`" + `UNAUTHENTICATED` + "`" + `. See docs/security.md.
+"""
+directive @hasRole("The least role the field needs." role: Role!) on FIELD_DEFINITION
+
+"What a caller may do. Each role includes the ones before it: ADMIN ⊇ WRITER ⊇ READER."
+enum Role {
+  "Queries and exports: the auditor."
+  READER
+  "Everything a reader may, plus tracking writes and ingest."
+  WRITER
+  "Everything a writer may, plus API tokens and model version approvals."
+  ADMIN
+}
+
 type Query {
   """
   Any node by its ID (see the table in the schema description). Returns ` + "`" + `null` + "`" + ` when
   no node has that ID; a malformed ID is an ` + "`" + `INVALID_ARGUMENT` + "`" + ` error.
   """
-  node("The node's ID, e.g. ` + "`" + `endpoint:fraud-prod` + "`" + `." id: ID!): Node
+  node("The node's ID, e.g. ` + "`" + `endpoint:fraud-prod` + "`" + `." id: ID!): Node @hasRole(role: READER)
 
   """
   The provenance cone of one or more start nodes.
@@ -2696,7 +2907,7 @@ type Query {
     the graph as it stood when the first page was asked for.
     """
     after: String
-  ): LineageGraph!
+  ): LineageGraph! @hasRole(role: READER)
 
   """
   The same cone as ` + "`" + `lineage` + "`" + `, rendered as a document: W3C PROV-JSON (jobs as activities,
@@ -2716,7 +2927,7 @@ type Query {
     asOf: Time
     "The document format."
     format: ExportFormat!
-  ): String!
+  ): String! @hasRole(role: READER)
 
   """
   The shortest provenance paths between two nodes: "how does this dataset reach this
@@ -2731,7 +2942,7 @@ type Query {
     to: ID!
     "The longest path to consider, in provenance edges (1 to 50)."
     maxDepth: Int = 10
-  ): [LineagePath!]!
+  ): [LineagePath!]! @hasRole(role: READER)
 
   """
   What was derived from some data: "this dataset must be deleted (or was poisoned) —
@@ -2752,7 +2963,7 @@ type Query {
     budget: Int = 100
     "Continue a paged answer: the previous page's ` + "`" + `pageInfo.endCursor` + "`" + `, with the same ` + "`" + `of` + "`" + ` and ` + "`" + `maxDepth` + "`" + `."
     after: String
-  ): Impact!
+  ): Impact! @hasRole(role: READER)
 
   """
   The auditor's question in one request: what an endpoint served at an instant (or one
@@ -2768,7 +2979,7 @@ type Query {
     modelVersion: ID
     "The instant; now when omitted."
     at: Time
-  ): AuditTrail!
+  ): AuditTrail! @hasRole(role: READER)
 
   """
   What served an endpoint at an instant (default: now), one deployment per variant with
@@ -2779,7 +2990,7 @@ type Query {
     endpoint: ID!
     "The instant to ask about; now when omitted."
     at: Time
-  ): [Deployment!]!
+  ): [Deployment!]! @hasRole(role: READER)
 }
 
 "A document format for lineage exports."
@@ -3273,7 +3484,7 @@ type Deployment {
 
 extend type Query {
   "The experiment with this name; ` + "`" + `null` + "`" + ` when there is none."
-  experimentByName("The experiment's name." name: String!): Experiment
+  experimentByName("The experiment's name." name: String!): Experiment @hasRole(role: READER)
 
   "Experiments by ID (the default experiment ` + "`" + `experiment:0` + "`" + ` first)."
   experiments(
@@ -3283,7 +3494,7 @@ extend type Query {
     after: String
     "Active experiments, deleted ones, or all."
     view: RunView = ACTIVE_ONLY
-  ): ExperimentConnection!
+  ): ExperimentConnection! @hasRole(role: READER)
 
   """
   Runs matching an MLflow search_runs filter string — ` + "`" + `metrics.` + "`" + `, ` + "`" + `params.` + "`" + `, ` + "`" + `tags.` + "`" + `,
@@ -3304,7 +3515,7 @@ extend type Query {
     first: Int = 20
     "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `, with the same other arguments."
     after: String
-  ): RunConnection!
+  ): RunConnection! @hasRole(role: READER)
 
   """
   Runs side by side (1 to 100): each parameter with a flag where the runs differ, each
@@ -3321,7 +3532,7 @@ extend type Query {
     paramKeys: [String!]
     "Which way is better, per metric."
     goals: [MetricGoalInput!]
-  ): RunComparison!
+  ): RunComparison! @hasRole(role: READER)
 }
 
 "Whether an experiment or run is active or soft-deleted (nothing is erased)."
@@ -3638,95 +3849,96 @@ type Mutation {
   the same content returns it unchanged (` + "`" + `created: false` + "`" + `); the same version with a
   different digest, URI or description is a ` + "`" + `CONFLICT` + "`" + `.
   """
-  registerDatasetVersion("The version to record." input: RegisterDatasetVersionInput!): RegisterDatasetVersionPayload!
+  registerDatasetVersion("The version to record." input: RegisterDatasetVersionInput!): RegisterDatasetVersionPayload! @hasRole(role: WRITER)
 
   """
   Record a training job that read dataset versions and produced a model artifact.
   Recording the same job again with the same content is a no-op (` + "`" + `created: false` + "`" + `);
   different content under the same ID is a ` + "`" + `CONFLICT` + "`" + `.
   """
-  recordTrainingJob("The job to record." input: RecordTrainingJobInput!): RecordTrainingJobPayload!
+  recordTrainingJob("The job to record." input: RecordTrainingJobInput!): RecordTrainingJobPayload! @hasRole(role: WRITER)
 
   """
   Record a processing job with the dataset versions (or artifacts) it read and wrote; all
   must be recorded already. An output has one producer: one already produced by another
   job is a ` + "`" + `CONFLICT` + "`" + `. A repeat with equal content is a no-op (` + "`" + `created: false` + "`" + `).
   """
-  recordProcessingJob("The job to record." input: RecordProcessingJobInput!): RecordProcessingJobPayload!
+  recordProcessingJob("The job to record." input: RecordProcessingJobInput!): RecordProcessingJobPayload! @hasRole(role: WRITER)
 
   """
   Register a new version of a model (created on first use) from a model artifact. Version
   numbers are assigned 1, 2, 3, … per model.
   """
-  registerModelVersion("The version to register." input: RegisterModelVersionInput!): RegisterModelVersionPayload!
+  registerModelVersion("The version to register." input: RegisterModelVersionInput!): RegisterModelVersionPayload! @hasRole(role: WRITER)
 
   """
   Change a registered model's description and tags. Tags are labels, not provenance:
   the last write wins. An unknown model is ` + "`" + `NOT_FOUND` + "`" + `.
   """
-  updateRegisteredModel("The change to make." input: UpdateRegisteredModelInput!): UpdateRegisteredModelPayload!
+  updateRegisteredModel("The change to make." input: UpdateRegisteredModelInput!): UpdateRegisteredModelPayload! @hasRole(role: WRITER)
 
   "Create an experiment. A name in use (by a deleted experiment too) is a ` + "`" + `CONFLICT` + "`" + `."
-  createExperiment("The experiment." input: CreateExperimentInput!): ExperimentPayload!
+  createExperiment("The experiment." input: CreateExperimentInput!): ExperimentPayload! @hasRole(role: WRITER)
 
   "Rename an experiment, or change its description and tags (the last write wins)."
-  updateExperiment("The change." input: UpdateExperimentInput!): ExperimentPayload!
+  updateExperiment("The change." input: UpdateExperimentInput!): ExperimentPayload! @hasRole(role: WRITER)
 
   "Soft-delete an experiment: kept, found by ID, left out of listings unless asked for."
-  deleteExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload!
+  deleteExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload! @hasRole(role: WRITER)
 
   "Restore a soft-deleted experiment."
-  restoreExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload!
+  restoreExperiment("The experiment." input: ExperimentRefInput!): ExperimentPayload! @hasRole(role: WRITER)
 
   """
   Create a run group in an experiment. The same name again with the same description
   returns it (` + "`" + `created: false` + "`" + `); another description is a ` + "`" + `CONFLICT` + "`" + `.
   """
-  createRunGroup("The run group." input: CreateRunGroupInput!): CreateRunGroupPayload!
+  createRunGroup("The run group." input: CreateRunGroupInput!): CreateRunGroupPayload! @hasRole(role: WRITER)
 
   "Start a run in an experiment."
-  startRun("The run." input: StartRunInput!): RunPayload!
+  startRun("The run." input: StartRunInput!): RunPayload! @hasRole(role: WRITER)
 
   "Change a run's status, end time or name. Ending it without an end time stamps the server time."
-  updateRun("The change." input: UpdateRunInput!): RunPayload!
+  updateRun("The change." input: UpdateRunInput!): RunPayload! @hasRole(role: WRITER)
 
   "Soft-delete a run: its lineage and logs are kept; searches leave it out unless asked for."
-  deleteRun("The run." input: RunRefInput!): RunPayload!
+  deleteRun("The run." input: RunRefInput!): RunPayload! @hasRole(role: WRITER)
 
   "Restore a soft-deleted run."
-  restoreRun("The run." input: RunRefInput!): RunPayload!
+  restoreRun("The run." input: RunRefInput!): RunPayload! @hasRole(role: WRITER)
 
   """
   Log parameters, metric points and tags to a run in one batch that lands whole or not at
   all (at most 100 parameters, 1,000 points, 100 tags). A parameter is immutable: the same
   value again is accepted, another is a ` + "`" + `CONFLICT` + "`" + ` naming the key and both values.
   """
-  logRun("The batch." input: LogRunInput!): RunPayload!
+  logRun("The batch." input: LogRunInput!): RunPayload! @hasRole(role: WRITER)
 
   """
   Record what a run read (dataset versions and artifacts) and wrote (artifacts, charts,
   model versions), as provenance edges (at most 100 in all per call).
   """
-  logRunIO("What the run read and wrote." input: LogRunIOInput!): RunPayload!
+  logRunIO("What the run read and wrote." input: LogRunIOInput!): RunPayload! @hasRole(role: WRITER)
 
   """
   Deploy a model version to an endpoint (created on first use) under a variant. A
   deployment already serving that variant ends now and is kept in the history.
   Deploying what already serves the variant, with the same share, changes nothing.
   """
-  deployModelVersion("The deployment to make." input: DeployModelVersionInput!): DeployModelVersionPayload!
+  deployModelVersion("The deployment to make." input: DeployModelVersionInput!): DeployModelVersionPayload! @hasRole(role: WRITER)
 
   """
   Record an approval decision on a model version (actor, time, comment). Every change
-  is kept; setting the status the version already has is a ` + "`" + `CONFLICT` + "`" + `.
+  is kept; setting the status the version already has is a ` + "`" + `CONFLICT` + "`" + `. Approvals need
+  the ` + "`" + `ADMIN` + "`" + ` role.
   """
-  setApprovalStatus("The decision." input: SetApprovalStatusInput!): SetApprovalStatusPayload!
+  setApprovalStatus("The decision." input: SetApprovalStatusInput!): SetApprovalStatusPayload! @hasRole(role: ADMIN)
 
   """
   Point an alias of a registered model at one of its versions. The previous assignment
   ends now and stays in ` + "`" + `aliasHistory` + "`" + `; pointing it where it points already changes nothing.
   """
-  setModelAlias("The alias to set." input: SetModelAliasInput!): SetModelAliasPayload!
+  setModelAlias("The alias to set." input: SetModelAliasInput!): SetModelAliasPayload! @hasRole(role: WRITER)
 }
 
 "A dataset version to record. Give a ` + "`" + `digest` + "`" + `, a ` + "`" + `versionId` + "`" + `, or both."
@@ -4161,6 +4373,116 @@ input ChartInput {
   "Its data (at most 1 MiB of JSON), e.g. ` + "`" + `{\"labels\": [...], \"matrix\": [[...]]}` + "`" + `."
   body: JSON!
 }
+
+"""
+An API token. The token itself (` + "`" + `pgt_<id>_<secret>` + "`" + `) is shown once, by
+` + "`" + `createApiToken` + "`" + `; provgraph keeps only a hash of its secret. Writes made with it record
+the actor ` + "`" + `token:<name>` + "`" + `.
+"""
+type ApiToken {
+  "The token's public ID: the part between ` + "`" + `pgt_` + "`" + ` and the secret."
+  id: ID!
+  "Its name, unique among all tokens ever created."
+  name: String!
+  "What it may do."
+  role: Role!
+  "When it was created."
+  createdAt: Time!
+  "The actor that created it."
+  createdBy: String!
+  "When it stops working; ` + "`" + `null` + "`" + ` when it does not expire."
+  expiresAt: Time
+  "When it was revoked; ` + "`" + `null` + "`" + ` while it is not."
+  revokedAt: Time
+  "The actor that revoked it."
+  revokedBy: String
+}
+
+"A page of API tokens."
+type ApiTokenConnection {
+  "The tokens of this page, by name, each with its cursor."
+  edges: [ApiTokenEdge!]!
+  "Where this page ends and whether more follow."
+  pageInfo: PageInfo!
+}
+
+"An API token in a page."
+type ApiTokenEdge {
+  "An opaque cursor pointing after this token."
+  cursor: String!
+  "The token."
+  node: ApiToken!
+}
+
+"Who a request acts as."
+type Viewer {
+  "The actor its writes record: ` + "`" + `token:<name>` + "`" + `, ` + "`" + `oidc:<subject>` + "`" + ` or ` + "`" + `anonymous` + "`" + `."
+  actor: String!
+  "What it may do."
+  role: Role!
+}
+
+extend type Query {
+  "Who this request acts as, and its role."
+  viewer: Viewer! @hasRole(role: READER)
+
+  "API tokens by name; revoked ones only when asked for. Their secrets are never shown."
+  apiTokens(
+    "How many to return (1 to 100)."
+    first: Int = 20
+    "A cursor from a previous page's ` + "`" + `pageInfo.endCursor` + "`" + `."
+    after: String
+    "List revoked tokens too."
+    includeRevoked: Boolean = false
+  ): ApiTokenConnection! @hasRole(role: ADMIN)
+}
+
+"An API token to create."
+input CreateApiTokenInput {
+  "Its name: 1 to 100 letters, digits, ` + "`" + `.` + "`" + `, ` + "`" + `_` + "`" + ` and ` + "`" + `-` + "`" + `, never used by another token."
+  name: String!
+  "What it may do."
+  role: Role!
+  "When it stops working (in the future); it does not expire when omitted."
+  expiresAt: Time
+}
+
+"The result of ` + "`" + `createApiToken` + "`" + `."
+type CreateApiTokenPayload {
+  "The created token."
+  apiToken: ApiToken!
+  "The token to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `. Shown this once; keep it secret."
+  token: String!
+}
+
+"An API token to revoke: give exactly one of ` + "`" + `id` + "`" + ` and ` + "`" + `name` + "`" + `."
+input RevokeApiTokenInput {
+  "The token's ID."
+  id: ID
+  "Or its name."
+  name: String
+}
+
+"The result of ` + "`" + `revokeApiToken` + "`" + `."
+type RevokeApiTokenPayload {
+  "The revoked token."
+  apiToken: ApiToken!
+}
+
+extend type Mutation {
+  """
+  Create an API token and show it, this once. A name used before, by a revoked token
+  too, is a ` + "`" + `CONFLICT` + "`" + `.
+  """
+  createApiToken("The token to create." input: CreateApiTokenInput!): CreateApiTokenPayload! @hasRole(role: ADMIN)
+
+  """
+  Revoke an API token: it stops working at once on this instance and within the token
+  cache's lifetime (5 s by default) on the others. It stays listed, with who revoked it
+  and when. Revoking it again is a ` + "`" + `CONFLICT` + "`" + `.
+  """
+  revokeApiToken("The token to revoke." input: RevokeApiTokenInput!): RevokeApiTokenPayload! @hasRole(role: ADMIN)
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4168,6 +4490,48 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApiToken_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ApiToken_name(ctx, field)
+	case "role":
+		return ec.fieldContext_ApiToken_role(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ApiToken_createdAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_ApiToken_createdBy(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
+	case "revokedBy":
+		return ec.fieldContext_ApiToken_revokedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiTokenConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ApiTokenConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ApiTokenConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiTokenEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ApiTokenEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ApiTokenEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -4239,6 +4603,16 @@ func (ec *executionContext) childFields_AuditTrail(ctx context.Context, field gr
 		return ec.fieldContext_AuditTrail_entries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditTrail", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "apiToken":
+		return ec.fieldContext_CreateApiTokenPayload_apiToken(ctx, field)
+	case "token":
+		return ec.fieldContext_CreateApiTokenPayload_token(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateApiTokenPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateRunGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4759,6 +5133,14 @@ func (ec *executionContext) childFields_RegisteredModel(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type RegisteredModel", field.Name)
 }
 
+func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "apiToken":
+		return ec.fieldContext_RevokeApiTokenPayload_apiToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevokeApiTokenPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4949,6 +5331,16 @@ func (ec *executionContext) childFields_UpdateRegisteredModelPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type UpdateRegisteredModelPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actor":
+		return ec.fieldContext_Viewer_actor(ctx, field)
+	case "role":
+		return ec.fieldContext_Viewer_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -5065,6 +5457,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Endpoint_deploymentHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5156,6 +5562,20 @@ func (ec *executionContext) field_ModelVersion_approvals_args(ctx context.Contex
 		return nil, err
 	}
 	args["asOf"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
+			return ec.unmarshalNCreateApiTokenInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5341,6 +5761,20 @@ func (ec *executionContext) field_Mutation_restoreRun_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
+			return ec.unmarshalNRevokeApiTokenInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setApprovalStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5436,6 +5870,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_apiTokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "includeRevoked",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeRevoked"] = arg2
 	return args, nil
 }
 
@@ -6040,6 +6504,309 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ApiToken_name(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiToken_role(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Role")
+}
+
+func (ec *executionContext) _ApiToken_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiToken_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiToken_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiToken_revokedBy(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_revokedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_revokedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiTokenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.APITokenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.APITokenEdge) graphql.Marshaler {
+			return ec.marshalNApiTokenEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiTokenEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiTokenConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.APITokenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiTokenEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.APITokenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiTokenEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiTokenEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.APITokenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+			return ec.marshalNApiToken2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Approval_status(ctx context.Context, field graphql.CollectedField, obj *model.Approval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -6663,6 +7430,61 @@ func (ec *executionContext) fieldContext_AuditTrail_entries(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CreateApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateApiTokenPayload_apiToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+			return ec.marshalNApiToken2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateApiTokenPayload_apiToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateApiTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateApiTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateApiTokenPayload_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateApiTokenPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateApiTokenPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _CreateRunGroupPayload_runGroup(ctx context.Context, field graphql.CollectedField, obj *model.CreateRunGroupPayload) (ret graphql.Marshaler) {
@@ -9880,7 +10702,25 @@ func (ec *executionContext) _Mutation_registerDatasetVersion(ctx context.Context
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RegisterDatasetVersion(ctx, fc.Args["input"].(model.RegisterDatasetVersionInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RegisterDatasetVersionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RegisterDatasetVersionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterDatasetVersionPayload) graphql.Marshaler {
 			return ec.marshalNRegisterDatasetVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionPayload(ctx, selections, v)
 		},
@@ -9924,7 +10764,25 @@ func (ec *executionContext) _Mutation_recordTrainingJob(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordTrainingJob(ctx, fc.Args["input"].(model.RecordTrainingJobInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RecordTrainingJobPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RecordTrainingJobPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordTrainingJobPayload) graphql.Marshaler {
 			return ec.marshalNRecordTrainingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobPayload(ctx, selections, v)
 		},
@@ -9968,7 +10826,25 @@ func (ec *executionContext) _Mutation_recordProcessingJob(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordProcessingJob(ctx, fc.Args["input"].(model.RecordProcessingJobInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RecordProcessingJobPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RecordProcessingJobPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordProcessingJobPayload) graphql.Marshaler {
 			return ec.marshalNRecordProcessingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayload(ctx, selections, v)
 		},
@@ -10012,7 +10888,25 @@ func (ec *executionContext) _Mutation_registerModelVersion(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RegisterModelVersion(ctx, fc.Args["input"].(model.RegisterModelVersionInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RegisterModelVersionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RegisterModelVersionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterModelVersionPayload) graphql.Marshaler {
 			return ec.marshalNRegisterModelVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionPayload(ctx, selections, v)
 		},
@@ -10056,7 +10950,25 @@ func (ec *executionContext) _Mutation_updateRegisteredModel(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateRegisteredModel(ctx, fc.Args["input"].(model.UpdateRegisteredModelInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.UpdateRegisteredModelPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.UpdateRegisteredModelPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateRegisteredModelPayload) graphql.Marshaler {
 			return ec.marshalNUpdateRegisteredModelPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRegisteredModelPayload(ctx, selections, v)
 		},
@@ -10100,7 +11012,25 @@ func (ec *executionContext) _Mutation_createExperiment(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateExperiment(ctx, fc.Args["input"].(model.CreateExperimentInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
 			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
 		},
@@ -10144,7 +11074,25 @@ func (ec *executionContext) _Mutation_updateExperiment(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateExperiment(ctx, fc.Args["input"].(model.UpdateExperimentInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
 			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
 		},
@@ -10188,7 +11136,25 @@ func (ec *executionContext) _Mutation_deleteExperiment(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteExperiment(ctx, fc.Args["input"].(model.ExperimentRefInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
 			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
 		},
@@ -10232,7 +11198,25 @@ func (ec *executionContext) _Mutation_restoreExperiment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RestoreExperiment(ctx, fc.Args["input"].(model.ExperimentRefInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ExperimentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentPayload) graphql.Marshaler {
 			return ec.marshalNExperimentPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentPayload(ctx, selections, v)
 		},
@@ -10276,7 +11260,25 @@ func (ec *executionContext) _Mutation_createRunGroup(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateRunGroup(ctx, fc.Args["input"].(model.CreateRunGroupInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.CreateRunGroupPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CreateRunGroupPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateRunGroupPayload) graphql.Marshaler {
 			return ec.marshalNCreateRunGroupPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateRunGroupPayload(ctx, selections, v)
 		},
@@ -10320,7 +11322,25 @@ func (ec *executionContext) _Mutation_startRun(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().StartRun(ctx, fc.Args["input"].(model.StartRunInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10364,7 +11384,25 @@ func (ec *executionContext) _Mutation_updateRun(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateRun(ctx, fc.Args["input"].(model.UpdateRunInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10408,7 +11446,25 @@ func (ec *executionContext) _Mutation_deleteRun(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteRun(ctx, fc.Args["input"].(model.RunRefInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10452,7 +11508,25 @@ func (ec *executionContext) _Mutation_restoreRun(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RestoreRun(ctx, fc.Args["input"].(model.RunRefInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10496,7 +11570,25 @@ func (ec *executionContext) _Mutation_logRun(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().LogRun(ctx, fc.Args["input"].(model.LogRunInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10540,7 +11632,25 @@ func (ec *executionContext) _Mutation_logRunIO(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().LogRunIo(ctx, fc.Args["input"].(model.LogRunIOInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
 			return ec.marshalNRunPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
 		},
@@ -10584,7 +11694,25 @@ func (ec *executionContext) _Mutation_deployModelVersion(ctx context.Context, fi
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeployModelVersion(ctx, fc.Args["input"].(model.DeployModelVersionInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.DeployModelVersionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.DeployModelVersionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DeployModelVersionPayload) graphql.Marshaler {
 			return ec.marshalNDeployModelVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionPayload(ctx, selections, v)
 		},
@@ -10628,7 +11756,25 @@ func (ec *executionContext) _Mutation_setApprovalStatus(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetApprovalStatus(ctx, fc.Args["input"].(model.SetApprovalStatusInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SetApprovalStatusPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetApprovalStatusPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SetApprovalStatusPayload) graphql.Marshaler {
 			return ec.marshalNSetApprovalStatusPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetApprovalStatusPayload(ctx, selections, v)
 		},
@@ -10672,7 +11818,25 @@ func (ec *executionContext) _Mutation_setModelAlias(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetModelAlias(ctx, fc.Args["input"].(model.SetModelAliasInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.SetModelAliasPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetModelAliasPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SetModelAliasPayload) graphql.Marshaler {
 			return ec.marshalNSetModelAliasPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐSetModelAliasPayload(ctx, selections, v)
 		},
@@ -10698,6 +11862,130 @@ func (ec *executionContext) fieldContext_Mutation_setModelAlias(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setModelAlias_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createApiToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createApiToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAPIToken(ctx, fc.Args["input"].(model.CreateAPITokenInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.CreateAPITokenPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CreateAPITokenPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateAPITokenPayload) graphql.Marshaler {
+			return ec.marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateAPITokenPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createApiToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateApiTokenPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeApiToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeApiToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAPIToken(ctx, fc.Args["input"].(model.RevokeAPITokenInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.RevokeAPITokenPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RevokeAPITokenPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RevokeAPITokenPayload) graphql.Marshaler {
+			return ec.marshalNRevokeApiTokenPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRevokeAPITokenPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevokeApiTokenPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11226,7 +12514,25 @@ func (ec *executionContext) _Query_node(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal model.Node
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal model.Node
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
 			return ec.marshalONode2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐNode(ctx, selections, v)
 		},
@@ -11270,7 +12576,25 @@ func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.Co
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Lineage(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time), fc.Args["budget"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.LineageGraph
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.LineageGraph
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
 			return ec.marshalNLineageGraph2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineageGraph(ctx, selections, v)
 		},
@@ -11314,7 +12638,25 @@ func (ec *executionContext) _Query_lineageExport(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().LineageExport(ctx, fc.Args["start"].([]string), fc.Args["direction"].(model.LineageDirection), fc.Args["maxDepth"].(*int), fc.Args["kinds"].([]model.NodeKind), fc.Args["asOf"].(*time.Time), fc.Args["format"].(model.ExportFormat))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -11358,7 +12700,25 @@ func (ec *executionContext) _Query_paths(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Paths(ctx, fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["maxDepth"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal []*model.LineagePath
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.LineagePath
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.LineagePath) graphql.Marshaler {
 			return ec.marshalNLineagePath2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLineagePathᚄ(ctx, selections, v)
 		},
@@ -11402,7 +12762,25 @@ func (ec *executionContext) _Query_impact(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Impact(ctx, fc.Args["of"].(string), fc.Args["maxDepth"].(*int), fc.Args["budget"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.Impact
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Impact
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Impact) graphql.Marshaler {
 			return ec.marshalNImpact2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐImpact(ctx, selections, v)
 		},
@@ -11446,7 +12824,25 @@ func (ec *executionContext) _Query_auditTrail(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().AuditTrail(ctx, fc.Args["endpoint"].(*string), fc.Args["modelVersion"].(*string), fc.Args["at"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditTrail
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditTrail
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditTrail) graphql.Marshaler {
 			return ec.marshalNAuditTrail2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditTrail(ctx, selections, v)
 		},
@@ -11490,7 +12886,25 @@ func (ec *executionContext) _Query_servedAt(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ServedAt(ctx, fc.Args["endpoint"].(string), fc.Args["at"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal []*model.Deployment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Deployment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Deployment) graphql.Marshaler {
 			return ec.marshalNDeployment2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeploymentᚄ(ctx, selections, v)
 		},
@@ -11534,7 +12948,25 @@ func (ec *executionContext) _Query_experimentByName(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ExperimentByName(ctx, fc.Args["name"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.Experiment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Experiment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Experiment) graphql.Marshaler {
 			return ec.marshalOExperiment2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperiment(ctx, selections, v)
 		},
@@ -11578,7 +13010,25 @@ func (ec *executionContext) _Query_experiments(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Experiments(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["view"].(*model.RunView))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.ExperimentConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ExperimentConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ExperimentConnection) graphql.Marshaler {
 			return ec.marshalNExperimentConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐExperimentConnection(ctx, selections, v)
 		},
@@ -11622,7 +13072,25 @@ func (ec *executionContext) _Query_searchRuns(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().SearchRuns(ctx, fc.Args["filter"].(*string), fc.Args["orderBy"].([]string), fc.Args["experiments"].([]string), fc.Args["view"].(*model.RunView), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.RunConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
 			return ec.marshalNRunConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
 		},
@@ -11666,7 +13134,25 @@ func (ec *executionContext) _Query_compareRuns(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().CompareRuns(ctx, fc.Args["ids"].([]string), fc.Args["metricKeys"].([]string), fc.Args["paramKeys"].([]string), fc.Args["goals"].([]*model.MetricGoalInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.RunComparison
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunComparison
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunComparison) graphql.Marshaler {
 			return ec.marshalNRunComparison2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunComparison(ctx, selections, v)
 		},
@@ -11692,6 +13178,118 @@ func (ec *executionContext) fieldContext_Query_compareRuns(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_compareRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Viewer(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.Viewer
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Viewer
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐViewer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_apiTokens(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_apiTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().APITokens(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["includeRevoked"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.APITokenConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.APITokenConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APITokenConnection) graphql.Marshaler {
+			return ec.marshalNApiTokenConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiTokenConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_apiTokens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12267,6 +13865,38 @@ func (ec *executionContext) fieldContext_RegisteredModel_aliasHistory(_ context.
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ModelAlias(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevokeApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPITokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevokeApiTokenPayload_apiToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+			return ec.marshalNApiToken2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevokeApiTokenPayload_apiToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevokeApiTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13998,6 +15628,52 @@ func (ec *executionContext) fieldContext_UpdateRegisteredModelPayload_registered
 	return fc, nil
 }
 
+func (ec *executionContext) _Viewer_actor(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Role")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15190,6 +16866,62 @@ func UnmarshalChartInput(ctx context.Context, raw any) (model.ChartInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateApiTokenInput(ctx context.Context, obj any) (model.CreateAPITokenInput, error) {
+	var it model.CreateAPITokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "role", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateApiTokenInput unmarshals raw into the CreateApiTokenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateApiTokenInput(ctx context.Context, raw any) (model.CreateAPITokenInput, error) {
+	var out model.CreateAPITokenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiTokenInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateExperimentInput(ctx context.Context, obj any) (model.CreateExperimentInput, error) {
 	var it model.CreateExperimentInput
 	if obj == nil {
@@ -16245,6 +17977,55 @@ func UnmarshalRegisterModelVersionInput(ctx context.Context, raw any) (model.Reg
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
+	var it model.RevokeAPITokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeApiTokenInput unmarshals raw into the RevokeApiTokenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPITokenInput, error) {
+	var out model.RevokeAPITokenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiTokenInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRunParamInput(ctx context.Context, obj any) (model.RunParamInput, error) {
 	var it model.RunParamInput
 	if obj == nil {
@@ -16924,6 +18705,150 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var apiTokenImplementors = []string{"ApiToken"}
+
+func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *model.APIToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiToken")
+		case "id":
+			out.Values[i] = ec._ApiToken_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ApiToken_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._ApiToken_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ApiToken_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._ApiToken_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ApiToken_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._ApiToken_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedBy":
+			out.Values[i] = ec._ApiToken_revokedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiTokenConnectionImplementors = []string{"ApiTokenConnection"}
+
+func (ec *executionContext) _ApiTokenConnection(ctx context.Context, sel ast.SelectionSet, obj *model.APITokenConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiTokenConnection")
+		case "edges":
+			out.Values[i] = ec._ApiTokenConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ApiTokenConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiTokenEdgeImplementors = []string{"ApiTokenEdge"}
+
+func (ec *executionContext) _ApiTokenEdge(ctx context.Context, sel ast.SelectionSet, obj *model.APITokenEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiTokenEdge")
+		case "cursor":
+			out.Values[i] = ec._ApiTokenEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ApiTokenEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var approvalImplementors = []string{"Approval"}
 
 func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *model.Approval) graphql.Marshaler {
@@ -17136,6 +19061,44 @@ func (ec *executionContext) _AuditTrail(ctx context.Context, sel ast.SelectionSe
 			}
 		case "entries":
 			out.Values[i] = ec._AuditTrail_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createApiTokenPayloadImplementors = []string{"CreateApiTokenPayload"}
+
+func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPITokenPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createApiTokenPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateApiTokenPayload")
+		case "apiToken":
+			out.Values[i] = ec._CreateApiTokenPayload_apiToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "token":
+			out.Values[i] = ec._CreateApiTokenPayload_token(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18595,6 +20558,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createApiToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeApiToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18916,6 +20893,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_compareRuns(ctx, field)
 				})
+		case "viewer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_viewer(ctx, field)
+				})
+		case "apiTokens":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_apiTokens(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19162,6 +21151,39 @@ func (ec *executionContext) _RegisteredModel(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._RegisteredModel_aliasHistory(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var revokeApiTokenPayloadImplementors = []string{"RevokeApiTokenPayload"}
+
+func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeAPITokenPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revokeApiTokenPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevokeApiTokenPayload")
+		case "apiToken":
+			out.Values[i] = ec._RevokeApiTokenPayload_apiToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19812,6 +21834,44 @@ func (ec *executionContext) _UpdateRegisteredModelPayload(ctx context.Context, s
 	return out
 }
 
+var viewerImplementors = []string{"Viewer"}
+
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model.Viewer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Viewer")
+		case "actor":
+			out.Values[i] = ec._Viewer_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._Viewer_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -20174,6 +22234,46 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNApiToken2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiToken!")
+		return graphql.Null
+	}
+	return ec._ApiToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApiTokenConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenConnection(ctx context.Context, sel ast.SelectionSet, v *model.APITokenConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiTokenConnection!")
+		return graphql.Null
+	}
+	return ec._ApiTokenConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApiTokenEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APITokenEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApiTokenEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApiTokenEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAPITokenEdge(ctx context.Context, sel ast.SelectionSet, v *model.APITokenEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiTokenEdge!")
+		return graphql.Null
+	}
+	return ec._ApiTokenEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNApproval2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐApprovalᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Approval) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20280,6 +22380,19 @@ func (ec *executionContext) unmarshalNChartType2githubᚗcomᚋprovgraphᚋprovg
 
 func (ec *executionContext) marshalNChartType2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐChartType(ctx context.Context, sel ast.SelectionSet, v model.ChartType) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNCreateApiTokenInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
+	res, err := ec.unmarshalInputCreateApiTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateAPITokenPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateAPITokenPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateApiTokenPayload!")
+		return graphql.Null
+	}
+	return ec._CreateApiTokenPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateExperimentInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐCreateExperimentInput(ctx context.Context, v any) (model.CreateExperimentInput, error) {
@@ -21095,6 +23208,29 @@ func (ec *executionContext) marshalNRegisteredModel2ᚖgithubᚗcomᚋprovgraph�
 	return ec._RegisteredModel(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
+	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRevokeApiTokenPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRevokeAPITokenPayload(ctx context.Context, sel ast.SelectionSet, v *model.RevokeAPITokenPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RevokeApiTokenPayload!")
+		return graphql.Null
+	}
+	return ec._RevokeApiTokenPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
+	var res model.Role
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Run) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -21380,6 +23516,14 @@ func (ec *executionContext) marshalNUpdateRegisteredModelPayload2ᚖgithubᚗcom
 func (ec *executionContext) unmarshalNUpdateRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐUpdateRunInput(ctx context.Context, v any) (model.UpdateRunInput, error) {
 	res, err := ec.unmarshalInputUpdateRunInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Viewer!")
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

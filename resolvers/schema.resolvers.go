@@ -11,6 +11,7 @@ import (
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/export"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/graph/model"
@@ -388,6 +389,28 @@ func (r *mutationResolver) SetModelAlias(ctx context.Context, input model.SetMod
 	return &model.SetModelAliasPayload{Alias: toAlias(move)}, nil
 }
 
+// CreateAPIToken is the resolver for the createApiToken field.
+func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error) {
+	tok, token, err := r.Store.CreateAPIToken(ctx, actor.From(ctx), store.NewAPIToken{Name: input.Name, Role: roleOf(input.Role), ExpiresAt: input.ExpiresAt})
+	if err != nil {
+		return nil, apperr.WithFieldPrefix(err, "input")
+	}
+	return &model.CreateAPITokenPayload{APIToken: toAPIToken(tok), Token: token}, nil
+}
+
+// RevokeAPIToken is the resolver for the revokeApiToken field.
+func (r *mutationResolver) RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error) {
+	id, err := r.tokenToRevoke(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := r.Store.RevokeAPIToken(ctx, actor.From(ctx), "input", id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RevokeAPITokenPayload{APIToken: toAPIToken(tok)}, nil
+}
+
 // Inputs is the resolver for the inputs field.
 func (r *processingJobResolver) Inputs(ctx context.Context, obj *model.ProcessingJob) ([]model.Node, error) {
 	nodes, err := r.Store.InputsOf(ctx, obj.ID)
@@ -559,6 +582,28 @@ func (r *queryResolver) CompareRuns(ctx context.Context, ids []string, metricKey
 		return nil, err
 	}
 	return toComparison(c), nil
+}
+
+// Viewer is the resolver for the viewer field.
+func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, apperr.New(apperr.Unauthenticated, "", "no credentials")
+	}
+	return &model.Viewer{Actor: p.Actor, Role: toRole(p.Role)}, nil
+}
+
+// APITokens is the resolver for the apiTokens field.
+func (r *queryResolver) APITokens(ctx context.Context, first *int, after *string, includeRevoked *bool) (*model.APITokenConnection, error) {
+	page, err := r.Store.APITokens(ctx, deref(first, store.DefaultPageSize), deref(after, ""), deref(includeRevoked, false))
+	if err != nil {
+		return nil, err
+	}
+	out := &model.APITokenConnection{Edges: []*model.APITokenEdge{}, PageInfo: pageInfo(page.EndCursor)}
+	for i, t := range page.Tokens {
+		out.Edges = append(out.Edges, &model.APITokenEdge{Cursor: page.Cursors[i], Node: toAPIToken(t)})
+	}
+	return out, nil
 }
 
 // Aliases is the resolver for the aliases field.

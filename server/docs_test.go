@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
@@ -24,16 +25,16 @@ const docsRunID = "0123456789abcdef0123456789abcdef"
 var expectLine = regexp.MustCompile(`(?m)^# expect: (\S+)(?: (\S+))?$`)
 
 // The README's quick start and every example in docs/ run as documented, in order,
-// under this test's own names ("quickstart" becomes "quickstart-<token>").
+// under this test's own names ("quickstart" becomes "quickstart-<token>"), as an admin.
 func TestDocumentedExamplesRun(t *testing.T) {
 	t.Parallel()
-	h := newHandler(t)
+	h, admin := newHandlerAs(t, auth.RoleAdmin)
 	tk := neo4jtest.Token(t)
 	// The documented run id becomes one of this test's own.
 	sum := sha256.Sum256([]byte(tk))
 	runID := hex.EncodeToString(sum[:16])
 	var blocks []string
-	for _, file := range []string{"../README.md", "../docs/api.md"} {
+	for _, file := range []string{"../README.md", "../docs/api.md", "../docs/security.md"} {
 		text, err := os.ReadFile(file)
 		require.NoError(t, err)
 		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)
@@ -122,6 +123,18 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "servedAt", 0, "modelVersion", "id"))
 			assert.Equal(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod",
 				"datasetVersion:s3://quickstart-" + tk + "-lake:customers/2026-01#sha256:9f2c1a7e"}, ids(get(resp.Data, "lineage", "nodes")))
+		}
+		if strings.Contains(block, "mutation CreateCIToken") {
+			token := get(resp.Data, "createApiToken", "token").(string)
+			assert.True(t, strings.HasPrefix(token, "pgt_"), token)
+			assert.Equal(t, "quickstart-"+tk+"-ci", get(resp.Data, "createApiToken", "apiToken", "name"))
+			assert.Equal(t, admin.Actor, get(resp.Data, "createApiToken", "apiToken", "createdBy"))
+		}
+		if strings.Contains(block, "mutation RevokeCIToken") {
+			assert.Equal(t, admin.Actor, get(resp.Data, "revokeApiToken", "apiToken", "revokedBy"))
+		}
+		if strings.Contains(block, "query WhoAmI") {
+			assert.Equal(t, map[string]any{"actor": admin.Actor, "role": "ADMIN"}, get(resp.Data, "viewer"))
 		}
 		if strings.Contains(block, "query TraceQuickstart") {
 			nodes := ids(get(resp.Data, "lineage", "nodes"))

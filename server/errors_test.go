@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -166,9 +169,20 @@ func TestUnreachableNeo4jIsUnavailable(t *testing.T) {
 	st, err := store.Open(store.Config{URI: "bolt://127.0.0.1:1", User: "neo4j", Password: "x", RetryTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close(t.Context()) })
-	h := newHandlerWith(t, st)
+	h := newBareHandler(t, server.Options{Store: st, AnonymousReadLoopback: true})
 
-	resp := do(t, h, lineageQuery, map[string]any{"start": []string{"endpoint:x"}, "direction": "UPSTREAM"})
+	// An API token cannot be looked up: 503, retryable, not a refusal of the token.
+	resp := doWithHeader(t, h, lineageQuery, map[string]any{"start": []string{"endpoint:x"}, "direction": "UPSTREAM"},
+		map[string]string{"Authorization": "Bearer pgt_0123456789abcdef_" + strings.Repeat("a", 52)})
+	assert.Equal(t, http.StatusServiceUnavailable, resp.Status)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+	require.Len(t, resp.Errors, 1)
+	assert.Equal(t, "UNAVAILABLE", resp.Errors[0].Extensions["code"])
+	assert.NotContains(t, resp.Errors[0].Message, "127.0.0.1", "connection details stay in the log")
+
+	// A resolver (reached by an anonymous read from loopback) cannot reach Neo4j either.
+	resp = send(t, h, fromLoopback(t, lineageQuery, map[string]any{"start": []string{"endpoint:x"}, "direction": "UPSTREAM"}))
+	assert.Equal(t, http.StatusOK, resp.Status)
 	require.Len(t, resp.Errors, 1)
 	assert.Equal(t, "UNAVAILABLE", resp.Errors[0].Extensions["code"])
 	assert.NotContains(t, resp.Errors[0].Message, "127.0.0.1", "connection details stay in the log")
@@ -177,12 +191,24 @@ func TestUnreachableNeo4jIsUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusOK, getStatus(t, h, "/healthz"))
 }
 
+// fromLoopback is a GraphQL request without credentials from 127.0.0.1.
+func fromLoopback(t *testing.T, query string, vars map[string]any) *http.Request {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "127.0.0.1:40000"
+	return req
+}
+
 // A panic in a resolver becomes INTERNAL with the request id, its text stays in the
-// log, and the server goes on serving. A handler without a store panics on first use.
+// log, and the server goes on serving. A handler without a store panics on first use
+// (reached by an anonymous read, which needs no store to authenticate).
 func TestPanicIsInternalAndRecovered(t *testing.T) {
 	t.Parallel()
-	h := newHandlerWith(t, nil)
-	resp := do(t, h, `{ node(id: "endpoint:x") { id } }`, nil)
+	h := newBareHandler(t, server.Options{AnonymousReadLoopback: true})
+	resp := send(t, h, fromLoopback(t, `{ node(id: "endpoint:x") { id } }`, nil))
 	require.Len(t, resp.Errors, 1)
 	e := resp.Errors[0]
 	assert.Equal(t, "INTERNAL", e.Extensions["code"])

@@ -11,9 +11,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/server"
-	"github.com/provgraph/provgraph/store"
 )
 
 // gqlError is one entry of a GraphQL response's errors.
@@ -31,15 +32,28 @@ type gqlResponse struct {
 	Errors []gqlError     `json:"errors"`
 }
 
-// newHandler returns provgraph's real HTTP handler on the test Neo4j.
+// newHandler returns provgraph's real HTTP handler on the test Neo4j; requests without
+// an Authorization header are sent with an admin token of the test's own.
 func newHandler(t *testing.T) http.Handler {
 	t.Helper()
-	return newHandlerWith(t, neo4jtest.Store(t))
+	h, _ := newHandlerAs(t, auth.RoleAdmin)
+	return h
 }
 
-func newHandlerWith(t *testing.T, st *store.Store) http.Handler {
+// newHandlerAs is newHandler with a token of role, which it returns too.
+func newHandlerAs(t *testing.T, role auth.Role) (http.Handler, authtest.Credential) {
 	t.Helper()
-	return server.New(server.Options{Store: st, Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	st := neo4jtest.Store(t)
+	c := authtest.NewToken(t, st, role)
+	return c.Handler(newBareHandler(t, server.Options{Store: st})), c
+}
+
+// newBareHandler returns the handler configured by opts (with the test's logger), which
+// sends no credentials of its own.
+func newBareHandler(t *testing.T, opts server.Options) http.Handler {
+	t.Helper()
+	opts.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	return server.New(opts)
 }
 
 // do posts a GraphQL request to h and decodes the response.

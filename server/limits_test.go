@@ -11,21 +11,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/server"
 )
 
-// handlerWith returns provgraph's HTTP handler on the test Neo4j with opts.
+// handlerWith returns provgraph's HTTP handler on the test Neo4j with opts, sending an
+// admin token of the test's own.
 func handlerWith(t *testing.T, opts server.Options) http.Handler {
 	t.Helper()
 	opts.Store = neo4jtest.Store(t)
-	opts.Logger = zerolog.New(zerolog.NewTestWriter(t))
-	return server.New(opts)
+	return authtest.NewToken(t, opts.Store, auth.RoleAdmin).Handler(newBareHandler(t, opts))
 }
 
 // getQuery sends a GraphQL request over GET and decodes the response.

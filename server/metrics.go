@@ -10,7 +10,7 @@ import (
 	"github.com/provgraph/provgraph/metrics"
 )
 
-// MetricsPath is where the Prometheus metrics are served.
+// MetricsPath is where the Prometheus metrics are served; it needs the reader role.
 const MetricsPath = "/metrics"
 
 // The surfaces requests are counted by (the surface label of the request metrics).

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
@@ -26,7 +27,7 @@ const (
 
 func TestApprovalsKeepEveryTransition(t *testing.T) {
 	t.Parallel()
-	h := newHandler(t)
+	h, cred := newHandlerAs(t, auth.RoleAdmin)
 	s := recordSlice(t, h)
 
 	d := mustDo(t, h, `query($id: ID!) { node(id: $id) { ... on ModelVersion { approvalStatus approvals { status } } } }`, map[string]any{"id": s.version})
@@ -41,7 +42,7 @@ func TestApprovalsKeepEveryTransition(t *testing.T) {
 	assert.Equal(t, "APPROVED", get(history[0], "status"))
 	assert.Equal(t, "validated on holdout 2026-02", get(history[0], "comment"))
 	assert.Equal(t, "REJECTED", get(history[1], "status"))
-	assert.Equal(t, "anonymous", get(history[1], "actor"))
+	assert.Equal(t, cred.Actor, get(history[1], "actor"), "the approver's token is the actor")
 	assert.NotEmpty(t, get(history[1], "at"))
 
 	// As of the first change, the version was approved, and one change was recorded.

@@ -14,10 +14,7 @@ import (
 // is the manual. Every type, field, argument, input field and enum value has one.
 func TestSchemaDescribesEverything(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile("../schema.graphqls")
-	require.NoError(t, err)
-	schema, gqlErr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(src)})
-	require.Nil(t, gqlErr)
+	schema := loadSchema(t)
 	for name, def := range schema.Types {
 		if def.BuiltIn {
 			continue
@@ -41,3 +38,13 @@ func TestSchemaDescribesEverything(t *testing.T) {
 }
 
 func isIntrospection(name string) bool { return len(name) > 1 && name[:2] == "__" }
+
+// loadSchema parses schema.graphqls.
+func loadSchema(t *testing.T) *ast.Schema {
+	t.Helper()
+	src, err := os.ReadFile("../schema.graphqls")
+	require.NoError(t, err)
+	schema, gqlErr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(src)})
+	require.Nil(t, gqlErr)
+	return schema
+}

@@ -1,6 +1,7 @@
-// Package server assembles provgraph's HTTP surface: the GraphQL endpoint with its
-// error presenter, panic recovery and operation logging, GraphiQL, and the health
-// endpoints load balancers poll, and the Prometheus metrics.
+// Package server assembles provgraph's HTTP surface: authentication and the route
+// table of roles, the GraphQL endpoint with its error presenter, panic recovery and
+// operation logging, GraphiQL, the ingest surfaces, the health endpoints load
+// balancers poll, and the Prometheus metrics.
 package server
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/graph"
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
@@ -48,8 +50,14 @@ type Options struct {
 	Production bool
 	// AuthorizeIntrospection decides whether a request may introspect the schema
 	// (__schema, __type): an error refuses it, with the error's code when it is an
-	// *apperr.Error, else FORBIDDEN. nil lets every request introspect.
+	// *apperr.Error, else FORBIDDEN. nil lets authenticated callers introspect and
+	// refuses anonymous ones.
 	AuthorizeIntrospection func(context.Context) error
+	// OIDC validates JWT bearer tokens; nil accepts provgraph API tokens only.
+	OIDC *auth.OIDC
+	// AnonymousReadLoopback lets requests without credentials that come from a loopback
+	// address read (never write). Off by default; see docs/security.md.
+	AnonymousReadLoopback bool
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -62,13 +70,17 @@ const GraphQLPath = "/graphql"
 // so a caller's id is kept through the logs).
 const RequestIDHeader = "X-Request-Id"
 
-// New returns the complete HTTP handler.
+// New returns the complete HTTP handler. Every surface but GraphiQL's page, /healthz
+// and /readyz needs credentials (see accessFor).
 func New(opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.AuthorizeIntrospection == nil {
+		opts.AuthorizeIntrospection = authenticatedOnly
 	}
 	m := metrics.New()
 	mux := http.NewServeMux()
@@ -78,12 +90,12 @@ func New(opts Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", readyz(opts.Store))
-	// SECURITY: the metrics are not authenticated yet (docs/operations.md says so);
-	// they carry counts and operation names, never stored data.
+	// The metrics need the reader role, like every surface but GraphiQL's page and the
+	// health endpoints (accessFor).
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
 	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot, Count: m.Ingest(SurfaceMLflow)})
-	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/preview/mlflow/", "/api/2.0/mlflow-artifacts/"} {
+	for _, prefix := range append([]string{mlflow.ArtifactsPrefix}, mlflow.APIPrefixes...) {
 		mux.Handle(prefix, mlflowAPI)
 	}
 	// OpenLineage events (spec 2-0-2), single and batched.
@@ -94,6 +106,7 @@ func New(opts Options) http.Handler {
 	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker)))
 
 	var h http.Handler = mux
+	h = authenticate(opts, h)
 	h = recoverHTTP(h)
 	h = m.Instrument(classify, h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
@@ -105,11 +118,21 @@ func New(opts Options) http.Handler {
 	return h
 }
 
+// authenticatedOnly lets callers with credentials introspect the schema, and refuses
+// anonymous loopback readers (see Options.AnonymousReadLoopback).
+func authenticatedOnly(ctx context.Context) error {
+	if p, ok := auth.PrincipalFrom(ctx); ok && p.Via != auth.ViaAnonymous {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.Unauthenticated, Reason: "introspection needs credentials: send a bearer token"}
+}
+
 // newGraphQL builds the gqlgen handler explicitly, so every transport and extension
 // in use is listed here (NewDefaultServer would add websockets and more).
 func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &resolvers.Resolver{Store: opts.Store},
+		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
 		Complexity: complexityRoot(),
 	}))
 	srv.AddTransport(transport.Options{})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
@@ -78,7 +79,7 @@ func recordSlice(t *testing.T, h http.Handler) slice {
 
 func TestSliceRecordsEveryStepWithReadableIDs(t *testing.T) {
 	t.Parallel()
-	h := newHandler(t)
+	h, cred := newHandlerAs(t, auth.RoleWriter)
 	tk := neo4jtest.Token(t)
 
 	d := mustDo(t, h, registerDatasetVersion, map[string]any{"input": map[string]any{
@@ -151,7 +152,7 @@ func TestSliceRecordsEveryStepWithReadableIDs(t *testing.T) {
 		d := mustDo(t, h, `query($id: ID!) { node(id: $id) { __typename id recordedBy recordedAt } }`, map[string]any{"id": id})
 		assert.Equal(t, typename, get(d, "node", "__typename"), id)
 		assert.Equal(t, id, get(d, "node", "id"))
-		assert.Equal(t, "anonymous", get(d, "node", "recordedBy"))
+		assert.Equal(t, cred.Actor, get(d, "node", "recordedBy"), "the writer's token is the actor")
 		assert.NotEmpty(t, get(d, "node", "recordedAt"))
 	}
 	d = mustDo(t, h, `query($id: ID!) { node(id: $id) { ... on Endpoint { activeDeployments { variant modelVersion { id } } } } }`,

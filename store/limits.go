@@ -34,6 +34,8 @@ const (
 	// holds when the caller does not say; MaxImpactBudget is the most it may ask for.
 	DefaultImpactBudget = 100
 	MaxImpactBudget     = 5000
+	// MaxTokenNameLength is the longest API token name.
+	MaxTokenNameLength = 100
 )
 
 // checkText validates a required free-text identifier: non-empty, valid UTF-8, no

@@ -67,6 +67,7 @@ var Schema = Migrator{
 		},
 		trackingMigration,
 		searchScopeMigration,
+		apiTokenMigration,
 	},
 }
 

@@ -36,12 +36,18 @@ type Config struct {
 	// RetryTimeout bounds how long a transaction is retried on transient failures
 	// (Neo4j unreachable, leader switch); 0 keeps the driver default of 30 s.
 	RetryTimeout time.Duration
+	// TokenCacheTTL is how long AuthenticateAPIToken trusts a token it looked up before
+	// looking it up again (DefaultTokenCacheTTL is the service's default); 0 looks every
+	// token up on every request. It bounds how long a token revoked through another
+	// instance keeps working here.
+	TokenCacheTTL time.Duration
 }
 
 // Store is the provenance graph in Neo4j. It is safe for concurrent use.
 type Store struct {
 	driver neo4j.DriverWithContext
 	db     string
+	tokens tokenCache
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -67,7 +73,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store at %s: %w", cfg.URI, err)
 	}
-	return &Store{driver: driver, db: cfg.Database}, nil
+	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}}, nil
 }
 
 // Close releases the driver's connections.

@@ -4,6 +4,7 @@
 //	provgraph trace     print the provenance cone of nodes
 //	provgraph export    the same as a PROV-JSON, DOT or Mermaid document
 //	provgraph seed      build a synthetic graph for benchmarks
+//	provgraph token     create, revoke and list API tokens
 //	provgraph version   print the version
 package main
 
@@ -26,6 +27,7 @@ Commands:
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
   export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
   seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)
+  token     create, revoke and list API tokens (provgraph token create --name ci --role writer)
   version   print the version
 
 Run 'provgraph <command> --help' for a command's flags and environment variables.
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return trace(args[0], args[1:], stdout, stderr)
 	case "seed":
 		return seed(args[1:], stdout, stderr)
+	case "token":
+		return token(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "provgraph", version)
 		return 0

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,7 +23,10 @@ func TestServeHelpDocumentsFlagsAndEnvironment(t *testing.T) {
 	for _, want := range []string{"PROVGRAPH_ADDR", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
 		"PROVGRAPH_LOG_LEVEL", "PROVGRAPH_LOG_FORMAT", "PROVGRAPH_SHUTDOWN_TIMEOUT", "PROVGRAPH_REQUEST_TIMEOUT",
 		"PROVGRAPH_PRODUCTION", "127.0.0.1:8080", "SIGTERM",
-		"/metrics", "--tls-cert", "PROVGRAPH_TLS_CERT", "--tls-key", "PROVGRAPH_TLS_KEY"} {
+		"/metrics", "--tls-cert", "PROVGRAPH_TLS_CERT", "--tls-key", "PROVGRAPH_TLS_KEY",
+		"PROVGRAPH_TOKEN_CACHE_TTL", "PROVGRAPH_ANONYMOUS_READ_LOOPBACK", "PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE",
+		"PROVGRAPH_OIDC_ISSUER", "PROVGRAPH_OIDC_AUDIENCE", "PROVGRAPH_OIDC_JWKS_URL", "PROVGRAPH_OIDC_JWKS_FILE",
+		"PROVGRAPH_OIDC_ALGORITHMS", "PROVGRAPH_OIDC_ROLE_CLAIM", "PROVGRAPH_OIDC_ROLE_MAP", "docs/security.md"} {
 		assert.Contains(t, help, want)
 	}
 	assert.NotContains(t, help, "secret-from-env", "help never prints a password")
@@ -60,4 +64,26 @@ func TestServeRequestTimeoutAndProductionFlags(t *testing.T) {
 	require.NoError(t, fs.Parse([]string{"--request-timeout", "2m", "--production=false"}))
 	assert.Equal(t, 2*time.Minute, cfg.requestTimeout)
 	assert.False(t, cfg.production)
+}
+
+// OIDC settings that cannot work stop the server before it serves, saying why.
+func TestServeRefusesBadOIDCSettings(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		flags oidcFlags
+		want  string
+	}{
+		{"an audience without an issuer", oidcFlags{audience: "provgraph"}, "need --oidc-issuer"},
+		{"an issuer without an audience", oidcFlags{issuer: "https://idp.example", jwksFile: "x", algorithms: "RS256"}, "audience is required"},
+		{"a shared-secret algorithm", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "x", algorithms: "RS256,HS256"}, `algorithm "HS256" is not accepted`},
+		{"alg none", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "x", algorithms: "none"}, `algorithm "none" is not accepted`},
+		{"a bad role map", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "x", algorithms: "RS256", roleMap: "ml-admins=root"}, "--oidc-role-map"},
+		{"a missing key file", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "/nonexistent/jwks.json", algorithms: "RS256"}, "/nonexistent/jwks.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := runServer(t.Context(), &serveConfig{oidc: tt.flags}, zerolog.Nop())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
 }

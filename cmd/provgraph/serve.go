@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -39,6 +41,21 @@ type serveConfig struct {
 	tls            *tls.Config
 	requestTimeout time.Duration
 	production     bool
+	tokenCacheTTL  time.Duration
+	// anonymousReadLoopback lets requests without credentials from loopback read.
+	anonymousReadLoopback bool
+	// bootstrapTokenFile, when set, is made to hold a working admin token at start-up,
+	// which is printed to notices (`make run`).
+	bootstrapTokenFile string
+	oidc               oidcFlags
+	// notices is where messages for the person at the terminal go (never the log: the
+	// bootstrap token is one); nil discards them.
+	notices io.Writer
+}
+
+// oidcFlags are the OIDC / JWT settings as given on the command line.
+type oidcFlags struct {
+	issuer, audience, jwksURL, jwksFile, algorithms, roleClaim, roleMap string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -68,6 +85,26 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"how long one GraphQL operation and its Neo4j transactions may run (env PROVGRAPH_REQUEST_TIMEOUT)")
 	fs.BoolVar(&cfg.production, "production", envBool("PROVGRAPH_PRODUCTION", false),
 		"production mode: GraphQL validation errors give no \"Did you mean\" hints (env PROVGRAPH_PRODUCTION)")
+	fs.DurationVar(&cfg.tokenCacheTTL, "token-cache-ttl", envDuration("PROVGRAPH_TOKEN_CACHE_TTL", store.DefaultTokenCacheTTL),
+		"how long a looked-up API token is trusted before it is looked up again; bounds how long a token revoked through another instance keeps working here; 0 looks up every request (env PROVGRAPH_TOKEN_CACHE_TTL)")
+	fs.BoolVar(&cfg.anonymousReadLoopback, "anonymous-read-loopback", envBool("PROVGRAPH_ANONYMOUS_READ_LOOPBACK", false),
+		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
+	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
+		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print it (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&cfg.oidc.issuer, "oidc-issuer", env("PROVGRAPH_OIDC_ISSUER", ""),
+		"accept JWT bearer tokens from this issuer `URL` (their iss claim); off when empty (env PROVGRAPH_OIDC_ISSUER)")
+	fs.StringVar(&cfg.oidc.audience, "oidc-audience", env("PROVGRAPH_OIDC_AUDIENCE", ""),
+		"the audience JWTs must be issued for (their aud claim); required with --oidc-issuer (env PROVGRAPH_OIDC_AUDIENCE)")
+	fs.StringVar(&cfg.oidc.jwksURL, "oidc-jwks-url", env("PROVGRAPH_OIDC_JWKS_URL", ""),
+		"where the issuer's signing keys are (JWKS); discovered from the issuer when empty (env PROVGRAPH_OIDC_JWKS_URL)")
+	fs.StringVar(&cfg.oidc.jwksFile, "oidc-jwks-file", env("PROVGRAPH_OIDC_JWKS_FILE", ""),
+		"a local `file` with the signing keys (JWKS, or PEM public keys or certificates) instead of fetching them (env PROVGRAPH_OIDC_JWKS_FILE)")
+	fs.StringVar(&cfg.oidc.algorithms, "oidc-algorithms", env("PROVGRAPH_OIDC_ALGORITHMS", strings.Join(auth.DefaultOIDCAlgorithms, ",")),
+		"comma-separated signature algorithms JWTs may use; public-key ones only, never none or HS* (env PROVGRAPH_OIDC_ALGORITHMS)")
+	fs.StringVar(&cfg.oidc.roleClaim, "oidc-role-claim", env("PROVGRAPH_OIDC_ROLE_CLAIM", auth.DefaultRoleClaim),
+		"the JWT claim holding the caller's roles; a dotted name reaches into objects, e.g. realm_access.roles (env PROVGRAPH_OIDC_ROLE_CLAIM)")
+	fs.StringVar(&cfg.oidc.roleMap, "oidc-role-map", env("PROVGRAPH_OIDC_ROLE_MAP", ""),
+		"comma-separated value=role pairs mapping role claim values to reader, writer or admin, e.g. ml-auditors=reader,ml-admins=admin; by default the values reader, writer and admin map to themselves (env PROVGRAPH_OIDC_ROLE_MAP)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -77,6 +114,9 @@ Serves GraphiQL at /, GraphQL at POST /graphql, liveness at /healthz, readiness 
 creates or upgrades the database schema; a database whose schema is newer than this
 binary is refused. SIGTERM or SIGINT stops accepting connections, lets in-flight
 requests finish, then closes the Neo4j driver.
+
+Every surface but GraphiQL's page, /healthz and /readyz needs a bearer token: an API
+token (provgraph token create) or, with --oidc-issuer, a JWT. See docs/security.md.
 
 Flags (each also read from the environment variable named; a flag wins):
 `)
@@ -94,6 +134,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	resolvePassword(&cfg.neo4j)
+	cfg.notices = stderr
 	logger, err := newLogger(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "provgraph serve:", err)
@@ -113,7 +154,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (err error) {
-	st, err := store.Open(cfg.neo4j)
+	oidcVerifier, err := cfg.oidc.verifier(ctx)
+	if err != nil {
+		return err
+	}
+	neo4jCfg := cfg.neo4j
+	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
+	st, err := store.Open(neo4jCfg)
 	if err != nil {
 		return err
 	}
@@ -136,6 +183,17 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		return err
 	}
 	logger.Info().Int("from", from).Int("to", to).Msg("schema ready")
+	var bootstrapToken string
+	if cfg.bootstrapTokenFile != "" {
+		var created bool
+		if bootstrapToken, created, err = bootstrapAdminToken(ctx, st, cfg.bootstrapTokenFile); err != nil {
+			return err
+		}
+		logger.Info().Str("file", cfg.bootstrapTokenFile).Bool("created", created).Msg("local admin token ready")
+	}
+	if cfg.anonymousReadLoopback {
+		logger.Warn().Msg("requests without credentials from loopback may read (--anonymous-read-loopback)")
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -143,7 +201,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
-			RequestTimeout: cfg.requestTimeout, Production: cfg.production}),
+			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
+			OIDC: oidcVerifier, AnonymousReadLoopback: cfg.anonymousReadLoopback}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -159,6 +218,12 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	logger.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.tls != nil).
 		Str("graphiql", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
+	if bootstrapToken != "" && cfg.notices != nil {
+		fmt.Fprintf(cfg.notices, "\nprovgraph: local admin token (kept in %s): %s\n"+
+			"provgraph: in GraphiQL (%s://%s/) open Headers and paste {\"Authorization\": \"Bearer %s\"}\n"+
+			"provgraph: other clients send it as Authorization: Bearer <token> (mlflow: MLFLOW_TRACKING_TOKEN; OpenLineage: OPENLINEAGE_API_KEY)\n\n",
+			cfg.bootstrapTokenFile, bootstrapToken, scheme, ln.Addr().String(), bootstrapToken)
+	}
 
 	select {
 	case err := <-serveErr:
@@ -264,4 +329,37 @@ func envInt(name string, def int64) int64 {
 		fmt.Fprintf(os.Stderr, "provgraph: ignoring %s=%q: not an integer\n", name, v)
 	}
 	return def
+}
+
+// verifier builds the JWT validation the flags describe; nil when no issuer is given.
+func (f oidcFlags) verifier(ctx context.Context) (*auth.OIDC, error) {
+	if f.issuer == "" {
+		if f.audience != "" || f.jwksURL != "" || f.jwksFile != "" || f.roleMap != "" {
+			return nil, errors.New("--oidc-audience, --oidc-jwks-url, --oidc-jwks-file and --oidc-role-map need --oidc-issuer")
+		}
+		return nil, nil
+	}
+	cfg := auth.OIDCConfig{Issuer: f.issuer, Audience: f.audience, JWKSURL: f.jwksURL, JWKSFile: f.jwksFile, RoleClaim: f.roleClaim}
+	for _, a := range strings.Split(f.algorithms, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Algorithms = append(cfg.Algorithms, a)
+		}
+	}
+	for _, pair := range strings.Split(f.roleMap, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		value, role, ok := strings.Cut(pair, "=")
+		r, err := auth.ParseRole("--oidc-role-map", role)
+		if !ok || value == "" || err != nil {
+			return nil, fmt.Errorf("--oidc-role-map: %q is not value=role with a role of reader, writer or admin", pair)
+		}
+		if cfg.RoleMap == nil {
+			cfg.RoleMap = map[string]auth.Role{}
+		}
+		cfg.RoleMap[value] = r
+	}
+	discoverCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return auth.NewOIDC(discoverCtx, cfg)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
@@ -27,10 +29,11 @@ func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
 	requireReady(t, http.DefaultClient, base)
 
 	// Shut down while a request is being answered: it still gets its answer.
+	reader := authtest.NewToken(t, neo4jtest.Store(t), auth.RoleReader)
 	pr, pw := io.Pipe()
 	answered := make(chan int, 1)
 	go func() {
-		resp, err := http.Post(base+"/graphql", "application/json", pr)
+		resp, err := reader.Client().Post(base+"/graphql", "application/json", pr)
 		if err != nil {
 			answered <- 0
 			return

@@ -21,6 +21,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
+	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key as PEM files
@@ -74,7 +78,12 @@ func TestServeHTTPSWithConfiguredCertificate(t *testing.T) {
 	base := "https://" + addr
 	requireReady(t, trusting, base)
 
-	resp, err := trusting.Get(base + "/metrics")
+	// The metrics need a reader's token, over HTTPS like everything else.
+	reader := authtest.NewToken(t, neo4jtest.Store(t), auth.RoleReader)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", reader.Header())
+	resp, err := trusting.Do(req)
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, resp.Body.Close())

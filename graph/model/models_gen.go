@@ -25,6 +25,44 @@ type Node interface {
 	GetRecordedBy() string
 }
 
+// An API token. The token itself (`pgt_<id>_<secret>`) is shown once, by
+// `createApiToken`; provgraph keeps only a hash of its secret. Writes made with it record
+// the actor `token:<name>`.
+type APIToken struct {
+	// The token's public ID: the part between `pgt_` and the secret.
+	ID string `json:"id"`
+	// Its name, unique among all tokens ever created.
+	Name string `json:"name"`
+	// What it may do.
+	Role Role `json:"role"`
+	// When it was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// The actor that created it.
+	CreatedBy string `json:"createdBy"`
+	// When it stops working; `null` when it does not expire.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// When it was revoked; `null` while it is not.
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	// The actor that revoked it.
+	RevokedBy *string `json:"revokedBy,omitempty"`
+}
+
+// A page of API tokens.
+type APITokenConnection struct {
+	// The tokens of this page, by name, each with its cursor.
+	Edges []*APITokenEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An API token in a page.
+type APITokenEdge struct {
+	// An opaque cursor pointing after this token.
+	Cursor string `json:"cursor"`
+	// The token.
+	Node *APIToken `json:"node"`
+}
+
 // One recorded change of a model version's approval status.
 type Approval struct {
 	// The status set.
@@ -126,6 +164,24 @@ type ChartInput struct {
 	Type ChartType `json:"type"`
 	// Its data (at most 1 MiB of JSON), e.g. `{"labels": [...], "matrix": [[...]]}`.
 	Body any `json:"body"`
+}
+
+// An API token to create.
+type CreateAPITokenInput struct {
+	// Its name: 1 to 100 letters, digits, `.`, `_` and `-`, never used by another token.
+	Name string `json:"name"`
+	// What it may do.
+	Role Role `json:"role"`
+	// When it stops working (in the future); it does not expire when omitted.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// The result of `createApiToken`.
+type CreateAPITokenPayload struct {
+	// The created token.
+	APIToken *APIToken `json:"apiToken"`
+	// The token to send as `Authorization: Bearer <token>`. Shown this once; keep it secret.
+	Token string `json:"token"`
 }
 
 // An experiment to create.
@@ -916,6 +972,20 @@ func (this RegisteredModel) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this RegisteredModel) GetRecordedBy() string { return this.RecordedBy }
 
+// An API token to revoke: give exactly one of `id` and `name`.
+type RevokeAPITokenInput struct {
+	// The token's ID.
+	ID *string `json:"id,omitempty"`
+	// Or its name.
+	Name *string `json:"name,omitempty"`
+}
+
+// The result of `revokeApiToken`.
+type RevokeAPITokenPayload struct {
+	// The revoked token.
+	APIToken *APIToken `json:"apiToken"`
+}
+
 // A tracked run. Its inputs and outputs are provenance: runs appear in lineage like jobs.
 type Run struct {
 	// The node's readable key, `run:<run id>`.
@@ -1247,6 +1317,14 @@ type UpdateRunInput struct {
 	EndTime *time.Time `json:"endTime,omitempty"`
 	// A new name.
 	Name *string `json:"name,omitempty"`
+}
+
+// Who a request acts as.
+type Viewer struct {
+	// The actor its writes record: `token:<name>`, `oidc:<subject>` or `anonymous`.
+	Actor string `json:"actor"`
+	// What it may do.
+	Role Role `json:"role"`
 }
 
 // A model version's approval state, as in SageMaker Model Registry.
@@ -1822,6 +1900,67 @@ func (e *NodeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e NodeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a caller may do. Each role includes the ones before it: ADMIN ⊇ WRITER ⊇ READER.
+type Role string
+
+const (
+	// Queries and exports: the auditor.
+	RoleReader Role = "READER"
+	// Everything a reader may, plus tracking writes and ingest.
+	RoleWriter Role = "WRITER"
+	// Everything a writer may, plus API tokens and model version approvals.
+	RoleAdmin Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleReader,
+	RoleWriter,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleReader, RoleWriter, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

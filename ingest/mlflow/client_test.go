@@ -11,14 +11,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
 
-// The stock mlflow client, driven by testdata/client.py against the real handler: an
-// experiment, nested runs with parameters, metrics over steps (NaN among them), tags, a
+// The stock mlflow client, driven by testdata/client.py against the real handler with a
+// writer's API token in MLFLOW_TRACKING_TOKEN: an experiment, nested runs with parameters, metrics over steps (NaN among them), tags, a
 // dataset input, an artifact written and read back, searches with a filter (and OR),
 // metric history, a registered model with a version and an alias. Then, through the
 // store, the run, its dataset and its model version are connected in lineage.
@@ -26,10 +28,12 @@ func TestTheMLflowClient(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
+	writer := authtest.NewToken(t, st, auth.RoleWriter)
 	srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop(), ArtifactRoot: t.TempDir()}))
 	t.Cleanup(srv.Close)
 
-	out := pyclient.Run(t, 3*time.Minute, []string{"MLFLOW_TRACKING_URI=" + srv.URL, "PROVGRAPH_TEST_TOKEN=" + tk}, "testdata/client.py")
+	out := pyclient.Run(t, 3*time.Minute, []string{"MLFLOW_TRACKING_URI=" + srv.URL, "MLFLOW_TRACKING_TOKEN=" + writer.Token,
+		"PROVGRAPH_TEST_TOKEN=" + tk}, "testdata/client.py")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var ids struct {
 		Run, Parent, Experiment, Model string
@@ -52,4 +56,7 @@ func TestTheMLflowClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, parent, 1)
 	assert.Equal(t, store.RunKey(ids.Parent), parent[0].Key)
+	r, err := st.NodeByID(t.Context(), "id", run)
+	require.NoError(t, err)
+	assert.Equal(t, writer.Actor, r.RecordedBy, "the run was recorded by the token's actor")
 }

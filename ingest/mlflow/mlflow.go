@@ -141,8 +141,7 @@ func (s *server) routes() map[string]func(*request) (any, error) {
 // other call writes and refuses GET, so a link or an image on a web page cannot make
 // one.
 func isRead(path string) bool {
-	return strings.HasSuffix(path, "/get") || strings.Contains(path, "/get-") || strings.HasSuffix(path, "/search") ||
-		path == "registered-models/alias"
+	return readsOnly(path) || path == "registered-models/alias"
 }
 
 // endpoints holds the paths of the calls provgraph serves.
@@ -174,6 +173,41 @@ func Endpoint(urlPath string) string {
 		return "other"
 	}
 	return ""
+}
+
+// APIPrefixes are the paths the tracking API is served under (the handler answers the
+// last, MLflow's preview API, with ENDPOINT_NOT_FOUND); mount the handler on each.
+var APIPrefixes = slices.Concat(apiPrefixes, []string{previewPrefix})
+
+// ArtifactsPrefix is the path of the artifact proxy; mount the handler on it too.
+const ArtifactsPrefix = "/api/2.0/mlflow-artifacts/"
+
+// readsOnly tells whether an MLflow call (the path after the API prefix) only reads,
+// whichever method it comes with: MLflow's clients send searches as POST.
+func readsOnly(call string) bool {
+	return strings.HasSuffix(call, "/get") || strings.Contains(call, "/get-") || strings.HasSuffix(call, "/search")
+}
+
+// ReadOnly tells whether a request to the MLflow surface only reads, for the server's
+// authorization: GET (no call writes on GET: writes refuse it, and the artifact proxy
+// serves downloads and listings), and POST to a call that reads, like runs/search.
+// Everything else — every other method, every other call, uploads — may write.
+//
+// SECURITY: unknown calls count as writes, so an endpoint added later is a writer's
+// until it is listed here.
+func ReadOnly(r *http.Request) bool {
+	if r.Method == http.MethodGet {
+		return true
+	}
+	if r.Method != http.MethodPost {
+		return false
+	}
+	for _, prefix := range APIPrefixes {
+		if call, ok := strings.CutPrefix(r.URL.Path, prefix); ok {
+			return readsOnly(call)
+		}
+	}
+	return false
 }
 
 // request is one API call: its parameters, from the JSON body (POST, PATCH, DELETE) or

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/server"
 )
@@ -21,7 +23,7 @@ func TestMLflowErrors(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
-	h := server.New(server.Options{Store: st, Logger: zerolog.Nop(), ArtifactRoot: t.TempDir()})
+	h := authtest.NewToken(t, st, auth.RoleWriter).Handler(server.New(server.Options{Store: st, Logger: zerolog.Nop(), ArtifactRoot: t.TempDir()}))
 	call := func(method, path, body string) (int, string) {
 		contentType := "application/json"
 		if method == "POST-FORM" {

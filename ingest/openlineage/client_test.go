@@ -9,23 +9,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
+	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
 
-// The real openlineage-python client (HTTP transport, bearer token, gzip) emits a
-// three-job pipeline with a nested run; the lineage provgraph answers is exactly the
-// pipeline's, computed here by hand.
+// The real openlineage-python client (HTTP transport, a writer's API token as its API
+// key, gzip) emits a three-job pipeline with a nested run to the whole server; the
+// lineage provgraph answers is exactly the pipeline's, computed here by hand, and every
+// write records the token as its actor.
 func TestOpenLineagePythonClientPipeline(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	h := newHandler(t)
+	writer := authtest.NewToken(t, st, auth.RoleWriter)
+	h := server.New(server.Options{Store: st, Logger: zerolog.New(zerolog.NewTestWriter(t))})
 	var mu sync.Mutex
 	var requests []string // method, path, encoding and authorization of each request
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,12 +42,12 @@ func TestOpenLineagePythonClientPipeline(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	out := pyclient.Run(t, 2*time.Minute, []string{"OPENLINEAGE_TEST_URL=" + srv.URL, "OPENLINEAGE_TEST_TOKEN=" + tk},
-		"testdata/pipeline.py")
+	out := pyclient.Run(t, 2*time.Minute, []string{"OPENLINEAGE_TEST_URL=" + srv.URL, "OPENLINEAGE_API_KEY=" + writer.Token,
+		"OPENLINEAGE_TEST_TOKEN=" + tk}, "testdata/pipeline.py")
 	var ids map[string]string
 	require.NoError(t, json.Unmarshal([]byte(out), &ids), "pipeline.py printed %q", out)
 	mu.Lock()
-	assert.Equal(t, slices.Repeat([]string{"POST /api/v1/lineage gzip Bearer test-api-key"}, 8), requests,
+	assert.Equal(t, slices.Repeat([]string{"POST /api/v1/lineage gzip Bearer " + writer.Token}, 8), requests,
 		"START and COMPLETE of 4 runs, each sent once, compressed, with the bearer token")
 	mu.Unlock()
 
@@ -96,5 +102,8 @@ func TestOpenLineagePythonClientPipeline(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{jobB}, keys(executor))
 	assert.Equal(t, []string{"dataSource", "schema", "version"}, facetNames(t, node(t, raw1)))
+	for _, key := range []string{jobA, clean, raw1} {
+		assert.Equal(t, writer.Actor, node(t, key).RecordedBy, "%s was recorded by the token's actor", key)
+	}
 	assert.Equal(t, []string{"jobType", "sql"}, facetNames(t, node(t, jobC)))
 }

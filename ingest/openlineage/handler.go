@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/ingest"
 	"github.com/provgraph/provgraph/store"
@@ -36,15 +37,13 @@ const (
 	MaxBatchBytes int64 = 32 << 20
 )
 
-// Actor is who OpenLineage writes are recorded as until the endpoints authenticate.
-const Actor = "openlineage"
-
 // NewHandler returns the handler of the OpenLineage endpoints. It serves Path and
 // BatchPath (mount it on both) and answers other paths with 404.
 //
-// SECURITY: the endpoints do not authenticate yet. An Authorization header (clients
-// send "Bearer <api key>" when configured with one) is accepted and ignored, and every
-// write is recorded as Actor.
+// SECURITY: the endpoints do not authenticate by themselves: the server's
+// authentication middleware lets only writers in (clients send their API key as
+// "Authorization: Bearer <key>"), and every write is recorded as the actor it put in
+// the request context.
 //
 // count, when not nil, hears how many events of each request were recorded or refused.
 func NewHandler(st *store.Store, count ingest.Counter) http.Handler {
@@ -150,7 +149,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		errs[i] = err
 	}
-	_, recorded := h.st.RecordOpenLineageBatch(r.Context(), Actor, events)
+	_, recorded := h.st.RecordOpenLineageBatch(r.Context(), actor.From(r.Context()), events)
 	for k, err := range recorded {
 		errs[at[k]] = err
 	}
@@ -199,7 +198,7 @@ func record(ctx context.Context, st *store.Store, ev Event) error {
 	if err != nil {
 		return err
 	}
-	_, errs := st.RecordOpenLineageBatch(ctx, Actor, []store.OpenLineageEvent{sev})
+	_, errs := st.RecordOpenLineageBatch(ctx, actor.From(ctx), []store.OpenLineageEvent{sev})
 	return errs[0]
 }
 

@@ -30,10 +30,6 @@ const Path = "/api/v1/sagemaker/events"
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes int64 = 8 << 20
 
-// Actor is who SageMaker writes are recorded as when the request carries no
-// authenticated identity.
-const Actor = "sagemaker"
-
 // The statuses of an element of a request.
 const (
 	StatusAccepted = "accepted"
@@ -79,10 +75,10 @@ type errorBody struct {
 // object or an array of them; each is recorded in its own transaction, and the answer
 // (200) reports each one.
 //
-// SECURITY: the endpoint does not authenticate by itself. An Authorization header
-// (EventBridge API destinations send "Bearer <key>" when configured with one) is
-// accepted and ignored; writes are recorded as the actor the server's authentication
-// middleware put in the request context, or as Actor when there is none.
+// SECURITY: the endpoint does not authenticate by itself: the server's authentication
+// middleware lets only writers in (EventBridge API destinations send the token as an
+// Authorization header), and writes are recorded as the actor it put in the request
+// context.
 //
 // count, when not nil, hears how many elements of each request were recorded, refused
 // or ignored.
@@ -116,9 +112,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := actor.From(r.Context())
-	if who == actor.Anonymous {
-		who = Actor
-	}
 	res := Response{Received: len(elements), Results: make([]Result, 0, len(elements))}
 	log := zerolog.Ctx(r.Context())
 	var unavailable error

@@ -31,6 +31,7 @@ import (
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/rs/zerolog"
 
+	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -74,6 +75,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 	cfg := store.Config{
 		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
 		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
+		TokenCacheTTL: store.DefaultTokenCacheTTL,
 	}
 	st, err := store.Open(cfg)
 	if err != nil {
@@ -122,10 +124,18 @@ func run(nodes, requests, warmup int, outFile string) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/graphql"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	// Every request authenticates, as production traffic does, with a writer token of
+	// the benchmark's own (expiring in a day).
+	expires := time.Now().Add(24 * time.Hour)
+	_, token, err := st.CreateAPIToken(ctx, "bench", store.NewAPIToken{Name: "bench-" + time.Now().UTC().Format("20060102-150405.000"),
+		Role: auth.RoleWriter, ExpiresAt: &expires})
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: 4})}
 	switch only {
 	case "mlflow":
-		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
+		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 		fmt.Print(cmp)
 		return err
 	case "openlineage":
@@ -303,7 +313,7 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
-	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), mlflowPython)
+	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/provgraph/provgraph/auth"
 )
 
 // The MLflow comparison: the same REST calls, from the same client code, against
@@ -257,9 +259,10 @@ func mlflowWorkload(ctx context.Context, t mlflowTarget, tag string) (cmpResult,
 	return res, nil
 }
 
-// mlflowComparison measures provgraph's MLflow surface against a real MLflow server and
-// returns the report's section; without a python that has mlflow it says so.
-func mlflowComparison(ctx context.Context, provgraphBase, python string) (string, error) {
+// mlflowComparison measures provgraph's MLflow surface (called with token) against a
+// real MLflow server and returns the report's section; without a python that has mlflow
+// it says so.
+func mlflowComparison(ctx context.Context, provgraphBase, token, python string) (string, error) {
 	var b strings.Builder
 	b.WriteString("\n## MLflow REST: provgraph and a real MLflow server\n\n")
 	if _, err := os.Stat(python); err != nil {
@@ -279,7 +282,7 @@ func mlflowComparison(ctx context.Context, provgraphBase, python string) (string
 	version, _ := exec.Command(python, "-c", "import mlflow; print(mlflow.__version__)").Output()
 	tag := fmt.Sprint(time.Now().UnixNano())
 	transport := &http.Transport{MaxIdleConnsPerHost: cmpSeeders}
-	pg, err := mlflowWorkload(ctx, mlflowTarget{"provgraph", provgraphBase, &http.Client{Transport: transport}}, tag)
+	pg, err := mlflowWorkload(ctx, mlflowTarget{"provgraph", provgraphBase, &http.Client{Transport: auth.BearerTransport(token, transport)}}, tag)
 	if err != nil {
 		return "", err
 	}

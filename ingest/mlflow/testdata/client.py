@@ -17,6 +17,9 @@ from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 
 token = os.environ["PROVGRAPH_TEST_TOKEN"]
+# provgraph needs credentials: the client sends MLFLOW_TRACKING_TOKEN (a writer's API
+# token) as "Authorization: Bearer <token>" with every call, artifact uploads included.
+assert os.environ.get("MLFLOW_TRACKING_TOKEN", "").startswith("pgt_"), "set MLFLOW_TRACKING_TOKEN to a provgraph API token"
 mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
 client = MlflowClient()
 

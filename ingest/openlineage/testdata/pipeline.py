@@ -7,6 +7,7 @@ a scheduler would.
 
 Environment:
   OPENLINEAGE_TEST_URL   the server's base URL (events go to <url>/api/v1/lineage)
+  OPENLINEAGE_API_KEY    the provgraph API token (a writer's), sent as the client's api_key
   OPENLINEAGE_TEST_TOKEN a token to put in every namespace, so test runs stay apart
 
 Prints the run ids as one JSON object: {"A": ..., "B": ..., "B.validate": ..., "C": ...}.
@@ -45,8 +46,8 @@ def main() -> None:
                 url=url,
                 endpoint="api/v1/lineage",
                 timeout=30,
-                # The endpoints accept (and for now ignore) a bearer token.
-                auth=ApiKeyTokenProvider({"apiKey": "test-api-key"}),
+                # The client sends its API key as "Authorization: Bearer <key>".
+                auth=ApiKeyTokenProvider({"apiKey": os.environ["OPENLINEAGE_API_KEY"]}),
                 compression=HttpCompression.GZIP,
             )
         )
