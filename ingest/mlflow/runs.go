@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -96,14 +97,9 @@ func (s *server) runWithData(r store.Node, data store.RunData) map[string]any {
 	for _, p := range params {
 		ps = append(ps, map[string]any{"key": p.Key, "value": p.Value})
 	}
-	tags := r.Tags()
-	hasName := false
-	for _, t := range tags {
-		hasName = hasName || t.Key == tagRunName
-	}
-	if !hasName {
-		tags = append(tags, store.Tag{Key: tagRunName, Value: r.Name})
-	}
+	// mlflow.runName is the run's name, whatever renamed it last (runs/update, a tag).
+	tags := slices.DeleteFunc(r.Tags(), func(t store.Tag) bool { return t.Key == tagRunName })
+	tags = append(tags, store.Tag{Key: tagRunName, Value: r.Name})
 	var datasets []map[string]any
 	for _, in := range inputs {
 		if in.Kind != store.KindDatasetVersion {
@@ -404,7 +400,23 @@ func (s *server) logBatch(q *request) (any, error) {
 			}
 		}
 	}
-	return s.log(q, l)
+	res, err := s.log(q, l)
+	if err != nil {
+		return nil, err
+	}
+	// An mlflow.runName tag renames the run, as set-tag's does (the last one wins).
+	var name *string
+	for _, t := range l.Tags {
+		if t.Key == tagRunName {
+			name = &t.Value
+		}
+	}
+	if name != nil {
+		if _, err := s.st.UpdateRun(q.r.Context(), q.actor(), store.RunUpdate{Run: l.Run, Name: name}); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // logInputs records the datasets a run read as dataset versions (pinned by digest)
