@@ -148,5 +148,12 @@ func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	// Connect once before the test does: the driver sets up its connector lazily, on
+	// the first connection, racily when that happens in several goroutines at once.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := st.WaitReachable(ctx, 500*time.Millisecond); err != nil {
+		t.Fatalf("neo4j at %s: %v", cfg.URI, err)
+	}
 	return st, cfg.AuditChain
 }
