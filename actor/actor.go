@@ -25,3 +25,18 @@ func From(ctx context.Context) string {
 	}
 	return Anonymous
 }
+
+type requestKey struct{}
+
+// WithRequest returns ctx carrying the id of the request it serves, so that the audit
+// entry of a write names the request that made it. The server's request-id middleware
+// sets it.
+func WithRequest(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestKey{}, id)
+}
+
+// RequestFrom returns the request id carried by ctx, or "" outside a request.
+func RequestFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestKey{}).(string)
+	return id
+}

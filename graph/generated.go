@@ -89,6 +89,13 @@ type ComplexityRoot struct {
 		URI        func(childComplexity int) int
 	}
 
+	AuditBreak struct {
+		Expected func(childComplexity int) int
+		Found    func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Seq      func(childComplexity int) int
+	}
+
 	AuditEntry struct {
 		ApprovalStatus func(childComplexity int) int
 		Approvals      func(childComplexity int) int
@@ -103,6 +110,15 @@ type ComplexityRoot struct {
 		At       func(childComplexity int) int
 		Endpoint func(childComplexity int) int
 		Entries  func(childComplexity int) int
+	}
+
+	AuditVerification struct {
+		Checked    func(childComplexity int) int
+		FirstBreak func(childComplexity int) int
+		From       func(childComplexity int) int
+		Head       func(childComplexity int) int
+		To         func(childComplexity int) int
+		Verified   func(childComplexity int) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -373,6 +389,7 @@ type ComplexityRoot struct {
 		Paths            func(childComplexity int, from string, to string, maxDepth *int) int
 		SearchRuns       func(childComplexity int, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) int
 		ServedAt         func(childComplexity int, endpoint string, at *time.Time) int
+		VerifyAuditLog   func(childComplexity int, from *int64, to *int64) int
 		Viewer           func(childComplexity int) int
 	}
 
@@ -572,6 +589,7 @@ type QueryResolver interface {
 	Impact(ctx context.Context, of string, maxDepth *int, budget *int, after *string) (*model.Impact, error)
 	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
+	VerifyAuditLog(ctx context.Context, from *int64, to *int64) (*model.AuditVerification, error)
 	ExperimentByName(ctx context.Context, name string) (*model.Experiment, error)
 	Experiments(ctx context.Context, first *int, after *string, view *model.RunView) (*model.ExperimentConnection, error)
 	SearchRuns(ctx context.Context, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) (*model.RunConnection, error)
@@ -786,6 +804,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Artifact.URI(childComplexity), true
 
+	case "AuditBreak.expected":
+		if e.ComplexityRoot.AuditBreak.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditBreak.Expected(childComplexity), true
+	case "AuditBreak.found":
+		if e.ComplexityRoot.AuditBreak.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditBreak.Found(childComplexity), true
+	case "AuditBreak.reason":
+		if e.ComplexityRoot.AuditBreak.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditBreak.Reason(childComplexity), true
+	case "AuditBreak.seq":
+		if e.ComplexityRoot.AuditBreak.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditBreak.Seq(childComplexity), true
+
 	case "AuditEntry.approvalStatus":
 		if e.ComplexityRoot.AuditEntry.ApprovalStatus == nil {
 			break
@@ -847,6 +890,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditTrail.Entries(childComplexity), true
+
+	case "AuditVerification.checked":
+		if e.ComplexityRoot.AuditVerification.Checked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.Checked(childComplexity), true
+	case "AuditVerification.firstBreak":
+		if e.ComplexityRoot.AuditVerification.FirstBreak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.FirstBreak(childComplexity), true
+	case "AuditVerification.from":
+		if e.ComplexityRoot.AuditVerification.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.From(childComplexity), true
+	case "AuditVerification.head":
+		if e.ComplexityRoot.AuditVerification.Head == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.Head(childComplexity), true
+	case "AuditVerification.to":
+		if e.ComplexityRoot.AuditVerification.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.To(childComplexity), true
+	case "AuditVerification.verified":
+		if e.ComplexityRoot.AuditVerification.Verified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditVerification.Verified(childComplexity), true
 
 	case "CreateApiTokenPayload.apiToken":
 		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
@@ -2131,6 +2211,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServedAt(childComplexity, args["endpoint"].(string), args["at"].(*time.Time)), true
+	case "Query.verifyAuditLog":
+		if e.ComplexityRoot.Query.VerifyAuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyAuditLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyAuditLog(childComplexity, args["from"].(*int64), args["to"].(*int64)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -2991,6 +3082,61 @@ type Query {
     "The instant to ask about; now when omitted."
     at: Time
   ): [Deployment!]! @hasRole(role: READER)
+
+  """
+  Recomputes the audit log's hash chain from entry ` + "`" + `from` + "`" + ` to entry ` + "`" + `to` + "`" + ` and reports the
+  first break: a missing entry, a ` + "`" + `prevHash` + "`" + ` that is not the previous entry's hash, or a
+  hash that is not the SHA-256 of its entry's canonical form (docs/audit.md). One call
+  checks at most 100,000 entries; when ` + "`" + `to` + "`" + ` is omitted it stops at the chain's head or
+  after 100,000 entries, and ` + "`" + `to` + "`" + ` in the answer says where, so the next call starts at
+  ` + "`" + `to + 1` + "`" + `. A range wider than 100,000 entries is ` + "`" + `INVALID_ARGUMENT` + "`" + `.
+  """
+  verifyAuditLog(
+    "The first entry to check (its seq); 1 when omitted."
+    from: Int64
+    "The last entry to check (its seq); the head when omitted."
+    to: Int64
+  ): AuditVerification! @hasRole(role: READER)
+}
+
+"The outcome of verifyAuditLog."
+type AuditVerification {
+  "Whether every entry checked verifies (and, when ` + "`" + `to` + "`" + ` is the head, the head matches the last entry)."
+  verified: Boolean!
+  "How many entries verified before the first break, or in all."
+  checked: Int64!
+  "The first entry checked."
+  from: Int64!
+  "The last entry checked (less than ` + "`" + `from` + "`" + ` when the chain holds no entry there)."
+  to: Int64!
+  "The chain head's seq when verification started: how many entries the log holds."
+  head: Int64!
+  "The first break, ` + "`" + `null` + "`" + ` when the range verifies."
+  firstBreak: AuditBreak
+}
+
+"Where and why the audit log's hash chain breaks."
+type AuditBreak {
+  "The seq of the entry that does not verify (or is missing)."
+  seq: Int64!
+  "Why it does not verify."
+  reason: AuditBreakReason!
+  "What verification expected: the recomputed hash, the previous entry's hash, or the seq."
+  expected: String!
+  "What the log holds instead."
+  found: String!
+}
+
+"Why an audit log entry does not verify."
+enum AuditBreakReason {
+  "An entry of the range is missing: ` + "`" + `expected` + "`" + ` is its seq, ` + "`" + `found` + "`" + ` the next seq present or ` + "`" + `no entry` + "`" + `."
+  MISSING_ENTRY
+  "The entry's ` + "`" + `prevHash` + "`" + ` is not the previous entry's hash."
+  PREV_HASH_MISMATCH
+  "The entry's hash is not the SHA-256 of its canonical form: it was changed after it was written."
+  HASH_MISMATCH
+  "The chain head's hash is not the last entry's hash."
+  HEAD_MISMATCH
 }
 
 "A document format for lineage exports."
@@ -4573,6 +4719,20 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Artifact", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditBreak(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AuditBreak_seq(ctx, field)
+	case "reason":
+		return ec.fieldContext_AuditBreak_reason(ctx, field)
+	case "expected":
+		return ec.fieldContext_AuditBreak_expected(ctx, field)
+	case "found":
+		return ec.fieldContext_AuditBreak_found(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditBreak", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deployment":
@@ -4603,6 +4763,24 @@ func (ec *executionContext) childFields_AuditTrail(ctx context.Context, field gr
 		return ec.fieldContext_AuditTrail_entries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditTrail", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "verified":
+		return ec.fieldContext_AuditVerification_verified(ctx, field)
+	case "checked":
+		return ec.fieldContext_AuditVerification_checked(ctx, field)
+	case "from":
+		return ec.fieldContext_AuditVerification_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AuditVerification_to(ctx, field)
+	case "head":
+		return ec.fieldContext_AuditVerification_head(ctx, field)
+	case "firstBreak":
+		return ec.fieldContext_AuditVerification_firstBreak(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditVerification", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6289,6 +6467,28 @@ func (ec *executionContext) field_Query_servedAt_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_verifyAuditLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_RegisteredModel_aliases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7130,6 +7330,98 @@ func (ec *executionContext) fieldContext_Artifact_mediaType(_ context.Context, f
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditBreak_seq(ctx context.Context, field graphql.CollectedField, obj *model.AuditBreak) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditBreak_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditBreak_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditBreak_reason(ctx context.Context, field graphql.CollectedField, obj *model.AuditBreak) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditBreak_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AuditBreakReason) graphql.Marshaler {
+			return ec.marshalNAuditBreakReason2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreakReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditBreak_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "AuditBreakReason")
+}
+
+func (ec *executionContext) _AuditBreak_expected(ctx context.Context, field graphql.CollectedField, obj *model.AuditBreak) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditBreak_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditBreak_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditBreak_found(ctx context.Context, field graphql.CollectedField, obj *model.AuditBreak) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditBreak_found(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Found, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditBreak_found(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuditEntry_deployment(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7427,6 +7719,153 @@ func (ec *executionContext) fieldContext_AuditTrail_entries(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditVerification_verified(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_verified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_verified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditVerification_checked(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_checked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_checked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditVerification", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditVerification_from(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditVerification", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditVerification_to(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditVerification", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditVerification_head(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_head(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Head, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_head(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditVerification", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditVerification_firstBreak(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditVerification_firstBreak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstBreak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditBreak) graphql.Marshaler {
+			return ec.marshalOAuditBreak2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreak(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditVerification_firstBreak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditVerification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditBreak(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12930,6 +13369,68 @@ func (ec *executionContext) fieldContext_Query_servedAt(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_servedAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyAuditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyAuditLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyAuditLog(ctx, fc.Args["from"].(*int64), fc.Args["to"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditVerification
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditVerification
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditVerification) graphql.Marshaler {
+			return ec.marshalNAuditVerification2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyAuditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyAuditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18975,6 +19476,54 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var auditBreakImplementors = []string{"AuditBreak"}
+
+func (ec *executionContext) _AuditBreak(ctx context.Context, sel ast.SelectionSet, obj *model.AuditBreak) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditBreakImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditBreak")
+		case "seq":
+			out.Values[i] = ec._AuditBreak_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AuditBreak_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._AuditBreak_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "found":
+			out.Values[i] = ec._AuditBreak_found(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEntryImplementors = []string{"AuditEntry"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntry) graphql.Marshaler {
@@ -19062,6 +19611,64 @@ func (ec *executionContext) _AuditTrail(ctx context.Context, sel ast.SelectionSe
 		case "entries":
 			out.Values[i] = ec._AuditTrail_entries(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditVerificationImplementors = []string{"AuditVerification"}
+
+func (ec *executionContext) _AuditVerification(ctx context.Context, sel ast.SelectionSet, obj *model.AuditVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditVerification")
+		case "verified":
+			out.Values[i] = ec._AuditVerification_verified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checked":
+			out.Values[i] = ec._AuditVerification_checked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._AuditVerification_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AuditVerification_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "head":
+			out.Values[i] = ec._AuditVerification_head(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstBreak":
+			out.Values[i] = ec._AuditVerification_firstBreak(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20869,6 +21476,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_servedAt(ctx, field)
 				})
+		case "verifyAuditLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyAuditLog(ctx, field)
+				})
 		case "experimentByName":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -22321,6 +22934,16 @@ func (ec *executionContext) unmarshalNArtifactInput2ᚖgithubᚗcomᚋprovgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAuditBreakReason2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreakReason(ctx context.Context, v any) (model.AuditBreakReason, error) {
+	var res model.AuditBreakReason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditBreakReason2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreakReason(ctx context.Context, sel ast.SelectionSet, v model.AuditBreakReason) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAuditEntry2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -22351,6 +22974,14 @@ func (ec *executionContext) marshalNAuditTrail2ᚖgithubᚗcomᚋprovgraphᚋpro
 		return graphql.Null
 	}
 	return ec._AuditTrail(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditVerification2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditVerification(ctx context.Context, sel ast.SelectionSet, v *model.AuditVerification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditVerification!")
+		return graphql.Null
+	}
+	return ec._AuditVerification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -23683,6 +24314,13 @@ func (ec *executionContext) unmarshalOArtifactInput2ᚕᚖgithubᚗcomᚋprovgra
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOAuditBreak2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreak(ctx context.Context, sel ast.SelectionSet, v *model.AuditBreak) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditBreak(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -340,3 +340,13 @@ func jobStatus(n store.Node) model.JobStatus {
 	}
 	return model.JobStatusInProgress
 }
+
+func toAuditVerification(v store.AuditVerification) *model.AuditVerification {
+	out := &model.AuditVerification{
+		Verified: v.FirstBreak == nil, Checked: v.Checked, From: v.From, To: v.To, Head: v.Head,
+	}
+	if b := v.FirstBreak; b != nil {
+		out.FirstBreak = &model.AuditBreak{Seq: b.Seq, Reason: model.AuditBreakReason(b.Reason), Expected: b.Expected, Found: b.Found}
+	}
+	return out
+}

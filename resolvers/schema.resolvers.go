@@ -534,6 +534,15 @@ func (r *queryResolver) ServedAt(ctx context.Context, endpoint string, at *time.
 	return out, nil
 }
 
+// VerifyAuditLog is the resolver for the verifyAuditLog field.
+func (r *queryResolver) VerifyAuditLog(ctx context.Context, from *int64, to *int64) (*model.AuditVerification, error) {
+	v, err := r.Store.VerifyAuditLog(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return toAuditVerification(v), nil
+}
+
 // ExperimentByName is the resolver for the experimentByName field.
 func (r *queryResolver) ExperimentByName(ctx context.Context, name string) (*model.Experiment, error) {
 	e, err := r.Store.ExperimentByName(ctx, "name", name)

@@ -34,7 +34,7 @@ func TestDocumentedExamplesRun(t *testing.T) {
 	sum := sha256.Sum256([]byte(tk))
 	runID := hex.EncodeToString(sum[:16])
 	var blocks []string
-	for _, file := range []string{"../README.md", "../docs/api.md", "../docs/security.md"} {
+	for _, file := range []string{"../README.md", "../docs/api.md", "../docs/security.md", "../docs/audit.md"} {
 		text, err := os.ReadFile(file)
 		require.NoError(t, err)
 		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)

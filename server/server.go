@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/graph"
@@ -221,18 +222,15 @@ func requestID(next http.Handler) http.Handler {
 			id = xid.New().String()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx := actor.WithRequest(r.Context(), id)
 		zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("request_id", id) })
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-type requestIDKey struct{}
-
 // RequestIDFrom returns the id of the request ctx belongs to, or "".
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	return actor.RequestFrom(ctx)
 }
 
 // recoverHTTP turns a panic outside the GraphQL executor into a logged 500.

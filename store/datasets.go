@@ -138,7 +138,8 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 		node    Node
 		created bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionDatasetVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
+		au.target(key, DatasetKey(namespace, name))
 		recs, err := collect(ctx, tx, cypherRegisterDatasetVersion, params)
 		if err != nil {
 			return result{}, fmt.Errorf("register dataset version %q: %w", key, err)

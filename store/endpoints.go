@@ -105,7 +105,8 @@ func (s *Store) DeployModelVersion(ctx context.Context, actor string, in Deploym
 		replaced *Deployment
 		created  bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionModelVersionDeploy, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
+		au.target(key, in.ModelVersion)
 		if _, err := nodeByKey(ctx, tx, "modelVersion", in.ModelVersion); err != nil {
 			return result{}, err
 		}

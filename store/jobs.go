@@ -122,7 +122,9 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 		job, artifact Node
 		created       bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionTrainingJobRecord, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
+		au.target(key, artifactKey)
+		au.target(in.Inputs...)
 		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
 			return result{}, err
 		}

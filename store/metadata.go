@@ -174,7 +174,8 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, actor string, u Regis
 		return Node{}, err
 	}
 	key := RegisteredModelKey(u.Name)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRegisteredModelUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(key)
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
 			return Node{}, fmt.Errorf("lock %q: %w", key, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -68,6 +69,7 @@ var Schema = Migrator{
 		trackingMigration,
 		searchScopeMigration,
 		apiTokenMigration,
+		auditLogMigration,
 	},
 }
 
@@ -131,7 +133,8 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 				return from, from, fmt.Errorf("schema migration %d (%s): backfill: %w", mig.Version, mig.Description, err)
 			}
 		}
-		if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		if _, err := write(ctx, s, SystemActor, ActionSchemaMigrate, func(tx neo4j.ManagedTransaction, au *audit) (struct{}, error) {
+			au.target("schema:" + m.Component + "/" + strconv.Itoa(mig.Version))
 			_, err := collect(ctx, tx, cypherSetSchemaVersion, map[string]any{"component": m.Component, "version": mig.Version})
 			return struct{}{}, err
 		}); err != nil {

@@ -38,7 +38,8 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, actor, name string, d
 	if err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRegisteredModelCreate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(RegisteredModelKey(name))
 		recs, err := collect(ctx, tx, cypherCreateRegisteredModel, map[string]any{
 			"key": RegisteredModelKey(name), "name": name, "description": optValue(description),
 			"tagKeys": keys, "tagValues": values, "actor": actor,
@@ -153,7 +154,8 @@ func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) err
 	if err := RequireKind("model", model, KindRegisteredModel, "model:<name>"); err != nil {
 		return err
 	}
-	_, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+	_, err := write(ctx, s, actor, ActionAliasDelete, func(tx neo4j.ManagedTransaction, au *audit) (struct{}, error) {
+		au.target(model)
 		current, err := aliasesOf(ctx, tx, model, &alias, true, nil)
 		if err != nil {
 			return struct{}{}, err
@@ -183,7 +185,8 @@ func (s *Store) UpdateModelVersionLabels(ctx context.Context, actor, version str
 	if err := checkDescription("description", description); err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionModelVersionUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(version)
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": version}); err != nil {
 			return Node{}, fmt.Errorf("lock %q: %w", version, err)
 		}

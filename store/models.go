@@ -134,7 +134,8 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
 		"producedByRun": optValue(in.ProducedByRun),
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionModelVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(RegisteredModelKey(in.Model))
 		if in.ProducedBy != nil {
 			if _, err := nodeByKey(ctx, tx, "producedBy", *in.ProducedBy); err != nil {
 				return Node{}, err
@@ -161,9 +162,17 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 			return Node{}, fmt.Errorf("register version of model %q: %w", in.Model, err)
 		}
 		v, err := nodeAt(recs[0], "v")
-		if err != nil || in.ProducedByRun == nil {
+		if err != nil {
 			return v, err
 		}
+		au.target(v.Key, artifactKey)
+		if in.ProducedBy != nil {
+			au.target(*in.ProducedBy)
+		}
+		if in.ProducedByRun == nil {
+			return v, nil
+		}
+		au.target(*in.ProducedByRun)
 		if _, err := collect(ctx, tx, cypherRunProduced, map[string]any{"run": *in.ProducedByRun, "output": v.Key, "actor": actor}); err != nil {
 			return Node{}, fmt.Errorf("link run %q to %q: %w", *in.ProducedByRun, v.Key, err)
 		}

@@ -121,8 +121,14 @@ func (s *Store) recordOLChunk(ctx context.Context, actor string, chunk []olEvent
 			}
 			exp = e.Key
 		}
-		out, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (olChunkResult, error) {
-			return olTx{ctx: ctx, tx: tx, actor: actor}.recordChunk(exp, chunk)
+		out, err := write(ctx, s, actor, ActionOpenLineageBatch, func(tx neo4j.ManagedTransaction, au *audit) (olChunkResult, error) {
+			out, err := olTx{ctx: ctx, tx: tx, actor: actor}.recordChunk(exp, chunk)
+			for _, r := range out.records {
+				au.target(r.Job, r.Run, r.Parent, r.Version)
+				au.target(r.Inputs...)
+				au.target(r.Outputs...)
+			}
+			return out, err
 		})
 		var refused *olRefused
 		switch {

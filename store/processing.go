@@ -88,7 +88,10 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 		job     Node
 		created bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionProcessingJobRecord, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
+		au.target(key)
+		au.target(in.Inputs...)
+		au.target(in.Outputs...)
 		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
 			return result{}, err
 		}

@@ -152,7 +152,8 @@ func (s *Store) SetApprovalStatus(ctx context.Context, actor, version string, st
 	if err := checkDescription("comment", comment); err != nil {
 		return nil, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) ([]Approval, error) {
+	return write(ctx, s, actor, ActionModelVersionApproval, func(tx neo4j.ManagedTransaction, au *audit) ([]Approval, error) {
+		au.target(version)
 		if _, err := nodeByKey(ctx, tx, "modelVersion", version); err != nil {
 			return nil, err
 		}
@@ -191,7 +192,8 @@ func (s *Store) SetAlias(ctx context.Context, actor, model, alias string, versio
 	if err := RequireKind("modelVersion", version, KindModelVersion, "model:<name>/<version>"); err != nil {
 		return AliasMove{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (AliasMove, error) {
+	return write(ctx, s, actor, ActionAliasSet, func(tx neo4j.ManagedTransaction, au *audit) (AliasMove, error) {
+		au.target(model, version)
 		if _, err := nodeByKey(ctx, tx, "model", model); err != nil {
 			return AliasMove{}, err
 		}

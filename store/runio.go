@@ -123,7 +123,14 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 			return Node{}, err
 		}
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRunIO, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(io.Run)
+		au.target(io.Inputs...)
+		for _, p := range append(append([]map[string]any{}, inProps...), outProps...) {
+			key, _ := p[propKey].(string)
+			au.target(key)
+		}
+		au.target(io.OutputModels...)
 		if _, err := lockActiveRun(ctx, tx, "run", io.Run); err != nil {
 			return Node{}, err
 		}

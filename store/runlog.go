@@ -120,7 +120,8 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 	if _, _, err := checkTags("tags", l.Tags); err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRunLog, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(l.Run)
 		r, err := lockActiveRun(ctx, tx, "run", l.Run)
 		if err != nil {
 			return Node{}, err

@@ -350,12 +350,22 @@ func smIsConstraintViolation(err error) bool {
 // smWrite runs work in a write transaction, once more when it lost a race to create a
 // uniquely named record (an experiment) to a concurrent report: the second attempt
 // finds the winner's.
-func smWrite[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (T, error) {
-	res, err := write(ctx, s, work)
+func smWrite(ctx context.Context, s *Store, actor, action string, work func(tx neo4j.ManagedTransaction) (SageMakerRecord, error)) (SageMakerRecord, error) {
+	res, err := smAudited(ctx, s, actor, action, work)
 	if smIsConstraintViolation(err) {
-		res, err = write(ctx, s, work)
+		res, err = smAudited(ctx, s, actor, action, work)
 	}
 	return res, err
+}
+
+// smAudited runs work in a write transaction whose audit entry lists the IDs the
+// report recorded.
+func smAudited(ctx context.Context, s *Store, actor, action string, work func(tx neo4j.ManagedTransaction) (SageMakerRecord, error)) (SageMakerRecord, error) {
+	return write(ctx, s, actor, action, func(tx neo4j.ManagedTransaction, au *audit) (SageMakerRecord, error) {
+		res, err := work(tx)
+		au.target(res.IDs...)
+		return res, err
+	})
 }
 
 // smTx runs the steps of recording one report inside its transaction.
@@ -527,7 +537,7 @@ func (s *Store) RecordSageMakerJob(ctx context.Context, actor string, in SageMak
 		{"hyperParameters", propHyperParameters, hyper},
 		{"modelName", propSMModelName, optValue(in.ModelName)},
 	}
-	return smWrite(ctx, s, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
+	return smWrite(ctx, s, actor, ActionSageMakerTrainingJob, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
 		w := smTx{ctx, tx, actor}
 		out := SageMakerRecord{Notes: slices.Clone(rec.Notes)}
 		recs, err := w.run(smMergeJobQueries[kind], "record SageMaker job "+key, map[string]any{"key": key, "props": create})
@@ -1182,7 +1192,7 @@ func (s *Store) RecordSageMakerModelPackage(ctx context.Context, actor string, i
 		propModel: in.Group, propVersion: in.Version, propSource: source, propDescription: optValue(in.Description),
 		propFramework: optValue(in.Framework), propSMArn: optValue(in.ARN),
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
+	return smAudited(ctx, s, actor, ActionSageMakerModelPackage, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
 		w := smTx{ctx, tx, actor}
 		out := SageMakerRecord{Notes: slices.Clone(rec.Notes)}
 		if _, err := w.run(cypherSMMergeRegisteredModel, "record registered model "+modelKey, map[string]any{
@@ -1391,7 +1401,7 @@ func (s *Store) RecordSageMakerModel(ctx context.Context, actor string, in SageM
 	}
 	props := map[string]any{propName: in.Name, propSMArn: optValue(in.ARN), propSMModelDataURLs: urls, propSMPackageVersions: versions}
 	key := smModelRecordKey(in.Name)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
+	return smAudited(ctx, s, actor, ActionSageMakerModel, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
 		w := smTx{ctx, tx, actor}
 		out := SageMakerRecord{Notes: slices.Clone(rec.Notes)}
 		if err := w.upsertLookup(cypherSMLockLookups, cypherSMModelRecord, cypherSMCreateModelRecord, cypherSMUpdateModelRecord, key, props); err != nil {
@@ -1445,7 +1455,7 @@ func (s *Store) RecordSageMakerEndpointConfig(ctx context.Context, actor string,
 	props := map[string]any{propName: in.Name, propSMArn: optValue(in.ARN),
 		propSMVariantNamesCfg: names, propSMVariantModels: models, propSMVariantWeightsCfg: weights}
 	key := smConfigRecordKey(in.Name)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
+	return smAudited(ctx, s, actor, ActionSageMakerEndpointConfig, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
 		w := smTx{ctx, tx, actor}
 		var out SageMakerRecord
 		if err := w.upsertLookup(cypherSMLockLookups, cypherSMConfigRecord, cypherSMCreateConfigRecord, cypherSMUpdateConfigRecord, key, props); err != nil {
@@ -1560,7 +1570,7 @@ func (s *Store) RecordSageMakerEndpoint(ctx context.Context, actor string, in Sa
 		status = smEndpointStatus(*in.Status)
 	}
 	key := EndpointKey(in.Name)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
+	return smAudited(ctx, s, actor, ActionSageMakerEndpoint, func(tx neo4j.ManagedTransaction) (SageMakerRecord, error) {
 		w := smTx{ctx, tx, actor}
 		var out SageMakerRecord
 		endpoint := map[string]any{"key": key, "name": in.Name}

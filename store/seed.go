@@ -139,7 +139,7 @@ func (s *Store) writeSeedNodes(ctx context.Context, ns []seedNode) (int, error) 
 		for len(rows) > 0 {
 			batch := rows[:min(seedBatch, len(rows))]
 			rows = rows[len(batch):]
-			if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+			if _, err := write(ctx, s, SystemActor, ActionSeed, func(tx neo4j.ManagedTransaction, au *audit) (struct{}, error) {
 				_, err := collect(ctx, tx, seedNodeQueries[k], map[string]any{"rows": batch})
 				return struct{}{}, err
 			}); err != nil {
@@ -162,7 +162,7 @@ func (s *Store) writeSeedEdges(ctx context.Context, es []seedEdge) (int, error) 
 		for len(rows) > 0 {
 			batch := rows[:min(seedBatch, len(rows))]
 			rows = rows[len(batch):]
-			if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+			if _, err := write(ctx, s, SystemActor, ActionSeed, func(tx neo4j.ManagedTransaction, au *audit) (struct{}, error) {
 				_, err := collect(ctx, tx, seedEdgeQueries[t], map[string]any{"rows": batch})
 				return struct{}{}, err
 			}); err != nil {

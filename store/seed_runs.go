@@ -107,7 +107,8 @@ func (s *Store) SeedRuns(ctx context.Context, plan RunSeedPlan, progress func(ru
 				},
 			})
 		}
-		if _, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		if _, err := write(ctx, s, SystemActor, ActionSeed, func(tx neo4j.ManagedTransaction, au *audit) (struct{}, error) {
+			au.target(exp.Key)
 			if _, err := collect(ctx, tx, cypherSeedRuns, map[string]any{"experiment": exp.Key, "rows": rows}); err != nil {
 				return struct{}{}, err
 			}

@@ -41,6 +41,9 @@ type Config struct {
 	// token up on every request. It bounds how long a token revoked through another
 	// instance keeps working here.
 	TokenCacheTTL time.Duration
+	// AuditChain names the audit chain writes append to; "" is DefaultAuditChain. Tests
+	// that tamper with entries use a chain of their own.
+	AuditChain string
 }
 
 // Store is the provenance graph in Neo4j. It is safe for concurrent use.
@@ -48,6 +51,8 @@ type Store struct {
 	driver neo4j.DriverWithContext
 	db     string
 	tokens tokenCache
+	// auditChain is the chain write appends to (Config.AuditChain).
+	auditChain string
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -73,7 +78,10 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store at %s: %w", cfg.URI, err)
 	}
-	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}}, nil
+	if cfg.AuditChain == "" {
+		cfg.AuditChain = DefaultAuditChain
+	}
+	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain}, nil
 }
 
 // Close releases the driver's connections.
@@ -118,11 +126,25 @@ func (s *Store) sessionConfig(mode neo4j.AccessMode) neo4j.SessionConfig {
 	}
 }
 
-// write runs work in a managed write transaction. The driver may retry work on
-// transient failures, so work must be idempotent and free of side effects outside the
-// transaction. A domain error returned by work rolls the transaction back.
-func write[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransaction) (T, error)) (T, error) {
-	return transact(ctx, s, TxWrite, work)
+// write runs work in a managed write transaction and, when work succeeds, appends the
+// audit entry of who doing action, with the target keys work recorded in au, as the
+// transaction's last statement (see auditlog.go): every committed write has its entry,
+// a rolled-back one has none. The driver may retry work on transient failures, so work
+// must be idempotent and free of side effects outside the transaction; it gets a fresh
+// au on every attempt. A domain error returned by work rolls the transaction back.
+func write[T any](ctx context.Context, s *Store, who, action string, work func(tx neo4j.ManagedTransaction, au *audit) (T, error)) (T, error) {
+	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (T, error) {
+		au := &audit{}
+		res, err := work(tx, au)
+		if err != nil {
+			return res, err
+		}
+		if err := s.appendAudit(ctx, tx, who, action, au); err != nil {
+			var zero T
+			return zero, err
+		}
+		return res, nil
+	})
 }
 
 // read runs work in a managed read transaction (routed to readers on a cluster).

@@ -139,7 +139,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, actor string, in NewAPIToken
 	if err != nil {
 		return APIToken{}, "", fmt.Errorf("create API token: %w", err)
 	}
-	tok, err = write(ctx, s, func(tx neo4j.ManagedTransaction) (APIToken, error) {
+	tok, err = write(ctx, s, actor, ActionTokenCreate, func(tx neo4j.ManagedTransaction, au *audit) (APIToken, error) {
+		au.target(auth.TokenActor(in.Name))
 		recs, err := collect(ctx, tx, cypherCreateAPIToken, map[string]any{
 			"id": id, "name": in.Name, "role": string(in.Role), "hash": hash, "actor": actor, "expiresAt": expiresAt,
 		})
@@ -215,7 +216,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, actor, field, id string) (AP
 		tok   APIToken
 		fresh bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionTokenRevoke, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
 		recs, err := collect(ctx, tx, cypherRevokeAPIToken, map[string]any{"id": id, "actor": actor})
 		if err != nil {
 			return result{}, fmt.Errorf("revoke API token %q: %w", id, err)
@@ -224,16 +225,21 @@ func (s *Store) RevokeAPIToken(ctx context.Context, actor, field, id string) (AP
 			return result{}, apperr.Missing(field, "no API token is %q", truncateForMessage(id))
 		}
 		tok, err := tokenAt(recs[0])
+		if err != nil {
+			return result{}, err
+		}
+		au.target(auth.TokenActor(tok.Name))
 		fresh, _ := recs[0].Get("fresh")
-		return result{tok, fresh == true}, err
+		if fresh != true {
+			// Refused inside the transaction, so that it appends no audit entry.
+			return result{}, apperr.Conflicting(field, "the API token %q was revoked already, at %s by %s",
+				tok.Name, tok.RevokedAt.UTC().Format(time.RFC3339), tok.RevokedBy)
+		}
+		return result{tok, true}, nil
 	})
 	s.tokens.forget(id)
 	if err != nil {
 		return APIToken{}, err
-	}
-	if !res.fresh {
-		return APIToken{}, apperr.Conflicting(field, "the API token %q was revoked already, at %s by %s",
-			res.tok.Name, res.tok.RevokedAt.UTC().Format(time.RFC3339), res.tok.RevokedBy)
 	}
 	return res.tok, nil
 }

@@ -219,7 +219,7 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 	if err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionExperimentCreate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		recs, err := collect(ctx, tx, cypherExperimentByName, map[string]any{"name": in.Name})
 		if err != nil {
 			return Node{}, fmt.Errorf("look up experiment %q: %w", in.Name, err)
@@ -234,6 +234,7 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 		}
 		n, _ := recs[0].Get("id")
 		id := strconv.FormatInt(n.(int64), 10)
+		au.target(ExperimentKey(id))
 		recs, err = collect(ctx, tx, cypherCreateExperiment, map[string]any{
 			"key": ExperimentKey(id), "id": id, "name": in.Name, "description": optValue(in.Description),
 			"artifactLocation": optValue(in.ArtifactLocation), "tagKeys": tagKeys, "tagValues": tagValues, "actor": actor,
@@ -291,7 +292,8 @@ func (s *Store) UpdateExperiment(ctx context.Context, actor string, u Experiment
 	if err := checkDescription("description", u.Description); err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionExperimentUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(u.ID)
 		// Lock, then read, so concurrent tag changes do not overwrite each other.
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": u.ID}); err != nil {
 			return Node{}, fmt.Errorf("lock %q: %w", u.ID, err)
@@ -366,7 +368,8 @@ func (s *Store) SetLifecycle(ctx context.Context, actor, field, key string, kind
 	if key == ExperimentKey(DefaultExperimentID) && to == LifecycleDeleted {
 		return Node{}, apperr.Invalid(field, "the default experiment cannot be deleted")
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionLifecycleSet, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(key)
 		if _, err := nodeByKey(ctx, tx, field, key); err != nil {
 			return Node{}, err
 		}
@@ -412,7 +415,8 @@ func (s *Store) CreateRunGroup(ctx context.Context, actor string, in RunGroupInp
 		g       Node
 		created bool
 	}
-	res, err := write(ctx, s, func(tx neo4j.ManagedTransaction) (result, error) {
+	res, err := write(ctx, s, actor, ActionRunGroupCreate, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
+		au.target(in.Experiment)
 		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
 		if err != nil {
 			return result{}, err
@@ -428,6 +432,7 @@ func (s *Store) CreateRunGroup(ctx context.Context, actor string, in RunGroupInp
 		if err != nil {
 			return result{}, err
 		}
+		au.target(g.Key)
 		created, _ := recs[0].Get("created")
 		if created != true {
 			if err := firstConflict(g, "run group", []fieldCheck{{"description", "description", in.Description}}); err != nil {
@@ -541,7 +546,8 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 	if in.StartTime != nil {
 		start = in.StartTime.UTC()
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRunStart, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(RunKey(runID), in.Experiment)
 		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
 		if err != nil {
 			return Node{}, err
@@ -638,7 +644,8 @@ func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node,
 			return Node{}, err
 		}
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRunUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(u.Run)
 		r, err := nodeByKey(ctx, tx, "run", u.Run)
 		if err != nil {
 			return Node{}, err

@@ -5,6 +5,7 @@
 //	provgraph export    the same as a PROV-JSON, DOT or Mermaid document
 //	provgraph seed      build a synthetic graph for benchmarks
 //	provgraph token     create, revoke and list API tokens
+//	provgraph audit     verify the audit log's hash chain
 //	provgraph version   print the version
 package main
 
@@ -28,6 +29,7 @@ Commands:
   export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
   seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)
   token     create, revoke and list API tokens (provgraph token create --name ci --role writer)
+  audit     verify the audit log's hash chain (provgraph audit verify)
   version   print the version
 
 Run 'provgraph <command> --help' for a command's flags and environment variables.
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return seed(args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "audit":
+		return audit(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "provgraph", version)
 		return 0

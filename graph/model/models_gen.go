@@ -128,6 +128,18 @@ type ArtifactInput struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// Where and why the audit log's hash chain breaks.
+type AuditBreak struct {
+	// The seq of the entry that does not verify (or is missing).
+	Seq int64 `json:"seq"`
+	// Why it does not verify.
+	Reason AuditBreakReason `json:"reason"`
+	// What verification expected: the recomputed hash, the previous entry's hash, or the seq.
+	Expected string `json:"expected"`
+	// What the log holds instead.
+	Found string `json:"found"`
+}
+
 // The evidence for one model version at the trail's instant.
 type AuditEntry struct {
 	// The deployment serving then (endpoint trails only).
@@ -154,6 +166,22 @@ type AuditTrail struct {
 	Endpoint *Endpoint `json:"endpoint,omitempty"`
 	// One entry per model version served then (by variant), or the one asked about.
 	Entries []*AuditEntry `json:"entries"`
+}
+
+// The outcome of verifyAuditLog.
+type AuditVerification struct {
+	// Whether every entry checked verifies (and, when `to` is the head, the head matches the last entry).
+	Verified bool `json:"verified"`
+	// How many entries verified before the first break, or in all.
+	Checked int64 `json:"checked"`
+	// The first entry checked.
+	From int64 `json:"from"`
+	// The last entry checked (less than `from` when the chain holds no entry there).
+	To int64 `json:"to"`
+	// The chain head's seq when verification started: how many entries the log holds.
+	Head int64 `json:"head"`
+	// The first break, `null` when the range verifies.
+	FirstBreak *AuditBreak `json:"firstBreak,omitempty"`
 }
 
 // An evaluation chart, such as SageMaker's log_confusion_matrix writes.
@@ -1383,6 +1411,70 @@ func (e *ApprovalStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ApprovalStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why an audit log entry does not verify.
+type AuditBreakReason string
+
+const (
+	// An entry of the range is missing: `expected` is its seq, `found` the next seq present or `no entry`.
+	AuditBreakReasonMissingEntry AuditBreakReason = "MISSING_ENTRY"
+	// The entry's `prevHash` is not the previous entry's hash.
+	AuditBreakReasonPrevHashMismatch AuditBreakReason = "PREV_HASH_MISMATCH"
+	// The entry's hash is not the SHA-256 of its canonical form: it was changed after it was written.
+	AuditBreakReasonHashMismatch AuditBreakReason = "HASH_MISMATCH"
+	// The chain head's hash is not the last entry's hash.
+	AuditBreakReasonHeadMismatch AuditBreakReason = "HEAD_MISMATCH"
+)
+
+var AllAuditBreakReason = []AuditBreakReason{
+	AuditBreakReasonMissingEntry,
+	AuditBreakReasonPrevHashMismatch,
+	AuditBreakReasonHashMismatch,
+	AuditBreakReasonHeadMismatch,
+}
+
+func (e AuditBreakReason) IsValid() bool {
+	switch e {
+	case AuditBreakReasonMissingEntry, AuditBreakReasonPrevHashMismatch, AuditBreakReasonHashMismatch, AuditBreakReasonHeadMismatch:
+		return true
+	}
+	return false
+}
+
+func (e AuditBreakReason) String() string {
+	return string(e)
+}
+
+func (e *AuditBreakReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditBreakReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditBreakReason", str)
+	}
+	return nil
+}
+
+func (e AuditBreakReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditBreakReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditBreakReason) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -133,3 +133,27 @@ func getenv(name, def string) string {
 	}
 	return def
 }
+
+// StoreWithOwnAuditChain returns a store on the test Neo4j (schema applied) whose
+// writes append to an audit chain of the test's own, named as returned. Its entries
+// are the test's alone, numbered from 1, so the test can verify or even tamper with
+// the chain without disturbing the shared one other tests verify.
+func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	Store(t) // migrated
+	cfg := Config(t)
+	cfg.AuditChain = "test-" + Token(t)
+	st, err := store.Open(cfg)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	// Connect once before the test does: the driver sets up its connector lazily, on
+	// the first connection, racily when that happens in several goroutines at once.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := st.WaitReachable(ctx, 500*time.Millisecond); err != nil {
+		t.Fatalf("neo4j at %s: %v", cfg.URI, err)
+	}
+	return st, cfg.AuditChain
+}
