@@ -226,8 +226,11 @@ func ReadOnly(r *http.Request) bool {
 	return false
 }
 
-// request is one API call: its parameters, from the JSON body (POST, PATCH, DELETE) or
-// the query string (GET), and its HTTP request.
+// pathParams are the wildcards of the routes' patterns (loggedModelCalls).
+var pathParams = []string{"model_id", "tag_key"}
+
+// request is one API call: its parameters, from the path, the JSON body (POST, PATCH,
+// DELETE) or the query string (GET), and its HTTP request.
 type request struct {
 	r      *http.Request
 	params map[string]any
@@ -285,6 +288,12 @@ func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler
 				for k, v := range m {
 					req.params[k] = v
 				}
+			}
+		}
+		// The ids in a path (logged-models/{model_id}) win over the body's.
+		for _, name := range pathParams {
+			if v := r.PathValue(name); v != "" {
+				req.params[name] = v
 			}
 		}
 		out, err := h(req)
