@@ -49,7 +49,7 @@ func classify(r *http.Request) (surface, operation string) {
 	case sagemaker.Path:
 		return SurfaceSageMaker, "events"
 	}
-	if call := mlflow.Endpoint(p); call != "" {
+	if call := mlflow.Endpoint(r); call != "" {
 		return SurfaceMLflow, call
 	}
 	if strings.HasPrefix(p, openlineage.Path+"/") {

@@ -112,15 +112,9 @@ func (s *Store) ListKind(ctx context.Context, kind Kind, f KindFilter, first int
 	if first < 1 || first > MaxKindPage {
 		return KindPage{}, apperr.Invalid("first", "must be between 1 and %d (got %d)", MaxKindPage, first)
 	}
-	from := ""
-	if after != "" {
-		var c struct {
-			Key string `json:"k"`
-		}
-		if err := decodeOpaque("after", after, MaxIDLength+64, &c); err != nil || c.Key == "" {
-			return KindPage{}, errNotCursor("after")
-		}
-		from = c.Key
+	from, err := decodeKeyCursor(after)
+	if err != nil {
+		return KindPage{}, err
 	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (KindPage, error) {
 		recs, err := collect(ctx, tx, q, map[string]any{
@@ -132,20 +126,41 @@ func (s *Store) ListKind(ctx context.Context, kind Kind, f KindFilter, first int
 		if err != nil {
 			return KindPage{}, err
 		}
-		page := KindPage{Nodes: nodes}
-		if len(nodes) > first {
-			page.Nodes = nodes[:first]
-		}
-		for _, n := range page.Nodes {
-			page.Cursors = append(page.Cursors, encodeOpaque(struct {
-				Key string `json:"k"`
-			}{n.Key}))
-		}
-		if len(nodes) > first {
-			page.EndCursor = page.Cursors[first-1]
-		}
-		return page, nil
+		return keyPage(nodes, first), nil
 	})
+}
+
+// keyCursor is the cursor of a page in key order: the key of the node it follows.
+type keyCursor struct {
+	Key string `json:"k"`
+}
+
+// decodeKeyCursor reads the key an after cursor points after ("" for none).
+func decodeKeyCursor(after string) (string, error) {
+	if after == "" {
+		return "", nil
+	}
+	var c keyCursor
+	if err := decodeOpaque("after", after, MaxIDLength+64, &c); err != nil || c.Key == "" {
+		return "", errNotCursor("after")
+	}
+	return c.Key, nil
+}
+
+// keyPage makes a page of the first nodes of nodes, read in key order with one more
+// than first asked for to tell whether a next page exists.
+func keyPage(nodes []Node, first int) KindPage {
+	page := KindPage{Nodes: nodes}
+	if len(nodes) > first {
+		page.Nodes = nodes[:first]
+	}
+	for _, n := range page.Nodes {
+		page.Cursors = append(page.Cursors, encodeOpaque(keyCursor{n.Key}))
+	}
+	if len(nodes) > first {
+		page.EndCursor = page.Cursors[first-1]
+	}
+	return page
 }
 
 // DeleteAlias ends an alias of a registered model; its history keeps it. An alias not

@@ -31,6 +31,10 @@ type ModelVersionInput struct {
 	// ProducedByRun, when set, is the ID of the tracked run the version came from: the
 	// run is recorded as its producer (run -PRODUCED-> version).
 	ProducedByRun *string
+	// LoggedModel, when set, is the model id of the MLflow logged model the version is
+	// registered from (whatever Source says): the logged model, not an artifact of
+	// Source, is REGISTERED_AS the version.
+	LoggedModel *string
 }
 
 // Model properties beyond the common ones.
@@ -73,7 +77,7 @@ CREATE (v:` + LabelNode + `:` + string(KindModelVersion) + ` {
     name: $model + '/' + toString(m.latestVersion), model: $model, version: m.latestVersion,
     source: $source, description: $description, framework: $framework, signature: $signature,
     metricKeys: $metricKeys, metricValues: $metricValues, tagKeys: $tagKeys, tagValues: $tagValues,
-    producedByRun: $producedByRun,
+    producedByRun: $producedByRun, loggedModel: $loggedModel,
     recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (v)-[:` + RelVersionOf + `]->(m)
 CREATE (a)-[:` + RelRegisteredAs + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
@@ -126,13 +130,25 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 		return Node{}, err
 	}
 	artifactKey := ArtifactKey(in.Source)
+	if id := LoggedModelIDOf(in.Source); id != "" && in.LoggedModel == nil {
+		in.LoggedModel = &id
+	}
+	if in.LoggedModel != nil {
+		if !loggedModelIDForm.MatchString(*in.LoggedModel) {
+			return Node{}, missingLoggedModel(*in.LoggedModel)
+		}
+		if id := LoggedModelIDOf(in.Source); id != "" && id != *in.LoggedModel {
+			return Node{}, apperr.Invalid("source", "names logged model %q, but model_id is %q", id, *in.LoggedModel)
+		}
+		artifactKey = LoggedModelKey(*in.LoggedModel)
+	}
 	params := map[string]any{
 		"modelKey": RegisteredModelKey(in.Model), "model": in.Model, "source": in.Source,
 		"description": optValue(in.Description), "artifactKey": artifactKey,
 		"artifactProps": aprops, "actor": actor,
 		"framework": optValue(in.Framework), "signature": signature,
 		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
-		"producedByRun": optValue(in.ProducedByRun),
+		"producedByRun": optValue(in.ProducedByRun), "loggedModel": optValue(in.LoggedModel),
 	}
 	return write(ctx, s, actor, ActionModelVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(RegisteredModelKey(in.Model))
@@ -147,6 +163,11 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 			if n, _ := recs[0].Get("n"); n == int64(0) {
 				return Node{}, apperr.Invalid("source", "job %q recorded no output with URI %q; register the job's model artifact or drop producedBy",
 					truncateForMessage(*in.ProducedBy), truncateForMessage(in.Source))
+			}
+		}
+		if in.LoggedModel != nil {
+			if _, err := loggedModelTx(ctx, tx, *in.LoggedModel, false); err != nil {
+				return Node{}, err
 			}
 		}
 		if _, err := collect(ctx, tx, cypherLockModel, params); err != nil {

@@ -350,7 +350,8 @@ func (p *filterParser) condition() (entityCond, error) {
 
 func attrList(attrs map[string]attrKind) string {
 	var names []string
-	for _, n := range []string{"name", "creation_time", "last_update_time", "run_id", "source_path", "version_number"} {
+	for _, n := range []string{"name", "creation_time", "last_update_time", "run_id", "source_path", "version_number",
+		"model_id", "model_type", "status", "source_run_id", "creation_timestamp", "last_updated_timestamp", "last_updated_time"} {
 		if _, ok := attrs[n]; ok {
 			names = append(names, n)
 		}
@@ -363,6 +364,11 @@ var (
 	experimentAttrs = map[string]attrKind{"name": attrString, "creation_time": attrNumber, "last_update_time": attrNumber}
 	modelAttrs      = map[string]attrKind{"name": attrString}
 	versionAttrs    = map[string]attrKind{"name": attrString, "run_id": attrRunID, "source_path": attrString, "version_number": attrNumber}
+	// loggedModelAttrs are MLflow's SearchLoggedModelsUtils attributes.
+	loggedModelAttrs = map[string]attrKind{
+		"name": attrString, "model_id": attrString, "model_type": attrString, "status": attrString, "source_run_id": attrRunID,
+		"creation_timestamp": attrNumber, "creation_time": attrNumber, "last_updated_timestamp": attrNumber, "last_updated_time": attrNumber,
+	}
 )
 
 func tagMap(tags []store.Tag) map[string]string {

@@ -65,6 +65,12 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 			mux.Handle(prefix+path, s.endpoint(h, isRead(path)))
 		}
 	}
+	handlers := s.loggedModelHandlers()
+	for _, c := range loggedModelCalls {
+		for _, prefix := range apiPrefixes {
+			mux.Handle(c.method+" "+prefix+c.pattern, s.endpoint(handlers[c.name], c.read))
+		}
+	}
 	for _, prefix := range slices.Concat(apiPrefixes, []string{previewPrefix}) {
 		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, codeEndpointUnkwn, fmt.Sprintf("provgraph does not serve %s %s", r.Method, r.URL.Path))
@@ -127,9 +133,7 @@ func (s *server) routes() map[string]func(*request) (any, error) {
 		"model-versions/set-tag":                s.versionTag(false),
 		"model-versions/delete-tag":             s.versionTag(true),
 		"model-versions/delete":                 refuseDelete,
-		// MLflow 3's logged models are not recorded: the search is answered, empty, so
-		// clients resolving runs:/ URIs fall back to the run's artifacts.
-		"logged-models/search": func(*request) (any, error) { return map[string]any{"models": []any{}}, nil },
+		"runs/outputs":                          s.logOutputs,
 	}
 	routes["model-versions/get-download-uri"] = s.getDownloadURI
 	return routes
@@ -153,15 +157,20 @@ var endpoints = func() map[string]bool {
 	return m
 }()
 
-// Endpoint names the MLflow call a request path is for, for the server's metrics:
-// "runs/log-batch" for /api/2.0/mlflow/runs/log-batch, "artifacts" for the artifact
-// proxy, "other" for any other path under the MLflow prefixes, and "" for a path
-// that is not MLflow's. The names are a fixed set, whatever the path.
-func Endpoint(urlPath string) string {
+// Endpoint names the MLflow call a request is for, for the server's metrics:
+// "runs/log-batch" for /api/2.0/mlflow/runs/log-batch, "logged-models/get" for GET
+// /api/2.0/mlflow/logged-models/<model id>, "artifacts" for the artifact proxy,
+// "other" for any other request under the MLflow prefixes, and "" for a path that is
+// not MLflow's. The names are a fixed set, whatever the path.
+func Endpoint(r *http.Request) string {
+	urlPath := r.URL.Path
 	for _, prefix := range apiPrefixes {
 		if call, ok := strings.CutPrefix(urlPath, prefix); ok {
 			if endpoints[call] {
 				return call
+			}
+			if c, ok := loggedModelCallOf(r); ok {
+				return c.name
 			}
 			return "other"
 		}
@@ -190,11 +199,14 @@ func readsOnly(call string) bool {
 
 // ReadOnly tells whether a request to the MLflow surface only reads, for the server's
 // authorization: GET (no call writes on GET: writes refuse it, and the artifact proxy
-// serves downloads and listings), and POST to a call that reads, like runs/search.
-// Everything else — every other method, every other call, uploads — may write.
+// serves downloads and listings), and POST to a served call that reads, like
+// runs/search or logged-models/search. Everything else — every other method, every
+// other call, uploads — may write.
 //
 // SECURITY: unknown calls count as writes, so an endpoint added later is a writer's
-// until it is listed here.
+// until it is listed here. A logged-model call is judged by the route that serves it
+// (loggedModelCalls), never by how its path ends: a model id in the path cannot make a
+// write look like a read.
 func ReadOnly(r *http.Request) bool {
 	if r.Method == http.MethodGet {
 		return true
@@ -204,14 +216,21 @@ func ReadOnly(r *http.Request) bool {
 	}
 	for _, prefix := range APIPrefixes {
 		if call, ok := strings.CutPrefix(r.URL.Path, prefix); ok {
-			return readsOnly(call)
+			if endpoints[call] {
+				return readsOnly(call)
+			}
+			c, ok := loggedModelCallOf(r)
+			return ok && c.read
 		}
 	}
 	return false
 }
 
-// request is one API call: its parameters, from the JSON body (POST, PATCH, DELETE) or
-// the query string (GET), and its HTTP request.
+// pathParams are the wildcards of the routes' patterns (loggedModelCalls).
+var pathParams = []string{"model_id", "tag_key"}
+
+// request is one API call: its parameters, from the path, the JSON body (POST, PATCH,
+// DELETE) or the query string (GET), and its HTTP request.
 type request struct {
 	r      *http.Request
 	params map[string]any
@@ -269,6 +288,12 @@ func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler
 				for k, v := range m {
 					req.params[k] = v
 				}
+			}
+		}
+		// The ids in a path (logged-models/{model_id}) win over the body's.
+		for _, name := range pathParams {
+			if v := r.PathValue(name); v != "" {
+				req.params[name] = v
 			}
 		}
 		out, err := h(req)

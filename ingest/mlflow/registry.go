@@ -70,12 +70,16 @@ func (s *server) modelVersionJSON(q *request, v store.Node) (map[string]any, err
 	if mine == nil {
 		mine = []string{}
 	}
-	return map[string]any{
+	out := map[string]any{
 		"name": model, "version": strconv.FormatInt(v.Int("version"), 10),
 		"creation_timestamp": millis(v.RecordedAt), "last_updated_timestamp": millis(v.RecordedAt),
 		"current_stage": "None", "description": v.String("description"), "source": v.String("source"),
 		"run_id": runID, "status": "READY", "tags": tagsJSON(v.Tags()), "aliases": mine,
-	}, nil
+	}
+	if id := v.LoggedModelOfVersion(); id != "" {
+		out["model_id"] = id
+	}
+	return out, nil
 }
 
 func (s *server) createRegisteredModel(q *request) (any, error) {
@@ -259,6 +263,28 @@ func (s *server) createModelVersion(q *request) (any, error) {
 	} else if runID != nil && *runID != "" {
 		run := store.RunKey(*runID)
 		in.ProducedByRun = &run
+	}
+	// A version of an MLflow 3 logged model (model_id, or a models:/<model id> source)
+	// is registered from it, and comes from the run that logged it unless run_id says
+	// otherwise, as MLflow's server has it.
+	modelID, err := q.optStr("model_id")
+	if err != nil {
+		return nil, err
+	}
+	if modelID == nil || *modelID == "" {
+		if id := store.LoggedModelIDOf(source); id != "" {
+			modelID = &id
+		}
+	}
+	if modelID != nil && *modelID != "" {
+		m, err := s.st.LoggedModel(q.r.Context(), *modelID, false)
+		if err != nil {
+			return nil, err
+		}
+		in.LoggedModel = modelID
+		if run := m.OptString("sourceRun"); run != nil && in.ProducedByRun == nil {
+			in.ProducedByRun = run
+		}
 	}
 	items, err := q.list("tags")
 	if err != nil {
@@ -505,14 +531,22 @@ func refuseDelete(q *request) (any, error) {
 		"that audits of past deployments depend on; move aliases instead (DELETE registered-models/alias)")
 }
 
-// getDownloadURI tells where a model version's files are: for a runs:/<run id>/<path>
-// source, that path under the run's artifact URI; else the source itself.
+// getDownloadURI tells where a model version's files are: for a version of a logged
+// model, the logged model's artifact location; for a runs:/<run id>/<path> source, that
+// path under the run's artifact URI; else the source itself.
 func (s *server) getDownloadURI(q *request) (any, error) {
 	v, err := s.versionNode(q)
 	if err != nil {
 		return nil, err
 	}
 	source := v.String("source")
+	if id := v.LoggedModelOfVersion(); id != "" {
+		m, err := s.st.LoggedModel(q.r.Context(), id, true)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"artifact_uri": m.String("artifactLocation")}, nil
+	}
 	if rest, ok := strings.CutPrefix(source, "runs:/"); ok {
 		runID, path, _ := strings.Cut(rest, "/")
 		if run, err := s.st.NodeByID(q.r.Context(), "source", store.RunKey(runID)); err == nil {

@@ -1,8 +1,9 @@
 """A realistic MLflow client session against provgraph (run by client_test.go).
 
 It uses only the stock mlflow client. Everything it asserts is what the client reads
-back; the Go test then checks through provgraph's store that the run, its dataset and
-its model version are connected in lineage. It prints one JSON line with the IDs.
+back; the Go test then checks through provgraph's store and GraphQL that the runs,
+their dataset, the logged model and the model versions are connected in lineage. It
+prints one JSON line with the IDs.
 """
 
 import json
@@ -15,6 +16,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 
 token = os.environ["PROVGRAPH_TEST_TOKEN"]
 # provgraph needs credentials: the client sends MLFLOW_TRACKING_TOKEN (a writer's API
@@ -116,10 +118,66 @@ client.set_experiment_tag(experiment.experiment_id, "stage", "qa")
 exps = client.search_experiments(filter_string=f"name ILIKE 'FRAUD-{token}' AND tags.stage = 'qa'")
 assert [e.experiment_id for e in exps] == [experiment.experiment_id], exps
 
+# MLflow 3's log_model: a logged model (models:/m-...) the run produced, registered
+# from models:/ both ways, found by search, and downloaded back through the artifact
+# proxy. These are the calls Model.log (what every flavor's log_model runs) makes, in
+# its order; Model.log itself (and Model.load) needs pandas, which mlflow-skinny does
+# not install.
+with mlflow.start_run(run_name="logged-model") as lm_run:
+    mlflow.log_param("alpha", "0.5")
+    mlflow.log_input(dataset, context="training")
+    created = mlflow.initialize_logged_model(
+        name="model", source_run_id=lm_run.info.run_id, model_type="text", params={"alpha": "0.5"}
+    )
+    client.log_outputs(lm_run.info.run_id, [LoggedModelOutput(created.model_id, step=0)])
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "MLmodel"), "w") as f:
+            f.write(f"model_id: {created.model_id}\nflavors:\n  text:\n    data: weights.txt\n")
+        with open(os.path.join(d, "weights.txt"), "w") as f:
+            f.write("w=1\n")
+        client.log_model_artifacts(created.model_id, d)
+    mlflow.finalize_logged_model(created.model_id, LoggedModelStatus.READY)
+model_id, model_uri = created.model_id, f"models:/{created.model_id}"
+assert model_id.startswith("m-"), model_id
+logged = mlflow.get_logged_model(model_id)
+assert logged.status == "READY", logged.status
+assert logged.name == "model" and logged.source_run_id == lm_run.info.run_id, logged
+assert logged.params.get("alpha") == "0.5", logged.params
+assert logged.artifact_location.endswith(f"/models/{model_id}/artifacts"), logged.artifact_location
+found = mlflow.search_logged_models(
+    experiment_ids=[experiment.experiment_id], filter_string="name = 'model'", output_format="list"
+)
+assert [m.model_id for m in found] == [model_id], found
+
+logged_name = f"logged-{token}"
+mv = mlflow.register_model(f"models:/{model_id}", logged_name)
+assert mv.version == "1" and mv.run_id == lm_run.info.run_id, mv
+mv2 = client.create_model_version(logged_name, source=model_uri, run_id=lm_run.info.run_id, model_id=model_id)
+assert mv2.version == "2", mv2
+# register_model notes the version on the logged model, as a tag.
+versions_tag = mlflow.get_logged_model(model_id).tags["mlflow.modelVersions"]
+assert json.loads(versions_tag) == [{"name": logged_name, "version": "1"}], versions_tag
+with tempfile.TemporaryDirectory() as d:
+    path = mlflow.artifacts.download_artifacts(model_uri, dst_path=d)
+    assert open(os.path.join(path, "weights.txt")).read() == "w=1\n"
+    assert open(os.path.join(path, "MLmodel")).read().startswith(f"model_id: {model_id}\n")
+with tempfile.TemporaryDirectory() as d:
+    path = mlflow.artifacts.download_artifacts(f"models:/{logged_name}/1", dst_path=d)
+    assert open(os.path.join(path, "weights.txt")).read() == "w=1\n"
+
+try:
+    mlflow.get_logged_model("m-" + "0" * 32)
+    sys.exit("get_logged_model of an unknown model did not fail")
+except mlflow.exceptions.MlflowException as e:
+    assert e.error_code == "RESOURCE_DOES_NOT_EXIST", e.error_code
+
 try:
     client.get_run("0" * 32)
     sys.exit("get_run of an unknown run did not fail")
 except mlflow.exceptions.MlflowException as e:
     assert e.error_code == "RESOURCE_DOES_NOT_EXIST", e.error_code
 
-print(json.dumps({"run": best, "parent": parent.info.run_id, "experiment": experiment.experiment_id, "model": model}))
+print(json.dumps({
+    "run": best, "parent": parent.info.run_id, "experiment": experiment.experiment_id, "model": model,
+    "loggedModel": model_id, "loggedRun": lm_run.info.run_id, "loggedName": logged_name,
+}))
