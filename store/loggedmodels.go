@@ -173,7 +173,11 @@ func (s *Store) CreateLoggedModel(ctx context.Context, actor string, in LoggedMo
 		return Node{}, err
 	}
 	key := LoggedModelKey(in.ModelID)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionLoggedModelCreate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(key)
+		if in.SourceRun != nil {
+			au.target(*in.SourceRun)
+		}
 		e, err := nodeByKey(ctx, tx, "experiment_id", in.Experiment)
 		if err != nil {
 			return Node{}, err
@@ -305,7 +309,8 @@ func (s *Store) UpdateLoggedModel(ctx context.Context, actor string, u LoggedMod
 		return Node{}, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", MaxParamsPerCall, len(u.AddParams))
 	}
 	key := LoggedModelKey(u.ModelID)
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionLoggedModelUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(key)
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
 			return Node{}, fmt.Errorf("lock %q: %w", key, err)
 		}
@@ -413,7 +418,11 @@ func (s *Store) LogRunOutputs(ctx context.Context, actor, run string, modelIDs [
 	if len(modelIDs) > MaxRunIOPerCall {
 		return Node{}, apperr.Invalid("models", "must hold at most %d models (got %d)", MaxRunIOPerCall, len(modelIDs))
 	}
-	return write(ctx, s, func(tx neo4j.ManagedTransaction) (Node, error) {
+	return write(ctx, s, actor, ActionRunOutputs, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		au.target(run)
+		for _, id := range modelIDs {
+			au.target(LoggedModelKey(id))
+		}
 		if _, err := lockActiveRun(ctx, tx, "run_id", run); err != nil {
 			return Node{}, err
 		}
