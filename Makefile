@@ -97,11 +97,15 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: fuzz
-fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZZTIME each (default 30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeConeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./runfilter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/openlineage -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/sagemaker -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/mlflow -run '^$$' -fuzz '^FuzzRequestBody$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(or $(FUZZTIME),30s)
 
 .PHONY: neo4j-start
 neo4j-start: ## start the local Neo4j 5.26 (fetched from Maven Central once) and wait for Bolt

@@ -72,3 +72,25 @@ func TestTokenFormat(t *testing.T) {
 		assert.False(t, ok, "%q is not a token", bad)
 	}
 }
+
+// ParseToken never panics; what it accepts has a 16-hex-digit id and a secret, and a
+// token NewToken made parses back to its id.
+func FuzzParseToken(f *testing.F) {
+	_, tok, _, err := auth.NewToken()
+	require.NoError(f, err)
+	for _, s := range []string{tok, "pgt_", "pgt__", "pgt_0123456789abcdef_", "pgt_0123456789abcdef_x_y", "Bearer pgt_x", "", "pgt_ZZZZZZZZZZZZZZZZ_secret"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, secret, ok := auth.ParseToken(s)
+		if !ok {
+			return
+		}
+		if len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" || secret == "" {
+			t.Fatalf("ParseToken(%q) accepted id %q, secret %q", s, id, secret)
+		}
+		if s != auth.TokenPrefix+id+"_"+secret {
+			t.Fatalf("ParseToken(%q) = %q, %q, which do not make the token", s, id, secret)
+		}
+	})
+}
