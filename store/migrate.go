@@ -70,6 +70,7 @@ var Schema = Migrator{
 		searchScopeMigration,
 		apiTokenMigration,
 		auditLogMigration,
+		transformModelMigration,
 	},
 }
 

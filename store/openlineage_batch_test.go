@@ -74,7 +74,11 @@ func olGraphOf(t *testing.T, tk string, runs map[string]string) []string {
 	}
 	names = strings.NewReplacer(pairs...)
 	res := neo4jtest.Exec(t, `
-MATCH (n) WHERE n.key CONTAINS $tk OR n.key IN $runs
+CALL () {
+  MATCH (n:`+store.LabelNode+`) WHERE n.key CONTAINS $tk RETURN n
+  UNION
+  MATCH (n:`+store.LabelNode+`) WHERE n.key IN $runs RETURN n
+}
 OPTIONAL MATCH (n)-[r]->(m)
 WITH n, r, m ORDER BY type(r), m.key
 RETURN n.key AS key, properties(n) AS props, collect(type(r) + ' ' + coalesce(m.key, m.name, '')) AS out`,

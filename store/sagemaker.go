@@ -1407,11 +1407,56 @@ func (s *Store) RecordSageMakerModel(ctx context.Context, actor string, in SageM
 		if err := w.upsertLookup(cypherSMLockLookups, cypherSMModelRecord, cypherSMCreateModelRecord, cypherSMUpdateModelRecord, key, props); err != nil {
 			return SageMakerRecord{}, err
 		}
+		if err := w.relinkTransforms(in.Name, &out); err != nil {
+			return SageMakerRecord{}, err
+		}
 		ids, notes, err := w.reapplyEndpoints(cypherSMEndpointsForModel, map[string]any{"model": in.Name})
 		out.add(ids...)
 		out.Notes = append(out.Notes, notes...)
 		return out, err
 	})
+}
+
+// cypherSMTransformsOfModel returns the transform jobs that ran a SageMaker model, with
+// the inputs recorded so far.
+const cypherSMTransformsOfModel = `
+MATCH (j:` + string(KindProcessingJob) + ` {` + propSMModelName + `: $model})
+WHERE j.` + propSMJobType + ` = '` + string(SageMakerTransform) + `'
+RETURN j.key AS key, j.` + propInputs + ` AS inputs ORDER BY key`
+
+// relinkTransforms makes the model data of a model just described an input of the
+// transform jobs that ran it: a transform job reported before its model's
+// DescribeModel is linked now, so event order does not decide lineage.
+func (w smTx) relinkTransforms(model string, out *SageMakerRecord) error {
+	recs, err := w.run(cypherSMTransformsOfModel, "transform jobs of model "+model, map[string]any{"model": model})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	var scratch SageMakerRecord
+	keys, err := w.modelArtifacts(model, &scratch)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	for _, rec := range recs {
+		job, _ := rec.Values[0].(string)
+		have := smStrings(rec.Values[1])
+		all := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(have), keys...))))
+		if slices.Equal(all, have) {
+			continue
+		}
+		if err := w.lock(job); err != nil {
+			return err
+		}
+		if err := w.linkJob(job, keys, nil); err != nil {
+			return err
+		}
+		if _, err := w.run(cypherSMSetProps, "update SageMaker job "+job, map[string]any{"key": job, "props": map[string]any{propInputs: all}, "stamp": true}); err != nil {
+			return err
+		}
+		out.add(job)
+		out.add(keys...)
+	}
+	return nil
 }
 
 // RecordSageMakerEndpointConfig records a DescribeEndpointConfig response: its variants
@@ -1868,4 +1913,26 @@ func smOptInt(v *int64) any {
 		return nil
 	}
 	return *v
+}
+
+// transformModelMigration indexes transform jobs by the SageMaker model they ran, so a
+// model described after its transform jobs finds them (RecordSageMakerModel), and the
+// lookup records of models and endpoint configurations by key, which every job,
+// endpoint and configuration event reads.
+var transformModelMigration = Migration{
+	Version:     7,
+	Description: "SageMaker transform jobs by the model they ran; SageMaker model and endpoint configuration records by key; node IDs by a part of them",
+	Statements: []string{
+		`CREATE INDEX processing_job_sagemaker_model IF NOT EXISTS
+		 FOR (j:` + string(KindProcessingJob) + `) ON (j.` + propSMModelName + `)`,
+		`CREATE INDEX sagemaker_model_key IF NOT EXISTS
+		 FOR (r:` + LabelSageMakerModel + `) ON (r.key)`,
+		`CREATE INDEX sagemaker_endpoint_config_key IF NOT EXISTS
+		 FOR (r:` + LabelSageMakerEndpointConfig + `) ON (r.key)`,
+		// Searching IDs by a part of them (CONTAINS, ENDS WITH): the tests' snapshots of
+		// what a request wrote, and operators looking for a node by a fragment of its ID.
+		`CREATE TEXT INDEX node_key_text IF NOT EXISTS
+		 FOR (n:` + LabelNode + `) ON (n.key)`,
+	},
+	Indexes: []string{"processing_job_sagemaker_model", "sagemaker_model_key", "sagemaker_endpoint_config_key", "node_key_text"},
 }

@@ -278,3 +278,39 @@ func TestRequestErrors(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `{"received":0,"accepted":0,"failed":0,"ignored":0,"results":[]}`, rec.Body.String())
 }
+
+// A transform job reported before its model's DescribeModel is linked to the model's
+// artifact when the model arrives: the order of events does not decide lineage.
+func TestTransformLinkedWhenItsModelArrivesLater(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	st := neo4jtest.Store(t)
+	ctx := t.Context()
+	transform := store.JobKey("sagemaker", "fraud-batch-"+tk)
+	artifact := store.ArtifactKey("s3://" + tk + "-models/fraud/fraud-xgb-" + tk + "/output/model.tar.gz")
+
+	code, res := post(t, h, batch(t, tk, "describe_transform_job.json"))
+	require.Equal(t, http.StatusOK, code)
+	requireAllAccepted(t, res)
+	inputs, err := st.InputsOf(ctx, transform)
+	require.NoError(t, err)
+	assert.NotContains(t, nodeKeys(inputs), artifact, "the model is not known yet")
+
+	code, res = post(t, h, batch(t, tk, "describe_model.json"))
+	require.Equal(t, http.StatusOK, code)
+	requireAllAccepted(t, res)
+	inputs, err = st.InputsOf(ctx, transform)
+	require.NoError(t, err)
+	assert.Contains(t, nodeKeys(inputs), artifact)
+	job, err := st.NodeByID(ctx, "id", transform)
+	require.NoError(t, err)
+	assert.Contains(t, job.Props["inputs"], artifact, "the job's recorded inputs list it too")
+
+	// Describing the model again changes nothing more.
+	before := neo4jtest.Snapshot(t, tk)
+	code, res = post(t, h, batch(t, tk, "describe_model.json"))
+	require.Equal(t, http.StatusOK, code)
+	requireAllAccepted(t, res)
+	assert.Equal(t, before, neo4jtest.Snapshot(t, tk))
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/store"
 )
 
 // Snapshot returns a canonical description of every node whose key contains token
@@ -17,8 +19,17 @@ import (
 // other tests write to the same database concurrently under their own tokens.
 func Snapshot(t testing.TB, token string) []string {
 	t.Helper()
+	// Each label with keys is searched on its own, so the text index on node keys
+	// answers the CONTAINS of provenance nodes (a scan of every node would take seconds
+	// on a database that holds a benchmark's millions).
 	const q = `
-MATCH (n) WHERE n.key CONTAINS $token
+CALL () {
+  MATCH (n:` + store.LabelNode + `) WHERE n.key CONTAINS $token RETURN n
+  UNION
+  MATCH (n:` + store.LabelSageMakerModel + `) WHERE n.key CONTAINS $token RETURN n
+  UNION
+  MATCH (n:` + store.LabelSageMakerEndpointConfig + `) WHERE n.key CONTAINS $token RETURN n
+}
 OPTIONAL MATCH (n)-[r]-()
 RETURN n, labels(n) AS labels, collect(DISTINCT r) AS rels`
 	res := Exec(t, q, map[string]any{"token": token})
