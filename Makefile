@@ -75,6 +75,15 @@ else
 	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python
 endif
 
+.PHONY: loadtest
+loadtest: build ## mixed traffic (70% lineage/audit, 20% metric batches, 10% OpenLineage) from 64 clients for 2 minutes against the seeded graph; writes BENCHMARKS.md's Load test section
+ifeq ($(strip $(NEO4J_URI)),)
+	@scripts/neo4j.sh start
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS)
+else
+	$(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS)
+endif
+
 .PHONY: build
 build: ## build bin/provgraph
 	$(GO) build -o $(BIN) ./cmd/provgraph

@@ -396,7 +396,28 @@ func writeReport(file string, r report) error {
 		"Following the cursors (budget 1000) gave %d pages holding each of the %d exactly once, as a raw count query confirms (target: first page ≤ 50 ms).\n",
 		r.impactCone, r.impacted, r.warmup/10, r.requests/10, r.impactPages, r.impacted)
 	b.WriteString(r.tracking)
+	b.WriteString(keptSection(file, "## Load test"))
 	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// keptSection returns the section of file that starts with heading (up to the next
+// "## " heading), which another command writes (make loadtest), so a benchmark run
+// keeps it; "" when there is none.
+func keptSection(file, heading string) string {
+	old, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	doc := string(old)
+	i := strings.Index(doc, "\n"+heading+"\n")
+	if i < 0 {
+		return ""
+	}
+	sec := doc[i+1:]
+	if j := strings.Index(sec[len(heading):], "\n## "); j >= 0 {
+		sec = sec[:len(heading)+j+1]
+	}
+	return "\n" + sec
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,379 @@
+// Command loadtest drives mixed traffic at a provgraph server running as its own
+// process, as `make loadtest` does: 70% lineage and audit-trail queries, 20% metric
+// batches, 10% OpenLineage events, from many concurrent clients for a fixed time,
+// against the benchmark's seeded graph (seeded first when missing). It reports errors,
+// p50/p99 per operation, throughput and the server's peak resident memory, and writes
+// them into the "Load test" section of BENCHMARKS.md.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/store"
+)
+
+// prefix is the benchmark's seeded graph (internal/bench).
+const prefix = "bench"
+
+// Operations and their share of the traffic, in percent.
+var mix = []struct {
+	name  string
+	share int
+}{
+	{"lineage", 35}, {"auditTrail", 35}, {"logRun (100 points)", 20}, {"OpenLineage event", 10},
+}
+
+func main() {
+	clients := flag.Int("clients", 64, "concurrent clients")
+	duration := flag.Duration("duration", 2*time.Minute, "how long the traffic runs")
+	nodes := flag.Int("nodes", 1000000, "size of the seeded graph (the benchmark's; seeded when missing)")
+	bin := flag.String("bin", "bin/provgraph", "the provgraph binary to run as the server")
+	out := flag.String("out", "BENCHMARKS.md", "file whose Load test section is written")
+	flag.Parse()
+	if err := run(*clients, *duration, *nodes, *bin, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+type sample struct {
+	op  int
+	dur time.Duration
+	err error
+}
+
+func run(clients int, duration time.Duration, nodes int, bin, outFile string) error {
+	ctx := context.Background()
+	cfg := store.Config{
+		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
+		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
+	}
+	st, err := store.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(ctx)
+	if err := st.WaitReachable(ctx, time.Second); err != nil {
+		return err
+	}
+	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
+		return err
+	}
+	if _, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
+		fmt.Fprintf(os.Stderr, "\rseeding: %d nodes, %d relationships", n, r)
+	}); err != nil && !strings.Contains(err.Error(), "seeded already") {
+		return err
+	}
+	pipelines := nodes / store.SeedNodesPerPipeline
+	expiry := time.Now().Add(24 * time.Hour)
+	_, token, err := st.CreateAPIToken(ctx, "loadtest", store.NewAPIToken{
+		Name: "loadtest-" + time.Now().UTC().Format("20060102-150405.000"), Role: auth.RoleWriter, ExpiresAt: &expiry})
+	if err != nil {
+		return err
+	}
+	exp, err := st.CreateExperiment(ctx, "loadtest", store.ExperimentInput{Name: fmt.Sprintf("loadtest-%d", time.Now().UnixNano())})
+	if err != nil {
+		return err
+	}
+	runs := make([]string, clients)
+	for i := range runs {
+		r, err := st.StartRun(ctx, "loadtest", store.RunInput{Experiment: exp.Key})
+		if err != nil {
+			return err
+		}
+		runs[i] = r.Key
+	}
+
+	// The server, as its own process, so its memory is its own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
+	srv.Env = append(os.Environ(), "NEO4J_URI="+cfg.URI, "NEO4J_USER="+cfg.User, "NEO4J_PASSWORD="+cfg.Password, "NEO4J_DATABASE="+cfg.Database)
+	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = srv.Wait()
+	}()
+	base := "http://" + addr
+	client := &http.Client{Timeout: 60 * time.Second, Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients})}
+	if err := waitReady(client, base); err != nil {
+		return err
+	}
+
+	var peakRSS int64
+	stopRSS := make(chan struct{})
+	rssDone := make(chan struct{})
+	go func() {
+		defer close(rssDone)
+		for {
+			if kb := rssKB(srv.Process.Pid, "VmRSS"); kb > peakRSS {
+				peakRSS = kb
+			}
+			select {
+			case <-stopRSS:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+
+	ns := fmt.Sprintf("loadtest-%d", time.Now().UnixNano())
+	results := make(chan []sample, clients)
+	start := time.Now()
+	deadline := start.Add(duration)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(uint64(c), 42))
+			var mine []sample
+			for step := 0; time.Now().Before(deadline); step++ {
+				op := pick(rng.IntN(100))
+				endpoint := "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
+				t0 := time.Now()
+				var err error
+				switch op {
+				case 0:
+					err = graphql(client, base, `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } truncated } }`, map[string]any{"e": endpoint})
+				case 1:
+					err = graphql(client, base, `query($e: ID!) { auditTrail(endpoint: $e) { entries { modelVersion { id } approvalStatus producedBy { id } trainingData { id } } } }`, map[string]any{"e": endpoint})
+				case 2:
+					err = graphql(client, base, `mutation($input: LogRunInput!) { logRun(input: $input) { run { id } } }`,
+						map[string]any{"input": metricBatch(runs[c], step)})
+				case 3:
+					err = olEvent(client, base, ns, c, step)
+				}
+				mine = append(mine, sample{op: op, dur: time.Since(t0), err: err})
+			}
+			results <- mine
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopRSS)
+	<-rssDone
+	if kb := rssKB(srv.Process.Pid, "VmHWM"); kb > peakRSS {
+		peakRSS = kb
+	}
+	close(results)
+	var all []sample
+	for r := range results {
+		all = append(all, r...)
+	}
+	return report(all, clients, duration, elapsed, nodes, peakRSS, outFile)
+}
+
+func pick(n int) int {
+	for i, m := range mix {
+		if n < m.share {
+			return i
+		}
+		n -= m.share
+	}
+	return len(mix) - 1
+}
+
+// metricBatch is 10 metrics × 10 steps of one run.
+func metricBatch(run string, step int) map[string]any {
+	points := make([]map[string]any, 0, 100)
+	ts := time.Now().UTC().Format(time.RFC3339Nano)
+	for s := range 10 {
+		for k := range 10 {
+			points = append(points, map[string]any{"key": fmt.Sprintf("metric_%d", k), "value": float64(step*10+s) / 7, "step": step*10 + s, "timestamp": ts})
+		}
+	}
+	return map[string]any{"run": run, "metrics": points}
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// olEvent posts one COMPLETE RunEvent with 2 inputs and 1 output.
+func olEvent(client *http.Client, base, ns string, c, step int) error {
+	ds := func(name string) map[string]any { return map[string]any{"namespace": ns, "name": name} }
+	body, _ := json.Marshal(map[string]any{
+		"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),
+		"run": map[string]any{"runId": uuid()}, "job": map[string]any{"namespace": ns, "name": fmt.Sprintf("client_%d.job_%d", c, step%10)},
+		"inputs":  []any{ds(fmt.Sprintf("table_%d", step%50)), ds(fmt.Sprintf("table_%d", (step+1)%50))},
+		"outputs": []any{ds(fmt.Sprintf("client_%d.out_%d", c, step))},
+		"producer": "https://github.com/provgraph/provgraph/internal/loadtest", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+	})
+	resp, err := client.Post(base+"/api/v1/lineage", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("OpenLineage event: %d %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+func graphql(client *http.Client, base, query string, vars map[string]any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, err := client.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != http.StatusOK || len(r.Errors) > 0 {
+		return fmt.Errorf("graphql: %d %s", resp.StatusCode, truncate(string(b)))
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+func waitReady(client *http.Client, base string) error {
+	for range 300 {
+		resp, err := client.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("the server did not become ready within 60s")
+}
+
+// rssKB reads a memory figure (VmRSS, VmHWM) of a process from /proc, in KiB.
+func rssKB(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func report(all []sample, clients int, duration, elapsed time.Duration, nodes int, peakKB int64, outFile string) error {
+	var b strings.Builder
+	b.WriteString("## Load test\n\n")
+	fmt.Fprintf(&b, "Written by `make loadtest` (`go run ./internal/loadtest`).\n\n")
+	fmt.Fprintf(&b, "- Date: %s\n- Machine: %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "- Data: the benchmark's seeded graph (`provgraph seed --nodes %d`, prefix `%s`) and whatever else the database holds\n", nodes, prefix)
+	fmt.Fprintf(&b, "- Method: `provgraph serve` as its own process; %d clients, each sending one request after another for %s, "+
+		"each request picked at random: 35%% lineage (upstream, depth 10), 35%% auditTrail of a random endpoint, "+
+		"20%% a logRun batch of 100 metric points to the client's run, 10%% an OpenLineage RunEvent (2 inputs, 1 output); "+
+		"every request authenticated with a writer token; peak RSS is the server process's (VmHWM)\n\n", clients, duration)
+	b.WriteString("| operation | requests | errors | p50 | p99 |\n|---|---|---|---|---|\n")
+	total, errs := 0, 0
+	var firstErr error
+	for i, m := range mix {
+		var durs []time.Duration
+		n, e := 0, 0
+		for _, s := range all {
+			if s.op != i {
+				continue
+			}
+			n++
+			if s.err != nil {
+				e++
+				if firstErr == nil {
+					firstErr = s.err
+				}
+				continue
+			}
+			durs = append(durs, s.dur)
+		}
+		slices.Sort(durs)
+		total += n
+		errs += e
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", m.name, n, e, ms(percentile(durs, 0.5)), ms(percentile(durs, 0.99)))
+		fmt.Fprintf(os.Stderr, "%-22s %7d requests, %d errors, p50 %s, p99 %s\n", m.name, n, e, ms(percentile(durs, 0.5)), ms(percentile(durs, 0.99)))
+	}
+	fmt.Fprintf(&b, "\nThroughput: %d requests in %s = **%.0f requests/s**; errors: **%d**; server peak RSS: **%.0f MiB** "+
+		"(targets: zero errors, peak RSS ≤ 200 MB).\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), errs, float64(peakKB)/1024)
+	if firstErr != nil {
+		fmt.Fprintf(&b, "\nFirst error: `%s`\n", truncate(firstErr.Error()))
+	}
+	fmt.Fprintf(os.Stderr, "%d requests in %s, %d errors, peak RSS %.0f MiB\n", total, elapsed.Round(time.Millisecond), errs, float64(peakKB)/1024)
+	old, err := os.ReadFile(outFile)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return os.WriteFile(outFile, []byte(ReplaceSection(string(old), "## Load test", b.String())), 0o644)
+}
+
+// ReplaceSection replaces the section of doc that starts with heading (up to the next
+// "## " heading) with section, or appends section when doc has none.
+func ReplaceSection(doc, heading, section string) string {
+	i := strings.Index(doc, "\n"+heading+"\n")
+	if i < 0 {
+		return strings.TrimRight(doc, "\n") + "\n\n" + section
+	}
+	rest := doc[i+1+len(heading):]
+	j := strings.Index(rest, "\n## ")
+	if j < 0 {
+		return doc[:i+1] + section
+	}
+	return doc[:i+1] + section + "\n" + rest[j+1:]
+}
