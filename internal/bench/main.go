@@ -32,6 +32,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -72,22 +73,11 @@ var (
 
 func run(nodes, requests, warmup int, outFile string) error {
 	ctx := context.Background()
-	cfg := store.Config{
-		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
-		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
-		TokenCacheTTL: store.DefaultTokenCacheTTL,
-	}
-	st, err := store.Open(cfg)
+	st, cfg, err := benchenv.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close(ctx)
-	if err := st.WaitReachable(ctx, time.Second); err != nil {
-		return err
-	}
-	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
-		return err
-	}
 	pipelines := nodes / store.SeedNodesPerPipeline
 	start := time.Now()
 	seeded, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
@@ -443,11 +433,4 @@ func memTotal() string {
 		return "?"
 	}
 	return strings.TrimSpace(string(out)) + " GiB"
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -56,13 +57,6 @@ func main() {
 	}
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 type sample struct {
 	op  int
 	dur time.Duration
@@ -71,21 +65,11 @@ type sample struct {
 
 func run(clients int, duration time.Duration, nodes int, bin, outFile string) error {
 	ctx := context.Background()
-	cfg := store.Config{
-		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
-		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
-	}
-	st, err := store.Open(cfg)
+	st, cfg, err := benchenv.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close(ctx)
-	if err := st.WaitReachable(ctx, time.Second); err != nil {
-		return err
-	}
-	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
-		return err
-	}
 	if _, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
 		fmt.Fprintf(os.Stderr, "\rseeding: %d nodes, %d relationships", n, r)
 	}); err != nil && !strings.Contains(err.Error(), "seeded already") {
@@ -233,8 +217,8 @@ func olEvent(client *http.Client, base, ns string, c, step int) error {
 	body, _ := json.Marshal(map[string]any{
 		"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),
 		"run": map[string]any{"runId": uuid()}, "job": map[string]any{"namespace": ns, "name": fmt.Sprintf("client_%d.job_%d", c, step%10)},
-		"inputs":  []any{ds(fmt.Sprintf("table_%d", step%50)), ds(fmt.Sprintf("table_%d", (step+1)%50))},
-		"outputs": []any{ds(fmt.Sprintf("client_%d.out_%d", c, step))},
+		"inputs":   []any{ds(fmt.Sprintf("table_%d", step%50)), ds(fmt.Sprintf("table_%d", (step+1)%50))},
+		"outputs":  []any{ds(fmt.Sprintf("client_%d.out_%d", c, step))},
 		"producer": "https://github.com/provgraph/provgraph/internal/loadtest", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
 	})
 	resp, err := client.Post(base+"/api/v1/lineage", "application/json", bytes.NewReader(body))

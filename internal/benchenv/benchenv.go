@@ -1,0 +1,47 @@
+// Package benchenv is what the benchmark and load-test commands share: the store they
+// open from the environment (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE; the
+// local launcher's defaults otherwise), migrated and ready.
+package benchenv
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/provgraph/provgraph/store"
+)
+
+// Config is the Neo4j connection the environment names.
+func Config() store.Config {
+	return store.Config{
+		URI: env("NEO4J_URI", "bolt://127.0.0.1:7687"), User: env("NEO4J_USER", "neo4j"),
+		Password: env("NEO4J_PASSWORD", "provgraph-local"), Database: env("NEO4J_DATABASE", "neo4j"),
+		TokenCacheTTL: store.DefaultTokenCacheTTL,
+	}
+}
+
+// Open opens the store of Config, waits until Neo4j answers and migrates the schema.
+// The caller closes the store.
+func Open(ctx context.Context) (*store.Store, store.Config, error) {
+	cfg := Config()
+	st, err := store.Open(cfg)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if err := st.WaitReachable(ctx, time.Second); err != nil {
+		st.Close(ctx)
+		return nil, cfg, err
+	}
+	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
+		st.Close(ctx)
+		return nil, cfg, err
+	}
+	return st, cfg, nil
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
