@@ -100,15 +100,7 @@ func (s *server) searchExperiments(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	max, err := q.optInt("max_results")
-	if err != nil {
-		return nil, err
-	}
-	first := store.MaxPageSize
-	if max != nil && *max > 0 && *max < int64(first) {
-		first = int(*max)
-	}
-	token, err := q.optStr("page_token")
+	first, after, err := q.page(store.MaxPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +111,6 @@ func (s *server) searchExperiments(q *request) (any, error) {
 	cond, err := parseEntityFilter(filter, "experiments/search", experimentAttrs)
 	if err != nil {
 		return nil, err
-	}
-	after := ""
-	if token != nil {
-		after = *token
 	}
 	var out []map[string]any
 	next := ""

@@ -333,19 +333,10 @@ func (s *server) searchLoggedModels(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	max, err := q.optInt("max_results")
+	first, after, err := q.page(store.MaxPageSize)
 	if err != nil {
 		return nil, err
 	}
-	first := store.MaxPageSize
-	if max != nil && *max > 0 && *max < int64(first) {
-		first = int(*max)
-	}
-	token, err := q.optStr("page_token")
-	if err != nil {
-		return nil, err
-	}
-	after := deref(token)
 	out := []map[string]any{}
 	for {
 		page, err := s.st.ListLoggedModels(q.r.Context(), ids, store.MaxKindPage, after)

@@ -434,6 +434,25 @@ func (q *request) optInt(field string) (*int64, error) {
 	return &i, err
 }
 
+// page reads a search's max_results and page_token: the page size (limit when
+// max_results is absent, not positive or larger) and where to continue ("" from the
+// start).
+func (q *request) page(limit int) (first int, after string, err error) {
+	max, err := q.optInt("max_results")
+	if err != nil {
+		return 0, "", err
+	}
+	first = limit
+	if max != nil && *max > 0 && *max < int64(limit) {
+		first = int(*max)
+	}
+	token, err := q.optStr("page_token")
+	if err != nil {
+		return 0, "", err
+	}
+	return first, deref(token), nil
+}
+
 func (q *request) list(field string) ([]any, error) {
 	v, ok := q.params[field]
 	if !ok || v == nil {

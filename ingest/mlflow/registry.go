@@ -163,19 +163,10 @@ func (s *server) searchRegisteredModels(q *request) (any, error) {
 // returns for each (nil leaves a node out), until max_results are kept; the page
 // token continues after the last kept node.
 func (s *server) searchKind(q *request, kind store.Kind, cond entityFilter, keep func(store.Node) (map[string]any, error)) ([]map[string]any, string, error) {
-	max, err := q.optInt("max_results")
+	first, after, err := q.page(store.MaxPageSize)
 	if err != nil {
 		return nil, "", err
 	}
-	first := store.MaxPageSize
-	if max != nil && *max > 0 && *max < int64(first) {
-		first = int(*max)
-	}
-	token, err := q.optStr("page_token")
-	if err != nil {
-		return nil, "", err
-	}
-	after := deref(token)
 	out := []map[string]any{}
 	for {
 		page, err := s.st.ListKind(q.r.Context(), kind, cond.kindFilter(), store.MaxKindPage, after)

@@ -580,17 +580,9 @@ func (s *server) getMetricHistory(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	first := store.MaxHistoryPage
-	if max, err := q.optInt("max_results"); err != nil {
+	first, after, err := q.page(store.MaxHistoryPage)
+	if err != nil {
 		return nil, err
-	} else if max != nil && *max > 0 && *max < int64(first) {
-		first = int(*max)
-	}
-	after := ""
-	if t, err := q.optStr("page_token"); err != nil {
-		return nil, err
-	} else if t != nil {
-		after = *t
 	}
 	page, err := s.st.MetricHistory(q.r.Context(), key, metric, store.StepRange{}, first, after)
 	if err != nil {
