@@ -126,6 +126,19 @@ func histogram(name, help string, labels ...string) *prometheus.HistogramVec {
 	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
 }
 
+// WatchNeo4j exports provgraph_neo4j_up: 1 while up reports that Neo4j answers, 0
+// during an outage (store.Store.Outage).
+func (m *Metrics) WatchNeo4j(up func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "neo4j_up",
+		Help: "1 while Neo4j answers, 0 during an outage: from its first failed check until a check succeeds (requests then fail at once with UNAVAILABLE)."},
+		func() float64 {
+			if up() {
+				return 1
+			}
+			return 0
+		}))
+}
+
 // Handler serves the metrics in Prometheus's exposition formats.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -244,6 +244,16 @@ func withDeadline(limit time.Duration) graphql.ResponseMiddleware {
 	}
 }
 
+// withRequestDeadline is withDeadline for the REST surfaces: the request's context
+// ends after limit, and with it the Neo4j transactions it runs.
+func withRequestDeadline(limit time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeoutCause(r.Context(), limit, &deadline{limit: limit})
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // explainDeadline turns the failure of a field whose request ran out of time into an
 // UNAVAILABLE error that says so: without it the store would blame the database, or
 // an error it could not classify would be reported as internal.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -288,4 +289,40 @@ func TestIntrospectionCanBeRefused(t *testing.T) {
 
 	admitted := handlerWith(t, server.Options{AuthorizeIntrospection: func(context.Context) error { return nil }})
 	assert.Equal(t, "Query", get(mustDo(t, admitted, typ, nil), "__type", "name"))
+}
+
+// The ingest surfaces run under the same deadline: an OpenLineage event and an MLflow
+// call that run out of time get UNAVAILABLE (MLflow's TEMPORARILY_UNAVAILABLE) and
+// write nothing.
+func TestIngestRequestDeadline(t *testing.T) {
+	t.Parallel()
+	tk := neo4jtest.Token(t)
+	event := `{"eventType": "COMPLETE", "eventTime": "2026-11-26T04:00:00Z", "run": {"runId": "` + uuidFor(tk) + `"},
+	  "job": {"namespace": "deadline-` + tk + `", "name": "job"}}`
+	post := func(h http.Handler, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	hurried := handlerWith(t, server.Options{RequestTimeout: time.Nanosecond})
+	rec := post(hurried, "/api/v1/lineage", event)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"code":"UNAVAILABLE"`)
+	rec = post(hurried, "/api/2.0/mlflow/experiments/create", `{"name": "deadline-`+tk+`"}`)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"error_code":"TEMPORARILY_UNAVAILABLE"`)
+	d := mustDo(t, newHandler(t), `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": "job:deadline-" + tk + ":job"})
+	assert.Nil(t, get(d, "node"), "the event wrote nothing")
+
+	// With time to spare the same event is recorded.
+	rec = post(handlerWith(t, server.Options{RequestTimeout: time.Minute}), "/api/v1/lineage", event)
+	assert.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+}
+
+// uuidFor makes a run id (a UUID) from a test token.
+func uuidFor(tk string) string {
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(tk)))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

@@ -84,6 +84,7 @@ func New(opts Options) http.Handler {
 		opts.AuthorizeIntrospection = authenticatedOnly
 	}
 	m := metrics.New()
+	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", playground.Handler("provgraph", GraphQLPath))
 	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts, m)))
@@ -95,16 +96,19 @@ func New(opts Options) http.Handler {
 	// health endpoints (accessFor).
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
+	// The ingest surfaces run under the request deadline, like GraphQL operations; the
+	// artifact proxy streams files of any size and does not.
 	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot, Count: m.Ingest(SurfaceMLflow)})
-	for _, prefix := range append([]string{mlflow.ArtifactsPrefix}, mlflow.APIPrefixes...) {
-		mux.Handle(prefix, mlflowAPI)
+	mux.Handle(mlflow.ArtifactsPrefix, mlflowAPI)
+	for _, prefix := range mlflow.APIPrefixes {
+		mux.Handle(prefix, withRequestDeadline(opts.RequestTimeout, mlflowAPI))
 	}
 	// OpenLineage events (spec 2-0-2), single and batched.
-	lineageAPI := openlineage.NewHandler(opts.Store, m.Ingest(SurfaceOpenLineage))
+	lineageAPI := withRequestDeadline(opts.RequestTimeout, openlineage.NewHandler(opts.Store, m.Ingest(SurfaceOpenLineage)))
 	mux.Handle(openlineage.Path, lineageAPI)
 	mux.Handle(openlineage.BatchPath, lineageAPI)
 	// SageMaker EventBridge events and forwarded Describe* responses.
-	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker)))
+	mux.Handle(sagemaker.Path, withRequestDeadline(opts.RequestTimeout, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker))))
 
 	var h http.Handler = mux
 	h = authenticate(opts, h)

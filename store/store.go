@@ -18,6 +18,7 @@ import (
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
+	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/apperr"
 )
@@ -44,6 +45,8 @@ type Config struct {
 	// AuditChain names the audit chain writes append to; "" is DefaultAuditChain. Tests
 	// that tamper with entries use a chain of their own.
 	AuditChain string
+	// Logger, when set, is told when an outage of Neo4j starts and ends (outage.go).
+	Logger *zerolog.Logger
 }
 
 // Store is the provenance graph in Neo4j. It is safe for concurrent use.
@@ -53,6 +56,8 @@ type Store struct {
 	tokens tokenCache
 	// auditChain is the chain write appends to (Config.AuditChain).
 	auditChain string
+	// health fails transactions fast while Neo4j cannot be reached (outage.go).
+	health *health
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -64,7 +69,8 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Database == "" {
 		cfg.Database = "neo4j"
 	}
-	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""),
+	auth := neo4j.BasicAuth(cfg.User, cfg.Password, "")
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, auth,
 		func(c *config.Config) {
 			if cfg.MaxConnectionPoolSize > 0 {
 				c.MaxConnectionPoolSize = cfg.MaxConnectionPoolSize
@@ -81,12 +87,16 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.AuditChain == "" {
 		cfg.AuditChain = DefaultAuditChain
 	}
-	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain}, nil
+	h, err := newHealth(cfg.URI, auth, cfg.Database, cfg.Logger)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
+	}
+	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h}, nil
 }
 
 // Close releases the driver's connections.
 func (s *Store) Close(ctx context.Context) error {
-	return s.driver.Close(ctx)
+	return errors.Join(s.health.close(ctx), s.driver.Close(ctx))
 }
 
 // WaitReachable retries until Neo4j answers (with the configured credentials) or ctx
@@ -153,8 +163,15 @@ func read[T any](ctx context.Context, s *Store, work func(tx neo4j.ManagedTransa
 }
 
 // transact runs work in a managed transaction of the given mode in a session of its
-// own, reporting to the context's TxObserver when there is one.
+// own, reporting to the context's TxObserver when there is one. During an outage of
+// Neo4j it fails at once with UNAVAILABLE, and an outage that starts while work runs
+// cancels it (outage.go).
 func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx neo4j.ManagedTransaction) (T, error)) (res T, err error) {
+	ctx, leave, err := s.health.enter(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer leave()
 	if obs := txObserverFrom(ctx); obs != nil {
 		start := time.Now()
 		obs.TxStarted(mode)
@@ -168,7 +185,10 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
 	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx))
-	return res, classify(err)
+	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable {
+		s.health.suspect()
+	}
+	return res, err
 }
 
 // txTimeout gives a transaction the time left before ctx's deadline, so that Neo4j

@@ -160,6 +160,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	neo4jCfg := cfg.neo4j
 	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
+	neo4jCfg.Logger = &logger
 	st, err := store.Open(neo4jCfg)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
 )
 
 // The server comes up ready on a real Neo4j, serves, and on the shutdown signal (the
@@ -60,12 +61,18 @@ func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
 // testServeConfig is a serve configuration for the test Neo4j and a free local port.
 func testServeConfig(t *testing.T) *serveConfig {
 	t.Helper()
+	return serveConfigFor(t, neo4jtest.Config(t))
+}
+
+// serveConfigFor is a serve configuration for the Neo4j of db and a free local port.
+func serveConfigFor(t *testing.T, db store.Config) *serveConfig {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	return &serveConfig{
-		addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute,
+		addr: addr, neo4j: db, neo4jWait: time.Minute,
 		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20,
 	}
 }
@@ -84,14 +91,20 @@ func startServer(t *testing.T, cfg *serveConfig) (cancel context.CancelFunc, don
 // requireReady waits until the server at base answers /readyz with 200.
 func requireReady(t *testing.T, client *http.Client, base string) {
 	t.Helper()
+	requireReadyz(t, client, base, http.StatusOK, time.Minute)
+}
+
+// requireReadyz waits up to within for the server at base to answer /readyz with status.
+func requireReadyz(t *testing.T, client *http.Client, base string, status int, within time.Duration) {
+	t.Helper()
 	require.Eventually(t, func() bool {
 		resp, err := client.Get(base + "/readyz")
 		if err != nil {
 			return false
 		}
 		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 100*time.Millisecond, "%s ready", base)
+		return resp.StatusCode == status
+	}, within, 100*time.Millisecond, "%s/readyz answers %d", base, status)
 }
 
 // requireStopped waits for a cancelled server to return, without error.

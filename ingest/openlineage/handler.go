@@ -155,6 +155,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	}
 	res := BatchResult{Received: len(items), FailedEvents: []FailedEvent{}}
 	log := zerolog.Ctx(r.Context())
+	retriable := 0
 	for i, err := range errs {
 		if err == nil {
 			res.Successful++
@@ -169,11 +170,14 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		// Retrying later may succeed; the items are reported retriable.
 		f.Retriable = f.Code == apperr.Unavailable
+		if f.Retriable {
+			retriable++
+		}
 		res.Failed++
 		res.FailedEvents = append(res.FailedEvents, f)
 	}
 	if res.Failed > 0 {
-		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Msg("openlineage batch partly refused")
+		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Int("retriable", retriable).Msg("openlineage batch: some events not recorded")
 	}
 	countBatch(h.count, res)
 	writeJSON(w, http.StatusOK, res)

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/rs/zerolog"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// How the store notices that Neo4j cannot be reached, and that it can again.
+const (
+	// OutageSuspectAfter is how long a transaction may run before the store checks
+	// that Neo4j still answers. Most finish in milliseconds; the check is one small
+	// query on a connection of its own.
+	OutageSuspectAfter = time.Second
+	// OutageProbeTimeout bounds one check: connecting and running RETURN 1. A check
+	// that fails or takes longer starts an outage.
+	OutageProbeTimeout = 3 * time.Second
+	// OutageProbeEvery is how often an outage is checked for its end.
+	OutageProbeEvery = 500 * time.Millisecond
+)
+
+// health knows whether Neo4j answers, so that an outage costs callers an immediate
+// UNAVAILABLE rather than each waiting out the driver's retries until its deadline.
+//
+// A transaction still running after OutageSuspectAfter, or one that failed as
+// unavailable, makes health check Neo4j through a driver of its own (so that a busy
+// connection pool is not mistaken for an outage). A failed check starts an outage: the
+// transactions in flight are cancelled with its error, and new ones fail with it at
+// once, before they take a connection. During the outage health checks again every
+// OutageProbeEvery, and the first check that succeeds ends it: the service recovers
+// without a restart.
+type health struct {
+	probe neo4j.DriverWithContext
+	db    string
+	log   *zerolog.Logger
+
+	mu       sync.Mutex
+	down     *outageCause // the current outage; nil while Neo4j answers
+	probing  bool
+	inflight map[uint64]context.CancelCauseFunc
+	seq      uint64
+	closed   chan struct{}
+	isClosed bool
+}
+
+// outageCause is what the transactions in flight when an outage starts are cancelled
+// with, and what new ones fail with while it lasts.
+type outageCause struct {
+	err   *apperr.Error
+	since time.Time
+}
+
+func (o *outageCause) Error() string { return o.err.Error() }
+
+func newHealth(uri string, auth neo4j.AuthToken, db string, log *zerolog.Logger) (*health, error) {
+	probe, err := neo4j.NewDriverWithContext(uri, auth, func(c *neo4j.Config) {
+		c.MaxConnectionPoolSize = 1
+		c.ConnectionAcquisitionTimeout = OutageProbeTimeout
+		c.SocketConnectTimeout = OutageProbeTimeout
+		c.ConnectionLivenessCheckTimeout = 0 // an idle connection is checked before each use
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &health{probe: probe, db: db, log: log, inflight: map[uint64]context.CancelCauseFunc{}, closed: make(chan struct{})}, nil
+}
+
+// enter admits a transaction: during an outage it returns the outage's error; else a
+// context the outage cancels if one starts before leave is called.
+func (h *health) enter(ctx context.Context) (_ context.Context, leave func(), _ error) {
+	h.mu.Lock()
+	if h.down != nil {
+		err := h.down.err
+		h.mu.Unlock()
+		return ctx, nil, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	h.seq++
+	id := h.seq
+	h.inflight[id] = cancel
+	h.mu.Unlock()
+	timer := time.AfterFunc(OutageSuspectAfter, h.suspect)
+	return ctx, func() {
+		timer.Stop()
+		h.mu.Lock()
+		delete(h.inflight, id)
+		h.mu.Unlock()
+		cancel(nil)
+	}, nil
+}
+
+// failure is the error a transaction under ctx (from enter) ends with: the outage's,
+// when one cancelled it; else err.
+func (h *health) failure(ctx context.Context, err error) error {
+	var down *outageCause
+	if err != nil && errors.As(context.Cause(ctx), &down) {
+		return down.err
+	}
+	return err
+}
+
+// suspect starts checking Neo4j unless a check is already under way.
+func (h *health) suspect() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.probing || h.isClosed {
+		return
+	}
+	h.probing = true
+	go h.watch()
+}
+
+// watch checks Neo4j until it answers: once when an outage is suspected, and then
+// every OutageProbeEvery while one lasts.
+func (h *health) watch() {
+	for {
+		err := h.ping()
+		now := time.Now()
+		h.mu.Lock()
+		if err == nil {
+			if h.down != nil && h.log != nil {
+				h.log.Info().Dur("outage", now.Sub(h.down.since)).Msg("neo4j answers again: outage over")
+			}
+			h.down, h.probing = nil, false
+			h.mu.Unlock()
+			return
+		}
+		if h.down == nil {
+			h.down = &outageCause{since: now, err: apperr.UnavailableBecause(err,
+				"the graph database cannot be reached (since %s); retry later", now.UTC().Format(time.RFC3339))}
+			for _, cancel := range h.inflight {
+				cancel(h.down)
+			}
+			if h.log != nil {
+				h.log.Warn().Err(err).Int("cancelled_transactions", len(h.inflight)).
+					Msg("neo4j does not answer: outage, requests fail with UNAVAILABLE until it does")
+			}
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.closed:
+			return
+		case <-time.After(OutageProbeEvery):
+		}
+	}
+}
+
+// ping runs RETURN 1 on the probe driver.
+func (h *health) ping() error {
+	ctx, cancel := context.WithTimeout(context.Background(), OutageProbeTimeout)
+	defer cancel()
+	sess := h.probe.NewSession(ctx, neo4j.SessionConfig{DatabaseName: h.db, AccessMode: neo4j.AccessModeRead})
+	defer func() { _ = sess.Close(ctx) }()
+	res, err := sess.Run(ctx, "RETURN 1", nil)
+	if err != nil {
+		return err
+	}
+	_, err = res.Consume(ctx)
+	return err
+}
+
+// Outage reports whether the store is in an outage (Neo4j did not answer its last
+// check), and since when.
+func (s *Store) Outage() (since time.Time, down bool) {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	if s.health.down == nil {
+		return time.Time{}, false
+	}
+	return s.health.down.since, true
+}
+
+func (h *health) close(ctx context.Context) error {
+	h.mu.Lock()
+	if !h.isClosed {
+		h.isClosed = true
+		close(h.closed)
+	}
+	h.mu.Unlock()
+	return h.probe.Close(ctx)
+}
