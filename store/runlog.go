@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -77,6 +78,16 @@ SET r.tagKeys = $tagKeys, r.tagValues = $tagValues`
 UNWIND $sids AS sid
 MATCH (m:` + LabelMetricSeries + ` {sid: sid})
 RETURN m {.*} AS m`
+
+	// cypherChunksAround reads the points of the chunks that could hold points of a
+	// batch: those overlapping its step range and, when they know theirs, its timestamp
+	// range (chunks written before timestamps ranges were kept do not).
+	cypherChunksAround = `
+UNWIND $checks AS q
+MATCH (c:` + LabelMetricChunk + `)
+WHERE c.sid = q.sid AND c.seq >= 0 AND c.maxStep >= q.lo AND c.minStep <= q.hi
+  AND (c.maxTimestamp IS NULL OR c.maxTimestamp >= q.tlo AND c.minTimestamp <= q.thi)
+RETURN q.i AS i, c.steps AS steps, c.timestamps AS ts, c.values AS vs`
 
 	cypherWriteSeries = `
 MATCH (r:` + LabelNode + ` {key: $run})
@@ -262,6 +273,10 @@ type seriesState struct {
 	tailSteps, tailTS      []int64
 	tailValues             []float64
 	hasLast, hasMinMax, ok bool
+	// chunkedMaxStep and chunkedMaxTS bound the points in the series' chunks, when
+	// chunkedKnown: series chunked before the bounds were kept have none.
+	chunkedMaxStep, chunkedMaxTS int64
+	chunkedKnown                 bool
 }
 
 func seriesFrom(m map[string]any) seriesState {
@@ -279,6 +294,11 @@ func seriesFrom(m map[string]any) seriesState {
 	s.tailSteps = int64s(m["tailSteps"])
 	s.tailTS = int64s(m["tailTimestamps"])
 	s.tailValues = float64s(m["tailValues"])
+	s.chunkedMaxStep, s.chunkedKnown = m["chunkedMaxStep"].(int64)
+	s.chunkedMaxTS, _ = m["chunkedMaxTimestamp"].(int64)
+	if s.chunks == 0 {
+		s.chunkedMaxStep, s.chunkedMaxTS, s.chunkedKnown = math.MinInt64, math.MinInt64, true
+	}
 	return s
 }
 
@@ -356,17 +376,30 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 		sid, _ := props["sid"].(string)
 		existing[sid] = seriesFrom(props)
 	}
+	fresh, err := newPoints(ctx, tx, keys, sids, byKey, existing)
+	if err != nil {
+		return fmt.Errorf("metric points of %q: %w", run, err)
+	}
 	rows := make([]map[string]any, 0, len(keys))
 	for i, k := range keys {
+		if len(fresh[i]) == 0 {
+			continue // every point is recorded already
+		}
 		st := existing[sids[i]]
 		isNew := !st.ok
-		for _, p := range byKey[k] {
+		if isNew {
+			st.chunkedMaxStep, st.chunkedMaxTS, st.chunkedKnown = math.MinInt64, math.MinInt64, true
+		}
+		for _, p := range fresh[i] {
 			st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
 		}
 		var chunks []map[string]any
 		for len(st.tailSteps) >= MetricChunkSize {
-			chunks = append(chunks, chunkRow(sids[i], st.chunks, st.tailSteps[:MetricChunkSize],
-				st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize]))
+			chunk := chunkRow(sids[i], st.chunks, st.tailSteps[:MetricChunkSize],
+				st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize])
+			chunks = append(chunks, chunk)
+			st.chunkedMaxStep = max(st.chunkedMaxStep, chunk["maxStep"].(int64))
+			st.chunkedMaxTS = max(st.chunkedMaxTS, chunk["maxTimestamp"].(int64))
 			st.chunks++
 			st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
 		}
@@ -374,17 +407,109 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 			"run": run, "key": k, "count": st.count, "finite": st.finite, "mean": st.mean, "m2": st.m2,
 			"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
 			"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
-			"min": nil, "max": nil,
+			"min": nil, "max": nil, "chunkedMaxStep": nil, "chunkedMaxTimestamp": nil,
 		}
 		if st.hasMinMax {
 			props["min"], props["max"] = st.min, st.max
 		}
+		if st.chunkedKnown && st.chunks > 0 {
+			props["chunkedMaxStep"], props["chunkedMaxTimestamp"] = st.chunkedMaxStep, st.chunkedMaxTS
+		}
 		rows = append(rows, map[string]any{"sid": sids[i], "isNew": isNew, "props": props, "chunks": chunks})
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	if _, err := collect(ctx, tx, cypherWriteSeries, map[string]any{"run": run, "series": rows}); err != nil {
 		return fmt.Errorf("log metrics of %q: %w", run, err)
 	}
 	return nil
+}
+
+// pointID identifies a metric point within its series, as MLflow does: step,
+// timestamp and value (every NaN the same).
+type pointID struct {
+	step, ts int64
+	bits     uint64
+}
+
+func idOf(step, ts int64, v float64) pointID {
+	if math.IsNaN(v) {
+		v = math.NaN()
+	}
+	return pointID{step, ts, math.Float64bits(v)}
+}
+
+// newPoints returns, per key, the batch's points that its series does not hold yet:
+// a point already recorded (a retried request) or given twice in the batch is
+// recorded once, as in MLflow's tracking store. The series' open tail is at hand;
+// its chunks are read only for points that could be in them — at or below the
+// highest step and timestamp chunked — which points logged in order never are.
+func newPoints(ctx context.Context, tx neo4j.ManagedTransaction, keys, sids []string, byKey map[string][]MetricPoint,
+	existing map[string]seriesState) ([][]MetricPoint, error) {
+	fresh := make([][]MetricPoint, len(keys))
+	var checks []map[string]any
+	for i, k := range keys {
+		st := existing[sids[i]]
+		seen := make(map[pointID]bool, len(byKey[k]))
+		tailRead := false
+		var lo, hi, tlo, thi int64 = math.MaxInt64, math.MinInt64, math.MaxInt64, math.MinInt64
+		for _, p := range byKey[k] {
+			id := idOf(p.Step, p.Timestamp.UnixMilli(), p.Value)
+			// No recorded point has a higher step than the series' last point, so the
+			// tail is read only for a point that could repeat one.
+			if st.ok && id.step <= st.lastStep && !tailRead {
+				for j := range st.tailSteps {
+					seen[idOf(st.tailSteps[j], st.tailTS[j], st.tailValues[j])] = true
+				}
+				tailRead = true
+			}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			fresh[i] = append(fresh[i], p)
+			if st.chunks > 0 && id.step <= st.lastStep && (!st.chunkedKnown || id.step <= st.chunkedMaxStep && id.ts <= st.chunkedMaxTS) {
+				lo, hi, tlo, thi = min(lo, id.step), max(hi, id.step), min(tlo, id.ts), max(thi, id.ts)
+			}
+		}
+		if lo <= hi {
+			checks = append(checks, map[string]any{"i": int64(i), "sid": sids[i], "lo": lo, "hi": hi, "tlo": tlo, "thi": thi})
+		}
+	}
+	if len(checks) == 0 {
+		return fresh, nil
+	}
+	recs, err := collect(ctx, tx, cypherChunksAround, map[string]any{"checks": checks})
+	if err != nil {
+		return nil, err
+	}
+	chunked := make(map[int64]map[pointID]bool)
+	for _, r := range recs {
+		i, _ := r.Get("i")
+		steps, _ := r.Get("steps")
+		ts, _ := r.Get("ts")
+		vs, _ := r.Get("vs")
+		in := chunked[i.(int64)]
+		if in == nil {
+			in = map[pointID]bool{}
+			chunked[i.(int64)] = in
+		}
+		ss, tt, xs := int64s(steps), int64s(ts), float64s(vs)
+		for j := range ss {
+			in[idOf(ss[j], tt[j], xs[j])] = true
+		}
+	}
+	for i, in := range chunked {
+		kept := fresh[i][:0]
+		for _, p := range fresh[i] {
+			if !in[idOf(p.Step, p.Timestamp.UnixMilli(), p.Value)] {
+				kept = append(kept, p)
+			}
+		}
+		fresh[i] = kept
+	}
+	return fresh, nil
 }
 
 // chunkRow is a full chunk of points with its step range and extreme points (as
@@ -416,6 +541,7 @@ func chunkRow(sid string, seq int64, steps, ts []int64, values []float64) map[st
 		"steps": append([]int64(nil), steps...), "timestamps": append([]int64(nil), ts...),
 		"values":  append([]float64(nil), values...),
 		"minStep": steps[first], "maxStep": steps[last],
+		"minTimestamp": slices.Min(ts), "maxTimestamp": slices.Max(ts),
 		"extremeSteps": pick(steps, extremes), "extremeTimestamps": pick(ts, extremes),
 		"extremeValues": pickF(values, extremes),
 	}

@@ -326,3 +326,84 @@ func TestMetricTiesAndPrecision(t *testing.T) {
 		assert.Len(t, p.Runs, want, filter)
 	}
 }
+
+// A metric point is its step, timestamp and value (as in MLflow): a batch sent again —
+// a client retrying a request whose answer it lost — records nothing new, whether its
+// points sit in the series' open tail or in a chunk, and a point given twice in a batch
+// is recorded once. Another value at the same step and time is another point.
+func TestRepeatedMetricPointsAreRecordedOnce(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "repeat-" + tk})
+	require.NoError(t, err)
+	run := newRun(t, st, exp.Key)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	points := func(key string, from, n int, step func(int) int64) []store.MetricPoint {
+		var ps []store.MetricPoint
+		for i := from; i < from+n; i++ {
+			v := float64(i)
+			if i%97 == 0 {
+				v = math.NaN()
+			}
+			ps = append(ps, store.MetricPoint{Key: key, Value: v, Step: step(i), Timestamp: t0.Add(time.Duration(i) * time.Second)})
+		}
+		return ps
+	}
+	byStep := func(i int) int64 { return int64(i) }
+	stepZero := func(int) int64 { return 0 } // MLflow's log_metric without a step
+	log := func(ps []store.MetricPoint) {
+		t.Helper()
+		for i := 0; i < len(ps); i += store.MaxMetricsPerCall {
+			_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: ps[i:min(i+store.MaxMetricsPerCall, len(ps))]})
+			require.NoError(t, err)
+		}
+	}
+	count := func(key string) int64 {
+		t.Helper()
+		sums, err := st.RunMetrics(ctx, run.Key, []string{key})
+		require.NoError(t, err)
+		require.Len(t, sums, 1)
+		return sums[0].Count
+	}
+	history := func(key string) []store.MetricPoint {
+		t.Helper()
+		var got []store.MetricPoint
+		after := ""
+		for {
+			p, err := st.MetricHistory(ctx, run.Key, key, store.StepRange{}, store.MaxHistoryPage, after)
+			require.NoError(t, err)
+			got = append(got, p.Points...)
+			if p.EndCursor == "" {
+				return got
+			}
+			after = p.EndCursor
+		}
+	}
+
+	for _, series := range []struct {
+		key  string
+		step func(int) int64
+	}{{"loss", byStep}, {"loss-no-step", stepZero}} {
+		first := points(series.key, 0, 1500, series.step) // a chunk of 1000 and a tail of 500
+		log(first)
+		require.Equal(t, int64(1500), count(series.key))
+		before := history(series.key)
+
+		log(first)                                   // the whole batch again
+		log(points(series.key, 200, 1, series.step)) // a chunked point alone
+		log(points(series.key, 1400, 1, series.step))
+		assert.Equal(t, int64(1500), count(series.key), "%s: repeated points recorded once", series.key)
+		assert.Equal(t, len(before), len(history(series.key)), series.key)
+
+		// New points after and among the old ones are recorded, repeats in a batch once.
+		more := points(series.key, 1500, 10, series.step)
+		more = append(more, more[3], points(series.key, 100, 1, series.step)[0])
+		other := points(series.key, 100, 1, series.step)[0]
+		other.Value = -1 // same step and time, another value
+		more = append(more, other)
+		log(more)
+		assert.Equal(t, int64(1511), count(series.key), series.key)
+	}
+}

@@ -23,13 +23,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/store"
 )
 
-// Neo4j killed with SIGKILL while several clients stream OpenLineage batches, and
-// started again on the same files: while it is down /readyz fails and requests fail
+// Neo4j killed with SIGKILL while several clients stream batches — OpenLineage event
+// batches and MLflow log-batch calls of metric points — and started again on the same
+// files: while it is down /readyz fails and requests fail
 // with UNAVAILABLE within the request deadline; the same server (not restarted) serves
 // again once Neo4j is back; no batch was recorded in part; and after the clients
 // redeliver what was not acknowledged, every event is recorded exactly once and the
@@ -43,7 +45,9 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
 
-	const requestTimeout = 5 * time.Second
+	// Long enough for a fresh Neo4j's first queries (each is planned on first use) on
+	// a machine busy with other tests; the outage answers come in milliseconds.
+	const requestTimeout = 15 * time.Second
 	cfg := serveConfigFor(t, db.cfg)
 	cfg.requestTimeout = requestTimeout
 	cfg.tokenCacheTTL = time.Hour // requests reach the store, not only the token lookup
@@ -52,13 +56,19 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	requireReady(t, http.DefaultClient, base) // the server migrated the fresh database
 	writer := authtest.NewToken(t, st, auth.RoleWriter)
 
-	const clients, batchSize = 4, 25
+	const clients, batchSize = 6, 25 // clients 0-3 send OpenLineage batches, 4-5 MLflow log-batch calls
 	f := &faultRun{base: base, client: &http.Client{Timeout: time.Minute, Transport: writer.Transport(&http.Transport{})},
 		resume: make(chan struct{})}
+	exp := f.mustCall(t, "/api/2.0/mlflow/experiments/create", `{"name": "fault-kill"}`)["experiment_id"]
+	runIDs := make([]string, clients)
+	for c := 4; c < clients; c++ {
+		run := f.mustCall(t, "/api/2.0/mlflow/runs/create", fmt.Sprintf(`{"experiment_id": %q}`, exp))["run"]
+		runIDs[c] = run.(map[string]any)["info"].(map[string]any)["run_id"].(string)
+	}
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Add(1)
-		go func() { defer wg.Done(); f.runClient(c, batchSize) }()
+		go func() { defer wg.Done(); f.runClient(c, runIDs[c], batchSize) }()
 	}
 	t.Cleanup(func() { f.stop.Store(true); wg.Wait() })
 
@@ -111,16 +121,16 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	// No batch is partial, and every acknowledged one is whole.
 	unackedWhole, unackedAbsent := 0, 0
 	for _, b := range f.allBatches() {
-		n := countRecorded(t, b)
+		n := countRecorded(t, st, b)
 		switch {
 		case b.acked:
-			assert.Equal(t, len(b.runIDs), n, "acknowledged batch %s is recorded whole", b.name)
+			assert.Equal(t, b.size, n, "acknowledged batch %s is recorded whole", b.name)
 		case n == 0:
 			unackedAbsent++
-		case n == len(b.runIDs):
+		case n == b.size:
 			unackedWhole++ // committed, but the answer was lost with the connection
 		default:
-			t.Errorf("unacknowledged batch %s is recorded in part: %d of %d events", b.name, n, len(b.runIDs))
+			t.Errorf("unacknowledged batch %s is recorded in part: %d of %d items", b.name, n, b.size)
 		}
 	}
 	t.Logf("after the restart: %d unacknowledged batches absent, %d whole", unackedAbsent, unackedWhole)
@@ -136,14 +146,27 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	wg.Wait()
 	require.Empty(t, f.unexpected(), "answers other than success or UNAVAILABLE")
 
-	// Every event exactly once, and nothing else under the test's namespace.
+	// Every event and metric point exactly once, and nothing else under the test's
+	// namespace.
 	events := 0
+	points := map[string]int64{}
 	for _, b := range f.allBatches() {
 		require.True(t, b.acked, "batch %s acknowledged in the end", b.name)
+		if b.mlflowRun != "" {
+			assert.Equal(t, b.size, countRecorded(t, st, b), "batch %s: each point once", b.name)
+			points[b.mlflowRun] += int64(b.size)
+			continue
+		}
 		events += len(b.runIDs)
 		for i, runID := range b.runIDs {
 			assertRecordedOnce(t, runID, b.outputs[i])
 		}
+	}
+	for run, n := range points {
+		sums, err := st.RunMetrics(t.Context(), "run:"+run, []string{"loss"})
+		require.NoError(t, err)
+		require.Len(t, sums, 1)
+		assert.Equal(t, n, sums[0].Count, "MLflow run %s holds every point sent, once", run)
 	}
 	res := execOn(t, `MATCH (r:`+store.LabelNode+`)-[:`+store.RelExecutedBy+`]->(j:`+store.LabelNode+`)
 WHERE j.key STARTS WITH $prefix RETURN count(r) AS runs`, map[string]any{"prefix": "job:" + faultNamespace + ":"})
@@ -154,7 +177,7 @@ WHERE j.key STARTS WITH $prefix RETURN count(r) AS runs`, map[string]any{"prefix
 	require.NoError(t, err)
 	assert.Nil(t, v.FirstBreak, "the audit chain verifies after the crash")
 	assert.Positive(t, v.Checked)
-	t.Logf("%d batches of %d events (%d acknowledged before the kill; %d failed requests while down, slowest %s); audit chain of %d entries verifies",
+	t.Logf("%d batches of %d items (%d acknowledged before the kill; %d failed requests while down, slowest %s); audit chain of %d entries verifies",
 		len(f.allBatches()), batchSize, f.ackedBeforeKill.Load(), f.failedDown.Load(), time.Duration(f.slowestDown.Load()).Round(time.Millisecond), v.Checked)
 }
 
@@ -185,7 +208,11 @@ type faultRun struct {
 
 type faultBatch struct {
 	name            string
-	runIDs, outputs []string
+	size            int
+	runIDs, outputs []string // of an OpenLineage batch
+	mlflowRun       string   // of an MLflow log-batch call, with points at steps first..first+size-1
+	first           int64
+	path            string
 	body            []byte
 	acked           bool
 }
@@ -193,7 +220,7 @@ type faultBatch struct {
 // newBatch is batch b of client c: n RunEvents, each with a new run writing an output
 // of its own from a shared input.
 func (f *faultRun) newBatch(c, b, n int) *faultBatch {
-	fb := &faultBatch{name: fmt.Sprintf("%d/%d", c, b)}
+	fb := &faultBatch{name: fmt.Sprintf("%d/%d", c, b), size: n, path: "/api/v1/lineage/batch"}
 	for i := range n {
 		var r [16]byte
 		_, _ = rand.Read(r[:])
@@ -201,6 +228,19 @@ func (f *faultRun) newBatch(c, b, n int) *faultBatch {
 		fb.outputs = append(fb.outputs, fmt.Sprintf("out-%d-%d-%d", c, b, i))
 	}
 	fb.body, _ = json.Marshal(fb.events())
+	return fb
+}
+
+// newMetricBatch is batch b of client c: an MLflow log-batch call of n points of the
+// metric loss of run.
+func newMetricBatch(c, b, n int, run string) *faultBatch {
+	fb := &faultBatch{name: fmt.Sprintf("%d/%d", c, b), size: n, path: "/api/2.0/mlflow/runs/log-batch", mlflowRun: run, first: int64(b * n)}
+	var metrics []any
+	for i := range n {
+		step := fb.first + int64(i)
+		metrics = append(metrics, map[string]any{"key": "loss", "value": 1 / float64(step+1), "timestamp": 1_780_000_000_000 + step, "step": step})
+	}
+	fb.body, _ = json.Marshal(map[string]any{"run_id": run, "metrics": metrics})
 	return fb
 }
 
@@ -222,7 +262,7 @@ func (fb *faultBatch) events() []any {
 
 // runClient sends new batches, and sends again those not acknowledged once the test
 // resumes it after Neo4j's restart.
-func (f *faultRun) runClient(c, size int) {
+func (f *faultRun) runClient(c int, mlflowRun string, size int) {
 	var retry []*faultBatch
 	next := 0
 	parked := false
@@ -243,17 +283,24 @@ func (f *faultRun) runClient(c, size int) {
 		if phase == phaseResumed && len(retry) > 0 {
 			b, retry = retry[0], retry[1:]
 		} else {
-			b = f.newBatch(c, next, size)
+			if mlflowRun != "" {
+				b = newMetricBatch(c, next, size, mlflowRun)
+			} else {
+				b = f.newBatch(c, next, size)
+			}
 			next++
 			f.mu.Lock()
 			f.batches = append(f.batches, b)
 			f.mu.Unlock()
 		}
 		start := time.Now()
-		status, body := f.post("/api/v1/lineage/batch", b.body)
+		status, body := f.post(b.path, b.body)
 		took := time.Since(start)
 		ok := false
 		switch {
+		case b.mlflowRun != "" && status == http.StatusOK:
+			ok = true
+		case b.mlflowRun != "" && status == http.StatusServiceUnavailable && strings.Contains(body, `"TEMPORARILY_UNAVAILABLE"`):
 		case status == http.StatusOK:
 			var rep struct {
 				Received, Successful, Failed int
@@ -306,6 +353,16 @@ func (f *faultRun) post(path string, body []byte) (int, string) {
 	return answer(f.client.Post(f.base+path, "application/json", bytes.NewReader(body)))
 }
 
+// mustCall makes an MLflow call that must succeed and returns its answer.
+func (f *faultRun) mustCall(t *testing.T, path, body string) map[string]any {
+	t.Helper()
+	status, answer := f.post(path, []byte(body))
+	require.Equal(t, http.StatusOK, status, answer)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(answer), &out))
+	return out
+}
+
 // get fetches path and returns the status and body.
 func (f *faultRun) get(path string) (int, string) {
 	return answer(f.client.Get(f.base + path))
@@ -353,8 +410,17 @@ func (f *faultRun) unacknowledged(n int) int {
 	return count
 }
 
-// countRecorded is how many of b's runs are in the graph.
-func countRecorded(t *testing.T, b *faultBatch) int {
+// countRecorded is how many of b's runs, or of its metric points, are in the graph.
+func countRecorded(t *testing.T, st *store.Store, b *faultBatch) int {
+	if b.mlflowRun != "" {
+		last := b.first + int64(b.size) - 1
+		page, err := st.MetricHistory(t.Context(), "run:"+b.mlflowRun, "loss", store.StepRange{Min: &b.first, Max: &last}, 1000, "")
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return 0 // no point of the run's loss yet
+		}
+		require.NoError(t, err)
+		return len(page.Points)
+	}
 	keys := make([]string, len(b.runIDs))
 	for i, id := range b.runIDs {
 		runID, err := store.OpenLineageRunID("runId", id)
