@@ -162,7 +162,7 @@ RETURN count(r) AS matching`, map[string]any{"exp": exp.String("experimentId")},
 	}
 	fmt.Fprintf(&b, "\nTargets: searchRuns p50 ≤ 50 ms; the down-sampled history ≤ 100 ms.\n\n")
 	fmt.Fprintf(&b, "Metric ingest through the GraphQL `logRun` batch mutation (target ≥ 100,000 points/s): %d clients, each logging "+
-		"batches of %d points (%d metrics × %d steps) to its own run for %s, request bodies encoded before the clock starts:\n\n",
+		"batches of %d points (%d metrics × %d steps) to its own run for %s, request bodies encoded before the clock starts and given timestamps of their own per request, so no point is sent twice:\n\n",
 		ingestClients, pointsPerBatch, keysPerBatch, pointsPerBatch/keysPerBatch, ingestDuration)
 	b.WriteString("| input form | points | points/s |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| `metrics`: one object per point | %d | %.0f |\n", rows.total, rows.rate)
@@ -188,13 +188,18 @@ func ingest(ctx context.Context, st *store.Store, client *http.Client, url, form
 	}
 	const logGQL = `mutation($input: LogRunInput!) { logRun(input: $input) { run { id } } }`
 	const bodiesPerClient = 20
-	bodies := make([][][]byte, ingestClients)
+	bodies := make([]stampedBodies, ingestClients)
 	for c := range ingestClients {
 		run, err := st.StartRun(ctx, "bench", store.RunInput{Experiment: exp.Key})
 		if err != nil {
 			return ingestResult{}, err
 		}
 		ts := time.Now().UTC()
+		if form == "metrics" {
+			bodies[c].stamp, bodies[c].round = rfc3339Stamps(ts)
+		} else {
+			bodies[c].stamp, bodies[c].round = msStamps(ts)
+		}
 		for batch := range bodiesPerClient {
 			input := map[string]any{"run": run.Key}
 			steps := pointsPerBatch / keysPerBatch
@@ -203,7 +208,7 @@ func ingest(ctx context.Context, st *store.Store, client *http.Client, url, form
 				for s := range steps {
 					for k := range keysPerBatch {
 						points = append(points, map[string]any{"key": fmt.Sprintf("metric_%d", k), "value": float64(batch*steps+s) / 7,
-							"step": batch*steps + s, "timestamp": ts.Format(time.RFC3339Nano)})
+							"step": batch*steps + s, "timestamp": bodies[c].stamp})
 					}
 				}
 				input["metrics"] = points
@@ -219,7 +224,9 @@ func ingest(ctx context.Context, st *store.Store, client *http.Client, url, form
 				input["metricSeries"] = series
 			}
 			body, _ := json.Marshal(map[string]any{"query": logGQL, "variables": map[string]any{"input": input}})
-			bodies[c] = append(bodies[c], body)
+			if err := bodies[c].add(body, pointsPerBatch); err != nil {
+				return ingestResult{}, err
+			}
 		}
 	}
 	var (
@@ -235,7 +242,7 @@ func ingest(ctx context.Context, st *store.Store, client *http.Client, url, form
 		go func() {
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline); i++ {
-				_, err := post(client, url, bodies[c][i%bodiesPerClient])
+				_, err := post(client, url, bodies[c].body(i))
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("client %d: %w", c, err)
