@@ -451,28 +451,47 @@ func newPoints(ctx context.Context, tx neo4j.ManagedTransaction, keys, sids []st
 	var checks []map[string]any
 	for i, k := range keys {
 		st := existing[sids[i]]
-		seen := make(map[pointID]bool, len(byKey[k]))
-		tailRead := false
-		var lo, hi, tlo, thi int64 = math.MaxInt64, math.MinInt64, math.MaxInt64, math.MinInt64
+		// The batch without repeats, and the step range of the points that could
+		// repeat a recorded one: no recorded point has a higher step than the series'
+		// last point.
+		seen := make(map[pointID]int, len(byKey[k]))
+		minStep, maxStep := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, p := range byKey[k] {
 			id := idOf(p.Step, p.Timestamp.UnixMilli(), p.Value)
-			// No recorded point has a higher step than the series' last point, so the
-			// tail is read only for a point that could repeat one.
-			if st.ok && id.step <= st.lastStep && !tailRead {
-				for j := range st.tailSteps {
-					seen[idOf(st.tailSteps[j], st.tailTS[j], st.tailValues[j])] = true
-				}
-				tailRead = true
-			}
-			if seen[id] {
+			if _, ok := seen[id]; ok {
 				continue
 			}
-			seen[id] = true
+			seen[id] = len(fresh[i])
 			fresh[i] = append(fresh[i], p)
-			if st.chunks > 0 && id.step <= st.lastStep && (!st.chunkedKnown || id.step <= st.chunkedMaxStep && id.ts <= st.chunkedMaxTS) {
-				lo, hi, tlo, thi = min(lo, id.step), max(hi, id.step), min(tlo, id.ts), max(thi, id.ts)
+			if st.ok && id.step <= st.lastStep {
+				minStep, maxStep = min(minStep, id.step), max(maxStep, id.step)
 			}
 		}
+		if minStep > maxStep {
+			continue // all beyond what is recorded: logged in order
+		}
+		// Points of the open tail in that range are looked up among the batch's.
+		repeated := make([]bool, len(fresh[i]))
+		for j, step := range st.tailSteps {
+			if step >= minStep && step <= maxStep {
+				if at, ok := seen[idOf(step, st.tailTS[j], st.tailValues[j])]; ok {
+					repeated[at] = true
+				}
+			}
+		}
+		kept := fresh[i][:0]
+		var lo, hi, tlo, thi int64 = math.MaxInt64, math.MinInt64, math.MaxInt64, math.MinInt64
+		for j, p := range fresh[i] {
+			if repeated[j] {
+				continue
+			}
+			kept = append(kept, p)
+			step, ts := p.Step, p.Timestamp.UnixMilli()
+			if st.chunks > 0 && step <= st.lastStep && (!st.chunkedKnown || step <= st.chunkedMaxStep && ts <= st.chunkedMaxTS) {
+				lo, hi, tlo, thi = min(lo, step), max(hi, step), min(tlo, ts), max(thi, ts)
+			}
+		}
+		fresh[i] = kept
 		if lo <= hi {
 			checks = append(checks, map[string]any{"i": int64(i), "sid": sids[i], "lo": lo, "hi": hi, "tlo": tlo, "thi": thi})
 		}
