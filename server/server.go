@@ -96,19 +96,21 @@ func New(opts Options) http.Handler {
 	// health endpoints (accessFor).
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
-	// The ingest surfaces run under the request deadline, like GraphQL operations; the
-	// artifact proxy streams files of any size and does not.
+	// The MLflow calls and single OpenLineage events run under the request deadline,
+	// like GraphQL operations. The artifact proxy streams files of any size, and the
+	// OpenLineage batch and SageMaker endpoints take arrays whose transactions commit
+	// one after another and are reported item by item, so those run without it.
 	mlflowAPI := mlflow.NewHandler(opts.Store, mlflow.Options{ArtifactRoot: opts.ArtifactRoot, Count: m.Ingest(SurfaceMLflow)})
 	mux.Handle(mlflow.ArtifactsPrefix, mlflowAPI)
 	for _, prefix := range mlflow.APIPrefixes {
 		mux.Handle(prefix, withRequestDeadline(opts.RequestTimeout, mlflowAPI))
 	}
 	// OpenLineage events (spec 2-0-2), single and batched.
-	lineageAPI := withRequestDeadline(opts.RequestTimeout, openlineage.NewHandler(opts.Store, m.Ingest(SurfaceOpenLineage)))
-	mux.Handle(openlineage.Path, lineageAPI)
+	lineageAPI := openlineage.NewHandler(opts.Store, m.Ingest(SurfaceOpenLineage))
+	mux.Handle(openlineage.Path, withRequestDeadline(opts.RequestTimeout, lineageAPI))
 	mux.Handle(openlineage.BatchPath, lineageAPI)
 	// SageMaker EventBridge events and forwarded Describe* responses.
-	mux.Handle(sagemaker.Path, withRequestDeadline(opts.RequestTimeout, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker))))
+	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker)))
 
 	var h http.Handler = mux
 	h = authenticate(opts, h)

@@ -23,6 +23,9 @@ const (
 	OutageProbeTimeout = 3 * time.Second
 	// OutageProbeEvery is how often an outage is checked for its end.
 	OutageProbeEvery = 500 * time.Millisecond
+	// OutageRecheck is how soon a failed check is repeated: the second failure in a
+	// row starts the outage.
+	OutageRecheck = 100 * time.Millisecond
 )
 
 // health knows whether Neo4j answers, so that an outage costs callers an immediate
@@ -30,9 +33,9 @@ const (
 //
 // A transaction still running after OutageSuspectAfter, or one that failed as
 // unavailable, makes health check Neo4j through a driver of its own (so that a busy
-// connection pool is not mistaken for an outage). A failed check starts an outage: the
-// transactions in flight are cancelled with its error, and new ones fail with it at
-// once, before they take a connection. During the outage health checks again every
+// connection pool is not mistaken for an outage). Two failed checks in a row start an
+// outage: the transactions in flight are cancelled with its error, and new ones fail
+// with it at once, before they take a connection. During the outage health checks again every
 // OutageProbeEvery, and the first check that succeeds ends it: the service recovers
 // without a restart.
 type health struct {
@@ -43,6 +46,7 @@ type health struct {
 	mu       sync.Mutex
 	down     *outageCause // the current outage; nil while Neo4j answers
 	probing  bool
+	lastUp   time.Time // when a check last succeeded
 	inflight map[uint64]context.CancelCauseFunc
 	seq      uint64
 	closed   chan struct{}
@@ -96,63 +100,97 @@ func (h *health) enter(ctx context.Context) (_ context.Context, leave func(), _ 
 }
 
 // failure is the error a transaction under ctx (from enter) ends with: the outage's,
-// when one cancelled it; else err.
+// when one cancelled it and the work had not failed on its own account (a domain
+// error stands); else err.
 func (h *health) failure(ctx context.Context, err error) error {
 	var down *outageCause
-	if err != nil && errors.As(context.Cause(ctx), &down) {
+	if _, domain := apperr.As(err); err != nil && !domain && errors.As(context.Cause(ctx), &down) {
 		return down.err
 	}
 	return err
 }
 
-// suspect starts checking Neo4j unless a check is already under way.
+// suspect starts checking Neo4j unless a check is under way or one succeeded less
+// than OutageProbeEvery ago (a busy Neo4j gets at most two checks a second).
 func (h *health) suspect() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.probing || h.isClosed {
+	if h.probing || h.isClosed || time.Since(h.lastUp) < OutageProbeEvery {
 		return
 	}
 	h.probing = true
 	go h.watch()
 }
 
-// watch checks Neo4j until it answers: once when an outage is suspected, and then
-// every OutageProbeEvery while one lasts.
+// watch checks Neo4j until it answers: when an outage is suspected, and then every
+// OutageProbeEvery while one lasts. An outage starts after two failed checks in a
+// row, OutageRecheck apart, so that a single lost connection does not cancel work.
 func (h *health) watch() {
+	failed := 0
 	for {
 		err := h.ping()
 		now := time.Now()
 		h.mu.Lock()
-		if err == nil {
-			if h.down != nil && h.log != nil {
-				h.log.Info().Dur("outage", now.Sub(h.down.since)).Msg("neo4j answers again: outage over")
-			}
-			h.down, h.probing = nil, false
+		if h.isClosed {
+			h.probing = false
 			h.mu.Unlock()
 			return
 		}
-		if h.down == nil {
+		if err == nil {
+			over := h.down
+			h.down, h.probing, h.lastUp = nil, false, now
+			h.mu.Unlock()
+			if over != nil && h.log != nil {
+				h.log.Info().Dur("outage", now.Sub(over.since)).Msg("neo4j answers again: outage over")
+			}
+			return
+		}
+		failed++
+		var cancels []context.CancelCauseFunc
+		started := h.down == nil && failed >= 2
+		if started {
 			h.down = &outageCause{since: now, err: apperr.UnavailableBecause(err,
 				"the graph database cannot be reached (since %s); retry later", now.UTC().Format(time.RFC3339))}
 			for _, cancel := range h.inflight {
-				cancel(h.down)
-			}
-			if h.log != nil {
-				h.log.Warn().Err(err).Int("cancelled_transactions", len(h.inflight)).
-					Msg("neo4j does not answer: outage, requests fail with UNAVAILABLE until it does")
+				cancels = append(cancels, cancel)
 			}
 		}
+		down := h.down
 		h.mu.Unlock()
+		for _, cancel := range cancels {
+			cancel(down)
+		}
+		if started && h.log != nil {
+			h.log.Warn().Err(err).Int("cancelled_transactions", len(cancels)).
+				Msg("neo4j does not answer: outage, requests fail with UNAVAILABLE until it does")
+		}
+		wait := OutageProbeEvery
+		if down == nil {
+			wait = OutageRecheck
+		}
 		select {
 		case <-h.closed:
 			return
-		case <-time.After(OutageProbeEvery):
+		case <-time.After(wait):
 		}
 	}
 }
 
-// ping runs RETURN 1 on the probe driver.
+// ping runs RETURN 1 on the probe driver. Only what says Neo4j cannot serve is a
+// failure: no connection, no answer in time, the database unavailable, the
+// credentials refused. Any other answer (a full thread pool, say) comes from a
+// Neo4j that is up, only busy.
 func (h *health) ping() error {
+	err := h.run()
+	var nerr *neo4j.Neo4jError
+	if errors.As(err, &nerr) && !isAuthError(err) && nerr.Code != "Neo.TransientError.General.DatabaseUnavailable" &&
+		nerr.Code != "Neo.ClientError.Database.DatabaseNotFound" {
+		return nil
+	}
+	return err
+}
+
+func (h *health) run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), OutageProbeTimeout)
 	defer cancel()
 	sess := h.probe.NewSession(ctx, neo4j.SessionConfig{DatabaseName: h.db, AccessMode: neo4j.AccessModeRead})

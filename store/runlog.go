@@ -427,7 +427,7 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 }
 
 // pointID identifies a metric point within its series, as MLflow does: step,
-// timestamp and value (every NaN the same).
+// timestamp and value (every NaN the same, -0 the same as 0).
 type pointID struct {
 	step, ts int64
 	bits     uint64
@@ -436,6 +436,9 @@ type pointID struct {
 func idOf(step, ts int64, v float64) pointID {
 	if math.IsNaN(v) {
 		v = math.NaN()
+	}
+	if v == 0 {
+		v = 0 // -0 is 0
 	}
 	return pointID{step, ts, math.Float64bits(v)}
 }

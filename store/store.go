@@ -185,7 +185,8 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
 	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx))
-	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable {
+	// An outage is suspected when Neo4j failed the work, not when the caller gave up.
+	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
 		s.health.suspect()
 	}
 	return res, err

@@ -40,6 +40,9 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts, kills and restarts a Neo4j of its own (about a minute)")
 	}
+	if _, err := exec.LookPath("java"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("needs Java to run a Neo4j of its own (scripts/neo4j.sh); CI has it")
+	}
 	db := startOwnNeo4j(t)
 	st, err := store.Open(db.cfg)
 	require.NoError(t, err)
@@ -51,7 +54,7 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	cfg := serveConfigFor(t, db.cfg)
 	cfg.requestTimeout = requestTimeout
 	cfg.tokenCacheTTL = time.Hour // requests reach the store, not only the token lookup
-	startServer(t, cfg)
+	stopServer, stopped := startServer(t, cfg)
 	base := "http://" + cfg.addr
 	requireReady(t, http.DefaultClient, base) // the server migrated the fresh database
 	writer := authtest.NewToken(t, st, auth.RoleWriter)
@@ -70,7 +73,7 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f.runClient(c, runIDs[c], batchSize) }()
 	}
-	t.Cleanup(func() { f.stop.Store(true); wg.Wait() })
+	t.Cleanup(func() { f.abort.Store(true); wg.Wait() })
 
 	// Kill Neo4j while batches are being written.
 	require.Eventually(t, func() bool { return f.acked.Load() >= 12 }, 2*time.Minute, 50*time.Millisecond,
@@ -91,12 +94,12 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 		took := time.Since(start)
 		assert.Equal(t, http.StatusServiceUnavailable, status, body)
 		assert.Contains(t, body, `"code":"UNAVAILABLE"`)
-		assert.Less(t, took, requestTimeout, "an event sent while Neo4j is down fails within the request deadline")
+		assert.Less(t, took, store.OutageSuspectAfter, "an event sent while Neo4j is down fails at once, well within the request deadline")
 		start = time.Now()
 		status, body = f.post("/graphql", []byte(gql))
 		assert.Equal(t, http.StatusOK, status, body)
 		assert.Contains(t, body, `"code":"UNAVAILABLE"`)
-		assert.Less(t, time.Since(start), requestTimeout, "a query while Neo4j is down fails within the request deadline")
+		assert.Less(t, time.Since(start), store.OutageSuspectAfter, "a query while Neo4j is down fails at once")
 		t.Logf("while down: an event failed in %s, a query in %s", took.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -142,7 +145,7 @@ func TestKillNeo4jDuringBatchIngest(t *testing.T) {
 	ackedAtResume := f.acked.Load()
 	require.Eventually(t, func() bool { return f.unacknowledged(sentBefore) == 0 && f.acked.Load() >= ackedAtResume+8 },
 		2*time.Minute, 50*time.Millisecond, "the clients' redeliveries and new batches are acknowledged")
-	f.stop.Store(true)
+	f.stop.Store(true) // the clients resend what is not acknowledged yet, then stop
 	wg.Wait()
 	require.Empty(t, f.unexpected(), "answers other than success or UNAVAILABLE")
 
@@ -176,9 +179,11 @@ WHERE j.key STARTS WITH $prefix RETURN count(r) AS runs`, map[string]any{"prefix
 	v, err := st.VerifyAuditLog(t.Context(), nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, v.FirstBreak, "the audit chain verifies after the crash")
-	assert.Positive(t, v.Checked)
+	assert.Equal(t, v.Head, v.Checked, "every entry of the chain checked")
 	t.Logf("%d batches of %d items (%d acknowledged before the kill; %d failed requests while down, slowest %s); audit chain of %d entries verifies",
 		len(f.allBatches()), batchSize, f.ackedBeforeKill.Load(), f.failedDown.Load(), time.Duration(f.slowestDown.Load()).Round(time.Millisecond), v.Checked)
+	stopServer()
+	requireStopped(t, stopped)
 }
 
 const faultNamespace = "fault-kill"
@@ -195,7 +200,8 @@ type faultRun struct {
 	base   string
 	client *http.Client
 	phase  atomic.Int32
-	stop   atomic.Bool
+	stop   atomic.Bool // send no new batch; stop once all are acknowledged
+	abort  atomic.Bool // stop now
 	resume chan struct{}
 	parked sync.WaitGroup
 
@@ -266,9 +272,13 @@ func (f *faultRun) runClient(c int, mlflowRun string, size int) {
 	var retry []*faultBatch
 	next := 0
 	parked := false
-	for !f.stop.Load() {
+	for !f.abort.Load() {
+		stopping := f.stop.Load()
+		if stopping && len(retry) == 0 {
+			return
+		}
 		phase := f.phase.Load()
-		if phase == phaseHold {
+		if phase == phaseHold && !stopping {
 			if !parked {
 				parked = true
 				f.parked.Done()
@@ -279,8 +289,10 @@ func (f *faultRun) runClient(c int, mlflowRun string, size int) {
 			}
 			continue
 		}
+		// While Neo4j is down a client resends what failed rather than piling up new
+		// batches; after the restart it resends first.
 		var b *faultBatch
-		if phase == phaseResumed && len(retry) > 0 {
+		if len(retry) > 0 && (stopping || phase == phaseDown || phase == phaseResumed) {
 			b, retry = retry[0], retry[1:]
 		} else {
 			if mlflowRun != "" {
