@@ -690,6 +690,12 @@ func (w olTx) writeChunk(c *olChunk) error {
 		return err
 	}
 	if len(c.inputs)+len(c.outputs) > 0 {
+		// A new edge locks both its nodes until commit, and input versions are shared
+		// by many jobs: taken in one order (by version, then job) in every transaction,
+		// concurrent chunks queue for them instead of deadlocking, which Neo4j would
+		// break by failing one of them, retried only after a growing back-off.
+		slices.SortFunc(c.inputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+		slices.SortFunc(c.outputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[1], b[1]), cmp.Compare(a[0], b[0])) })
 		if err := w.run(cypherOLLink, "link OpenLineage jobs to their datasets", map[string]any{"inputs": c.inputs, "outputs": c.outputs}); err != nil {
 			return err
 		}
