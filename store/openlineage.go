@@ -412,18 +412,22 @@ SET n.` + olPropFacets + ` = row.facets,
     n.` + olPropUpdatedAt + ` = CASE WHEN row.created THEN n.` + olPropUpdatedAt + ` ELSE datetime.transaction() END,
     n.` + olPropUpdatedBy + ` = CASE WHEN row.created THEN n.` + olPropUpdatedBy + ` ELSE $actor END`
 
-	// cypherOLLink merges the edges of dataset versions into the jobs that read them
-	// (INPUT_TO) and of jobs to the versions they wrote (PRODUCED).
+	// cypherOLLink adds the edges of dataset versions into the jobs that read them
+	// (INPUT_TO) and of jobs to the versions they wrote (PRODUCED), those not there
+	// yet. The transaction holds the write lock of every job it links (see
+	// recordChunk), which keeps each edge single; MERGE would write-lock the dataset
+	// versions as well, and input versions are shared by many jobs, so every reader of
+	// a popular table would wait for the others.
 	cypherOLLink = `
 UNWIND $inputs AS pair
 MATCH (v:` + LabelNode + ` {key: pair[0]}), (j:` + LabelNode + ` {key: pair[1]})
-MERGE (v)-[e:` + RelInputTo + `]->(j)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor
+WHERE NOT EXISTS { (v)-[:` + RelInputTo + `]->(j) }
+CREATE (v)-[:` + RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)
 WITH count(*) AS _
 UNWIND $outputs AS pair
 MATCH (j:` + LabelNode + ` {key: pair[0]}), (v:` + LabelNode + ` {key: pair[1]})
-MERGE (j)-[e:` + RelProduced + `]->(v)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
+WHERE NOT EXISTS { (j)-[:` + RelProduced + `]->(v) }
+CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)`
 
 	// cypherOLRunEdges records the jobs that executed runs and the runs' parents.
 	cypherOLRunEdges = `

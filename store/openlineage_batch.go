@@ -380,11 +380,13 @@ func (w olTx) recordChunk(experiment string, events []olEvent) (olChunkResult, e
 			}
 		}
 	}
-	// Jobs whose facets events add to are locked, so that those updates serialise; the
-	// rest of what an event adds to a job are edges, which MERGE keeps single.
+	// Jobs whose facets events add to, or that events link to datasets, are locked, so
+	// that facet updates serialise and each job–dataset edge is added once (see
+	// cypherOLLink). Runs of one job wait for one another; readers of a shared table
+	// do not.
 	lockJobs := map[string]bool{}
 	for _, ev := range events {
-		if ev.kind != olDatasetKind && len(ev.jobFacs) > 0 {
+		if ev.kind != olDatasetKind && (len(ev.jobFacs) > 0 || len(ev.inputs)+len(ev.outputs) > 0) {
 			lockJobs[ev.job.key] = true
 		}
 	}
@@ -690,10 +692,8 @@ func (w olTx) writeChunk(c *olChunk) error {
 		return err
 	}
 	if len(c.inputs)+len(c.outputs) > 0 {
-		// A new edge locks both its nodes until commit, and input versions are shared
-		// by many jobs: taken in one order (by version, then job) in every transaction,
-		// concurrent chunks queue for them instead of deadlocking, which Neo4j would
-		// break by failing one of them, retried only after a growing back-off.
+		// Edges in one order (by version, then job) in every transaction: whatever
+		// locks creating them takes, concurrent chunks take in the same order.
 		slices.SortFunc(c.inputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
 		slices.SortFunc(c.outputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[1], b[1]), cmp.Compare(a[0], b[0])) })
 		if err := w.run(cypherOLLink, "link OpenLineage jobs to their datasets", map[string]any{"inputs": c.inputs, "outputs": c.outputs}); err != nil {
