@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -244,10 +244,7 @@ func TestIngestRecordsTheTokensActor(t *testing.T) {
 	h := newBareHandler(t, server.Options{Store: st})
 	writer := authtest.NewToken(t, st, auth.RoleWriter)
 
-	var b [16]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	runID := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	runID := uuid.NewString()
 	event := `{"eventType": "COMPLETE", "eventTime": "2026-03-14T09:30:00Z", "producer": "https://example.com/test",
 	  "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
 	  "run": {"runId": "` + runID + `"}, "job": {"namespace": "ns-` + tk + `", "name": "job"},

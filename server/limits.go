@@ -238,7 +238,7 @@ func (d *deadline) Error() string { return "request deadline of " + d.limit.Stri
 // the work as well.
 func withDeadline(limit time.Duration) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		ctx, cancel := context.WithTimeoutCause(ctx, limit, &deadline{limit: limit})
+		ctx, cancel := underDeadline(ctx, limit)
 		defer cancel()
 		return next(ctx)
 	}
@@ -248,10 +248,15 @@ func withDeadline(limit time.Duration) graphql.ResponseMiddleware {
 // ends after limit, and with it the Neo4j transactions it runs.
 func withRequestDeadline(limit time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeoutCause(r.Context(), limit, &deadline{limit: limit})
+		ctx, cancel := underDeadline(r.Context(), limit)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// underDeadline is ctx ending after limit, with a deadline as its cause.
+func underDeadline(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, limit, &deadline{limit: limit})
 }
 
 // explainDeadline turns the failure of a field whose request ran out of time into an

@@ -1,13 +1,14 @@
 package server_test
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -108,23 +109,13 @@ func sendRaw(t *testing.T, h http.Handler, method, path, body string) int {
 	return rec.Code
 }
 
-func randomUUID(t *testing.T) string {
-	t.Helper()
-	var b [16]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 // olRunEvent is a minimal OpenLineage RunEvent of job name in namespace ns.
 func olRunEvent(t *testing.T, ns, name string) map[string]any {
 	t.Helper()
 	return map[string]any{
 		"eventType": "COMPLETE",
 		"eventTime": "2026-03-14T09:30:00.000Z",
-		"run":       map[string]any{"runId": randomUUID(t)},
+		"run":       map[string]any{"runId": uuid.NewString()},
 		"job":       map[string]any{"namespace": ns, "name": name},
 		"producer":  "https://example.com/provgraph-metrics-test",
 		"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",

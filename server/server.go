@@ -44,8 +44,9 @@ type Options struct {
 	// ArtifactRoot is the directory the MLflow artifact proxy stores files in; empty
 	// refuses artifact uploads.
 	ArtifactRoot string
-	// RequestTimeout bounds how long one GraphQL operation, its Neo4j transactions
-	// included, may run. 0 means DefaultRequestTimeout.
+	// RequestTimeout bounds how long one GraphQL operation, MLflow call or single
+	// OpenLineage event, its Neo4j transactions included, may run. 0 means
+	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Production leaves the "Did you mean …?" hints out of GraphQL validation errors.
 	Production bool

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -113,7 +114,7 @@ func TestOpenLineageBatchMatchesEventsOneByOne(t *testing.T) {
 	newRuns := func() map[string]string {
 		runs := map[string]string{}
 		for _, name := range []string{"A", "B", "C", "D", "G", "P", "H"} {
-			runs[name] = newUUID(t)
+			runs[name] = uuid.NewString()
 		}
 		return runs
 	}
@@ -180,7 +181,7 @@ func TestOpenLineageBatchRefusesBadEventsAlone(t *testing.T) {
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	good := func() store.OpenLineageEvent {
-		return store.OpenLineageEvent{Run: &store.OpenLineageRunEvent{EventType: store.OpenLineageComplete, EventTime: time.Now(), RunID: newUUID(t),
+		return store.OpenLineageEvent{Run: &store.OpenLineageRunEvent{EventType: store.OpenLineageComplete, EventTime: time.Now(), RunID: uuid.NewString(),
 			Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "j"}, Outputs: []store.OpenLineageDataset{olDataset("ns-"+tk, "out", nil)}}}
 	}
 	bad := good()

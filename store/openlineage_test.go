@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,15 +19,6 @@ import (
 )
 
 const olActor = "openlineage"
-
-// newUUID returns a random UUID in its usual dashed form, as OpenLineage run ids are.
-func newUUID(t *testing.T) string {
-	t.Helper()
-	var b [16]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 // runKeyOf is the node ID OpenLineage run id becomes.
 func runKeyOf(t *testing.T, runID string) string {
@@ -96,7 +87,7 @@ func TestOpenLineageRunEventMapsOntoTheGraph(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	ns := "s3://lake-" + tk
-	runID := newUUID(t)
+	runID := uuid.NewString()
 	t0 := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	schema := map[string]any{"_producer": "test", "fields": []any{map[string]any{"name": "id", "type": "BIGINT"}}}
 	start := store.OpenLineageRunEvent{
@@ -237,7 +228,7 @@ func TestOpenLineageRepeatedEventChangesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tk := neo4jtest.Token(t)
-			runID, parentID := newUUID(t), newUUID(t)
+			runID, parentID := uuid.NewString(), uuid.NewString()
 			first, err := tt.record(tk, runID, parentID)
 			require.NoError(t, err)
 			before := neo4jtest.Snapshot(t, tk)
@@ -265,9 +256,9 @@ func TestOpenLineageConcurrentDeliveryRecordsOnce(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	ev := store.OpenLineageRunEvent{
-		EventType: store.OpenLineageStart, EventTime: time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC), RunID: newUUID(t),
+		EventType: store.OpenLineageStart, EventTime: time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC), RunID: uuid.NewString(),
 		RunFacets: map[string]any{"custom": map[string]any{"x": "y"}},
-		Parent:    &store.OpenLineageParent{RunID: newUUID(t), JobNamespace: "ns-" + tk, JobName: "dag"},
+		Parent:    &store.OpenLineageParent{RunID: uuid.NewString(), JobNamespace: "ns-" + tk, JobName: "dag"},
 		Job:       store.OpenLineageJob{Namespace: "ns-" + tk, Name: "task", Facets: map[string]any{"sql": map[string]any{"query": "q"}}},
 		Inputs:    []store.OpenLineageDataset{olDataset("s3://b-"+tk, "in1", nil), olDataset("s3://b-"+tk, "in2", versionFacet("7"))},
 		Outputs:   []store.OpenLineageDataset{olDataset("s3://b-"+tk, "out", map[string]any{"schema": map[string]any{"fields": []any{}}})},
@@ -315,7 +306,7 @@ func TestOpenLineageRunStateAccumulatesOutOfOrder(t *testing.T) {
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	runID := newUUID(t)
+	runID := uuid.NewString()
 	runKey := runKeyOf(t, runID)
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 	send := func(typ store.OpenLineageEventType, at time.Time) store.Node {
@@ -353,7 +344,7 @@ func TestOpenLineageRunStateAccumulatesOutOfOrder(t *testing.T) {
 		typ    store.OpenLineageEventType
 		status string
 	}{{store.OpenLineageFail, "FAILED"}, {store.OpenLineageAbort, "KILLED"}, {store.OpenLineageComplete, "FINISHED"}} {
-		id := newUUID(t)
+		id := uuid.NewString()
 		_, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
 			EventType: tt.typ, EventTime: t0, RunID: id, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "job"},
 		})
@@ -390,21 +381,21 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
 		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		rec := runEvent(tk, "reader0", store.OpenLineageStart, newUUID(t), x, nil)
+		rec := runEvent(tk, "reader0", store.OpenLineageStart, uuid.NewString(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", store.OpenLineageUnversioned)}, rec.Inputs)
-		a, b := newUUID(t), newUUID(t)
+		a, b := uuid.NewString(), uuid.NewString()
 		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, x)
-		rec = runEvent(tk, "reader1", store.OpenLineageStart, newUUID(t), x, nil)
+		rec = runEvent(tk, "reader1", store.OpenLineageStart, uuid.NewString(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(a))}, rec.Inputs)
 		runEvent(tk, "writer", store.OpenLineageComplete, b, nil, x)
-		rec = runEvent(tk, "reader2", store.OpenLineageStart, newUUID(t), x, nil)
+		rec = runEvent(tk, "reader2", store.OpenLineageStart, uuid.NewString(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(b))}, rec.Inputs, "the newest version by recordedAt")
 		// A job event writing x records no known version: readers keep the newest known one.
 		_, err := st.RecordOpenLineageJobEvent(ctx, olActor, store.OpenLineageJobEvent{
 			EventTime: at, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "static"}, Outputs: x,
 		})
 		require.NoError(t, err)
-		rec = runEvent(tk, "reader3", store.OpenLineageStart, newUUID(t), x, nil)
+		rec = runEvent(tk, "reader3", store.OpenLineageStart, uuid.NewString(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(b))}, rec.Inputs)
 	})
 
@@ -413,7 +404,7 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
 		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		a, b, reader := newUUID(t), newUUID(t), newUUID(t)
+		a, b, reader := uuid.NewString(), uuid.NewString(), uuid.NewString()
 		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, x)
 		first := runEvent(tk, "reader", store.OpenLineageStart, reader, x, nil)
 		runEvent(tk, "writer", store.OpenLineageComplete, b, nil, x) // a newer version appears
@@ -431,7 +422,7 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
 		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		a, b := newUUID(t), newUUID(t)
+		a, b := uuid.NewString(), uuid.NewString()
 		runEvent(tk, "append", store.OpenLineageComplete, a, x, x)
 		rec := runEvent(tk, "append", store.OpenLineageStart, b, x, x)
 		// b's COMPLETE comes after its own output version exists.
@@ -445,7 +436,7 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		rec := runEvent(tk, "job", store.OpenLineageStart, newUUID(t),
+		rec := runEvent(tk, "job", store.OpenLineageStart, uuid.NewString(),
 			[]store.OpenLineageDataset{olDataset(ns, "in", versionFacet("snap-1"))},
 			[]store.OpenLineageDataset{olDataset(ns, "out", map[string]any{"datasetVersion": map[string]any{"datasetVersion": "snap-9"}})})
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "in", "snap-1")}, rec.Inputs)
@@ -457,7 +448,7 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		a := newUUID(t)
+		a := uuid.NewString()
 		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, []store.OpenLineageDataset{olDataset(ns, "in", nil)})
 		rec, err := st.RecordOpenLineageJobEvent(ctx, olActor, store.OpenLineageJobEvent{
 			EventTime: at, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "static"},
@@ -477,7 +468,7 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		rec, err := st.RecordOpenLineageDatasetEvent(ctx, olActor, store.OpenLineageDatasetEvent{EventTime: at, Dataset: olDataset(ns, "x", doc)})
 		require.NoError(t, err)
 		assert.Equal(t, store.DatasetVersionKey(ns, "x", store.OpenLineageUnversioned), rec.Version)
-		a := newUUID(t)
+		a := uuid.NewString()
 		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, []store.OpenLineageDataset{olDataset(ns, "x", nil)})
 		rec, err = st.RecordOpenLineageDatasetEvent(ctx, olActor, store.OpenLineageDatasetEvent{EventTime: at, Dataset: olDataset(ns, "x", doc)})
 		require.NoError(t, err)
@@ -494,7 +485,7 @@ func TestOpenLineageParentRuns(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	parentID, childID := newUUID(t), newUUID(t)
+	parentID, childID := uuid.NewString(), uuid.NewString()
 	parentKey, childKey := runKeyOf(t, parentID), runKeyOf(t, childID)
 	dag := store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "dag"}
 	_, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
@@ -535,7 +526,7 @@ func TestOpenLineageParentRuns(t *testing.T) {
 
 	// A run has one parent and one job.
 	before := neo4jtest.Snapshot(t, tk)
-	other := newUUID(t)
+	other := uuid.NewString()
 	_, err = st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
 		EventType: store.OpenLineageComplete, EventTime: t0, RunID: childID,
 		Parent: &store.OpenLineageParent{RunID: other, JobNamespace: dag.Namespace, JobName: dag.Name},
@@ -566,7 +557,7 @@ func TestOpenLineageRefusesBadEvents(t *testing.T) {
 	at := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 	good := func() store.OpenLineageRunEvent {
 		return store.OpenLineageRunEvent{
-			EventType: store.OpenLineageStart, EventTime: at, RunID: newUUID(t),
+			EventType: store.OpenLineageStart, EventTime: at, RunID: uuid.NewString(),
 			Job:     store.OpenLineageJob{Namespace: "ns-" + tk, Name: "job"},
 			Inputs:  []store.OpenLineageDataset{olDataset("s3://b-"+tk, "in", nil)},
 			Outputs: []store.OpenLineageDataset{olDataset("s3://b-"+tk, "out", nil)},
@@ -591,7 +582,7 @@ func TestOpenLineageRefusesBadEvents(t *testing.T) {
 			e.Parent = &store.OpenLineageParent{RunID: "x", JobNamespace: "ns-" + tk, JobName: "dag"}
 		}, "run.facets.parent.run.runId"},
 		{"parent without a job name", func(e *store.OpenLineageRunEvent) {
-			e.Parent = &store.OpenLineageParent{RunID: newUUID(t), JobNamespace: "ns-" + tk}
+			e.Parent = &store.OpenLineageParent{RunID: uuid.NewString(), JobNamespace: "ns-" + tk}
 		}, "run.facets.parent.job.name"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

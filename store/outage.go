@@ -19,7 +19,7 @@ const (
 	// query on a connection of its own.
 	OutageSuspectAfter = time.Second
 	// OutageProbeTimeout bounds one check: connecting and running RETURN 1. A check
-	// that fails or takes longer starts an outage.
+	// that takes longer has failed.
 	OutageProbeTimeout = 3 * time.Second
 	// OutageProbeEvery is how often an outage is checked for its end.
 	OutageProbeEvery = 500 * time.Millisecond
@@ -35,9 +35,9 @@ const (
 // unavailable, makes health check Neo4j through a driver of its own (so that a busy
 // connection pool is not mistaken for an outage). Two failed checks in a row start an
 // outage: the transactions in flight are cancelled with its error, and new ones fail
-// with it at once, before they take a connection. During the outage health checks again every
-// OutageProbeEvery, and the first check that succeeds ends it: the service recovers
-// without a restart.
+// with it at once, before they take a connection. During the outage health checks
+// again every OutageProbeEvery, and the first check that succeeds ends it: the service
+// recovers without a restart.
 type health struct {
 	probe neo4j.DriverWithContext
 	db    string
@@ -49,8 +49,7 @@ type health struct {
 	lastUp   time.Time // when a check last succeeded
 	inflight map[uint64]context.CancelCauseFunc
 	seq      uint64
-	closed   chan struct{}
-	isClosed bool
+	closed   chan struct{} // closed by close: no more checks
 }
 
 // outageCause is what the transactions in flight when an outage starts are cancelled
@@ -115,7 +114,7 @@ func (h *health) failure(ctx context.Context, err error) error {
 func (h *health) suspect() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.probing || h.isClosed || time.Since(h.lastUp) < OutageProbeEvery {
+	if h.probing || h.isClosed() || time.Since(h.lastUp) < OutageProbeEvery {
 		return
 	}
 	h.probing = true
@@ -131,7 +130,7 @@ func (h *health) watch() {
 		err := h.ping()
 		now := time.Now()
 		h.mu.Lock()
-		if h.isClosed {
+		if h.isClosed() {
 			h.probing = false
 			h.mu.Unlock()
 			return
@@ -203,8 +202,8 @@ func (h *health) run() error {
 	return err
 }
 
-// Outage reports whether the store is in an outage (Neo4j did not answer its last
-// check), and since when.
+// Outage reports whether the store is in an outage (Neo4j failed two checks in a row
+// and none since), and since when.
 func (s *Store) Outage() (since time.Time, down bool) {
 	s.health.mu.Lock()
 	defer s.health.mu.Unlock()
@@ -214,10 +213,18 @@ func (s *Store) Outage() (since time.Time, down bool) {
 	return s.health.down.since, true
 }
 
+func (h *health) isClosed() bool {
+	select {
+	case <-h.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 func (h *health) close(ctx context.Context) error {
 	h.mu.Lock()
-	if !h.isClosed {
-		h.isClosed = true
+	if !h.isClosed() {
 		close(h.closed)
 	}
 	h.mu.Unlock()

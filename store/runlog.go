@@ -81,7 +81,7 @@ RETURN m {.*} AS m`
 
 	// cypherChunksAround reads the points of the chunks that could hold points of a
 	// batch: those overlapping its step range and, when they know theirs, its timestamp
-	// range (chunks written before timestamps ranges were kept do not).
+	// range (chunks written before timestamp ranges were kept do not).
 	cypherChunksAround = `
 UNWIND $checks AS q
 MATCH (c:` + LabelMetricChunk + `)
@@ -274,7 +274,8 @@ type seriesState struct {
 	tailValues             []float64
 	hasLast, hasMinMax, ok bool
 	// chunkedMaxStep and chunkedMaxTS bound the points in the series' chunks, when
-	// chunkedKnown: series chunked before the bounds were kept have none.
+	// chunkedKnown: series chunked before the bounds were kept have none. Without
+	// chunks they mean nothing.
 	chunkedMaxStep, chunkedMaxTS int64
 	chunkedKnown                 bool
 }
@@ -296,9 +297,6 @@ func seriesFrom(m map[string]any) seriesState {
 	s.tailValues = float64s(m["tailValues"])
 	s.chunkedMaxStep, s.chunkedKnown = m["chunkedMaxStep"].(int64)
 	s.chunkedMaxTS, _ = m["chunkedMaxTimestamp"].(int64)
-	if s.chunks == 0 {
-		s.chunkedMaxStep, s.chunkedMaxTS, s.chunkedKnown = math.MinInt64, math.MinInt64, true
-	}
 	return s
 }
 
@@ -387,9 +385,6 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 		}
 		st := existing[sids[i]]
 		isNew := !st.ok
-		if isNew {
-			st.chunkedMaxStep, st.chunkedMaxTS, st.chunkedKnown = math.MinInt64, math.MinInt64, true
-		}
 		for _, p := range fresh[i] {
 			st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
 		}
@@ -398,8 +393,12 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 			chunk := chunkRow(sids[i], st.chunks, st.tailSteps[:MetricChunkSize],
 				st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize])
 			chunks = append(chunks, chunk)
-			st.chunkedMaxStep = max(st.chunkedMaxStep, chunk["maxStep"].(int64))
-			st.chunkedMaxTS = max(st.chunkedMaxTS, chunk["maxTimestamp"].(int64))
+			step, ts := chunk["maxStep"].(int64), chunk["maxTimestamp"].(int64)
+			if st.chunks == 0 {
+				st.chunkedMaxStep, st.chunkedMaxTS, st.chunkedKnown = step, ts, true
+			} else {
+				st.chunkedMaxStep, st.chunkedMaxTS = max(st.chunkedMaxStep, step), max(st.chunkedMaxTS, ts)
+			}
 			st.chunks++
 			st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
 		}
@@ -412,7 +411,7 @@ func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, po
 		if st.hasMinMax {
 			props["min"], props["max"] = st.min, st.max
 		}
-		if st.chunkedKnown && st.chunks > 0 {
+		if st.chunkedKnown {
 			props["chunkedMaxStep"], props["chunkedMaxTimestamp"] = st.chunkedMaxStep, st.chunkedMaxTS
 		}
 		rows = append(rows, map[string]any{"sid": sids[i], "isNew": isNew, "props": props, "chunks": chunks})

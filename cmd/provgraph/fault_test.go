@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -228,9 +228,7 @@ type faultBatch struct {
 func (f *faultRun) newBatch(c, b, n int) *faultBatch {
 	fb := &faultBatch{name: fmt.Sprintf("%d/%d", c, b), size: n, path: "/api/v1/lineage/batch"}
 	for i := range n {
-		var r [16]byte
-		_, _ = rand.Read(r[:])
-		fb.runIDs = append(fb.runIDs, fmt.Sprintf("%x-%x-%x-%x-%x", r[0:4], r[4:6], r[6:8], r[8:10], r[10:16]))
+		fb.runIDs = append(fb.runIDs, uuid.NewString())
 		fb.outputs = append(fb.outputs, fmt.Sprintf("out-%d-%d-%d", c, b, i))
 	}
 	fb.body, _ = json.Marshal(fb.events())

@@ -82,7 +82,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&cfg.tlsKey, "tls-key", env("PROVGRAPH_TLS_KEY", ""),
 		"PEM private key `file` of --tls-cert (env PROVGRAPH_TLS_KEY)")
 	fs.DurationVar(&cfg.requestTimeout, "request-timeout", envDuration("PROVGRAPH_REQUEST_TIMEOUT", server.DefaultRequestTimeout),
-		"how long one GraphQL operation and its Neo4j transactions may run (env PROVGRAPH_REQUEST_TIMEOUT)")
+		"how long one GraphQL operation, MLflow call or single OpenLineage event, with its Neo4j transactions, may run (env PROVGRAPH_REQUEST_TIMEOUT)")
 	fs.BoolVar(&cfg.production, "production", envBool("PROVGRAPH_PRODUCTION", false),
 		"production mode: GraphQL validation errors give no \"Did you mean\" hints (env PROVGRAPH_PRODUCTION)")
 	fs.DurationVar(&cfg.tokenCacheTTL, "token-cache-ttl", envDuration("PROVGRAPH_TOKEN_CACHE_TTL", store.DefaultTokenCacheTTL),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -47,9 +47,7 @@ func TestShutdownDuringWritesAcknowledgesOnlyWhatCommitted(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				var b [16]byte
-				_, _ = rand.Read(b[:])
-				runID := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+				runID := uuid.NewString()
 				output := fmt.Sprintf("out-%d-%d", c, i)
 				body, _ := json.Marshal(map[string]any{
 					"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),

@@ -3,7 +3,6 @@ package openlineage_test
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,15 +25,6 @@ import (
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/store"
 )
-
-// newUUID returns a random UUID in its usual dashed form.
-func newUUID(t *testing.T) string {
-	t.Helper()
-	var b [16]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 func runKey(t *testing.T, runID string) string {
 	t.Helper()
@@ -120,7 +111,7 @@ func TestSingleEventEndpointRecordsGoldenEvents(t *testing.T) {
 	st := neo4jtest.Store(t)
 	ctx := t.Context()
 	tk := neo4jtest.Token(t)
-	vars := map[string]string{"TOKEN": tk, "RUN_ID": newUUID(t), "PARENT_RUN_ID": newUUID(t)}
+	vars := map[string]string{"TOKEN": tk, "RUN_ID": uuid.NewString(), "PARENT_RUN_ID": uuid.NewString()}
 	for _, name := range []string{"run_start.json", "run_complete.json", "dataset_event.json", "job_event.json"} {
 		res := do(t, h, http.MethodPost, openlineage.Path, bytes.NewReader(golden(t, name, vars)),
 			map[string]string{"Authorization": "Bearer any-api-key"})
@@ -189,7 +180,7 @@ func TestLegacyEventWithParentRunFacet(t *testing.T) {
 	h := newHandler(t)
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
-	vars := map[string]string{"TOKEN": tk, "RUN_ID": newUUID(t), "PARENT_RUN_ID": newUUID(t)}
+	vars := map[string]string{"TOKEN": tk, "RUN_ID": uuid.NewString(), "PARENT_RUN_ID": uuid.NewString()}
 	res := post(t, h, openlineage.Path, golden(t, "legacy_event.json", vars))
 	require.Equal(t, http.StatusCreated, res.Status, "%v", res.Body)
 
@@ -212,7 +203,7 @@ func TestBatchEndpointReportsFailedEvents(t *testing.T) {
 	h := newHandler(t)
 	st := neo4jtest.Store(t)
 	tk, bad := neo4jtest.Token(t), neo4jtest.Token(t)
-	vars := map[string]string{"TOKEN": tk, "RUN_ID": newUUID(t)}
+	vars := map[string]string{"TOKEN": tk, "RUN_ID": uuid.NewString()}
 	var start, complete map[string]any
 	require.NoError(t, json.Unmarshal(golden(t, "run_start.json", vars), &start))
 	require.NoError(t, json.Unmarshal(golden(t, "run_complete.json", vars), &complete))
@@ -281,7 +272,7 @@ func TestRefusedEventsNameTheField(t *testing.T) {
 	event := func(edit func(m map[string]any)) []byte {
 		m := map[string]any{
 			"eventType": "START", "eventTime": "2026-03-14T09:30:00Z",
-			"run":      map[string]any{"runId": newUUID(t)},
+			"run":      map[string]any{"runId": uuid.NewString()},
 			"job":      map[string]any{"namespace": "ns-" + tk, "name": "job"},
 			"inputs":   []any{map[string]any{"namespace": "s3://b-" + tk, "name": "in"}},
 			"outputs":  []any{map[string]any{"namespace": "s3://b-" + tk, "name": "out"}},
@@ -317,7 +308,7 @@ func TestRefusedEventsNameTheField(t *testing.T) {
 		{"event time not a date-time", openlineage.Path, event(func(m map[string]any) { m["eventTime"] = "yesterday" }), "eventTime", "RFC 3339"},
 		{"no event time", openlineage.Path, event(func(m map[string]any) { delete(m, "eventTime") }), "eventTime", "required"},
 		{"malformed parent facet", openlineage.Path, event(func(m map[string]any) {
-			m["run"] = map[string]any{"runId": newUUID(t), "facets": map[string]any{"parent": map[string]any{"run": map[string]any{"runId": newUUID(t)}}}}
+			m["run"] = map[string]any{"runId": uuid.NewString(), "facets": map[string]any{"parent": map[string]any{"run": map[string]any{"runId": uuid.NewString()}}}}
 		}), "run.facets.parent.job", "required"},
 		{"unknown event kind", openlineage.Path, []byte(`{"eventTime": "2026-03-14T09:30:00Z", "task": {"name": "x"}}`), "", "RunEvent has run and job"},
 		{"unknown kind in schemaURL", openlineage.Path, event(func(m map[string]any) {
@@ -426,7 +417,7 @@ func TestGzipBody(t *testing.T) {
 	t.Parallel()
 	h := newHandler(t)
 	tk := neo4jtest.Token(t)
-	vars := map[string]string{"TOKEN": tk, "RUN_ID": newUUID(t)}
+	vars := map[string]string{"TOKEN": tk, "RUN_ID": uuid.NewString()}
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
 	_, err := w.Write(golden(t, "run_start.json", vars))
@@ -453,7 +444,7 @@ func TestDocumentedCurlExample(t *testing.T) {
 	m := regexp.MustCompile(`(?s)-d '(\{.*?\})'`).FindSubmatch(page)
 	require.NotNil(t, m, "the page has a curl -d example")
 	const docRunID, docHex = "0176a8c2-fe01-7439-87e6-56a1a1b4029f", "0176a8c2fe01743987e656a1a1b4029f"
-	runID := newUUID(t)
+	runID := uuid.NewString()
 	hex, err := store.OpenLineageRunID("runId", runID)
 	require.NoError(t, err)
 	own := strings.NewReplacer(`"airflow"`, `"airflow-`+tk+`"`, "s3://lake", "s3://lake-"+tk, docRunID, runID)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/provgraph/provgraph/store"
 )
@@ -24,13 +25,6 @@ const (
 	olBatchSize = 500
 )
 
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 // olBatches makes the request bodies: events of 50 jobs per client, each reading two
 // of 200 tables every client shares and writing a table of its own.
 func olBatches(ns string, client, events int) [][]byte {
@@ -41,7 +35,7 @@ func olBatches(ns string, client, events int) [][]byte {
 			ds := func(name string) map[string]any { return map[string]any{"namespace": ns, "name": name} }
 			list = append(list, map[string]any{
 				"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),
-				"run":       map[string]any{"runId": uuid()},
+				"run":       map[string]any{"runId": uuid.NewString()},
 				"job":       map[string]any{"namespace": ns, "name": fmt.Sprintf("client_%d.job_%d", client, i%50)},
 				"inputs":    []any{ds(fmt.Sprintf("table_%d", i%200)), ds(fmt.Sprintf("table_%d", (i+1)%200))},
 				"outputs":   []any{ds(fmt.Sprintf("client_%d.out_%d", client, i))},

@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -27,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/benchenv"
@@ -204,19 +205,12 @@ func metricBatch(run string, step int) map[string]any {
 	return map[string]any{"run": run, "metrics": points}
 }
 
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 // olEvent posts one COMPLETE RunEvent with 2 inputs and 1 output.
 func olEvent(client *http.Client, base, ns string, c, step int) error {
 	ds := func(name string) map[string]any { return map[string]any{"namespace": ns, "name": name} }
 	body, _ := json.Marshal(map[string]any{
 		"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),
-		"run": map[string]any{"runId": uuid()}, "job": map[string]any{"namespace": ns, "name": fmt.Sprintf("client_%d.job_%d", c, step%10)},
+		"run": map[string]any{"runId": uuid.NewString()}, "job": map[string]any{"namespace": ns, "name": fmt.Sprintf("client_%d.job_%d", c, step%10)},
 		"inputs":   []any{ds(fmt.Sprintf("table_%d", step%50)), ds(fmt.Sprintf("table_%d", (step+1)%50))},
 		"outputs":  []any{ds(fmt.Sprintf("client_%d.out_%d", c, step))},
 		"producer": "https://github.com/provgraph/provgraph/internal/loadtest", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
