@@ -57,7 +57,7 @@ $(BENCH_VENV_STAMP): $(BENCH_REQS)
 	@touch $@
 
 .PHONY: test
-test: venv ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
+test: venv web ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test $(GO_TEST_FLAGS) ./...
@@ -85,8 +85,26 @@ else
 endif
 
 .PHONY: build
-build: ## build bin/provgraph
+build: web ## build bin/provgraph, with the console (make web) embedded
 	$(GO) build -o $(BIN) ./cmd/provgraph
+
+# The console and GraphiQL (web/, TypeScript): npm packages from the lockfile, then a Vite
+# build into web/dist/console, which the binary embeds. Rebuilt only when a source changed.
+WEB_DEPS  := web/node_modules/.installed
+WEB_BUILD := web/dist/console/index.html
+WEB_SRC   := $(shell find web/src -type f 2>/dev/null) web/index.html web/graphiql.html web/package.json \
+             web/vite.config.ts web/tsconfig.json web/scripts/check-queries.mjs schema.graphqls
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run --silent build -- --logLevel warn
+	@touch $@
+
+.PHONY: web
+web: $(WEB_BUILD) ## build the console and GraphiQL into web/dist/console (npm ci on first use)
 
 .PHONY: generate
 generate: ## regenerate graph/ from schema.graphqls and gqlgen.yml

@@ -46,8 +46,9 @@ type access struct {
 func accessFor(r *http.Request) access {
 	p := r.URL.Path
 	switch {
-	case p == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		// GraphiQL is a static page; the requests it makes carry the user's token.
+	case isConsolePath(p) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		// SECURITY: the console's pages and assets are static and the same for everyone;
+		// the API requests they make carry the signed-in user's token.
 		return access{public: true}
 	case p == "/healthz", p == "/readyz":
 		return access{public: true}

@@ -96,7 +96,7 @@ func surfaces(tk string) []surface {
 	}
 }
 
-// Every surface but GraphiQL's page and the health checks refuses a request without
+// Every surface but the console's pages and the health checks refuses a request without
 // valid credentials: 401, a Bearer challenge, UNAUTHENTICATED in the surface's own
 // error shape — and nothing is written.
 func TestEverySurfaceNeedsCredentials(t *testing.T) {
@@ -105,11 +105,11 @@ func TestEverySurfaceNeedsCredentials(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	h := newBareHandler(t, server.Options{Store: st, ArtifactRoot: t.TempDir()})
 
-	for _, path := range []string{"/", "/healthz", "/readyz"} {
+	for _, path := range []string{"/", "/graphiql", "/healthz", "/readyz"} {
 		a := call(t, h, "GET", path, "", nil)
 		assert.Equal(t, http.StatusOK, a.status, "%s is public", path)
 	}
-	assert.Contains(t, call(t, h, "GET", "/", "", nil).body, "graphiql")
+	assert.Contains(t, call(t, h, "GET", "/", "", nil).body, "<title>provgraph</title>")
 
 	id, _, _, err := auth.NewToken()
 	require.NoError(t, err)

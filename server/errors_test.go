@@ -259,7 +259,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, http.StatusOK, rec.Code)
-	assert.Contains(t, rec.Body.String(), "graphiql", "GraphiQL is served at /")
+	assert.Contains(t, rec.Body.String(), "<title>provgraph</title>", "the console is served at /")
 
 	// Every response carries a request id; a caller's own id is kept.
 	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)

@@ -1,6 +1,6 @@
 // Package server assembles provgraph's HTTP surface: authentication and the route
 // table of roles, the GraphQL endpoint with its error presenter, panic recovery and
-// operation logging, GraphiQL, the ingest surfaces, the health endpoints load
+// operation logging, the console and GraphiQL, the ingest surfaces, the health endpoints load
 // balancers poll, and the Prometheus metrics.
 package server
 
@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/xid"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
@@ -32,6 +31,7 @@ import (
 	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
+	"github.com/provgraph/provgraph/web"
 )
 
 // Options configure the HTTP handler.
@@ -72,8 +72,8 @@ const GraphQLPath = "/graphql"
 // so a caller's id is kept through the logs).
 const RequestIDHeader = "X-Request-Id"
 
-// New returns the complete HTTP handler. Every surface but GraphiQL's page, /healthz
-// and /readyz needs credentials (see accessFor).
+// New returns the complete HTTP handler. Every surface but the console's pages and
+// assets, /healthz and /readyz needs credentials (see accessFor).
 func New(opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -87,13 +87,17 @@ func New(opts Options) http.Handler {
 	m := metrics.New()
 	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", playground.Handler("provgraph", GraphQLPath))
+	// The console and GraphiQL, built from web/ into the binary.
+	console := consoleHandler(web.Assets(), web.Built())
+	mux.Handle("GET "+consolePagePath+"{$}", console)
+	mux.Handle("GET "+graphiQLPagePath, console)
+	mux.Handle("GET "+consoleAssets, console)
 	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts, m)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", readyz(opts.Store))
-	// The metrics need the reader role, like every surface but GraphiQL's page and the
+	// The metrics need the reader role, like every surface but the console's pages and the
 	// health endpoints (accessFor).
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
@@ -122,6 +126,7 @@ func New(opts Options) http.Handler {
 			Int("status", status).Int("bytes", size).Dur("duration", d).Msg("request")
 	})(h)
 	h = requestID(h)
+	h = securityHeaders(h)
 	h = hlog.NewHandler(opts.Logger)(h)
 	return h
 }

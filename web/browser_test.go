@@ -1,0 +1,101 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+)
+
+// redeployedEndpoint records the README's quick start under names of the test's own —
+// a dataset version, the training job that read it, a model version it produced, deployed
+// to an endpoint — then a second version deployed to the same endpoint 1.5 s later. It
+// returns the endpoint's, the dataset version's and both model versions' IDs.
+func redeployedEndpoint(c *console, tk string) (endpoint, dataset, v1, v2 string) {
+	c.t.Helper()
+	model := "fraud-" + tk
+	art := "s3://models-" + tk + "/fraud/model.tar.gz"
+	dv := c.graphql(`mutation($uri: String!) { registerDatasetVersion(input: {uri: $uri, digest: "sha256:9f2c1a7e"}) { datasetVersion { id } } }`,
+		map[string]any{"uri": "s3://lake-" + tk + "/customers/2026-01"})
+	dataset = dv["registerDatasetVersion"].(map[string]any)["datasetVersion"].(map[string]any)["id"].(string)
+	c.graphql(`mutation($ns: String!, $in: ID!, $art: String!) { recordTrainingJob(input: {namespace: $ns, name: "fraud-train",
+	    inputs: [$in], modelArtifact: {uri: $art}, instanceType: "ml.m5.xlarge", codeVersion: "4e1d9b2",
+	    hyperParameters: [{key: "max_depth", value: "6"}]}) { trainingJob { id } } }`,
+		map[string]any{"ns": tk, "in": dataset, "art": art})
+	for i, v := range []string{"1", "2"} {
+		if i > 0 {
+			time.Sleep(1500 * time.Millisecond)
+		}
+		c.graphql(`mutation($model: String!, $art: String!, $job: ID!, $endpoint: String!, $mv: ID!) {
+		  registerModelVersion(input: {model: $model, source: $art, producedBy: $job}) { modelVersion { id } }
+		  deployModelVersion(input: {endpoint: $endpoint, modelVersion: $mv}) { deployment { id } }
+		}`, map[string]any{"model": model, "art": art, "job": "job:" + tk + ":fraud-train", "endpoint": "fraud-prod-" + tk, "mv": "model:" + model + "/" + v})
+	}
+	return "endpoint:fraud-prod-" + tk, dataset, "model:" + model + "/1", "model:" + model + "/2"
+}
+
+// The done-when path of the console, as a person would take it: sign in with the link
+// make run prints, type part of an endpoint's name, open it, see its lineage as a
+// picture, slide back to before the redeployment and see what served then, open the
+// audit view, and run a query in GraphiQL — with no console error and no request
+// leaving 127.0.0.1.
+func TestConsoleFindTraceAudit(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t)
+	tk := neo4jtest.Token(t)
+	endpoint, dvID, v1, v2 := redeployedEndpoint(c, tk)
+	model := strings.TrimSuffix(strings.TrimPrefix(v1, "model:"), "/1")
+
+	// Sign in with the link make run prints: the token in the fragment.
+	c.run("open the sign-in link", chromedp.Navigate(c.url+"/#token="+c.admin.Token), chromedp.WaitVisible(`input[aria-label="Search"]`, chromedp.ByQuery))
+	var href string
+	c.run("read the address", chromedp.Location(&href))
+	assert.NotContains(t, href, c.admin.Token, "the token stays in the address bar")
+
+	// Search: part of the endpoint's name.
+	c.run("search", chromedp.SendKeys(`input[aria-label="Search"]`, "fraud-prod-"+tk[:8], chromedp.ByQuery))
+	c.waitText(".results", endpoint)
+	c.screenshot("search")
+	c.run("open the first result", chromedp.SendKeys(`input[aria-label="Search"]`, kb.Enter, chromedp.ByQuery))
+
+	// The endpoint's page draws its upstream lineage, down to the dataset version.
+	c.waitDrawn(endpoint)
+	c.waitDrawn(dvID)
+	c.screenshot("node")
+	assert.Contains(t, c.drawnIDs(), v2, "now: version 2 serves")
+
+	// Slide back to version 1's deployment: the picture shows what served then.
+	c.run("jump to version 1's deployment", chromedp.Click(`//button[contains(@class,"mark")][contains(., "/1 deployed")]`, chromedp.BySearch))
+	c.waitText(`[data-testid="as-of"]`, "UTC")
+	c.waitDrawn(v1)
+	c.run("wait for the redraw", chromedp.Poll(`![...document.querySelectorAll('svg.lineage g.node')].some(g => g.dataset.id === `+jsString(v2)+`)`, nil))
+	ids := c.drawnIDs()
+	assert.Contains(t, ids, v1)
+	assert.NotContains(t, ids, v2, "before the redeployment version 2 did not serve")
+
+	// The audit view at that instant.
+	c.run("open the audit view", chromedp.Click(`//a[contains(., "Audit view at this instant")]`, chromedp.BySearch))
+	c.waitText("table.served", v1[len("model:"):])
+	served := c.text("table.served")
+	assert.NotContains(t, served, model+"/2")
+	c.waitText(".entry", "sha256:9f2c1a7e")
+	c.waitText(".entry", "ml.m5.xlarge")
+	c.screenshot("audit")
+
+	// GraphiQL with the same sign-in: introspection and a query work at once.
+	c.run("open GraphiQL", chromedp.Navigate(c.url+"/graphiql"), chromedp.WaitVisible(`.graphiql-container .CodeMirror`, chromedp.ByQuery))
+	c.run("type a query", chromedp.Evaluate(`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('query Me { viewer { actor role } }')`, nil),
+		// GraphiQL reads the operation's name from the editor a moment after a change.
+		chromedp.Sleep(700*time.Millisecond))
+	c.run("run it", chromedp.Click(`.graphiql-execute-button`, chromedp.ByQuery))
+	c.waitText(".graphiql-response", `"role": "ADMIN"`)
+	c.screenshot("graphiql")
+	result := c.text(".graphiql-response")
+	require.True(t, strings.Contains(result, c.admin.Actor), "the query ran as the signed-in token: %s", result)
+}

@@ -1,0 +1,74 @@
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import './style.css';
+import { SIGNED_OUT, currentToken, signOut, takeTokenFromFragment } from './session';
+import { useRoute, type Route } from './router';
+import { SignIn } from './pages/SignIn';
+import { SearchPage } from './pages/Search';
+import { NodePage } from './pages/Node';
+import { AuditPage } from './pages/Audit';
+import { RunPage } from './pages/Run';
+import { ComparePage } from './pages/Compare';
+import { ExperimentPage } from './pages/Experiment';
+
+takeTokenFromFragment();
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'search':
+      return <SearchPage initial={route.q} />;
+    case 'node':
+      return route.id.startsWith('run:') ? <RunPage id={route.id} /> : <NodePage id={route.id} />;
+    case 'audit':
+      return <AuditPage id={route.id} at={route.at} />;
+    case 'run':
+      return <RunPage id={route.id} />;
+    case 'experiment':
+      return <ExperimentPage id={route.id} />;
+    case 'compare':
+      return <ComparePage ids={route.ids} />;
+    case 'notfound':
+      return (
+        <main className="page">
+          <h1>Not found</h1>
+          <p>
+            No console page at <code>{route.path}</code>. <a href="#/">Search</a> instead.
+          </p>
+        </main>
+      );
+  }
+}
+
+function App() {
+  const [signedIn, setSignedIn] = useState(() => currentToken() !== null);
+  const route = useRoute();
+  useEffect(() => {
+    const out = () => setSignedIn(false);
+    window.addEventListener(SIGNED_OUT, out);
+    return () => window.removeEventListener(SIGNED_OUT, out);
+  }, []);
+  if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
+  return (
+    <>
+      <header className="topbar">
+        <a className="brand" href="#/">
+          provgraph
+        </a>
+        <nav>
+          <a href="#/">Search</a>
+          <a href="/graphiql">GraphiQL</a>
+          <button type="button" className="link" onClick={signOut}>
+            Sign out
+          </button>
+        </nav>
+      </header>
+      <Page route={route} key={JSON.stringify(route)} />
+    </>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

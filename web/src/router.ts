@@ -1,0 +1,65 @@
+// Hash routes, so that every page is served by the one index.html and the links the
+// stock MLflow client prints (`<tracking URI>/#/experiments/<id>/runs/<id>`) open here.
+
+import { useEffect, useState } from 'react';
+
+export type Route =
+  | { page: 'search'; q: string }
+  | { page: 'node'; id: string }
+  | { page: 'audit'; id: string; at: string | null }
+  | { page: 'run'; id: string }
+  | { page: 'experiment'; id: string }
+  | { page: 'compare'; ids: string[] }
+  | { page: 'notfound'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = raw.split('?', 2);
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case undefined:
+      return { page: 'search', q: params.get('q') ?? '' };
+    case 'node':
+      if (parts.length === 2) return { page: 'node', id: parts[1] };
+      break;
+    case 'audit':
+      if (parts.length === 2) return { page: 'audit', id: parts[1], at: params.get('at') };
+      break;
+    case 'compare':
+      return { page: 'compare', ids: (params.get('runs') ?? '').split(',').filter(Boolean) };
+    case 'experiments':
+      // MLflow's links: #/experiments/<experiment id>[/runs/<run id>]
+      if (parts.length === 4 && parts[2] === 'runs') return { page: 'run', id: `run:${parts[3]}` };
+      if (parts.length === 2) return { page: 'experiment', id: `experiment:${parts[1]}` };
+      break;
+  }
+  return { page: 'notfound', path };
+}
+
+/** The href of a node's page (a run's is its run page). */
+export function nodeHref(id: string): string {
+  return `#/node/${encodeURIComponent(id)}`;
+}
+
+export function auditHref(id: string, at?: string | null): string {
+  return `#/audit/${encodeURIComponent(id)}` + (at ? `?at=${encodeURIComponent(at)}` : '');
+}
+
+export function compareHref(ids: string[]): string {
+  return `#/compare?runs=${ids.map(encodeURIComponent).join(',')}`;
+}
+
+export function navigate(href: string): void {
+  window.location.hash = href.replace(/^#/, '');
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
