@@ -287,7 +287,15 @@ func (c *console) screenshot(name string) {
 	require.NoError(c.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
 }
 
+// urlEscape escapes an ID for a console route (#/node/<id>).
+func urlEscape(id string) string { return url.PathEscape(id) }
+
+// jsString quotes s for JavaScript source and CSS selectors (no \u003c escapes,
+// which CSS does not read).
 func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
