@@ -67,7 +67,7 @@ else
 endif
 
 .PHONY: bench
-bench: $(BENCH_VENV_STAMP) ## seed the graphs once (BENCH_NODES), measure lineage, tracking and the MLflow comparison, write BENCHMARKS.md
+bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, tracking, the MLflow comparison and the console (headless Chromium), write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python

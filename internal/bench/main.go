@@ -44,7 +44,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage or tracking, and print it (BENCHMARKS.md is left alone)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking or console, and print it (BENCHMARKS.md is left alone)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -135,6 +135,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	case "tracking":
 		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
 		fmt.Print(tr)
+		return err
+	case "console":
+		c, err := consoleBench(client, "http://"+ln.Addr().String(), token)
+		fmt.Print(c)
 		return err
 	}
 
@@ -307,8 +311,12 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
+	console, err := consoleBench(client, "http://"+ln.Addr().String(), token)
+	if err != nil {
+		return err
+	}
 	return writeReport(outFile, report{
-		tracking: tracking + ol + cmp,
+		tracking: tracking + ol + cmp + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),

@@ -18,7 +18,7 @@ function Page({ route }: { route: Route }) {
     case 'search':
       return <SearchPage initial={route.q} />;
     case 'node':
-      return route.id.startsWith('run:') ? <RunPage id={route.id} /> : <NodePage id={route.id} />;
+      return route.id.startsWith('run:') ? <RunPage id={route.id} /> : <NodePage id={route.id} view={route.view} />;
     case 'audit':
       return <AuditPage id={route.id} at={route.at} />;
     case 'run':
@@ -62,7 +62,7 @@ function App() {
           </button>
         </nav>
       </header>
-      <Page route={route} key={JSON.stringify(route)} />
+      <Page route={route} key={route.page === 'node' ? `node:${route.id}` : JSON.stringify(route)} />
     </>
   );
 }

@@ -5,12 +5,40 @@ import { useEffect, useState } from 'react';
 
 export type Route =
   | { page: 'search'; q: string }
-  | { page: 'node'; id: string }
+  | { page: 'node'; id: string; view: LineageView }
   | { page: 'audit'; id: string; at: string | null }
   | { page: 'run'; id: string }
   | { page: 'experiment'; id: string }
   | { page: 'compare'; ids: string[] }
   | { page: 'notfound'; path: string };
+
+/** A lineage picture's settings, kept in the node page's address so a view can be shared. */
+export interface LineageView {
+  direction?: 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
+  depth?: number;
+  asOf?: string;
+}
+
+function lineageView(params: URLSearchParams): LineageView {
+  const v: LineageView = {};
+  const d = params.get('direction');
+  if (d === 'UPSTREAM' || d === 'DOWNSTREAM' || d === 'BOTH') v.direction = d;
+  const depth = Number(params.get('depth'));
+  if (params.has('depth') && Number.isInteger(depth) && depth >= 0 && depth <= 50) v.depth = depth;
+  const asOf = params.get('asOf');
+  if (asOf && !Number.isNaN(Date.parse(asOf))) v.asOf = new Date(asOf).toISOString();
+  return v;
+}
+
+/** The node page's address with a lineage view. */
+export function nodeViewHref(id: string, v: LineageView): string {
+  const p = new URLSearchParams();
+  if (v.direction && v.direction !== 'UPSTREAM') p.set('direction', v.direction);
+  if (v.depth !== undefined && v.depth !== 10) p.set('depth', String(v.depth));
+  if (v.asOf) p.set('asOf', v.asOf);
+  const q = p.toString();
+  return nodeHref(id) + (q ? `?${q}` : '');
+}
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, '') || '/';
@@ -21,7 +49,7 @@ export function parseRoute(hash: string): Route {
     case undefined:
       return { page: 'search', q: params.get('q') ?? '' };
     case 'node':
-      if (parts.length === 2) return { page: 'node', id: parts[1] };
+      if (parts.length === 2) return { page: 'node', id: parts[1], view: lineageView(params) };
       break;
     case 'audit':
       if (parts.length === 2) return { page: 'audit', id: parts[1], at: params.get('at') };

@@ -3,7 +3,7 @@ import { ApiError, gql } from '../api';
 import { ErrorBox } from '../components';
 import { formatTime } from '../format';
 import { KINDS, kindLabel } from '../kinds';
-import { auditHref } from '../router';
+import { auditHref, nodeViewHref, type LineageView } from '../router';
 import type { GraphEdge, GraphNode } from './layout';
 import { Picture } from './Picture';
 
@@ -58,11 +58,22 @@ function merge(g: Graph, more: Graph): Graph {
  * as-of time slider that redraws the cone as the graph stood at that instant (what was
  * deployed then, which facts existed). Large cones come page by page ("Load more").
  */
-export function LineageExplorer({ start, marks = [], auditable }: { start: string; marks?: TimeMark[]; auditable: boolean }) {
-  const [direction, setDirection] = useState<Direction>('UPSTREAM');
-  const [depth, setDepth] = useState(10);
+export function LineageExplorer({
+  start,
+  marks = [],
+  auditable,
+  initial = {},
+}: {
+  start: string;
+  marks?: TimeMark[];
+  auditable: boolean;
+  /** The view to start with (from the page's address); changes are written back to it. */
+  initial?: LineageView;
+}) {
+  const [direction, setDirection] = useState<Direction>(initial.direction ?? 'UPSTREAM');
+  const [depth, setDepth] = useState(initial.depth ?? 10);
   const [kinds, setKinds] = useState<string[]>([]);
-  const [asOf, setAsOf] = useState<string | null>(null);
+  const [asOf, setAsOf] = useState<string | null>(initial.asOf ?? null);
   const [graph, setGraph] = useState<Graph>({ nodes: [], edges: [] });
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
@@ -74,6 +85,12 @@ export function LineageExplorer({ start, marks = [], auditable }: { start: strin
     () => ({ start: [start], direction, maxDepth: depth, kinds: kinds.length ? kinds : null, asOf, budget: PAGE_BUDGET }),
     [start, direction, depth, kinds, asOf],
   );
+
+  // The address names the view, so it can be bookmarked and shared (node pages only).
+  useEffect(() => {
+    if (!window.location.hash.startsWith('#/node/')) return;
+    history.replaceState(null, '', nodeViewHref(start, { direction, depth, asOf: asOf ?? undefined }));
+  }, [start, direction, depth, asOf]);
 
   useEffect(() => {
     const ctl = new AbortController();

@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent } from 'react';
 import { saveBlob } from '../api';
 import { KindBadge } from '../components';
 import { kindColor, kindLabel } from '../kinds';
@@ -30,6 +30,40 @@ function layoutOffThread(req: Omit<LayoutRequest, 'seq'>): Promise<Layout> {
     waiting.set(id, resolve);
     worker!.postMessage({ ...req, seq: id });
   });
+}
+
+/**
+ * The edges as a few path elements — one per style (provenance or VERSION_OF, on a
+ * highlighted path or not) — each curve with its arrowhead drawn as a chevron. One
+ * element per edge, with a marker each, made a 1,000-node picture take a second to
+ * paint.
+ */
+function edgePaths(
+  layout: Layout | null,
+  placed: Map<string, PlacedNode>,
+  hiEdges: Set<string> | null,
+): { key: string; d: string; hi: boolean; dashed: boolean; count: number }[] {
+  const groups = new Map<string, { key: string; d: string[]; hi: boolean; dashed: boolean }>();
+  for (const e of layout?.edges ?? []) {
+    const a = placed.get(e.from);
+    const b = placed.get(e.to);
+    if (!a || !b) continue;
+    const x1 = a.x + NODE_W;
+    const y1 = a.y + NODE_H / 2;
+    const x2 = b.x;
+    const y2 = b.y + NODE_H / 2;
+    const dx = Math.max(30, Math.abs(x2 - x1) / 2);
+    const hi = hiEdges?.has(`${e.from}\u0000${e.to}`) ?? false;
+    const dashed = e.type === 'VERSION_OF';
+    const key = `${hi ? 'hi' : 'lo'}-${dashed ? 'dash' : 'line'}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, d: [], hi, dashed }));
+    g.d.push(`M${x1} ${y1}C${x1 + dx} ${y1},${x2 - dx} ${y2},${x2} ${y2}M${x2 - 7} ${y2 - 4}L${x2} ${y2}L${x2 - 7} ${y2 + 4}`);
+  }
+  // Highlighted paths last, so they are drawn over the others.
+  return [...groups.values()]
+    .sort((p, q) => Number(p.hi) - Number(q.hi))
+    .map((g) => ({ key: g.key, d: g.d.join(''), hi: g.hi, dashed: g.dashed, count: g.d.length }));
 }
 
 /** The picture's frame: the drawing's height up to 600 px, at least 160. */
@@ -94,7 +128,6 @@ export function Picture({ nodes, edges, start, onExpand, fileName }: PictureProp
   const [fits, setFits] = useState(0);
   const svg = useRef<SVGSVGElement>(null);
   const drag = useRef<{ x: number; y: number } | null>(null);
-  const uid = useId().replace(/:/g, '');
 
   useEffect(() => {
     let live = true;
@@ -240,40 +273,19 @@ export function Picture({ nodes, edges, start, onExpand, fileName }: PictureProp
             onMouseLeave={() => (drag.current = null)}
             onClick={() => setSel([])}
           >
-            <defs>
-              <marker id={`arrow-${uid}`} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                <path d="M 0 0 L 10 5 L 0 10 z" fill="#78909c" />
-              </marker>
-              <marker id={`arrowhi-${uid}`} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                <path d="M 0 0 L 10 5 L 0 10 z" fill="#d81b60" />
-              </marker>
-            </defs>
             <g className="viewport" transform={`translate(${view.x},${view.y}) scale(${view.k})`}>
-              {layout?.edges.map((e) => {
-                const a = placed.get(e.from);
-                const b = placed.get(e.to);
-                if (!a || !b) return null;
-                const x1 = a.x + NODE_W;
-                const y1 = a.y + NODE_H / 2;
-                const x2 = b.x;
-                const y2 = b.y + NODE_H / 2;
-                const dx = Math.max(30, Math.abs(x2 - x1) / 2);
-                const hi = path?.edges.has(`${e.from}\u0000${e.to}`);
-                return (
-                  <path
-                    key={`${e.from}\u0000${e.to}\u0000${e.type}`}
-                    d={`M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`}
-                    fill="none"
-                    stroke={hi ? '#d81b60' : '#90a4ae'}
-                    strokeWidth={hi ? 2.5 : 1.2}
-                    strokeDasharray={e.type === 'VERSION_OF' ? '4 3' : undefined}
-                    opacity={path && !hi ? 0.25 : 1}
-                    markerEnd={`url(#${hi ? 'arrowhi' : 'arrow'}-${uid})`}
-                  >
-                    <title>{e.type}</title>
-                  </path>
-                );
-              })}
+              {edgePaths(layout, placed, path?.edges ?? null).map((p) => (
+                <path
+                  key={p.key}
+                  d={p.d}
+                  fill="none"
+                  stroke={p.hi ? '#d81b60' : '#90a4ae'}
+                  strokeWidth={p.hi ? 2.5 : 1.2}
+                  strokeDasharray={p.dashed ? '4 3' : undefined}
+                  opacity={path && !p.hi ? 0.25 : 1}
+                  data-edges={p.count}
+                />
+              ))}
               {layout?.nodes.map((n) => {
                 const c = kindColor(n.kind);
                 const isSel = sel.includes(n.id);

@@ -3,7 +3,7 @@ import { ErrorBox, KeyValues, KindBadge, Loading, NodeLink, Props, Recorded } fr
 import { formatNumber, formatShare, formatTime } from '../format';
 import { useQuery } from '../hooks';
 import { LineageExplorer, type TimeMark } from '../lineage/Explorer';
-import { auditHref } from '../router';
+import { auditHref, type LineageView } from '../router';
 
 const NODE = `query NodePage($id: ID!) {
   node(id: $id) {
@@ -143,7 +143,7 @@ function deploymentMarks(n: AnyNode): TimeMark[] {
 }
 
 /** A node's page: its properties, who recorded it and when, and its lineage picture. */
-export function NodePage({ id }: { id: string }) {
+export function NodePage({ id, view }: { id: string; view: LineageView }) {
   const r = useQuery<{ node: AnyNode | null }>(NODE, { id });
   if (r.state === 'loading') return <main className="page"><Loading /></main>;
   if (r.state === 'error') return <main className="page"><ErrorBox error={r.error} /></main>;
@@ -211,7 +211,7 @@ export function NodePage({ id }: { id: string }) {
         </section>
       </div>
       <h2>Lineage</h2>
-      <LineageExplorer start={n.id} marks={deploymentMarks(n)} auditable={auditable} />
+      <LineageExplorer start={n.id} marks={deploymentMarks(n)} auditable={auditable} initial={view} />
     </main>
   );
 }
