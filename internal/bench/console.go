@@ -38,9 +38,9 @@ func consoleCone(client *http.Client, base, ns string, layers, width int) (strin
 	event := func(job string, inputs []any, output string) {
 		events = append(events, map[string]any{
 			"eventType": "COMPLETE", "eventTime": time.Now().UTC().Format(time.RFC3339Nano),
-			"run":       map[string]any{"runId": uuid.NewString()},
-			"job":       map[string]any{"namespace": ns, "name": job},
-			"inputs":    inputs, "outputs": []any{ds(output)},
+			"run":    map[string]any{"runId": uuid.NewString()},
+			"job":    map[string]any{"namespace": ns, "name": job},
+			"inputs": inputs, "outputs": []any{ds(output)},
 			"producer":  "https://github.com/provgraph/provgraph/internal/bench",
 			"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
 		})
