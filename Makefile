@@ -84,6 +84,15 @@ else
 	$(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS)
 endif
 
+.PHONY: screenshots
+screenshots: web ## refresh docs/screenshots/*.png (the console's browser tests take them, in Debian's chromium)
+ifeq ($(strip $(NEO4J_URI)),)
+	@scripts/neo4j.sh start
+	PROVGRAPH_SCREENSHOTS=$(CURDIR)/docs/screenshots NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test -count=1 -run '^TestConsole(FindTraceAudit|RunsAndComparison)$$' ./web/
+else
+	PROVGRAPH_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestConsole(FindTraceAudit|RunsAndComparison)$$' ./web/
+endif
+
 .PHONY: build
 build: web ## build bin/provgraph, with the console (make web) embedded
 	$(GO) build -o $(BIN) ./cmd/provgraph
