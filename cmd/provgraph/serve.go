@@ -64,9 +64,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", env("PROVGRAPH_ADDR", "127.0.0.1:8080"),
 		"listen address `host:port` (env PROVGRAPH_ADDR)")
-	neo4jFlags(fs, &cfg.neo4j)
-	fs.DurationVar(&cfg.neo4jWait, "neo4j-wait", envDuration("PROVGRAPH_NEO4J_WAIT", 60*time.Second),
-		"how long to wait for Neo4j at start-up (env PROVGRAPH_NEO4J_WAIT)")
+	neo4jFlags(fs, &cfg.neo4j, &cfg.neo4jWait, 60*time.Second)
 	fs.StringVar(&cfg.logLevel, "log-level", env("PROVGRAPH_LOG_LEVEL", "info"),
 		"log `level`: debug, info, warn, error (env PROVGRAPH_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", env("PROVGRAPH_LOG_FORMAT", "auto"),
@@ -118,6 +116,7 @@ requests finish, then closes the Neo4j driver.
 Every surface but GraphiQL's page, /healthz and /readyz needs a bearer token: an API
 token (provgraph token create) or, with --oidc-issuer, a JWT. See docs/security.md.
 
+`+neo4jTarget+`
 Flags (each also read from the environment variable named; a flag wins):
 `)
 		fs.PrintDefaults()
@@ -127,7 +126,7 @@ Flags (each also read from the environment variable named; a flag wins):
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, cfg := serveFlags(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -161,7 +160,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	neo4jCfg := cfg.neo4j
 	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
 	neo4jCfg.Logger = &logger
-	st, err := store.Open(neo4jCfg)
+	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
+	st, err := openStore(ctx, neo4jCfg, cfg.neo4jWait)
 	if err != nil {
 		return err
 	}
@@ -171,14 +171,6 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		err = errors.Join(err, st.Close(closeCtx))
 		logger.Info().Msg("neo4j driver closed")
 	}()
-
-	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
-	waitCtx, cancel := context.WithTimeout(ctx, cfg.neo4jWait)
-	err = st.WaitReachable(waitCtx, 500*time.Millisecond)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("connect to neo4j at %s: %w", cfg.neo4j.URI, err)
-	}
 	from, to, err := st.Migrate(ctx, store.Schema)
 	if err != nil {
 		return err
