@@ -219,7 +219,7 @@ func TestMutationsOnlyOverPOST(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.Status)
 	assert.Equal(t, "POST", resp.Header.Get("Allow"))
 	require.Len(t, resp.Errors, 1)
-	assert.Equal(t, "INVALID_ARGUMENT", resp.Errors[0].Extensions["code"])
+	assert.Equal(t, "METHOD_NOT_ALLOWED", resp.Errors[0].Extensions["code"])
 	assert.Contains(t, resp.Errors[0].Message, "mutations are accepted only over POST")
 	d := mustDo(t, h, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": "dataset:s3://lake-" + tk + ":x"})
 	assert.Nil(t, get(d, "node"), "the GET wrote nothing")

@@ -7,8 +7,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -87,15 +90,15 @@ func New(opts Options) http.Handler {
 	m := metrics.New()
 	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", playground.Handler("provgraph", GraphQLPath))
+	handleGET(mux, "/{$}", playground.Handler("provgraph", GraphQLPath))
 	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts, m)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	handleGET(mux, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", readyz(opts.Store))
+	}))
+	handleGET(mux, "/readyz", readyz(opts.Store))
 	// The metrics need the reader role, like every surface but GraphiQL's page and the
 	// health endpoints (accessFor).
-	mux.Handle("GET "+MetricsPath, m.Handler())
+	handleGET(mux, MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
 	// The MLflow calls and single OpenLineage events run under the request deadline,
 	// like GraphQL operations. The artifact proxy streams files of any size, and the
@@ -143,7 +146,7 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
 		Complexity: complexityRoot(),
 	}))
-	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -199,7 +202,42 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		}
 		return resp
 	})
-	return markGET(srv)
+	return onlyGraphQLMethods(markGET(srv))
+}
+
+// graphQLMethods are the methods the GraphQL endpoint serves: queries over GET and POST,
+// mutations over POST only (queryLimits), and OPTIONS, which lists them.
+var graphQLMethods = []string{http.MethodGet, http.MethodPost, http.MethodOptions}
+
+// onlyGraphQLMethods answers any other method with 405 METHOD_NOT_ALLOWED, where gqlgen
+// would say "transport not supported" with 400 (and HEAD 405 without an Allow header).
+func onlyGraphQLMethods(next http.Handler) http.Handler {
+	refuse := methodNotAllowed(shapeGraphQL, strings.Join(graphQLMethods, ", "))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(graphQLMethods, r.Method) {
+			refuse(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleGET serves h at path for GET (and HEAD) and answers other methods with 405
+// METHOD_NOT_ALLOWED in the JSON error shape, as the ingest surfaces do, rather than
+// the mux's plain-text 405.
+func handleGET(mux *http.ServeMux, path string, h http.Handler) {
+	mux.Handle(http.MethodGet+" "+path, h)
+	mux.Handle(path, methodNotAllowed(shapeJSON, http.MethodGet+", "+http.MethodHead))
+}
+
+// methodNotAllowed answers a method a path does not serve: 405, an Allow header with
+// the methods it does (allow), and METHOD_NOT_ALLOWED in the surface's error shape.
+func methodNotAllowed(shape errorShape, allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed here; use %s", r.Method, allow))
+	}
 }
 
 // readyz answers 200 when Neo4j answers and the schema is current, else 503.
