@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -45,7 +46,7 @@ type serveConfig struct {
 	// anonymousReadLoopback lets requests without credentials from loopback read.
 	anonymousReadLoopback bool
 	// bootstrapTokenFile, when set, is made to hold a working admin token at start-up,
-	// which is printed to notices (`make run`).
+	// which is printed to notices in the console's sign-in link (`make run`).
 	bootstrapTokenFile string
 	oidc               oidcFlags
 	// notices is where messages for the person at the terminal go (never the log: the
@@ -88,7 +89,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&cfg.anonymousReadLoopback, "anonymous-read-loopback", envBool("PROVGRAPH_ANONYMOUS_READ_LOOPBACK", false),
 		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
-		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print it (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print the console's sign-in link with it, http://<addr>/#token=<token>, to standard error, never to the log (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&cfg.oidc.issuer, "oidc-issuer", env("PROVGRAPH_OIDC_ISSUER", ""),
 		"accept JWT bearer tokens from this issuer `URL` (their iss claim); off when empty (env PROVGRAPH_OIDC_ISSUER)")
 	fs.StringVar(&cfg.oidc.audience, "oidc-audience", env("PROVGRAPH_OIDC_AUDIENCE", ""),
@@ -212,10 +213,12 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	logger.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.tls != nil).
 		Str("graphiql", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
 	if bootstrapToken != "" && cfg.notices != nil {
-		fmt.Fprintf(cfg.notices, "\nprovgraph: local admin token (kept in %s): %s\n"+
-			"provgraph: in GraphiQL (%s://%s/) open Headers and paste {\"Authorization\": \"Bearer %s\"}\n"+
-			"provgraph: other clients send it as Authorization: Bearer <token> (mlflow: MLFLOW_TRACKING_TOKEN; OpenLineage: OPENLINEAGE_API_KEY)\n\n",
-			cfg.bootstrapTokenFile, bootstrapToken, scheme, ln.Addr().String(), bootstrapToken)
+		// SECURITY: the admin token goes to the person at the terminal, once, never to the
+		// log; in the link it stands in the fragment, which browsers do not send.
+		fmt.Fprintf(cfg.notices, "\nprovgraph: open %s to sign in to the console\n"+
+			"provgraph: the link holds the local admin token, kept in %s; other clients send it as Authorization: Bearer <token> "+
+			"(mlflow: MLFLOW_TRACKING_TOKEN; OpenLineage: OPENLINEAGE_API_KEY)\n\n",
+			signInURL(scheme, ln.Addr(), bootstrapToken), cfg.bootstrapTokenFile)
 	}
 
 	select {
@@ -234,6 +237,29 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	logger.Info().Msg("http server stopped")
 	return nil
+}
+
+// signInURL is the console's one-click sign-in link for the service listening at addr:
+// the token in the URL's fragment (#token=…), which the browser keeps to itself — the
+// console reads it, keeps it for the tab and removes it from the address bar — so it
+// never reaches a request line, a proxy's log or the access log. A listener on every
+// interface (0.0.0.0, ::) is linked through loopback, an address a browser can open.
+func signInURL(scheme string, addr net.Addr, token string) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		host, port = addr.String(), ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	u := url.URL{Scheme: scheme, Host: host, Path: "/", Fragment: "token=" + token}
+	return u.String()
 }
 
 // tlsConfig is the listener's TLS configuration for a certificate and key file: nil
