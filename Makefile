@@ -1,6 +1,6 @@
 # provgraph — run `make help` for the targets.
 #
-# Quick start on a fresh machine:  make run   (local Neo4j + service; GraphiQL URL and a local admin token printed)
+# Quick start on a fresh machine:  make run   (local Neo4j + service; prints a link that signs in to the console)
 #                                  make test  (all tests against a real Neo4j)
 
 SHELL := /usr/bin/env bash
@@ -22,13 +22,13 @@ help: ## list the targets
 ADMIN_TOKEN_FILE := .data/admin-token
 
 .PHONY: run
-run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080); prints a local admin token
+run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080); prints the console's sign-in link with a local admin token
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
+	@echo "provgraph: starting on http://$(ADDR)/; once it serves it prints a link that signs you in  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
 	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE)
 else
-	@echo "provgraph: GraphiQL at http://$(ADDR)/  (Neo4j at $(NEO4J_URI))"
+	@echo "provgraph: starting on http://$(ADDR)/ (Neo4j at $(NEO4J_URI)); once it serves it prints a link that signs you in"
 	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE)
 endif
 

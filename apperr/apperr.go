@@ -25,6 +25,9 @@ const (
 	Unauthenticated Code = "UNAUTHENTICATED"
 	// Forbidden: the actor may not do this.
 	Forbidden Code = "FORBIDDEN"
+	// MethodNotAllowed: the path does not serve the HTTP method used (HTTP 405, with an
+	// Allow header listing the methods it serves), e.g. a mutation sent over GET.
+	MethodNotAllowed Code = "METHOD_NOT_ALLOWED"
 	// Unavailable: a dependency (Neo4j) cannot be reached now; retrying later may work.
 	Unavailable Code = "UNAVAILABLE"
 	// Internal: a bug or an unexpected failure; details are only in the server log.

@@ -219,12 +219,15 @@ func errorsCause(err error) error {
 }
 
 // mlflowCodes are MLflow's error codes for provgraph's (MLflow's protocol defines
-// UNAUTHENTICATED and PERMISSION_DENIED, which its client maps to 401 and 403).
+// UNAUTHENTICATED and PERMISSION_DENIED, which its client maps to 401 and 403; it has
+// no code for a wrong method, and ENDPOINT_NOT_FOUND, no such call, is what the
+// MLflow surface answers it with too).
 var mlflowCodes = map[apperr.Code]string{
-	apperr.Unauthenticated: "UNAUTHENTICATED",
-	apperr.Forbidden:       "PERMISSION_DENIED",
-	apperr.Unavailable:     "TEMPORARILY_UNAVAILABLE",
-	apperr.Internal:        "INTERNAL_ERROR",
+	apperr.Unauthenticated:  "UNAUTHENTICATED",
+	apperr.Forbidden:        "PERMISSION_DENIED",
+	apperr.MethodNotAllowed: "ENDPOINT_NOT_FOUND",
+	apperr.Unavailable:      "TEMPORARILY_UNAVAILABLE",
+	apperr.Internal:         "INTERNAL_ERROR",
 }
 
 func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apperr.Code, reason string) {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -22,7 +23,8 @@ import (
 // request (parse, validation, argument coercion) are the client's and keep gqlgen's
 // message, with INVALID_ARGUMENT unless gqlgen gave a code; the parser's token limit
 // is reported like the other request limits (INVALID_ARGUMENT on "query"; see
-// limits.go). Everything else is an
+// limits.go), and a body that is not a request in JSON is quoted only in part
+// (quoteBodyShort). Everything else is an
 // internal error: its text goes to the log and the client gets the request id. That
 // includes a non-null field that resolved to null, which gqlgen also reports as a
 // gqlerror but which means the stored graph does not fit the schema.
@@ -56,6 +58,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gqlErr.Extensions["field"] = "query"
 			return gqlErr
 		}
+		gqlErr.Message = quoteBodyShort(gqlErr.Message)
 		if isVariablePath(gqlErr.Path) {
 			// A variable that does not fit its type: name the input inside it.
 			if field := argumentPath(gqlErr.Path); field != "" {
@@ -109,6 +112,41 @@ func argumentPath(p ast.Path) string {
 		}
 	}
 	return b.String()
+}
+
+// undecodableBody and quotedBody are how gqlgen's POST transport words its error for a
+// body it cannot decode as a GraphQL request: undecodableBody, the decoder's error,
+// quotedBody and then the whole body, megabytes of it when that is what was sent
+// (TestUndecodableBodyIsQuotedShort fails if a new version words it otherwise).
+const (
+	undecodableBody = "json request body could not be decoded: "
+	quotedBody      = " body:"
+)
+
+// MaxQuotedBody is how many bytes of an undecodable GraphQL request body its error
+// quotes back: enough to recognise what was sent, not an echo of all of it.
+const MaxQuotedBody = 64
+
+// quoteBodyShort cuts the body gqlgen quotes in an undecodable-body error to its first
+// MaxQuotedBody bytes (fewer rather than split a character) and "…"; other messages
+// are returned unchanged.
+func quoteBodyShort(msg string) string {
+	if !strings.HasPrefix(msg, undecodableBody) {
+		return msg
+	}
+	i := strings.Index(msg, quotedBody)
+	if i < 0 {
+		return msg
+	}
+	body := msg[i+len(quotedBody):]
+	if len(body) <= MaxQuotedBody {
+		return msg
+	}
+	cut := MaxQuotedBody
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return msg[:i+len(quotedBody)] + body[:cut] + "…"
 }
 
 // tokenLimitMessage is how gqlparser reports a document longer than MaxQueryTokens

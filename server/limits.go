@@ -68,7 +68,7 @@ func (l *queryLimits) MutateOperationContext(ctx context.Context, oc *graphql.Op
 		// SECURITY: a GET must not change anything — caches, prefetching and cross-site
 		// links all assume so — and GraphQL over HTTP makes a mutation over GET a 405.
 		g.refused = true
-		return requestError(apperr.Invalid("", "%ss are accepted only over POST", op.Operation))
+		return requestError(apperr.New(apperr.MethodNotAllowed, "", "%ss are accepted only over POST", op.Operation))
 	}
 	s := newShapeWalker().selectionSet(op.SelectionSet)
 	switch {

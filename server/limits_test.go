@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -217,7 +219,7 @@ func TestMutationsOnlyOverPOST(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.Status)
 	assert.Equal(t, "POST", resp.Header.Get("Allow"))
 	require.Len(t, resp.Errors, 1)
-	assert.Equal(t, "INVALID_ARGUMENT", resp.Errors[0].Extensions["code"])
+	assert.Equal(t, "METHOD_NOT_ALLOWED", resp.Errors[0].Extensions["code"])
 	assert.Contains(t, resp.Errors[0].Message, "mutations are accepted only over POST")
 	d := mustDo(t, h, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": "dataset:s3://lake-" + tk + ":x"})
 	assert.Nil(t, get(d, "node"), "the GET wrote nothing")
@@ -319,4 +321,40 @@ func TestIngestRequestDeadline(t *testing.T) {
 	// With time to spare the same event is recorded.
 	rec = post(handlerWith(t, server.Options{RequestTimeout: time.Minute}), "/api/v1/lineage", event)
 	assert.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+}
+
+// A body that is not a GraphQL request in JSON is refused with a message quoting its
+// first 64 bytes only, not the whole body back (gqlgen's POST transport quotes it all).
+func TestUndecodableBodyIsQuotedShort(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	const mb = 1 << 20
+	euros := strings.Repeat("€", mb/3) // 3 bytes each: 64 bytes end inside one
+	for _, tt := range []struct {
+		name, body, quoted string
+	}{
+		{"1 MB that is not JSON", "not json " + strings.Repeat("x", mb), "not json " + strings.Repeat("x", 55) + "…"},
+		{"1 MB of JSON that is not a request", `{"query": 1, "pad": "` + strings.Repeat("y", mb) + `"}`,
+			`{"query": 1, "pad": "` + strings.Repeat("y", 43) + "…"},
+		{"a cut that would split a character", euros, strings.Repeat("€", 21) + "…"},
+		{"a short body is quoted whole", "nope", "nope"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, http.StatusBadRequest, rec.Code)
+			assert.Less(t, rec.Body.Len(), 1024, "the answer is short")
+			var resp gqlResponse
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp), rec.Body.String())
+			require.Len(t, resp.Errors, 1)
+			e := resp.Errors[0]
+			assert.Equal(t, "INVALID_ARGUMENT", e.Extensions["code"])
+			assert.True(t, strings.HasPrefix(e.Message, "json request body could not be decoded: "), e.Message)
+			assert.True(t, strings.HasSuffix(e.Message, " body:"+tt.quoted), e.Message)
+			assert.True(t, utf8.ValidString(e.Message) && !strings.ContainsRune(e.Message, utf8.RuneError), e.Message)
+		})
+	}
 }

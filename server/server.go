@@ -7,8 +7,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -89,17 +93,17 @@ func New(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	// The console and GraphiQL, built from web/ into the binary.
 	console := consoleHandler(web.Assets(), web.Built())
-	mux.Handle("GET "+consolePagePath+"{$}", console)
-	mux.Handle("GET "+graphiQLPagePath, console)
-	mux.Handle("GET "+consoleAssets, console)
+	handleGET(mux, consolePagePath+"{$}", console)
+	handleGET(mux, graphiQLPagePath, console)
+	handleGET(mux, consoleAssets, console)
 	mux.Handle(GraphQLPath, limitBody(opts.MaxBodyBytes, newGraphQL(opts, m)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	handleGET(mux, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", readyz(opts.Store))
+	}))
+	handleGET(mux, "/readyz", readyz(opts.Store))
 	// The metrics need the reader role, like every surface but the console's pages and the
 	// health endpoints (accessFor).
-	mux.Handle("GET "+MetricsPath, m.Handler())
+	handleGET(mux, MetricsPath, m.Handler())
 	// The MLflow tracking REST API and artifact proxy, for the stock mlflow client.
 	// The MLflow calls and single OpenLineage events run under the request deadline,
 	// like GraphQL operations. The artifact proxy streams files of any size, and the
@@ -128,7 +132,32 @@ func New(opts Options) http.Handler {
 	h = requestID(h)
 	h = securityHeaders(h)
 	h = hlog.NewHandler(opts.Logger)(h)
+	h = withoutFragment(h)
 	return h
+}
+
+// withoutFragment serves a request whose target has a '#' as if it ended there. A URL's
+// fragment stays in the browser — the console's sign-in link carries the admin token in
+// it (/#token=…) — and '#' cannot stand unescaped in a request target, but Go reads one
+// that does into the path or the query, from where it would reach the access log and the
+// denial log. SECURITY: so that a client that sends the fragment anyway gets no token
+// logged.
+func withoutFragment(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target, _, found := strings.Cut(r.RequestURI, "#")
+		if !found {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			http.Error(w, "malformed request target", http.StatusBadRequest)
+			return
+		}
+		r = r.WithContext(r.Context()) // a shallow copy whose URL may change
+		r.URL, r.RequestURI = u, target
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticatedOnly lets callers with credentials introspect the schema, and refuses
@@ -148,7 +177,7 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
 		Complexity: complexityRoot(),
 	}))
-	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -204,7 +233,42 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		}
 		return resp
 	})
-	return markGET(srv)
+	return onlyGraphQLMethods(markGET(srv))
+}
+
+// graphQLMethods are the methods the GraphQL endpoint serves: queries over GET and POST,
+// mutations over POST only (queryLimits), and OPTIONS, which lists them.
+var graphQLMethods = []string{http.MethodGet, http.MethodPost, http.MethodOptions}
+
+// onlyGraphQLMethods answers any other method with 405 METHOD_NOT_ALLOWED, where gqlgen
+// would say "transport not supported" with 400 (and HEAD 405 without an Allow header).
+func onlyGraphQLMethods(next http.Handler) http.Handler {
+	refuse := methodNotAllowed(shapeGraphQL, strings.Join(graphQLMethods, ", "))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(graphQLMethods, r.Method) {
+			refuse(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleGET serves h at path for GET (and HEAD) and answers other methods with 405
+// METHOD_NOT_ALLOWED in the JSON error shape, as the ingest surfaces do, rather than
+// the mux's plain-text 405.
+func handleGET(mux *http.ServeMux, path string, h http.Handler) {
+	mux.Handle(http.MethodGet+" "+path, h)
+	mux.Handle(path, methodNotAllowed(shapeJSON, http.MethodGet+", "+http.MethodHead))
+}
+
+// methodNotAllowed answers a method a path does not serve: 405, an Allow header with
+// the methods it does (allow), and METHOD_NOT_ALLOWED in the surface's error shape.
+func methodNotAllowed(shape errorShape, allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed here; use %s", r.Method, allow))
+	}
 }
 
 // readyz answers 200 when Neo4j answers and the schema is current, else 503.

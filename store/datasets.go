@@ -104,21 +104,9 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 	if err := checkDescription("description", in.Description); err != nil {
 		return Node{}, false, err
 	}
-	var version string
-	switch {
-	case in.VersionID != nil && *in.VersionID != "":
-		version = *in.VersionID
-	case in.Digest != nil && *in.Digest != "":
-		version = *in.Digest
-	default:
-		return Node{}, false, apperr.Invalid("digest", "give a digest or a versionId (or both): a dataset version must be pinned")
-	}
-	if strings.Contains(version, "#") {
-		field := "versionId"
-		if in.VersionID == nil || *in.VersionID == "" {
-			field = "digest"
-		}
-		return Node{}, false, apperr.Invalid(field, "must not contain '#', which separates the version in IDs")
+	version, err := pinnedVersion(in)
+	if err != nil {
+		return Node{}, false, err
 	}
 	key := DatasetVersionKey(namespace, name, version)
 	if len(key) > MaxIDLength {
@@ -166,6 +154,28 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 		return result{n, false}, err
 	})
 	return res.node, res.created, err
+}
+
+// pinnedVersion is the version that identifies in within its dataset: its versionId
+// when given, else its digest.
+func pinnedVersion(in DatasetVersionInput) (string, error) {
+	var version string
+	switch {
+	case in.VersionID != nil && *in.VersionID != "":
+		version = *in.VersionID
+	case in.Digest != nil && *in.Digest != "":
+		version = *in.Digest
+	default:
+		return "", apperr.Invalid("digest", "give a digest or a versionId (or both): a dataset version must be pinned")
+	}
+	if strings.Contains(version, "#") {
+		field := "versionId"
+		if in.VersionID == nil || *in.VersionID == "" {
+			field = "digest"
+		}
+		return "", apperr.Invalid(field, "must not contain '#', which separates the version in IDs")
+	}
+	return version, nil
 }
 
 // datasetIdentity validates the URI and returns the dataset's namespace and name,

@@ -13,7 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -58,6 +61,8 @@ type Store struct {
 	auditChain string
 	// health fails transactions fast while Neo4j cannot be reached (outage.go).
 	health *health
+	// uri is Config.URI without credentials, for error messages.
+	uri string
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -91,7 +96,21 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
-	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h}, nil
+	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
+		uri: redactURI(cfg.URI)}, nil
+}
+
+// redactURI is uri fit for a message: a password in it (bolt://user:secret@host, which
+// the driver ignores but a user may still write) is replaced by "xxxxx".
+func redactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		if i := strings.LastIndex(uri, "@"); i >= 0 {
+			return "…@" + uri[i+1:] // unparsable: keep only the host part
+		}
+		return uri
+	}
+	return u.Redacted()
 }
 
 // Close releases the driver's connections.
@@ -100,22 +119,76 @@ func (s *Store) Close(ctx context.Context) error {
 }
 
 // WaitReachable retries until Neo4j answers (with the configured credentials) or ctx
-// ends, so that provgraph and Neo4j can be started together.
+// ends, so that provgraph and Neo4j can be started together. When ctx ends first the
+// error is an *UnreachableError; refused credentials are ErrCredentialsRejected at once.
 func (s *Store) WaitReachable(ctx context.Context, retryEvery time.Duration) error {
+	var reason string
 	for {
 		err := s.driver.VerifyAuthentication(ctx, nil)
 		if err == nil {
 			return nil
 		}
 		if isAuthError(err) {
-			return fmt.Errorf("neo4j rejected the credentials: %w", err)
+			return fmt.Errorf("%w at %s: %w", ErrCredentialsRejected, s.uri, err)
+		}
+		// The driver's dial may give up at ctx's deadline a moment before ctx says so.
+		deadline, hasDeadline := ctx.Deadline()
+		switch {
+		case ctx.Err() == nil && !(hasDeadline && !time.Now().Before(deadline)):
+			reason = connectFailure(err)
+		case reason == "":
+			// Cut short by ctx: it says only that time ran out, whatever the driver
+			// was doing then. An earlier attempt that failed on its own says why.
+			reason = "no answer in time"
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("neo4j not reachable: %w", errors.Join(err, ctx.Err()))
+			return &UnreachableError{URI: s.uri, Reason: reason, Cause: errors.Join(err, ctx.Err())}
 		case <-time.After(retryEvery):
 		}
 	}
+}
+
+// ErrCredentialsRejected: Neo4j answered, and refused the user and password.
+var ErrCredentialsRejected = errors.New("Neo4j rejected the credentials")
+
+// UnreachableError says that Neo4j did not answer at an address, and why, in words
+// fit for the person who configured the address.
+type UnreachableError struct {
+	// URI is the address tried, without credentials.
+	URI string
+	// Reason is the last failure, short: "connection refused", "no such host", …
+	Reason string
+	// Cause is the driver's error, for errors.Is and errors.As.
+	Cause error
+}
+
+func (e *UnreachableError) Error() string {
+	return "cannot reach Neo4j at " + e.URI + ": " + e.Reason
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Cause }
+
+// connectFailure is the reason a connection attempt failed, without the driver's
+// wrapping: the operating system's words for a refused or timed-out connection, the
+// resolver's for an unknown host, else the driver's message.
+func connectFailure(err error) string {
+	var conn *neo4j.ConnectivityError
+	if errors.As(err, &conn) && conn.Inner != nil {
+		err = conn.Inner // ConnectivityError does not unwrap
+	}
+	var dns *net.DNSError
+	var errno syscall.Errno
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dns):
+		return "cannot resolve host " + dns.Name + ": " + dns.Err
+	case errors.As(err, &errno):
+		return errno.Error()
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	return err.Error()
 }
 
 func isAuthError(err error) bool {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/provgraph/provgraph/store"
 )
@@ -21,7 +22,8 @@ Commands:
            the first break; exits 0 when it verifies, 3 at a break, 1 on other errors
 
 The database must be at this binary's schema version: start provgraph serve once first.
-`
+
+` + neo4jTarget
 
 // exitAuditBreak is the exit status of `provgraph audit verify` at a break, so scripts
 // can tell a broken chain from a failure to check it.
@@ -43,18 +45,19 @@ func audit(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var cfg store.Config
+	var wait time.Duration
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	neo4jFlags(fs, &cfg)
+	neo4jFlags(fs, &cfg, &wait, cliNeo4jWait)
 	var from, to int64
 	fs.Int64Var(&from, "from", 1, "the first entry (`seq`) to check")
 	fs.Int64Var(&to, "to", 0, "the last entry (`seq`) to check; 0 for the chain's head")
 	fs.StringVar(&cfg.AuditChain, "chain", store.DefaultAuditChain, "the audit chain to check")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: provgraph audit verify [flags]\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: provgraph audit verify [flags]\n\n%s\nFlags:\n", neo4jTarget)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -68,7 +71,7 @@ func audit(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	var broken bool
-	err := withCurrentStore(ctx, cfg, func(ctx context.Context, st *store.Store) error {
+	err := withCurrentStore(ctx, cfg, wait, func(ctx context.Context, st *store.Store) error {
 		var err error
 		broken, err = verifyAudit(ctx, st, from, to, stdout)
 		return err

@@ -22,15 +22,17 @@ model versions and endpoints redeployed over months (98 nodes per pipeline), wri
 with batched UNWIND transactions. The schema is applied first. Keys start with --prefix,
 so seeded graphs never collide with real ones; reusing a prefix is refused.
 
+` + neo4jTarget + `
 Flags:
 `
 
 func seed(args []string, stdout, stderr io.Writer) int {
 	var cfg store.Config
+	var wait time.Duration
 	var plan store.SeedPlan
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	neo4jFlags(fs, &cfg)
+	neo4jFlags(fs, &cfg, &wait, time.Minute)
 	fs.IntVar(&plan.Nodes, "nodes", 100000, "approximate number of nodes to create")
 	fs.StringVar(&plan.Prefix, "prefix", "seed", "prefix of every seeded key")
 	fs.Uint64Var(&plan.Seed, "seed", 1, "random seed, for a reproducible graph")
@@ -38,7 +40,7 @@ func seed(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), seedUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -47,24 +49,23 @@ func seed(args []string, stdout, stderr io.Writer) int {
 	resolvePassword(&cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := runSeed(ctx, cfg, plan, stdout, stderr); err != nil {
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "provgraph seed: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if err := runSeed(ctx, cfg, wait, plan, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "provgraph seed:", err)
 		return 1
 	}
 	return 0
 }
 
-func runSeed(ctx context.Context, cfg store.Config, plan store.SeedPlan, stdout, stderr io.Writer) (err error) {
-	st, err := store.Open(cfg)
+func runSeed(ctx context.Context, cfg store.Config, wait time.Duration, plan store.SeedPlan, stdout, stderr io.Writer) (err error) {
+	st, err := openStore(ctx, cfg, wait)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close(context.Background())) }()
-	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := st.WaitReachable(waitCtx, 500*time.Millisecond); err != nil {
-		return err
-	}
 	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
 		return err
 	}

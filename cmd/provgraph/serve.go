@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -45,7 +46,7 @@ type serveConfig struct {
 	// anonymousReadLoopback lets requests without credentials from loopback read.
 	anonymousReadLoopback bool
 	// bootstrapTokenFile, when set, is made to hold a working admin token at start-up,
-	// which is printed to notices (`make run`).
+	// which is printed to notices in the console's sign-in link (`make run`).
 	bootstrapTokenFile string
 	oidc               oidcFlags
 	// notices is where messages for the person at the terminal go (never the log: the
@@ -64,9 +65,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", env("PROVGRAPH_ADDR", "127.0.0.1:8080"),
 		"listen address `host:port` (env PROVGRAPH_ADDR)")
-	neo4jFlags(fs, &cfg.neo4j)
-	fs.DurationVar(&cfg.neo4jWait, "neo4j-wait", envDuration("PROVGRAPH_NEO4J_WAIT", 60*time.Second),
-		"how long to wait for Neo4j at start-up (env PROVGRAPH_NEO4J_WAIT)")
+	neo4jFlags(fs, &cfg.neo4j, &cfg.neo4jWait, 60*time.Second)
 	fs.StringVar(&cfg.logLevel, "log-level", env("PROVGRAPH_LOG_LEVEL", "info"),
 		"log `level`: debug, info, warn, error (env PROVGRAPH_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", env("PROVGRAPH_LOG_FORMAT", "auto"),
@@ -90,7 +89,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&cfg.anonymousReadLoopback, "anonymous-read-loopback", envBool("PROVGRAPH_ANONYMOUS_READ_LOOPBACK", false),
 		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
-		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print it (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print the console's sign-in link with it, http://<addr>/#token=<token>, to standard error, never to the log (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&cfg.oidc.issuer, "oidc-issuer", env("PROVGRAPH_OIDC_ISSUER", ""),
 		"accept JWT bearer tokens from this issuer `URL` (their iss claim); off when empty (env PROVGRAPH_OIDC_ISSUER)")
 	fs.StringVar(&cfg.oidc.audience, "oidc-audience", env("PROVGRAPH_OIDC_AUDIENCE", ""),
@@ -118,6 +117,7 @@ requests finish, then closes the Neo4j driver.
 Every surface but GraphiQL's page, /healthz and /readyz needs a bearer token: an API
 token (provgraph token create) or, with --oidc-issuer, a JWT. See docs/security.md.
 
+`+neo4jTarget+`
 Flags (each also read from the environment variable named; a flag wins):
 `)
 		fs.PrintDefaults()
@@ -127,7 +127,7 @@ Flags (each also read from the environment variable named; a flag wins):
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, cfg := serveFlags(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -161,7 +161,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	neo4jCfg := cfg.neo4j
 	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
 	neo4jCfg.Logger = &logger
-	st, err := store.Open(neo4jCfg)
+	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
+	st, err := openStore(ctx, neo4jCfg, cfg.neo4jWait)
 	if err != nil {
 		return err
 	}
@@ -171,14 +172,6 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		err = errors.Join(err, st.Close(closeCtx))
 		logger.Info().Msg("neo4j driver closed")
 	}()
-
-	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
-	waitCtx, cancel := context.WithTimeout(ctx, cfg.neo4jWait)
-	err = st.WaitReachable(waitCtx, 500*time.Millisecond)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("connect to neo4j at %s: %w", cfg.neo4j.URI, err)
-	}
 	from, to, err := st.Migrate(ctx, store.Schema)
 	if err != nil {
 		return err
@@ -220,10 +213,12 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	logger.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.tls != nil).
 		Str("graphiql", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
 	if bootstrapToken != "" && cfg.notices != nil {
-		fmt.Fprintf(cfg.notices, "\nprovgraph: local admin token (kept in %s): %s\n"+
-			"provgraph: in GraphiQL (%s://%s/) open Headers and paste {\"Authorization\": \"Bearer %s\"}\n"+
-			"provgraph: other clients send it as Authorization: Bearer <token> (mlflow: MLFLOW_TRACKING_TOKEN; OpenLineage: OPENLINEAGE_API_KEY)\n\n",
-			cfg.bootstrapTokenFile, bootstrapToken, scheme, ln.Addr().String(), bootstrapToken)
+		// SECURITY: the admin token goes to the person at the terminal, once, never to the
+		// log; in the link it stands in the fragment, which browsers do not send.
+		fmt.Fprintf(cfg.notices, "\nprovgraph: open %s to sign in to the console\n"+
+			"provgraph: the link holds the local admin token, kept in %s; other clients send it as Authorization: Bearer <token> "+
+			"(mlflow: MLFLOW_TRACKING_TOKEN; OpenLineage: OPENLINEAGE_API_KEY)\n\n",
+			signInURL(scheme, ln.Addr(), bootstrapToken), cfg.bootstrapTokenFile)
 	}
 
 	select {
@@ -242,6 +237,29 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	logger.Info().Msg("http server stopped")
 	return nil
+}
+
+// signInURL is the console's one-click sign-in link for the service listening at addr:
+// the token in the URL's fragment (#token=…), which the browser keeps to itself — the
+// console reads it, keeps it for the tab and removes it from the address bar — so it
+// never reaches a request line, a proxy's log or the access log. A listener on every
+// interface (0.0.0.0, ::) is linked through loopback, an address a browser can open.
+func signInURL(scheme string, addr net.Addr, token string) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		host, port = addr.String(), ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	u := url.URL{Scheme: scheme, Host: host, Path: "/", Fragment: "token=" + token}
+	return u.String()
 }
 
 // tlsConfig is the listener's TLS configuration for a certificate and key file: nil

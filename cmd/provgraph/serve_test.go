@@ -117,3 +117,24 @@ func requireStopped(t *testing.T, done <-chan error) {
 		t.Fatal("runServer did not return after shutdown")
 	}
 }
+
+// The sign-in link opens the service through an address a browser can reach, with the
+// token in the fragment only.
+func TestSignInURL(t *testing.T) {
+	t.Parallel()
+	tcp := func(s string) net.Addr {
+		a, err := net.ResolveTCPAddr("tcp", s)
+		require.NoError(t, err)
+		return a
+	}
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080/#token=pgt_0123456789abcdef_secret",
+		"0.0.0.0:8080":   "http://127.0.0.1:8080/#token=pgt_0123456789abcdef_secret",
+		"[::]:8080":      "http://[::1]:8080/#token=pgt_0123456789abcdef_secret",
+		"[::1]:9443":     "http://[::1]:9443/#token=pgt_0123456789abcdef_secret",
+		"10.1.2.3:80":    "http://10.1.2.3:80/#token=pgt_0123456789abcdef_secret",
+	} {
+		assert.Equal(t, want, signInURL("http", tcp(addr), "pgt_0123456789abcdef_secret"), addr)
+	}
+	assert.Equal(t, "https://127.0.0.1:8443/#token=pgt_x", signInURL("https", tcp("127.0.0.1:8443"), "pgt_x"))
+}

@@ -34,6 +34,8 @@ Commands:
   list     list tokens, without their secrets (--all includes revoked ones)
 
 The database must be at this binary's schema version: start provgraph serve once first.
+
+` + neo4jTarget + `
 Run 'provgraph token <command> --help' for a command's flags.
 `
 
@@ -44,9 +46,10 @@ func token(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var cfg store.Config
+	var wait time.Duration
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	neo4jFlags(fs, &cfg)
+	neo4jFlags(fs, &cfg, &wait, cliNeo4jWait)
 	var (
 		name, role, id string
 		expires        time.Duration
@@ -114,10 +117,10 @@ func token(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: provgraph token %s [flags]\n\nFlags:\n", args[0])
+		fmt.Fprintf(fs.Output(), "Usage: provgraph token %s [flags]\n\n%s\nFlags:\n", args[0], neo4jTarget)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -130,7 +133,7 @@ func token(args []string, stdout, stderr io.Writer) int {
 	resolvePassword(&cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := withCurrentStore(ctx, cfg, run); err != nil {
+	if err := withCurrentStore(ctx, cfg, wait, run); err != nil {
 		fmt.Fprintf(stderr, "provgraph token %s: %v\n", args[0], err)
 		return 1
 	}
@@ -140,17 +143,12 @@ func token(args []string, stdout, stderr io.Writer) int {
 // withCurrentStore opens the store and runs fn once Neo4j answers and its schema is the
 // one this binary knows (an operator's tool never migrates the database under the
 // servers).
-func withCurrentStore(ctx context.Context, cfg store.Config, fn func(context.Context, *store.Store) error) (err error) {
-	st, err := store.Open(cfg)
+func withCurrentStore(ctx context.Context, cfg store.Config, wait time.Duration, fn func(context.Context, *store.Store) error) (err error) {
+	st, err := openStore(ctx, cfg, wait)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close(context.Background())) }()
-	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := st.WaitReachable(waitCtx, 500*time.Millisecond); err != nil {
-		return err
-	}
 	if err := st.Ready(ctx, store.Schema); err != nil {
 		return fmt.Errorf("the database is not at schema version %d (%v): start provgraph serve of this version once, which upgrades it",
 			store.Schema.Latest(), err)

@@ -107,7 +107,8 @@ func lineWith(out, s string) string {
 }
 
 // `provgraph serve --bootstrap-admin-token-file` (make run) creates an admin token,
-// keeps it in the file (mode 0600), prints it with the GraphiQL hint, and reuses it
+// keeps it in the file (mode 0600), prints the console's sign-in link with it in the
+// fragment, once, for the person at the terminal and never into the log, and reuses it
 // next time; a token in the file that no longer works is replaced.
 func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 	t.Parallel()
@@ -120,21 +121,28 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close())
-		// What the server prints for the person at the terminal, written by its goroutine.
-		notices, err := os.CreateTemp(t.TempDir(), "notices")
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = notices.Close() })
-		printed := func() string {
-			b, err := os.ReadFile(notices.Name())
+		// What the server prints for the person at the terminal, and what it logs, written
+		// by its goroutines.
+		tempFile := func(name string) (*os.File, func() string) {
+			f, err := os.CreateTemp(t.TempDir(), name)
 			require.NoError(t, err)
-			return string(b)
+			t.Cleanup(func() { _ = f.Close() })
+			return f, func() string {
+				b, err := os.ReadFile(f.Name())
+				require.NoError(t, err)
+				return string(b)
+			}
 		}
+		notices, printed := tempFile("notices")
+		logFile, logged := tempFile("log")
 		cfg := &serveConfig{addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute, shutdownTimeout: 10 * time.Second,
 			maxBodyBytes: 1 << 20, bootstrapTokenFile: file, notices: notices}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- runServer(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t))) }()
-		require.Eventually(t, func() bool { return strings.Contains(printed(), "open Headers") }, time.Minute, 50*time.Millisecond)
+		go func() {
+			done <- runServer(ctx, cfg, zerolog.New(zerolog.MultiLevelWriter(zerolog.NewTestWriter(t), logFile)))
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(printed(), "to sign in to the console") }, time.Minute, 50*time.Millisecond)
 
 		b, err := os.ReadFile(file)
 		require.NoError(t, err)
@@ -142,8 +150,10 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		info, err := os.Stat(file)
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "only its owner may read the admin token")
-		assert.Contains(t, printed(), `{"Authorization": "Bearer `+token+`"}`, "the GraphiQL hint")
-		assert.Contains(t, printed(), "http://"+addr+"/")
+		assert.Contains(t, printed(), "\nprovgraph: open http://"+addr+"/#token="+token+" to sign in to the console\n",
+			"the sign-in link, the token in its fragment")
+		assert.Equal(t, 1, strings.Count(printed(), token), "the token is printed once")
+		assert.Contains(t, printed(), file, "where the token is kept")
 
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
 		require.NoError(t, err)
@@ -158,6 +168,9 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 
 		cancel()
 		require.NoError(t, <-done)
+		assert.Contains(t, logged(), `"path":"/graphql"`, "the access log has the request")
+		assert.NotContains(t, logged(), token, "the token never reaches the log")
+		assert.NotContains(t, logged(), token[len(token)-20:], "nor any of its secret")
 		return token
 	}
 	first := serveOnce()

@@ -19,6 +19,7 @@ import (
 // traceConfig is what `provgraph trace` and `provgraph export` are told.
 type traceConfig struct {
 	neo4j     store.Config
+	neo4jWait time.Duration
 	direction string
 	depth     int
 	asOf      string
@@ -29,13 +30,14 @@ type traceConfig struct {
 	after     string
 }
 
-const traceUsage = `Usage: provgraph %[1]s [flags] ID...
+const traceUsage = `Usage: provgraph %[1]s ID... [flags]
 
 Prints the provenance cone of the given nodes, through the same store queries as the
 GraphQL lineage field: %[1]s endpoint:fraud-prod prints what the endpoint's model came
 from. IDs are node IDs such as endpoint:<name>, model:<name>/<version>,
-datasetVersion:<namespace>:<name>#<version>.
+datasetVersion:<namespace>:<name>#<version>. Flags may come before or after the IDs.
 
+` + neo4jTarget + `
 Flags:
 `
 
@@ -45,7 +47,7 @@ func trace(name string, args []string, stdout, stderr io.Writer) int {
 	cfg := &traceConfig{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	neo4jFlags(fs, &cfg.neo4j)
+	neo4jFlags(fs, &cfg.neo4j, &cfg.neo4jWait, cliNeo4jWait)
 	fs.StringVar(&cfg.direction, "direction", "upstream", "upstream, downstream or both")
 	fs.IntVar(&cfg.depth, "depth", store.DefaultLineageDepth, "provenance edges to follow (0 to 50)")
 	fs.StringVar(&cfg.asOf, "as-of", "", "answer as the graph stood at this RFC 3339 `time`")
@@ -62,7 +64,7 @@ func trace(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), traceUsage, name)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -150,7 +152,7 @@ func enumName(kind string) string {
 }
 
 func runTrace(ctx context.Context, cfg *traceConfig, q store.LineageQuery, out io.Writer) (err error) {
-	st, err := store.Open(cfg.neo4j)
+	st, err := openStore(ctx, cfg.neo4j, cfg.neo4jWait)
 	if err != nil {
 		return err
 	}

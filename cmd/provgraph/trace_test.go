@@ -44,7 +44,8 @@ func TestTraceAndExportPrintTheCone(t *testing.T) {
 	assert.Contains(t, out, "DATASET_VERSION  "+dv.Key)
 	assert.Contains(t, out, dv.Key+" -[INPUT_TO]-> "+job.Key)
 
-	code, out, errOut = runCLI(append(append([]string{"trace", "--format", "json", "--kinds", "DATASET_VERSION"}, conn...), endpoint)...)
+	// Flags may follow the ID.
+	code, out, errOut = runCLI(append([]string{"trace", endpoint, "--format", "json", "--kinds", "DATASET_VERSION"}, conn...)...)
 	require.Equal(t, 0, code, errOut)
 	var doc struct {
 		Nodes []struct{ ID string } `json:"nodes"`
@@ -74,7 +75,7 @@ func TestTraceAndExportPrintTheCone(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--budget 0: must be between 1 and 10000")
 
-	code, out, errOut = runCLI(append(append([]string{"export", "--format", "dot"}, conn...), endpoint)...)
+	code, out, errOut = runCLI(append(append([]string{"export"}, conn...), endpoint, "--format", "dot")...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "digraph lineage")
 	code, out, errOut = runCLI(append(append([]string{"export"}, conn...), endpoint)...)
@@ -90,4 +91,8 @@ func TestTraceAndExportPrintTheCone(t *testing.T) {
 	code, _, errOut = runCLI(append([]string{"trace"}, conn...)...)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "at least one node ID")
+	// After "--" everything is an ID.
+	code, _, errOut = runCLI(append(append([]string{"trace"}, conn...), endpoint, "--", "--format")...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `start[1]: "--format" is not a node ID`)
 }

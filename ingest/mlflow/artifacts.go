@@ -34,6 +34,10 @@ func (s *server) localPath(p string) (string, error) {
 
 // artifact uploads (PUT) or downloads (GET) one file.
 func (s *server) artifact(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPut {
+		methodNotAllowed(w, "GET, PUT", fmt.Sprintf("method %s is not allowed: artifacts take GET and PUT", r.Method))
+		return
+	}
 	rel := strings.TrimPrefix(r.URL.Path, artifactsPrefix)
 	file, err := s.localPath(rel)
 	if err != nil || rel == "" {
@@ -83,9 +87,6 @@ func (s *server) artifact(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = io.Copy(w, f)
-	default:
-		w.Header().Set("Allow", "GET, PUT")
-		writeError(w, http.StatusMethodNotAllowed, codeInvalid, "artifacts take GET and PUT")
 	}
 }
 

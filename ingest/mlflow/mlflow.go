@@ -243,8 +243,7 @@ func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler
 		switch r.Method {
 		case http.MethodGet:
 			if !read {
-				w.Header().Set("Allow", "POST, PATCH, DELETE")
-				writeError(w, http.StatusMethodNotAllowed, codeInvalid, fmt.Sprintf("%s changes data: send it as POST (or PATCH, DELETE), not GET", r.URL.Path))
+				methodNotAllowed(w, "POST, PATCH, DELETE", fmt.Sprintf("%s changes data: send it as POST (or PATCH, DELETE), not GET", r.URL.Path))
 				return
 			}
 		case http.MethodPost, http.MethodPatch, http.MethodDelete:
@@ -255,8 +254,7 @@ func (s *server) endpoint(h func(*request) (any, error), read bool) http.Handler
 				return
 			}
 		default:
-			w.Header().Set("Allow", "GET, POST, PATCH, DELETE")
-			writeError(w, http.StatusMethodNotAllowed, codeInvalid, fmt.Sprintf("method %s is not allowed", r.Method))
+			methodNotAllowed(w, "GET, POST, PATCH, DELETE", fmt.Sprintf("method %s is not allowed", r.Method))
 			return
 		}
 		req := &request{r: r, params: map[string]any{}}
@@ -320,6 +318,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// methodNotAllowed answers a method a call does not take: 405 with the methods it
+// does take in Allow. MLflow's protocol has no code for it; ENDPOINT_NOT_FOUND (no
+// such call) is the one its clients know that fits.
+func methodNotAllowed(w http.ResponseWriter, allow, message string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, codeEndpointUnkwn, message)
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

@@ -65,7 +65,7 @@ func TestMLflowErrors(t *testing.T) {
 		{"an endpoint not served", "POST", "/api/2.0/mlflow/gateway/routes/create", `{}`, 404, "ENDPOINT_NOT_FOUND", "does not serve"},
 		{"a body over the limit", "POST", "/api/2.0/mlflow/runs/log-batch", `{"run_id": "` + runID + `", "tags": [{"key": "k", "value": "` + strings.Repeat("x", 9<<20) + `"}]}`, 413, "INVALID_PARAMETER_VALUE", "larger than the limit of 8388608 bytes"},
 		{"an artifact path with ..", "GET", "/api/2.0/mlflow-artifacts/artifacts?path=../../etc", "", 400, "INVALID_PARAMETER_VALUE", "must not contain .."},
-		{"a write as GET", "GET", "/api/2.0/mlflow/experiments/delete?experiment_id=" + expID, "", 405, "INVALID_PARAMETER_VALUE", "changes data: send it as POST"},
+		{"a write as GET", "GET", "/api/2.0/mlflow/experiments/delete?experiment_id=" + expID, "", 405, "ENDPOINT_NOT_FOUND", "changes data: send it as POST"},
 		{"a write as a form", "POST-FORM", "/api/2.0/mlflow/runs/set-tag", `run_id=` + runID + `&key=k&value=v`, 415, "INVALID_PARAMETER_VALUE", "must be JSON"},
 		{"a step beyond 64 bits", "POST", "/api/2.0/mlflow/runs/log-metric", `{"run_id": "` + runID + `", "key": "m", "value": 1, "timestamp": 1, "step": 1e19}`, 400, "INVALID_PARAMETER_VALUE", "step: must be a 64-bit integer"},
 		{"log-inputs for a missing run", "POST", "/api/2.0/mlflow/runs/log-inputs", `{"run_id": "` + strings.Repeat("0", 32) + `", "datasets": [{"dataset": {"name": "d-` + tk + `", "digest": "1", "source_type": "http", "source": "{}"}}]}`, 404, "RESOURCE_DOES_NOT_EXIST", "no node has ID"},

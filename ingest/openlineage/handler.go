@@ -211,7 +211,7 @@ func allowPost(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	w.Header().Set("Allow", http.MethodPost)
-	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " is not allowed here; POST OpenLineage events", Code: apperr.InvalidArgument})
+	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " is not allowed here; POST OpenLineage events", Code: apperr.MethodNotAllowed})
 	return false
 }
 

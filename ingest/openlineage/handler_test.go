@@ -359,6 +359,7 @@ func TestWrongMethodsAndPaths(t *testing.T) {
 			if tt.status == http.StatusMethodNotAllowed {
 				assert.Equal(t, http.MethodPost, res.Header.Get("Allow"))
 				assert.Contains(t, res.Body["error"], tt.method)
+				assert.Equal(t, "METHOD_NOT_ALLOWED", res.Body["code"])
 			}
 		})
 	}

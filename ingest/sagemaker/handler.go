@@ -94,7 +94,7 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " is not allowed; POST SageMaker events to " + Path, Code: apperr.InvalidArgument})
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " is not allowed; POST SageMaker events to " + Path, Code: apperr.MethodNotAllowed})
 		return
 	}
 	body, ok := readBody(w, r)

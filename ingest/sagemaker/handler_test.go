@@ -255,6 +255,7 @@ func TestRequestErrors(t *testing.T) {
 	rec := send(http.MethodGet, nil)
 	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	assert.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
+	assert.Contains(t, rec.Body.String(), `"code":"METHOD_NOT_ALLOWED"`)
 
 	for body, want := range map[string]string{
 		`{"detail-type": "SageMaker Training Job State Change", "detail": {`: "truncated",
