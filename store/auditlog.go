@@ -238,16 +238,19 @@ const (
 	AuditBreakHead     = "HEAD_MISMATCH"
 )
 
+// auditEntryColumns returns an entry e in the columns auditEntryOf reads.
+const auditEntryColumns = `
+RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
+       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
+ORDER BY e.seq
+LIMIT $limit`
+
 const (
 	cypherAuditHead  = `MATCH (h:` + LabelAuditHead + ` {chain: $chain}) RETURN h.seq AS seq, h.hash AS hash`
 	cypherAuditPrev  = `MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: $seq}) RETURN e.hash AS hash`
 	cypherAuditRange = `
 MATCH (e:` + LabelAuditEntry + `)
-WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to
-RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
-       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
-ORDER BY e.seq
-LIMIT $limit`
+WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to` + auditEntryColumns
 )
 
 // VerifyAuditLog recomputes the chain from seq from (1 when nil) to seq to (the head,
