@@ -46,8 +46,8 @@ type auditCursor struct {
 
 // cypherAuditAbout lists a chain's entries after $after whose targets include any of
 // $keys, in seq order. The (chain, seq) constraint's index yields them in order, so a
-// page reads entries only up to its last match; the target test itself reads every
-// entry it passes (targets are a list, which no index serves).
+// page reads entries only up to its last match (or to the end of the log); the target
+// test reads every entry it passes (targets are a list, which no index serves).
 const cypherAuditAbout = `
 MATCH (e:` + LabelAuditEntry + `)
 WHERE e.chain = $chain AND e.seq > $after AND ($until IS NULL OR e.at <= $until)

@@ -238,11 +238,14 @@ const (
 	AuditBreakHead     = "HEAD_MISMATCH"
 )
 
-// auditEntryColumns returns an entry e in the columns auditEntryOf reads.
+// auditEntryColumns returns entries e in the columns auditEntryOf reads, in seq order.
+// Ordering by (chain, seq), the (chain, seq) constraint's index order, lets the planner
+// read entries in that order and stop at $limit (ORDER BY e.seq alone makes it read
+// every entry of the range and sort them, for every page).
 const auditEntryColumns = `
 RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
        e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
-ORDER BY e.seq
+ORDER BY e.chain, e.seq
 LIMIT $limit`
 
 const (
