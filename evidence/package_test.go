@@ -185,6 +185,9 @@ func TestReportTreatsHostileNamesAsText(t *testing.T) {
 	}
 	pdf, err := renderReport(ev, Meta{Version: "v", GeneratedAt: time.Unix(0, 0)}, nil)
 	require.NoError(t, err)
+	if *keep != "" {
+		require.NoError(t, os.WriteFile(*keep+".large.pdf", pdf, 0o644))
+	}
 	assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
 	assert.True(t, bytes.HasSuffix(bytes.TrimSpace(pdf), []byte("%%EOF")))
 	assert.NotContains(t, string(pdf), "/JavaScript", "no script in the PDF")

@@ -23,10 +23,11 @@ const (
 	marginTop    = 20.0
 	marginBottom = 35.0 // the content ends at 262 mm: 253 mm below Letter's top edge when centred
 	contentWidth = 210.0 - 2*marginSide
-	// Landscape picture pages: 257 × 170 mm of picture below a heading.
+	// Landscape picture pages: 257 × 150 mm of picture below a heading and above the
+	// footer.
 	pictureTop    = 30.0
 	pictureWidth  = 297.0 - 2*marginSide
-	pictureHeight = 170.0
+	pictureHeight = 150.0
 	// The picture's scale, millimetres per layout unit: fitted to the page width,
 	// but never so small that a name is below about 4 pt, nor larger than needed.
 	minPictureScale = 0.12

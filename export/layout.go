@@ -23,6 +23,9 @@ const (
 	margin      = 20.0
 	// sweeps is how many down-and-up barycenter sweeps reorder the layers.
 	sweeps = 4
+	// centredRows is the most boxes a layer may hold for the layers to be centred on
+	// the tallest; a taller picture has its layers top-aligned.
+	centredRows = 15
 )
 
 // Layout is a lineage graph placed for drawing: data flows left to right, one layer
@@ -71,7 +74,8 @@ type vertex struct {
 // the cone (every node sits one column left of its nearest-placed consumer's column
 // or further; an endpoint ends up rightmost), edges spanning several layers get dummy
 // points, and a few barycenter sweeps reorder each layer to reduce crossings, keeping
-// the order with the fewest. Edges of a cycle (which provenance should not have, but
+// the order with the fewest; columns are centred on the tallest, or top-aligned when
+// it holds more than 15 boxes. Edges of a cycle (which provenance should not have, but
 // ingested data may) are drawn backwards without affecting the layers. Edges whose
 // ends are not both in l are left out. A dataset or registered model is placed left of
 // its versions (see Route).
@@ -111,7 +115,10 @@ func LayOut(l store.Lineage) Layout {
 	}
 	order := orderLayers(verts)
 
-	// Coordinates: columns by layer, each column's slots stacked and centred.
+	// Coordinates: columns by layer, each column's slots stacked, and centred on the
+	// tallest column unless that is tall: in a large fan-in (a hundred dataset versions
+	// read by one job) the chain to the endpoint then stays at the top, where a printed
+	// picture's first page shows it, instead of half-way down.
 	heights := make([]float64, len(order))
 	for ly, vs := range order {
 		for i, v := range vs {
@@ -133,9 +140,13 @@ func LayOut(l store.Lineage) Layout {
 	if len(nodes) == 0 {
 		out.Width, out.Height = 2*margin, 2*margin
 	}
+	centred := tallest <= centredRows*(BoxHeight+rowGap)
 	centre := make([]float64, len(verts)) // a vertex's vertical centre
 	for ly, vs := range order {
-		y := margin + (tallest-heights[ly])/2
+		y := margin
+		if centred {
+			y += (tallest - heights[ly]) / 2
+		}
 		x := columnX(ly)
 		for _, v := range vs {
 			h := slotHeight(verts[v])
