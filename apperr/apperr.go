@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code is the stable, machine-readable class of an error, sent to GraphQL clients as
@@ -89,6 +90,26 @@ func As(err error) (*Error, bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// HTTPStatus is the status a REST surface answers an error of code c with; an unknown
+// code is 500.
+func HTTPStatus(c Code) int {
+	switch c {
+	case InvalidArgument:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case Unauthenticated:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // CodeOf returns the code of err: the code of the *Error in its chain, or Internal.

@@ -1,6 +1,8 @@
 // Package export renders lineage results for people and for other tools: W3C
-// PROV-JSON for provenance tooling and archives, Graphviz DOT and Mermaid for pictures.
-// GraphQL and the CLI render through it from the same store results.
+// PROV-JSON for provenance tooling and archives, Graphviz DOT and Mermaid for pictures,
+// and an SVG picture laid out here (LayOut), which the evidence report draws too.
+// GraphQL, the CLI and the evidence package render through it from the same store
+// results.
 package export
 
 import (
@@ -23,6 +25,7 @@ const (
 	ProvJSON Format = "PROV_JSON"
 	DOT      Format = "DOT"
 	Mermaid  Format = "MERMAID"
+	SVG      Format = "SVG"
 )
 
 // Render writes l in format f.
@@ -34,6 +37,8 @@ func Render(l store.Lineage, f Format) ([]byte, error) {
 		return dot(l), nil
 	case Mermaid:
 		return mermaid(l), nil
+	case SVG:
+		return svg(l), nil
 	}
 	return nil, fmt.Errorf("unknown export format %q", f)
 }

@@ -46,7 +46,7 @@ func fixture() store.Lineage {
 }
 
 func TestRenderMatchesGoldenFiles(t *testing.T) {
-	for format, file := range map[Format]string{ProvJSON: "lineage.prov.json", DOT: "lineage.dot", Mermaid: "lineage.mmd"} {
+	for format, file := range map[Format]string{ProvJSON: "lineage.prov.json", DOT: "lineage.dot", Mermaid: "lineage.mmd", SVG: "lineage.svg"} {
 		t.Run(string(format), func(t *testing.T) {
 			got, err := Render(fixture(), format)
 			require.NoError(t, err)

@@ -106,6 +106,30 @@ type ComplexityRoot struct {
 		Upstream       func(childComplexity int) int
 	}
 
+	AuditLogEntry struct {
+		Action      func(childComplexity int) int
+		Actor       func(childComplexity int) int
+		At          func(childComplexity int) int
+		Hash        func(childComplexity int) int
+		HashValid   func(childComplexity int) int
+		PrevHash    func(childComplexity int) int
+		RequestID   func(childComplexity int) int
+		Seq         func(childComplexity int) int
+		TargetCount func(childComplexity int) int
+		Targets     func(childComplexity int) int
+	}
+
+	AuditLogEntryConnection struct {
+		Edges        func(childComplexity int) int
+		PageInfo     func(childComplexity int) int
+		Verification func(childComplexity int) int
+	}
+
+	AuditLogEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AuditTrail struct {
 		At       func(childComplexity int) int
 		Endpoint func(childComplexity int) int
@@ -378,6 +402,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens        func(childComplexity int, first *int, after *string, includeRevoked *bool) int
+		AuditLogEntries  func(childComplexity int, about []string, first *int, after *string) int
 		AuditTrail       func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
 		CompareRuns      func(childComplexity int, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) int
 		ExperimentByName func(childComplexity int, name string) int
@@ -590,6 +615,7 @@ type QueryResolver interface {
 	AuditTrail(ctx context.Context, endpoint *string, modelVersion *string, at *time.Time) (*model.AuditTrail, error)
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 	VerifyAuditLog(ctx context.Context, from *int64, to *int64) (*model.AuditVerification, error)
+	AuditLogEntries(ctx context.Context, about []string, first *int, after *string) (*model.AuditLogEntryConnection, error)
 	ExperimentByName(ctx context.Context, name string) (*model.Experiment, error)
 	Experiments(ctx context.Context, first *int, after *string, view *model.RunView) (*model.ExperimentConnection, error)
 	SearchRuns(ctx context.Context, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) (*model.RunConnection, error)
@@ -871,6 +897,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntry.Upstream(childComplexity), true
+
+	case "AuditLogEntry.action":
+		if e.ComplexityRoot.AuditLogEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Action(childComplexity), true
+	case "AuditLogEntry.actor":
+		if e.ComplexityRoot.AuditLogEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Actor(childComplexity), true
+	case "AuditLogEntry.at":
+		if e.ComplexityRoot.AuditLogEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.At(childComplexity), true
+	case "AuditLogEntry.hash":
+		if e.ComplexityRoot.AuditLogEntry.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Hash(childComplexity), true
+	case "AuditLogEntry.hashValid":
+		if e.ComplexityRoot.AuditLogEntry.HashValid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.HashValid(childComplexity), true
+	case "AuditLogEntry.prevHash":
+		if e.ComplexityRoot.AuditLogEntry.PrevHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.PrevHash(childComplexity), true
+	case "AuditLogEntry.requestId":
+		if e.ComplexityRoot.AuditLogEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.RequestID(childComplexity), true
+	case "AuditLogEntry.seq":
+		if e.ComplexityRoot.AuditLogEntry.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Seq(childComplexity), true
+	case "AuditLogEntry.targetCount":
+		if e.ComplexityRoot.AuditLogEntry.TargetCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.TargetCount(childComplexity), true
+	case "AuditLogEntry.targets":
+		if e.ComplexityRoot.AuditLogEntry.Targets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Targets(childComplexity), true
+
+	case "AuditLogEntryConnection.edges":
+		if e.ComplexityRoot.AuditLogEntryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntryConnection.Edges(childComplexity), true
+	case "AuditLogEntryConnection.pageInfo":
+		if e.ComplexityRoot.AuditLogEntryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntryConnection.PageInfo(childComplexity), true
+	case "AuditLogEntryConnection.verification":
+		if e.ComplexityRoot.AuditLogEntryConnection.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntryConnection.Verification(childComplexity), true
+
+	case "AuditLogEntryEdge.cursor":
+		if e.ComplexityRoot.AuditLogEntryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntryEdge.Cursor(childComplexity), true
+	case "AuditLogEntryEdge.node":
+		if e.ComplexityRoot.AuditLogEntryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntryEdge.Node(childComplexity), true
 
 	case "AuditTrail.at":
 		if e.ComplexityRoot.AuditTrail.At == nil {
@@ -2089,6 +2208,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["includeRevoked"].(*bool)), true
+	case "Query.auditLogEntries":
+		if e.ComplexityRoot.Query.AuditLogEntries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLogEntries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLogEntries(childComplexity, args["about"].([]string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.auditTrail":
 		if e.ComplexityRoot.Query.AuditTrail == nil {
 			break
@@ -3003,7 +3133,8 @@ type Query {
   """
   The same cone as ` + "`" + `lineage` + "`" + `, rendered as a document: W3C PROV-JSON (jobs as activities,
   everything else as entities, the recording actors as agents; used, wasGeneratedBy,
-  wasDerivedFrom, wasAssociatedWith, specializationOf), Graphviz DOT or Mermaid.
+  wasDerivedFrom, wasAssociatedWith, specializationOf), Graphviz DOT, Mermaid, or an SVG
+  picture laid out by provgraph (the evidence package's ` + "`" + `lineage.svg` + "`" + `).
   """
   lineageExport(
     "IDs of the nodes to start from (1 to 100)."
@@ -3097,6 +3228,77 @@ type Query {
     "The last entry to check (its seq); the head when omitted."
     to: Int64
   ): AuditVerification! @hasRole(role: READER)
+
+  """
+  The audit-log entries about some nodes, for the audit view: every entry whose
+  ` + "`" + `targets` + "`" + ` name any of the IDs given, oldest first (by ` + "`" + `seq` + "`" + `), each with its hash
+  recomputed. Pass the nodes of an audit trail's upstream cone to see every write that
+  recorded them. IDs that no entry names match nothing (they are not an error); targets
+  may also be IDs of what is not a node, such as ` + "`" + `token:<name>` + "`" + `. The connection's
+  ` + "`" + `verification` + "`" + ` checks the hash chain over the span of the page (docs/audit.md).
+  Reading scans the log from the cursor on: a page costs more the longer the log after
+  its cursor.
+  """
+  auditLogEntries(
+    "The IDs the entries must name (1 to 10,000), e.g. the nodes of a lineage answer."
+    about: [ID!]!
+    "How many entries to return (1 to 100)."
+    first: Int = 100
+    "Continue after this cursor (` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page)."
+    after: String
+  ): AuditLogEntryConnection! @hasRole(role: READER)
+}
+
+"A page of audit-log entries, with the chain's verification over the page."
+type AuditLogEntryConnection {
+  "The entries of this page, oldest first, each with its cursor."
+  edges: [AuditLogEntryEdge!]!
+  "Where this page ends and whether more follow."
+  pageInfo: PageInfo!
+  """
+  The hash chain checked from the page's first entry to its last, every entry between
+  them included (whether or not it names the IDs asked about), as ` + "`" + `verifyAuditLog` + "`" + ` does;
+  at most 100,000 entries, so ` + "`" + `to` + "`" + ` may stop short of the page's last entry (continue
+  with ` + "`" + `verifyAuditLog(from: to + 1)` + "`" + `). For an empty page, nothing is checked: ` + "`" + `from` + "`" + ` is
+  1, ` + "`" + `to` + "`" + ` 0, and ` + "`" + `head` + "`" + ` says how many entries the log holds.
+  """
+  verification: AuditVerification!
+}
+
+"An audit-log entry in a page."
+type AuditLogEntryEdge {
+  "An opaque cursor pointing after this entry."
+  cursor: String!
+  "The entry."
+  node: AuditLogEntry!
+}
+
+"""
+One entry of the audit log: one committed write (docs/audit.md). Its hash is the
+SHA-256 of its canonical form, which holds every field here but ` + "`" + `hash` + "`" + ` and
+` + "`" + `hashValid` + "`" + `, so anyone can recompute it.
+"""
+type AuditLogEntry {
+  "Its place in the chain: 1, 2, 3, … without gaps."
+  seq: Int64!
+  "The lowercase hex SHA-256 of its canonical form, as stored."
+  hash: String!
+  "The previous entry's ` + "`" + `hash` + "`" + ` (64 zeros for entry 1)."
+  prevHash: String!
+  "What kind of write it was, ` + "`" + `<object>.<verb>` + "`" + `, e.g. ` + "`" + `trainingJob.record` + "`" + `, ` + "`" + `modelVersion.setApproval` + "`" + `."
+  action: String!
+  "Who wrote: ` + "`" + `token:<name>` + "`" + `, ` + "`" + `oidc:<subject>` + "`" + `, or ` + "`" + `provgraph` + "`" + ` for its own writes."
+  actor: String!
+  "When it was appended (server time, UTC)."
+  at: Time!
+  "The IDs the write touched, in the order recorded, each once, at most 100 of them."
+  targets: [ID!]!
+  "How many IDs the write touched in all (more than ` + "`" + `targets` + "`" + ` lists when it was capped)."
+  targetCount: Int64!
+  "The id of the request that wrote it (empty outside a request)."
+  requestId: String!
+  "Whether ` + "`" + `hash` + "`" + ` is the SHA-256 of the entry's canonical form as stored now: false means the entry was changed after it was written."
+  hashValid: Boolean!
 }
 
 "The outcome of verifyAuditLog."
@@ -3147,6 +3349,12 @@ enum ExportFormat {
   DOT
   "A Mermaid flowchart, for Markdown."
   MERMAID
+  """
+  A standalone SVG picture laid out by provgraph: data flows left to right, boxes
+  coloured by kind with the kind and name, arrows along the edges. Every name is
+  escaped as text; the document has no script and no external reference.
+  """
+  SVG
 }
 
 "Which way a lineage traversal follows provenance edges."
@@ -4753,6 +4961,54 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AuditLogEntry_seq(ctx, field)
+	case "hash":
+		return ec.fieldContext_AuditLogEntry_hash(ctx, field)
+	case "prevHash":
+		return ec.fieldContext_AuditLogEntry_prevHash(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditLogEntry_action(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditLogEntry_actor(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditLogEntry_at(ctx, field)
+	case "targets":
+		return ec.fieldContext_AuditLogEntry_targets(ctx, field)
+	case "targetCount":
+		return ec.fieldContext_AuditLogEntry_targetCount(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditLogEntry_requestId(ctx, field)
+	case "hashValid":
+		return ec.fieldContext_AuditLogEntry_hashValid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditLogEntryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditLogEntryConnection_pageInfo(ctx, field)
+	case "verification":
+		return ec.fieldContext_AuditLogEntryConnection_verification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogEntryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditLogEntryEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AuditLogEntryEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogEntryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditTrail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "at":
@@ -6078,6 +6334,36 @@ func (ec *executionContext) field_Query_apiTokens_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["includeRevoked"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditLogEntries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "about",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["about"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -7632,6 +7918,387 @@ func (ec *executionContext) fieldContext_AuditEntry_upstream(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LineageGraph(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogEntry_seq(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditLogEntry_hash(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_prevHash(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_prevHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrevHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_prevHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_action(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_actor(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditLogEntry_targets(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_targets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Targets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_targets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditLogEntry_targetCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_targetCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TargetCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_targetCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditLogEntry_requestId(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_hashValid(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_hashValid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HashValid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_hashValid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditLogEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AuditLogEntryEdge) graphql.Marshaler {
+			return ec.marshalNAuditLogEntryEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogEntryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogEntryConnection_verification(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntryConnection_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditVerification) graphql.Marshaler {
+			return ec.marshalNAuditVerification2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntryConnection_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntryEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditLogEntry) graphql.Marshaler {
+			return ec.marshalNAuditLogEntry2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogEntryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogEntry(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13431,6 +14098,68 @@ func (ec *executionContext) fieldContext_Query_verifyAuditLog(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_verifyAuditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditLogEntries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditLogEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditLogEntries(ctx, fc.Args["about"].([]string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditLogEntryConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditLogEntryConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditLogEntryConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogEntryConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditLogEntries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogEntryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditLogEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19587,6 +20316,165 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var auditLogEntryImplementors = []string{"AuditLogEntry"}
+
+func (ec *executionContext) _AuditLogEntry(ctx context.Context, sel ast.SelectionSet, obj *model.AuditLogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditLogEntry")
+		case "seq":
+			out.Values[i] = ec._AuditLogEntry_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hash":
+			out.Values[i] = ec._AuditLogEntry_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prevHash":
+			out.Values[i] = ec._AuditLogEntry_prevHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._AuditLogEntry_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._AuditLogEntry_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AuditLogEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targets":
+			out.Values[i] = ec._AuditLogEntry_targets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targetCount":
+			out.Values[i] = ec._AuditLogEntry_targetCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._AuditLogEntry_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashValid":
+			out.Values[i] = ec._AuditLogEntry_hashValid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditLogEntryConnectionImplementors = []string{"AuditLogEntryConnection"}
+
+func (ec *executionContext) _AuditLogEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditLogEntryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogEntryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditLogEntryConnection")
+		case "edges":
+			out.Values[i] = ec._AuditLogEntryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AuditLogEntryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verification":
+			out.Values[i] = ec._AuditLogEntryConnection_verification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditLogEntryEdgeImplementors = []string{"AuditLogEntryEdge"}
+
+func (ec *executionContext) _AuditLogEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditLogEntryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogEntryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditLogEntryEdge")
+		case "cursor":
+			out.Values[i] = ec._AuditLogEntryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AuditLogEntryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditTrailImplementors = []string{"AuditTrail"}
 
 func (ec *executionContext) _AuditTrail(ctx context.Context, sel ast.SelectionSet, obj *model.AuditTrail) graphql.Marshaler {
@@ -21482,6 +22370,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_verifyAuditLog(ctx, field)
 				})
+		case "auditLogEntries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditLogEntries(ctx, field)
+				})
 		case "experimentByName":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -22966,6 +23860,46 @@ func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋprovgraphᚋpro
 		return graphql.Null
 	}
 	return ec._AuditEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditLogEntry2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntry(ctx context.Context, sel ast.SelectionSet, v *model.AuditLogEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditLogEntry!")
+		return graphql.Null
+	}
+	return ec._AuditLogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditLogEntryConnection2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditLogEntryConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditLogEntryConnection!")
+		return graphql.Null
+	}
+	return ec._AuditLogEntryConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditLogEntryEdge2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditLogEntryEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditLogEntryEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditLogEntryEdge2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntryEdge(ctx context.Context, sel ast.SelectionSet, v *model.AuditLogEntryEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditLogEntryEdge!")
+		return graphql.Null
+	}
+	return ec._AuditLogEntryEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditTrail2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditTrail(ctx context.Context, sel ast.SelectionSet, v *model.AuditTrail) graphql.Marshaler {

@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -339,6 +340,29 @@ func jobStatus(n store.Node) model.JobStatus {
 		return model.JobStatus(st)
 	}
 	return model.JobStatusInProgress
+}
+
+func toAuditLogEntry(e store.AuditLogEntry) *model.AuditLogEntry {
+	targets := e.Targets
+	if targets == nil {
+		targets = []string{}
+	}
+	return &model.AuditLogEntry{
+		Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash, Action: e.Action, Actor: e.Actor, At: e.At,
+		Targets: targets, TargetCount: e.TargetCount, RequestID: e.RequestID, HashValid: e.ComputeHash() == e.Hash,
+	}
+}
+
+// verifyPageSpan verifies the chain from a page's first entry to its last, at most
+// store.MaxAuditVerifyRange entries (one verifyAuditLog call's worth, so a page stays
+// a bounded read); for an empty page it checks nothing and reports the head.
+func verifyPageSpan(ctx context.Context, st *store.Store, entries []store.AuditLogEntry) (store.AuditVerification, error) {
+	if len(entries) == 0 {
+		return st.VerifyAuditSpan(ctx, 1, 0)
+	}
+	from := entries[0].Seq
+	to := min(entries[len(entries)-1].Seq, from+store.MaxAuditVerifyRange-1)
+	return st.VerifyAuditLog(ctx, &from, &to)
 }
 
 func toAuditVerification(v store.AuditVerification) *model.AuditVerification {

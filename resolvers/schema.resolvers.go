@@ -543,6 +543,26 @@ func (r *queryResolver) VerifyAuditLog(ctx context.Context, from *int64, to *int
 	return toAuditVerification(v), nil
 }
 
+// AuditLogEntries is the resolver for the auditLogEntries field.
+func (r *queryResolver) AuditLogEntries(ctx context.Context, about []string, first *int, after *string) (*model.AuditLogEntryConnection, error) {
+	page, err := r.Store.AuditEntriesAbout(ctx, store.AuditLogQuery{About: about, First: deref(first, store.MaxPageSize), After: deref(after, "")})
+	if err != nil {
+		return nil, err
+	}
+	out := &model.AuditLogEntryConnection{Edges: []*model.AuditLogEntryEdge{}, PageInfo: pageInfo(page.EndCursor)}
+	for i, e := range page.Entries {
+		out.Edges = append(out.Edges, &model.AuditLogEntryEdge{Cursor: page.Cursors[i], Node: toAuditLogEntry(e)})
+	}
+	if selects(ctx, "verification") {
+		v, err := verifyPageSpan(ctx, r.Store, page.Entries)
+		if err != nil {
+			return nil, err
+		}
+		out.Verification = toAuditVerification(v)
+	}
+	return out, nil
+}
+
 // ExperimentByName is the resolver for the experimentByName field.
 func (r *queryResolver) ExperimentByName(ctx context.Context, name string) (*model.Experiment, error) {
 	e, err := r.Store.ExperimentByName(ctx, "name", name)

@@ -65,6 +65,10 @@ func accessFor(r *http.Request) access {
 		return access{need: auth.RoleWriter, shape: shapeJSON}
 	case p == sagemaker.Path:
 		return access{need: auth.RoleWriter, shape: shapeJSON}
+	case p == EvidencePath:
+		// SECURITY: an evidence package holds what queries answer (the audit trail,
+		// lineage, the audit log's entries): the reader role, like them.
+		return access{need: auth.RoleReader, shape: shapeJSON}
 	}
 	return access{need: auth.RoleReader, shape: shapeJSON}
 }

@@ -92,6 +92,7 @@ func surfaces(tk string) []surface {
 		{"OpenLineage", "POST", "/api/v1/lineage", `{}`, "json"},
 		{"OpenLineage batch", "POST", "/api/v1/lineage/batch", `[]`, "json"},
 		{"SageMaker events", "POST", "/api/v1/sagemaker/events", `{}`, "json"},
+		{"evidence package", "GET", "/api/v1/evidence?node=endpoint:e-" + tk, "", "json"},
 		{"a path no surface serves", "GET", "/nothing-here", "", "json"},
 	}
 }

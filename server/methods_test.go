@@ -41,6 +41,8 @@ func TestWrongMethodIsMethodNotAllowedEverywhere(t *testing.T) {
 		{http.MethodPost, "/healthz", "GET, HEAD", "METHOD_NOT_ALLOWED"},
 		{http.MethodPost, "/readyz", "GET, HEAD", "METHOD_NOT_ALLOWED"},
 		{http.MethodPost, "/", "GET, HEAD", "METHOD_NOT_ALLOWED"},
+		{http.MethodPost, "/graphiql", "GET, HEAD", "METHOD_NOT_ALLOWED"},
+		{http.MethodDelete, "/api/v1/evidence", "GET, HEAD", "METHOD_NOT_ALLOWED"},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			t.Parallel()

@@ -20,6 +20,7 @@ const (
 	SurfaceMLflow      = "mlflow"
 	SurfaceOpenLineage = "openlineage"
 	SurfaceSageMaker   = "sagemaker"
+	SurfaceEvidence    = "evidence"
 	SurfaceHealth      = "health"
 	SurfaceMetrics     = "metrics"
 	SurfaceOther       = "other"
@@ -48,6 +49,8 @@ func classify(r *http.Request) (surface, operation string) {
 		return SurfaceOpenLineage, "lineage/batch"
 	case sagemaker.Path:
 		return SurfaceSageMaker, "events"
+	case EvidencePath:
+		return SurfaceEvidence, "evidence"
 	}
 	if call := mlflow.Endpoint(r); call != "" {
 		return SurfaceMLflow, call

@@ -64,6 +64,8 @@ type Options struct {
 	// AnonymousReadLoopback lets requests without credentials that come from a loopback
 	// address read (never write). Off by default; see docs/security.md.
 	AnonymousReadLoopback bool
+	// Version is provgraph's version, recorded in the evidence packages it makes.
+	Version string
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -120,6 +122,8 @@ func New(opts Options) http.Handler {
 	mux.Handle(openlineage.BatchPath, lineageAPI)
 	// SageMaker EventBridge events and forwarded Describe* responses.
 	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker)))
+	// Evidence packages for the console's audit view: bounded reads, under the deadline.
+	handleGET(mux, EvidencePath, withRequestDeadline(opts.RequestTimeout, evidenceHandler(opts)))
 
 	var h http.Handler = mux
 	h = authenticate(opts, h)

@@ -238,16 +238,22 @@ const (
 	AuditBreakHead     = "HEAD_MISMATCH"
 )
 
+// auditEntryColumns returns entries e in the columns auditEntryOf reads, in seq order.
+// Ordering by (chain, seq), the (chain, seq) constraint's index order, lets the planner
+// read entries in that order and stop at $limit (ORDER BY e.seq alone makes it read
+// every entry of the range and sort them, for every page).
+const auditEntryColumns = `
+RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
+       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
+ORDER BY e.chain, e.seq
+LIMIT $limit`
+
 const (
 	cypherAuditHead  = `MATCH (h:` + LabelAuditHead + ` {chain: $chain}) RETURN h.seq AS seq, h.hash AS hash`
 	cypherAuditPrev  = `MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: $seq}) RETURN e.hash AS hash`
 	cypherAuditRange = `
 MATCH (e:` + LabelAuditEntry + `)
-WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to
-RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
-       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
-ORDER BY e.seq
-LIMIT $limit`
+WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to` + auditEntryColumns
 )
 
 // VerifyAuditLog recomputes the chain from seq from (1 when nil) to seq to (the head,

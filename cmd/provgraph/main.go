@@ -2,7 +2,8 @@
 //
 //	provgraph serve     run the GraphQL service (see provgraph serve --help)
 //	provgraph trace     print the provenance cone of nodes
-//	provgraph export    the same as a PROV-JSON, DOT or Mermaid document
+//	provgraph export    the same as a PROV-JSON, DOT, Mermaid or SVG document
+//	provgraph evidence  write the evidence package of an endpoint or model version
 //	provgraph seed      build a synthetic graph for benchmarks
 //	provgraph token     create, revoke and list API tokens
 //	provgraph audit     verify the audit log's hash chain
@@ -26,7 +27,8 @@ Usage:
 Commands:
   serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz, /metrics)
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
-  export    the same as W3C PROV-JSON, Graphviz DOT or Mermaid (--format)
+  export    the same as W3C PROV-JSON, Graphviz DOT, Mermaid or SVG (--format)
+  evidence  write an auditor's evidence package (provgraph evidence endpoint:fraud-prod --at 2026-03-14T09:30:00Z -o evidence.zip)
   seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)
   token     create, revoke and list API tokens (provgraph token create --name ci --role writer)
   audit     verify the audit log's hash chain (provgraph audit verify)
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "trace", "export":
 		return trace(args[0], args[1:], stdout, stderr)
+	case "evidence":
+		return evidenceCmd(args[1:], stdout, stderr)
 	case "seed":
 		return seed(args[1:], stdout, stderr)
 	case "token":

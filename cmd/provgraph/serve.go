@@ -196,7 +196,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
-			OIDC: oidcVerifier, AnonymousReadLoopback: cfg.anonymousReadLoopback}),
+			OIDC: oidcVerifier, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },

@@ -56,7 +56,7 @@ func trace(name string, args []string, stdout, stderr io.Writer) int {
 	if name == "export" {
 		defaultFormat = "prov"
 	}
-	fs.StringVar(&cfg.format, "format", defaultFormat, "text, json, prov (W3C PROV-JSON), dot or mermaid")
+	fs.StringVar(&cfg.format, "format", defaultFormat, "text, json, prov (W3C PROV-JSON), dot, mermaid or svg")
 	fs.StringVar(&cfg.output, "output", "", "write to this `file` instead of standard output")
 	fs.IntVar(&cfg.budget, "budget", store.MaxLineageNodes, "the most nodes to print (1 to 10000); a larger cone comes in pages")
 	fs.StringVar(&cfg.after, "after", "", "print the page after this `cursor` (printed with the previous page)")
@@ -123,9 +123,9 @@ func (cfg *traceConfig) query(ids []string) (store.LineageQuery, error) {
 		q.Kinds = append(q.Kinds, kind)
 	}
 	switch cfg.format {
-	case "text", "json", "prov", "dot", "mermaid":
+	case "text", "json", "prov", "dot", "mermaid", "svg":
 	default:
-		return q, fmt.Errorf("--format %q: must be text, json, prov, dot or mermaid", cfg.format)
+		return q, fmt.Errorf("--format %q: must be text, json, prov, dot, mermaid or svg", cfg.format)
 	}
 	return q, nil
 }
@@ -167,7 +167,7 @@ func runTrace(ctx context.Context, cfg *traceConfig, q store.LineageQuery, out i
 	case "json":
 		return writeJSON(out, l)
 	}
-	doc, err := export.Render(l, map[string]export.Format{"prov": export.ProvJSON, "dot": export.DOT, "mermaid": export.Mermaid}[cfg.format])
+	doc, err := export.Render(l, map[string]export.Format{"prov": export.ProvJSON, "dot": export.DOT, "mermaid": export.Mermaid, "svg": export.SVG}[cfg.format])
 	if err != nil {
 		return err
 	}

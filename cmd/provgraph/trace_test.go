@@ -12,32 +12,51 @@ import (
 	"github.com/provgraph/provgraph/store"
 )
 
-func TestTraceAndExportPrintTheCone(t *testing.T) {
-	t.Parallel()
+// cliSlice is a dataset version → training job → model version → endpoint chain
+// recorded through the store, with the flags that reach the test Neo4j.
+type cliSlice struct {
+	tk          string
+	dv, job, mv store.Node
+	endpoint    string
+	conn        []string
+}
+
+func recordCLISlice(t *testing.T) cliSlice {
+	t.Helper()
 	st := neo4jtest.Store(t)
 	cfg := neo4jtest.Config(t)
-	tk := neo4jtest.Token(t)
+	s := cliSlice{tk: neo4jtest.Token(t)}
+	tk := s.tk
 	ctx := t.Context()
 	digest := "sha256:1"
-	dv, _, err := st.RegisterDatasetVersion(ctx, "cli", store.DatasetVersionInput{URI: "s3://lake-" + tk + "/x", Digest: &digest})
+	var err error
+	s.dv, _, err = st.RegisterDatasetVersion(ctx, "cli", store.DatasetVersionInput{URI: "s3://lake-" + tk + "/x", Digest: &digest})
 	require.NoError(t, err)
-	job, _, _, err := st.RecordTrainingJob(ctx, "cli", store.TrainingJobInput{
-		Namespace: "ns-" + tk, Name: "train", Inputs: []string{dv.Key},
+	s.job, _, _, err = st.RecordTrainingJob(ctx, "cli", store.TrainingJobInput{
+		Namespace: "ns-" + tk, Name: "train", Inputs: []string{s.dv.Key},
 		ModelArtifact: store.ArtifactInput{URI: "s3://models-" + tk + "/m"},
 	})
 	require.NoError(t, err)
-	mv, err := st.RegisterModelVersion(ctx, "cli", store.ModelVersionInput{Model: "m-" + tk, Source: "s3://models-" + tk + "/m", ProducedBy: &job.Key})
+	s.mv, err = st.RegisterModelVersion(ctx, "cli", store.ModelVersionInput{Model: "m-" + tk, Source: "s3://models-" + tk + "/m", ProducedBy: &s.job.Key})
 	require.NoError(t, err)
-	dep, _, _, err := st.DeployModelVersion(ctx, "cli", store.DeploymentInput{Endpoint: "e-" + tk, ModelVersion: mv.Key, Variant: "AllTraffic", TrafficShare: 1})
+	dep, _, _, err := st.DeployModelVersion(ctx, "cli", store.DeploymentInput{Endpoint: "e-" + tk, ModelVersion: s.mv.Key, Variant: "AllTraffic", TrafficShare: 1})
 	require.NoError(t, err)
-	endpoint := dep.Endpoint.Key
+	s.endpoint = dep.Endpoint.Key
+	s.conn = []string{"--neo4j-uri", cfg.URI, "--neo4j-user", cfg.User, "--neo4j-password", cfg.Password, "--neo4j-database", cfg.Database}
+	return s
+}
 
-	conn := []string{"--neo4j-uri", cfg.URI, "--neo4j-user", cfg.User, "--neo4j-password", cfg.Password, "--neo4j-database", cfg.Database}
-	runCLI := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := run(args, &out, &errOut)
-		return code, out.String(), errOut.String()
-	}
+// runCLI runs provgraph with args and returns its exit code, output and errors.
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTraceAndExportPrintTheCone(t *testing.T) {
+	t.Parallel()
+	s := recordCLISlice(t)
+	tk, dv, job, mv, endpoint, conn := s.tk, s.dv, s.job, s.mv, s.endpoint, s.conn
 
 	code, out, errOut := runCLI(append(append([]string{"trace"}, conn...), endpoint)...)
 	require.Equal(t, 0, code, errOut)
@@ -81,6 +100,10 @@ func TestTraceAndExportPrintTheCone(t *testing.T) {
 	code, out, errOut = runCLI(append(append([]string{"export"}, conn...), endpoint)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, `"wasGeneratedBy"`)
+	code, out, errOut = runCLI(append(append([]string{"export", "--format", "svg"}, conn...), endpoint)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `<svg xmlns="http://www.w3.org/2000/svg"`)
+	assert.Contains(t, out, "DATASET VERSION")
 
 	code, _, errOut = runCLI(append(append([]string{"trace"}, conn...), "endpoint:none-"+tk)...)
 	assert.Equal(t, 1, code)

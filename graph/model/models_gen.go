@@ -158,6 +158,54 @@ type AuditEntry struct {
 	Upstream *LineageGraph `json:"upstream"`
 }
 
+// One entry of the audit log: one committed write (docs/audit.md). Its hash is the
+// SHA-256 of its canonical form, which holds every field here but `hash` and
+// `hashValid`, so anyone can recompute it.
+type AuditLogEntry struct {
+	// Its place in the chain: 1, 2, 3, … without gaps.
+	Seq int64 `json:"seq"`
+	// The lowercase hex SHA-256 of its canonical form, as stored.
+	Hash string `json:"hash"`
+	// The previous entry's `hash` (64 zeros for entry 1).
+	PrevHash string `json:"prevHash"`
+	// What kind of write it was, `<object>.<verb>`, e.g. `trainingJob.record`, `modelVersion.setApproval`.
+	Action string `json:"action"`
+	// Who wrote: `token:<name>`, `oidc:<subject>`, or `provgraph` for its own writes.
+	Actor string `json:"actor"`
+	// When it was appended (server time, UTC).
+	At time.Time `json:"at"`
+	// The IDs the write touched, in the order recorded, each once, at most 100 of them.
+	Targets []string `json:"targets"`
+	// How many IDs the write touched in all (more than `targets` lists when it was capped).
+	TargetCount int64 `json:"targetCount"`
+	// The id of the request that wrote it (empty outside a request).
+	RequestID string `json:"requestId"`
+	// Whether `hash` is the SHA-256 of the entry's canonical form as stored now: false means the entry was changed after it was written.
+	HashValid bool `json:"hashValid"`
+}
+
+// A page of audit-log entries, with the chain's verification over the page.
+type AuditLogEntryConnection struct {
+	// The entries of this page, oldest first, each with its cursor.
+	Edges []*AuditLogEntryEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The hash chain checked from the page's first entry to its last, every entry between
+	// them included (whether or not it names the IDs asked about), as `verifyAuditLog` does;
+	// at most 100,000 entries, so `to` may stop short of the page's last entry (continue
+	// with `verifyAuditLog(from: to + 1)`). For an empty page, nothing is checked: `from` is
+	// 1, `to` 0, and `head` says how many entries the log holds.
+	Verification *AuditVerification `json:"verification"`
+}
+
+// An audit-log entry in a page.
+type AuditLogEntryEdge struct {
+	// An opaque cursor pointing after this entry.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *AuditLogEntry `json:"node"`
+}
+
 // The evidence about what served (or what a model version was) at an instant.
 type AuditTrail struct {
 	// The instant described.
@@ -1551,17 +1599,22 @@ const (
 	ExportFormatDot ExportFormat = "DOT"
 	// A Mermaid flowchart, for Markdown.
 	ExportFormatMermaid ExportFormat = "MERMAID"
+	// A standalone SVG picture laid out by provgraph: data flows left to right, boxes
+	// coloured by kind with the kind and name, arrows along the edges. Every name is
+	// escaped as text; the document has no script and no external reference.
+	ExportFormatSVG ExportFormat = "SVG"
 )
 
 var AllExportFormat = []ExportFormat{
 	ExportFormatProvJSON,
 	ExportFormatDot,
 	ExportFormatMermaid,
+	ExportFormatSVG,
 }
 
 func (e ExportFormat) IsValid() bool {
 	switch e {
-	case ExportFormatProvJSON, ExportFormatDot, ExportFormatMermaid:
+	case ExportFormatProvJSON, ExportFormatDot, ExportFormatMermaid, ExportFormatSVG:
 		return true
 	}
 	return false

@@ -294,14 +294,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; see the server log", Code: apperr.Internal})
 		return
 	}
-	status := map[apperr.Code]int{
-		apperr.InvalidArgument: http.StatusBadRequest,
-		apperr.NotFound:        http.StatusNotFound,
-		apperr.Conflict:        http.StatusConflict,
-		apperr.Unauthenticated: http.StatusUnauthorized,
-		apperr.Forbidden:       http.StatusForbidden,
-		apperr.Unavailable:     http.StatusServiceUnavailable,
-	}[e.Code]
+	status := apperr.HTTPStatus(e.Code)
 	if e.Code == apperr.Unavailable {
 		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("openlineage event: graph database unavailable")
 		w.Header().Set("Retry-After", "5")

@@ -5,8 +5,10 @@
 // It measures, one request at a time after a warm-up: upstream lineage from endpoints
 // (depth 10) end to end over HTTP through the real handler; the same traversal as a raw
 // Cypher query over Bolt (the baseline provgraph is held to: at most 1.3x); and the
-// auditTrail of an endpoint over HTTP. The raw query lives here, outside the store,
-// because it is the yardstick, not part of the service.
+// auditTrail of an endpoint over HTTP; then experiment tracking, OpenLineage ingest,
+// the MLflow comparison and the evidence package (each alone with --only). The raw
+// query lives here, outside the store, because it is the yardstick, not part of the
+// service.
 package main
 
 import (
@@ -44,7 +46,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking or console, and print it (BENCHMARKS.md is left alone)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, evidence or console, and print it (BENCHMARKS.md is left alone)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -139,6 +141,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	case "console":
 		c, err := consoleBench(client, "http://"+ln.Addr().String(), token)
 		fmt.Print(c)
+		return err
+	case "evidence":
+		ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
+		fmt.Print(ev)
 		return err
 	}
 
@@ -311,12 +317,16 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
+	ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
 	console, err := consoleBench(client, "http://"+ln.Addr().String(), token)
 	if err != nil {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: tracking + ol + cmp + console,
+		tracking: tracking + ol + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
