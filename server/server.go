@@ -60,6 +60,9 @@ type Options struct {
 	// AnonymousReadLoopback lets requests without credentials that come from a loopback
 	// address read (never write). Off by default; see docs/security.md.
 	AnonymousReadLoopback bool
+	// ConsoleOIDC, when set, lets the console sign people in with the OIDC issuer (whose
+	// tokens OIDC validates); nil leaves the console's sign-in to tokens.
+	ConsoleOIDC *ConsoleOIDC
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -88,7 +91,7 @@ func New(opts Options) http.Handler {
 	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
 	// The console and GraphiQL, built from web/ into the binary.
-	console := consoleHandler(web.Assets(), web.Built())
+	console := consoleHandler(web.Assets(), web.Built(), opts.ConsoleOIDC)
 	mux.Handle("GET "+consolePagePath+"{$}", console)
 	mux.Handle("GET "+graphiQLPagePath, console)
 	mux.Handle("GET "+consoleAssets, console)
@@ -126,7 +129,7 @@ func New(opts Options) http.Handler {
 			Int("status", status).Int("bytes", size).Dur("duration", d).Msg("request")
 	})(h)
 	h = requestID(h)
-	h = securityHeaders(h)
+	h = securityHeaders(ContentSecurityPolicy(opts.ConsoleOIDC), h)
 	h = hlog.NewHandler(opts.Logger)(h)
 	return h
 }
