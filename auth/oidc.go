@@ -47,6 +47,22 @@ type OIDCConfig struct {
 	RoleMap map[string]Role
 	// Now is the clock expiry is checked against; time.Now when nil.
 	Now func() time.Time
+	// DiscoverEndpoints reads the issuer's discovery document even when the keys are
+	// given (JWKSURL, JWKSFile), for the endpoints the console's sign-in needs
+	// (Endpoints). Discovery that fails, or a document without them, fails NewOIDC.
+	DiscoverEndpoints bool
+}
+
+// Endpoints are where an OpenID provider signs people in and hands out tokens, as its
+// discovery document names them.
+type Endpoints struct {
+	// Authorization is the authorization_endpoint, where the browser is sent to sign in.
+	Authorization string
+	// Token is the token_endpoint, where an authorization code is exchanged for tokens.
+	Token string
+	// CodeChallengeMethods are the PKCE methods the provider says it supports
+	// (code_challenge_methods_supported); empty when it does not say.
+	CodeChallengeMethods []string
 }
 
 // DefaultOIDCAlgorithms are the signature algorithms accepted unless configured.
@@ -60,9 +76,12 @@ var publicKeyAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", 
 
 // OIDC validates JWT bearer tokens and maps them to principals.
 type OIDC struct {
+	issuer    string
 	verifier  *oidc.IDTokenVerifier
 	roleClaim []string
 	roleMap   map[string]Role
+	// endpoints are the discovered endpoints; nil when discovery was not done.
+	endpoints *Endpoints
 }
 
 // NewOIDC checks cfg and prepares the validation. ctx bounds the discovery request
@@ -89,6 +108,20 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		}
 	}
 	vcfg := &oidc.Config{ClientID: cfg.Audience, SupportedSigningAlgs: algs, Now: cfg.Now}
+	// One discovery request serves both needs: the keys' location and the endpoints.
+	var provider *oidc.Provider
+	var endpoints *Endpoints
+	if cfg.DiscoverEndpoints || (cfg.JWKSURL == "" && cfg.JWKSFile == "") {
+		var err error
+		if provider, err = oidc.NewProvider(ctx, cfg.Issuer); err != nil {
+			return nil, fmt.Errorf("oidc: discover issuer %s (or give a JWKS URL or file): %w", cfg.Issuer, err)
+		}
+		if cfg.DiscoverEndpoints {
+			if endpoints, err = discoveredEndpoints(provider); err != nil {
+				return nil, fmt.Errorf("oidc: issuer %s: %w", cfg.Issuer, err)
+			}
+		}
+	}
 	var verifier *oidc.IDTokenVerifier
 	switch {
 	case cfg.JWKSFile != "":
@@ -100,10 +133,6 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	case cfg.JWKSURL != "":
 		verifier = oidc.NewVerifier(cfg.Issuer, oidc.NewRemoteKeySet(ctx, cfg.JWKSURL), vcfg)
 	default:
-		provider, err := oidc.NewProvider(ctx, cfg.Issuer)
-		if err != nil {
-			return nil, fmt.Errorf("oidc: discover the keys of issuer %s (or give a JWKS URL or file): %w", cfg.Issuer, err)
-		}
 		verifier = provider.VerifierContext(ctx, vcfg)
 	}
 	claim := cfg.RoleClaim
@@ -122,7 +151,36 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 			roleMap[string(r)] = r
 		}
 	}
-	return &OIDC{verifier: verifier, roleClaim: strings.Split(claim, "."), roleMap: roleMap}, nil
+	return &OIDC{issuer: cfg.Issuer, verifier: verifier, roleClaim: strings.Split(claim, "."), roleMap: roleMap, endpoints: endpoints}, nil
+}
+
+// discoveredEndpoints reads the authorization and token endpoints from a discovery
+// document.
+func discoveredEndpoints(p *oidc.Provider) (*Endpoints, error) {
+	var doc struct {
+		Authorization string   `json:"authorization_endpoint"`
+		Token         string   `json:"token_endpoint"`
+		Methods       []string `json:"code_challenge_methods_supported"`
+	}
+	if err := p.Claims(&doc); err != nil {
+		return nil, fmt.Errorf("read the discovery document: %w", err)
+	}
+	if doc.Authorization == "" || doc.Token == "" {
+		return nil, errors.New("the discovery document names no authorization_endpoint or no token_endpoint")
+	}
+	return &Endpoints{Authorization: doc.Authorization, Token: doc.Token, CodeChallengeMethods: doc.Methods}, nil
+}
+
+// Issuer is the issuer tokens must come from.
+func (o *OIDC) Issuer() string { return o.issuer }
+
+// Endpoints returns the issuer's authorization and token endpoints, discovered when
+// OIDCConfig.DiscoverEndpoints was set; false otherwise.
+func (o *OIDC) Endpoints() (Endpoints, bool) {
+	if o.endpoints == nil {
+		return Endpoints{}, false
+	}
+	return *o.endpoints, true
 }
 
 // Authenticate validates a JWT — signature by a key of the issuer with an allowed

@@ -167,7 +167,7 @@ func TestOIDCRefusesUnsafeSettings(t *testing.T) {
 		{"a symmetric key", auth.OIDCConfig{Issuer: iss.URL, Audience: "provgraph", JWKSFile: symmetric}, "not a public key"},
 		{"a role map to no role", auth.OIDCConfig{Issuer: iss.URL, Audience: "provgraph", RoleMap: map[string]auth.Role{"x": "root"}}, "not a role"},
 		{"both key sources", auth.OIDCConfig{Issuer: iss.URL, Audience: "provgraph", JWKSURL: iss.URL + "/jwks", JWKSFile: symmetric}, "not both"},
-		{"an issuer that does not answer", auth.OIDCConfig{Issuer: "http://127.0.0.1:1", Audience: "provgraph"}, "discover the keys"},
+		{"an issuer that does not answer", auth.OIDCConfig{Issuer: "http://127.0.0.1:1", Audience: "provgraph"}, "discover issuer"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := auth.NewOIDC(t.Context(), tt.cfg)
@@ -175,4 +175,24 @@ func TestOIDCRefusesUnsafeSettings(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// The console's sign-in needs the issuer's authorization and token endpoints: they are
+// read from the same discovery document as the keys' location, and discovered even when
+// the keys are given, only when asked for.
+func TestOIDCDiscoversEndpoints(t *testing.T) {
+	t.Parallel()
+	iss := authtest.NewIssuer(t)
+	o := newOIDC(t, auth.OIDCConfig{Issuer: iss.URL, Audience: "provgraph", JWKSURL: iss.URL + "/jwks", DiscoverEndpoints: true})
+	ep, ok := o.Endpoints()
+	require.True(t, ok)
+	assert.Equal(t, auth.Endpoints{Authorization: iss.URL + "/auth", Token: iss.URL + "/token", CodeChallengeMethods: []string{"S256"}}, ep)
+	assert.Equal(t, iss.URL, o.Issuer())
+
+	_, ok = newOIDC(t, auth.OIDCConfig{Issuer: iss.URL, Audience: "provgraph"}).Endpoints()
+	assert.False(t, ok, "not asked for")
+
+	_, err := auth.NewOIDC(t.Context(), auth.OIDCConfig{Issuer: "http://127.0.0.1:1", Audience: "provgraph", JWKSURL: iss.URL + "/jwks", DiscoverEndpoints: true})
+	require.Error(t, err, "asked for, discovery must succeed even with a JWKS URL")
+	assert.Contains(t, err.Error(), "discover issuer")
 }

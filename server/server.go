@@ -66,6 +66,9 @@ type Options struct {
 	AnonymousReadLoopback bool
 	// Version is provgraph's version, recorded in the evidence packages it makes.
 	Version string
+	// ConsoleOIDC, when set, lets the console sign people in with the OIDC issuer (whose
+	// tokens OIDC validates); nil leaves the console's sign-in to tokens.
+	ConsoleOIDC *ConsoleOIDC
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -94,7 +97,7 @@ func New(opts Options) http.Handler {
 	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
 	// The console and GraphiQL, built from web/ into the binary.
-	console := consoleHandler(web.Assets(), web.Built())
+	console := consoleHandler(web.Assets(), web.Built(), opts.ConsoleOIDC)
 	handleGET(mux, consolePagePath+"{$}", console)
 	handleGET(mux, graphiQLPagePath, console)
 	handleGET(mux, consoleAssets, console)
@@ -134,7 +137,7 @@ func New(opts Options) http.Handler {
 			Int("status", status).Int("bytes", size).Dur("duration", d).Msg("request")
 	})(h)
 	h = requestID(h)
-	h = securityHeaders(h)
+	h = securityHeaders(ContentSecurityPolicy(opts.ConsoleOIDC), h)
 	h = hlog.NewHandler(opts.Logger)(h)
 	h = withoutFragment(h)
 	return h

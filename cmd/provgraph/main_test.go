@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/server"
 )
 
@@ -26,7 +27,8 @@ func TestServeHelpDocumentsFlagsAndEnvironment(t *testing.T) {
 		"/metrics", "--tls-cert", "PROVGRAPH_TLS_CERT", "--tls-key", "PROVGRAPH_TLS_KEY",
 		"PROVGRAPH_TOKEN_CACHE_TTL", "PROVGRAPH_ANONYMOUS_READ_LOOPBACK", "PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE",
 		"PROVGRAPH_OIDC_ISSUER", "PROVGRAPH_OIDC_AUDIENCE", "PROVGRAPH_OIDC_JWKS_URL", "PROVGRAPH_OIDC_JWKS_FILE",
-		"PROVGRAPH_OIDC_ALGORITHMS", "PROVGRAPH_OIDC_ROLE_CLAIM", "PROVGRAPH_OIDC_ROLE_MAP", "docs/security.md"} {
+		"PROVGRAPH_OIDC_ALGORITHMS", "PROVGRAPH_OIDC_ROLE_CLAIM", "PROVGRAPH_OIDC_ROLE_MAP",
+		"PROVGRAPH_OIDC_CONSOLE_CLIENT_ID", "PROVGRAPH_OIDC_CONSOLE_SCOPES", "docs/security.md"} {
 		assert.Contains(t, help, want)
 	}
 	assert.NotContains(t, help, "secret-from-env", "help never prints a password")
@@ -74,6 +76,8 @@ func TestServeRefusesBadOIDCSettings(t *testing.T) {
 		want  string
 	}{
 		{"an audience without an issuer", oidcFlags{audience: "provgraph"}, "need --oidc-issuer"},
+		{"a console client without an issuer", oidcFlags{consoleClientID: "provgraph-console"}, "need --oidc-issuer"},
+		{"a console client with an issuer that cannot be discovered", oidcFlags{issuer: "http://127.0.0.1:1", audience: "provgraph", jwksFile: "x", algorithms: "RS256", consoleClientID: "provgraph-console"}, "discover issuer"},
 		{"an issuer without an audience", oidcFlags{issuer: "https://idp.example", jwksFile: "x", algorithms: "RS256"}, "audience is required"},
 		{"a shared-secret algorithm", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "x", algorithms: "RS256,HS256"}, `algorithm "HS256" is not accepted`},
 		{"alg none", oidcFlags{issuer: "https://idp.example", audience: "provgraph", jwksFile: "x", algorithms: "none"}, `algorithm "none" is not accepted`},
@@ -86,4 +90,30 @@ func TestServeRefusesBadOIDCSettings(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// --oidc-console-client-id reads the issuer's endpoints from its discovery document,
+// even when the keys come from a JWKS URL, and gives them to the console.
+func TestServeConsoleOIDCSignIn(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	t.Setenv("PROVGRAPH_OIDC_CONSOLE_CLIENT_ID", "provgraph-console")
+	fs, cfg := serveFlags(io.Discard)
+	require.NoError(t, fs.Parse([]string{"--oidc-issuer", iss.URL, "--oidc-audience", authtest.Audience,
+		"--oidc-jwks-url", iss.URL + "/jwks", "--oidc-console-scopes", "openid profile roles"}))
+	o, err := cfg.oidc.verifier(t.Context())
+	require.NoError(t, err)
+	signIn, err := cfg.oidc.consoleSignIn(o)
+	require.NoError(t, err)
+	assert.Equal(t, iss.URL, signIn.Issuer)
+	assert.Equal(t, "provgraph-console", signIn.ClientID)
+	assert.Equal(t, "openid profile roles", signIn.Scope)
+	assert.Equal(t, iss.URL+"/auth", signIn.AuthorizationEndpoint)
+	assert.Equal(t, iss.URL+"/token", signIn.TokenEndpoint)
+
+	cfg.oidc.consoleClientID = ""
+	o, err = cfg.oidc.verifier(t.Context())
+	require.NoError(t, err)
+	signIn, err = cfg.oidc.consoleSignIn(o)
+	require.NoError(t, err)
+	assert.Nil(t, signIn, "no client ID: the console takes tokens only")
 }

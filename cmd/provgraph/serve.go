@@ -57,7 +57,12 @@ type serveConfig struct {
 // oidcFlags are the OIDC / JWT settings as given on the command line.
 type oidcFlags struct {
 	issuer, audience, jwksURL, jwksFile, algorithms, roleClaim, roleMap string
+	// consoleClientID and consoleScopes configure the console's sign-in with the issuer.
+	consoleClientID, consoleScopes string
 }
+
+// defaultConsoleScopes are the scopes the console asks the issuer for unless told.
+const defaultConsoleScopes = "openid profile"
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	cfg := &serveConfig{}
@@ -104,6 +109,10 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"the JWT claim holding the caller's roles; a dotted name reaches into objects, e.g. realm_access.roles (env PROVGRAPH_OIDC_ROLE_CLAIM)")
 	fs.StringVar(&cfg.oidc.roleMap, "oidc-role-map", env("PROVGRAPH_OIDC_ROLE_MAP", ""),
 		"comma-separated value=role pairs mapping role claim values to reader, writer or admin, e.g. ml-auditors=reader,ml-admins=admin; by default the values reader, writer and admin map to themselves (env PROVGRAPH_OIDC_ROLE_MAP)")
+	fs.StringVar(&cfg.oidc.consoleClientID, "oidc-console-client-id", env("PROVGRAPH_OIDC_CONSOLE_CLIENT_ID", ""),
+		"the console's client `id` at the issuer (a public client, PKCE, redirect URI <this server's URL>/): the sign-in screen offers \"Sign in with <issuer>\"; needs --oidc-issuer (env PROVGRAPH_OIDC_CONSOLE_CLIENT_ID)")
+	fs.StringVar(&cfg.oidc.consoleScopes, "oidc-console-scopes", env("PROVGRAPH_OIDC_CONSOLE_SCOPES", defaultConsoleScopes),
+		"space-separated `scopes` the console asks the issuer for, with --oidc-console-client-id (env PROVGRAPH_OIDC_CONSOLE_SCOPES)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -158,6 +167,15 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	if err != nil {
 		return err
 	}
+	consoleOIDC, err := cfg.oidc.consoleSignIn(oidcVerifier)
+	if err != nil {
+		return err
+	}
+	if consoleOIDC != nil {
+		logger.Info().Str("issuer", consoleOIDC.Issuer).Str("client_id", consoleOIDC.ClientID).
+			Str("authorization_endpoint", consoleOIDC.AuthorizationEndpoint).Str("token_endpoint", consoleOIDC.TokenEndpoint).
+			Msg("console sign-in with OIDC")
+	}
 	neo4jCfg := cfg.neo4j
 	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
 	neo4jCfg.Logger = &logger
@@ -196,7 +214,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
-			OIDC: oidcVerifier, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
+			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -353,12 +371,14 @@ func envInt(name string, def int64) int64 {
 // verifier builds the JWT validation the flags describe; nil when no issuer is given.
 func (f oidcFlags) verifier(ctx context.Context) (*auth.OIDC, error) {
 	if f.issuer == "" {
-		if f.audience != "" || f.jwksURL != "" || f.jwksFile != "" || f.roleMap != "" {
-			return nil, errors.New("--oidc-audience, --oidc-jwks-url, --oidc-jwks-file and --oidc-role-map need --oidc-issuer")
+		if f.audience != "" || f.jwksURL != "" || f.jwksFile != "" || f.roleMap != "" || f.consoleClientID != "" {
+			return nil, errors.New("--oidc-audience, --oidc-jwks-url, --oidc-jwks-file, --oidc-role-map and --oidc-console-client-id need --oidc-issuer")
 		}
 		return nil, nil
 	}
-	cfg := auth.OIDCConfig{Issuer: f.issuer, Audience: f.audience, JWKSURL: f.jwksURL, JWKSFile: f.jwksFile, RoleClaim: f.roleClaim}
+	cfg := auth.OIDCConfig{Issuer: f.issuer, Audience: f.audience, JWKSURL: f.jwksURL, JWKSFile: f.jwksFile, RoleClaim: f.roleClaim,
+		// The console's sign-in needs the issuer's endpoints, even when the keys are given.
+		DiscoverEndpoints: f.consoleClientID != ""}
 	for _, a := range strings.Split(f.algorithms, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.Algorithms = append(cfg.Algorithms, a)
@@ -381,4 +401,22 @@ func (f oidcFlags) verifier(ctx context.Context) (*auth.OIDC, error) {
 	discoverCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return auth.NewOIDC(discoverCtx, cfg)
+}
+
+// consoleSignIn is the console's OIDC sign-in the flags describe, with the endpoints o
+// discovered; nil without --oidc-console-client-id.
+func (f oidcFlags) consoleSignIn(o *auth.OIDC) (*server.ConsoleOIDC, error) {
+	if o == nil || f.consoleClientID == "" {
+		return nil, nil
+	}
+	ep, ok := o.Endpoints()
+	if !ok {
+		return nil, errors.New("--oidc-console-client-id: the issuer's endpoints were not discovered")
+	}
+	scopes := strings.FieldsFunc(f.consoleScopes, func(r rune) bool { return r == ' ' || r == ',' })
+	signIn, err := server.NewConsoleOIDC(o.Issuer(), f.consoleClientID, scopes, ep)
+	if err != nil {
+		return nil, fmt.Errorf("--oidc-console-client-id: %w", err)
+	}
+	return signIn, nil
 }

@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import './style.css';
 import { SIGNED_OUT, currentToken, signOut, takeTokenFromFragment } from './session';
 import { useRoute, type Route } from './router';
+import { oidcConfig, takeSignInAnswer } from './oidc';
 import { SignIn } from './pages/SignIn';
 import { SearchPage } from './pages/Search';
 import { NodePage } from './pages/Node';
@@ -12,6 +13,14 @@ import { ComparePage } from './pages/Compare';
 import { ExperimentPage } from './pages/Experiment';
 
 takeTokenFromFragment();
+
+// The console's OIDC sign-in, when the server configures one, and the issuer's answer
+// to a sign-in this tab started (`/?code=…&state=…`), taken out of the address at once.
+const oidc = oidcConfig();
+const oidcAnswer = oidc ? takeSignInAnswer(oidc) : null;
+// A code from the issuer is a new sign-in, even in a tab that holds a token; a tab that
+// holds one stays signed in past an answer that was refused (a foreign link's).
+const signedInAtStart = currentToken() !== null && !(oidcAnswer && 'code' in oidcAnswer);
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -40,14 +49,17 @@ function Page({ route }: { route: Route }) {
 }
 
 function App() {
-  const [signedIn, setSignedIn] = useState(() => currentToken() !== null);
+  const [signedIn, setSignedIn] = useState(signedInAtStart);
+  const [answer, setAnswer] = useState(signedInAtStart ? null : oidcAnswer);
   const route = useRoute();
   useEffect(() => {
     const out = () => setSignedIn(false);
     window.addEventListener(SIGNED_OUT, out);
     return () => window.removeEventListener(SIGNED_OUT, out);
   }, []);
-  if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
+  if (!signedIn) {
+    return <SignIn oidc={oidc} answer={answer} onAnswered={() => setAnswer(null)} onSignedIn={() => setSignedIn(true)} />;
+  }
   return (
     <>
       <header className="topbar">
