@@ -1,6 +1,12 @@
 package web_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +16,37 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/evidence"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 )
+
+// checkManifest opens an evidence package, checks the SHA-256 and size of every file
+// its manifest lists against the file, and that every file is listed; it returns the
+// manifest.
+func checkManifest(t *testing.T, zipped []byte) evidence.Manifest {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	require.NoError(t, err)
+	contents := map[string][]byte{}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		require.NoError(t, err)
+		b, err := io.ReadAll(r)
+		require.NoError(t, err)
+		contents[f.Name] = b
+	}
+	var m evidence.Manifest
+	require.NoError(t, json.Unmarshal(contents["manifest.json"], &m))
+	require.Len(t, m.Files, len(contents)-1, "the manifest lists every other file")
+	for _, f := range m.Files {
+		b, ok := contents[f.Name]
+		require.True(t, ok, "%s is in the package", f.Name)
+		sum := sha256.Sum256(b)
+		assert.Equal(t, hex.EncodeToString(sum[:]), f.SHA256, f.Name)
+		assert.Equal(t, int64(len(b)), f.Bytes, f.Name)
+	}
+	return m
+}
 
 // redeployedEndpoint records the README's quick start under names of the test's own —
 // a dataset version, the training job that read it, a model version it produced, deployed
@@ -86,7 +121,21 @@ func TestConsoleFindTraceAudit(t *testing.T) {
 	assert.NotContains(t, served, model+"/2")
 	c.waitText(".entry", "sha256:9f2c1a7e")
 	c.waitText(".entry", "ml.m5.xlarge")
+	c.waitText(`[data-testid="audit-verified"]`, "The audit log verifies")
 	c.screenshot("audit")
+
+	// The evidence package of the same instant: its manifest names every other file
+	// with its SHA-256, and the subject is version 1's endpoint then.
+	c.run("download the evidence", chromedp.Click(`//button[contains(., "Download evidence")]`, chromedp.BySearch))
+	zipped, name := c.download()
+	assert.True(t, strings.HasPrefix(name, "evidence-endpoint-fraud-prod-") && strings.HasSuffix(name, ".zip"), name)
+	manifest := checkManifest(t, zipped)
+	assert.Equal(t, endpoint, manifest.Subject)
+	var files []string
+	for _, f := range manifest.Files {
+		files = append(files, f.Name)
+	}
+	assert.Subset(t, files, []string{"report.pdf", "lineage.svg", "lineage.prov.json", "audit-log.json"})
 
 	// GraphiQL with the same sign-in: introspection and a query work at once.
 	result := c.graphiQL(`query Me { viewer { actor role } }`, `"role": "ADMIN"`)
