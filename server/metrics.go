@@ -16,7 +16,7 @@ const MetricsPath = "/metrics"
 // The surfaces requests are counted by (the surface label of the request metrics).
 const (
 	SurfaceGraphQL     = "graphql"
-	SurfaceGraphiQL    = "graphiql"
+	SurfaceConsole     = "console"
 	SurfaceMLflow      = "mlflow"
 	SurfaceOpenLineage = "openlineage"
 	SurfaceSageMaker   = "sagemaker"
@@ -33,8 +33,10 @@ const (
 func classify(r *http.Request) (surface, operation string) {
 	p := r.URL.Path
 	switch p {
-	case "/":
-		return SurfaceGraphiQL, "graphiql"
+	case consolePagePath:
+		return SurfaceConsole, "page"
+	case graphiQLPagePath:
+		return SurfaceConsole, "graphiql"
 	case GraphQLPath:
 		return SurfaceGraphQL, metrics.OperationNone
 	case "/healthz":
@@ -54,6 +56,9 @@ func classify(r *http.Request) (surface, operation string) {
 	}
 	if call := mlflow.Endpoint(r); call != "" {
 		return SurfaceMLflow, call
+	}
+	if strings.HasPrefix(p, consoleAssets) {
+		return SurfaceConsole, "assets"
 	}
 	if strings.HasPrefix(p, openlineage.Path+"/") {
 		return SurfaceOpenLineage, metrics.OperationOther

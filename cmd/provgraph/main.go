@@ -25,7 +25,7 @@ Usage:
   provgraph <command> [flags]
 
 Commands:
-  serve     run the GraphQL service (GraphiQL at /, POST /graphql, /healthz, /readyz, /metrics)
+  serve     run the GraphQL service (the console at /, GraphiQL at /graphiql, POST /graphql, /healthz, /readyz, /metrics)
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
   export    the same as W3C PROV-JSON, Graphviz DOT, Mermaid or SVG (--format)
   evidence  write an auditor's evidence package (provgraph evidence endpoint:fraud-prod --at 2026-03-14T09:30:00Z -o evidence.zip)

@@ -116,8 +116,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
-Serves GraphiQL at /, GraphQL at POST /graphql, liveness at /healthz, readiness at
-/readyz (Neo4j reachable and schema current) and Prometheus metrics at /metrics; HTTPS
+Serves the console at /, GraphiQL at /graphiql, GraphQL at POST /graphql, liveness at
+/healthz, readiness at /readyz (Neo4j reachable and schema current) and Prometheus metrics at /metrics; HTTPS
 (TLS 1.2 or later) when --tls-cert and --tls-key are given. At start-up it waits for Neo4j, then
 creates or upgrades the database schema; a database whose schema is newer than this
 binary is refused. SIGTERM or SIGINT stops accepting connections, lets in-flight
@@ -229,7 +229,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 	logger.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.tls != nil).
-		Str("graphiql", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
+		Str("console", scheme+"://"+ln.Addr().String()+"/").Msg("provgraph serving")
 	if bootstrapToken != "" && cfg.notices != nil {
 		// SECURITY: the admin token goes to the person at the terminal, once, never to the
 		// log; in the link it stands in the fragment, which browsers do not send.
