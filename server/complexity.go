@@ -45,6 +45,21 @@ func complexityRoot() graph.ComplexityRoot {
 	c.Query.SearchRuns = func(child int, _ *string, _, _ []string, _ *model.RunView, first *int, _ *string) int {
 		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
 	}
+	c.Query.Search = func(child int, _ string, _ []model.NodeKind, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Endpoints = func(child int, _ *string, _ *time.Time, _ *bool, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.RegisteredModels = func(child int, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Datasets = func(child int, _, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Jobs = func(child int, _ []model.NodeKind, _, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
 	c.Experiment.Runs = func(child int, first *int, _ *string, _ *model.RunView) int {
 		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
 	}
