@@ -3919,17 +3919,20 @@ extend type Query {
   """
   Find nodes by what you remember of them: a part of a name, an ID, a URI, a tag value,
   a word of a description. Each word of ` + "`" + `text` + "`" + ` must match some searched property of a
-  node — exactly, as the start of a word (` + "`" + `fraud` + "`" + ` finds ` + "`" + `fraud-prod` + "`" + `), or, in names,
-  within one edit for words of 3 to 5 characters and two for longer ones (` + "`" + `frad` + "`" + ` and
-  ` + "`" + `fraud-prd` + "`" + ` find ` + "`" + `fraud-prod` + "`" + ` too). Words are split the way the index splits what it
+  node — exactly; as the start of a word in a name, an ID or a tag value (` + "`" + `fraud` + "`" + ` finds
+  ` + "`" + `fraud-prod` + "`" + `; words of one or two characters start names only); or, in names and tag
+  values, within one edit for words of 3 to 5 characters and two for longer ones (` + "`" + `frad` + "`" + `
+  and ` + "`" + `fraud-prd` + "`" + ` find ` + "`" + `fraud-prod` + "`" + ` too). Words are split the way the index splits what it
   holds: letters and digits run together, as do ` + "`" + `_` + "`" + `, ` + "`" + `:` + "`" + ` between letters and ` + "`" + `.` + "`" + `
   between letters or digits (` + "`" + `model.tar.gz` + "`" + ` is one word); other punctuation separates.
-  Case does not matter, and no character of ` + "`" + `text` + "`" + ` is query syntax.
+  Case does not matter, and no character of ` + "`" + `text` + "`" + ` is query syntax. IDs themselves are
+  not searched word by word: a text that starts like one (` + "`" + `endpoint:` + "`" + `, ` + "`" + `dataset:` + "`" + `, …)
+  is looked for by what follows the prefix (a name; a namespace and a name; a URI).
 
   Ranked best first: the node whose ID is ` + "`" + `text` + "`" + ` itself, then nodes whose name is ` + "`" + `text` + "`" + `
-  (ignoring case), then by relevance score; ties by ID, so paging is stable. Only the
-  1,000 best full-text matches are ranked (see ` + "`" + `totalCount` + "`" + `): make the text more specific
-  to reach others. Soft-deleted experiments and runs are left out, unless their ID is
+  (ignoring case; those named exactly ` + "`" + `text` + "`" + ` are found whatever their words), then by
+  relevance score; ties by ID, so paging is stable. Only the 1,000 best full-text matches
+  are ranked (see ` + "`" + `totalCount` + "`" + `): make the text more specific to reach others. Soft-deleted experiments and runs are left out, unless their ID is
   the text. Text that is empty, longer than 200 characters, or holds more than 8 words
   or no letter or digit is ` + "`" + `INVALID_ARGUMENT` + "`" + ` on ` + "`" + `text` + "`" + `.
   """
@@ -3970,7 +3973,7 @@ extend type Query {
     after: String
   ): RegisteredModelConnection! @hasRole(role: READER)
 
-  "Datasets by ID: by namespace, then name."
+  "Datasets by ID: by namespace, then name; asked for by ` + "`" + `namePrefix` + "`" + ` without ` + "`" + `namespace` + "`" + `, by name, then ID."
   datasets(
     "Only datasets of this namespace, e.g. ` + "`" + `s3://lake` + "`" + ` (exactly)."
     namespace: String
@@ -3984,7 +3987,7 @@ extend type Query {
     after: String
   ): DatasetConnection! @hasRole(role: READER)
 
-  "Training and processing jobs by ID: by namespace, then name."
+  "Training and processing jobs by ID: by namespace, then name; asked for by ` + "`" + `namePrefix` + "`" + ` without ` + "`" + `namespace` + "`" + `, by name, then ID."
   jobs(
     """
     Only jobs of these kinds: ` + "`" + `TRAINING_JOB` + "`" + `, ` + "`" + `PROCESSING_JOB` + "`" + ` or both (the default).
@@ -4011,8 +4014,8 @@ type SearchConnection {
   "Where this page ends and whether more follow."
   pageInfo: PageInfo!
   """
-  How many nodes match in all, counting at most the 1,000 best full-text matches (and
-  the node whose ID is the text).
+  How many nodes match in all, counting at most the 1,000 best full-text matches (and,
+  besides, the node whose ID is the text and up to 1,000 nodes named exactly the text).
   """
   totalCount: Int!
 }

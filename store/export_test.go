@@ -50,3 +50,6 @@ WHERE node.key = $key RETURN count(node) AS n`, map[string]any{"q": propName + "
 		return n.(int64) > 0, nil
 	})
 }
+
+// LuceneQuery exposes the full-text query a search sends (scratch).
+func LuceneQuery(text string) string { return luceneQuery(searchWords(text), nil) }

@@ -47,19 +47,24 @@ type NodePage struct {
 
 // listFamily is what one listing lists: nodes of some kinds whose IDs start with a
 // prefix, followed by the name (nameKeyed) or by the namespace, a colon and the name
-// (namespaced).
+// (namespaced); and the queries that list and count them by ID.
 type listFamily struct {
-	prefix     string
-	kinds      []Kind
-	nameKeyed  bool
-	namespaced bool
+	prefix      string
+	kinds       []Kind
+	nameKeyed   bool
+	namespaced  bool
+	list, count string
 }
 
 var (
-	endpointFamily        = listFamily{prefix: prefixEndpoint, kinds: []Kind{KindEndpoint}, nameKeyed: true}
-	registeredModelFamily = listFamily{prefix: prefixModel, kinds: []Kind{KindRegisteredModel}, nameKeyed: true}
-	datasetFamily         = listFamily{prefix: prefixDataset, kinds: []Kind{KindDataset}, namespaced: true}
-	jobFamily             = listFamily{prefix: prefixJob, kinds: []Kind{KindTrainingJob, KindProcessingJob}, namespaced: true}
+	endpointFamily = listFamily{prefix: prefixEndpoint, kinds: []Kind{KindEndpoint}, nameKeyed: true,
+		list: cypherListEndpoints, count: cypherCountEndpoints}
+	registeredModelFamily = listFamily{prefix: prefixModel, kinds: []Kind{KindRegisteredModel}, nameKeyed: true,
+		list: cypherListByID, count: cypherCountByID}
+	datasetFamily = listFamily{prefix: prefixDataset, kinds: []Kind{KindDataset}, namespaced: true,
+		list: cypherListByID, count: cypherCountByID}
+	jobFamily = listFamily{prefix: prefixJob, kinds: []Kind{KindTrainingJob, KindProcessingJob}, namespaced: true,
+		list: cypherListByID, count: cypherCountByID}
 )
 
 // Endpoints lists endpoints by ID.
@@ -82,31 +87,61 @@ func (s *Store) Jobs(ctx context.Context, l Listing) (NodePage, error) {
 	return s.list(ctx, jobFamily, l)
 }
 
-// listWhere selects a listing's nodes: those whose ID starts with $base (read from the
-// node ID index, in its order) after $after, of the kinds, passing the filters.
-const listWhere = `
-MATCH (n:` + LabelNode + `)
-WHERE n.key STARTS WITH $base AND n.key > $after AND n.kind IN $kinds
+// listFilters are the filters every listing query applies to its nodes n.
+const listFilters = `n.kind IN $kinds
   AND ($namespace IS NULL OR n.` + propNamespace + ` = $namespace)
   AND ($namePrefix IS NULL OR n.` + propName + ` STARTS WITH $namePrefix)
-  AND ($since IS NULL OR n.` + propRecordedAt + `.epochSeconds * 1000000000 + n.` + propRecordedAt + `.nanosecond >= $since)
+  AND ($since IS NULL OR n.` + propRecordedAt + `.epochSeconds * 1000000000 + n.` + propRecordedAt + `.nanosecond >= $since)`
+
+// servingFilter keeps the endpoints serving now, or those not, as $serving says.
+const servingFilter = `
   AND ($serving IS NULL OR EXISTS {
     MATCH (:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(n) WHERE d.` + propTo + ` IS NULL
   } = $serving)`
 
+// A listing reads its nodes in order from an index: the node IDs' (by ID, from the
+// prefix of them the filters make), or, for datasets and jobs asked for by a name
+// prefix alone, node_name_key (by name, then ID), so that a name prefix few of many
+// nodes have is answered without reading the others. A page after a cursor starts
+// after its position, compared as name NUL ID (names hold no control characters) so
+// that the comparison is one filter on the index's order.
 const (
-	cypherListNodes = listWhere + `
-WITH n ORDER BY n.key LIMIT $limit
-RETURN collect(n {.*}) AS nodes`
+	byIDWhere = `
+MATCH (n:` + LabelNode + `)
+WHERE n.key STARTS WITH $base AND n.key > $afterKey AND ` + listFilters
 
-	cypherCountNodes = listWhere + `
-RETURN count(n) AS total`
+	byNameWhere = `
+MATCH (n:` + LabelNode + `)
+WHERE n.` + propName + ` STARTS WITH $namePrefix AND n.key IS NOT NULL
+  AND n.` + propName + ` + '\u0000' + n.key > $afterNameKey AND ` + listFilters
+
+	byIDOrder   = "\nWITH n ORDER BY n.key LIMIT $limit\nRETURN collect(n {.*}) AS nodes"
+	byNameOrder = "\nWITH n ORDER BY n." + propName + ", n.key LIMIT $limit\nRETURN collect(n {.*}) AS nodes"
+	countAll    = "\nRETURN count(n) AS total"
+
+	cypherListByID       = byIDWhere + byIDOrder
+	cypherCountByID      = byIDWhere + countAll
+	cypherListEndpoints  = byIDWhere + servingFilter + byIDOrder
+	cypherCountEndpoints = byIDWhere + servingFilter + countAll
+	cypherListByName     = byNameWhere + byNameOrder
+	cypherCountByName    = byNameWhere + countAll
 )
 
-// listCursor continues a listing after the node with Key, for the listing with the
-// fingerprint Query.
+// cypherCountKind[k] counts the nodes of kind k from Neo4j's count store, without
+// reading them: the total of a list no filter narrows.
+var cypherCountKind = func() map[Kind]string {
+	m := map[Kind]string{}
+	for _, k := range Kinds {
+		m[k] = `MATCH (n:` + string(k) + `) RETURN count(n) AS total`
+	}
+	return m
+}()
+
+// listCursor continues a listing after the node with Key (and Name, in a listing by
+// name), for the listing with the fingerprint Query.
 type listCursor struct {
 	Key   string `json:"k"`
+	Name  string `json:"n,omitempty"`
 	Query string `json:"q"`
 }
 
@@ -124,6 +159,9 @@ func (s *Store) list(ctx context.Context, f listFamily, l Listing) (NodePage, er
 	if err := checkOptText("namePrefix", l.NamePrefix, MaxNameLength); err != nil {
 		return NodePage{}, err
 	}
+	if l.NamePrefix != nil && *l.NamePrefix == "" {
+		l.NamePrefix = nil
+	}
 	kinds, err := checkKinds("kinds", l.Kinds, f.kinds)
 	if err != nil {
 		return NodePage{}, err
@@ -131,14 +169,18 @@ func (s *Store) list(ctx context.Context, f listFamily, l Listing) (NodePage, er
 	if len(kinds) == 0 {
 		kinds = f.kinds
 	}
-	// The ID prefix every listed node has, as long as the filters make it: the index
-	// seek then reads only them.
+	// The ID prefix every listed node has, as long as the filters make it.
 	base := f.prefix
 	if f.namespaced && l.Namespace != nil {
 		base += *l.Namespace + ":"
 	}
 	if l.NamePrefix != nil && (f.nameKeyed || (f.namespaced && l.Namespace != nil)) {
 		base += *l.NamePrefix
+	}
+	byName := l.NamePrefix != nil && f.namespaced && l.Namespace == nil
+	list, count := f.list, f.count
+	if byName {
+		list, count = cypherListByName, cypherCountByName
 	}
 	var since, serving any
 	if l.RecordedSince != nil {
@@ -148,23 +190,23 @@ func (s *Store) list(ctx context.Context, f listFamily, l Listing) (NodePage, er
 		serving = *l.ServingNow
 	}
 	params := map[string]any{
-		"base": base, "after": "", "kinds": kindStrings(kinds),
+		"base": base, "afterKey": "", "afterNameKey": "", "kinds": kindStrings(kinds),
 		"namespace": optValue(l.Namespace), "namePrefix": optValue(l.NamePrefix),
 		"since": since, "serving": serving, "limit": first + 1,
 	}
 	fp := listFingerprint(f, l, kinds)
 	if l.After != "" {
 		var c listCursor
-		if err := decodeOpaque("after", l.After, 8192, &c); err != nil || c.Key == "" {
+		if err := decodeOpaque("after", l.After, 8192, &c); err != nil || c.Key == "" || byName != (c.Name != "") {
 			return NodePage{}, errNotCursor("after")
 		}
 		if c.Query != fp {
 			return NodePage{}, apperr.Invalid("after", "belongs to a list with other arguments; ask for the next page with the same filters")
 		}
-		params["after"] = c.Key
+		params["afterKey"], params["afterNameKey"] = c.Key, c.Name+"\x00"+c.Key
 	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (NodePage, error) {
-		recs, err := collect(ctx, tx, cypherListNodes, params)
+		recs, err := collect(ctx, tx, list, params)
 		if err != nil {
 			return NodePage{}, fmt.Errorf("list %s: %w", f.prefix, err)
 		}
@@ -178,23 +220,44 @@ func (s *Store) list(ctx context.Context, f listFamily, l Listing) (NodePage, er
 				page.EndCursor = page.Cursors[first-1]
 				break
 			}
+			c := listCursor{Key: n.Key, Query: fp}
+			if byName {
+				c.Name = n.Name
+			}
 			page.Nodes = append(page.Nodes, n)
-			page.Cursors = append(page.Cursors, encodeOpaque(listCursor{Key: n.Key, Query: fp}))
+			page.Cursors = append(page.Cursors, encodeOpaque(c))
 		}
 		if !l.CountTotal {
 			return page, nil
 		}
-		recs, err = collect(ctx, tx, cypherCountNodes, withParam(params, "after", ""))
-		if err != nil {
-			return NodePage{}, fmt.Errorf("count %s: %w", f.prefix, err)
-		}
-		total, _, err := neo4j.GetRecordValue[int64](recs[0], "total")
-		if err != nil {
-			return NodePage{}, fmt.Errorf("count %s: %w", f.prefix, err)
-		}
-		page.TotalCount = int(total)
-		return page, nil
+		page.TotalCount, err = countListed(ctx, tx, l, kinds, count, params)
+		return page, err
 	})
+}
+
+// countListed counts every node a listing holds: from the count store when no filter
+// narrows it, else by reading them all with the count query given.
+func countListed(ctx context.Context, tx neo4j.ManagedTransaction, l Listing, kinds []Kind, count string, params map[string]any) (int, error) {
+	queries := []string{count}
+	if l.Namespace == nil && l.NamePrefix == nil && l.RecordedSince == nil && l.ServingNow == nil {
+		queries = queries[:0]
+		for _, k := range kinds {
+			queries = append(queries, cypherCountKind[k])
+		}
+	}
+	total := 0
+	for _, q := range queries {
+		recs, err := collect(ctx, tx, q, withParam(withParam(params, "afterKey", ""), "afterNameKey", ""))
+		if err != nil {
+			return 0, fmt.Errorf("count listed nodes: %w", err)
+		}
+		n, _, err := neo4j.GetRecordValue[int64](recs[0], "total")
+		if err != nil {
+			return 0, fmt.Errorf("count listed nodes: %w", err)
+		}
+		total += int(n)
+	}
+	return total, nil
 }
 
 // withParam returns a copy of params with name set to v (work functions may run again,

@@ -27,7 +27,8 @@ const (
 	// of one query.
 	MaxSearchWords = 8
 	// MaxSearchHits is how many of the best full-text matches a search ranks and pages
-	// through; totalCount counts at most these (plus an exact ID match).
+	// through; totalCount counts at most these, plus the node whose ID is the text and
+	// (at most as many) nodes named the text.
 	MaxSearchHits = 1000
 )
 
@@ -35,41 +36,56 @@ const (
 const nodeSearchIndex = "node_search"
 
 // searchFields are the properties the full-text index holds and a search looks in,
-// with the weight a match in each gets: names first, then IDs and tag values, then
-// URIs, descriptions and the other identifiers.
+// with the weight a match in each gets (names first, then tag values, then the rest)
+// and how a word may match there besides exactly.
+//
+// What they leave out is what made search slow (measured on the 1M-node seed, Lucene
+// alone): a word's terms cost in proportion to the nodes they match in every field they
+// are asked of, and a common word (`s3`, a shared prefix) matches most nodes in each
+// field that repeats another. The node's ID repeats its namespace, name and URI, so it
+// is not searched (an ID is found by the lookup of the whole text, and by its parts:
+// searchWords): `bench` 58 → 16 ms. The start of a word is looked for only in names,
+// tag values and the one-of-a-kind identifiers (run ids, digests, version ids), and in
+// names alone for words of one or two characters: `f` 65 → 7 ms.
 var searchFields = []struct {
 	prop   string
 	weight int
+	// prefixFrom is the shortest word looked for as the start of a term here (0: never).
+	prefixFrom int
+	// fuzzy: typos are forgiven here; each fuzzy term costs up to 50 expanded terms.
+	fuzzy bool
 }{
-	{propName, 4},
-	{propKey, 3},
-	{propTagValues, 2},
-	{propNamespace, 1},
-	{propURI, 1},
-	{propSource, 1},
-	{propArtifactURI, 1},
-	{propArtifactLocation, 1},
-	{propDescription, 1},
-	{propRunID, 1},
-	{propDigest, 1},
-	{propVersionID, 1},
-	{propModelID, 1},
-	{propSMArn, 1},
+	{propName, 4, 1, true},
+	{propTagValues, 2, 3, true},
+	{propNamespace, 1, 0, false},
+	{propURI, 1, 0, false},
+	{propSource, 1, 0, false},
+	{propArtifactURI, 1, 0, false},
+	{propArtifactLocation, 1, 0, false},
+	{propDescription, 1, 0, false},
+	{propExperimentID, 1, 0, false},
+	{propRunID, 1, 3, false},
+	{propDigest, 1, 3, false},
+	{propVersionID, 1, 3, false},
+	{propModelID, 1, 3, false},
+	{propSMArn, 1, 0, false},
 }
 
-// fuzzyField is the one property typos are forgiven in: a name mistyped is the usual
-// case, and every fuzzy term costs up to 50 expanded terms.
-const fuzzyField = propName
-
-// nodeSearchMigration creates the full-text index node search reads. Besides the
-// searched properties it holds each node's kind and lifecycle, which a search filters
-// on inside Lucene (so that the hits it caps are all of the asked-for kinds). Neo4j
-// fills it from the nodes already there; Migrate waits until it is online.
+// nodeSearchMigration creates the full-text index node search reads and the index of
+// node names (and IDs, in that order) the listings read datasets and jobs by name from
+// (listings.go). Besides
+// the searched properties the full-text index holds each node's kind and lifecycle,
+// which a search filters on inside Lucene (so that the hits it caps are all of the
+// asked-for kinds). Neo4j fills both from the nodes already there (about 20 s for the
+// 1M-node seed); Migrate waits until they are online.
 var nodeSearchMigration = Migration{
 	Version:     8,
-	Description: "node search: a full-text index over every node's IDs, names, URIs, tag values and descriptions",
-	Statements:  []string{cypherCreateNodeSearchIndex()},
-	Indexes:     []string{nodeSearchIndex},
+	Description: "node search: a full-text index over every node's names, URIs, tag values, descriptions and identifiers; node names",
+	Statements: []string{
+		cypherCreateNodeSearchIndex(),
+		`CREATE INDEX node_name_key IF NOT EXISTS FOR (n:` + LabelNode + `) ON (n.` + propName + `, n.key)`,
+	},
+	Indexes: []string{nodeSearchIndex, "node_name_key"},
 }
 
 func cypherCreateNodeSearchIndex() string {
@@ -110,28 +126,34 @@ type SearchPage struct {
 	// EndCursor is where the next page starts; "" when none follows.
 	EndCursor string
 	// TotalCount is how many nodes match, counting at most MaxSearchHits full-text
-	// matches.
+	// matches (and the exact matches besides).
 	TotalCount int
 }
 
-// nodeSearchCursor is a position in a ranked search answer: after the hit with this
-// rank (2 an exact ID match, 1 an exact name match, 0 others), score and ID, for the
-// search with the fingerprint Query.
+// nodeSearchCursor is a position in a ranked search answer: after its first Offset
+// hits, for the search with the fingerprint Query. Not after a score: Lucene's scores
+// depend on the whole index, so every write elsewhere moves them all (a cursor keyed
+// on one repeated or skipped whole pages while other writes went on); the order of
+// the hits among themselves, ties broken by ID, stays.
 type nodeSearchCursor struct {
-	Rank  int     `json:"r"`
-	Score float64 `json:"s"`
-	Key   string  `json:"k"`
-	Query string  `json:"q"`
+	Offset int    `json:"o"`
+	Query  string `json:"q"`
 }
 
-// cypherSearchNodes ranks the full-text matches (at most $cap of them, Lucene's best)
-// and the node whose ID is the text itself: an exact ID match first, then exact name
-// matches, then by score, ties by ID, and returns the page after the cursor with the
-// count of all of them.
+// cypherSearchNodes ranks the full-text matches (at most $cap of them, Lucene's best),
+// the node whose ID is the text and the nodes named the text (up to $cap, from the
+// node_name_key index, found even where the text's words are not a name's terms): an
+// exact ID match first, then exact name matches (ignoring case), then by score, ties
+// by ID, and returns the page after $offset of them with the count of all.
 const cypherSearchNodes = `
 CALL () {
   MATCH (n:` + LabelNode + ` {key: $text})
   WHERE $kinds IS NULL OR n.kind IN $kinds
+  RETURN n, 0.0 AS score
+  UNION
+  MATCH (n:` + LabelNode + `)
+  WHERE n.` + propName + ` = $text AND n.key IS NOT NULL AND ($kinds IS NULL OR n.kind IN $kinds)
+  WITH n LIMIT $cap
   RETURN n, 0.0 AS score
   UNION
   CALL db.index.fulltext.queryNodes('` + nodeSearchIndex + `', $lucene, {limit: $cap}) YIELD node, score
@@ -140,23 +162,20 @@ CALL () {
 WITH n, max(score) AS score
 WITH collect({n: n, score: score,
   rank: CASE WHEN n.key = $text THEN 2 WHEN toLower(n.name) = $name THEN 1 ELSE 0 END}) AS hits
-WITH size(hits) AS total, [h IN hits WHERE $afterKey IS NULL OR h.rank < $afterRank
-  OR (h.rank = $afterRank AND (h.score < $afterScore OR (h.score = $afterScore AND h.n.key > $afterKey)))] AS rest
-CALL (rest) {
-  UNWIND rest AS h
+CALL (hits) {
+  UNWIND hits AS h
   WITH h.n AS n, h.score AS score, h.rank AS rank
   ORDER BY rank DESC, score DESC, n.key
-  LIMIT $limit
-  RETURN collect({node: n {.*}, score: score, rank: rank}) AS page
+  SKIP $offset LIMIT $limit
+  RETURN collect({node: n {.*}, score: score}) AS page
 }
-RETURN total, page`
+RETURN size(hits) AS total, page`
 
-// SearchNodes finds the nodes whose IDs, names, URIs, tag values or descriptions match
-// the words of a text, forgiving a typo and an unfinished last word: each word must
-// match exactly, as the start of a word, or (names only) within one or two edits. An
-// exact ID match comes first, then exact name matches (ignoring case), then by Lucene
-// score, ties broken by ID. Soft-deleted experiments and runs are left out unless their
-// ID is the text.
+// SearchNodes finds the nodes whose names, URIs, tag values, descriptions or
+// identifiers match the words of a text (luceneQuery), or whose ID or name is the text.
+// An exact ID match comes first, then exact name matches (ignoring case), then by
+// Lucene score, ties broken by ID. Soft-deleted experiments and runs are left out
+// unless their ID is the text.
 func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, error) {
 	first, err := checkPage(&q.First)
 	if err != nil {
@@ -174,18 +193,19 @@ func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, erro
 	params := map[string]any{
 		"text": text, "name": strings.ToLower(text), "lucene": luceneQuery(words, kinds),
 		"kinds": kindStrings(kinds), "cap": MaxSearchHits, "limit": first + 1,
-		"afterRank": nil, "afterScore": nil, "afterKey": nil,
+		"offset": 0,
 	}
 	if q.After != "" {
 		var c nodeSearchCursor
-		if err := decodeOpaque("after", q.After, 8192, &c); err != nil || c.Key == "" || c.Rank < 0 || c.Rank > 2 {
+		if err := decodeOpaque("after", q.After, 256, &c); err != nil || c.Offset < 1 || c.Offset > 2*MaxSearchHits+1 {
 			return SearchPage{}, errNotCursor("after")
 		}
 		if c.Query != fp {
 			return SearchPage{}, apperr.Invalid("after", "belongs to a search with other arguments; ask for the next page with the same text and kinds")
 		}
-		params["afterRank"], params["afterScore"], params["afterKey"] = c.Rank, c.Score, c.Key
+		params["offset"] = c.Offset
 	}
+	offset := params["offset"].(int)
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (SearchPage, error) {
 		recs, err := collect(ctx, tx, cypherSearchNodes, params)
 		if err != nil {
@@ -200,18 +220,16 @@ func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, erro
 			return SearchPage{}, fmt.Errorf("search nodes: %w", err)
 		}
 		page := SearchPage{TotalCount: int(total)}
-		for _, r := range rows {
-			row, _ := r.(map[string]any)
-			props, _ := row["node"].(map[string]any)
-			score, _ := row["score"].(float64)
-			rank, _ := row["rank"].(int64)
-			if len(page.Hits) == first {
+		for i, r := range rows {
+			if i == first {
 				page.EndCursor = page.Hits[first-1].Cursor
 				break
 			}
-			n := nodeFromProps(props)
-			page.Hits = append(page.Hits, SearchHit{Node: n, Score: score,
-				Cursor: encodeOpaque(nodeSearchCursor{Rank: int(rank), Score: score, Key: n.Key, Query: fp})})
+			row, _ := r.(map[string]any)
+			props, _ := row["node"].(map[string]any)
+			score, _ := row["score"].(float64)
+			page.Hits = append(page.Hits, SearchHit{Node: nodeFromProps(props), Score: score,
+				Cursor: encodeOpaque(nodeSearchCursor{Offset: offset + i + 1, Query: fp})})
 		}
 		return page, nil
 	})
@@ -226,12 +244,12 @@ func checkSearchText(field, text string) (string, []string, error) {
 	if err := checkOptText(field, &text, MaxSearchTextLength); err != nil {
 		return "", nil, err
 	}
-	words := searchWords(text)
+	words := searchWords(withoutIDPrefix(text))
 	if len(words) == 0 {
 		return "", nil, apperr.Invalid(field, "must hold a letter or a digit")
 	}
-	if len(words) > MaxSearchWords {
-		return "", nil, apperr.Invalid(field, "must hold at most %d words (got %d)", MaxSearchWords, len(words))
+	if n := len(searchWords(strings.ReplaceAll(withoutIDPrefix(text), ":", " "))); n > MaxSearchWords {
+		return "", nil, apperr.Invalid(field, "must hold at most %d words (got %d)", MaxSearchWords, n)
 	}
 	return text, words, nil
 }
@@ -257,6 +275,23 @@ func kindList(kinds []Kind) string {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")
+}
+
+// idPrefixes are the kinds' ID prefixes (keys.go).
+var idPrefixes = []string{prefixDataset, prefixDatasetVersion, prefixJob, prefixArtifact, prefixModel,
+	prefixEndpoint, prefixExperiment, prefixRunGroup, prefixRun}
+
+// withoutIDPrefix drops the kind's prefix (`endpoint:`, `datasetVersion:`, any case) from
+// a text that starts like an ID: the rest is what the ID is made of — a name, a
+// namespace and a name, a URI — which the searched properties hold (the ID itself is
+// not searched; see searchFields).
+func withoutIDPrefix(text string) string {
+	for _, p := range idPrefixes {
+		if len(text) > len(p) && strings.EqualFold(text[:len(p)], p) {
+			return text[len(p):]
+		}
+	}
+	return text
 }
 
 // searchWords splits text into lowercased words the way the index's analyzer (Lucene's
@@ -314,9 +349,10 @@ func isSingleCharWord(r rune) bool {
 }
 
 // luceneQuery builds the full-text query for the words of a search: every word must
-// match in some searched property, exactly (best), as the start of a term, or — in
-// names, for words of three or more characters with a letter — within one edit (two
-// for words of six or more). Kinds, when given, and the lifecycle are filters. Every
+// match in some searched property, exactly (best), as the start of a term (in names,
+// IDs and tag values; see searchFields), or — in names and tag values, for words of
+// three or more characters with a letter — within one edit (two for words of six or
+// more). Kinds, when given, and the lifecycle are filters. Every
 // character Lucene's query syntax gives a meaning is escaped, so user text is only
 // ever terms.
 func luceneQuery(words []string, kinds []Kind) string {
@@ -329,21 +365,45 @@ func luceneQuery(words []string, kinds []Kind) string {
 		clauses = append(clauses, "+"+propKind+":("+strings.Join(names, " OR ")+")")
 	}
 	for _, w := range words {
-		e := escapeLucene(w)
-		fields := make([]string, len(searchFields))
-		for i, f := range searchFields {
-			terms := e + "^3 OR " + e + "*^2"
-			if edits := fuzzyEdits(w); f.prop == fuzzyField && edits > 0 {
-				terms += " OR " + e + "~" + strconv.Itoa(edits)
-			}
-			fields[i] = f.prop + ":(" + terms + ")"
-			if f.weight > 1 {
-				fields[i] += "^" + strconv.Itoa(f.weight)
-			}
-		}
-		clauses = append(clauses, "+("+strings.Join(fields, " OR ")+")")
+		clauses = append(clauses, "+"+wordQuery(w))
 	}
 	return strings.Join(append(clauses, "-"+propLifecycle+":"+string(LifecycleDeleted)), " ")
+}
+
+// wordQuery matches one word in any searched property. A word with a colon (which joins
+// letters in a term: `lake:customers`) also matches where its parts are terms of their
+// own, as in an ID's namespace and name (`s3://lake` and `customers/2026-01`).
+func wordQuery(w string) string {
+	q := fieldsQuery(w)
+	if parts := searchWords(strings.ReplaceAll(w, ":", " ")); len(parts) > 1 {
+		all := make([]string, len(parts))
+		for i, p := range parts {
+			all[i] = "+" + fieldsQuery(p)
+		}
+		q = "(" + q + " OR (" + strings.Join(all, " ") + "))"
+	}
+	return q
+}
+
+// fieldsQuery matches one word (without a colon between letters, or read as one term)
+// in any searched property, as searchFields says.
+func fieldsQuery(w string) string {
+	e, n := escapeLucene(w), utf8.RuneCountInString(w)
+	fields := make([]string, len(searchFields))
+	for i, f := range searchFields {
+		terms := e + "^3"
+		if f.prefixFrom > 0 && n >= f.prefixFrom {
+			terms += " OR " + e + "*^2"
+		}
+		if edits := fuzzyEdits(w); f.fuzzy && edits > 0 {
+			terms += " OR " + e + "~" + strconv.Itoa(edits)
+		}
+		fields[i] = f.prop + ":(" + terms + ")"
+		if f.weight > 1 {
+			fields[i] += "^" + strconv.Itoa(f.weight)
+		}
+	}
+	return "(" + strings.Join(fields, " OR ") + ")"
 }
 
 // fuzzyEdits is how many edits a word may be away from a term and still match it: none

@@ -64,16 +64,52 @@ func TestEscapeLucene(t *testing.T) {
 func TestLuceneQuery(t *testing.T) {
 	t.Parallel()
 	q := luceneQuery([]string{"frad"}, []Kind{KindEndpoint, KindDatasetVersion})
-	assert.True(t, strings.HasPrefix(q, "+kind:(endpoint OR datasetversion) +(name:(frad^3 OR frad*^2 OR frad~1)^4 OR key:(frad^3 OR frad*^2)^3 OR "), q)
+	assert.True(t, strings.HasPrefix(q, "+kind:(endpoint OR datasetversion) +(name:(frad^3 OR frad*^2 OR frad~1)^4 OR tagValues:(frad^3 OR frad*^2 OR frad~1)^2 OR namespace:(frad^3) OR "), q)
 	assert.True(t, strings.HasSuffix(q, " -lifecycle:deleted"), q)
-	assert.Equal(t, 1, strings.Count(q, "~"), "typos are forgiven in names only")
+	assert.Equal(t, 2, strings.Count(q, "~"), "typos are forgiven in names and tag values only")
+	assert.Contains(t, q, "runId:(frad^3 OR frad*^2)", "identifiers are typed from their start")
+	assert.NotContains(t, q, "key:", "IDs are not searched: they repeat what other properties hold")
 
-	q = luceneQuery([]string{"endpoint:fraud", "prod", "12"}, nil)
-	assert.True(t, strings.HasPrefix(q, "+(name:(endpoint\\:fraud^3 OR endpoint\\:fraud*^2 OR endpoint\\:fraud~2)^4 OR "), q)
-	assert.Equal(t, 3, strings.Count(q, "+("), "every word must match")
+	q = luceneQuery([]string{"prod", "12"}, nil)
+	assert.Equal(t, 2, strings.Count(q, "+("), "every word must match")
 	assert.Contains(t, q, "name:(prod^3 OR prod*^2 OR prod~1)^4")
 	assert.Contains(t, q, "name:(12^3 OR 12*^2)^4", "numbers are not fuzzy")
+	assert.Contains(t, q, "uri:(prod^3)", "URIs, descriptions and namespaces match whole words")
 	assert.NotContains(t, q, "kind:")
+
+	q = luceneQuery([]string{"fr"}, nil)
+	assert.Contains(t, q, "name:(fr^3 OR fr*^2)^4", "a short word starts names")
+	assert.Contains(t, q, "tagValues:(fr^3)^2", "but is looked for whole elsewhere")
+
+	// A word with a colon is one term or its parts.
+	q = luceneQuery([]string{"lake:customers"}, nil)
+	assert.True(t, strings.HasPrefix(q, "+((name:(lake\\:customers^3 OR lake\\:customers*^2 OR lake\\:customers~2)^4 OR "), q)
+	assert.Contains(t, q, " OR (+(name:(lake^3 OR lake*^2 OR lake~1)^4 OR ")
+	assert.Contains(t, q, " +(name:(customers^3 OR customers*^2 OR customers~2)^4 OR ")
+}
+
+// A text that starts like an ID is searched for by what the ID is made of.
+func TestWithoutIDPrefix(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]string{
+		"endpoint:fraud-prod":           "fraud-prod",
+		"datasetVersion:s3://lake:c#v1": "s3://lake:c#v1",
+		"DATASETVERSION:s3://lake:c#v1": "s3://lake:c#v1",
+		"dataset:s3://lake:customers":   "s3://lake:customers",
+		"run:0123":                      "0123",
+		"runGroup:12/sweep":             "12/sweep",
+		"model:fraud/3":                 "fraud/3",
+		"endpoint:":                     "endpoint:",
+		"fraud endpoint:x":              "fraud endpoint:x",
+		"s3://lake/customers":           "s3://lake/customers",
+	} {
+		assert.Equal(t, want, withoutIDPrefix(text), text)
+	}
+	_, words, err := checkSearchText("text", "datasetVersion:s3://lake:customers/2026-01#sha256:9f2c")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"s3", "lake:customers", "2026", "01", "sha256", "9f2c"}, words)
+	_, _, err = checkSearchText("text", "a:b:c:d:e:f:g:h:i")
+	require.Error(t, err, "the parts of a word count")
 }
 
 func TestFuzzyEdits(t *testing.T) {
