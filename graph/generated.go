@@ -3931,7 +3931,7 @@ extend type Query {
 
   Ranked best first: the node whose ID is ` + "`" + `text` + "`" + ` itself, then nodes whose name is ` + "`" + `text` + "`" + `
   (ignoring case; those named exactly ` + "`" + `text` + "`" + ` are found whatever their words), then by
-  relevance score; ties by ID, so paging is stable. Only the 1,000 best full-text matches
+  relevance score; ties by ID, so paging is stable. Only the 500 best full-text matches
   are ranked (see ` + "`" + `totalCount` + "`" + `): make the text more specific to reach others. Soft-deleted experiments and runs are left out, unless their ID is
   the text. Text that is empty, longer than 200 characters, or holds more than 8 words
   or no letter or digit is ` + "`" + `INVALID_ARGUMENT` + "`" + ` on ` + "`" + `text` + "`" + `.
@@ -4014,8 +4014,8 @@ type SearchConnection {
   "Where this page ends and whether more follow."
   pageInfo: PageInfo!
   """
-  How many nodes match in all, counting at most the 1,000 best full-text matches (and,
-  besides, the node whose ID is the text and up to 1,000 nodes named exactly the text).
+  How many nodes match in all, counting at most the 500 best full-text matches (and,
+  besides, the node whose ID is the text and up to 500 nodes named exactly the text).
   """
   totalCount: Int!
 }

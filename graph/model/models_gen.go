@@ -1252,8 +1252,8 @@ type SearchConnection struct {
 	Edges []*SearchEdge `json:"edges"`
 	// Where this page ends and whether more follow.
 	PageInfo *PageInfo `json:"pageInfo"`
-	// How many nodes match in all, counting at most the 1,000 best full-text matches (and,
-	// besides, the node whose ID is the text and up to 1,000 nodes named exactly the text).
+	// How many nodes match in all, counting at most the 500 best full-text matches (and,
+	// besides, the node whose ID is the text and up to 500 nodes named exactly the text).
 	TotalCount int `json:"totalCount"`
 }
 
