@@ -11,8 +11,8 @@ import (
 	"github.com/provgraph/provgraph/apperr"
 )
 
-// Listings: the endpoints, registered models, datasets and jobs there are, by ID, a page
-// at a time, with the filters a person browsing them reaches for.
+// Listings: the endpoints, registered models, datasets and jobs there are, in ID (or
+// name) order, a page at a time, with the filters a person browsing them reaches for.
 
 // Listing narrows a list of nodes. Which filters apply depends on the list: Namespace
 // to datasets and jobs, ServingNow to endpoints, Kinds to jobs; the others to all.
@@ -77,12 +77,14 @@ func (s *Store) RegisteredModels(ctx context.Context, l Listing) (NodePage, erro
 	return s.list(ctx, registeredModelFamily, l)
 }
 
-// Datasets lists datasets by ID: by namespace, then name.
+// Datasets lists datasets by ID: by namespace, then name; asked for by a name prefix
+// without a namespace, by name, then ID.
 func (s *Store) Datasets(ctx context.Context, l Listing) (NodePage, error) {
 	return s.list(ctx, datasetFamily, l)
 }
 
-// Jobs lists training and processing jobs by ID: by namespace, then name.
+// Jobs lists training and processing jobs by ID: by namespace, then name; asked for by a
+// name prefix without a namespace, by name, then ID.
 func (s *Store) Jobs(ctx context.Context, l Listing) (NodePage, error) {
 	return s.list(ctx, jobFamily, l)
 }

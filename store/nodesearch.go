@@ -22,9 +22,9 @@ import (
 const (
 	// MaxSearchTextLength is the longest search text, in characters.
 	MaxSearchTextLength = 200
-	// MaxSearchWords is the most words a search text may hold: each becomes an exact, a
-	// prefix and a fuzzy term over every searched property, and Lucene bounds the terms
-	// of one query.
+	// MaxSearchWords is the most words a search text may hold: each becomes terms in
+	// every searched property (a fuzzy one up to 50), and Lucene bounds the terms of one
+	// query.
 	MaxSearchWords = 8
 	// MaxSearchHits is how many of the best full-text matches a search ranks and pages
 	// through; totalCount counts at most these, plus the node whose ID is the text and
@@ -46,7 +46,7 @@ const nodeSearchIndex = "node_search"
 // are asked of, and a common word (`s3`, a shared prefix) matches most nodes in each
 // field that repeats another. The node's ID repeats its namespace, name and URI, so it
 // is not searched (an ID is found by the lookup of the whole text, and by its parts:
-// searchWords): `bench` 58 → 16 ms. The start of a word is looked for only in names,
+// withoutIDPrefix): `bench` 58 → 16 ms. The start of a word is looked for only in names,
 // tag values and the one-of-a-kind identifiers (run ids, digests, version ids), and in
 // names alone for words of one or two characters: `f` 65 → 7 ms.
 var searchFields = []struct {
@@ -75,11 +75,16 @@ var searchFields = []struct {
 
 // nodeSearchMigration creates the full-text index node search reads and the index of
 // node names (and IDs, in that order) the listings read datasets and jobs by name from
-// (listings.go). Besides
-// the searched properties the full-text index holds each node's kind and lifecycle,
-// which a search filters on inside Lucene (so that the hits it caps are all of the
-// asked-for kinds). Neo4j fills both from the nodes already there (about 20 s for the
-// 1M-node seed); Migrate waits until they are online.
+// (listings.go). Besides the searched properties the full-text index holds each node's
+// kind and lifecycle, which a search filters on inside Lucene (so that the hits it caps
+// are all of the asked-for kinds). Neo4j fills both from the nodes already there (about
+// 20 s for the 1M-node seed); Migrate waits until they are online.
+//
+// Keeping the full-text index up to date costs the writes that create nodes or change
+// searched properties: OpenLineage batches on the 1M-node seed (2 cores, noisy) went
+// from 2812 and 2307 to 1657 and 1457 events/s with 2 and 4 clients (1 client: within
+// the noise). Updating it asynchronously (fulltext.eventually_consistent) gained
+// nothing there, the CPU being the limit, and would lose read-your-writes.
 var nodeSearchMigration = Migration{
 	Version:     8,
 	Description: "node search: a full-text index over every node's names, URIs, tag values, descriptions and identifiers; node names",
@@ -144,9 +149,10 @@ type nodeSearchCursor struct {
 
 // cypherSearchNodes ranks the full-text matches (at most $cap of them, Lucene's best),
 // the node whose ID is the text and the nodes named the text (up to $cap, from the
-// node_name_key index, found even where the text's words are not a name's terms): an
-// exact ID match first, then exact name matches (ignoring case), then by score, ties
-// by ID, and returns the page after $offset of them with the count of all.
+// node_name_key index, which `n.key IS NOT NULL` lets the planner use; found even where
+// the text's words are not a name's terms): an exact ID match first, then exact name
+// matches (ignoring case), then by score, ties by ID, and returns the page after
+// $offset of them with the count of all.
 const cypherSearchNodes = `
 CALL () {
   MATCH (n:` + LabelNode + ` {key: $text})
@@ -155,6 +161,7 @@ CALL () {
   UNION
   MATCH (n:` + LabelNode + `)
   WHERE n.` + propName + ` = $text AND n.key IS NOT NULL AND ($kinds IS NULL OR n.kind IN $kinds)
+    AND coalesce(n.` + propLifecycle + `, '') <> '` + string(LifecycleDeleted) + `'
   WITH n LIMIT $cap
   RETURN n, 0.0 AS score
   UNION
@@ -192,11 +199,7 @@ func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, erro
 		return SearchPage{}, err
 	}
 	fp := queryFingerprint(text, kinds)
-	params := map[string]any{
-		"text": text, "name": strings.ToLower(text), "lucene": luceneQuery(words, kinds),
-		"kinds": kindStrings(kinds), "cap": MaxSearchHits, "limit": first + 1,
-		"offset": 0,
-	}
+	offset := 0
 	if q.After != "" {
 		var c nodeSearchCursor
 		if err := decodeOpaque("after", q.After, 256, &c); err != nil || c.Offset < 1 || c.Offset > 2*MaxSearchHits+1 {
@@ -205,9 +208,12 @@ func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, erro
 		if c.Query != fp {
 			return SearchPage{}, apperr.Invalid("after", "belongs to a search with other arguments; ask for the next page with the same text and kinds")
 		}
-		params["offset"] = c.Offset
+		offset = c.Offset
 	}
-	offset := params["offset"].(int)
+	params := map[string]any{
+		"text": text, "name": strings.ToLower(text), "lucene": luceneQuery(words, kinds),
+		"kinds": kindStrings(kinds), "cap": MaxSearchHits, "offset": offset, "limit": first + 1,
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (SearchPage, error) {
 		recs, err := collect(ctx, tx, cypherSearchNodes, params)
 		if err != nil {
@@ -352,11 +358,10 @@ func isSingleCharWord(r rune) bool {
 
 // luceneQuery builds the full-text query for the words of a search: every word must
 // match in some searched property, exactly (best), as the start of a term (in names,
-// IDs and tag values; see searchFields), or — in names and tag values, for words of
-// three or more characters with a letter — within one edit (two for words of six or
-// more). Kinds, when given, and the lifecycle are filters. Every
-// character Lucene's query syntax gives a meaning is escaped, so user text is only
-// ever terms.
+// tag values and identifiers; see searchFields), or — in names and tag values, for
+// words of three or more characters with a letter — within one edit (two for words of
+// six or more). Kinds, when given, and the lifecycle are filters. Every character
+// Lucene's query syntax gives a meaning is escaped, so user text is only ever terms.
 func luceneQuery(words []string, kinds []Kind) string {
 	var clauses []string
 	if len(kinds) > 0 {
