@@ -3919,22 +3919,25 @@ extend type Query {
   """
   Find nodes by what you remember of them: a part of a name, an ID, a URI, a tag value,
   a word of a description. Each word of ` + "`" + `text` + "`" + ` must match some searched property of a
-  node — exactly; as the start of a word in a name, an ID or a tag value (` + "`" + `fraud` + "`" + ` finds
-  ` + "`" + `fraud-prod` + "`" + `; words of one or two characters start names only); or, in names and tag
-  values, within one edit for words of 3 to 5 characters and two for longer ones (` + "`" + `frad` + "`" + `
-  and ` + "`" + `fraud-prd` + "`" + ` find ` + "`" + `fraud-prod` + "`" + ` too). Words are split the way the index splits what it
-  holds: letters and digits run together, as do ` + "`" + `_` + "`" + `, ` + "`" + `:` + "`" + ` between letters and ` + "`" + `.` + "`" + `
-  between letters or digits (` + "`" + `model.tar.gz` + "`" + ` is one word); other punctuation separates.
-  Case does not matter, and no character of ` + "`" + `text` + "`" + ` is query syntax. IDs themselves are
-  not searched word by word: a text that starts like one (` + "`" + `endpoint:` + "`" + `, ` + "`" + `dataset:` + "`" + `, …)
-  is looked for by what follows the prefix (a name; a namespace and a name; a URI).
+  node — exactly; as the start of a word in a name, a tag value or an identifier such as
+  a run id or a digest (` + "`" + `fraud` + "`" + ` finds ` + "`" + `fraud-prod` + "`" + `; words of one or two characters start
+  names only); or, in names and tag values, within one edit for words of 3 to 5
+  characters and two for longer ones (` + "`" + `frad` + "`" + ` and ` + "`" + `fraud-prd` + "`" + ` find ` + "`" + `fraud-prod` + "`" + ` too).
+  URIs, namespaces and descriptions match whole words. Words are split the way the index
+  splits what it holds: letters and digits run together, as do ` + "`" + `_` + "`" + `, ` + "`" + `:` + "`" + ` between letters
+  and ` + "`" + `.` + "`" + ` between letters or digits (` + "`" + `model.tar.gz` + "`" + ` is one word); other punctuation
+  separates. Case does not matter, and no character of ` + "`" + `text` + "`" + ` is query syntax. IDs
+  themselves are not searched word by word: a text that starts like one (` + "`" + `endpoint:` + "`" + `,
+  ` + "`" + `dataset:` + "`" + `, …) is looked for by what follows the prefix (a name; a namespace and a
+  name; a URI).
 
   Ranked best first: the node whose ID is ` + "`" + `text` + "`" + ` itself, then nodes whose name is ` + "`" + `text` + "`" + `
   (ignoring case; those named exactly ` + "`" + `text` + "`" + ` are found whatever their words), then by
   relevance score; ties by ID, so paging is stable. Only the 500 best full-text matches
-  are ranked (see ` + "`" + `totalCount` + "`" + `): make the text more specific to reach others. Soft-deleted experiments and runs are left out, unless their ID is
-  the text. Text that is empty, longer than 200 characters, or holds more than 8 words
-  or no letter or digit is ` + "`" + `INVALID_ARGUMENT` + "`" + ` on ` + "`" + `text` + "`" + `.
+  are ranked (see ` + "`" + `totalCount` + "`" + `): make the text more specific to reach others.
+  Soft-deleted experiments and runs are left out, unless their ID is the text. Text that
+  is empty, longer than 200 characters, or holds more than 8 words or no letter or digit
+  is ` + "`" + `INVALID_ARGUMENT` + "`" + ` on ` + "`" + `text` + "`" + `.
   """
   search(
     "What to look for, e.g. ` + "`" + `fraud` + "`" + `, ` + "`" + `fraud-prd` + "`" + ` or ` + "`" + `s3://lake/customers` + "`" + ` (1 to 200 characters, at most 8 words)."
