@@ -563,6 +563,57 @@ func (r *queryResolver) AuditLogEntries(ctx context.Context, about []string, fir
 	return out, nil
 }
 
+// Search is the resolver for the search field.
+func (r *queryResolver) Search(ctx context.Context, text string, kinds []model.NodeKind, first *int, after *string) (*model.SearchConnection, error) {
+	page, err := r.Store.SearchNodes(ctx, store.NodeSearch{
+		Text: text, Kinds: storeKinds(kinds), First: deref(first, store.DefaultPageSize), After: deref(after, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toSearchConnection(page)
+}
+
+// Endpoints is the resolver for the endpoints field.
+func (r *queryResolver) Endpoints(ctx context.Context, namePrefix *string, recordedSince *time.Time, servingNow *bool, first *int, after *string) (*model.EndpointConnection, error) {
+	l := listing(ctx, nil, namePrefix, recordedSince, first, after)
+	l.ServingNow = servingNow
+	page, err := r.Store.Endpoints(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return toEndpointConnection(page), nil
+}
+
+// RegisteredModels is the resolver for the registeredModels field.
+func (r *queryResolver) RegisteredModels(ctx context.Context, namePrefix *string, recordedSince *time.Time, first *int, after *string) (*model.RegisteredModelConnection, error) {
+	page, err := r.Store.RegisteredModels(ctx, listing(ctx, nil, namePrefix, recordedSince, first, after))
+	if err != nil {
+		return nil, err
+	}
+	return toRegisteredModelConnection(page), nil
+}
+
+// Datasets is the resolver for the datasets field.
+func (r *queryResolver) Datasets(ctx context.Context, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) (*model.DatasetConnection, error) {
+	page, err := r.Store.Datasets(ctx, listing(ctx, namespace, namePrefix, recordedSince, first, after))
+	if err != nil {
+		return nil, err
+	}
+	return toDatasetConnection(page), nil
+}
+
+// Jobs is the resolver for the jobs field.
+func (r *queryResolver) Jobs(ctx context.Context, kinds []model.NodeKind, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) (*model.JobConnection, error) {
+	l := listing(ctx, namespace, namePrefix, recordedSince, first, after)
+	l.Kinds = storeKinds(kinds)
+	page, err := r.Store.Jobs(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return toJobConnection(page)
+}
+
 // ExperimentByName is the resolver for the experimentByName field.
 func (r *queryResolver) ExperimentByName(ctx context.Context, name string) (*model.Experiment, error) {
 	e, err := r.Store.ExperimentByName(ctx, "name", name)

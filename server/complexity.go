@@ -12,7 +12,8 @@ import (
 // selected inside it (gqlgen's default); a field that returns a page or a bounded list
 // costs 1 plus its size times what is selected inside each item, the size being:
 //
-//   - `first` of a connection (default 20, auditLogEntries 100; at most 100) and of metricHistory (default
+//   - `first` of a connection (default 20, auditLogEntries 100; at most 100: search and
+//     the node lists too) and of metricHistory (default
 //     1,000, at most 10,000), and `maxPoints` of metricChart (the same);
 //   - `budget` of lineage (default and most 10,000 nodes) and impact (default 100);
 //     the whole of a lineage answer is weighed by it (its nodes and edges are what
@@ -47,6 +48,21 @@ func complexityRoot() graph.ComplexityRoot {
 	}
 	c.Query.AuditLogEntries = func(child int, _ []string, first *int, _ *string) int {
 		return pageCost(child, first, store.MaxPageSize, store.MaxPageSize)
+	}
+	c.Query.Search = func(child int, _ string, _ []model.NodeKind, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Endpoints = func(child int, _ *string, _ *time.Time, _ *bool, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.RegisteredModels = func(child int, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Datasets = func(child int, _, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
+	}
+	c.Query.Jobs = func(child int, _ []model.NodeKind, _, _ *string, _ *time.Time, first *int, _ *string) int {
+		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)
 	}
 	c.Experiment.Runs = func(child int, first *int, _ *string, _ *model.RunView) int {
 		return pageCost(child, first, store.DefaultPageSize, store.MaxPageSize)

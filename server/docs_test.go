@@ -76,6 +76,17 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			require.Empty(t, again.Errors, "the quick-start mutation runs twice")
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/2", get(again.Data, "model", "modelVersion", "id"))
 		}
+		if strings.Contains(block, "query FindTheEndpoint") {
+			assert.ElementsMatch(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod", "model:quickstart-" + tk + "-fraud"},
+				ids(nodesOf(get(resp.Data, "search", "edges"))), "a word with a typo finds the endpoint and the model")
+			assert.Equal(t, float64(2), get(resp.Data, "search", "totalCount"))
+		}
+		if strings.Contains(block, "query BrowseTheQuickstart") {
+			assert.Equal(t, []string{"endpoint:quickstart-" + tk + "-fraud-prod"}, ids(nodesOf(get(resp.Data, "endpoints", "edges"))))
+			assert.Equal(t, []string{"model:quickstart-" + tk + "-fraud"}, ids(nodesOf(get(resp.Data, "registeredModels", "edges"))))
+			assert.Equal(t, []string{"dataset:s3://quickstart-" + tk + "-lake:customers/2026-01"}, ids(nodesOf(get(resp.Data, "datasets", "edges"))))
+			assert.Equal(t, []string{"job:quickstart-" + tk + ":fraud-train-2026-03-01"}, ids(nodesOf(get(resp.Data, "jobs", "edges"))))
+		}
 		if strings.Contains(block, "query ExportTheTrace") {
 			assert.Contains(t, get(resp.Data, "lineageExport"), "digraph lineage")
 			assert.Contains(t, get(resp.Data, "lineageExport"), "-> \"endpoint:quickstart-"+tk+"-fraud-prod\"")

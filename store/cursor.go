@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -49,6 +51,14 @@ func decodeOpaque(field, s string, max int, v any) error {
 		return errNotCursor(field)
 	}
 	return nil
+}
+
+// queryFingerprint identifies a question apart from paging (its arguments, as plain
+// data), so that a cursor given back with other arguments is refused.
+func queryFingerprint(args ...any) string {
+	b, _ := json.Marshal(args)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 func errNotCursor(field string) error {

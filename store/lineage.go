@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -612,9 +609,7 @@ func (q LineageQuery) fingerprint() string {
 	if q.AsOf != nil {
 		asOf = q.AsOf.UTC().Format(time.RFC3339Nano)
 	}
-	b, _ := json.Marshal([]any{q.Start, q.Direction, q.MaxDepth, q.Kinds, asOf})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return queryFingerprint(q.Start, q.Direction, q.MaxDepth, q.Kinds, asOf)
 }
 
 // CheckBudget validates a node budget: 0 (the default) or 1 to max.

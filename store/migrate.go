@@ -71,6 +71,7 @@ var Schema = Migrator{
 		apiTokenMigration,
 		auditLogMigration,
 		transformModelMigration,
+		nodeSearchMigration,
 	},
 }
 

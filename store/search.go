@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -406,7 +403,5 @@ func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
 }
 
 func searchFingerprint(q RunSearch, expIDs []string, view RunView) string {
-	b, _ := json.Marshal([]any{q.Filter, q.OrderBy, expIDs, q.Group, view})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return queryFingerprint(q.Filter, q.OrderBy, expIDs, q.Group, view)
 }

@@ -27,7 +27,8 @@ type SeedPlan struct {
 // monthly versions each, 10 processing jobs (fan-in of 2) writing 10 feature versions of
 // 2 feature datasets, 20 training runs each reading 2-3 feature versions, their 20 model
 // artifacts and 20 versions of 2 registered models, and 2 endpoints redeployed 10 times
-// each over months (one deployment live per endpoint). Besides, every tenth pipeline's
+// each over months (one deployment live per endpoint). Each pipeline has a use case (fraud,
+// churn, …: SeedUseCases) its models and raw data are described and tagged with. Besides, every tenth pipeline's
 // first processing job also reads one shared reference dataset version (SeedSharedKey),
 // whose downstream cone spans those pipelines: the impact benchmark's start.
 const SeedNodesPerPipeline = 98
@@ -38,6 +39,15 @@ const seedSharedEvery = 10
 // SeedSharedKey is the ID of the shared reference dataset version of a seeded graph.
 func SeedSharedKey(prefix string) string {
 	return DatasetVersionKey("s3://"+prefix+"-shared", "reference", "2025-1")
+}
+
+// SeedUseCases are what seeded pipelines are for, one per pipeline in turn: the words
+// their models and data are described and tagged with, for search to find.
+var SeedUseCases = []string{
+	"fraud", "churn", "credit", "pricing", "demand", "ranking", "recommendation", "forecast",
+	"anomaly", "sentiment", "segmentation", "lifetime", "risk", "retention", "claims",
+	"underwriting", "vision", "speech", "translation", "marketing", "inventory", "logistics",
+	"support", "moderation",
 }
 
 // seedBatch is how many rows one UNWIND write carries.
@@ -197,6 +207,8 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 		es = append(es, seedEdge{typ, from, to, props})
 	}
 	ps := strconv.Itoa(p)
+	useCase := SeedUseCases[p%len(SeedUseCases)]
+	tagKeys, tagValues := []string{"use-case"}, []string{useCase}
 	rawNS := "s3://" + prefix + "-raw-" + ps
 	featNS := "s3://" + prefix + "-features-" + ps
 	var raw, feat []string
@@ -214,7 +226,8 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 			v := "2025-" + strconv.Itoa(m+1)
 			key := node(KindDatasetVersion, DatasetVersionKey(rawNS, name, v), name, m*30,
 				map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name + "/" + v, propVersion: v, propVersionID: v,
-					propDigest: fmt.Sprintf("sha256:%016x", rng.Uint64())})
+					propDigest:      fmt.Sprintf("sha256:%016x", rng.Uint64()),
+					propDescription: fmt.Sprintf("Raw %s data of pipeline %d: source %d, month %d of 2025", useCase, p, d, m+1)})
 			edge(RelVersionOf, key, ds, m*30, nil)
 			raw = append(raw, key)
 		}
@@ -244,7 +257,9 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 	models := []string{}
 	for mi := range 2 {
 		name := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
-		models = append(models, node(KindRegisteredModel, RegisteredModelKey(name), name, 2, map[string]any{propLatestVersion: int64(10)}))
+		models = append(models, node(KindRegisteredModel, RegisteredModelKey(name), name, 2, map[string]any{propLatestVersion: int64(10),
+			propDescription: fmt.Sprintf("The %s model of pipeline %d, variant %d", useCase, p, mi),
+			propTagKeys:     tagKeys, propTagValues: tagValues}))
 	}
 	for r := range 20 {
 		day := 30 + r*12
@@ -265,7 +280,9 @@ func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedN
 		v := int64(r/2 + 1)
 		model := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
 		mv := node(KindModelVersion, ModelVersionKey(model, v), model+"/"+strconv.FormatInt(v, 10), day,
-			map[string]any{propModel: model, propVersion: v, propSource: uri})
+			map[string]any{propModel: model, propVersion: v, propSource: uri,
+				propDescription: fmt.Sprintf("%s model trained by %s", useCase, jobName),
+				propTagKeys:     tagKeys, propTagValues: tagValues})
 		edge(RelVersionOf, mv, models[mi], day, nil)
 		edge(RelRegisteredAs, art, mv, day, nil)
 		versions = append(versions, mv)

@@ -44,6 +44,20 @@ func TestSeedBuildsAConnectedRealisticGraph(t *testing.T) {
 	assert.NotEmpty(t, im.ModelVersions)
 	assert.NotEmpty(t, im.Endpoints)
 
+	// Models and raw data carry their pipeline's use case, for search to find: pipeline
+	// 1 is the churn pipeline.
+	found, err := st.SearchNodes(t.Context(), store.NodeSearch{Text: "churn " + tk, Kinds: []store.Kind{store.KindRegisteredModel}, First: 10})
+	require.NoError(t, err)
+	var models []string
+	for _, h := range found.Hits {
+		models = append(models, h.Node.Key)
+	}
+	assert.Equal(t, []string{store.RegisteredModelKey(tk + "-model-1-0"), store.RegisteredModelKey(tk + "-model-1-1")}, models)
+	found, err = st.SearchNodes(t.Context(), store.NodeSearch{Text: tk + "-endpoint-2-1", First: 10})
+	require.NoError(t, err)
+	require.NotEmpty(t, found.Hits)
+	assert.Equal(t, store.EndpointKey(tk+"-endpoint-2-1"), found.Hits[0].Node.Key, "an endpoint by its name")
+
 	_, _, err = st.Seed(t.Context(), store.SeedPlan{Nodes: store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
 	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "a prefix is seeded once")
 }

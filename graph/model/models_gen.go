@@ -325,6 +325,24 @@ func (this Dataset) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this Dataset) GetRecordedBy() string { return this.RecordedBy }
 
+// A page of datasets (a Relay connection).
+type DatasetConnection struct {
+	// The datasets of this page, each with its cursor.
+	Edges []*DatasetEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many datasets pass the filters in all (counted when asked for).
+	TotalCount int `json:"totalCount"`
+}
+
+// A dataset in a page.
+type DatasetEdge struct {
+	// An opaque cursor pointing after this dataset.
+	Cursor string `json:"cursor"`
+	// The dataset.
+	Node *Dataset `json:"node"`
+}
+
 // One immutable version of a dataset. Re-writing the dataset later never changes it.
 type DatasetVersion struct {
 	// The node's readable key (see the schema description for its form).
@@ -465,6 +483,24 @@ func (this Endpoint) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this Endpoint) GetRecordedBy() string { return this.RecordedBy }
 
+// A page of endpoints (a Relay connection).
+type EndpointConnection struct {
+	// The endpoints of this page, each with its cursor.
+	Edges []*EndpointEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many endpoints pass the filters in all (counted when asked for).
+	TotalCount int `json:"totalCount"`
+}
+
+// An endpoint in a page.
+type EndpointEdge struct {
+	// An opaque cursor pointing after this endpoint.
+	Cursor string `json:"cursor"`
+	// The endpoint.
+	Node *Endpoint `json:"node"`
+}
+
 // An experiment: a named set of runs and run groups.
 type Experiment struct {
 	// The node's readable key, `experiment:<experiment id>`.
@@ -558,6 +594,24 @@ type ImpactedEndpoint struct {
 	ServingNow bool `json:"servingNow"`
 	// The affected model versions it serves now, by ID.
 	ServingVersions []*ModelVersion `json:"servingVersions"`
+}
+
+// A page of jobs (a Relay connection).
+type JobConnection struct {
+	// The jobs of this page, each with its cursor.
+	Edges []*JobEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many jobs pass the filters in all (counted when asked for).
+	TotalCount int `json:"totalCount"`
+}
+
+// A job in a page.
+type JobEdge struct {
+	// An opaque cursor pointing after this job.
+	Cursor string `json:"cursor"`
+	// The job: a `TrainingJob` or a `ProcessingJob`.
+	Node Node `json:"node"`
 }
 
 // A provenance edge; it always points downstream, in data-flow direction.
@@ -1048,6 +1102,24 @@ func (this RegisteredModel) GetRecordedAt() time.Time { return this.RecordedAt }
 // The actor whose write created this node.
 func (this RegisteredModel) GetRecordedBy() string { return this.RecordedBy }
 
+// A page of registered models (a Relay connection).
+type RegisteredModelConnection struct {
+	// The models of this page, each with its cursor.
+	Edges []*RegisteredModelEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many models pass the filters in all (counted when asked for).
+	TotalCount int `json:"totalCount"`
+}
+
+// A registered model in a page.
+type RegisteredModelEdge struct {
+	// An opaque cursor pointing after this model.
+	Cursor string `json:"cursor"`
+	// The model.
+	Node *RegisteredModel `json:"node"`
+}
+
 // An API token to revoke: give exactly one of `id` and `name`.
 type RevokeAPITokenInput struct {
 	// The token's ID.
@@ -1220,6 +1292,28 @@ type RunPayload struct {
 type RunRefInput struct {
 	// The run's ID.
 	Run string `json:"run"`
+}
+
+// A page of search results, best first (a Relay connection).
+type SearchConnection struct {
+	// The nodes found on this page, each with its cursor and score.
+	Edges []*SearchEdge `json:"edges"`
+	// Where this page ends and whether more follow.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many nodes match in all, counting at most the 500 best full-text matches (and,
+	// besides, the node whose ID is the text and up to 500 nodes named exactly the text).
+	TotalCount int `json:"totalCount"`
+}
+
+// A node found by `search`.
+type SearchEdge struct {
+	// An opaque cursor pointing after this node.
+	Cursor string `json:"cursor"`
+	// The node.
+	Node Node `json:"node"`
+	// Its relevance score (Lucene's; higher is better, comparable only within one search).
+	// Exact ID and name matches come first whatever their score.
+	Score float64 `json:"score"`
 }
 
 // An approval decision to record.

@@ -5,10 +5,10 @@
 // It measures, one request at a time after a warm-up: upstream lineage from endpoints
 // (depth 10) end to end over HTTP through the real handler; the same traversal as a raw
 // Cypher query over Bolt (the baseline provgraph is held to: at most 1.3x); and the
-// auditTrail of an endpoint over HTTP; then experiment tracking, OpenLineage ingest,
-// the MLflow comparison and the evidence package (each alone with --only). The raw
-// query lives here, outside the store, because it is the yardstick, not part of the
-// service.
+// auditTrail of an endpoint over HTTP; then search (search.go), experiment tracking,
+// OpenLineage ingest, the MLflow comparison, the evidence package and the console in
+// headless Chromium (each alone with --only). The raw query lives here, outside the
+// store, because it is the yardstick, not part of the service.
 package main
 
 import (
@@ -46,7 +46,8 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, evidence or console, and print it (BENCHMARKS.md is left alone)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+		"but for search, which also replaces its own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -146,6 +147,13 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
 		fmt.Print(ev)
 		return err
+	case "search":
+		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
+		if err != nil {
+			return err
+		}
+		fmt.Print(sr)
+		return writeSection(outFile, sr, "## Experiment tracking")
 	}
 
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -305,6 +313,10 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 		return fmt.Errorf("impact pages hold %d IDs (%d distinct), the raw query counts %d", len(all), len(distinct), impacted)
 	}
 	fmt.Fprintf(os.Stderr, "impact: %d pages, %d model versions and endpoints, each once, of a downstream cone of %d nodes\n", pages+1, len(all), coneSize)
+	search, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
+	if err != nil {
+		return err
+	}
 	tracking, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
 	if err != nil {
 		return err
@@ -326,7 +338,7 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: tracking + ol + cmp + ev + console,
+		tracking: search + tracking + ol + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
