@@ -87,6 +87,8 @@ func newConsoleWith(t *testing.T, configure func(*server.Options)) *console {
 	t.Cleanup(srv.Close)
 
 	c := &console{t: t, url: srv.URL, admin: admin, dir: t.TempDir(), downloads: map[string]string{}, failedLoads: map[string]bool{}}
+	profile, err := os.MkdirTemp("", "provgraph-chromium-")
+	require.NoError(t, err)
 	allocOpts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless,
@@ -94,7 +96,7 @@ func newConsoleWith(t *testing.T, configure func(*server.Options)) *console {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1400, 1000),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -111,6 +113,14 @@ func newConsoleWith(t *testing.T, configure func(*server.Options)) *console {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
+		// Chromium's helper processes may still write to the profile for a moment after
+		// the browser is gone (t.TempDir would fail the test on that); try a few times.
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	c.ctx = ctx
 	chromedp.ListenTarget(ctx, c.watch)
