@@ -110,7 +110,13 @@ func TestEverySurfaceNeedsCredentials(t *testing.T) {
 		a := call(t, h, "GET", path, "", nil)
 		assert.Equal(t, http.StatusOK, a.status, "%s is public", path)
 	}
-	assert.Contains(t, call(t, h, "GET", "/", "", nil).body, "<title>provgraph</title>")
+	page := call(t, h, "GET", "/", "", nil)
+	assert.Contains(t, page.body, "<title>provgraph</title>")
+	// Every answer of the real handler carries the Content-Security-Policy.
+	for _, path := range []string{"/", "/graphiql", "/healthz", "/graphql"} {
+		a := call(t, h, "GET", path, "", nil)
+		assert.Equal(t, server.ContentSecurityPolicy(nil), a.header.Get("Content-Security-Policy"), path)
+	}
 
 	id, _, _, err := auth.NewToken()
 	require.NoError(t, err)

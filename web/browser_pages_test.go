@@ -41,6 +41,7 @@ func TestConsoleRunsAndComparison(t *testing.T) {
 	c.run("wait for the loss chart", chromedp.WaitVisible(`.chart canvas`, chromedp.ByQuery))
 	c.screenshot("run")
 	c.run("add to comparison", chromedp.Click(`//button[contains(., "Add to comparison")]`, chromedp.BySearch))
+	c.waitText("main", "Compare 1 run")
 
 	// The experiment's page picks runs to compare.
 	c.run("open the experiment", chromedp.Navigate(c.url+"/#/experiments/"+exp["experimentId"].(string)))
@@ -123,6 +124,30 @@ func TestConsoleShowsHostileDataAsText(t *testing.T) {
 	c.waitText(".entry", "<script>alert(6)</script>")
 	c.waitText(".entry", imgName)
 	inert("the audit view")
+
+	// A run, its experiment and a comparison: names, parameters, tags and metric keys.
+	exp := c.graphql(`mutation($name: String!) { createExperiment(input: {name: $name, description: "<script>alert(7)</script>"}) {
+	  experiment { id experimentId } } }`, map[string]any{"name": "<img src=x onerror=alert(8)>-" + tk})["createExperiment"].(map[string]any)["experiment"].(map[string]any)
+	run := c.graphql(`mutation($exp: ID!) { startRun(input: {experiment: $exp, name: "<svg onload=alert(9)>"}) { run { id runId } } }`,
+		map[string]any{"exp": exp["id"]})["startRun"].(map[string]any)["run"].(map[string]any)
+	c.graphql(`mutation($run: ID!, $js: String!) { logRun(input: {run: $run, params: [{key: "<i>p</i>", value: "<script>alert(10)</script>"}],
+	    tags: [{key: "link", value: $js}], metrics: [{key: "<b>auc</b>", value: 0.5, step: 0}, {key: "<b>auc</b>", value: 0.7, step: 1}]}) { run { id } } }`,
+		map[string]any{"run": run["id"], "js": jsURL})
+	c.run("open the run", chromedp.Navigate(c.url+"/#/experiments/"+exp["experimentId"].(string)+"/runs/"+run["runId"].(string)))
+	c.waitText("main h1", "<svg onload=alert(9)>")
+	c.waitText("main", "<script>alert(10)</script>")
+	c.waitText("main", jsURL)
+	c.run("wait for the chart", chromedp.WaitVisible(`.chart canvas`, chromedp.ByQuery))
+	c.waitText(".charts", "<b>auc</b>")
+	inert("the run's page")
+	c.run("open the experiment", chromedp.Navigate(c.url+"/#/experiments/"+exp["experimentId"].(string)))
+	c.waitText("main h1", "<img src=x onerror=alert(8)>")
+	c.waitText("main", "<script>alert(7)</script>")
+	inert("the experiment's page")
+	c.run("open a comparison", chromedp.Navigate(c.url+"/#/compare?runs="+urlEscape(run["id"].(string))))
+	c.waitText("main", "<script>alert(10)</script>")
+	c.waitText("main", "<b>auc</b>")
+	inert("the comparison")
 
 	c.run("search", chromedp.Navigate(c.url+"/#/?q="+urlEscape("evil-"+tk)))
 	c.waitText(".results", endpoint)

@@ -103,14 +103,22 @@ func TestConsoleFindTraceAudit(t *testing.T) {
 	c.waitDrawn(endpoint)
 	c.waitDrawn(dvID)
 	c.screenshot("node")
-	assert.Contains(t, c.drawnIDs(), v2, "now: version 2 serves")
+	assert.Contains(t, c.drawnIDs(), v2, "all history: version 2 is drawn")
+
+	// Now: only what serves now, version 2.
+	c.run("show now", chromedp.Click(`//button[text()="Now"]`, chromedp.BySearch))
+	c.waitText(`[data-testid="as-of"]`, "UTC")
+	c.run("wait for the redraw", chromedp.Poll(`![...document.querySelectorAll('svg.lineage g.node')].some(g => g.dataset.id === `+jsString(v1)+`)`, nil))
+	ids := c.drawnIDs()
+	assert.Contains(t, ids, v2, "now: version 2 serves")
+	assert.NotContains(t, ids, v1, "now: version 1 no longer serves")
 
 	// Slide back to version 1's deployment: the picture shows what served then.
 	c.run("jump to version 1's deployment", chromedp.Click(`//button[contains(@class,"mark")][contains(., "/1 deployed")]`, chromedp.BySearch))
 	c.waitText(`[data-testid="as-of"]`, "UTC")
 	c.waitDrawn(v1)
 	c.run("wait for the redraw", chromedp.Poll(`![...document.querySelectorAll('svg.lineage g.node')].some(g => g.dataset.id === `+jsString(v2)+`)`, nil))
-	ids := c.drawnIDs()
+	ids = c.drawnIDs()
 	assert.Contains(t, ids, v1)
 	assert.NotContains(t, ids, v2, "before the redeployment version 2 did not serve")
 

@@ -11,7 +11,7 @@ takeTokenFromFragment();
 
 const token = currentToken();
 if (!token) {
-  // Sign in first; the console returns here afterwards.
+  // Sign in on the console first; its header links back here.
   window.location.replace('/#/');
 }
 

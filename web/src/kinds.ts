@@ -46,21 +46,31 @@ export function kindLabel(kind: string, plural = false): string {
   return l ? l[plural ? 1 : 0] : kind;
 }
 
-/** Fill and stroke of a kind's boxes (also written into exported SVG and PNG). */
+/**
+ * Fill and stroke of a kind's boxes (also written into exported SVG and PNG): the same
+ * colours as the server's pictures (export.StyleOf: the evidence package, lineageExport
+ * SVG) — data blue, jobs and runs amber, artifacts grey, models green, endpoints violet,
+ * experiments slate.
+ */
+const DATA = { fill: '#dbeafe', stroke: '#1d4ed8' };
+const WORK = { fill: '#fef3c7', stroke: '#b45309' };
+const MODEL = { fill: '#dcfce7', stroke: '#15803d' };
+const SLATE = { fill: '#e2e8f0', stroke: '#334155' };
+const GREY = { fill: '#f3f4f6', stroke: '#4b5563' };
 export const KIND_COLORS: Record<NodeKind, { fill: string; stroke: string }> = {
-  DATASET: { fill: '#e3f2fd', stroke: '#1565c0' },
-  DATASET_VERSION: { fill: '#e3f2fd', stroke: '#1565c0' },
-  TRAINING_JOB: { fill: '#fff3e0', stroke: '#e65100' },
-  PROCESSING_JOB: { fill: '#fff8e1', stroke: '#b26a00' },
-  ARTIFACT: { fill: '#f3e5f5', stroke: '#6a1b9a' },
-  REGISTERED_MODEL: { fill: '#e8f5e9', stroke: '#2e7d32' },
-  MODEL_VERSION: { fill: '#e8f5e9', stroke: '#2e7d32' },
-  ENDPOINT: { fill: '#fce4ec', stroke: '#ad1457' },
-  EXPERIMENT: { fill: '#eceff1', stroke: '#455a64' },
-  RUN_GROUP: { fill: '#eceff1', stroke: '#455a64' },
-  RUN: { fill: '#fffde7', stroke: '#827717' },
+  DATASET: DATA,
+  DATASET_VERSION: DATA,
+  TRAINING_JOB: WORK,
+  PROCESSING_JOB: WORK,
+  RUN: WORK,
+  ARTIFACT: GREY,
+  REGISTERED_MODEL: MODEL,
+  MODEL_VERSION: MODEL,
+  ENDPOINT: { fill: '#ede9fe', stroke: '#6d28d9' },
+  EXPERIMENT: SLATE,
+  RUN_GROUP: SLATE,
 };
 
 export function kindColor(kind: string): { fill: string; stroke: string } {
-  return KIND_COLORS[kind as NodeKind] ?? { fill: '#ffffff', stroke: '#616161' };
+  return KIND_COLORS[kind as NodeKind] ?? GREY;
 }

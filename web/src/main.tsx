@@ -1,8 +1,8 @@
-import { StrictMode, useEffect, useState } from 'react';
+import { Component, StrictMode, useEffect, useState, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import './style.css';
 import { SIGNED_OUT, currentToken, signOut, takeTokenFromFragment } from './session';
-import { useRoute, type Route } from './router';
+import { pageKey, useRoute, type Route } from './router';
 import { oidcConfig, takeSignInAnswer } from './oidc';
 import { SignIn } from './pages/SignIn';
 import { SearchPage } from './pages/Search';
@@ -48,6 +48,30 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+/** Shows a page's failure as a message instead of a blank console. */
+class Failsafe extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <main className="page">
+          <h1>This page failed</h1>
+          <p className="error" role="alert">
+            {this.state.error.message}
+          </p>
+          <p>
+            <a href="#/">Search</a> instead.
+          </p>
+        </main>
+      );
+    }
+    return this.props.children;
+  }
+}
+
 function App() {
   const [signedIn, setSignedIn] = useState(signedInAtStart);
   const [answer, setAnswer] = useState(signedInAtStart ? null : oidcAnswer);
@@ -74,7 +98,9 @@ function App() {
           </button>
         </nav>
       </header>
-      <Page route={route} key={route.page === 'node' ? `node:${route.id}` : JSON.stringify(route)} />
+      <Failsafe key={pageKey(route)}>
+        <Page route={route} />
+      </Failsafe>
     </>
   );
 }

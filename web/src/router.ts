@@ -44,7 +44,12 @@ export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, '') || '/';
   const [path, query = ''] = raw.split('?', 2);
   const params = new URLSearchParams(query);
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { page: 'notfound', path }; // a stray '%'
+  }
   switch (parts[0]) {
     case undefined:
       return { page: 'search', q: params.get('q') ?? '' };
@@ -52,7 +57,10 @@ export function parseRoute(hash: string): Route {
       if (parts.length === 2) return { page: 'node', id: parts[1], view: lineageView(params) };
       break;
     case 'audit':
-      if (parts.length === 2) return { page: 'audit', id: parts[1], at: params.get('at') };
+      if (parts.length === 2) {
+        const at = params.get('at');
+        return { page: 'audit', id: parts[1], at: at && !Number.isNaN(Date.parse(at)) ? new Date(at).toISOString() : null };
+      }
       break;
     case 'compare':
       return { page: 'compare', ids: (params.get('runs') ?? '').split(',').filter(Boolean) };
@@ -63,6 +71,15 @@ export function parseRoute(hash: string): Route {
       break;
   }
   return { page: 'notfound', path };
+}
+
+/**
+ * What identifies a page for remounting: a node's or an audit view's page stays
+ * mounted while only its view or instant changes in the address.
+ */
+export function pageKey(r: Route): string {
+  if (r.page === 'node' || r.page === 'audit') return `${r.page}:${r.id}`;
+  return JSON.stringify(r);
 }
 
 /** The href of a node's page (a run's is its run page). */

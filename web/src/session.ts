@@ -22,15 +22,25 @@ export const SIGNED_OUT = 'provgraph:signed-out';
 
 /**
  * Takes a token handed over in the URL fragment (`#token=pgt_…`, the link `make run`
- * prints), keeps it, and removes it from the address bar and the tab's history. The
- * fragment never reaches the server, so the token is in no request line or log.
+ * prints), keeps it, and removes it from the address bar and the tab's history at once.
+ * The fragment never reaches the server, so the token is in no request line or log.
+ *
+ * SECURITY: a tab that is signed in keeps its token; a link cannot switch it to another
+ * identity (sign out first). It returns true when the tab holds the link's token.
  */
 export function takeTokenFromFragment(): boolean {
   const hash = window.location.hash;
   if (!hash.startsWith('#token=')) return false;
-  const token = decodeURIComponent(hash.slice('#token='.length));
   history.replaceState(null, '', window.location.pathname + '#/');
+  let token: string;
+  try {
+    token = decodeURIComponent(hash.slice('#token='.length)).trim();
+  } catch {
+    return false; // a malformed link: ignore it
+  }
   if (token === '') return false;
+  const held = currentToken();
+  if (held !== null) return held === token;
   signIn(token);
   return true;
 }

@@ -78,7 +78,8 @@ export function LineageExplorer({
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<ApiError | null>(null);
-  const [earliest, setEarliest] = useState<number | null>(null);
+  // When the start node was recorded: the slider goes back no further.
+  const [since, setSince] = useState<number | null>(null);
   const now = useRef(Date.now()).current;
 
   const variables = useMemo(
@@ -92,58 +93,80 @@ export function LineageExplorer({
     history.replaceState(null, '', nodeViewHref(start, { direction, depth, asOf: asOf ?? undefined }));
   }, [start, direction, depth, asOf]);
 
+  // The view the picture shows now: answers to requests made for another view (a page
+  // or an expansion asked for before the slider moved) are dropped.
+  const shown = useRef(variables);
+  const fail = useCallback(
+    (e: unknown) => {
+      const err = e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL');
+      setError(
+        err.code === 'NOT_FOUND' && asOf
+          ? new ApiError(`${start} was not recorded yet at ${formatTime(asOf)}: move the slider later.`, err.code)
+          : err,
+      );
+      setGraph({ nodes: [], edges: [] });
+      setCursor(null);
+      setLoading(false);
+    },
+    [start, asOf],
+  );
+
   useEffect(() => {
+    shown.current = variables;
     const ctl = new AbortController();
     setLoading(true);
-    gql<LineageAnswer>(LINEAGE, variables, ctl.signal).then(
-      (d) => {
-        setGraph({ nodes: d.lineage.nodes, edges: d.lineage.edges });
-        setCursor(d.lineage.truncated ? d.lineage.pageInfo.endCursor : null);
-        setError(null);
-        setLoading(false);
-        if (variables.asOf === null) {
-          const times = d.lineage.nodes.map((n) => Date.parse(n.recordedAt)).filter((t) => !Number.isNaN(t));
-          if (times.length) setEarliest((e) => Math.min(e ?? Infinity, ...times));
-        }
-      },
-      (e: unknown) => {
-        if (ctl.signal.aborted) return;
-        setError(e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL'));
-        setLoading(false);
-      },
-    );
-    return () => ctl.abort();
-  }, [variables]);
+    // A moment's pause, so dragging the slider or typing a depth asks once.
+    const timer = setTimeout(() => {
+      gql<LineageAnswer>(LINEAGE, variables, ctl.signal).then(
+        (d) => {
+          setGraph({ nodes: d.lineage.nodes, edges: d.lineage.edges });
+          setCursor(d.lineage.truncated ? d.lineage.pageInfo.endCursor : null);
+          setError(null);
+          setLoading(false);
+          const self = d.lineage.nodes.find((n) => n.id === start);
+          if (self && variables.asOf === null) setSince(Date.parse(self.recordedAt));
+        },
+        (e: unknown) => {
+          if (!ctl.signal.aborted) fail(e);
+        },
+      );
+    }, 150);
+    return () => {
+      clearTimeout(timer);
+      ctl.abort();
+    };
+  }, [variables, start, fail]);
 
   const loadMore = useCallback(async () => {
     if (!cursor) return;
+    const asked = variables;
     setLoading(true);
     try {
-      const d = await gql<LineageAnswer>(LINEAGE, { ...variables, after: cursor });
+      const d = await gql<LineageAnswer>(LINEAGE, { ...asked, after: cursor });
+      if (shown.current !== asked) return;
       setGraph((g) => merge(g, d.lineage));
       setCursor(d.lineage.truncated ? d.lineage.pageInfo.endCursor : null);
-    } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL'));
-    } finally {
       setLoading(false);
+    } catch (e) {
+      if (shown.current === asked) fail(e);
     }
-  }, [cursor, variables]);
+  }, [cursor, variables, fail]);
 
   const expand = useCallback(
     async (id: string) => {
+      const asked = variables;
       try {
-        const d = await gql<LineageAnswer>(LINEAGE, { ...variables, start: [id], maxDepth: 2, budget: 500 });
-        setGraph((g) => merge(g, d.lineage));
+        const d = await gql<LineageAnswer>(LINEAGE, { ...asked, start: [id], maxDepth: 2, budget: 500 });
+        if (shown.current === asked) setGraph((g) => merge(g, d.lineage));
       } catch (e) {
-        setError(e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL'));
+        if (shown.current === asked) fail(e);
       }
     },
-    [variables],
+    [variables, fail],
   );
 
   const startList = useMemo(() => [start], [start]);
-  const markTimes = marks.map((m) => Date.parse(m.at)).filter((t) => !Number.isNaN(t));
-  const min = Math.min(earliest ?? now, ...markTimes, now - 3600_000);
+  const min = Math.min(since ?? now - 3600_000, now - 60_000);
   const value = asOf ? Date.parse(asOf) : now;
 
   return (

@@ -1,13 +1,14 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { ApiError, downloadEvidence } from '../api';
 import { ErrorBox, KeyValues, KindBadge, Loading, NodeLink, Props } from '../components';
-import { formatNumber, formatShare, formatTime, fromLocalInput, toLocalInput } from '../format';
+import { formatShare, formatTime, fromLocalInput, toLocalInput } from '../format';
 import { useQuery } from '../hooks';
 import { safeName } from '../lineage/Explorer';
 import { Picture } from '../lineage/Picture';
 import type { GraphEdge, GraphNode } from '../lineage/layout';
 import { auditHref, navigate } from '../router';
 import { Approvals } from './Node';
+import { MetricSummaries, type Summary } from './Run';
 
 const AUDIT = `query Audit($endpoint: ID, $modelVersion: ID, $at: Time) {
   auditTrail(endpoint: $endpoint, modelVersion: $modelVersion, at: $at) {
@@ -22,7 +23,7 @@ const AUDIT = `query Audit($endpoint: ID, $modelVersion: ID, $at: Time) {
         __typename id kind name recordedAt recordedBy
         ... on TrainingJob { instanceType codeVersion hyperParameters { key value } }
         ... on ProcessingJob { instanceType codeVersion parameters { key value } }
-        ... on Run { codeVersion params { key value } metrics { key last min max avg count } }
+        ... on Run { codeVersion params { key value } metrics { key last lastStep min max avg stddev count } }
       }
       trainingData { id kind name ... on DatasetVersion { uri digest versionId } ... on Artifact { uri digest } }
       upstream { nodes { id kind name } edges { from to type } truncated }
@@ -33,6 +34,7 @@ const AUDIT = `query Audit($endpoint: ID, $modelVersion: ID, $at: Time) {
 const AUDIT_LOG = `query AuditLog($about: [ID!]!) {
   auditLogEntries(about: $about, first: 100) {
     edges { node { seq hash action actor at hashValid } }
+    pageInfo { hasNextPage }
     verification { verified checked from to firstBreak { seq reason } }
   }
 }`;
@@ -54,7 +56,7 @@ interface Producer {
   hyperParameters?: Param[];
   parameters?: Param[];
   params?: Param[];
-  metrics?: { key: string; last: number | string; min?: number | null; max?: number | null; avg?: number | null; count: number }[];
+  metrics?: Summary[];
 }
 
 interface Entry {
@@ -74,6 +76,7 @@ interface AuditAnswer {
 interface AuditLogAnswer {
   auditLogEntries: {
     edges: { node: { seq: number; hash: string; action: string; actor: string; at: string; hashValid: boolean } }[];
+    pageInfo: { hasNextPage: boolean };
     verification: { verified: boolean; checked: number; from: number; to: number; firstBreak: { seq: number; reason: string } | null };
   };
 }
@@ -142,7 +145,12 @@ export function AuditPage({ id, at }: { id: string; at: string | null }) {
 
 function Trail({ trail, subject }: { trail: AuditAnswer['auditTrail']; subject: string }) {
   if (trail.entries.length === 0) {
-    return <p className="notice">Nothing was deployed on this endpoint at {formatTime(trail.at)}.</p>;
+    return (
+      <p className="notice">
+        {trail.endpoint ? 'Nothing was deployed on this endpoint' : 'Nothing is recorded about this model version'} at{' '}
+        {formatTime(trail.at)}.
+      </p>
+    );
   }
   const involved = new Set<string>([subject]);
   for (const e of trail.entries) {
@@ -193,6 +201,7 @@ function Trail({ trail, subject }: { trail: AuditAnswer['auditTrail']; subject: 
 }
 
 function EntryView({ e }: { e: Entry }) {
+  const start = useMemo(() => [e.modelVersion.id], [e.modelVersion.id]);
   return (
     <section className="entry">
       <h2>
@@ -220,32 +229,7 @@ function EntryView({ e }: { e: Entry }) {
             ]}
           />
           <KeyValues items={p.hyperParameters ?? p.parameters ?? p.params ?? []} empty="no parameters recorded" />
-          {p.metrics && p.metrics.length > 0 && (
-            <table className="data">
-              <thead>
-                <tr>
-                  <th>Metric</th>
-                  <th>Last</th>
-                  <th>Min</th>
-                  <th>Max</th>
-                  <th>Mean</th>
-                  <th>Points</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.metrics.map((m) => (
-                  <tr key={m.key}>
-                    <th scope="row">{m.key}</th>
-                    <td>{formatNumber(m.last)}</td>
-                    <td>{formatNumber(m.min)}</td>
-                    <td>{formatNumber(m.max)}</td>
-                    <td>{formatNumber(m.avg)}</td>
-                    <td>{m.count}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          {p.metrics && p.metrics.length > 0 && <MetricSummaries metrics={p.metrics} />}
         </div>
       ))}
       <h3>Training data</h3>
@@ -282,7 +266,7 @@ function EntryView({ e }: { e: Entry }) {
       <Picture
         nodes={e.upstream.nodes}
         edges={e.upstream.edges}
-        start={[e.modelVersion.id]}
+        start={start}
         fileName={`upstream-${safeName(e.modelVersion.id)}`}
       />
     </section>
@@ -308,6 +292,9 @@ function AuditLog({ ids }: { ids: string[] }) {
               ✘ The audit log does not verify: entry {r.data.auditLogEntries.verification.firstBreak?.seq} (
               {r.data.auditLogEntries.verification.firstBreak?.reason}).
             </p>
+          )}
+          {r.data.auditLogEntries.pageInfo.hasNextPage && (
+            <p className="muted small">The first 100 entries; the evidence package lists them all.</p>
           )}
           <table className="data">
             <thead>

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { MetricChart } from '../Chart';
 import { ErrorBox, KeyValues, KindBadge, Loading, NodeLink, Props, Recorded } from '../components';
 import { formatNumber, formatTime } from '../format';
@@ -197,17 +197,24 @@ export function RunPage({ id }: { id: string }) {
 /** Down-sampled curves of some metrics, the runs overlaid on one chart per metric. */
 export function Charts({ runs, keys }: { runs: { id: string; name: string; runId?: string }[]; keys: string[] }) {
   const r = useQuery<ChartsAnswer>(chartsQuery(runs.length, keys.length), chartsVariables(runs.map((x) => x.id), keys), keys.length === 0);
+  // One series list per chart, made once per answer, so a chart is drawn again only
+  // when its data changes.
+  const labels = runs.map((run) => run.name || run.runId || run.id).join('\u0000');
+  const series = useMemo(
+    () =>
+      r.state !== 'done'
+        ? []
+        : keys.map((_, j) => labels.split('\u0000').map((label, i) => ({ label, points: r.data[`r${i}`]?.[`k${j}`] ?? [] }))),
+    // keys and runs are new arrays on each render of the page; the answer and the labels say all.
+    [r, labels],
+  );
   if (keys.length === 0) return null;
   if (r.state === 'loading') return <Loading what="Loading charts" />;
   if (r.state === 'error') return <ErrorBox error={r.error} />;
   return (
     <div className="charts">
       {keys.map((k, j) => (
-        <MetricChart
-          key={k}
-          title={k}
-          series={runs.map((run, i) => ({ label: run.name || run.runId || run.id, points: r.data[`r${i}`]?.[`k${j}`] ?? [] }))}
-        />
+        <MetricChart key={k} title={k} series={series[j] ?? []} />
       ))}
     </div>
   );

@@ -41,6 +41,8 @@ interface OverviewAnswer {
 export function SearchPage({ initial }: { initial: string }) {
   const [text, setText] = useState(initial);
   const [hits, setHits] = useState<Hit[]>([]);
+  // The text the hits answer: Enter opens a hit only once they answer what is typed.
+  const [answered, setAnswered] = useState('');
   const [total, setTotal] = useState(0);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -62,6 +64,7 @@ export function SearchPage({ initial }: { initial: string }) {
       gql<SearchAnswer>(SEARCH, { text: q, first: 50 }, ctl.signal).then(
         (d) => {
           setHits(d.search.edges.map((e) => e.node));
+          setAnswered(q);
           setTotal(d.search.totalCount);
           setNext(d.search.pageInfo.hasNextPage ? d.search.pageInfo.endCursor : null);
           setError(null);
@@ -83,9 +86,18 @@ export function SearchPage({ initial }: { initial: string }) {
 
   async function more() {
     if (!next) return;
-    const d = await gql<SearchAnswer>(SEARCH, { text: text.trim(), first: 50, after: next });
-    setHits((h) => [...h, ...d.search.edges.map((e) => e.node)]);
-    setNext(d.search.pageInfo.hasNextPage ? d.search.pageInfo.endCursor : null);
+    const q = answered;
+    try {
+      const d = await gql<SearchAnswer>(SEARCH, { text: q, first: 50, after: next });
+      if (q !== text.trim()) return;
+      setHits((h) => {
+        const seen = new Set(h.map((x) => x.id));
+        return [...h, ...d.search.edges.map((e) => e.node).filter((x) => !seen.has(x.id))];
+      });
+      setNext(d.search.pageInfo.hasNextPage ? d.search.pageInfo.endCursor : null);
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(String(e), 'INTERNAL'));
+    }
   }
 
   // Results grouped by kind; the keyboard walks them in the order shown.
@@ -103,7 +115,7 @@ export function SearchPage({ initial }: { initial: string }) {
     } else if (e.key === 'ArrowUp') {
       e.preventDefault();
       setActive((a) => Math.max(a - 1, 0));
-    } else if (e.key === 'Enter' && ordered[active]) {
+    } else if (e.key === 'Enter' && answered === text.trim() && ordered[active]) {
       e.preventDefault();
       navigate(nodeHref(ordered[active].id));
     } else if (e.key === 'Escape') {
