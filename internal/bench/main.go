@@ -47,7 +47,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
 	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
-		"but for search, which also replaces its own section in --out)")
+		"but for search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -141,12 +141,20 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	case "console":
 		c, err := consoleBench(client, "http://"+ln.Addr().String(), token)
+		if err != nil {
+			return err
+		}
+		c = withRunInfo(c, totalNodes.(int64), "console")
 		fmt.Print(c)
-		return err
+		return writeSection(outFile, c, "## Load test")
 	case "evidence":
 		ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		ev = withRunInfo(ev, totalNodes.(int64), "evidence")
 		fmt.Print(ev)
-		return err
+		return writeSection(outFile, ev, "## Load test")
 	case "search":
 		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
 		if err != nil {
@@ -418,6 +426,17 @@ func writeReport(file string, r report) error {
 	b.WriteString(r.tracking)
 	b.WriteString(keptSection(file, "## Load test"))
 	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// withRunInfo adds to a section measured alone (--only) when, on what machine, on how
+// large a database and with which command it was measured, since the file's first
+// section, which says so for a full run, may come from another run.
+func withRunInfo(section string, nodes int64, only string) string {
+	heading, rest, _ := strings.Cut(strings.TrimPrefix(section, "\n"), "\n")
+	info := fmt.Sprintf("\n- Run: %s on %s, %d cores, %s RAM; database of %d nodes (the make bench seed and what earlier runs recorded); "+
+		"`go run ./internal/bench --nodes <seed size> --only %s` (or make bench)\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(), nodes, only)
+	return "\n" + heading + "\n" + info + rest
 }
 
 // keptSection returns the section of file that starts with heading (up to the next
