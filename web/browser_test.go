@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ledongthuc/pdf"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,8 +23,8 @@ import (
 
 // checkManifest opens an evidence package, checks the SHA-256 and size of every file
 // its manifest lists against the file, and that every file is listed; it returns the
-// manifest.
-func checkManifest(t *testing.T, zipped []byte) evidence.Manifest {
+// manifest and the files by name.
+func checkManifest(t *testing.T, zipped []byte) (evidence.Manifest, map[string][]byte) {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
 	require.NoError(t, err)
@@ -45,7 +46,25 @@ func checkManifest(t *testing.T, zipped []byte) evidence.Manifest {
 		assert.Equal(t, hex.EncodeToString(sum[:]), f.SHA256, f.Name)
 		assert.Equal(t, int64(len(b)), f.Bytes, f.Name)
 	}
-	return m
+	return m, contents
+}
+
+// pdfText returns the text of a PDF's pages, as a reader opening it would find it.
+func pdfText(t *testing.T, b []byte) string {
+	t.Helper()
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err, "the report opens as a PDF")
+	var text strings.Builder
+	for i := 1; i <= r.NumPage(); i++ {
+		p := r.Page(i)
+		if p.V.IsNull() {
+			continue
+		}
+		s, err := p.GetPlainText(nil)
+		require.NoError(t, err, "page %d", i)
+		text.WriteString(s)
+	}
+	return text.String()
 }
 
 // redeployedEndpoint records the README's quick start under names of the test's own —
@@ -137,13 +156,20 @@ func TestConsoleFindTraceAudit(t *testing.T) {
 	c.run("download the evidence", chromedp.Click(`//button[contains(., "Download evidence")]`, chromedp.BySearch))
 	zipped, name := c.download()
 	assert.True(t, strings.HasPrefix(name, "evidence-endpoint-fraud-prod-") && strings.HasSuffix(name, ".zip"), name)
-	manifest := checkManifest(t, zipped)
+	manifest, files := checkManifest(t, zipped)
 	assert.Equal(t, endpoint, manifest.Subject)
-	var files []string
+	var names []string
 	for _, f := range manifest.Files {
-		files = append(files, f.Name)
+		names = append(names, f.Name)
 	}
-	assert.Subset(t, files, []string{"report.pdf", "lineage.svg", "lineage.prov.json", "audit-log.json"})
+	assert.Subset(t, names, []string{"report.pdf", "lineage.svg", "lineage.prov.json", "audit-log.json"})
+	// The report says what the audit view said: version 1 served, trained on the
+	// dataset version with its digest, on an ml.m5.xlarge.
+	report := pdfText(t, files["report.pdf"])
+	for _, want := range []string{strings.TrimPrefix(endpoint, "endpoint:"), strings.TrimPrefix(v1, "model:"), "sha256:9f2c1a7e", "ml.m5.xlarge", "4e1d9b2"} {
+		assert.Contains(t, report, want, "the PDF report")
+	}
+	assert.NotContains(t, report, strings.TrimPrefix(v2, "model:"), "version 2 did not serve then")
 
 	// GraphiQL with the same sign-in: introspection and a query work at once.
 	result := c.graphiQL(`query Me { viewer { actor role } }`, `"role": "ADMIN"`)
