@@ -127,10 +127,17 @@ check-generate: generate ## fail when generated code is not up to date with the 
 	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and the dependency line (the store imports no surface; ingest formats import no other)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@mod=$$($(GO) list -m); \
+	  bad=$$($(GO) list -deps ./store | grep -E "^$$mod/(ingest|graph|resolvers|server|web)(/|$$)"); \
+	  if [ -n "$$bad" ]; then echo "the store must not depend on a surface, yet it imports: $$bad"; exit 1; fi; \
+	  for p in $$($(GO) list ./ingest/...); do \
+	    bad=$$($(GO) list -deps $$p | grep "^$$mod/ingest/" | grep -vx "$$p"); \
+	    if [ -n "$$bad" ]; then echo "$$p must not import another ingest format: $$bad"; exit 1; fi; \
+	  done
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZZTIME each (default 30s)
