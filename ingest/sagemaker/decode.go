@@ -66,21 +66,24 @@ var describeKinds = []struct {
 // Decode turns one element of a request body — an EventBridge event from aws.sagemaker
 // or a Describe* response — into what the store records. It is lenient with what
 // SageMaker and exporters send (timestamps as ISO strings, epoch seconds or
-// milliseconds, numbers as strings, missing fields) and fails only when the element
+// milliseconds, numbers as strings, missing fields, keys in other cases) and strict with
+// types: a value of the wrong JSON type fails the element with INVALID_ARGUMENT naming
+// its JSON path and the type expected (see fields). It also fails when the element
 // cannot be recognised or lacks what identifies it.
 func Decode(v any) (Item, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return Item{}, apperr.Invalid("", "is %s, not a JSON object: send EventBridge events or Describe* responses", jsonType(v))
 	}
-	if _, isEvent := lookup(m, "detail-type"); isEvent {
-		return decodeEvent(m)
+	f := newFields(m, "")
+	if f.get("detail-type") != nil {
+		return decodeEvent(f)
 	}
 	for _, d := range describeKinds {
-		if str(m, d.arn) == "" {
+		if !f.has(d.arn) {
 			continue
 		}
-		it, err := decodeDescribe(d.kind, m)
+		it, err := decodeDescribe(d.kind, f)
 		it.Kind = d.kind
 		return it, err
 	}
@@ -88,7 +91,19 @@ func Decode(v any) (Item, error) {
 		"(none of ProcessingJobArn, TransformJobArn, TrainingJobArn, ModelPackageArn, EndpointConfigArn, EndpointArn, ModelArn)")
 }
 
-func decodeDescribe(kind string, m map[string]any) (Item, error) {
+// checked is what a decoder returns: its result, or the first wrong type it read.
+func checked[T any](v T, err error, f fields) (T, error) {
+	if err == nil {
+		err = f.err()
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+func decodeDescribe(kind string, m fields) (Item, error) {
 	switch kind {
 	case "DescribeProcessingJob":
 		j, err := processingJob(m)
@@ -114,14 +129,17 @@ func decodeDescribe(kind string, m map[string]any) (Item, error) {
 	return Item{}, fmt.Errorf("decode %s: no decoder", kind)
 }
 
-func decodeEvent(m map[string]any) (Item, error) {
-	dt := strings.TrimSpace(str(m, "detail-type"))
+func decodeEvent(m fields) (Item, error) {
+	dt := m.str("detail-type")
 	it := Item{Kind: dt}
+	if err := m.err(); err != nil {
+		return it, err
+	}
 	if dt == "" {
 		return it, apperr.Invalid("detail-type", "must name the event type, e.g. %q", DetailTraining)
 	}
-	if src, ok := lookup(m, "source"); ok && !isSageMakerSource(src) {
-		return it, apperr.Invalid("source", "is %s; only aws.sagemaker events are accepted here", describe(src))
+	if err := checkSource(m); err != nil {
+		return it, err
 	}
 	if reason, ok := ignoredDetailTypes[dt]; ok {
 		it.Ignore = reason
@@ -131,11 +149,14 @@ func decodeEvent(m map[string]any) (Item, error) {
 	if !slices.Contains(supported, dt) {
 		return it, apperr.Invalid("detail-type", "%q is not a SageMaker event this endpoint records; it records %s", truncate(dt), strings.Join(supported, ", "))
 	}
-	d := obj(m, "detail")
-	if d == nil {
-		return it, apperr.Invalid("detail", "must be a JSON object (got %s)", jsonType(get(m, "detail")))
+	if m.get("detail") == nil {
+		return it, apperr.Invalid("detail", "is required: the event's JSON object")
 	}
-	at := timeOf(get(m, "time"))
+	d := m.obj("detail")
+	at := m.time("time")
+	if err := m.err(); err != nil {
+		return it, err
+	}
 	var err error
 	switch dt {
 	case DetailTraining:
@@ -153,125 +174,135 @@ func decodeEvent(m map[string]any) (Item, error) {
 	case DetailPipelineStep:
 		it.Job, it.Ignore, err = pipelineStep(d)
 	}
-	return it, apperr.WithFieldPrefix(err, "detail")
+	return it, err
 }
 
-func isSageMakerSource(v any) bool {
-	switch x := v.(type) {
+// checkSource refuses an event from another source than aws.sagemaker. "source" may be
+// an array: a repeated key in a hand-written event, or a pattern.
+func checkSource(m fields) error {
+	switch x := m.get("source").(type) {
+	case nil:
+		return nil
 	case string:
-		return x == "aws.sagemaker"
-	case []any: // a repeated "source" key in a hand-written event, or a pattern
-		for _, e := range x {
-			if s, _ := e.(string); s == "aws.sagemaker" {
-				return true
-			}
+		if x == "aws.sagemaker" {
+			return nil
 		}
+	case []any:
+		found := false
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return apperr.Invalid("source["+itoa(i)+"]", "must be a string, not %s", jsonType(e))
+			}
+			found = found || s == "aws.sagemaker"
+		}
+		if found {
+			return nil
+		}
+	default:
+		return apperr.Invalid("source", "must be a string, not %s", jsonType(x))
 	}
-	return false
+	return apperr.Invalid("source", "is %s; only aws.sagemaker events are accepted here", describe(m.get("source")))
 }
 
 // trainingJob decodes a training job's detail or DescribeTrainingJob response.
-func trainingJob(d map[string]any) (*store.SageMakerJob, error) {
+func trainingJob(d fields) (*store.SageMakerJob, error) {
 	name, err := nameOf(d, "TrainingJobName", "TrainingJobArn", "training-job/")
-	if err != nil {
-		return nil, err
-	}
 	j := &store.SageMakerJob{
-		Type: store.SageMakerTraining, Name: name, ARN: optStr(d, "TrainingJobArn"),
-		Status: str(d, "TrainingJobStatus"), FailureReason: optStr(d, "FailureReason"),
-		StartedAt: timeOf(get(d, "TrainingStartTime")), EndedAt: timeOf(get(d, "TrainingEndTime")),
-		Image:           firstStr(obj(d, "AlgorithmSpecification"), "TrainingImage", "AlgorithmName"),
-		HyperParameters: params(obj(d, "HyperParameters")),
-		ModelArtifact:   optStr(obj(d, "ModelArtifacts"), "S3ModelArtifacts"),
-		Experiment:      experiment(obj(d, "ExperimentConfig")),
+		Type: store.SageMakerTraining, Name: name, ARN: d.optStr("TrainingJobArn"),
+		Status: d.str("TrainingJobStatus"), FailureReason: d.optStr("FailureReason"),
+		StartedAt: d.time("TrainingStartTime"), EndedAt: d.time("TrainingEndTime"),
+		Image:           d.obj("AlgorithmSpecification").firstStr("TrainingImage", "AlgorithmName"),
+		HyperParameters: params(d.obj("HyperParameters")),
+		ModelArtifact:   d.obj("ModelArtifacts").optStr("S3ModelArtifacts"),
+		Experiment:      experiment(d.obj("ExperimentConfig")),
 	}
-	rc := obj(d, "ResourceConfig")
-	j.InstanceType, j.InstanceCount = optStr(rc, "InstanceType"), optInt(get(rc, "InstanceCount"))
-	if j.InstanceType == nil { // heterogeneous clusters: the first group's type, all instances
-		var count int64
-		for _, g := range objs(rc, "InstanceGroups") {
-			if j.InstanceType == nil {
-				j.InstanceType = optStr(g, "InstanceType")
-			}
-			if n := optInt(get(g, "InstanceCount")); n != nil {
-				count += *n
-			}
+	rc := d.obj("ResourceConfig")
+	j.InstanceType, j.InstanceCount = rc.optStr("InstanceType"), rc.optInt("InstanceCount")
+	var groupType *string
+	var count int64
+	for _, g := range rc.objs("InstanceGroups") { // heterogeneous clusters: the first group's type, all instances
+		if t := g.optStr("InstanceType"); groupType == nil {
+			groupType = t
 		}
+		if n := g.optInt("InstanceCount"); n != nil {
+			count += *n
+		}
+	}
+	if j.InstanceType == nil {
+		j.InstanceType = groupType
 		if count > 0 && j.InstanceCount == nil {
 			j.InstanceCount = &count
 		}
 	}
-	for _, c := range objs(d, "InputDataConfig") {
-		if uri := str(obj(obj(c, "DataSource"), "S3DataSource"), "S3Uri"); uri != "" {
-			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: str(c, "ChannelName"), URI: uri})
+	for _, c := range d.objs("InputDataConfig") {
+		channel := c.str("ChannelName")
+		if uri := c.obj("DataSource").obj("S3DataSource").str("S3Uri"); uri != "" {
+			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: channel, URI: uri})
 		}
 	}
-	return j, nil
+	return checked(j, err, d)
 }
 
 // processingJob decodes a processing job's detail or DescribeProcessingJob response.
-func processingJob(d map[string]any) (*store.SageMakerJob, error) {
+func processingJob(d fields) (*store.SageMakerJob, error) {
 	name, err := nameOf(d, "ProcessingJobName", "ProcessingJobArn", "processing-job/")
-	if err != nil {
-		return nil, err
-	}
-	cc := obj(obj(d, "ProcessingResources"), "ClusterConfig")
+	cc := d.obj("ProcessingResources").obj("ClusterConfig")
 	j := &store.SageMakerJob{
-		Type: store.SageMakerProcessing, Name: name, ARN: optStr(d, "ProcessingJobArn"),
-		Status: str(d, "ProcessingJobStatus"), FailureReason: optStr(d, "FailureReason"),
-		StartedAt: timeOf(get(d, "ProcessingStartTime")), EndedAt: timeOf(get(d, "ProcessingEndTime")),
-		InstanceType: optStr(cc, "InstanceType"), InstanceCount: optInt(get(cc, "InstanceCount")),
-		Image:      optStr(obj(d, "AppSpecification"), "ImageUri"),
-		Experiment: experiment(obj(d, "ExperimentConfig")),
+		Type: store.SageMakerProcessing, Name: name, ARN: d.optStr("ProcessingJobArn"),
+		Status: d.str("ProcessingJobStatus"), FailureReason: d.optStr("FailureReason"),
+		StartedAt: d.time("ProcessingStartTime"), EndedAt: d.time("ProcessingEndTime"),
+		InstanceType: cc.optStr("InstanceType"), InstanceCount: cc.optInt("InstanceCount"),
+		Image:      d.obj("AppSpecification").optStr("ImageUri"),
+		Experiment: experiment(d.obj("ExperimentConfig")),
 	}
-	for _, in := range objs(d, "ProcessingInputs") {
-		uri := str(obj(in, "S3Input"), "S3Uri")
-		if uri == "" { // an Athena or Redshift dataset definition: the location its query wrote
-			dd := obj(in, "DatasetDefinition")
-			uri = firstNonEmpty(str(obj(dd, "AthenaDatasetDefinition"), "OutputS3Uri"), str(obj(dd, "RedshiftDatasetDefinition"), "OutputS3Uri"))
-		}
+	for _, in := range d.objs("ProcessingInputs") {
+		channel := in.str("InputName")
+		dd := in.obj("DatasetDefinition") // an Athena or Redshift dataset definition: the location its query wrote
+		uri := firstNonEmpty(in.obj("S3Input").str("S3Uri"),
+			dd.obj("AthenaDatasetDefinition").str("OutputS3Uri"), dd.obj("RedshiftDatasetDefinition").str("OutputS3Uri"))
 		if uri != "" {
-			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: str(in, "InputName"), URI: uri})
+			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: channel, URI: uri})
 		}
 	}
-	for _, out := range objs(obj(d, "ProcessingOutputConfig"), "Outputs") {
-		if uri := str(obj(out, "S3Output"), "S3Uri"); uri != "" {
-			j.Outputs = append(j.Outputs, store.SageMakerChannel{Name: str(out, "OutputName"), URI: uri})
+	for _, out := range d.obj("ProcessingOutputConfig").objs("Outputs") {
+		channel := out.str("OutputName")
+		if uri := out.obj("S3Output").str("S3Uri"); uri != "" {
+			j.Outputs = append(j.Outputs, store.SageMakerChannel{Name: channel, URI: uri})
 		}
 	}
-	return j, nil
+	return checked(j, err, d)
 }
 
 // transformJob decodes a batch transform job's detail or DescribeTransformJob response:
 // a processing job that reads its input and the model, and writes its output.
-func transformJob(d map[string]any) (*store.SageMakerJob, error) {
+func transformJob(d fields) (*store.SageMakerJob, error) {
 	name, err := nameOf(d, "TransformJobName", "TransformJobArn", "transform-job/")
-	if err != nil {
-		return nil, err
-	}
-	tr := obj(d, "TransformResources")
+	tr := d.obj("TransformResources")
 	j := &store.SageMakerJob{
-		Type: store.SageMakerTransform, Name: name, ARN: optStr(d, "TransformJobArn"),
-		Status: str(d, "TransformJobStatus"), FailureReason: optStr(d, "FailureReason"),
-		StartedAt: timeOf(get(d, "TransformStartTime")), EndedAt: timeOf(get(d, "TransformEndTime")),
-		InstanceType: optStr(tr, "InstanceType"), InstanceCount: optInt(get(tr, "InstanceCount")),
-		ModelName:  optStr(d, "ModelName"),
-		Experiment: experiment(obj(d, "ExperimentConfig")),
+		Type: store.SageMakerTransform, Name: name, ARN: d.optStr("TransformJobArn"),
+		Status: d.str("TransformJobStatus"), FailureReason: d.optStr("FailureReason"),
+		StartedAt: d.time("TransformStartTime"), EndedAt: d.time("TransformEndTime"),
+		InstanceType: tr.optStr("InstanceType"), InstanceCount: tr.optInt("InstanceCount"),
+		ModelName:  d.optStr("ModelName"),
+		Experiment: experiment(d.obj("ExperimentConfig")),
 	}
-	if uri := str(obj(obj(obj(d, "TransformInput"), "DataSource"), "S3DataSource"), "S3Uri"); uri != "" {
+	if uri := d.obj("TransformInput").obj("DataSource").obj("S3DataSource").str("S3Uri"); uri != "" {
 		j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: "TransformInput", URI: uri})
 	}
-	if uri := str(obj(d, "TransformOutput"), "S3OutputPath"); uri != "" {
+	if uri := d.obj("TransformOutput").str("S3OutputPath"); uri != "" {
 		j.Outputs = append(j.Outputs, store.SageMakerChannel{Name: "TransformOutput", URI: uri})
 	}
-	return j, nil
+	return checked(j, err, d)
 }
 
 // pipelineStep decodes a pipeline step's status change: the job the step ran, known by
 // its ARN in the step's metadata, with the step's status.
-func pipelineStep(d map[string]any) (*store.SageMakerJob, string, error) {
-	meta := obj(d, "metadata")
-	step := str(d, "stepName")
+func pipelineStep(d fields) (*store.SageMakerJob, string, error) {
+	meta := d.obj("metadata")
+	step := d.str("stepName")
+	status, failure, execution, stepType := d.str("currentStepStatus"), d.optStr("failureReason"), d.optStr("pipelineExecutionArn"), d.str("stepType")
+	var j *store.SageMakerJob
 	for _, k := range []struct {
 		key, resource string
 		typ           store.SageMakerJobType
@@ -280,23 +311,27 @@ func pipelineStep(d map[string]any) (*store.SageMakerJob, string, error) {
 		{"processingJob", "processing-job/", store.SageMakerProcessing},
 		{"transformJob", "transform-job/", store.SageMakerTransform},
 	} {
-		arn := str(obj(meta, k.key), "arn")
-		if arn == "" {
+		arn := meta.obj(k.key).str("arn")
+		if arn == "" || j != nil {
 			continue
 		}
 		name := nameFromARN(arn, k.resource)
 		if name == "" {
-			return nil, "", apperr.Invalid("metadata."+k.key+".arn", "%q is not the ARN of a SageMaker %s", truncate(arn), strings.TrimSuffix(k.resource, "/"))
+			return nil, "", apperr.Invalid(meta.obj(k.key).at("arn"), "%q is not the ARN of a SageMaker %s", truncate(arn), strings.TrimSuffix(k.resource, "/"))
 		}
-		j := &store.SageMakerJob{Type: k.typ, Name: name, ARN: &arn, Status: str(d, "currentStepStatus"),
-			FailureReason: optStr(d, "failureReason"), PipelineExecution: optStr(d, "pipelineExecutionArn")}
+		j = &store.SageMakerJob{Type: k.typ, Name: name, ARN: &arn, Status: status, FailureReason: failure, PipelineExecution: execution}
 		if step != "" {
 			j.PipelineStep = &step
 		}
+	}
+	if err := d.err(); err != nil {
+		return nil, "", err
+	}
+	if j != nil {
 		return j, "", nil
 	}
-	kinds := make([]string, 0, len(meta))
-	for k := range meta {
+	kinds := make([]string, 0, len(meta.m))
+	for k := range meta.m {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
@@ -304,15 +339,36 @@ func pipelineStep(d map[string]any) (*store.SageMakerJob, string, error) {
 	if len(kinds) > 0 {
 		what = "metadata " + strings.Join(kinds, ", ")
 	}
-	return nil, fmt.Sprintf("pipeline step %q (%s) has %s and names no training, processing or transform job", truncate(step), truncate(str(d, "stepType")), what), nil
+	return nil, fmt.Sprintf("pipeline step %q (%s) has %s and names no training, processing or transform job", truncate(step), truncate(stepType), what), nil
 }
 
 // modelPackage decodes a model package's detail or DescribeModelPackage response. An
 // unversioned package (no group) is ignored: it belongs to no registered model.
-func modelPackage(d map[string]any, at *time.Time) (Item, error) {
-	arn := str(d, "ModelPackageArn")
-	group := str(d, "ModelPackageGroupName")
-	version := optInt(get(d, "ModelPackageVersion"))
+func modelPackage(d fields, at *time.Time) (Item, error) {
+	arn := d.str("ModelPackageArn")
+	group := d.str("ModelPackageGroupName")
+	version := d.optInt("ModelPackageVersion")
+	mp := &store.SageMakerModelPackage{
+		ARN:    d.optStr("ModelPackageArn"),
+		Status: d.optStr("ModelPackageStatus"), Approval: d.optStr("ModelApprovalStatus"),
+		ApprovalDescription: d.optStr("ApprovalDescription"),
+		ApprovedBy:          d.obj("LastModifiedBy").firstStr("UserProfileName", "UserProfileArn"),
+		Description:         d.optStr("ModelPackageDescription"),
+		ModifiedAt:          d.time("LastModifiedTime"),
+	}
+	for i, c := range d.obj("InferenceSpecification").objs("Containers") {
+		uri := firstNonEmpty(c.str("ModelDataUrl"), c.obj("ModelDataSource").obj("S3DataSource").str("S3Uri"))
+		if uri != "" {
+			mp.ModelDataURLs = append(mp.ModelDataURLs, uri)
+		}
+		if fw := c.str("Framework"); i == 0 && fw != "" {
+			fw = strings.TrimSpace(fw + " " + c.str("FrameworkVersion"))
+			mp.Framework = &fw
+		}
+	}
+	if err := d.err(); err != nil {
+		return Item{}, err
+	}
 	if group == "" || version == nil { // fall back on the ARN: model-package/<group>/<version>
 		if g, v, ok := strings.Cut(nameFromARN(arn, "model-package/"), "/"); ok {
 			if group == "" {
@@ -327,101 +383,74 @@ func modelPackage(d map[string]any, at *time.Time) (Item, error) {
 		return Item{Ignore: "an unversioned model package (no ModelPackageGroupName) belongs to no registered model"}, nil
 	}
 	if version == nil {
-		return Item{}, apperr.Invalid("ModelPackageVersion", "is missing, and the ModelPackageArn %q does not end in /<version>", truncate(arn))
+		return Item{}, apperr.Invalid(d.at("ModelPackageVersion"), "is missing, and the ModelPackageArn %q does not end in /<version>", truncate(arn))
 	}
-	mp := &store.SageMakerModelPackage{
-		Group: group, Version: *version, ARN: optStr(d, "ModelPackageArn"),
-		Status: optStr(d, "ModelPackageStatus"), Approval: optStr(d, "ModelApprovalStatus"),
-		ApprovalDescription: optStr(d, "ApprovalDescription"),
-		ApprovedBy:          firstStr(obj(d, "LastModifiedBy"), "UserProfileName", "UserProfileArn"),
-		Description:         optStr(d, "ModelPackageDescription"),
-		ModifiedAt:          timeOf(get(d, "LastModifiedTime")),
-	}
+	mp.Group, mp.Version = group, *version
 	if mp.ModifiedAt == nil {
 		mp.ModifiedAt = at
-	}
-	for i, c := range objs(obj(d, "InferenceSpecification"), "Containers") {
-		uri := firstNonEmpty(str(c, "ModelDataUrl"), str(obj(obj(c, "ModelDataSource"), "S3DataSource"), "S3Uri"))
-		if uri != "" {
-			mp.ModelDataURLs = append(mp.ModelDataURLs, uri)
-		}
-		if i == 0 && str(c, "Framework") != "" {
-			fw := strings.TrimSpace(str(c, "Framework") + " " + str(c, "FrameworkVersion"))
-			mp.Framework = &fw
-		}
 	}
 	return Item{ModelPackage: mp}, nil
 }
 
 // model decodes a DescribeModel response.
-func model(d map[string]any) (*store.SageMakerModel, error) {
+func model(d fields) (*store.SageMakerModel, error) {
 	name, err := nameOf(d, "ModelName", "ModelArn", "model/")
-	if err != nil {
-		return nil, err
+	m := &store.SageMakerModel{Name: name, ARN: d.optStr("ModelArn")}
+	var containers []fields
+	if pc := d.obj("PrimaryContainer"); pc.present() {
+		containers = append(containers, pc)
 	}
-	m := &store.SageMakerModel{Name: name, ARN: optStr(d, "ModelArn")}
-	containers := objs(d, "Containers")
-	if pc := obj(d, "PrimaryContainer"); pc != nil {
-		containers = append([]map[string]any{pc}, containers...)
-	}
+	containers = append(containers, d.objs("Containers")...)
 	for _, c := range containers {
-		if uri := firstNonEmpty(str(c, "ModelDataUrl"), str(obj(obj(c, "ModelDataSource"), "S3DataSource"), "S3Uri")); uri != "" {
+		if uri := firstNonEmpty(c.str("ModelDataUrl"), c.obj("ModelDataSource").obj("S3DataSource").str("S3Uri")); uri != "" {
 			m.ModelDataURLs = append(m.ModelDataURLs, uri)
 		}
-		if p := str(c, "ModelPackageName"); p != "" {
+		if p := c.str("ModelPackageName"); p != "" {
 			m.PackageNames = append(m.PackageNames, p)
 		}
 	}
-	return m, nil
+	return checked(m, err, d)
 }
 
 // endpointConfig decodes a DescribeEndpointConfig response.
-func endpointConfig(d map[string]any) (*store.SageMakerEndpointConfig, error) {
+func endpointConfig(d fields) (*store.SageMakerEndpointConfig, error) {
 	name, err := nameOf(d, "EndpointConfigName", "EndpointConfigArn", "endpoint-config/")
-	if err != nil {
-		return nil, err
-	}
-	c := &store.SageMakerEndpointConfig{Name: name, ARN: optStr(d, "EndpointConfigArn")}
-	for i, v := range objs(d, "ProductionVariants") {
-		if str(v, "ModelName") == "" {
-			return nil, apperr.Invalid(fmt.Sprintf("ProductionVariants[%d].ModelName", i), "is missing")
+	c := &store.SageMakerEndpointConfig{Name: name, ARN: d.optStr("EndpointConfigArn")}
+	for _, v := range d.objs("ProductionVariants") {
+		variant := store.SageMakerVariant{Name: v.str("VariantName"), ModelName: v.str("ModelName"), Weight: v.optFloat("InitialVariantWeight")}
+		if variant.ModelName == "" && err == nil && d.err() == nil {
+			err = apperr.Invalid(v.at("ModelName"), "is missing")
 		}
-		c.Variants = append(c.Variants, store.SageMakerVariant{Name: str(v, "VariantName"), ModelName: str(v, "ModelName"), Weight: optFloat(get(v, "InitialVariantWeight"))})
+		c.Variants = append(c.Variants, variant)
 	}
-	return c, nil
+	return checked(c, err, d)
 }
 
 // endpoint decodes an endpoint state change, an endpoint deployment state change or a
 // DescribeEndpoint response.
-func endpoint(d map[string]any, at *time.Time) (*store.SageMakerEndpoint, error) {
+func endpoint(d fields, at *time.Time) (*store.SageMakerEndpoint, error) {
 	name, err := nameOf(d, "EndpointName", "EndpointArn", "endpoint/")
-	if err != nil {
-		return nil, err
-	}
 	e := &store.SageMakerEndpoint{
-		Name: name, ARN: optStr(d, "EndpointArn"), Config: optStr(d, "EndpointConfigName"),
-		Status: optStr(d, "EndpointStatus"), ModifiedAt: timeOf(get(d, "LastModifiedTime")),
+		Name: name, ARN: d.optStr("EndpointArn"), Config: d.optStr("EndpointConfigName"),
+		Status: d.optStr("EndpointStatus"), ModifiedAt: d.time("LastModifiedTime"),
 	}
 	if e.ModifiedAt == nil {
 		e.ModifiedAt = at
 	}
-	for _, v := range objs(d, "ProductionVariants") {
-		w := optFloat(get(v, "CurrentWeight"))
-		if w == nil {
-			w = optFloat(get(v, "DesiredWeight"))
+	for _, v := range d.objs("ProductionVariants") {
+		variant := store.SageMakerVariant{Name: v.str("VariantName"), Weight: v.optFloat("CurrentWeight")}
+		if desired := v.optFloat("DesiredWeight"); variant.Weight == nil {
+			variant.Weight = desired
 		}
-		e.Variants = append(e.Variants, store.SageMakerVariant{Name: str(v, "VariantName"), Weight: w})
+		e.Variants = append(e.Variants, variant)
 	}
-	return e, nil
+	return checked(e, err, d)
 }
 
-func experiment(c map[string]any) *store.SageMakerExperimentConfig {
-	if c == nil {
-		return nil
-	}
+func experiment(c fields) *store.SageMakerExperimentConfig {
 	e := &store.SageMakerExperimentConfig{
-		ExperimentName: str(c, "ExperimentName"), TrialName: str(c, "TrialName"),
-		TrialComponentDisplayName: str(c, "TrialComponentDisplayName"), RunName: str(c, "RunName"),
+		ExperimentName: c.str("ExperimentName"), TrialName: c.str("TrialName"),
+		TrialComponentDisplayName: c.str("TrialComponentDisplayName"), RunName: c.str("RunName"),
 	}
 	if *e == (store.SageMakerExperimentConfig{}) {
 		return nil
@@ -429,25 +458,38 @@ func experiment(c map[string]any) *store.SageMakerExperimentConfig {
 	return e
 }
 
-// params returns hyper-parameters sorted by key, each value as its text.
-func params(m map[string]any) []store.Param {
-	out := make([]store.Param, 0, len(m))
-	for k, v := range m {
-		out = append(out, store.Param{Key: k, Value: text(v)})
+// params returns hyper-parameters sorted by key, each value as its text. SageMaker's
+// values are strings; numbers and booleans are taken as their text, a null is no value.
+func params(m fields) []store.Param {
+	out := make([]store.Param, 0, len(m.m))
+	for k, v := range m.m {
+		switch v.(type) {
+		case nil:
+			continue
+		case string, json.Number, bool:
+			out = append(out, store.Param{Key: k, Value: text(v)})
+		default:
+			m.fail(m.at(k), "must be a string, not %s", jsonType(v))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
 // nameOf returns the resource name in field, else the one the ARN in arnField ends in.
-func nameOf(d map[string]any, field, arnField, resource string) (string, error) {
-	if n := strings.TrimSpace(str(d, field)); n != "" {
+// Both must be strings (a wrong type is the element's error, through d).
+func nameOf(d fields, field, arnField, resource string) (string, error) {
+	n, arn := d.str(field), d.str(arnField)
+	if d.err() != nil {
+		return "", nil
+	}
+	if n != "" {
 		return n, nil
 	}
-	if n := nameFromARN(str(d, arnField), resource); n != "" {
+	if n := nameFromARN(arn, resource); n != "" {
 		return n, nil
 	}
-	return "", apperr.Invalid(field, "is missing (and no %s names the %s)", arnField, strings.TrimSuffix(resource, "/"))
+	return "", apperr.Invalid(d.at(field), "is missing (and no %s names the %s)", arnField, strings.TrimSuffix(resource, "/"))
 }
 
 // nameFromARN returns what follows resource in an ARN such as
@@ -460,76 +502,6 @@ func nameFromARN(arn, resource string) string {
 	return strings.TrimSpace(rest)
 }
 
-// lookup finds key in m: exactly, else ignoring case (exporters re-case keys).
-func lookup(m map[string]any, key string) (any, bool) {
-	if m == nil {
-		return nil, false
-	}
-	if v, ok := m[key]; ok {
-		return v, true
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
-}
-
-func get(m map[string]any, key string) any {
-	v, _ := lookup(m, key)
-	return v
-}
-
-func obj(m map[string]any, key string) map[string]any {
-	o, _ := get(m, key).(map[string]any)
-	return o
-}
-
-// objs returns the objects of the array at key (a lone object counts as one).
-func objs(m map[string]any, key string) []map[string]any {
-	switch x := get(m, key).(type) {
-	case []any:
-		out := make([]map[string]any, 0, len(x))
-		for _, e := range x {
-			if o, ok := e.(map[string]any); ok {
-				out = append(out, o)
-			}
-		}
-		return out
-	case map[string]any:
-		return []map[string]any{x}
-	}
-	return nil
-}
-
-// str returns the string at key (a number or boolean as its text), or "".
-func str(m map[string]any, key string) string {
-	switch x := get(m, key).(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case json.Number, bool:
-		return fmt.Sprint(x)
-	}
-	return ""
-}
-
-func optStr(m map[string]any, key string) *string {
-	if s := str(m, key); s != "" {
-		return &s
-	}
-	return nil
-}
-
-func firstStr(m map[string]any, keys ...string) *string {
-	for _, k := range keys {
-		if s := optStr(m, k); s != nil {
-			return s
-		}
-	}
-	return nil
-}
-
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
@@ -538,6 +510,8 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // text is a JSON value as a parameter value: strings as they are, other values as JSON.
 func text(v any) string {
@@ -576,16 +550,9 @@ func number(v any) (float64, bool) {
 	return f, true
 }
 
-func optFloat(v any) *float64 {
-	if f, ok := number(v); ok {
-		return &f
-	}
-	return nil
-}
-
-func optInt(v any) *int64 {
-	f, ok := number(v)
-	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+// optInt is f as an integer, or nil when it is not a whole number a float64 holds exactly.
+func optInt(f float64) *int64 {
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		return nil
 	}
 	n := int64(f)

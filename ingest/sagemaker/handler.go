@@ -56,8 +56,11 @@ type Result struct {
 	Kind string `json:"kind,omitempty"`
 	// Reason says why an element failed or was ignored, or what an accepted one could
 	// not resolve yet.
-	Reason string      `json:"reason,omitempty"`
-	Code   apperr.Code `json:"code,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Field is the JSON path, within the element, of the value a failed element was
+	// refused for, e.g. detail.InputDataConfig[0].DataSource.S3DataSource.S3Uri.
+	Field string      `json:"field,omitempty"`
+	Code  apperr.Code `json:"code,omitempty"`
 	// Retriable is true when sending the element again later may succeed (the graph
 	// database was unavailable).
 	Retriable bool `json:"retriable,omitempty"`
@@ -73,7 +76,10 @@ type errorBody struct {
 
 // NewHandler returns the handler of POST /api/v1/sagemaker/events. The body is one JSON
 // object or an array of them; each is recorded in its own transaction, and the answer
-// (200) reports each one.
+// reports each one. An array is answered 200 whatever became of its elements (a sender
+// retries only the failed ones); a single object that failed is answered with the HTTP
+// status of its error (400 for a wrong type or an unknown event, naming the field), so
+// that an EventBridge API destination or a script sees the refusal.
 //
 // SECURITY: the endpoint does not authenticate by itself: the server's authentication
 // middleware lets only writers in (EventBridge API destinations send the token as an
@@ -102,11 +108,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var elements []any
+	single := false
 	switch x := body.(type) {
 	case []any:
 		elements = x
 	case map[string]any:
-		elements = []any{x}
+		elements, single = []any{x}, true
 	default:
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "the body is " + jsonType(body) + "; send a JSON object (an EventBridge event or a Describe* response) or an array of them", Code: apperr.InvalidArgument})
 		return
@@ -135,7 +142,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.Failed > 0 {
 		log.Warn().Int("received", res.Received).Int("failed", res.Failed).Msg("sagemaker events partly refused")
 	}
-	writeJSON(w, http.StatusOK, res)
+	status := http.StatusOK
+	if single && res.Failed == 1 {
+		status = apperr.HTTPStatus(res.Results[0].Code)
+		if res.Results[0].Retriable {
+			w.Header().Set("Retry-After", "5")
+		}
+	}
+	writeJSON(w, status, res)
 }
 
 // outcome is what became of an element, for the ingest counter.
@@ -187,7 +201,7 @@ func (h *handler) record(ctx context.Context, who string, i int, el any, unavail
 	if err != nil {
 		out.Status, out.Code = StatusFailed, apperr.CodeOf(err)
 		if e, ok := apperr.As(err); ok {
-			out.Reason = e.Error()
+			out.Reason, out.Field = e.Error(), e.Field
 			out.Retriable = e.Code == apperr.Unavailable
 		} else {
 			zerolog.Ctx(ctx).Error().Err(err).Int("index", i).Str("kind", it.Kind).Msg("sagemaker event failed")

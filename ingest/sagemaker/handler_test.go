@@ -57,7 +57,7 @@ func post(t *testing.T, h http.Handler, body []byte) (int, sagemaker.Response) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	var res sagemaker.Response
-	if rec.Code == http.StatusOK {
+	if strings.HasPrefix(rec.Body.String(), `{"received"`) {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res), rec.Body.String())
 	}
 	return rec.Code, res
@@ -241,6 +241,63 @@ func TestBadElementsReported(t *testing.T) {
 	}
 	assert.Equal(t, sagemaker.StatusAccepted, res.Results[0].Status, res.Results[0].Reason)
 	assert.Equal(t, before, neo4jtest.Snapshot(t, tk))
+}
+
+// Wrongly typed values are refused, naming the field and the type expected, and write
+// nothing: a single event with 400 and its result, a batch with 200 and the failed
+// element's index, field and reason among the results.
+func TestWrongTypesRefused(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	tk := neo4jtest.Token(t)
+	good := golden(t, "describe_model.json", tk)
+	code, res := post(t, h, good)
+	require.Equal(t, http.StatusOK, code)
+	requireAllAccepted(t, res)
+	before := neo4jtest.Snapshot(t, tk)
+	training := string(golden(t, "training_completed.json", tk))
+	mutate := func(from, to string) string {
+		require.Contains(t, training, from)
+		return strings.Replace(training, from, to, 1)
+	}
+	cases := []struct{ body, field, reason string }{
+		{mutate(`"TrainingJobName": "fraud-xgb-`+tk+`"`, `"TrainingJobName": 7`), "detail.TrainingJobName", "must be a string, not a number"},
+		{mutate(`"TrainingJobName": "fraud-xgb-`+tk+`"`, `"TrainingJobName": true`), "detail.TrainingJobName", "must be a string, not a boolean"},
+		{mutate(`"TrainingJobName": "fraud-xgb-`+tk+`"`, `"TrainingJobName": {"name": "fraud-xgb-`+tk+`"}`), "detail.TrainingJobName", "must be a string, not an object"},
+		{mutate(`"InputDataConfig": [`, `"InputDataConfig": "s3://lake", "x": [`), "detail.InputDataConfig", "must be an array of objects, not a string"},
+		{mutate(`"HyperParameters": {`, `"HyperParameters": "eta=0.2", "x": {`), "detail.HyperParameters", "must be a JSON object, not a string"},
+		{mutate(`"S3Uri": "s3://`+tk+`-lake/features/fraud/train"`, `"S3Uri": 12`), "detail.InputDataConfig[0].DataSource.S3DataSource.S3Uri", "must be a string, not a number"},
+		{`{"detail-type":"SageMaker Notebook Instance State Change","source":"aws.sagemaker","detail":{"NotebookInstanceName":"nb-` + tk + `"}}`, "detail-type", "not a SageMaker event this endpoint records"},
+	}
+	for _, c := range cases {
+		code, res := post(t, h, []byte(c.body))
+		assert.Equal(t, http.StatusBadRequest, code, c.field)
+		if assert.Len(t, res.Results, 1, c.field) {
+			r := res.Results[0]
+			assert.Equal(t, sagemaker.StatusFailed, r.Status)
+			assert.Equal(t, "INVALID_ARGUMENT", string(r.Code))
+			assert.Equal(t, c.field, r.Field)
+			assert.True(t, strings.HasPrefix(r.Reason, c.field+": "), r.Reason)
+			assert.Contains(t, r.Reason, c.reason)
+		}
+	}
+	// The same elements in one batch, after a good one: 200, each refused with its index.
+	parts := []string{string(good)}
+	for _, c := range cases {
+		parts = append(parts, c.body)
+	}
+	code, res = post(t, h, []byte("["+strings.Join(parts, ",")+"]"))
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, res.Results, len(cases)+1)
+	assert.Equal(t, sagemaker.StatusAccepted, res.Results[0].Status, res.Results[0].Reason)
+	for i, c := range cases {
+		r := res.Results[i+1]
+		assert.Equal(t, i+1, r.Index)
+		assert.Equal(t, sagemaker.StatusFailed, r.Status)
+		assert.Equal(t, c.field, r.Field)
+		assert.Contains(t, r.Reason, c.reason)
+	}
+	assert.Equal(t, before, neo4jtest.Snapshot(t, tk), "a refused element wrote")
 }
 
 func TestRequestErrors(t *testing.T) {
