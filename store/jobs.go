@@ -73,15 +73,6 @@ const (
 OPTIONAL MATCH (n:` + LabelNode + ` {key: $inputs[i]})
 RETURN i, n.kind AS kind ORDER BY i`
 
-	cypherLinkJobInputs = `
-MATCH (j:` + LabelNode + ` {key: $key})
-UNWIND $inputs AS k
-MATCH (i:` + LabelNode + ` {key: k})
-CREATE (i)-[:` + RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)`
-
-	cypherLinkJobOutput = `
-MATCH (j:` + LabelNode + ` {key: $job}), (a:` + LabelNode + ` {key: $artifact})
-CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(a)`
 )
 
 // RecordTrainingJob records a training job, the dataset versions (or artifacts) it read
@@ -161,15 +152,15 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 				{"modelArtifact.mediaType", propMediaType, in.ModelArtifact.MediaType},
 			})
 		}
-		if _, err := collect(ctx, tx, cypherLinkJobInputs, map[string]any{"key": key, "inputs": inputs, "actor": actor}); err != nil {
-			return result{}, fmt.Errorf("link inputs of %q: %w", key, err)
-		}
 		a, err := createOutputArtifact(ctx, tx, actor, artifactProps, "modelArtifact")
 		if err != nil {
 			return result{}, err
 		}
-		if _, err := collect(ctx, tx, cypherLinkJobOutput, map[string]any{"job": key, "artifact": artifactKey, "actor": actor}); err != nil {
-			return result{}, fmt.Errorf("link output of %q: %w", key, err)
+		var io jobIO // the job was created here: the transaction holds its lock
+		io.readAll(key, inputs)
+		io.wrote(key, artifactKey)
+		if err := linkJobIO(ctx, tx, actor, io); err != nil {
+			return result{}, err
 		}
 		return result{j, a, true}, nil
 	})

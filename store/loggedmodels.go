@@ -200,8 +200,11 @@ func (s *Store) CreateLoggedModel(ctx context.Context, actor string, in LoggedMo
 			return Node{}, fmt.Errorf("create logged model %q: %w", in.ModelID, err)
 		}
 		if in.SourceRun != nil {
-			if _, err := collect(ctx, tx, cypherRunProduced, map[string]any{"run": *in.SourceRun, "output": key, "actor": actor}); err != nil {
-				return Node{}, fmt.Errorf("link run %q to %q: %w", *in.SourceRun, key, err)
+			// The model was created here: the transaction holds its lock.
+			var io jobIO
+			io.wrote(*in.SourceRun, key)
+			if err := linkJobIO(ctx, tx, actor, io); err != nil {
+				return Node{}, err
 			}
 		}
 		return nodeAt(recs[0], "m")
@@ -444,8 +447,10 @@ func (s *Store) LogRunOutputs(ctx context.Context, actor, run string, modelIDs [
 					return Node{}, apperr.Conflicting(field, "logged model %q was produced by %v; a logged model has one producer", id, p)
 				}
 			}
-			if _, err := collect(ctx, tx, cypherRunProduced, map[string]any{"run": run, "output": m.Key, "actor": actor}); err != nil {
-				return Node{}, fmt.Errorf("link run %q to %q: %w", run, m.Key, err)
+			var io jobIO
+			io.wrote(run, m.Key)
+			if err := linkJobIO(ctx, tx, actor, io); err != nil {
+				return Node{}, err
 			}
 		}
 		return nodeByKey(ctx, tx, "run_id", run)

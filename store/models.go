@@ -194,8 +194,11 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 			return v, nil
 		}
 		au.target(*in.ProducedByRun)
-		if _, err := collect(ctx, tx, cypherRunProduced, map[string]any{"run": *in.ProducedByRun, "output": v.Key, "actor": actor}); err != nil {
-			return Node{}, fmt.Errorf("link run %q to %q: %w", *in.ProducedByRun, v.Key, err)
+		// The version was created here: the transaction holds its lock.
+		var io jobIO
+		io.wrote(*in.ProducedByRun, v.Key)
+		if err := linkJobIO(ctx, tx, actor, io); err != nil {
+			return Node{}, err
 		}
 		return v, nil
 	})

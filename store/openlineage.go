@@ -412,23 +412,6 @@ SET n.` + olPropFacets + ` = row.facets,
     n.` + olPropUpdatedAt + ` = CASE WHEN row.created THEN n.` + olPropUpdatedAt + ` ELSE datetime.transaction() END,
     n.` + olPropUpdatedBy + ` = CASE WHEN row.created THEN n.` + olPropUpdatedBy + ` ELSE $actor END`
 
-	// cypherOLLink adds the edges of dataset versions into the jobs that read them
-	// (INPUT_TO) and of jobs to the versions they wrote (PRODUCED), those not there
-	// yet. The transaction holds the write lock of every job it links (see
-	// recordChunk), which keeps each edge single; MERGE would write-lock the dataset
-	// versions as well, and input versions are shared by many jobs, so every reader of
-	// a popular table would wait for the others.
-	cypherOLLink = `
-UNWIND $inputs AS pair
-MATCH (v:` + LabelNode + ` {key: pair[0]}), (j:` + LabelNode + ` {key: pair[1]})
-WHERE NOT EXISTS { (v)-[:` + RelInputTo + `]->(j) }
-CREATE (v)-[:` + RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)
-WITH count(*) AS _
-UNWIND $outputs AS pair
-MATCH (j:` + LabelNode + ` {key: pair[0]}), (v:` + LabelNode + ` {key: pair[1]})
-WHERE NOT EXISTS { (j)-[:` + RelProduced + `]->(v) }
-CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)`
-
 	// cypherOLRunEdges records the jobs that executed runs and the runs' parents.
 	cypherOLRunEdges = `
 UNWIND $executedBy AS pair
@@ -695,16 +678,13 @@ func olByVersion(vs []olVersion) map[string]map[string]any {
 
 func olRunState(r Node, typ OpenLineageEventType, at time.Time, facets olRunFacets, inputs, outputs []string) (map[string]any, error) {
 	props := map[string]any{}
-	status := RunStatus(r.String(propStatus))
-	if !olFinished(status) {
-		next := map[OpenLineageEventType]RunStatus{
-			OpenLineageStart: RunRunning, OpenLineageRunning: RunRunning, OpenLineageComplete: RunFinished,
-			OpenLineageFail: RunFailed, OpenLineageAbort: RunKilled,
-		}[typ]
-		if next != "" && next != status {
-			props[propStatus] = string(next)
-		}
-		if olFinished(next) {
+	reported := map[OpenLineageEventType]RunStatus{
+		OpenLineageStart: RunRunning, OpenLineageRunning: RunRunning, OpenLineageComplete: RunFinished,
+		OpenLineageFail: RunFailed, OpenLineageAbort: RunKilled,
+	}[typ]
+	if next, moves := advanceRun(RunStatus(r.String(propStatus)), reported); moves {
+		props[propStatus] = string(next)
+		if runEnded(next) {
 			props[propEndTime] = at
 		}
 	}
@@ -748,8 +728,6 @@ func olRunState(r Node, typ OpenLineageEventType, at time.Time, facets olRunFace
 	}
 	return props, nil
 }
-
-func olFinished(s RunStatus) bool { return s == RunFinished || s == RunFailed || s == RunKilled }
 
 // olSameNeighbour checks that a run's recorded neighbours (its executor or parent) are
 // none or want.

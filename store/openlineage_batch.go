@@ -336,9 +336,7 @@ type olChunk struct {
 	versionRows  []map[string]any
 	versionSeen  map[string]bool
 	facets       []olFacetUpdate
-	inputs       [][]string // [version, job]
-	outputs      [][]string // [job, version]
-	linkSeen     map[[3]string]bool
+	io           jobIO
 	executedBy   [][]string // [run, job]
 	childOf      [][]string // [run, parent]
 	runProps     map[string]map[string]any
@@ -348,7 +346,7 @@ type olChunk struct {
 // recordChunk records a chunk of checked events in this transaction, or returns
 // *olRefused naming the events the graph refuses (then nothing must be committed).
 func (w olTx) recordChunk(experiment string, events []olEvent) (olChunkResult, error) {
-	c := &olChunk{versionSeen: map[string]bool{}, linkSeen: map[[3]string]bool{}, runProps: map[string]map[string]any{},
+	c := &olChunk{versionSeen: map[string]bool{}, runProps: map[string]map[string]any{},
 		fresh: map[string][]olChunkVersion{}}
 	// Jobs, then runs, merged and locked in key order.
 	var jobs []olJobRow
@@ -382,7 +380,7 @@ func (w olTx) recordChunk(experiment string, events []olEvent) (olChunkResult, e
 	}
 	// Jobs whose facets events add to, or that events link to datasets, are locked, so
 	// that facet updates serialise and each job–dataset edge is added once (see
-	// cypherOLLink). Runs of one job wait for one another; readers of a shared table
+	// linkJobIO). Runs of one job wait for one another; readers of a shared table
 	// do not.
 	lockJobs := map[string]bool{}
 	for _, ev := range events {
@@ -556,18 +554,8 @@ func (c *olChunk) addVersions(seq int, reads, writes []olVersion) {
 
 // link adds the edges of a job to what an event says it read and wrote.
 func (c *olChunk) link(job string, reads, writes []string) {
-	for _, v := range reads {
-		if k := [3]string{"in", v, job}; !c.linkSeen[k] {
-			c.linkSeen[k] = true
-			c.inputs = append(c.inputs, []string{v, job})
-		}
-	}
-	for _, v := range writes {
-		if k := [3]string{"out", job, v}; !c.linkSeen[k] {
-			c.linkSeen[k] = true
-			c.outputs = append(c.outputs, []string{job, v})
-		}
-	}
+	c.io.readAll(job, reads)
+	c.io.wroteAll(job, writes)
 }
 
 func (c *olChunk) jobEvent(seq int, ev olEvent) OpenLineageRecord {
@@ -691,14 +679,9 @@ func (w olTx) writeChunk(c *olChunk) error {
 	if err := w.setFacets(c.facets); err != nil {
 		return err
 	}
-	if len(c.inputs)+len(c.outputs) > 0 {
-		// Edges in one order (by version, then job) in every transaction: whatever
-		// locks creating them takes, concurrent chunks take in the same order.
-		slices.SortFunc(c.inputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
-		slices.SortFunc(c.outputs, func(a, b []string) int { return cmp.Or(cmp.Compare(a[1], b[1]), cmp.Compare(a[0], b[0])) })
-		if err := w.run(cypherOLLink, "link OpenLineage jobs to their datasets", map[string]any{"inputs": c.inputs, "outputs": c.outputs}); err != nil {
-			return err
-		}
+	// Every job the chunk links is locked (see recordChunk).
+	if err := linkJobIO(w.ctx, w.tx, w.actor, c.io); err != nil {
+		return err
 	}
 	if len(c.executedBy)+len(c.childOf) > 0 {
 		if err := w.run(cypherOLRunEdges, "record OpenLineage run jobs and parents", map[string]any{"executedBy": c.executedBy, "childOf": c.childOf}); err != nil {

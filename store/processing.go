@@ -38,12 +38,6 @@ const (
 UNWIND range(0, size($keys) - 1) AS i
 MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(:` + LabelNode + ` {key: $keys[i]})
 RETURN i, p.key AS producer ORDER BY i LIMIT 1`
-
-	cypherLinkJobOutputs = `
-MATCH (j:` + LabelNode + ` {key: $key})
-UNWIND $outputs AS k
-MATCH (o:` + LabelNode + ` {key: k})
-CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(o)`
 )
 
 // RecordProcessingJob records a processing job with the dataset versions (or
@@ -131,11 +125,11 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 			return result{}, apperr.Conflicting(fmt.Sprintf("outputs[%d]", i.(int64)), "%q was already produced by %q; a dataset version or artifact has one producer",
 				truncateForMessage(in.Outputs[i.(int64)]), truncateForMessage(p.(string)))
 		}
-		if _, err := collect(ctx, tx, cypherLinkJobInputs, map[string]any{"key": key, "inputs": inputs, "actor": actor}); err != nil {
-			return result{}, fmt.Errorf("link inputs of %q: %w", key, err)
-		}
-		if _, err := collect(ctx, tx, cypherLinkJobOutputs, map[string]any{"key": key, "outputs": outputs, "actor": actor}); err != nil {
-			return result{}, fmt.Errorf("link outputs of %q: %w", key, err)
+		var io jobIO // the job was created here: the transaction holds its lock
+		io.readAll(key, inputs)
+		io.wroteAll(key, outputs)
+		if err := linkJobIO(ctx, tx, actor, io); err != nil {
+			return result{}, err
 		}
 		return result{j, true}, nil
 	})

@@ -52,16 +52,6 @@ type RunIO struct {
 }
 
 const (
-	cypherRunInput = `
-MATCH (x:` + LabelNode + ` {key: $input}), (r:` + LabelNode + ` {key: $run})
-MERGE (x)-[e:` + RelInputTo + `]->(r)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor, e.context = $context`
-
-	cypherRunProduced = `
-MATCH (r:` + LabelNode + ` {key: $run}), (x:` + LabelNode + ` {key: $output})
-MERGE (r)-[e:` + RelProduced + `]->(x)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
-
 	cypherProducerOf = `
 MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(:` + LabelNode + ` {key: $key})
 RETURN p.key AS producer`
@@ -134,28 +124,23 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 		if _, err := lockActiveRun(ctx, tx, "run", io.Run); err != nil {
 			return Node{}, err
 		}
-		link := func(cypher, field string, params map[string]any) error {
-			params["run"], params["actor"], params["context"] = io.Run, actor, optValue(io.InputContext)
-			if _, err := collect(ctx, tx, cypher, params); err != nil {
-				return fmt.Errorf("record %s of run %q: %w", field, io.Run, err)
-			}
-			return nil
+		// The run is locked: its edges are added by the rule every job follows.
+		var edges jobIO
+		context := ""
+		if io.InputContext != nil {
+			context = *io.InputContext
 		}
 		for i, id := range io.Inputs {
 			if _, err := nodeByKey(ctx, tx, fmt.Sprintf("inputs[%d]", i), id); err != nil {
 				return Node{}, err
 			}
-			if err := link(cypherRunInput, "inputs", map[string]any{"input": id}); err != nil {
-				return Node{}, err
-			}
+			edges.read(io.Run, id, context)
 		}
 		for _, p := range inProps {
 			if _, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": p[propKey], "props": p, "actor": actor}); err != nil {
 				return Node{}, fmt.Errorf("record input artifact: %w", err)
 			}
-			if err := link(cypherRunInput, "inputs", map[string]any{"input": p[propKey]}); err != nil {
-				return Node{}, err
-			}
+			edges.read(io.Run, p[propKey].(string), context)
 		}
 		for i, p := range outProps {
 			field := fmt.Sprintf("outputArtifacts[%d]", i)
@@ -165,9 +150,7 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 			if err := producedOnce(ctx, tx, actor, io.Run, field, p); err != nil {
 				return Node{}, err
 			}
-			if err := link(cypherRunProduced, "outputs", map[string]any{"output": p[propKey]}); err != nil {
-				return Node{}, err
-			}
+			edges.wrote(io.Run, p[propKey].(string))
 		}
 		for i, id := range io.OutputModels {
 			field := fmt.Sprintf("outputModels[%d]", i)
@@ -184,9 +167,10 @@ func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, err
 					return Node{}, apperr.Conflicting(field, "model version %q was produced by %v; a model version has one producer", id, p)
 				}
 			}
-			if err := link(cypherRunProduced, "outputs", map[string]any{"output": id}); err != nil {
-				return Node{}, err
-			}
+			edges.wrote(io.Run, id)
+		}
+		if err := linkJobIO(ctx, tx, actor, edges); err != nil {
+			return Node{}, err
 		}
 		return nodeByKey(ctx, tx, "run", io.Run)
 	})

@@ -294,34 +294,21 @@ func smLocate(field, raw string) (smLocation, error) {
 	return smLocation{field: field, uri: uri, namespace: namespace, name: name}, nil
 }
 
-// smJobStatus orders SageMaker's job statuses: a status only replaces one of lower rank.
-func smJobStatus(s string) (canonical string, rank int, ended JobStatus) {
+// smJobProgress places SageMaker's job statuses on the stages of a job.
+func smJobProgress(s string) JobProgress {
 	switch smFold(s) {
 	case "inprogress", "starting", "executing", "running":
-		return "InProgress", 1, ""
+		return JobProgress{Stage: JobStageRunning, Word: "InProgress"}
 	case "stopping":
-		return "Stopping", 2, ""
+		return JobProgress{Stage: JobStageStopping, Word: "Stopping"}
 	case "completed", "succeeded":
-		return "Completed", 3, JobCompleted
+		return JobProgress{Stage: JobStageEnded, Ended: JobCompleted, Word: "Completed"}
 	case "failed":
-		return "Failed", 3, JobFailed
+		return JobProgress{Stage: JobStageEnded, Ended: JobFailed, Word: "Failed"}
 	case "stopped":
-		return "Stopped", 3, JobStopped
+		return JobProgress{Stage: JobStageEnded, Ended: JobStopped, Word: "Stopped"}
 	}
-	return "", 0, ""
-}
-
-// smRunStatus is the tracking status of the run a job executed.
-func smRunStatus(canonical string) RunStatus {
-	switch canonical {
-	case "Completed":
-		return RunFinished
-	case "Failed":
-		return RunFailed
-	case "Stopped":
-		return RunKilled
-	}
-	return RunRunning
+	return JobProgress{}
 }
 
 // smFold folds a SageMaker enum value for comparison: IN_SERVICE, InService and
@@ -435,20 +422,6 @@ REMOVE a._lock_
 WITH a
 OPTIONAL MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(a)
 RETURN a.kind AS kind, collect(p.key) AS producers`
-
-	cypherSMLinkInputs = `
-MATCH (j:` + LabelNode + ` {key: $job})
-UNWIND $keys AS k
-MATCH (v:` + LabelNode + ` {key: k})
-MERGE (v)-[e:` + RelInputTo + `]->(j)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
-
-	cypherSMLinkOutputs = `
-MATCH (j:` + LabelNode + ` {key: $job})
-UNWIND $keys AS k
-MATCH (v:` + LabelNode + ` {key: k})
-MERGE (j)-[e:` + RelProduced + `]->(v)
-  ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
 )
 
 // RecordSageMakerJob records one report of a SageMaker training, processing or transform
@@ -484,9 +457,9 @@ func (s *Store) RecordSageMakerJob(ctx context.Context, actor string, in SageMak
 	if err := checkDescription("failureReason", in.FailureReason); err != nil {
 		return SageMakerRecord{}, err
 	}
-	status, rank, ended := smJobStatus(in.Status)
+	progress := smJobProgress(in.Status)
 	var rec SageMakerRecord
-	if in.Status != "" && rank == 0 {
+	if in.Status != "" && progress.Stage == JobStageUnknown {
 		rec.note("unknown job status %q ignored", truncateForMessage(in.Status))
 	}
 	var hyper any
@@ -581,18 +554,9 @@ func (s *Store) RecordSageMakerJob(ctx context.Context, actor string, in SageMak
 		if in.StartedAt != nil && j.OptTime(propStartedAt) == nil {
 			props[propStartedAt] = in.StartedAt.UTC()
 		}
-		_, haveRank, _ := smJobStatus(j.String(propSMStatus))
-		if haveRank == 0 && j.String(propStatus) != "" {
-			haveRank = 3 // recorded as finished by another surface
-		}
-		if rank > haveRank {
-			props[propSMStatus] = status
-			props[propStatus] = string(JobInProgress)
-			if ended != "" {
-				props[propStatus] = string(ended)
-			}
-		}
-		if in.EndedAt != nil && j.OptTime(propEndedAt) == nil && (ended != "" || haveRank == 3) {
+		haveStage := recordedJobStage(j)
+		maps.Copy(props, advanceJob(j, progress))
+		if in.EndedAt != nil && j.OptTime(propEndedAt) == nil && (progress.Stage == JobStageEnded || haveStage == JobStageEnded) {
 			if start := j.OptTime(propStartedAt); start == nil || !in.EndedAt.Before(*start) {
 				props[propEndedAt] = in.EndedAt.UTC()
 			}
@@ -892,18 +856,12 @@ func (w smTx) mergeVersions(rows []map[string]any) (map[string][]string, error) 
 	return out, nil
 }
 
+// linkJob links a job (whose lock the transaction holds) to what it read and wrote.
 func (w smTx) linkJob(job string, inputs, outputs []string) error {
-	if len(inputs) > 0 {
-		if _, err := w.run(cypherSMLinkInputs, "link inputs of "+job, map[string]any{"job": job, "keys": inputs}); err != nil {
-			return err
-		}
-	}
-	if len(outputs) > 0 {
-		if _, err := w.run(cypherSMLinkOutputs, "link outputs of "+job, map[string]any{"job": job, "keys": outputs}); err != nil {
-			return err
-		}
-	}
-	return nil
+	var io jobIO
+	io.readAll(job, inputs)
+	io.wroteAll(job, outputs)
+	return linkJobIO(w.ctx, w.tx, w.actor, io)
 }
 
 const (
@@ -942,7 +900,7 @@ func (w smTx) recordRun(j Node, in SageMakerJob, out *SageMakerRecord) error {
 	if err != nil {
 		return err
 	}
-	status := smRunStatus(j.String(propSMStatus))
+	status := runStatusOfJob(JobStatus(j.String(propStatus)))
 	var endTime any
 	if status != RunRunning {
 		endTime = timeValue(j.OptTime(propEndedAt))
@@ -962,8 +920,7 @@ func (w smTx) recordRun(j Node, in SageMakerJob, out *SageMakerRecord) error {
 		if Lifecycle(r.String(propLifecycle)) == LifecycleDeleted {
 			return nil
 		}
-		have := RunStatus(r.String(propStatus))
-		if have != status && (have == RunRunning || have == RunScheduled) {
+		if _, moves := advanceRun(RunStatus(r.String(propStatus)), status); moves {
 			if _, err := w.run(cypherSMUpdateRun, "update run "+r.Key, map[string]any{"key": r.Key, "status": string(status), "endTime": endTime}); err != nil {
 				return err
 			}
