@@ -72,7 +72,6 @@ const (
 	cypherInputKinds = `UNWIND range(0, size($inputs) - 1) AS i
 OPTIONAL MATCH (n:` + LabelNode + ` {key: $inputs[i]})
 RETURN i, n.kind AS kind ORDER BY i`
-
 )
 
 // RecordTrainingJob records a training job, the dataset versions (or artifacts) it read
