@@ -87,6 +87,33 @@ REMOVE v.` + createdFlag + `
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
 RETURN v, created`
 
+// datasetVersionRef is a dataset version as the surfaces that record many per report
+// name it: its dataset (namespace and name), where it lives, and its version within
+// the dataset. It is the one place such a version's IDs and its row for
+// mergeDatasetVersionRows are made.
+type datasetVersionRef struct {
+	namespace, name, uri string
+	version              string
+	// versionID is the version id the source gave (stored as versionId), or "".
+	versionID string
+}
+
+func (v datasetVersionRef) datasetKey() string { return DatasetKey(v.namespace, v.name) }
+func (v datasetVersionRef) key() string        { return DatasetVersionKey(v.namespace, v.name, v.version) }
+
+// row is the row mergeDatasetVersionRows records the version from. seq and asOutput,
+// when the caller sets them, order the versions one transaction records.
+func (v datasetVersionRef) row() map[string]any {
+	var versionID any
+	if v.versionID != "" {
+		versionID = v.versionID
+	}
+	return map[string]any{
+		"key": v.key(), "datasetKey": v.datasetKey(), "namespace": v.namespace, "name": v.name,
+		"uri": v.uri, "version": v.version, "versionId": versionID,
+	}
+}
+
 // RegisterDatasetVersion records a dataset version (and its dataset on first use).
 // Registering an equal version again returns it with created=false; the same version
 // with other content is a CONFLICT, because a pinned version never changes.

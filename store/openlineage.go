@@ -186,7 +186,9 @@ type olVersion struct {
 	version string
 }
 
-func (v olVersion) versionKey() string { return DatasetVersionKey(v.namespace, v.name, v.version) }
+func (v olVersion) versionKey() string {
+	return datasetVersionRef{namespace: v.namespace, name: v.name, version: v.version}.key()
+}
 
 func checkOLJob(field string, j OpenLineageJob) (string, error) {
 	if err := checkText(field+".namespace", j.Namespace, MaxNamespaceLength); err != nil {

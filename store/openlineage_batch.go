@@ -535,15 +535,10 @@ func (c *olChunk) addVersions(seq int, reads, writes []olVersion) {
 		k := v.versionKey()
 		if !c.versionSeen[k] {
 			c.versionSeen[k] = true
-			var versionID any
-			if v.pinned != "" {
-				versionID = v.pinned
-			}
-			c.versionRows = append(c.versionRows, map[string]any{
-				"key": k, "datasetKey": v.key, "namespace": v.namespace, "name": v.name,
-				"uri": openLineageURI(v.namespace, v.name), "version": v.version, "versionId": versionID,
-				"seq": seq, "asOutput": written[k],
-			})
+			row := datasetVersionRef{namespace: v.namespace, name: v.name, uri: openLineageURI(v.namespace, v.name),
+				version: v.version, versionID: v.pinned}.row()
+			row["seq"], row["asOutput"] = seq, written[k]
+			c.versionRows = append(c.versionRows, row)
 			if !c.existing[k] && v.version != OpenLineageUnversioned {
 				c.fresh[v.key] = append(c.fresh[v.key], olChunkVersion{version: v.version, key: k, seq: seq, asOutput: written[k]})
 			}

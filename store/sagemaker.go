@@ -834,7 +834,7 @@ func (w smTx) resolveOutputs(name, job string, inputs, outputs []smLocation, wro
 
 func smVersionRow(l smLocation, key string) map[string]any {
 	_, version, _ := cutLast(key, "#")
-	return map[string]any{"key": key, "datasetKey": l.datasetKey(), "namespace": l.namespace, "name": l.name, "uri": l.uri, "version": version, "versionId": version}
+	return datasetVersionRef{namespace: l.namespace, name: l.name, uri: l.uri, version: version, versionID: version}.row()
 }
 
 // mergeVersions merges dataset versions in key order and returns their producers.
