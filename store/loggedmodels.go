@@ -130,10 +130,26 @@ SET m.status = $status, m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor
 RETURN m`
 
+	// cypherListLoggedModels pages through every experiment's logged models: their keys
+	// share one prefix, so this is a range seek on the node-key index in key order from
+	// the cursor ($after, else the prefix) to the end of the prefix ($before).
 	cypherListLoggedModels = `
-MATCH (n:` + LabelNode + `) WHERE n.key STARTS WITH $prefix AND n.key > $after AND n:` + string(KindArtifact) + `
-  AND n.modelId IS NOT NULL AND ($experiments IS NULL OR n.experimentId IN $experiments)
-  AND n.lifecycle = '` + string(LifecycleActive) + `'
+MATCH (n:` + LabelNode + `) WHERE n.key > $after AND n.key < $before AND n:` + string(KindArtifact) + `
+  AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
+WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`
+
+	// cypherListExperimentLoggedModels pages through the logged models of the given
+	// experiments: for each, a seek on loggedModelExperimentIndex reads its models in key
+	// order and stops after $limit, so a page reads at most $limit models per experiment
+	// however many logged models the others hold; the pages are merged in key order.
+	cypherListExperimentLoggedModels = `
+UNWIND $experiments AS experiment
+CALL (experiment) {
+  MATCH (n:` + LabelNode + `:` + string(KindArtifact) + `)
+  WHERE n.` + propExperimentID + ` = experiment AND n.key > $after
+    AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
+  RETURN n ORDER BY n.` + propExperimentID + `, n.key LIMIT $limit
+}
 WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`
 
 	cypherRegistrationsOf = `
@@ -364,13 +380,9 @@ func (s *Store) ListLoggedModels(ctx context.Context, experimentIDs []string, fi
 	if err != nil {
 		return KindPage{}, err
 	}
-	var exps any
-	if experimentIDs != nil {
-		exps = experimentIDs
-	}
+	query, params := listLoggedModelsQuery(experimentIDs, from, first+1)
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (KindPage, error) {
-		recs, err := collect(ctx, tx, cypherListLoggedModels, map[string]any{
-			"prefix": ArtifactKey(loggedModelURIPrefix + "m-"), "after": from, "limit": first + 1, "experiments": exps})
+		recs, err := collect(ctx, tx, query, params)
 		if err != nil {
 			return KindPage{}, fmt.Errorf("list logged models: %w", err)
 		}
@@ -381,6 +393,41 @@ func (s *Store) ListLoggedModels(ctx context.Context, experimentIDs []string, fi
 		return keyPage(nodes, first), nil
 	})
 }
+
+// listLoggedModelsQuery returns the query and parameters for a page of up to limit
+// logged models after the key after, of the given experiments (every experiment when
+// experimentIDs is nil).
+func listLoggedModelsQuery(experimentIDs []string, after string, limit int) (string, map[string]any) {
+	params := map[string]any{"after": after, "limit": limit}
+	if experimentIDs == nil {
+		// Every logged model's key starts with prefix; none starts with before, the
+		// string just past them.
+		prefix := ArtifactKey(loggedModelURIPrefix + "m-")
+		params["after"] = max(after, prefix)
+		params["before"] = prefix[:len(prefix)-1] + string(rune(prefix[len(prefix)-1]+1))
+		return cypherListLoggedModels, params
+	}
+	// Each experiment once: a repeated one would list its models twice.
+	exps := slices.Clone(experimentIDs)
+	slices.Sort(exps)
+	params["experiments"] = slices.Compact(exps)
+	return cypherListExperimentLoggedModels, params
+}
+
+// loggedModelMigration indexes logged models by experiment and key, for listing an
+// experiment's logged models in key order without reading the others'. Only logged
+// models are artifacts with an experiment id, so the index holds nothing else.
+var loggedModelMigration = Migration{
+	Version:     9,
+	Description: "list an experiment's logged models in key order from an index",
+	Statements: []string{
+		`CREATE INDEX ` + loggedModelExperimentIndex + ` IF NOT EXISTS
+		 FOR (m:` + string(KindArtifact) + `) ON (m.` + propExperimentID + `, m.key)`,
+	},
+	Indexes: []string{loggedModelExperimentIndex},
+}
+
+const loggedModelExperimentIndex = "logged_model_experiment_key"
 
 // Registration is one model version registered from a logged model.
 type Registration struct {
