@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -55,6 +56,7 @@ const (
 	propParamKeys        = "paramKeys"
 	propParamValues      = "paramValues"
 	propLoggedModel      = "loggedModel"
+	propModelUpdatedAt   = "updatedAt"
 	loggedModelURIPrefix = "models:/"
 )
 
@@ -91,6 +93,48 @@ func (n Node) Params() []Param {
 		out = append(out, Param{Key: k, Value: v})
 	}
 	return out
+}
+
+// LoggedModel is what a logged model's node records beyond an artifact's fields,
+// decoded in one place (Node.LoggedModel) so no caller reads its properties by name.
+type LoggedModel struct {
+	// ModelID is MLflow's id of the model, m- and 32 hexadecimal digits.
+	ModelID string
+	// ExperimentID is the id (not the node ID) of the experiment it belongs to.
+	ExperimentID string
+	// ModelType is the type its client gave, "" when none.
+	ModelType string
+	Status    LoggedModelStatus
+	// SourceRun is the node ID of the run that logged it, when one did.
+	SourceRun *string
+	// ArtifactLocation is where its files are stored.
+	ArtifactLocation string
+	// UpdatedAt is when it last changed (its creation when it never did).
+	UpdatedAt time.Time
+	// Deleted tells whether it was deleted (it stays in lineage).
+	Deleted bool
+	// Params are its parameters and Tags its tags, each sorted by key.
+	Params []Param
+	Tags   []Tag
+}
+
+// LoggedModel decodes n as a logged model; ok is false when n is not one (any other
+// artifact or node).
+func (n Node) LoggedModel() (m LoggedModel, ok bool) {
+	if !n.IsLoggedModel() {
+		return LoggedModel{}, false
+	}
+	updated := n.RecordedAt
+	if t := n.OptTime(propModelUpdatedAt); t != nil {
+		updated = *t
+	}
+	return LoggedModel{
+		ModelID: n.String(propModelID), ExperimentID: n.String(propExperimentID),
+		ModelType: n.String(propModelType), Status: LoggedModelStatus(n.String(propStatus)),
+		SourceRun: n.OptString(propSourceRun), ArtifactLocation: n.String(propArtifactLocation),
+		UpdatedAt: updated, Deleted: Lifecycle(n.String(propLifecycle)) == LifecycleDeleted,
+		Params: n.Params(), Tags: n.Tags(),
+	}, true
 }
 
 // LoggedModelInput describes a logged model to create.
