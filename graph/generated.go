@@ -84,8 +84,11 @@ type ComplexityRoot struct {
 		Kind       func(childComplexity int) int
 		MediaType  func(childComplexity int) int
 		Name       func(childComplexity int) int
+		Params     func(childComplexity int) int
 		RecordedAt func(childComplexity int) int
 		RecordedBy func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Tags       func(childComplexity int) int
 		URI        func(childComplexity int) int
 	}
 
@@ -877,6 +880,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.Name(childComplexity), true
+	case "Artifact.params":
+		if e.ComplexityRoot.Artifact.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Params(childComplexity), true
 	case "Artifact.recordedAt":
 		if e.ComplexityRoot.Artifact.RecordedAt == nil {
 			break
@@ -889,6 +898,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.RecordedBy(childComplexity), true
+	case "Artifact.status":
+		if e.ComplexityRoot.Artifact.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Status(childComplexity), true
+	case "Artifact.tags":
+		if e.ComplexityRoot.Artifact.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Tags(childComplexity), true
 	case "Artifact.uri":
 		if e.ComplexityRoot.Artifact.URI == nil {
 			break
@@ -3954,6 +3975,22 @@ type Artifact implements Node {
   digest: String
   "The media type, e.g. ` + "`" + `application/x-tar` + "`" + `, when known."
   mediaType: String
+  "For a logged model (MLflow 3's ` + "`" + `log_model` + "`" + `, ID ` + "`" + `artifact:models:/m-…` + "`" + `): where its upload stands; null for any other artifact."
+  status: LoggedModelStatus
+  "For a logged model: its parameters, sorted by key (a parameter never changes once logged); empty for any other artifact."
+  params: [Parameter!]!
+  "For a logged model: its tags, sorted by key (labels: the last write wins); empty for any other artifact."
+  tags: [Tag!]!
+}
+
+"Where a logged model's upload stands, as MLflow's ` + "`" + `LoggedModelStatus` + "`" + ` says."
+enum LoggedModelStatus {
+  "Created; its files are being uploaded (MLflow's ` + "`" + `LOGGED_MODEL_PENDING` + "`" + `)."
+  PENDING
+  "Its client finalized it: the files are complete (` + "`" + `LOGGED_MODEL_READY` + "`" + `)."
+  READY
+  "Its upload failed (` + "`" + `LOGGED_MODEL_UPLOAD_FAILED` + "`" + `)."
+  FAILED
 }
 
 "A model version's approval state, as in SageMaker Model Registry."
@@ -5403,6 +5440,12 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 		return ec.fieldContext_Artifact_digest(ctx, field)
 	case "mediaType":
 		return ec.fieldContext_Artifact_mediaType(ctx, field)
+	case "status":
+		return ec.fieldContext_Artifact_status(ctx, field)
+	case "params":
+		return ec.fieldContext_Artifact_params(ctx, field)
+	case "tags":
+		return ec.fieldContext_Artifact_tags(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Artifact", field.Name)
 }
@@ -8428,6 +8471,93 @@ func (ec *executionContext) _Artifact_mediaType(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Artifact_mediaType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "String")
+}
+
+func (ec *executionContext) _Artifact_status(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LoggedModelStatus) graphql.Marshaler {
+			return ec.marshalOLoggedModelStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLoggedModelStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Artifact", field, false, false, "LoggedModelStatus")
+}
+
+func (ec *executionContext) _Artifact_params(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Parameter) graphql.Marshaler {
+			return ec.marshalNParameter2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Artifact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Parameter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Artifact_tags(ctx context.Context, field graphql.CollectedField, obj *model.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Tag) graphql.Marshaler {
+			return ec.marshalNTag2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐTagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Artifact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tag(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AuditBreak_seq(ctx context.Context, field graphql.CollectedField, obj *model.AuditBreak) (ret graphql.Marshaler) {
@@ -22045,6 +22175,21 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "status":
+			out.Values[i] = ec._Artifact_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "params":
+			out.Values[i] = ec._Artifact_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tags":
+			out.Values[i] = ec._Artifact_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27967,6 +28112,22 @@ func (ec *executionContext) unmarshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋpr
 }
 
 func (ec *executionContext) marshalOJobStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐJobStatus(ctx context.Context, sel ast.SelectionSet, v *model.JobStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOLoggedModelStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLoggedModelStatus(ctx context.Context, v any) (*model.LoggedModelStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.LoggedModelStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLoggedModelStatus2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLoggedModelStatus(ctx context.Context, sel ast.SelectionSet, v *model.LoggedModelStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

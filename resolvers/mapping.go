@@ -120,12 +120,29 @@ func toProcessingJob(n store.Node) *model.ProcessingJob {
 }
 
 func toArtifact(n store.Node) *model.Artifact {
-	return &model.Artifact{
+	a := &model.Artifact{
 		ID: n.Key, Kind: nodeKinds[n.Kind], Name: n.Name,
 		RecordedAt: n.RecordedAt, RecordedBy: n.RecordedBy,
 		URI: n.String("uri"), Digest: n.OptString("digest"), MediaType: n.OptString("mediaType"),
 		ChartType: optEnum[model.ChartType](n.OptString("chartType")), Body: n.Body(),
+		Params: []*model.Parameter{}, Tags: []*model.Tag{},
 	}
+	if lm, ok := n.LoggedModel(); ok {
+		status := loggedModelStatuses[lm.Status]
+		if status != "" {
+			a.Status = &status
+		}
+		a.Params, a.Tags = toParams(lm.Params), toTags(lm.Tags)
+	}
+	return a
+}
+
+// loggedModelStatuses maps the store's logged-model statuses to the API's; one the API
+// does not know is left null.
+var loggedModelStatuses = map[store.LoggedModelStatus]model.LoggedModelStatus{
+	store.LoggedModelPending: model.LoggedModelStatusPending,
+	store.LoggedModelReady:   model.LoggedModelStatusReady,
+	store.LoggedModelFailed:  model.LoggedModelStatusFailed,
 }
 
 func toRegisteredModel(n store.Node) *model.RegisteredModel {

@@ -3,6 +3,8 @@ package server_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -45,6 +47,10 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		}
 	}
 	for i, block := range blocks {
+		var loggedModel string
+		if strings.Contains(block, "query WhatTheRunLogged") {
+			loggedModel = logModel(t, h, runID)
+		}
 		resp := do(t, h, block, nil)
 		if m := expectLine.FindStringSubmatch(block); m != nil {
 			require.Len(t, resp.Errors, 1, "example %d: %s", i, firstLine(block))
@@ -123,6 +129,25 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		if strings.Contains(block, "mutation RecordWhatTheRunRead") {
 			assert.Len(t, get(resp.Data, "logRunIO", "run", "outputs"), 1, "the chart")
 		}
+		if strings.Contains(block, "query WhatTheRunLogged") {
+			byURI := map[any]any{}
+			for _, o := range get(resp.Data, "node", "outputs").([]any) {
+				byURI[get(o, "uri")] = o
+			}
+			model := byURI["models:/"+loggedModel]
+			require.NotNil(t, model, "the logged model is an output of the run: %v", byURI)
+			assert.Equal(t, "artifact:models:/"+loggedModel, get(model, "id"))
+			assert.Equal(t, "READY", get(model, "status"))
+			assert.Equal(t, []any{map[string]any{"key": "alpha", "value": "0.5"}}, get(model, "params"))
+			assert.Equal(t, []any{map[string]any{"key": "team", "value": "risk"}}, get(model, "tags"))
+			delete(byURI, "models:/"+loggedModel)
+			require.Len(t, byURI, 1, "and the chart")
+			for _, chart := range byURI {
+				assert.Nil(t, get(chart, "status"), "a plain artifact has no status")
+				assert.Equal(t, []any{}, get(chart, "params"))
+				assert.Equal(t, []any{}, get(chart, "tags"))
+			}
+		}
 		if strings.Contains(block, "query CompareTheRun") {
 			assert.Equal(t, "run:"+runID, get(resp.Data, "compareRuns", "metrics", 0, "bestRun", "id"))
 		}
@@ -155,4 +180,26 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			assert.Len(t, get(resp.Data, "lineage", "edges"), 4)
 		}
 	}
+}
+
+// logModel makes the calls MLflow 3's log_model makes for a run of the default
+// experiment (create the logged model with the run as its source, finalize it) through
+// the MLflow REST API, and returns the model's id.
+func logModel(t *testing.T, h http.Handler, runID string) string {
+	t.Helper()
+	a := call(t, h, "POST", "/api/2.0/mlflow/logged-models", `{"experiment_id": "0", "name": "model", "source_run_id": "`+runID+`",
+		"params": [{"key": "alpha", "value": "0.5"}], "tags": [{"key": "team", "value": "risk"}]}`, nil)
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	var created struct {
+		Model struct {
+			Info struct {
+				ModelID string `json:"model_id"`
+			} `json:"info"`
+		} `json:"model"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(a.body), &created), a.body)
+	id := created.Model.Info.ModelID
+	a = call(t, h, "PATCH", "/api/2.0/mlflow/logged-models/"+id, `{"model_id": "`+id+`", "status": "LOGGED_MODEL_READY"}`, nil)
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	return id
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -20,6 +21,13 @@ type DatasetVersionInput struct {
 	Digest      *string
 	VersionID   *string
 	Description *string
+	// URIIsLocation says URI is only where this report found the version, not part of
+	// what the version is: its namespace, name and version (the digest) identify it. A
+	// version registered again from another URI is then the same version, not a
+	// CONFLICT, and keeps the URI it was first registered with. MLflow's datasets are
+	// such versions: MLflow keys a dataset by its name and digest, and its source is
+	// where a run read it.
+	URIIsLocation bool
 }
 
 // The dataset-version properties beyond the common ones.
@@ -116,7 +124,8 @@ func (v datasetVersionRef) row() map[string]any {
 
 // RegisterDatasetVersion records a dataset version (and its dataset on first use).
 // Registering an equal version again returns it with created=false; the same version
-// with other content is a CONFLICT, because a pinned version never changes.
+// with other content is a CONFLICT, because a pinned version never changes (another URI
+// too, unless in.URIIsLocation).
 func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in DatasetVersionInput) (v Node, created bool, err error) {
 	namespace, name, err := datasetIdentity(in)
 	if err != nil {
@@ -170,15 +179,18 @@ func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in Dat
 		if created == true {
 			return result{n, true}, nil
 		}
-		err = firstConflict(n, "dataset version", []fieldCheck{
+		checks := []fieldCheck{
 			{"namespace", propNamespace, namespace},
 			{"name", propName, name},
 			{"uri", propURI, in.URI},
 			{"digest", propDigest, in.Digest},
 			{"versionId", propVersionID, in.VersionID},
 			{"description", propDescription, in.Description},
-		})
-		return result{n, false}, err
+		}
+		if in.URIIsLocation {
+			checks = slices.DeleteFunc(checks, func(c fieldCheck) bool { return c.prop == propURI })
+		}
+		return result{n, false}, firstConflict(n, "dataset version", checks)
 	})
 	return res.node, res.created, err
 }

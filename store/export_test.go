@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -53,3 +54,32 @@ WHERE node.key = $key RETURN count(node) AS n`, map[string]any{"q": propName + "
 
 // LuceneQuery exposes the full-text query a search sends (scratch).
 func LuceneQuery(text string) string { return luceneQuery(searchWords(text), nil) }
+
+// ListLoggedModelsPlan returns the operators of the plan Neo4j makes for the query
+// ListLoggedModels sends for these experiments (nil: every experiment), each as
+// "Operator details" indented by depth, as EXPLAIN shows them.
+func ListLoggedModelsPlan(ctx context.Context, s *Store, experimentIDs []string) ([]string, error) {
+	query, params := listLoggedModelsQuery(experimentIDs, "", 100)
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]string, error) {
+		res, err := tx.Run(ctx, "EXPLAIN "+query, params)
+		if err != nil {
+			return nil, err
+		}
+		sum, err := res.Consume(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		var walk func(p neo4j.Plan, depth int)
+		walk = func(p neo4j.Plan, depth int) {
+			details, _ := p.Arguments()["Details"].(string)
+			op, _, _ := strings.Cut(p.Operator(), "@")
+			out = append(out, strings.Repeat("  ", depth)+op+" "+details)
+			for _, c := range p.Children() {
+				walk(c, depth+1)
+			}
+		}
+		walk(sum.Plan(), 0)
+		return out, nil
+	})
+}

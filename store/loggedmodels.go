@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -55,6 +56,7 @@ const (
 	propParamKeys        = "paramKeys"
 	propParamValues      = "paramValues"
 	propLoggedModel      = "loggedModel"
+	propModelUpdatedAt   = "updatedAt"
 	loggedModelURIPrefix = "models:/"
 )
 
@@ -91,6 +93,48 @@ func (n Node) Params() []Param {
 		out = append(out, Param{Key: k, Value: v})
 	}
 	return out
+}
+
+// LoggedModel is what a logged model's node records beyond an artifact's fields,
+// decoded in one place (Node.LoggedModel) so no caller reads its properties by name.
+type LoggedModel struct {
+	// ModelID is MLflow's id of the model, m- and 32 hexadecimal digits.
+	ModelID string
+	// ExperimentID is the id (not the node ID) of the experiment it belongs to.
+	ExperimentID string
+	// ModelType is the type its client gave, "" when none.
+	ModelType string
+	Status    LoggedModelStatus
+	// SourceRun is the node ID of the run that logged it, when one did.
+	SourceRun *string
+	// ArtifactLocation is where its files are stored.
+	ArtifactLocation string
+	// UpdatedAt is when it last changed (its creation when it never did).
+	UpdatedAt time.Time
+	// Deleted tells whether it was deleted (it stays in lineage).
+	Deleted bool
+	// Params are its parameters and Tags its tags, each sorted by key.
+	Params []Param
+	Tags   []Tag
+}
+
+// LoggedModel decodes n as a logged model; ok is false when n is not one (any other
+// artifact or node).
+func (n Node) LoggedModel() (m LoggedModel, ok bool) {
+	if !n.IsLoggedModel() {
+		return LoggedModel{}, false
+	}
+	updated := n.RecordedAt
+	if t := n.OptTime(propModelUpdatedAt); t != nil {
+		updated = *t
+	}
+	return LoggedModel{
+		ModelID: n.String(propModelID), ExperimentID: n.String(propExperimentID),
+		ModelType: n.String(propModelType), Status: LoggedModelStatus(n.String(propStatus)),
+		SourceRun: n.OptString(propSourceRun), ArtifactLocation: n.String(propArtifactLocation),
+		UpdatedAt: updated, Deleted: Lifecycle(n.String(propLifecycle)) == LifecycleDeleted,
+		Params: n.Params(), Tags: n.Tags(),
+	}, true
 }
 
 // LoggedModelInput describes a logged model to create.
@@ -130,10 +174,26 @@ SET m.status = $status, m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor
 RETURN m`
 
+	// cypherListLoggedModels pages through every experiment's logged models: their keys
+	// share one prefix, so this is a range seek on the node-key index in key order from
+	// the cursor ($after, else the prefix) to the end of the prefix ($before).
 	cypherListLoggedModels = `
-MATCH (n:` + LabelNode + `) WHERE n.key STARTS WITH $prefix AND n.key > $after AND n:` + string(KindArtifact) + `
-  AND n.modelId IS NOT NULL AND ($experiments IS NULL OR n.experimentId IN $experiments)
-  AND n.lifecycle = '` + string(LifecycleActive) + `'
+MATCH (n:` + LabelNode + `) WHERE n.key > $after AND n.key < $before AND n:` + string(KindArtifact) + `
+  AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
+WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`
+
+	// cypherListExperimentLoggedModels pages through the logged models of the given
+	// experiments: for each, a seek on loggedModelExperimentIndex reads its models in key
+	// order and stops after $limit, so a page reads at most $limit models per experiment
+	// however many logged models the others hold; the pages are merged in key order.
+	cypherListExperimentLoggedModels = `
+UNWIND $experiments AS experiment
+CALL (experiment) {
+  MATCH (n:` + LabelNode + `:` + string(KindArtifact) + `)
+  WHERE n.` + propExperimentID + ` = experiment AND n.key > $after
+    AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
+  RETURN n ORDER BY n.` + propExperimentID + `, n.key LIMIT $limit
+}
 WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`
 
 	cypherRegistrationsOf = `
@@ -367,13 +427,9 @@ func (s *Store) ListLoggedModels(ctx context.Context, experimentIDs []string, fi
 	if err != nil {
 		return KindPage{}, err
 	}
-	var exps any
-	if experimentIDs != nil {
-		exps = experimentIDs
-	}
+	query, params := listLoggedModelsQuery(experimentIDs, from, first+1)
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (KindPage, error) {
-		recs, err := collect(ctx, tx, cypherListLoggedModels, map[string]any{
-			"prefix": ArtifactKey(loggedModelURIPrefix + "m-"), "after": from, "limit": first + 1, "experiments": exps})
+		recs, err := collect(ctx, tx, query, params)
 		if err != nil {
 			return KindPage{}, fmt.Errorf("list logged models: %w", err)
 		}
@@ -384,6 +440,41 @@ func (s *Store) ListLoggedModels(ctx context.Context, experimentIDs []string, fi
 		return keyPage(nodes, first), nil
 	})
 }
+
+// listLoggedModelsQuery returns the query and parameters for a page of up to limit
+// logged models after the key after, of the given experiments (every experiment when
+// experimentIDs is nil).
+func listLoggedModelsQuery(experimentIDs []string, after string, limit int) (string, map[string]any) {
+	params := map[string]any{"after": after, "limit": limit}
+	if experimentIDs == nil {
+		// Every logged model's key starts with prefix; none starts with before, the
+		// string just past them.
+		prefix := ArtifactKey(loggedModelURIPrefix + "m-")
+		params["after"] = max(after, prefix)
+		params["before"] = prefix[:len(prefix)-1] + string(rune(prefix[len(prefix)-1]+1))
+		return cypherListLoggedModels, params
+	}
+	// Each experiment once: a repeated one would list its models twice.
+	exps := slices.Clone(experimentIDs)
+	slices.Sort(exps)
+	params["experiments"] = slices.Compact(exps)
+	return cypherListExperimentLoggedModels, params
+}
+
+// loggedModelMigration indexes logged models by experiment and key, for listing an
+// experiment's logged models in key order without reading the others'. Only logged
+// models are artifacts with an experiment id, so the index holds nothing else.
+var loggedModelMigration = Migration{
+	Version:     9,
+	Description: "list an experiment's logged models in key order from an index",
+	Statements: []string{
+		`CREATE INDEX ` + loggedModelExperimentIndex + ` IF NOT EXISTS
+		 FOR (m:` + string(KindArtifact) + `) ON (m.` + propExperimentID + `, m.key)`,
+	},
+	Indexes: []string{loggedModelExperimentIndex},
+}
+
+const loggedModelExperimentIndex = "logged_model_experiment_key"
 
 // Registration is one model version registered from a logged model.
 type Registration struct {

@@ -97,6 +97,12 @@ type Artifact struct {
 	Digest *string `json:"digest,omitempty"`
 	// The media type, e.g. `application/x-tar`, when known.
 	MediaType *string `json:"mediaType,omitempty"`
+	// For a logged model (MLflow 3's `log_model`, ID `artifact:models:/m-…`): where its upload stands; null for any other artifact.
+	Status *LoggedModelStatus `json:"status,omitempty"`
+	// For a logged model: its parameters, sorted by key (a parameter never changes once logged); empty for any other artifact.
+	Params []*Parameter `json:"params"`
+	// For a logged model: its tags, sorted by key (labels: the last write wins); empty for any other artifact.
+	Tags []*Tag `json:"tags"`
 }
 
 func (Artifact) IsNode() {}
@@ -1996,6 +2002,67 @@ func (e *LineageEdgeType) UnmarshalJSON(b []byte) error {
 }
 
 func (e LineageEdgeType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a logged model's upload stands, as MLflow's `LoggedModelStatus` says.
+type LoggedModelStatus string
+
+const (
+	// Created; its files are being uploaded (MLflow's `LOGGED_MODEL_PENDING`).
+	LoggedModelStatusPending LoggedModelStatus = "PENDING"
+	// Its client finalized it: the files are complete (`LOGGED_MODEL_READY`).
+	LoggedModelStatusReady LoggedModelStatus = "READY"
+	// Its upload failed (`LOGGED_MODEL_UPLOAD_FAILED`).
+	LoggedModelStatusFailed LoggedModelStatus = "FAILED"
+)
+
+var AllLoggedModelStatus = []LoggedModelStatus{
+	LoggedModelStatusPending,
+	LoggedModelStatusReady,
+	LoggedModelStatusFailed,
+}
+
+func (e LoggedModelStatus) IsValid() bool {
+	switch e {
+	case LoggedModelStatusPending, LoggedModelStatusReady, LoggedModelStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e LoggedModelStatus) String() string {
+	return string(e)
+}
+
+func (e *LoggedModelStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LoggedModelStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LoggedModelStatus", str)
+	}
+	return nil
+}
+
+func (e LoggedModelStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LoggedModelStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LoggedModelStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

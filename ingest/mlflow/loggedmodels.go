@@ -109,21 +109,18 @@ func (s *server) loggedModelJSON(q *request, m store.Node) (map[string]any, erro
 	for _, r := range regs {
 		registrations = append(registrations, map[string]any{"name": r.Model, "version": strconv.FormatInt(r.Version, 10)})
 	}
-	updated := m.RecordedAt
-	if t := m.OptTime("updatedAt"); t != nil {
-		updated = *t
-	}
+	lm, _ := m.LoggedModel()
 	info := map[string]any{
-		"model_id": m.String("modelId"), "experiment_id": m.String("experimentId"), "name": m.Name,
-		"creation_timestamp_ms": millis(m.RecordedAt), "last_updated_timestamp_ms": millis(updated),
-		"artifact_uri": m.String("artifactLocation"), "status": statusName(m.String("status")),
-		"model_type": m.String("modelType"), "tags": tagsJSON(m.Tags()), "registrations": registrations,
+		"model_id": lm.ModelID, "experiment_id": lm.ExperimentID, "name": m.Name,
+		"creation_timestamp_ms": millis(m.RecordedAt), "last_updated_timestamp_ms": millis(lm.UpdatedAt),
+		"artifact_uri": lm.ArtifactLocation, "status": statusName(string(lm.Status)),
+		"model_type": lm.ModelType, "tags": tagsJSON(lm.Tags), "registrations": registrations,
 	}
-	if run := m.OptString("sourceRun"); run != nil {
-		info["source_run_id"] = runIDOf(*run)
+	if lm.SourceRun != nil {
+		info["source_run_id"] = runIDOf(*lm.SourceRun)
 	}
 	params := make([]map[string]any, 0)
-	for _, p := range m.Params() {
+	for _, p := range lm.Params {
 		params = append(params, map[string]any{"key": p.Key, "value": p.Value})
 	}
 	return map[string]any{"info": info, "data": map[string]any{"params": params, "metrics": []any{}}}, nil
@@ -368,25 +365,23 @@ func (s *server) searchLoggedModels(q *request) (any, error) {
 }
 
 func loggedModelValues(m store.Node) entityValues {
+	lm, _ := m.LoggedModel()
 	runID := ""
-	if run := m.OptString("sourceRun"); run != nil {
-		runID = runIDOf(*run)
+	if lm.SourceRun != nil {
+		runID = runIDOf(*lm.SourceRun)
 	}
 	created := float64(millis(m.RecordedAt))
-	updated := created
-	if t := m.OptTime("updatedAt"); t != nil {
-		updated = float64(millis(*t))
-	}
+	updated := float64(millis(lm.UpdatedAt))
 	return entityValues{
 		strs: map[string]string{
-			"name": m.Name, "model_id": m.String("modelId"), "model_type": m.String("modelType"),
-			"status": m.String("status"), "source_run_id": runID,
+			"name": m.Name, "model_id": lm.ModelID, "model_type": lm.ModelType,
+			"status": string(lm.Status), "source_run_id": runID,
 		},
 		nums: map[string]float64{
 			"creation_timestamp": created, "creation_time": created,
 			"last_updated_timestamp": updated, "last_updated_time": updated,
 		},
-		tags: tagMap(m.Tags()),
+		tags: tagMap(lm.Tags),
 	}
 }
 

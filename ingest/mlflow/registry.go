@@ -273,8 +273,8 @@ func (s *server) createModelVersion(q *request) (any, error) {
 			return nil, err
 		}
 		in.LoggedModel = modelID
-		if run := m.OptString("sourceRun"); run != nil && in.ProducedByRun == nil {
-			in.ProducedByRun = run
+		if lm, _ := m.LoggedModel(); lm.SourceRun != nil && in.ProducedByRun == nil {
+			in.ProducedByRun = lm.SourceRun
 		}
 	}
 	items, err := q.list("tags")

@@ -458,9 +458,12 @@ func (s *server) logInputs(q *request) (any, error) {
 		if name == "" || digest == "" {
 			return nil, apperr.Invalid(field+".dataset", "needs a name and a digest")
 		}
+		// MLflow keys a dataset by its name and digest; its source is where this run
+		// read it, so the same name and digest from another source is the same version.
 		uri := datasetURI(source, name)
 		ns, dsName := "mlflow", name
-		dv, _, err := s.st.RegisterDatasetVersion(ctx, q.actor(), store.DatasetVersionInput{URI: uri, Namespace: &ns, Name: &dsName, Digest: &digest})
+		dv, _, err := s.st.RegisterDatasetVersion(ctx, q.actor(), store.DatasetVersionInput{
+			URI: uri, Namespace: &ns, Name: &dsName, Digest: &digest, URIIsLocation: true})
 		if err != nil {
 			return nil, apperr.WithFieldPrefix(err, field+".dataset")
 		}
