@@ -72,6 +72,7 @@ var Schema = Migrator{
 		auditLogMigration,
 		transformModelMigration,
 		nodeSearchMigration,
+		endpointStateMigration,
 	},
 }
 
