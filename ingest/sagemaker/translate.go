@@ -396,7 +396,7 @@ func NormalizeURI(field, raw string) (string, error) {
 	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme == "" {
-		return "", apperr.Invalid(field, "must be an absolute URI with a scheme, like s3://bucket/path (got %q)", truncate(raw))
+		return "", apperr.Invalid(field, "must be an absolute URI with a scheme, like s3://bucket/path or file:///data/x (got %q)", truncate(raw))
 	}
 	if _, hasPassword := u.User.Password(); hasPassword {
 		return "", apperr.Invalid(field, "must not contain a password; record the location without credentials")
