@@ -64,18 +64,21 @@ MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {ke
 WHERE d.to IS NULL AND ($variant IS NULL OR d.variant = $variant)
 RETURN mv, d, e ORDER BY d.variant, d.from`
 
+	// $at is when the deployment ended: nil for now; never before it began.
 	cypherEndDeployments = `
 MATCH (:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
 WHERE d.to IS NULL AND d.variant = $variant
-SET d.to = datetime.transaction(), d.endedBy = $actor
+SET d.to = CASE WHEN $at IS NULL THEN datetime.transaction() WHEN $at < d.from THEN d.from ELSE $at END,
+    d.endedBy = $actor
 RETURN count(d) AS ended`
 
+	// $at is when the deployment began: nil for now.
 	cypherCreateDeployment = `
 MATCH (mv:` + LabelNode + ` {key: $modelVersion}), (e:` + LabelNode + ` {key: $key})
 SET e.deploymentCount = e.deploymentCount + 1
 CREATE (mv)-[d:` + RelDeployedTo + ` {
     id: $key + '#' + toString(e.deploymentCount), variant: $variant, trafficShare: $share,
-    from: datetime.transaction(), recordedAt: datetime.transaction(), recordedBy: $actor}]->(e)
+    from: coalesce($at, datetime.transaction()), recordedAt: datetime.transaction(), recordedBy: $actor}]->(e)
 RETURN mv, d, e`
 )
 
@@ -132,13 +135,13 @@ func (s *Store) DeployModelVersion(ctx context.Context, actor string, in Deploym
 			if prev.ModelVersion.Key == in.ModelVersion && prev.TrafficShare == in.TrafficShare {
 				return result{dep: *prev}, nil
 			}
-			if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor}); err != nil {
+			if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor, "at": nil}); err != nil {
 				return result{}, fmt.Errorf("end deployments of %q: %w", key, err)
 			}
 		}
 		recs, err := collect(ctx, tx, cypherCreateDeployment, map[string]any{
 			"key": key, "modelVersion": in.ModelVersion, "variant": in.Variant,
-			"share": in.TrafficShare, "actor": actor,
+			"share": in.TrafficShare, "actor": actor, "at": nil,
 		})
 		if err != nil {
 			return result{}, fmt.Errorf("deploy %q to %q: %w", in.ModelVersion, key, err)

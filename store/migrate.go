@@ -73,6 +73,7 @@ var Schema = Migrator{
 		transformModelMigration,
 		nodeSearchMigration,
 		loggedModelMigration,
+		endpointStateMigration,
 	},
 }
 

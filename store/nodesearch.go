@@ -70,7 +70,7 @@ var searchFields = []struct {
 	{propDigest, 1, 3, false},
 	{propVersionID, 1, 3, false},
 	{propModelID, 1, 3, false},
-	{propSMArn, 1, 0, false},
+	{propExternalID, 1, 0, false},
 }
 
 // nodeSearchMigration creates the full-text index node search reads and the index of

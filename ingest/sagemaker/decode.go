@@ -40,11 +40,11 @@ var ignoredDetailTypes = map[string]string{
 type Item struct {
 	// Kind names what the element is: its detail-type, or Describe<Resource>.
 	Kind           string
-	Job            *store.SageMakerJob
-	ModelPackage   *store.SageMakerModelPackage
-	Model          *store.SageMakerModel
-	EndpointConfig *store.SageMakerEndpointConfig
-	Endpoint       *store.SageMakerEndpoint
+	Job            *Job
+	ModelPackage   *ModelPackage
+	Model          *Model
+	EndpointConfig *EndpointConfig
+	Endpoint       *Endpoint
 	Ignore         string
 }
 
@@ -206,10 +206,10 @@ func checkSource(m fields) error {
 }
 
 // trainingJob decodes a training job's detail or DescribeTrainingJob response.
-func trainingJob(d fields) (*store.SageMakerJob, error) {
+func trainingJob(d fields) (*Job, error) {
 	name, err := nameOf(d, "TrainingJobName", "TrainingJobArn", "training-job/")
-	j := &store.SageMakerJob{
-		Type: store.SageMakerTraining, Name: name, ARN: d.optStr("TrainingJobArn"),
+	j := &Job{
+		Type: Training, Name: name, ARN: d.optStr("TrainingJobArn"),
 		Status: d.str("TrainingJobStatus"), FailureReason: d.optStr("FailureReason"),
 		StartedAt: d.time("TrainingStartTime"), EndedAt: d.time("TrainingEndTime"),
 		Image:           d.obj("AlgorithmSpecification").firstStr("TrainingImage", "AlgorithmName"),
@@ -238,18 +238,18 @@ func trainingJob(d fields) (*store.SageMakerJob, error) {
 	for _, c := range d.objs("InputDataConfig") {
 		channel := c.str("ChannelName")
 		if uri := c.obj("DataSource").obj("S3DataSource").str("S3Uri"); uri != "" {
-			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: channel, URI: uri})
+			j.Inputs = append(j.Inputs, Channel{Name: channel, URI: uri})
 		}
 	}
 	return checked(j, err, d)
 }
 
 // processingJob decodes a processing job's detail or DescribeProcessingJob response.
-func processingJob(d fields) (*store.SageMakerJob, error) {
+func processingJob(d fields) (*Job, error) {
 	name, err := nameOf(d, "ProcessingJobName", "ProcessingJobArn", "processing-job/")
 	cc := d.obj("ProcessingResources").obj("ClusterConfig")
-	j := &store.SageMakerJob{
-		Type: store.SageMakerProcessing, Name: name, ARN: d.optStr("ProcessingJobArn"),
+	j := &Job{
+		Type: Processing, Name: name, ARN: d.optStr("ProcessingJobArn"),
 		Status: d.str("ProcessingJobStatus"), FailureReason: d.optStr("FailureReason"),
 		StartedAt: d.time("ProcessingStartTime"), EndedAt: d.time("ProcessingEndTime"),
 		InstanceType: cc.optStr("InstanceType"), InstanceCount: cc.optInt("InstanceCount"),
@@ -262,13 +262,13 @@ func processingJob(d fields) (*store.SageMakerJob, error) {
 		uri := firstNonEmpty(in.obj("S3Input").str("S3Uri"),
 			dd.obj("AthenaDatasetDefinition").str("OutputS3Uri"), dd.obj("RedshiftDatasetDefinition").str("OutputS3Uri"))
 		if uri != "" {
-			j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: channel, URI: uri})
+			j.Inputs = append(j.Inputs, Channel{Name: channel, URI: uri})
 		}
 	}
 	for _, out := range d.obj("ProcessingOutputConfig").objs("Outputs") {
 		channel := out.str("OutputName")
 		if uri := out.obj("S3Output").str("S3Uri"); uri != "" {
-			j.Outputs = append(j.Outputs, store.SageMakerChannel{Name: channel, URI: uri})
+			j.Outputs = append(j.Outputs, Channel{Name: channel, URI: uri})
 		}
 	}
 	return checked(j, err, d)
@@ -276,11 +276,11 @@ func processingJob(d fields) (*store.SageMakerJob, error) {
 
 // transformJob decodes a batch transform job's detail or DescribeTransformJob response:
 // a processing job that reads its input and the model, and writes its output.
-func transformJob(d fields) (*store.SageMakerJob, error) {
+func transformJob(d fields) (*Job, error) {
 	name, err := nameOf(d, "TransformJobName", "TransformJobArn", "transform-job/")
 	tr := d.obj("TransformResources")
-	j := &store.SageMakerJob{
-		Type: store.SageMakerTransform, Name: name, ARN: d.optStr("TransformJobArn"),
+	j := &Job{
+		Type: Transform, Name: name, ARN: d.optStr("TransformJobArn"),
 		Status: d.str("TransformJobStatus"), FailureReason: d.optStr("FailureReason"),
 		StartedAt: d.time("TransformStartTime"), EndedAt: d.time("TransformEndTime"),
 		InstanceType: tr.optStr("InstanceType"), InstanceCount: tr.optInt("InstanceCount"),
@@ -288,28 +288,28 @@ func transformJob(d fields) (*store.SageMakerJob, error) {
 		Experiment: experiment(d.obj("ExperimentConfig")),
 	}
 	if uri := d.obj("TransformInput").obj("DataSource").obj("S3DataSource").str("S3Uri"); uri != "" {
-		j.Inputs = append(j.Inputs, store.SageMakerChannel{Name: "TransformInput", URI: uri})
+		j.Inputs = append(j.Inputs, Channel{Name: "TransformInput", URI: uri})
 	}
 	if uri := d.obj("TransformOutput").str("S3OutputPath"); uri != "" {
-		j.Outputs = append(j.Outputs, store.SageMakerChannel{Name: "TransformOutput", URI: uri})
+		j.Outputs = append(j.Outputs, Channel{Name: "TransformOutput", URI: uri})
 	}
 	return checked(j, err, d)
 }
 
 // pipelineStep decodes a pipeline step's status change: the job the step ran, known by
 // its ARN in the step's metadata, with the step's status.
-func pipelineStep(d fields) (*store.SageMakerJob, string, error) {
+func pipelineStep(d fields) (*Job, string, error) {
 	meta := d.obj("metadata")
 	step := d.str("stepName")
 	status, failure, execution, stepType := d.str("currentStepStatus"), d.optStr("failureReason"), d.optStr("pipelineExecutionArn"), d.str("stepType")
-	var j *store.SageMakerJob
+	var j *Job
 	for _, k := range []struct {
 		key, resource string
-		typ           store.SageMakerJobType
+		typ           JobType
 	}{
-		{"trainingJob", "training-job/", store.SageMakerTraining},
-		{"processingJob", "processing-job/", store.SageMakerProcessing},
-		{"transformJob", "transform-job/", store.SageMakerTransform},
+		{"trainingJob", "training-job/", Training},
+		{"processingJob", "processing-job/", Processing},
+		{"transformJob", "transform-job/", Transform},
 	} {
 		arn := meta.obj(k.key).str("arn")
 		if arn == "" || j != nil {
@@ -319,7 +319,7 @@ func pipelineStep(d fields) (*store.SageMakerJob, string, error) {
 		if name == "" {
 			return nil, "", apperr.Invalid(meta.obj(k.key).at("arn"), "%q is not the ARN of a SageMaker %s", truncate(arn), strings.TrimSuffix(k.resource, "/"))
 		}
-		j = &store.SageMakerJob{Type: k.typ, Name: name, ARN: &arn, Status: status, FailureReason: failure, PipelineExecution: execution}
+		j = &Job{Type: k.typ, Name: name, ARN: &arn, Status: status, FailureReason: failure, PipelineExecution: execution}
 		if step != "" {
 			j.PipelineStep = &step
 		}
@@ -348,7 +348,7 @@ func modelPackage(d fields, at *time.Time) (Item, error) {
 	arn := d.str("ModelPackageArn")
 	group := d.str("ModelPackageGroupName")
 	version := d.optInt("ModelPackageVersion")
-	mp := &store.SageMakerModelPackage{
+	mp := &ModelPackage{
 		ARN:    d.optStr("ModelPackageArn"),
 		Status: d.optStr("ModelPackageStatus"), Approval: d.optStr("ModelApprovalStatus"),
 		ApprovalDescription: d.optStr("ApprovalDescription"),
@@ -393,9 +393,9 @@ func modelPackage(d fields, at *time.Time) (Item, error) {
 }
 
 // model decodes a DescribeModel response.
-func model(d fields) (*store.SageMakerModel, error) {
+func model(d fields) (*Model, error) {
 	name, err := nameOf(d, "ModelName", "ModelArn", "model/")
-	m := &store.SageMakerModel{Name: name, ARN: d.optStr("ModelArn")}
+	m := &Model{Name: name, ARN: d.optStr("ModelArn")}
 	var containers []fields
 	if pc := d.obj("PrimaryContainer"); pc.present() {
 		containers = append(containers, pc)
@@ -413,11 +413,11 @@ func model(d fields) (*store.SageMakerModel, error) {
 }
 
 // endpointConfig decodes a DescribeEndpointConfig response.
-func endpointConfig(d fields) (*store.SageMakerEndpointConfig, error) {
+func endpointConfig(d fields) (*EndpointConfig, error) {
 	name, err := nameOf(d, "EndpointConfigName", "EndpointConfigArn", "endpoint-config/")
-	c := &store.SageMakerEndpointConfig{Name: name, ARN: d.optStr("EndpointConfigArn")}
+	c := &EndpointConfig{Name: name, ARN: d.optStr("EndpointConfigArn")}
 	for _, v := range d.objs("ProductionVariants") {
-		variant := store.SageMakerVariant{Name: v.str("VariantName"), ModelName: v.str("ModelName"), Weight: v.optFloat("InitialVariantWeight")}
+		variant := Variant{Name: v.str("VariantName"), ModelName: v.str("ModelName"), Weight: v.optFloat("InitialVariantWeight")}
 		if variant.ModelName == "" && err == nil && d.err() == nil {
 			err = apperr.Invalid(v.at("ModelName"), "is missing")
 		}
@@ -428,9 +428,9 @@ func endpointConfig(d fields) (*store.SageMakerEndpointConfig, error) {
 
 // endpoint decodes an endpoint state change, an endpoint deployment state change or a
 // DescribeEndpoint response.
-func endpoint(d fields, at *time.Time) (*store.SageMakerEndpoint, error) {
+func endpoint(d fields, at *time.Time) (*Endpoint, error) {
 	name, err := nameOf(d, "EndpointName", "EndpointArn", "endpoint/")
-	e := &store.SageMakerEndpoint{
+	e := &Endpoint{
 		Name: name, ARN: d.optStr("EndpointArn"), Config: d.optStr("EndpointConfigName"),
 		Status: d.optStr("EndpointStatus"), ModifiedAt: d.time("LastModifiedTime"),
 	}
@@ -438,7 +438,7 @@ func endpoint(d fields, at *time.Time) (*store.SageMakerEndpoint, error) {
 		e.ModifiedAt = at
 	}
 	for _, v := range d.objs("ProductionVariants") {
-		variant := store.SageMakerVariant{Name: v.str("VariantName"), Weight: v.optFloat("CurrentWeight")}
+		variant := Variant{Name: v.str("VariantName"), Weight: v.optFloat("CurrentWeight")}
 		if desired := v.optFloat("DesiredWeight"); variant.Weight == nil {
 			variant.Weight = desired
 		}
@@ -447,12 +447,12 @@ func endpoint(d fields, at *time.Time) (*store.SageMakerEndpoint, error) {
 	return checked(e, err, d)
 }
 
-func experiment(c fields) *store.SageMakerExperimentConfig {
-	e := &store.SageMakerExperimentConfig{
+func experiment(c fields) *ExperimentConfig {
+	e := &ExperimentConfig{
 		ExperimentName: c.str("ExperimentName"), TrialName: c.str("TrialName"),
 		TrialComponentDisplayName: c.str("TrialComponentDisplayName"), RunName: c.str("RunName"),
 	}
-	if *e == (store.SageMakerExperimentConfig{}) {
+	if *e == (ExperimentConfig{}) {
 		return nil
 	}
 	return e

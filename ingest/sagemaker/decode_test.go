@@ -62,7 +62,7 @@ func TestDecodeRecognises(t *testing.T) {
 		"TrainingJobArn":"arn:aws:sagemaker:us-east-1:123456789012:training-job/train-1","ProcessingJobStatus":"InProgress"}`))
 	require.NoError(t, err)
 	assert.Equal(t, "DescribeProcessingJob", it.Kind)
-	assert.Equal(t, store.SageMakerProcessing, it.Job.Type)
+	assert.Equal(t, Processing, it.Job.Type)
 	assert.Equal(t, "rule-eval", it.Job.Name)
 
 	// Names from ARNs, numbers as strings, re-cased keys.

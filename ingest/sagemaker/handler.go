@@ -1,8 +1,9 @@
 // Package sagemaker accepts what Amazon SageMaker reports about its jobs, model
 // packages and endpoints — EventBridge events from aws.sagemaker, and the JSON responses
 // of its Describe* APIs that an exporter forwards — at POST /api/v1/sagemaker/events,
-// and records them through the store (store.RecordSageMaker*), which owns the mapping
-// onto the provenance graph. This package decodes, dispatches and answers; see
+// translates them into the store's domain commands (Translate: a job reported, a model
+// version reported, a serving model, a deployment configuration, an endpoint reported),
+// and has the store record them; the store owns the graph's rules. See
 // docs/ingest-sagemaker.md.
 package sagemaker
 
@@ -178,24 +179,15 @@ func (h *handler) record(ctx context.Context, who string, i int, el any, unavail
 	if err == nil && unavailable != nil {
 		err = unavailable
 	}
-	var rec store.SageMakerRecord
+	var rec store.ReportOutcome
+	if err == nil && it.Ignore != "" {
+		out.Status, out.Reason = StatusIgnored, it.Ignore
+		return out
+	}
 	if err == nil {
-		switch {
-		case it.Ignore != "":
-			out.Status, out.Reason = StatusIgnored, it.Ignore
-			return out
-		case it.Job != nil:
-			rec, err = h.st.RecordSageMakerJob(ctx, who, *it.Job)
-		case it.ModelPackage != nil:
-			rec, err = h.st.RecordSageMakerModelPackage(ctx, who, *it.ModelPackage)
-		case it.Model != nil:
-			rec, err = h.st.RecordSageMakerModel(ctx, who, *it.Model)
-		case it.EndpointConfig != nil:
-			rec, err = h.st.RecordSageMakerEndpointConfig(ctx, who, *it.EndpointConfig)
-		case it.Endpoint != nil:
-			rec, err = h.st.RecordSageMakerEndpoint(ctx, who, *it.Endpoint)
-		default:
-			err = fmt.Errorf("decoded %q into nothing to record", it.Kind)
+		var cmd Command
+		if cmd, err = Translate(it); err == nil {
+			rec, err = cmd.Record(ctx, h.st, who)
 		}
 	}
 	if err != nil {

@@ -110,8 +110,8 @@ func TestPipelineThroughHTTP(t *testing.T) {
 	assert.Contains(t, res.Results[6].Reason, "CheckAUCFraud")
 
 	lake := "s3://" + tk + "-lake"
-	raw := store.DatasetVersionKey(lake, "raw/customers/2026-03", store.SageMakerVersion)
-	train := store.DatasetVersionKey(lake, "features/fraud/train", store.SageMakerVersion)
+	raw := store.DatasetVersionKey(lake, "raw/customers/2026-03", sagemaker.PinnedVersion)
+	train := store.DatasetVersionKey(lake, "features/fraud/train", sagemaker.PinnedVersion)
 	prep := store.JobKey("sagemaker", "fraud-preprocess-"+tk)
 	job := store.JobKey("sagemaker", "fraud-xgb-"+tk)
 	version := store.ModelVersionKey("fraud-models-"+tk, 1)
@@ -181,12 +181,12 @@ func TestPipelineThroughHTTP(t *testing.T) {
 	inputs, err = st.InputsOf(ctx, transform)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{
-		store.DatasetVersionKey(lake, "scoring/2026-03-03", store.SageMakerVersion),
+		store.DatasetVersionKey(lake, "scoring/2026-03-03", sagemaker.PinnedVersion),
 		store.ArtifactKey("s3://" + tk + "-models/fraud/fraud-xgb-" + tk + "/output/model.tar.gz"),
 	}, nodeKeys(inputs))
 	outputs, err := st.OutputsOf(ctx, transform)
 	require.NoError(t, err)
-	assert.Equal(t, []string{store.DatasetVersionKey(lake, "predictions/2026-03-03", store.SageMakerVersion)}, nodeKeys(outputs))
+	assert.Equal(t, []string{store.DatasetVersionKey(lake, "predictions/2026-03-03", sagemaker.PinnedVersion)}, nodeKeys(outputs))
 }
 
 // Elements that cannot be recorded are reported with their index and reason, and

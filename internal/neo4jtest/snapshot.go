@@ -22,13 +22,15 @@ func Snapshot(t testing.TB, token string) []string {
 	// Each label with keys is searched on its own, so the text index on node keys
 	// answers the CONTAINS of provenance nodes (a scan of every node would take seconds
 	// on a database that holds a benchmark's millions).
-	const q = `
+	q := `
 CALL () {
-  MATCH (n:` + store.LabelNode + `) WHERE n.key CONTAINS $token RETURN n
+  MATCH (n:` + store.LabelNode + `) WHERE n.key CONTAINS $token RETURN n`
+	for _, label := range store.LookupRecordLabels() {
+		q += `
   UNION
-  MATCH (n:` + store.LabelSageMakerModel + `) WHERE n.key CONTAINS $token RETURN n
-  UNION
-  MATCH (n:` + store.LabelSageMakerEndpointConfig + `) WHERE n.key CONTAINS $token RETURN n
+  MATCH (n:` + label + `) WHERE n.key CONTAINS $token RETURN n`
+	}
+	q += `
 }
 OPTIONAL MATCH (n)-[r]-()
 RETURN n, labels(n) AS labels, collect(DISTINCT r) AS rels`

@@ -1,6 +1,7 @@
-package store_test
+package sagemaker
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -28,49 +29,49 @@ func smTime(s string) *time.Time {
 // package → model → endpoint configuration → endpoint, all named after the token.
 type smChain struct {
 	tk                          string
-	processing                  store.SageMakerJob
-	trainingStarted, trainingOK store.SageMakerJob
-	pkg                         store.SageMakerModelPackage
-	model                       store.SageMakerModel
-	config                      store.SageMakerEndpointConfig
-	endpoint                    store.SageMakerEndpoint
+	processing                  Job
+	trainingStarted, trainingOK Job
+	pkg                         ModelPackage
+	model                       Model
+	config                      EndpointConfig
+	endpoint                    Endpoint
 }
 
 func newSMChain(tk string) smChain {
 	lake := "s3://" + tk + "-lake"
 	artifact := "s3://" + tk + "-models/fraud/train-" + tk + "/output/model.tar.gz"
 	c := smChain{tk: tk}
-	c.processing = store.SageMakerJob{
-		Type: store.SageMakerProcessing, Name: "prep-" + tk,
+	c.processing = Job{
+		Type: Processing, Name: "prep-" + tk,
 		ARN:    smPtr("arn:aws:sagemaker:us-east-1:123456789012:processing-job/prep-" + tk),
 		Status: "Completed", StartedAt: smTime("2026-03-02T10:00:00Z"), EndedAt: smTime("2026-03-02T10:05:00Z"),
 		InstanceType: smPtr("ml.m5.xlarge"), InstanceCount: smPtr(int64(1)),
-		Inputs:  []store.SageMakerChannel{{Name: "input-1", URI: lake + "/raw/customers/"}},
-		Outputs: []store.SageMakerChannel{{Name: "train", URI: lake + "/features/train/"}},
+		Inputs:  []Channel{{Name: "input-1", URI: lake + "/raw/customers/"}},
+		Outputs: []Channel{{Name: "train", URI: lake + "/features/train/"}},
 	}
-	c.trainingStarted = store.SageMakerJob{
-		Type: store.SageMakerTraining, Name: "train-" + tk,
+	c.trainingStarted = Job{
+		Type: Training, Name: "train-" + tk,
 		ARN:    smPtr("arn:aws:sagemaker:us-east-1:123456789012:training-job/train-" + tk),
 		Status: "InProgress", InstanceType: smPtr("ml.m5.2xlarge"), InstanceCount: smPtr(int64(2)),
 		Image:           smPtr("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"),
 		HyperParameters: []store.Param{{Key: "eta", Value: "0.2"}, {Key: "max_depth", Value: "6"}},
-		Inputs:          []store.SageMakerChannel{{Name: "train", URI: "S3://" + tk + "-LAKE/features//train"}},
-		Experiment: &store.SageMakerExperimentConfig{ExperimentName: "fraud-" + tk, TrialName: "sweep-" + tk,
+		Inputs:          []Channel{{Name: "train", URI: "S3://" + tk + "-LAKE/features//train"}},
+		Experiment: &ExperimentConfig{ExperimentName: "fraud-" + tk, TrialName: "sweep-" + tk,
 			TrialComponentDisplayName: "xgb-depth6"},
 	}
 	c.trainingOK = c.trainingStarted
 	c.trainingOK.Status = "Completed"
 	c.trainingOK.StartedAt, c.trainingOK.EndedAt = smTime("2026-03-02T10:09:30Z"), smTime("2026-03-02T10:41:07Z")
 	c.trainingOK.ModelArtifact = &artifact
-	c.pkg = store.SageMakerModelPackage{
+	c.pkg = ModelPackage{
 		Group: "fraud-" + tk, Version: 1, ARN: smPtr("arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-" + tk + "/1"),
 		Status: smPtr("Completed"), Approval: smPtr("Approved"), ApprovalDescription: smPtr("AUC 0.94"),
 		ModelDataURLs: []string{artifact}, ModifiedAt: smTime("2026-03-02T11:02:40Z"),
 	}
-	c.model = store.SageMakerModel{Name: "fraud-model-" + tk, ModelDataURLs: []string{artifact}}
-	c.config = store.SageMakerEndpointConfig{Name: "config-1-" + tk, Variants: []store.SageMakerVariant{
+	c.model = Model{Name: "fraud-model-" + tk, ModelDataURLs: []string{artifact}}
+	c.config = EndpointConfig{Name: "config-1-" + tk, Variants: []Variant{
 		{Name: "AllTraffic", ModelName: "fraud-model-" + tk, Weight: smPtr(1.0)}}}
-	c.endpoint = store.SageMakerEndpoint{Name: "fraud-prod-" + tk, Config: smPtr("config-1-" + tk),
+	c.endpoint = Endpoint{Name: "fraud-prod-" + tk, Config: smPtr("config-1-" + tk),
 		Status: smPtr("IN_SERVICE"), ModifiedAt: smTime("2026-03-02T11:30:00Z")}
 	return c
 }
@@ -78,17 +79,17 @@ func newSMChain(tk string) smChain {
 func (c smChain) record(t *testing.T, st *store.Store) {
 	t.Helper()
 	ctx := t.Context()
-	for _, j := range []store.SageMakerJob{c.processing, c.trainingStarted, c.trainingOK} {
-		_, err := st.RecordSageMakerJob(ctx, "tester", j)
+	for _, j := range []Job{c.processing, c.trainingStarted, c.trainingOK} {
+		_, err := record(ctx, st, j)
 		require.NoError(t, err, j.Name)
 	}
-	_, err := st.RecordSageMakerModelPackage(ctx, "tester", c.pkg)
+	_, err := record(ctx, st, c.pkg)
 	require.NoError(t, err)
-	_, err = st.RecordSageMakerModel(ctx, "tester", c.model)
+	_, err = record(ctx, st, c.model)
 	require.NoError(t, err)
-	_, err = st.RecordSageMakerEndpointConfig(ctx, "tester", c.config)
+	_, err = record(ctx, st, c.config)
 	require.NoError(t, err)
-	rec, err := st.RecordSageMakerEndpoint(ctx, "tester", c.endpoint)
+	rec, err := record(ctx, st, c.endpoint)
 	require.NoError(t, err)
 	require.Empty(t, rec.Notes)
 }
@@ -111,8 +112,8 @@ func TestSageMakerChainLineage(t *testing.T) {
 	c := newSMChain(tk)
 	c.record(t, st)
 
-	raw := store.DatasetVersionKey("s3://"+tk+"-lake", "raw/customers", store.SageMakerVersion)
-	features := store.DatasetVersionKey("s3://"+tk+"-lake", "features/train", store.SageMakerVersion)
+	raw := store.DatasetVersionKey("s3://"+tk+"-lake", "raw/customers", PinnedVersion)
+	features := store.DatasetVersionKey("s3://"+tk+"-lake", "features/train", PinnedVersion)
 	prep, train := store.JobKey("sagemaker", "prep-"+tk), store.JobKey("sagemaker", "train-"+tk)
 	version := store.ModelVersionKey("fraud-"+tk, 1)
 	endpoint := store.EndpointKey("fraud-prod-" + tk)
@@ -162,7 +163,7 @@ func TestSageMakerTrainingJobAccumulates(t *testing.T) {
 	c := newSMChain(tk)
 	key := store.JobKey("sagemaker", c.trainingStarted.Name)
 
-	rec, err := st.RecordSageMakerJob(ctx, "tester", c.trainingStarted)
+	rec, err := record(ctx, st, c.trainingStarted)
 	require.NoError(t, err)
 	require.Contains(t, rec.IDs, key)
 	job, err := st.NodeByID(ctx, "id", key)
@@ -180,7 +181,7 @@ func TestSageMakerTrainingJobAccumulates(t *testing.T) {
 	assert.Equal(t, "RUNNING", status)
 	assert.Equal(t, "xgb-depth6", name)
 
-	_, err = st.RecordSageMakerJob(ctx, "tester", c.trainingOK)
+	_, err = record(ctx, st, c.trainingOK)
 	require.NoError(t, err)
 	job, err = st.NodeByID(ctx, "id", key)
 	require.NoError(t, err)
@@ -192,7 +193,7 @@ func TestSageMakerTrainingJobAccumulates(t *testing.T) {
 	assert.Equal(t, []string{store.ArtifactKey(*c.trainingOK.ModelArtifact)}, smKeysOf(outputs))
 	inputs, err := st.InputsOf(ctx, key)
 	require.NoError(t, err)
-	assert.Equal(t, []string{store.DatasetVersionKey("s3://"+tk+"-lake", "features/train", store.SageMakerVersion)}, smKeysOf(inputs))
+	assert.Equal(t, []string{store.DatasetVersionKey("s3://"+tk+"-lake", "features/train", PinnedVersion)}, smKeysOf(inputs))
 
 	runs = neo4jtest.Exec(t, `MATCH (r:Run)-[:EXECUTED_BY]->(:Node {key: $key}) RETURN r.key AS key, r.status AS status`, map[string]any{"key": key})
 	require.Len(t, runs.Records, 1, "a second report made a second run")
@@ -209,7 +210,7 @@ func TestSageMakerTrainingJobAccumulates(t *testing.T) {
 	assert.Equal(t, []string{"sweep-" + tk}, []string{groups[0].Name})
 
 	before := neo4jtest.Snapshot(t, tk)
-	_, err = st.RecordSageMakerJob(ctx, "tester", c.trainingStarted) // late InProgress
+	_, err = record(ctx, st, c.trainingStarted) // late InProgress
 	require.NoError(t, err)
 	assert.Equal(t, before, neo4jtest.Snapshot(t, tk))
 }
@@ -232,14 +233,14 @@ func TestSageMakerEndpointRedeploy(t *testing.T) {
 	train2.Name, train2.ARN = "train-2-"+tk, nil
 	art2 := "s3://" + tk + "-models/fraud/train-2-" + tk + "/output/model.tar.gz"
 	train2.ModelArtifact = &art2
-	_, err := st.RecordSageMakerJob(ctx, "tester", train2)
+	_, err := record(ctx, st, train2)
 	require.NoError(t, err)
 	pkg2 := c.pkg
 	pkg2.Version, pkg2.ARN, pkg2.ModelDataURLs = 2, nil, []string{art2}
-	_, err = st.RecordSageMakerModelPackage(ctx, "tester", pkg2)
+	_, err = record(ctx, st, pkg2)
 	require.NoError(t, err)
 	v2 := store.ModelVersionKey("fraud-"+tk, 2)
-	_, err = st.RecordSageMakerModel(ctx, "tester", store.SageMakerModel{Name: "fraud-model-2-" + tk,
+	_, err = record(ctx, st, Model{Name: "fraud-model-2-" + tk,
 		PackageNames: []string{"arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-" + tk + "/2"}})
 	require.NoError(t, err)
 
@@ -247,14 +248,14 @@ func TestSageMakerEndpointRedeploy(t *testing.T) {
 	// deployment ends, nothing is deployed yet.
 	ep := c.endpoint
 	ep.Config, ep.Status, ep.ModifiedAt = smPtr("config-2-"+tk), smPtr("InService"), smTime("2026-03-03T09:30:00Z")
-	rec, err := st.RecordSageMakerEndpoint(ctx, "tester", ep)
+	rec, err := record(ctx, st, ep)
 	require.NoError(t, err)
 	require.NotEmpty(t, rec.Notes)
 	deps, err := st.ActiveDeployments(ctx, endpoint)
 	require.NoError(t, err)
 	assert.Empty(t, deps)
 
-	rec, err = st.RecordSageMakerEndpointConfig(ctx, "tester", store.SageMakerEndpointConfig{Name: "config-2-" + tk, Variants: []store.SageMakerVariant{
+	rec, err = record(ctx, st, EndpointConfig{Name: "config-2-" + tk, Variants: []Variant{
 		{Name: "AllTraffic", ModelName: "fraud-model-2-" + tk, Weight: smPtr(3.0)},
 		{Name: "Previous", ModelName: "fraud-model-" + tk, Weight: smPtr(1.0)},
 	}})
@@ -275,14 +276,14 @@ func TestSageMakerEndpointRedeploy(t *testing.T) {
 
 	// A stale report of the old configuration changes nothing.
 	before := neo4jtest.Snapshot(t, tk)
-	rec, err = st.RecordSageMakerEndpoint(ctx, "tester", c.endpoint)
+	rec, err = record(ctx, st, c.endpoint)
 	require.NoError(t, err)
 	assert.NotEmpty(t, rec.Notes)
 	assert.Equal(t, before, neo4jtest.Snapshot(t, tk))
 
 	// Deleting ends every deployment.
 	ep.Status, ep.ModifiedAt = smPtr("Deleting"), smTime("2026-03-04T00:00:00Z")
-	_, err = st.RecordSageMakerEndpoint(ctx, "tester", ep)
+	_, err = record(ctx, st, ep)
 	require.NoError(t, err)
 	deps, err = st.ActiveDeployments(ctx, endpoint)
 	require.NoError(t, err)
@@ -301,7 +302,7 @@ func TestSageMakerRejectedWritesNothing(t *testing.T) {
 
 	badURI := c.trainingOK
 	badURI.Name = "other-" + tk
-	badURI.Inputs = append(slices.Clone(badURI.Inputs), store.SageMakerChannel{Name: "validation", URI: "S3Uri"})
+	badURI.Inputs = append(slices.Clone(badURI.Inputs), Channel{Name: "validation", URI: "S3Uri"})
 	otherARN := c.trainingOK
 	otherARN.ARN = smPtr("arn:aws:sagemaker:eu-west-1:999999999999:training-job/train-" + tk)
 	otherArtifactProducer := c.trainingOK
@@ -313,22 +314,22 @@ func TestSageMakerRejectedWritesNothing(t *testing.T) {
 	otherSource := c.pkg
 	otherSource.ModelDataURLs = []string{"s3://" + tk + "-models/elsewhere/model.tar.gz"}
 	for name, call := range map[string]func() error{
-		"uri without scheme": func() error { _, err := st.RecordSageMakerJob(ctx, "tester", badURI); return err },
-		"another ARN":        func() error { _, err := st.RecordSageMakerJob(ctx, "tester", otherARN); return err },
+		"uri without scheme": func() error { _, err := record(ctx, st, badURI); return err },
+		"another ARN":        func() error { _, err := record(ctx, st, otherARN); return err },
 		"artifact of another job": func() error {
-			_, err := st.RecordSageMakerJob(ctx, "tester", otherArtifactProducer)
+			_, err := record(ctx, st, otherArtifactProducer)
 			return err
 		},
-		"another image":      func() error { _, err := st.RecordSageMakerJob(ctx, "tester", otherImage); return err },
-		"unknown approval":   func() error { _, err := st.RecordSageMakerModelPackage(ctx, "tester", badApproval); return err },
-		"version re-sourced": func() error { _, err := st.RecordSageMakerModelPackage(ctx, "tester", otherSource); return err },
+		"another image":      func() error { _, err := record(ctx, st, otherImage); return err },
+		"unknown approval":   func() error { _, err := record(ctx, st, badApproval); return err },
+		"version re-sourced": func() error { _, err := record(ctx, st, otherSource); return err },
 		"no job name": func() error {
-			_, err := st.RecordSageMakerJob(ctx, "tester", store.SageMakerJob{Type: store.SageMakerTraining})
+			_, err := record(ctx, st, Job{Type: Training})
 			return err
 		},
 		"negative weight": func() error {
-			_, err := st.RecordSageMakerEndpointConfig(ctx, "tester", store.SageMakerEndpointConfig{Name: "bad-" + tk,
-				Variants: []store.SageMakerVariant{{Name: "a", ModelName: "m-" + tk, Weight: smPtr(-1.0)}}})
+			_, err := record(ctx, st, EndpointConfig{Name: "bad-" + tk,
+				Variants: []Variant{{Name: "a", ModelName: "m-" + tk, Weight: smPtr(-1.0)}}})
 			return err
 		},
 	} {
@@ -351,28 +352,28 @@ func TestSageMakerLocationVersions(t *testing.T) {
 	ctx := t.Context()
 	loc := "s3://" + tk + "-lake/curated/events"
 	ns, name := "s3://"+tk+"-lake", "curated/events"
-	job := func(n string, in, out []string) store.SageMakerJob {
-		j := store.SageMakerJob{Type: store.SageMakerProcessing, Name: n + "-" + tk, Status: "Completed"}
+	job := func(n string, in, out []string) Job {
+		j := Job{Type: Processing, Name: n + "-" + tk, Status: "Completed"}
 		for _, u := range in {
-			j.Inputs = append(j.Inputs, store.SageMakerChannel{URI: u})
+			j.Inputs = append(j.Inputs, Channel{URI: u})
 		}
 		for _, u := range out {
-			j.Outputs = append(j.Outputs, store.SageMakerChannel{URI: u})
+			j.Outputs = append(j.Outputs, Channel{URI: u})
 		}
 		return j
 	}
 	// The reader is reported before the writer: they still meet on one version.
-	for _, j := range []store.SageMakerJob{
+	for _, j := range []Job{
 		job("reader", []string{loc + "/"}, []string{"s3://" + tk + "-lake/agg/a"}),
 		job("writer", []string{"s3://" + tk + "-lake/raw"}, []string{loc}),
 		job("rewriter", []string{"s3://" + tk + "-lake/raw2"}, []string{loc}),
 		job("late-reader", []string{loc}, []string{"s3://" + tk + "-lake/agg/b"}),
 		job("in-place", []string{loc}, []string{loc}),
 	} {
-		_, err := st.RecordSageMakerJob(ctx, "tester", j)
+		_, err := record(ctx, st, j)
 		require.NoError(t, err, j.Name)
 	}
-	first := store.DatasetVersionKey(ns, name, store.SageMakerVersion)
+	first := store.DatasetVersionKey(ns, name, PinnedVersion)
 	second := store.DatasetVersionKey(ns, name, "sagemaker:rewriter-"+tk)
 	third := store.DatasetVersionKey(ns, name, "sagemaker:in-place-"+tk)
 	for j, want := range map[string][2][]string{
@@ -396,7 +397,7 @@ func TestSageMakerLocationVersions(t *testing.T) {
 	}
 }
 
-func TestNormalizeSageMakerURI(t *testing.T) {
+func TestNormalizeURI(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"s3://bucket/prefix/":         "s3://bucket/prefix",
@@ -407,12 +408,12 @@ func TestNormalizeSageMakerURI(t *testing.T) {
 		"file:///opt/ml/input/data/":  "file:///opt/ml/input/data",
 		"https://example.com/models/": "https://example.com/models",
 	} {
-		got, err := store.NormalizeSageMakerURI("uri", in)
+		got, err := NormalizeURI("uri", in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
 	for _, bad := range []string{"", "S3Uri", "s3:///key", "s3://user:secret@bucket/x"} {
-		_, err := store.NormalizeSageMakerURI("uri", bad)
+		_, err := NormalizeURI("uri", bad)
 		assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err), bad)
 	}
 }
@@ -432,7 +433,7 @@ func TestSageMakerConcurrentReports(t *testing.T) {
 			j := c.trainingOK
 			j.Name = fmt.Sprintf("train-%d-%s", i%jobs, tk)
 			j.ARN, j.ModelArtifact = nil, nil
-			_, err := st.RecordSageMakerJob(ctx, "tester", j)
+			_, err := record(ctx, st, j)
 			errs <- err
 		}()
 	}
@@ -443,4 +444,28 @@ func TestSageMakerConcurrentReports(t *testing.T) {
 RETURN count(DISTINCT e) AS experiments, count(DISTINCT r) AS runs, count(DISTINCT j) AS jobs`, map[string]any{"name": "fraud-" + tk})
 	require.Len(t, res.Records, 1)
 	assert.Equal(t, []any{int64(1), int64(jobs), int64(jobs)}, res.Records[0].Values)
+}
+
+// record translates a decoded report and has the store record it, as the handler does.
+func record(ctx context.Context, st *store.Store, v any) (store.ReportOutcome, error) {
+	var it Item
+	switch x := v.(type) {
+	case Job:
+		it.Job = &x
+	case ModelPackage:
+		it.ModelPackage = &x
+	case Model:
+		it.Model = &x
+	case EndpointConfig:
+		it.EndpointConfig = &x
+	case Endpoint:
+		it.Endpoint = &x
+	default:
+		return store.ReportOutcome{}, fmt.Errorf("record %T", v)
+	}
+	cmd, err := Translate(it)
+	if err != nil {
+		return store.ReportOutcome{}, err
+	}
+	return cmd.Record(ctx, st, "tester")
 }

@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+// Deployments begun and ended by endpoint reports take the reports' times, not the
+// server's: an endpoint in service at T1 on one configuration and at T2 on another
+// (both in the past) served the first model version between them, and asking what
+// served at an instant between them answers it.
+func TestEndpointReportsDeployAtTheirTime(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	model := "fraud-" + tk
+	for v := int64(1); v <= 2; v++ {
+		_, err := st.ReportModelVersion(ctx, "tester", store.ModelVersionReport{Model: model, Version: v,
+			Approval: store.Approved, ArtifactURIs: []string{"s3://" + tk + "/model-" + string(rune('0'+v)) + ".tar.gz"}})
+		require.NoError(t, err)
+		_, err = st.RecordServingModel(ctx, "tester", store.ServingModel{Name: "m" + string(rune('0'+v)) + "-" + tk,
+			ModelVersions: []string{store.ModelVersionKey(model, v)}})
+		require.NoError(t, err)
+		_, err = st.RecordDeploymentConfig(ctx, "tester", store.DeploymentConfig{Name: "c" + string(rune('0'+v)) + "-" + tk,
+			Variants: []store.ConfiguredVariant{{Name: store.DefaultVariant, ServingModel: "m" + string(rune('0'+v)) + "-" + tk, Weight: 1}}})
+		require.NoError(t, err)
+	}
+	t1 := time.Date(2026, 1, 10, 10, 0, 0, 0, time.UTC)
+	t2 := time.Date(2026, 1, 20, 10, 0, 0, 0, time.UTC)
+	name := "prod-" + tk
+	for _, r := range []struct {
+		config string
+		at     time.Time
+	}{{"c1-" + tk, t1}, {"c2-" + tk, t2}} {
+		out, err := st.ReportEndpoint(ctx, "tester", store.EndpointReport{Name: name, Config: &r.config,
+			State: store.EndpointInService, StateWord: "InService", At: &r.at})
+		require.NoError(t, err)
+		require.Empty(t, out.Notes)
+	}
+	key := store.EndpointKey(name)
+	page, err := st.DeploymentHistory(ctx, key, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, page.Deployments, 2)
+	byVersion := map[string]store.Deployment{}
+	for _, d := range page.Deployments {
+		byVersion[d.ModelVersion.Key] = d
+	}
+	first, second := byVersion[store.ModelVersionKey(model, 1)], byVersion[store.ModelVersionKey(model, 2)]
+	assert.True(t, first.From.Equal(t1), "first from %s", first.From)
+	if assert.NotNil(t, first.To) {
+		assert.True(t, first.To.Equal(t2), "first to %s", first.To)
+	}
+	assert.True(t, second.From.Equal(t2), "second from %s", second.From)
+	assert.Nil(t, second.To)
+
+	for _, c := range []struct {
+		at   time.Time
+		want []string
+	}{
+		{t1.Add(-time.Hour), nil},
+		{t1.Add(5 * 24 * time.Hour), []string{store.ModelVersionKey(model, 1)}},
+		{t2.Add(time.Hour), []string{store.ModelVersionKey(model, 2)}},
+	} {
+		_, deps, err := st.DeploymentsAt(ctx, "endpoint", key, c.at)
+		require.NoError(t, err)
+		var got []string
+		for _, d := range deps {
+			got = append(got, d.ModelVersion.Key)
+		}
+		assert.Equal(t, c.want, got, "as of %s", c.at)
+	}
+
+	// A report older than the one recorded changes nothing.
+	old := t1.Add(time.Hour)
+	c1 := "c1-" + tk
+	out, err := st.ReportEndpoint(ctx, "tester", store.EndpointReport{Name: name, Config: &c1, State: store.EndpointInService, At: &old})
+	require.NoError(t, err)
+	assert.NotEmpty(t, out.Notes)
+	active, err := st.ActiveDeployments(ctx, key)
+	require.NoError(t, err)
+	require.Len(t, active, 1)
+	assert.Equal(t, store.ModelVersionKey(model, 2), active[0].ModelVersion.Key)
+}
