@@ -87,6 +87,10 @@ RETURN v`
 // RegisterModelVersion creates the next version (1, 2, 3, …) of a registered model
 // from a model artifact, linking the artifact to it so lineage runs from the version
 // back through the job that produced the artifact.
+//
+// It is long because it is two flat lists: every field checked before the transaction
+// (one rule a line, each naming its field), then every node the input names checked
+// inside it before the one write. Split, the checks would lose their order.
 func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in ModelVersionInput) (Node, error) {
 	if err := checkText("model", in.Model, MaxModelNameLength); err != nil {
 		return Node{}, err

@@ -185,6 +185,10 @@ func (s *Store) writeSeedEdges(ctx context.Context, es []seedEdge) (int, error) 
 }
 
 // seedPipeline generates one pipeline's nodes and edges.
+//
+// It is long because it draws one pipeline top to bottom (raw data, features, training
+// and models, endpoints), which is what the seeded graph looks like; the stages share
+// the random source, whose order of use fixes the graph for a seed.
 func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedNode, []seedEdge) {
 	var ns []seedNode
 	var es []seedEdge

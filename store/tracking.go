@@ -488,6 +488,10 @@ FOREACH (_ IN CASE WHEN j IS NULL THEN [] ELSE [1] END | CREATE (r)-[:` + RelExe
 RETURN r`
 
 // StartRun creates a run in an experiment (active, RUNNING unless told otherwise).
+//
+// It is long because it is two flat lists: every field checked before the transaction
+// (one rule a line, each naming its field), then every node the input names checked
+// inside it before the one write.
 func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, error) {
 	if err := RequireKind("experiment", in.Experiment, KindExperiment, "experiment:<id>"); err != nil {
 		return Node{}, err
