@@ -144,6 +144,10 @@ lint: ## gofmt, go vet, staticcheck and the dependency line (the store imports n
 	    if [ -n "$$bad" ]; then echo "$$p must not import another ingest format: $$bad"; exit 1; fi; \
 	  done
 
+.PHONY: long-funcs
+long-funcs: ## list functions over 100 lines (no tests, no generated code), longest first: each needs a comment saying why
+	@$(GO) run ./internal/funclen -min 100 .
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZZTIME each (default 30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
