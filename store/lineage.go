@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -165,300 +164,206 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 }
 
 // lineageTx is Lineage inside the transaction tx, for callers that answer more in the
-// same transaction.
+// same transaction. The plan (lineageplan.go) decides what to ask and puts the answer
+// together; the steps below are its queries, in the order they run.
 func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery) (Lineage, error) {
-	start, err := checkLineageQuery(q)
+	p, err := planLineage(q, time.Now())
 	if err != nil {
 		return Lineage{}, err
 	}
-	limit := q.Budget
-	if limit == 0 {
-		limit = MaxLineageNodes
+	found, cones, err := fetchStartsAndCones(ctx, tx, &p)
+	if err != nil {
+		return Lineage{}, err
 	}
-	// A page after the first continues from a position in the cone, as the graph stood
-	// when the first page was asked for.
-	var after *conePosition
-	pinned := time.Now().UTC()
-	if q.AsOf != nil {
-		pinned = q.AsOf.UTC()
+	if err := p.checkStarts(found); err != nil {
+		return Lineage{}, err
 	}
-	if q.After != "" {
-		c, err := decodeConeCursor("after", q.After, q.fingerprint())
+	a := p.startAnswer(found)
+	// A dataset or registered model stands for all of its versions: they start the
+	// traversal with it, so the cones fetched with the start nodes do not hold all.
+	parents := p.versionParents(found)
+	if len(parents) > 0 {
+		versions, err := fetchVersions(ctx, tx, &p, parents)
 		if err != nil {
 			return Lineage{}, err
 		}
-		after, pinned = &c.Position, c.AsOf
+		if a.addVersions(&p, versions) {
+			return finishLineage(ctx, tx, &p, a, nil)
+		}
+		if cones, err = fetchCones(ctx, tx, &p, a.traversal); err != nil {
+			return Lineage{}, err
+		}
 	}
-	// The times as the driver sends them, or nil; timed selects the query variants
-	// that filter relationships by time.
-	var recordedBy any
-	asOf := q.asOfParam()
-	if after != nil {
-		recordedBy = pinned
+	paged := p.pagedAtOnce()
+	if !paged && p.q.MaxDepth > 0 {
+		// The whole cone in one answer, when it fits.
+		paged = a.addWholeCone(&p, cones)
 	}
-	timed := 0
-	if asOf != nil || recordedBy != nil {
-		timed = 1
+	var page []conePosition
+	if paged && p.q.MaxDepth > 0 {
+		// Too many for one answer: a page of the nearest nodes, by depth and then ID, so
+		// that the cut is the same every time and every node's path to a start node
+		// runs through nodes of this page or earlier ones.
+		listed, depths, err := fetchConePage(ctx, tx, &p, a.traversal, a.pageLimit(&p))
+		if err != nil {
+			return Lineage{}, err
+		}
+		page = a.addPage(&p, listed, depths)
 	}
-	times := func(params map[string]any) map[string]any {
-		params["asOf"], params["recordedBy"] = asOf, recordedBy
-		return params
+	if p.after == nil {
+		return finishLineage(ctx, tx, &p, a, nil)
 	}
-	mask := map[Direction]int{Upstream: 1, Downstream: 2, Both: 3}[q.Direction]
-	// One round trip for the start nodes and their cones; the cones are used unless
-	// a start node stands for its versions, which must join the traversal first, or the
-	// answer is a later page.
-	coneDepth := q.MaxDepth
-	if after != nil {
-		coneDepth = 0
+	// A later page holds no start node, so none of their structural edges; its
+	// provenance edges join its nodes to each other and to earlier pages.
+	a.structural = nil
+	if p.q.SkipEdges || len(page) == 0 {
+		return finishLineage(ctx, tx, &p, a, nil)
 	}
-	recs, err := collect(ctx, tx, startAndConeQueries[timed][mask][coneDepth], times(map[string]any{
-		"start": start, "limit": limit + 1,
+	earlier, err := conePrefix(ctx, tx, &p, a.traversal, a.head, page[len(page)-1])
+	if err != nil {
+		return Lineage{}, err
+	}
+	return finishLineage(ctx, tx, &p, a, earlier)
+}
+
+// fetchStartsAndCones fetches the start nodes and, in the same round trip, their cones
+// to the plan's coneDepth (cones[dir], each at most one over the limit). The cones serve
+// unless a start node stands for its versions, which must join the traversal first, or
+// the answer is a later page or paged at once.
+func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, err error) {
+	recs, err := collect(ctx, tx, startAndConeQueries[p.timed][p.mask][p.coneDepth], p.params(map[string]any{
+		"start": p.start, "limit": p.limit + 1,
 	}))
 	if err != nil {
-		return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
+		return nil, cones, fmt.Errorf("traverse lineage: %w", err)
 	}
-	found := make(map[string]Node, len(start))
-	prefetched := map[int][]Node{}
+	found = make(map[string]Node, len(p.start))
 	for _, r := range recs {
 		nodes, err := nodesAt(r, "nodes")
 		if err != nil {
-			return Lineage{}, err
+			return nil, cones, err
 		}
 		part, _ := r.Get("part")
 		if p := int(part.(int64)); p > 0 {
-			prefetched[p-1] = nodes
+			cones[p-1] = nodes
 			continue
 		}
 		for _, n := range nodes {
 			found[n.Key] = n
 		}
 	}
-	for i, k := range q.Start {
-		n, ok := found[k]
-		if !ok {
-			return Lineage{}, notFound(fmt.Sprintf("start[%d]", i), k)
-		}
-		if q.AsOf != nil && n.RecordedAt.After(*q.AsOf) {
-			return Lineage{}, apperr.Missing(fmt.Sprintf("start[%d]", i), "node %q was recorded at %s, after asOf %s",
-				truncateForMessage(k), n.RecordedAt.Format(time.RFC3339Nano), q.AsOf.Format(time.RFC3339Nano))
-		}
-	}
-	wanted := make(map[Kind]bool, len(q.Kinds))
-	for _, k := range q.Kinds {
-		wanted[k] = true
-	}
-	shows := func(n Node) bool { return len(wanted) == 0 || wanted[n.Kind] }
-
-	// The first page holds the start nodes (always) and the versions they stand for
-	// (when of a wanted kind); every page holds cone nodes.
-	var out Lineage
-	var structural []Edge
-	traversal := slices.Clone(start) // where the traversal starts: start nodes and versions
-	head := slices.Clone(start)      // what the first page holds of them
-	seen := make(map[string]bool, len(start))
-	for _, k := range start {
-		seen[k] = true
-		if after == nil {
-			out.Nodes = append(out.Nodes, found[k])
-		}
-	}
-	// A dataset or registered model stands for all of its versions: they start the
-	// traversal with it, joined to it by their structural VERSION_OF edges.
-	var parents []string
-	for _, k := range start {
-		if kind := found[k].Kind; kind == KindDataset || kind == KindRegisteredModel {
-			parents = append(parents, k)
-		}
-	}
-	if len(parents) > 0 {
-		recs, err := collect(ctx, tx, cypherVersionsOf, times(map[string]any{"keys": parents, "limit": limit + 1}))
-		if err != nil {
-			return Lineage{}, fmt.Errorf("versions of lineage start nodes: %w", err)
-		}
-		for _, r := range recs {
-			v, err := nodeAt(r, "v")
-			if err != nil {
-				return Lineage{}, err
-			}
-			parent, _ := r.Get("parent")
-			structural = append(structural, Edge{From: v.Key, To: parent.(string), Type: RelVersionOf})
-			if !seen[v.Key] {
-				seen[v.Key] = true
-				traversal = append(traversal, v.Key)
-				if shows(v) {
-					head = append(head, v.Key)
-					if after == nil {
-						out.Nodes = append(out.Nodes, v)
-					}
-				}
-			}
-		}
-		if len(out.Nodes) > limit {
-			// The versions alone exceed the limit: return the first of them, by ID;
-			// there is no next page (see docs/limits.md).
-			out.Nodes, out.Truncated = out.Nodes[:limit], true
-			return finishLineage(ctx, tx, q, out, structural, nil, times(map[string]any{}))
-		}
-	}
-	dirs := map[Direction][]int{Upstream: {0}, Downstream: {1}, Both: {0, 1}}[q.Direction]
-	room := limit - len(out.Nodes)
-	// With kinds, the shown nodes are usually a thin slice of a cone: page at once
-	// rather than fetch the cone twice.
-	paged := after != nil || len(q.Kinds) > 0
-	if !paged && q.MaxDepth > 0 {
-		// The whole cone in one answer, when it fits.
-		var reached []Node
-		for _, dir := range dirs {
-			cone := prefetched[dir]
-			if len(parents) > 0 {
-				// The versions joined the start nodes: traverse again from all.
-				recs, err := collect(ctx, tx, coneQueries[timed][dir][q.MaxDepth], times(map[string]any{
-					"start": traversal, "limit": limit + 1,
-				}))
-				if err != nil {
-					return Lineage{}, fmt.Errorf("traverse lineage: %w", err)
-				}
-				if cone, err = nodesAt(recs[0], "nodes"); err != nil {
-					return Lineage{}, err
-				}
-			}
-			paged = paged || len(cone) > limit
-			for _, n := range cone {
-				if !seen[n.Key] {
-					seen[n.Key] = true
-					if shows(n) {
-						reached = append(reached, n)
-					}
-				}
-			}
-		}
-		if paged = paged || len(reached) > room; !paged {
-			sort.Slice(reached, func(i, j int) bool { return reached[i].Key < reached[j].Key })
-			out.Nodes = append(out.Nodes, reached...)
-		}
-	}
-	var page []conePosition
-	if paged && q.MaxDepth > 0 {
-		// Too many for one answer: a page of the nearest nodes, by depth and then ID, so
-		// that the cut is the same every time and every node's path to a start node
-		// runs through nodes of this page or earlier ones.
-		from := conePosition{}
-		if after != nil {
-			from = *after
-		}
-		// Later pages see what was recorded by the first page's time, so pages fit
-		// together. Start nodes reached again in a cycle are dropped here, so ask for
-		// as many more.
-		recs, err := collect(ctx, tx, conePageQueries[timed][mask][q.MaxDepth], times(map[string]any{
-			"start": traversal, "kinds": kindStrings(q.Kinds),
-			"afterDepth": from.Depth, "afterKey": from.Key, "limit": room + 1 + len(traversal),
-		}))
-		if err != nil {
-			return Lineage{}, fmt.Errorf("traverse lineage page: %w", err)
-		}
-		listed, err := nodesAt(recs[0], "nodes")
-		if err != nil {
-			return Lineage{}, err
-		}
-		depths, _, err := neo4j.GetRecordValue[[]any](recs[0], "depths")
-		if err != nil || len(depths) != len(listed) {
-			return Lineage{}, fmt.Errorf("traverse lineage page: node depths: %v", err)
-		}
-		starting := make(map[string]bool, len(traversal))
-		for _, k := range traversal {
-			starting[k] = true
-		}
-		var nodes []Node
-		for i, n := range listed {
-			if !starting[n.Key] {
-				nodes = append(nodes, n)
-				page = append(page, conePosition{Depth: int(depths[i].(int64)), Key: n.Key})
-			}
-		}
-		if len(nodes) > room {
-			nodes, page = nodes[:room], page[:room]
-			end := from
-			if room > 0 {
-				end = page[room-1]
-			}
-			out.Truncated = true
-			out.EndCursor = coneCursor{Position: end, AsOf: pinned, Query: q.fingerprint()}.encode()
-		}
-		out.Nodes = append(out.Nodes, nodes...)
-	}
-	if after != nil && !q.SkipEdges && len(page) > 0 {
-		// A later page's edges join its nodes to each other and to earlier pages.
-		earlier, err := conePrefix(ctx, tx, mask, q, traversal, head, pinned, page[len(page)-1])
-		if err != nil {
-			return Lineage{}, err
-		}
-		return finishLineage(ctx, tx, q, out, nil, earlier, times(map[string]any{}))
-	}
-	if after != nil {
-		structural = nil
-	}
-	return finishLineage(ctx, tx, q, out, structural, nil, times(map[string]any{}))
+	return found, cones, nil
 }
 
-// finishLineage adds the edges to a lineage answer: the structural ones given among
-// its nodes, and the provenance edges among its nodes and the earlier nodes given
-// (those of earlier pages), each once and in order.
-func finishLineage(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery, out Lineage, structural []Edge, earlier []string, params map[string]any) (Lineage, error) {
-	if q.SkipEdges {
-		return out, nil
+// fetchVersions fetches the versions of the parents (start nodes), by ID, at most one
+// over the limit.
+func fetchVersions(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, parents []string) ([]versionOf, error) {
+	recs, err := collect(ctx, tx, cypherVersionsOf, p.params(map[string]any{"keys": parents, "limit": p.limit + 1}))
+	if err != nil {
+		return nil, fmt.Errorf("versions of lineage start nodes: %w", err)
 	}
-	onPage := make(map[string]bool, len(out.Nodes))
-	for _, n := range out.Nodes {
-		onPage[n.Key] = true
+	out := make([]versionOf, 0, len(recs))
+	for _, r := range recs {
+		v, err := nodeAt(r, "v")
+		if err != nil {
+			return nil, err
+		}
+		parent, _ := r.Get("parent")
+		out = append(out, versionOf{parent: parent.(string), version: v})
 	}
-	kept := maps.Clone(onPage)
-	for _, k := range earlier {
-		kept[k] = true
+	return out, nil
+}
+
+// fetchCones traverses again from traversal (the start nodes and their versions) in
+// the directions asked for, when the answer may be the whole cone; a paged answer
+// fetches its page instead.
+func fetchCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, traversal []string) (cones [2][]Node, err error) {
+	if p.pagedAtOnce() || p.q.MaxDepth == 0 {
+		return cones, nil
 	}
-	edgeSeen := map[Edge]bool{}
-	for _, e := range structural {
-		if onPage[e.From] && onPage[e.To] && !edgeSeen[e] {
-			edgeSeen[e] = true
-			out.Edges = append(out.Edges, e)
+	for _, dir := range p.dirs {
+		recs, err := collect(ctx, tx, coneQueries[p.timed][dir][p.q.MaxDepth], p.params(map[string]any{
+			"start": traversal, "limit": p.limit + 1,
+		}))
+		if err != nil {
+			return cones, fmt.Errorf("traverse lineage: %w", err)
+		}
+		if cones[dir], err = nodesAt(recs[0], "nodes"); err != nil {
+			return cones, err
 		}
 	}
+	return cones, nil
+}
+
+// fetchConePage lists at most limit nodes of the cone of traversal after the plan's
+// pageFrom, by depth and then ID, with their depths. Later pages see what was recorded
+// by the first page's time, so pages fit together.
+func fetchConePage(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, traversal []string, limit int) ([]Node, []int, error) {
+	from := p.pageFrom()
+	recs, err := collect(ctx, tx, conePageQueries[p.timed][p.mask][p.q.MaxDepth], p.params(map[string]any{
+		"start": traversal, "kinds": kindStrings(p.q.Kinds),
+		"afterDepth": from.Depth, "afterKey": from.Key, "limit": limit,
+	}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("traverse lineage page: %w", err)
+	}
+	listed, err := nodesAt(recs[0], "nodes")
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, _, err := neo4j.GetRecordValue[[]any](recs[0], "depths")
+	if err != nil || len(raw) != len(listed) {
+		return nil, nil, fmt.Errorf("traverse lineage page: node depths: %v", err)
+	}
+	depths := make([]int, len(raw))
+	for i, d := range raw {
+		depths[i] = int(d.(int64))
+	}
+	return listed, depths, nil
+}
+
+// finishLineage adds the edges to the answer a, unless the question skips them: its
+// structural edges among its nodes, and the provenance edges among its nodes and the
+// earlier nodes given (those of earlier pages), each once and in order.
+func finishLineage(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, a *lineageAnswer, earlier []string) (Lineage, error) {
+	if p.q.SkipEdges {
+		return a.out, nil
+	}
+	onPage, kept := edgeScope(a.out.Nodes, earlier)
+	var among []Edge
 	// The provenance edges among everything returned, including edges between the
 	// upstream and the downstream cone.
 	if len(kept) > 1 {
-		keys := slices.Collect(maps.Keys(kept))
-		params["keys"] = keys
-		recs, err := collect(ctx, tx, cypherEdgesAmong, params)
-		if err != nil {
-			return Lineage{}, fmt.Errorf("lineage edges: %w", err)
-		}
-		list, _, err := neo4j.GetRecordValue[[]any](recs[0], "edges")
-		if err != nil {
-			return Lineage{}, fmt.Errorf("lineage edges: %w", err)
-		}
-		for _, v := range list {
-			var e Edge
-			if t, ok := v.([]any); ok && len(t) == 3 {
-				e.From, _ = t[0].(string)
-				e.Type, _ = t[1].(string)
-				e.To, _ = t[2].(string)
-			}
-			if (onPage[e.From] || onPage[e.To]) && !edgeSeen[e] {
-				edgeSeen[e] = true
-				out.Edges = append(out.Edges, e)
-			}
+		var err error
+		if among, err = fetchEdgesAmong(ctx, tx, p, slices.Collect(maps.Keys(kept))); err != nil {
+			return Lineage{}, err
 		}
 	}
-	sort.Slice(out.Edges, func(i, j int) bool {
-		a, b := out.Edges[i], out.Edges[j]
-		if a.From != b.From {
-			return a.From < b.From
+	a.out.Edges = joinEdges(onPage, a.structural, among)
+	return a.out, nil
+}
+
+// fetchEdgesAmong fetches the provenance edges among the nodes keys, as the graph
+// stood at the plan's times.
+func fetchEdgesAmong(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, keys []string) ([]Edge, error) {
+	recs, err := collect(ctx, tx, cypherEdgesAmong, p.params(map[string]any{"keys": keys}))
+	if err != nil {
+		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	list, _, err := neo4j.GetRecordValue[[]any](recs[0], "edges")
+	if err != nil {
+		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	out := make([]Edge, 0, len(list))
+	for _, v := range list {
+		var e Edge
+		if t, ok := v.([]any); ok && len(t) == 3 {
+			e.From, _ = t[0].(string)
+			e.Type, _ = t[1].(string)
+			e.To, _ = t[2].(string)
 		}
-		if a.To != b.To {
-			return a.To < b.To
-		}
-		return a.Type < b.Type
-	})
+		out = append(out, e)
+	}
 	return out, nil
 }
 
@@ -523,10 +428,11 @@ WITH n, min(length(p)) AS depth`, LabelNode, provenancePattern, depth, edgesStoo
 }
 
 // conePrefix returns the IDs the pages up to and including end hold: head (what the
-// first page holds besides cone nodes) and the cone nodes up to end.
-func conePrefix(ctx context.Context, tx neo4j.ManagedTransaction, mask int, q LineageQuery, traversal, head []string, recordedBy time.Time, end conePosition) ([]string, error) {
-	recs, err := collect(ctx, tx, conePrefixQueries[mask][q.MaxDepth], map[string]any{
-		"start": traversal, "asOf": q.asOfParam(), "recordedBy": recordedBy, "kinds": kindStrings(q.Kinds), "endDepth": end.Depth, "endKey": end.Key,
+// first page holds besides cone nodes) and the cone nodes up to end. It serves only
+// later pages, which see the graph as it stood at the pinned time.
+func conePrefix(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, traversal, head []string, end conePosition) ([]string, error) {
+	recs, err := collect(ctx, tx, conePrefixQueries[p.mask][p.q.MaxDepth], map[string]any{
+		"start": traversal, "asOf": p.asOf, "recordedBy": p.pinned, "kinds": kindStrings(p.q.Kinds), "endDepth": end.Depth, "endKey": end.Key,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("traverse lineage page: earlier pages: %w", err)

@@ -88,81 +88,16 @@ RETURN v`
 // from a model artifact, linking the artifact to it so lineage runs from the version
 // back through the job that produced the artifact.
 func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in ModelVersionInput) (Node, error) {
-	if err := checkText("model", in.Model, MaxModelNameLength); err != nil {
-		return Node{}, err
-	}
-	if modelVersionSuffix.MatchString(in.Model) {
-		return Node{}, apperr.Invalid("model", "must not end in '/<digits>', which would read as a version in IDs (got %q)", truncateForMessage(in.Model))
-	}
-	if _, err := checkURI("source", in.Source); err != nil {
-		return Node{}, err
-	}
-	aprops, err := artifactProps(ArtifactInput{URI: in.Source}, "source")
+	w, err := checkModelVersionInput(actor, in)
 	if err != nil {
 		return Node{}, err
 	}
-	if in.ProducedBy != nil {
-		if err := RequireKind("producedBy", *in.ProducedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
-			return Node{}, err
-		}
-	}
-	if err := checkDescription("description", in.Description); err != nil {
-		return Node{}, err
-	}
-	if in.ProducedByRun != nil {
-		if err := RequireKind("runId", *in.ProducedByRun, KindRun, "run:<run id>"); err != nil {
-			return Node{}, err
-		}
-	}
-	if err := checkProse("framework", in.Framework, MaxFrameworkLength); err != nil {
-		return Node{}, err
-	}
-	signature, err := checkSignature("signature", in.Signature)
-	if err != nil {
-		return Node{}, err
-	}
-	metricKeys, metricValues, err := checkModelMetrics("metrics", in.Metrics)
-	if err != nil {
-		return Node{}, err
-	}
-	tagKeys, tagValues, err := checkTags("tags", in.Tags)
-	if err != nil {
-		return Node{}, err
-	}
-	artifactKey := ArtifactKey(in.Source)
-	if id := LoggedModelIDOf(in.Source); id != "" && in.LoggedModel == nil {
-		in.LoggedModel = &id
-	}
-	if in.LoggedModel != nil {
-		if !loggedModelIDForm.MatchString(*in.LoggedModel) {
-			return Node{}, missingLoggedModel(*in.LoggedModel)
-		}
-		if id := LoggedModelIDOf(in.Source); id != "" && id != *in.LoggedModel {
-			return Node{}, apperr.Invalid("source", "names logged model %q, but model_id is %q", id, *in.LoggedModel)
-		}
-		artifactKey = LoggedModelKey(*in.LoggedModel)
-	}
-	params := map[string]any{
-		"modelKey": RegisteredModelKey(in.Model), "model": in.Model, "source": in.Source,
-		"description": optValue(in.Description), "artifactKey": artifactKey,
-		"artifactProps": aprops, "actor": actor,
-		"framework": optValue(in.Framework), "signature": signature,
-		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
-		"producedByRun": optValue(in.ProducedByRun), "loggedModel": optValue(in.LoggedModel),
-	}
+	in, artifactKey, params := w.in, w.artifactKey, w.params
 	return write(ctx, s, actor, ActionModelVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(RegisteredModelKey(in.Model))
 		if in.ProducedBy != nil {
-			if _, err := nodeByKey(ctx, tx, "producedBy", *in.ProducedBy); err != nil {
+			if err := checkJobProduced(ctx, tx, *in.ProducedBy, artifactKey, in.Source); err != nil {
 				return Node{}, err
-			}
-			recs, err := collect(ctx, tx, cypherJobProduced, map[string]any{"job": *in.ProducedBy, "artifact": artifactKey})
-			if err != nil {
-				return Node{}, fmt.Errorf("check output of %q: %w", *in.ProducedBy, err)
-			}
-			if n, _ := recs[0].Get("n"); n == int64(0) {
-				return Node{}, apperr.Invalid("source", "job %q recorded no output with URI %q; register the job's model artifact or drop producedBy",
-					truncateForMessage(*in.ProducedBy), truncateForMessage(in.Source))
 			}
 		}
 		if in.LoggedModel != nil {
@@ -202,4 +137,99 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 		}
 		return v, nil
 	})
+}
+
+// modelVersionWrite is a checked ModelVersionInput and what registering it writes.
+type modelVersionWrite struct {
+	// in is the input, its LoggedModel taken from the source when that names one.
+	in ModelVersionInput
+	// artifactKey is the artifact registered: the logged model's, or the source's.
+	artifactKey string
+	// params are the parameters of the queries that lock the model and register it.
+	params map[string]any
+}
+
+// checkModelVersionInput checks every field of in before the transaction, each error
+// naming its field, and works out what registering it writes.
+func checkModelVersionInput(actor string, in ModelVersionInput) (modelVersionWrite, error) {
+	if err := checkText("model", in.Model, MaxModelNameLength); err != nil {
+		return modelVersionWrite{}, err
+	}
+	if modelVersionSuffix.MatchString(in.Model) {
+		return modelVersionWrite{}, apperr.Invalid("model", "must not end in '/<digits>', which would read as a version in IDs (got %q)", truncateForMessage(in.Model))
+	}
+	if _, err := checkURI("source", in.Source); err != nil {
+		return modelVersionWrite{}, err
+	}
+	aprops, err := artifactProps(ArtifactInput{URI: in.Source}, "source")
+	if err != nil {
+		return modelVersionWrite{}, err
+	}
+	if in.ProducedBy != nil {
+		if err := RequireKind("producedBy", *in.ProducedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
+			return modelVersionWrite{}, err
+		}
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return modelVersionWrite{}, err
+	}
+	if in.ProducedByRun != nil {
+		if err := RequireKind("runId", *in.ProducedByRun, KindRun, "run:<run id>"); err != nil {
+			return modelVersionWrite{}, err
+		}
+	}
+	if err := checkProse("framework", in.Framework, MaxFrameworkLength); err != nil {
+		return modelVersionWrite{}, err
+	}
+	signature, err := checkSignature("signature", in.Signature)
+	if err != nil {
+		return modelVersionWrite{}, err
+	}
+	metricKeys, metricValues, err := checkModelMetrics("metrics", in.Metrics)
+	if err != nil {
+		return modelVersionWrite{}, err
+	}
+	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	if err != nil {
+		return modelVersionWrite{}, err
+	}
+	artifactKey := ArtifactKey(in.Source)
+	if id := LoggedModelIDOf(in.Source); id != "" && in.LoggedModel == nil {
+		in.LoggedModel = &id
+	}
+	if in.LoggedModel != nil {
+		if !loggedModelIDForm.MatchString(*in.LoggedModel) {
+			return modelVersionWrite{}, missingLoggedModel(*in.LoggedModel)
+		}
+		if id := LoggedModelIDOf(in.Source); id != "" && id != *in.LoggedModel {
+			return modelVersionWrite{}, apperr.Invalid("source", "names logged model %q, but model_id is %q", id, *in.LoggedModel)
+		}
+		artifactKey = LoggedModelKey(*in.LoggedModel)
+	}
+	params := map[string]any{
+		"modelKey": RegisteredModelKey(in.Model), "model": in.Model, "source": in.Source,
+		"description": optValue(in.Description), "artifactKey": artifactKey,
+		"artifactProps": aprops, "actor": actor,
+		"framework": optValue(in.Framework), "signature": signature,
+		"metricKeys": metricKeys, "metricValues": metricValues, "tagKeys": tagKeys, "tagValues": tagValues,
+		"producedByRun": optValue(in.ProducedByRun), "loggedModel": optValue(in.LoggedModel),
+	}
+	return modelVersionWrite{in: in, artifactKey: artifactKey, params: params}, nil
+}
+
+// checkJobProduced makes sure the job named as producedBy exists and recorded an output
+// with the model artifact's URI: a version is linked only to the job that made it.
+func checkJobProduced(ctx context.Context, tx neo4j.ManagedTransaction, job, artifactKey, source string) error {
+	if _, err := nodeByKey(ctx, tx, "producedBy", job); err != nil {
+		return err
+	}
+	recs, err := collect(ctx, tx, cypherJobProduced, map[string]any{"job": job, "artifact": artifactKey})
+	if err != nil {
+		return fmt.Errorf("check output of %q: %w", job, err)
+	}
+	if n, _ := recs[0].Get("n"); n == int64(0) {
+		return apperr.Invalid("source", "job %q recorded no output with URI %q; register the job's model artifact or drop producedBy",
+			truncateForMessage(job), truncateForMessage(source))
+	}
+	return nil
 }

@@ -30,9 +30,6 @@ const (
 	propName       = "name"
 	propRecordedAt = "recordedAt"
 	propRecordedBy = "recordedBy"
-	// propFingerprint is a digest of the content a node was created with; a repeated
-	// create with the same fingerprint is a no-op, a different one a conflict.
-	propFingerprint = "fingerprint"
 )
 
 // String returns a string property, or "" when it is absent.

@@ -66,7 +66,7 @@ func olScript(tk string, runs map[string]string) []store.OpenLineageEvent {
 func olGraphOf(t *testing.T, tk string, runs map[string]string) []string {
 	t.Helper()
 	var runKeys []string
-	names := strings.NewReplacer()
+	var names *strings.Replacer
 	pairs := []string{tk, "TK"}
 	for name, id := range runs {
 		hex := strings.ReplaceAll(id, "-", "")

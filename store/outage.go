@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/apperr"
@@ -62,7 +63,7 @@ type outageCause struct {
 func (o *outageCause) Error() string { return o.err.Error() }
 
 func newHealth(uri string, auth neo4j.AuthToken, db string, log *zerolog.Logger) (*health, error) {
-	probe, err := neo4j.NewDriverWithContext(uri, auth, func(c *neo4j.Config) {
+	probe, err := neo4j.NewDriverWithContext(uri, auth, func(c *config.Config) {
 		c.MaxConnectionPoolSize = 1
 		c.ConnectionAcquisitionTimeout = OutageProbeTimeout
 		c.SocketConnectTimeout = OutageProbeTimeout

@@ -184,120 +184,180 @@ func (s *Store) writeSeedEdges(ctx context.Context, es []seedEdge) (int, error) 
 	return written, nil
 }
 
-// seedPipeline generates one pipeline's nodes and edges.
+// seedPipeline generates one pipeline's nodes and edges, stage by stage as its data
+// flows: raw data, features prepared from it, models trained on the features, and the
+// endpoints that served them. The stages share the random source, so their order
+// fixes the graph for a seed.
 func seedPipeline(prefix string, p int, base time.Time, rng *rand.Rand) ([]seedNode, []seedEdge) {
-	var ns []seedNode
-	var es []seedEdge
-	at := func(day int) time.Time {
-		return base.Add(time.Duration(day)*24*time.Hour + time.Duration(p%86400)*time.Second)
-	}
-	node := func(kind Kind, key, name string, day int, extra map[string]any) string {
-		props := map[string]any{propKey: key, propKind: string(kind), propName: name, propRecordedAt: at(day), propRecordedBy: "seed"}
-		for k, v := range extra {
-			props[k] = v
-		}
-		ns = append(ns, seedNode{kind, props})
-		return key
-	}
-	edge := func(typ, from, to string, day int, extra map[string]any) {
-		props := map[string]any{propRecordedAt: at(day), propRecordedBy: "seed"}
-		for k, v := range extra {
-			props[k] = v
-		}
-		es = append(es, seedEdge{typ, from, to, props})
-	}
-	ps := strconv.Itoa(p)
-	useCase := SeedUseCases[p%len(SeedUseCases)]
-	tagKeys, tagValues := []string{"use-case"}, []string{useCase}
-	rawNS := "s3://" + prefix + "-raw-" + ps
-	featNS := "s3://" + prefix + "-features-" + ps
-	var raw, feat []string
+	g := &pipelineSeed{prefix: prefix, p: p, ps: strconv.Itoa(p), base: base, rng: rng}
+	g.useCase = SeedUseCases[p%len(SeedUseCases)]
 	if p == 0 {
-		sharedNS := "s3://" + prefix + "-shared"
-		ds := node(KindDataset, DatasetKey(sharedNS, "reference"), "reference", 0, map[string]any{propNamespace: sharedNS, propURI: sharedNS + "/reference"})
-		v := node(KindDatasetVersion, SeedSharedKey(prefix), "reference", 0, map[string]any{propNamespace: sharedNS,
-			propURI: sharedNS + "/reference/2025-1", propVersion: "2025-1", propVersionID: "2025-1", propDigest: "sha256:5eed"})
-		edge(RelVersionOf, v, ds, 0, nil)
+		g.sharedReference()
 	}
+	raw := g.rawData()
+	feat := g.features(raw)
+	versions := g.training(feat, g.models())
+	g.endpoints(versions)
+	return g.nodes, g.edges
+}
+
+// pipelineSeed collects the nodes and edges of one seeded pipeline.
+type pipelineSeed struct {
+	prefix  string
+	p       int
+	ps      string // p as a string, for keys and names
+	useCase string
+	base    time.Time
+	rng     *rand.Rand
+	nodes   []seedNode
+	edges   []seedEdge
+}
+
+// at is the time of a pipeline's day: days from the base, spread by pipeline.
+func (g *pipelineSeed) at(day int) time.Time {
+	return g.base.Add(time.Duration(day)*24*time.Hour + time.Duration(g.p%86400)*time.Second)
+}
+
+// node adds a node recorded on day with the extra properties, and returns its key.
+func (g *pipelineSeed) node(kind Kind, key, name string, day int, extra map[string]any) string {
+	props := map[string]any{propKey: key, propKind: string(kind), propName: name, propRecordedAt: g.at(day), propRecordedBy: "seed"}
+	for k, v := range extra {
+		props[k] = v
+	}
+	g.nodes = append(g.nodes, seedNode{kind, props})
+	return key
+}
+
+// edge adds an edge recorded on day with the extra properties.
+func (g *pipelineSeed) edge(typ, from, to string, day int, extra map[string]any) {
+	props := map[string]any{propRecordedAt: g.at(day), propRecordedBy: "seed"}
+	for k, v := range extra {
+		props[k] = v
+	}
+	g.edges = append(g.edges, seedEdge{typ, from, to, props})
+}
+
+// sharedReference adds the reference dataset version that every seedSharedEvery-th
+// pipeline reads (pipeline 0 holds it).
+func (g *pipelineSeed) sharedReference() {
+	sharedNS := "s3://" + g.prefix + "-shared"
+	ds := g.node(KindDataset, DatasetKey(sharedNS, "reference"), "reference", 0, map[string]any{propNamespace: sharedNS, propURI: sharedNS + "/reference"})
+	v := g.node(KindDatasetVersion, SeedSharedKey(g.prefix), "reference", 0, map[string]any{propNamespace: sharedNS,
+		propURI: sharedNS + "/reference/2025-1", propVersion: "2025-1", propVersionID: "2025-1", propDigest: "sha256:5eed"})
+	g.edge(RelVersionOf, v, ds, 0, nil)
+}
+
+// rawData adds two source datasets of five monthly versions each, and returns the
+// versions' keys.
+func (g *pipelineSeed) rawData() []string {
+	rawNS := "s3://" + g.prefix + "-raw-" + g.ps
+	var raw []string
 	for d := range 2 {
 		name := "source-" + strconv.Itoa(d)
-		ds := node(KindDataset, DatasetKey(rawNS, name), name, 0, map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name})
+		ds := g.node(KindDataset, DatasetKey(rawNS, name), name, 0, map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name})
 		for m := range 5 {
 			v := "2025-" + strconv.Itoa(m+1)
-			key := node(KindDatasetVersion, DatasetVersionKey(rawNS, name, v), name, m*30,
+			key := g.node(KindDatasetVersion, DatasetVersionKey(rawNS, name, v), name, m*30,
 				map[string]any{propNamespace: rawNS, propURI: rawNS + "/" + name + "/" + v, propVersion: v, propVersionID: v,
-					propDigest:      fmt.Sprintf("sha256:%016x", rng.Uint64()),
-					propDescription: fmt.Sprintf("Raw %s data of pipeline %d: source %d, month %d of 2025", useCase, p, d, m+1)})
-			edge(RelVersionOf, key, ds, m*30, nil)
+					propDigest:      fmt.Sprintf("sha256:%016x", g.rng.Uint64()),
+					propDescription: fmt.Sprintf("Raw %s data of pipeline %d: source %d, month %d of 2025", g.useCase, g.p, d, m+1)})
+			g.edge(RelVersionOf, key, ds, m*30, nil)
 			raw = append(raw, key)
 		}
 	}
+	return raw
+}
+
+// features adds two feature datasets of five monthly versions each, every version
+// prepared by a processing job from two raw versions (and, in some pipelines, the
+// shared reference), and returns the versions' keys.
+func (g *pipelineSeed) features(raw []string) []string {
+	featNS := "s3://" + g.prefix + "-features-" + g.ps
+	jobNS := "airflow-" + g.prefix + "-" + g.ps
+	var feat []string
 	for d := range 2 {
 		name := "features-" + strconv.Itoa(d)
-		ds := node(KindDataset, DatasetKey(featNS, name), name, 1, map[string]any{propNamespace: featNS, propURI: featNS + "/" + name})
+		ds := g.node(KindDataset, DatasetKey(featNS, name), name, 1, map[string]any{propNamespace: featNS, propURI: featNS + "/" + name})
 		for m := range 5 {
 			i := d*5 + m
 			v := "2025-" + strconv.Itoa(m+1)
-			key := node(KindDatasetVersion, DatasetVersionKey(featNS, name, v), name, m*30+1,
+			key := g.node(KindDatasetVersion, DatasetVersionKey(featNS, name, v), name, m*30+1,
 				map[string]any{propNamespace: featNS, propURI: featNS + "/" + name + "/" + v, propVersion: v, propVersionID: v,
-					propDigest: fmt.Sprintf("sha256:%016x", rng.Uint64())})
-			edge(RelVersionOf, key, ds, m*30+1, nil)
-			job := node(KindProcessingJob, JobKey("airflow-"+prefix+"-"+ps, "prepare-"+strconv.Itoa(i)), "prepare-"+strconv.Itoa(i), m*30+1,
-				map[string]any{propNamespace: "airflow-" + prefix + "-" + ps, propStatus: string(JobCompleted)})
-			edge(RelInputTo, raw[m], job, m*30+1, nil)
-			if i == 0 && p%seedSharedEvery == 0 {
-				edge(RelInputTo, SeedSharedKey(prefix), job, m*30+1, nil)
+					propDigest: fmt.Sprintf("sha256:%016x", g.rng.Uint64())})
+			g.edge(RelVersionOf, key, ds, m*30+1, nil)
+			job := g.node(KindProcessingJob, JobKey(jobNS, "prepare-"+strconv.Itoa(i)), "prepare-"+strconv.Itoa(i), m*30+1,
+				map[string]any{propNamespace: jobNS, propStatus: string(JobCompleted)})
+			g.edge(RelInputTo, raw[m], job, m*30+1, nil)
+			if i == 0 && g.p%seedSharedEvery == 0 {
+				g.edge(RelInputTo, SeedSharedKey(g.prefix), job, m*30+1, nil)
 			}
-			edge(RelInputTo, raw[5+(m+d)%5], job, m*30+1, nil)
-			edge(RelProduced, job, key, m*30+1, nil)
+			g.edge(RelInputTo, raw[5+(m+d)%5], job, m*30+1, nil)
+			g.edge(RelProduced, job, key, m*30+1, nil)
 			feat = append(feat, key)
 		}
 	}
-	var versions []string
+	return feat
+}
+
+// models adds the pipeline's two registered models and returns their keys.
+func (g *pipelineSeed) models() []string {
 	models := []string{}
 	for mi := range 2 {
-		name := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
-		models = append(models, node(KindRegisteredModel, RegisteredModelKey(name), name, 2, map[string]any{propLatestVersion: int64(10),
-			propDescription: fmt.Sprintf("The %s model of pipeline %d, variant %d", useCase, p, mi),
-			propTagKeys:     tagKeys, propTagValues: tagValues}))
+		name := g.prefix + "-model-" + g.ps + "-" + strconv.Itoa(mi)
+		models = append(models, g.node(KindRegisteredModel, RegisteredModelKey(name), name, 2, map[string]any{propLatestVersion: int64(10),
+			propDescription: fmt.Sprintf("The %s model of pipeline %d, variant %d", g.useCase, g.p, mi),
+			propTagKeys:     []string{"use-case"}, propTagValues: []string{g.useCase}}))
 	}
+	return models
+}
+
+// training adds twenty training jobs, each reading two or three feature versions and
+// producing a model artifact registered as the next version of one of the models, and
+// returns the model versions' keys in training order.
+func (g *pipelineSeed) training(feat, models []string) []string {
+	var versions []string
 	for r := range 20 {
 		day := 30 + r*12
 		jobName := "train-" + strconv.Itoa(r)
-		ns0 := "sagemaker-" + prefix + "-" + ps
-		hyper := fmt.Sprintf(`{"eta":"%.3f","max_depth":"%d"}`, 0.01+rng.Float64()/10, 3+rng.IntN(8))
-		job := node(KindTrainingJob, JobKey(ns0, jobName), jobName, day, map[string]any{
+		ns0 := "sagemaker-" + g.prefix + "-" + g.ps
+		hyper := fmt.Sprintf(`{"eta":"%.3f","max_depth":"%d"}`, 0.01+g.rng.Float64()/10, 3+g.rng.IntN(8))
+		job := g.node(KindTrainingJob, JobKey(ns0, jobName), jobName, day, map[string]any{
 			propNamespace: ns0, propStatus: string(JobCompleted), propInstanceType: "ml.m5.xlarge",
-			propCodeVersion: fmt.Sprintf("%07x", rng.Uint32()&0xfffffff), propHyperParameters: hyper})
-		reads := 2 + rng.IntN(2)
+			propCodeVersion: fmt.Sprintf("%07x", g.rng.Uint32()&0xfffffff), propHyperParameters: hyper})
+		reads := 2 + g.rng.IntN(2)
 		for k := range reads {
-			edge(RelInputTo, feat[(r+k*3)%len(feat)], job, day, nil)
+			g.edge(RelInputTo, feat[(r+k*3)%len(feat)], job, day, nil)
 		}
-		uri := "s3://" + prefix + "-models-" + ps + "/" + jobName + "/model.tar.gz"
-		art := node(KindArtifact, ArtifactKey(uri), "model.tar.gz", day, map[string]any{propURI: uri})
-		edge(RelProduced, job, art, day, nil)
+		uri := "s3://" + g.prefix + "-models-" + g.ps + "/" + jobName + "/model.tar.gz"
+		art := g.node(KindArtifact, ArtifactKey(uri), "model.tar.gz", day, map[string]any{propURI: uri})
+		g.edge(RelProduced, job, art, day, nil)
 		mi := r % 2
 		v := int64(r/2 + 1)
-		model := prefix + "-model-" + ps + "-" + strconv.Itoa(mi)
-		mv := node(KindModelVersion, ModelVersionKey(model, v), model+"/"+strconv.FormatInt(v, 10), day,
+		model := g.prefix + "-model-" + g.ps + "-" + strconv.Itoa(mi)
+		mv := g.node(KindModelVersion, ModelVersionKey(model, v), model+"/"+strconv.FormatInt(v, 10), day,
 			map[string]any{propModel: model, propVersion: v, propSource: uri,
-				propDescription: fmt.Sprintf("%s model trained by %s", useCase, jobName),
-				propTagKeys:     tagKeys, propTagValues: tagValues})
-		edge(RelVersionOf, mv, models[mi], day, nil)
-		edge(RelRegisteredAs, art, mv, day, nil)
+				propDescription: fmt.Sprintf("%s model trained by %s", g.useCase, jobName),
+				propTagKeys:     []string{"use-case"}, propTagValues: []string{g.useCase}})
+		g.edge(RelVersionOf, mv, models[mi], day, nil)
+		g.edge(RelRegisteredAs, art, mv, day, nil)
 		versions = append(versions, mv)
 	}
+	return versions
+}
+
+// endpoints adds two endpoints, each deployed ten times in a row, a model version
+// after another, the last deployment still serving.
+func (g *pipelineSeed) endpoints(versions []string) {
 	for e := range 2 {
-		name := prefix + "-endpoint-" + ps + "-" + strconv.Itoa(e)
-		key := node(KindEndpoint, EndpointKey(name), name, 45, map[string]any{"deploymentCount": int64(10)})
+		name := g.prefix + "-endpoint-" + g.ps + "-" + strconv.Itoa(e)
+		key := g.node(KindEndpoint, EndpointKey(name), name, 45, map[string]any{"deploymentCount": int64(10)})
 		for k := range 10 {
-			from := at(45 + k*24)
+			from := g.at(45 + k*24)
 			props := map[string]any{propDeploymentID: key + "#" + strconv.Itoa(k+1), propVariant: DefaultVariant, propTrafficShare: 1.0, propFrom: from}
 			if k < 9 {
-				props[propTo] = at(45 + (k+1)*24)
+				props[propTo] = g.at(45 + (k+1)*24)
 			}
-			edge(RelDeployedTo, versions[e+2*k], key, 45+k*24, props)
+			g.edge(RelDeployedTo, versions[e+2*k], key, 45+k*24, props)
 		}
 	}
-	return ns, es
 }

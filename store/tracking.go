@@ -489,65 +489,12 @@ RETURN r`
 
 // StartRun creates a run in an experiment (active, RUNNING unless told otherwise).
 func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, error) {
-	if err := RequireKind("experiment", in.Experiment, KindExperiment, "experiment:<id>"); err != nil {
-		return Node{}, err
-	}
-	runID := NewRunID()
-	if in.RunID != nil {
-		if !runIDForm.MatchString(*in.RunID) {
-			return Node{}, apperr.Invalid("runId", "must be 32 lowercase hexadecimal digits (got %q)", truncateForMessage(*in.RunID))
-		}
-		runID = *in.RunID
-	}
-	name := runID[:8]
-	if in.Name != nil {
-		if err := checkText("name", *in.Name, MaxRunNameLength); err != nil {
-			return Node{}, err
-		}
-		name = *in.Name
-	}
-	status := RunRunning
-	if in.Status != nil {
-		status = *in.Status
-	}
-	if err := checkRunStatus("status", status); err != nil {
-		return Node{}, err
-	}
-	for field, v := range map[string]*string{"user": in.User, "codeVersion": in.CodeVersion, "entryPoint": in.EntryPoint} {
-		if err := checkProse(field, v, MaxShortTextLength); err != nil {
-			return Node{}, err
-		}
-	}
-	if in.ArtifactURI != nil {
-		if _, err := checkURI("artifactUri", *in.ArtifactURI); err != nil {
-			return Node{}, err
-		}
-	}
-	if in.Group != nil {
-		if err := RequireKind("group", *in.Group, KindRunGroup, "runGroup:<experiment id>/<name>"); err != nil {
-			return Node{}, err
-		}
-	}
-	if in.Parent != nil {
-		if err := RequireKind("parent", *in.Parent, KindRun, "run:<run id>"); err != nil {
-			return Node{}, err
-		}
-	}
-	if in.ExecutedBy != nil {
-		if err := RequireKind("executedBy", *in.ExecutedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
-			return Node{}, err
-		}
-	}
-	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	r, err := checkRunInput(in)
 	if err != nil {
 		return Node{}, err
 	}
-	var start any
-	if in.StartTime != nil {
-		start = in.StartTime.UTC()
-	}
 	return write(ctx, s, actor, ActionRunStart, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(RunKey(runID), in.Experiment)
+		au.target(RunKey(r.runID), in.Experiment)
 		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
 		if err != nil {
 			return Node{}, err
@@ -555,8 +502,8 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 		if Lifecycle(e.String(propLifecycle)) == LifecycleDeleted {
 			return Node{}, apperr.Invalid("experiment", "experiment %q is deleted; restore it to add runs", e.Key)
 		}
-		if _, err := nodeByKey(ctx, tx, "runId", RunKey(runID)); err == nil {
-			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", runID)
+		if _, err := nodeByKey(ctx, tx, "runId", RunKey(r.runID)); err == nil {
+			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
 		}
 		if in.Group != nil {
 			g, err := nodeByKey(ctx, tx, "group", *in.Group)
@@ -578,23 +525,95 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 			}
 		}
 		recs, err := collect(ctx, tx, cypherStartRun, map[string]any{
-			"experiment": in.Experiment, "key": RunKey(runID), "runId": runID, "name": name,
-			"status": string(status), "startTime": start, "user": optValue(in.User),
+			"experiment": in.Experiment, "key": RunKey(r.runID), "runId": r.runID, "name": r.name,
+			"status": string(r.status), "startTime": r.start, "user": optValue(in.User),
 			"codeVersion": optValue(in.CodeVersion), "entryPoint": optValue(in.EntryPoint),
-			"artifactUri": optValue(in.ArtifactURI), "tagKeys": tagKeys, "tagValues": tagValues,
+			"artifactUri": optValue(in.ArtifactURI), "tagKeys": r.tagKeys, "tagValues": r.tagValues,
 			"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
 			"actor": actor,
 		})
 		var nerr *neo4j.Neo4jError
 		if errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed" {
 			// Another start with the same run id won the race.
-			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", runID)
+			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
 		}
 		if err != nil {
 			return Node{}, fmt.Errorf("start run in %q: %w", in.Experiment, err)
 		}
 		return nodeAt(recs[0], "r")
 	})
+}
+
+// runStart is a checked RunInput: the run's ID, name and status (defaults filled in),
+// its start time as the driver sends it (or nil), and its tags as parallel lists.
+type runStart struct {
+	runID, name        string
+	status             RunStatus
+	start              any
+	tagKeys, tagValues []string
+}
+
+// checkRunInput checks every field of in before the transaction, each error naming
+// its field, and fills in the defaults.
+func checkRunInput(in RunInput) (runStart, error) {
+	if err := RequireKind("experiment", in.Experiment, KindExperiment, "experiment:<id>"); err != nil {
+		return runStart{}, err
+	}
+	runID := NewRunID()
+	if in.RunID != nil {
+		if !runIDForm.MatchString(*in.RunID) {
+			return runStart{}, apperr.Invalid("runId", "must be 32 lowercase hexadecimal digits (got %q)", truncateForMessage(*in.RunID))
+		}
+		runID = *in.RunID
+	}
+	name := runID[:8]
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, MaxRunNameLength); err != nil {
+			return runStart{}, err
+		}
+		name = *in.Name
+	}
+	status := RunRunning
+	if in.Status != nil {
+		status = *in.Status
+	}
+	if err := checkRunStatus("status", status); err != nil {
+		return runStart{}, err
+	}
+	for field, v := range map[string]*string{"user": in.User, "codeVersion": in.CodeVersion, "entryPoint": in.EntryPoint} {
+		if err := checkProse(field, v, MaxShortTextLength); err != nil {
+			return runStart{}, err
+		}
+	}
+	if in.ArtifactURI != nil {
+		if _, err := checkURI("artifactUri", *in.ArtifactURI); err != nil {
+			return runStart{}, err
+		}
+	}
+	if in.Group != nil {
+		if err := RequireKind("group", *in.Group, KindRunGroup, "runGroup:<experiment id>/<name>"); err != nil {
+			return runStart{}, err
+		}
+	}
+	if in.Parent != nil {
+		if err := RequireKind("parent", *in.Parent, KindRun, "run:<run id>"); err != nil {
+			return runStart{}, err
+		}
+	}
+	if in.ExecutedBy != nil {
+		if err := RequireKind("executedBy", *in.ExecutedBy, KindTrainingJob, "job:<namespace>:<name>"); err != nil {
+			return runStart{}, err
+		}
+	}
+	tagKeys, tagValues, err := checkTags("tags", in.Tags)
+	if err != nil {
+		return runStart{}, err
+	}
+	var start any
+	if in.StartTime != nil {
+		start = in.StartTime.UTC()
+	}
+	return runStart{runID: runID, name: name, status: status, start: start, tagKeys: tagKeys, tagValues: tagValues}, nil
 }
 
 func checkRunStatus(field string, st RunStatus) error {

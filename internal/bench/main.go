@@ -46,7 +46,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
 		"but for search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -74,6 +74,11 @@ var (
 	only         string
 )
 
+// run seeds the graph once, serves it on a loopback listener and runs the benchmarks
+// (all, or the one --only names) in the order BENCHMARKS.md reports them.
+//
+// It is long because it is the script of a benchmark run: the shared setup and then
+// one short step per section; the sections are their own functions.
 func run(nodes, requests, warmup int, outFile string) error {
 	ctx := context.Background()
 	st, cfg, err := benchenv.Open(ctx)
@@ -164,6 +169,55 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return writeSection(outFile, sr, "## Experiment tracking")
 	}
 
+	rows, cone := lineageRows(ctx, st, client, url, driver, cfg.Database, pipelines)
+	res, err := measure(rows, warmup, requests)
+	if err != nil || only == "lineage" {
+		// measure printed the rows; lineage alone measures a change to the traversal.
+		return err
+	}
+	lin, rawRes := res[0], res[3]
+
+	imp, err := impactBench(ctx, client, url, driver, cfg.Database, requests, warmup)
+	if err != nil {
+		return err
+	}
+	res = append(res, imp.results...)
+	search, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
+	if err != nil {
+		return err
+	}
+	tracking, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
+	if err != nil {
+		return err
+	}
+	ol, err := openLineageBench(client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
+	if err != nil {
+		return err
+	}
+	ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	console, err := consoleBench(client, "http://"+ln.Addr().String(), token)
+	if err != nil {
+		return err
+	}
+	return writeReport(outFile, report{
+		tracking: search + tracking + ol + cmp + ev + console,
+		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
+		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
+		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
+	})
+}
+
+// lineageRows are the lineage benchmark's rows: upstream lineage from random endpoints,
+// over HTTP, through the store and as raw Cypher, and the audit trail. cone is set to
+// the size of the last cone answered over HTTP.
+func lineageRows(ctx context.Context, st *store.Store, client *http.Client, url string, driver neo4j.DriverWithContext, db string, pipelines int) (rows []row, cone *int) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	endpoint := func() string {
 		return "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
@@ -182,7 +236,7 @@ RETURN DISTINCT n`
 MATCH (s)<-[:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]-(n:Node)
 WITH DISTINCT n
 RETURN collect(n {.*})`
-	var cone int
+	cone = new(int)
 	graphql := func(query string) func() error {
 		return func() error {
 			body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"e": endpoint()}})
@@ -206,7 +260,7 @@ RETURN collect(n {.*})`
 				return fmt.Errorf("bad response %d: %.300s", resp.StatusCode, b)
 			}
 			if l, ok := r.Data["lineage"]; ok {
-				cone = len(l.Nodes)
+				*cone = len(l.Nodes)
 			}
 			return nil
 		}
@@ -214,7 +268,7 @@ RETURN collect(n {.*})`
 	raw := func(cypher string) func() error {
 		return func() error {
 			_, err := neo4j.ExecuteQuery(ctx, driver, cypher, map[string]any{"e": endpoint()},
-				neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database), neo4j.ExecuteQueryWithReadersRouting())
+				neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(db), neo4j.ExecuteQueryWithReadersRouting())
 			return err
 		}
 	}
@@ -222,22 +276,26 @@ RETURN collect(n {.*})`
 		_, err := st.Lineage(ctx, store.LineageQuery{Start: []string{endpoint()}, Direction: store.Upstream, MaxDepth: 10, SkipEdges: true})
 		return err
 	}
-	rows := []row{
+	return []row{
 		{"lineage over HTTP", graphql(lineageGQL)},
 		{"lineage + edges over HTTP", graphql(lineageEdgesGQL)},
 		{"store.Lineage (no HTTP)", direct},
 		{"raw Cypher over Bolt", raw(rawCypher)},
 		{"raw Cypher, nodes collected into one record", raw(rawCollected)},
 		{"auditTrail over HTTP", graphql(auditGQL)},
-	}
-	res, err := measure(rows, warmup, requests)
-	if err != nil {
-		return err
-	}
-	lin, rawRes := res[0], res[3]
+	}, cone
+}
 
-	// impact of the shared reference dataset version: its first page, and then every
-	// page once, checked against a raw query for the complete answer.
+// impact is what impactBench measured: its rows, and the answer it checked.
+type impact struct {
+	results        []result
+	cone, impacted int64
+	pages          int
+}
+
+// impactBench measures impact of the shared reference dataset version: its first page,
+// and then every page once, checked against a raw query for the complete answer.
+func impactBench(ctx context.Context, client *http.Client, url string, driver neo4j.DriverWithContext, db string, requests, warmup int) (impact, error) {
 	shared := store.SeedSharedKey(prefix)
 	impactGQL := `query($of: ID!, $after: String, $budget: Int) { impact(of: $of, after: $after, budget: $budget) {
   modelVersions { id } endpoints { endpoint { id } servingNow } truncated pageInfo { endCursor } } }`
@@ -287,15 +345,14 @@ RETURN collect(n {.*})`
 		}},
 	}, warmup/10, requests/10)
 	if err != nil {
-		return err
+		return impact{}, err
 	}
-	res = append(res, imp...)
 	var all []string
 	pages := 0
 	for after := any(nil); ; pages++ {
 		ids, next, err := impactPage(after, 1000)
 		if err != nil {
-			return err
+			return impact{}, err
 		}
 		all = append(all, ids...)
 		if next == nil {
@@ -307,9 +364,9 @@ RETURN collect(n {.*})`
 MATCH (s)-[:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]->(n:Node)
 WITH DISTINCT n
 RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] THEN 1 END) AS impacted`,
-		map[string]any{"s": shared}, neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database))
+		map[string]any{"s": shared}, neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(db))
 	if err != nil {
-		return err
+		return impact{}, err
 	}
 	coneSize, _ := want.Records[0].Get("cone")
 	impacted, _ := want.Records[0].Get("impacted")
@@ -318,39 +375,10 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 		distinct[id] = true
 	}
 	if int64(len(distinct)) != impacted.(int64) || len(distinct) != len(all) {
-		return fmt.Errorf("impact pages hold %d IDs (%d distinct), the raw query counts %d", len(all), len(distinct), impacted)
+		return impact{}, fmt.Errorf("impact pages hold %d IDs (%d distinct), the raw query counts %d", len(all), len(distinct), impacted)
 	}
 	fmt.Fprintf(os.Stderr, "impact: %d pages, %d model versions and endpoints, each once, of a downstream cone of %d nodes\n", pages+1, len(all), coneSize)
-	search, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
-	if err != nil {
-		return err
-	}
-	tracking, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
-	if err != nil {
-		return err
-	}
-	ol, err := openLineageBench(client, "http://"+ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
-	if err != nil {
-		return err
-	}
-	ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	console, err := consoleBench(client, "http://"+ln.Addr().String(), token)
-	if err != nil {
-		return err
-	}
-	return writeReport(outFile, report{
-		tracking: search + tracking + ol + cmp + ev + console,
-		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
-		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
-		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
-	})
+	return impact{results: imp, cone: coneSize.(int64), impacted: int64(len(all)), pages: pages + 1}, nil
 }
 
 type result struct {

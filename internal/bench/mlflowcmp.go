@@ -122,6 +122,10 @@ type cmpResult struct {
 }
 
 // mlflowWorkload runs the comparison's calls against one target.
+//
+// It is long because it is a measurement script read top to bottom: log-batch
+// throughput, then search, each set up, timed and printed in place, so that both
+// targets are sure to get the very same calls.
 func mlflowWorkload(ctx context.Context, t mlflowTarget, tag string) (cmpResult, error) {
 	var res cmpResult
 	var exp struct {

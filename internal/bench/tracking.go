@@ -49,6 +49,9 @@ func gql(client *http.Client, url, query string, vars map[string]any, out any) e
 // trackingBench measures experiment tracking: metric ingest through the GraphQL batch
 // mutation, searchRuns over 100,000 runs, and a 1,000,000-point history down-sampled
 // to 1,000. It seeds what it needs once and returns the report's section.
+//
+// It is long because it is a measurement script read top to bottom, in the order the
+// report's section reads: each part seeds, measures and writes its lines in place.
 func trackingBench(ctx context.Context, st *store.Store, driver neo4j.DriverWithContext, db string, client *http.Client, url string, requests, warmup int) (string, error) {
 	var b strings.Builder
 	b.WriteString("\n## Experiment tracking\n\n")

@@ -64,6 +64,11 @@ type sample struct {
 	err error
 }
 
+// run starts the provgraph binary against the seeded graph, drives the mixed traffic
+// from the clients for the duration and writes the Load test section.
+//
+// It is long because it is the script of one load test: setup, the traffic mix, the
+// clients and the report read top to bottom, in the order they happen.
 func run(clients int, duration time.Duration, nodes int, bin, outFile string) error {
 	ctx := context.Background()
 	st, cfg, err := benchenv.Open(ctx)
