@@ -18,7 +18,7 @@ var (
 	planDS  = DatasetKey("s3://lake", "customers")
 	planDV  = DatasetVersionKey("s3://lake", "customers", "v1")
 	planDV2 = DatasetVersionKey("s3://lake", "customers", "v2")
-	planJob = JobKey("ns", "train")
+	planJobNode = JobKey("ns", "train")
 	planArt = ArtifactKey("s3://models/a")
 	planMV  = ModelVersionKey("fraud", 1)
 )
@@ -36,7 +36,7 @@ func keysOf(nodes []Node) []string {
 func TestPlanLineage(t *testing.T) {
 	t.Parallel()
 	asOf := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
-	base := LineageQuery{Start: []string{planDV, planJob, planDV}, Direction: Both, MaxDepth: 3}
+	base := LineageQuery{Start: []string{planDV, planJobNode, planDV}, Direction: Both, MaxDepth: 3}
 	later := base
 	later.After = coneCursor{Position: conePosition{Depth: 2, Key: planArt}, AsOf: planNow.Add(-time.Hour), Query: base.fingerprint()}.encode()
 	for _, tt := range []struct {
@@ -45,7 +45,7 @@ func TestPlanLineage(t *testing.T) {
 		want func(*testing.T, lineagePlan)
 	}{
 		{"first page: the default budget, untimed, the cones with the start nodes", func(q LineageQuery) LineageQuery { return q }, func(t *testing.T, p lineagePlan) {
-			assert.Equal(t, []string{planDV, planJob}, p.start, "repeats dropped, order kept")
+			assert.Equal(t, []string{planDV, planJobNode}, p.start, "repeats dropped, order kept")
 			assert.Equal(t, MaxLineageNodes, p.limit)
 			assert.Equal(t, 0, p.timed)
 			assert.Nil(t, p.asOf)
@@ -87,7 +87,7 @@ func TestPlanLineage(t *testing.T) {
 		}, func(t *testing.T, p lineagePlan) {
 			assert.True(t, p.pagedAtOnce())
 			assert.True(t, p.shows(planNode(planArt, KindArtifact)))
-			assert.False(t, p.shows(planNode(planJob, KindTrainingJob)))
+			assert.False(t, p.shows(planNode(planJobNode, KindTrainingJob)))
 		}},
 		{"a later page: timed by the cursor's time, no cones with the start nodes", func(LineageQuery) LineageQuery { return later }, func(t *testing.T, p lineagePlan) {
 			require.NotNil(t, p.after)
@@ -126,7 +126,7 @@ func TestPlanLineageRefuses(t *testing.T) {
 		{"too deep", LineageQuery{Start: []string{planDV}, Direction: Upstream, MaxDepth: MaxLineageDepth + 1}, "maxDepth"},
 		{"not a cursor", LineageQuery{Start: []string{planDV}, Direction: Upstream, After: "nope"}, "after"},
 		{"another question's cursor", LineageQuery{Start: []string{planDV}, Direction: Upstream, MaxDepth: 3,
-			After: coneCursor{Position: conePosition{Depth: 1, Key: planJob}, AsOf: planNow, Query: other.fingerprint()}.encode()}, "after"},
+			After: coneCursor{Position: conePosition{Depth: 1, Key: planJobNode}, AsOf: planNow, Query: other.fingerprint()}.encode()}, "after"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -142,11 +142,11 @@ func TestPlanLineageRefuses(t *testing.T) {
 func TestLineagePlanChecksStarts(t *testing.T) {
 	t.Parallel()
 	asOf := planNow
-	p, err := planLineage(LineageQuery{Start: []string{planDV, planJob}, Direction: Upstream, AsOf: &asOf}, planNow)
+	p, err := planLineage(LineageQuery{Start: []string{planDV, planJobNode}, Direction: Upstream, AsOf: &asOf}, planNow)
 	require.NoError(t, err)
-	dv, job := planNode(planDV, KindDatasetVersion), planNode(planJob, KindTrainingJob)
+	dv, job := planNode(planDV, KindDatasetVersion), planNode(planJobNode, KindTrainingJob)
 	dv.RecordedAt, job.RecordedAt = planNow.Add(-time.Minute), planNow
-	require.NoError(t, p.checkStarts(map[string]Node{planDV: dv, planJob: job}))
+	require.NoError(t, p.checkStarts(map[string]Node{planDV: dv, planJobNode: job}))
 
 	e, ok := apperr.As(p.checkStarts(map[string]Node{planDV: dv}))
 	require.True(t, ok)
@@ -154,7 +154,7 @@ func TestLineagePlanChecksStarts(t *testing.T) {
 	assert.Equal(t, "start[1]", e.Field)
 
 	job.RecordedAt = planNow.Add(time.Nanosecond)
-	e, ok = apperr.As(p.checkStarts(map[string]Node{planDV: dv, planJob: job}))
+	e, ok = apperr.As(p.checkStarts(map[string]Node{planDV: dv, planJobNode: job}))
 	require.True(t, ok)
 	assert.Equal(t, apperr.NotFound, e.Code, "recorded after asOf: not there yet")
 	assert.Equal(t, "start[1]", e.Field)
@@ -165,8 +165,8 @@ func TestLineagePlanChecksStarts(t *testing.T) {
 func TestLineageAnswerVersions(t *testing.T) {
 	t.Parallel()
 	ds, dv, dv2 := planNode(planDS, KindDataset), planNode(planDV, KindDatasetVersion), planNode(planDV2, KindDatasetVersion)
-	job := planNode(planJob, KindTrainingJob)
-	found := map[string]Node{planDS: ds, planJob: job}
+	job := planNode(planJobNode, KindTrainingJob)
+	found := map[string]Node{planDS: ds, planJobNode: job}
 	versions := []versionOf{{planDS, dv}, {planDS, dv2}}
 	for _, tt := range []struct {
 		name      string
@@ -177,15 +177,15 @@ func TestLineageAnswerVersions(t *testing.T) {
 		traversal []string
 		head      []string
 	}{
-		{"versions join the start nodes", LineageQuery{Start: []string{planDS, planJob}, Direction: Downstream, MaxDepth: 2},
-			versions, false, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob, planDV, planDV2}},
-		{"a version listed twice is placed once", LineageQuery{Start: []string{planDS, planJob}, Direction: Downstream, MaxDepth: 2},
-			append(versions, versionOf{planDS, dv}), false, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob, planDV, planDV2}},
+		{"versions join the start nodes", LineageQuery{Start: []string{planDS, planJobNode}, Direction: Downstream, MaxDepth: 2},
+			versions, false, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode, planDV, planDV2}},
+		{"a version listed twice is placed once", LineageQuery{Start: []string{planDS, planJobNode}, Direction: Downstream, MaxDepth: 2},
+			append(versions, versionOf{planDS, dv}), false, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode, planDV, planDV2}},
 		{"versions of a kind not wanted start the traversal but are not shown",
-			LineageQuery{Start: []string{planDS, planJob}, Direction: Downstream, MaxDepth: 2, Kinds: []Kind{KindArtifact}},
-			versions, false, []string{planDS, planJob}, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob}},
-		{"versions over the budget: cut, no next page", LineageQuery{Start: []string{planDS, planJob}, Direction: Downstream, MaxDepth: 2, Budget: 3},
-			versions, true, []string{planDS, planJob, planDV}, []string{planDS, planJob, planDV, planDV2}, []string{planDS, planJob, planDV, planDV2}},
+			LineageQuery{Start: []string{planDS, planJobNode}, Direction: Downstream, MaxDepth: 2, Kinds: []Kind{KindArtifact}},
+			versions, false, []string{planDS, planJobNode}, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode}},
+		{"versions over the budget: cut, no next page", LineageQuery{Start: []string{planDS, planJobNode}, Direction: Downstream, MaxDepth: 2, Budget: 3},
+			versions, true, []string{planDS, planJobNode, planDV}, []string{planDS, planJobNode, planDV, planDV2}, []string{planDS, planJobNode, planDV, planDV2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -208,7 +208,7 @@ func TestLineageAnswerVersions(t *testing.T) {
 // nodes; otherwise nothing is added and the answer is paged.
 func TestLineageAnswerWholeCone(t *testing.T) {
 	t.Parallel()
-	dv, job, art, mv := planNode(planDV, KindDatasetVersion), planNode(planJob, KindTrainingJob), planNode(planArt, KindArtifact), planNode(planMV, KindModelVersion)
+	dv, job, art, mv := planNode(planDV, KindDatasetVersion), planNode(planJobNode, KindTrainingJob), planNode(planArt, KindArtifact), planNode(planMV, KindModelVersion)
 	for _, tt := range []struct {
 		name   string
 		q      LineageQuery
@@ -218,13 +218,13 @@ func TestLineageAnswerWholeCone(t *testing.T) {
 		remain int
 	}{
 		{"fits: by ID after the start", LineageQuery{Start: []string{planArt}, Direction: Both, MaxDepth: 2},
-			[2][]Node{{job, dv}, {mv}}, false, []string{planArt, planDV, planJob, planMV}, MaxLineageNodes - 4},
+			[2][]Node{{job, dv}, {mv}}, false, []string{planArt, planDV, planJobNode, planMV}, MaxLineageNodes - 4},
 		{"the start reached again in a cycle and a node in both cones: once", LineageQuery{Start: []string{planArt}, Direction: Both, MaxDepth: 2},
-			[2][]Node{{job, art}, {job, mv}}, false, []string{planArt, planJob, planMV}, MaxLineageNodes - 3},
+			[2][]Node{{job, art}, {job, mv}}, false, []string{planArt, planJobNode, planMV}, MaxLineageNodes - 3},
 		{"only the direction asked for", LineageQuery{Start: []string{planArt}, Direction: Upstream, MaxDepth: 2},
-			[2][]Node{{job}, {mv}}, false, []string{planArt, planJob}, MaxLineageNodes - 2},
+			[2][]Node{{job}, {mv}}, false, []string{planArt, planJobNode}, MaxLineageNodes - 2},
 		{"exactly the budget", LineageQuery{Start: []string{planArt}, Direction: Upstream, MaxDepth: 2, Budget: 3},
-			[2][]Node{{job, dv}}, false, []string{planArt, planDV, planJob}, 0},
+			[2][]Node{{job, dv}}, false, []string{planArt, planDV, planJobNode}, 0},
 		{"over the room: paged", LineageQuery{Start: []string{planArt}, Direction: Both, MaxDepth: 2, Budget: 3},
 			[2][]Node{{job, dv}, {mv}}, true, []string{planArt}, 2},
 		{"a cone over the limit (cut by its query): paged", LineageQuery{Start: []string{planArt}, Direction: Upstream, MaxDepth: 2, Budget: 3},
@@ -247,7 +247,7 @@ func TestLineageAnswerWholeCone(t *testing.T) {
 // of the next page at the last node kept (or where the page began, with no room).
 func TestLineageAnswerPage(t *testing.T) {
 	t.Parallel()
-	dv, job, art, mv := planNode(planDV, KindDatasetVersion), planNode(planJob, KindTrainingJob), planNode(planArt, KindArtifact), planNode(planMV, KindModelVersion)
+	dv, job, art, mv := planNode(planDV, KindDatasetVersion), planNode(planJobNode, KindTrainingJob), planNode(planArt, KindArtifact), planNode(planMV, KindModelVersion)
 	q := LineageQuery{Start: []string{planArt}, Direction: Both, MaxDepth: 3, Budget: 3}
 	later := q
 	later.After = coneCursor{Position: conePosition{Depth: 1, Key: planDV}, AsOf: planNow.Add(-time.Hour), Query: q.fingerprint()}.encode()
@@ -263,13 +263,13 @@ func TestLineageAnswerPage(t *testing.T) {
 		end       conePosition
 	}{
 		{"fits", q, []Node{job, art, mv}, []int{1, 2, 1},
-			[]string{planArt, planJob, planMV}, []conePosition{{1, planJob}, {1, planMV}}, 4, false, conePosition{}},
+			[]string{planArt, planJobNode, planMV}, []conePosition{{1, planJobNode}, {1, planMV}}, 4, false, conePosition{}},
 		{"cut at the room", q, []Node{job, mv, dv}, []int{1, 1, 2},
-			[]string{planArt, planJob, planMV}, []conePosition{{1, planJob}, {1, planMV}}, 4, true, conePosition{1, planMV}},
+			[]string{planArt, planJobNode, planMV}, []conePosition{{1, planJobNode}, {1, planMV}}, 4, true, conePosition{1, planMV}},
 		{"a later page holds no start node and starts after the cursor", later, []Node{job, mv, dv, art}, []int{1, 1, 2, 2},
-			[]string{planJob, planMV, planDV}, []conePosition{{1, planJob}, {1, planMV}, {2, planDV}}, 5, false, conePosition{}},
+			[]string{planJobNode, planMV, planDV}, []conePosition{{1, planJobNode}, {1, planMV}, {2, planDV}}, 5, false, conePosition{}},
 		{"a later page cut", later, []Node{job, mv, dv, art, planNode("artifact:s3://z", KindArtifact)}, []int{1, 1, 2, 2, 3},
-			[]string{planJob, planMV, planDV}, []conePosition{{1, planJob}, {1, planMV}, {2, planDV}}, 5, true, conePosition{2, planDV}},
+			[]string{planJobNode, planMV, planDV}, []conePosition{{1, planJobNode}, {1, planMV}, {2, planDV}}, 5, true, conePosition{2, planDV}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -306,14 +306,14 @@ func TestLineageAnswerPage(t *testing.T) {
 // ones touching it (from the earlier pages too), each once, in order.
 func TestJoinEdges(t *testing.T) {
 	t.Parallel()
-	nodes := []Node{planNode(planDS, KindDataset), planNode(planDV, KindDatasetVersion), planNode(planJob, KindTrainingJob)}
+	nodes := []Node{planNode(planDS, KindDataset), planNode(planDV, KindDatasetVersion), planNode(planJobNode, KindTrainingJob)}
 	onPage, kept := edgeScope(nodes, []string{planArt})
-	assert.Equal(t, map[string]bool{planDS: true, planDV: true, planJob: true}, onPage)
-	assert.Equal(t, map[string]bool{planDS: true, planDV: true, planJob: true, planArt: true}, kept)
+	assert.Equal(t, map[string]bool{planDS: true, planDV: true, planJobNode: true}, onPage)
+	assert.Equal(t, map[string]bool{planDS: true, planDV: true, planJobNode: true, planArt: true}, kept)
 
 	versionOf := Edge{From: planDV, To: planDS, Type: RelVersionOf}
-	input := Edge{From: planDV, To: planJob, Type: RelInputTo}
-	fromEarlier := Edge{From: planArt, To: planJob, Type: RelInputTo}
+	input := Edge{From: planDV, To: planJobNode, Type: RelInputTo}
+	fromEarlier := Edge{From: planArt, To: planJobNode, Type: RelInputTo}
 	for _, tt := range []struct {
 		name       string
 		structural []Edge
@@ -325,8 +325,8 @@ func TestJoinEdges(t *testing.T) {
 			[]Edge{fromEarlier, versionOf, input}},
 		{"a structural edge to a node off the page is dropped", []Edge{{From: planDV2, To: planDS, Type: RelVersionOf}}, nil, nil},
 		{"a provenance edge touching no node on the page is dropped", nil, []Edge{{From: planArt, To: planMV, Type: RelRegisteredAs}, {}}, nil},
-		{"same ends, other types: both, by type", nil, []Edge{{From: planDV, To: planJob, Type: RelProduced}, input},
-			[]Edge{input, {From: planDV, To: planJob, Type: RelProduced}}},
+		{"same ends, other types: both, by type", nil, []Edge{{From: planDV, To: planJobNode, Type: RelProduced}, input},
+			[]Edge{input, {From: planDV, To: planJobNode, Type: RelProduced}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

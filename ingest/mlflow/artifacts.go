@@ -25,7 +25,7 @@ func (s *server) localPath(p string) (string, error) {
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == ".." {
-			return "", fmt.Errorf("path %q must not contain ..", p)
+			return "", fmt.Errorf("path %q must not contain .. segments", p)
 		}
 	}
 	// A cleaned absolute path joined to the root cannot leave it.

@@ -149,7 +149,7 @@ func (q *request) paramList(field string) ([]store.Param, error) {
 	}
 	out := make([]store.Param, len(kvs))
 	for i, kv := range kvs {
-		out[i] = store.Param{Key: kv.Key, Value: kv.Value}
+		out[i] = store.Param(kv)
 	}
 	return out, nil
 }

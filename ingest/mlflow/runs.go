@@ -394,7 +394,7 @@ func (s *server) logBatch(q *request) (any, error) {
 		}
 		for _, kv := range kvs {
 			if field == "params" {
-				l.Params = append(l.Params, store.Param{Key: kv.Key, Value: kv.Value})
+				l.Params = append(l.Params, store.Param(kv))
 			} else {
 				l.Tags = append(l.Tags, kv)
 			}
