@@ -14,13 +14,13 @@ import (
 // runs the same against the database.
 
 var (
-	planNow = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
-	planDS  = DatasetKey("s3://lake", "customers")
-	planDV  = DatasetVersionKey("s3://lake", "customers", "v1")
-	planDV2 = DatasetVersionKey("s3://lake", "customers", "v2")
+	planNow     = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
+	planDS      = DatasetKey("s3://lake", "customers")
+	planDV      = DatasetVersionKey("s3://lake", "customers", "v1")
+	planDV2     = DatasetVersionKey("s3://lake", "customers", "v2")
 	planJobNode = JobKey("ns", "train")
-	planArt = ArtifactKey("s3://models/a")
-	planMV  = ModelVersionKey("fraud", 1)
+	planArt     = ArtifactKey("s3://models/a")
+	planMV      = ModelVersionKey("fraud", 1)
 )
 
 func planNode(key string, kind Kind) Node { return Node{Key: key, Kind: kind} }
