@@ -62,56 +62,67 @@ func ChartURI(runKey, name string) string {
 	return chartURIScheme + "://runs/" + url.PathEscape(runKey[len(prefixRun):]) + "/charts/" + url.PathEscape(name)
 }
 
-// LogRunIO records what a run read and wrote, in one transaction. Recording the same
-// input or output again changes nothing; an artifact produced by something else is a
-// CONFLICT (artifacts are pinned to one producer).
-func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, error) {
+// checkRunIO validates a call's inputs and outputs before its transaction, and
+// returns the properties of the input and output artifacts (charts among the outputs)
+// it records.
+func checkRunIO(io RunIO) (inProps, outProps []map[string]any, err error) {
 	if err := RequireKind("run", io.Run, KindRun, "run:<run id>"); err != nil {
-		return Node{}, err
+		return nil, nil, err
 	}
 	n := len(io.Inputs) + len(io.InputArtifacts) + len(io.OutputArtifacts) + len(io.OutputModels) + len(io.Charts)
 	if n > MaxRunIOPerCall {
-		return Node{}, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
+		return nil, nil, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
 	}
 	if err := checkProse("inputContext", io.InputContext, MaxShortTextLength); err != nil {
-		return Node{}, err
+		return nil, nil, err
 	}
 	for i, id := range io.Inputs {
 		kinds, err := KindsOfID(fmt.Sprintf("inputs[%d]", i), id)
 		if err != nil {
-			return Node{}, err
+			return nil, nil, err
 		}
 		if kinds[0] != KindDatasetVersion && kinds[0] != KindArtifact {
-			return Node{}, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "must be the ID of a dataset version or an artifact (got %q)", truncateForMessage(id))
+			return nil, nil, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "must be the ID of a dataset version or an artifact (got %q)", truncateForMessage(id))
 		}
 	}
-	inProps := make([]map[string]any, len(io.InputArtifacts))
+	inProps = make([]map[string]any, len(io.InputArtifacts))
 	for i, a := range io.InputArtifacts {
 		p, err := artifactProps(a, fmt.Sprintf("inputArtifacts[%d]", i))
 		if err != nil {
-			return Node{}, err
+			return nil, nil, err
 		}
 		inProps[i] = p
 	}
-	outProps := make([]map[string]any, 0, len(io.OutputArtifacts)+len(io.Charts))
+	outProps = make([]map[string]any, 0, len(io.OutputArtifacts)+len(io.Charts))
 	for i, a := range io.OutputArtifacts {
 		p, err := artifactProps(a, fmt.Sprintf("outputArtifacts[%d]", i))
 		if err != nil {
-			return Node{}, err
+			return nil, nil, err
 		}
 		outProps = append(outProps, p)
 	}
 	for i, c := range io.Charts {
 		p, err := chartProps(io.Run, fmt.Sprintf("charts[%d]", i), c)
 		if err != nil {
-			return Node{}, err
+			return nil, nil, err
 		}
 		outProps = append(outProps, p)
 	}
 	for i, id := range io.OutputModels {
 		if err := RequireKind(fmt.Sprintf("outputModels[%d]", i), id, KindModelVersion, "model:<name>/<version>"); err != nil {
-			return Node{}, err
+			return nil, nil, err
 		}
+	}
+	return inProps, outProps, nil
+}
+
+// LogRunIO records what a run read and wrote, in one transaction. Recording the same
+// input or output again changes nothing; an artifact produced by something else is a
+// CONFLICT (artifacts are pinned to one producer).
+func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, error) {
+	inProps, outProps, err := checkRunIO(io)
+	if err != nil {
+		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunIO, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(io.Run)

@@ -305,28 +305,9 @@ func (p *filterParser) condition() (entityCond, error) {
 	valStart := p.pos
 	switch {
 	case c.op == "IN":
-		if p.eof() || p.src[p.pos] != '(' {
-			return c, p.errorf("IN takes a parenthesised list of quoted strings")
-		}
-		p.pos++
-		for {
-			p.space()
-			s, ok := p.quoted()
-			if !ok {
-				return c, p.errorf("IN takes a parenthesised list of quoted strings")
-			}
-			c.list = append(c.list, s)
-			p.space()
-			if !p.eof() && p.src[p.pos] == ',' {
-				p.pos++
-				continue
-			}
-			if !p.eof() && p.src[p.pos] == ')' {
-				p.pos++
-				return c, nil
-			}
-			return c, p.errorf("expected , or ) in the IN list")
-		}
+		list, err := p.inList()
+		c.list = list
+		return c, err
 	case kind == attrNumber:
 		w := p.word()
 		n, err := strconv.ParseFloat(w, 64)
@@ -346,6 +327,33 @@ func (p *filterParser) condition() (entityCond, error) {
 		c.str = s
 	}
 	return c, nil
+}
+
+// inList parses the parenthesised list of quoted strings after IN.
+func (p *filterParser) inList() ([]string, error) {
+	if p.eof() || p.src[p.pos] != '(' {
+		return nil, p.errorf("IN takes a parenthesised list of quoted strings")
+	}
+	p.pos++
+	var list []string
+	for {
+		p.space()
+		s, ok := p.quoted()
+		if !ok {
+			return list, p.errorf("IN takes a parenthesised list of quoted strings")
+		}
+		list = append(list, s)
+		p.space()
+		if !p.eof() && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if !p.eof() && p.src[p.pos] == ')' {
+			p.pos++
+			return list, nil
+		}
+		return list, p.errorf("expected , or ) in the IN list")
+	}
 }
 
 func attrList(attrs map[string]attrKind) string {
