@@ -6,7 +6,7 @@
 // (depth 10) end to end over HTTP through the real handler; the same traversal as a raw
 // Cypher query over Bolt (the baseline provgraph is held to: at most 1.3x); and the
 // auditTrail of an endpoint over HTTP; then search (search.go), experiment tracking,
-// OpenLineage ingest, the MLflow comparison, the evidence package and the console in
+// OpenLineage ingest, SageMaker event ingest (sagemaker.go), the MLflow comparison, the evidence package and the console in
 // headless Chromium (each alone with --only). The raw query lives here, outside the
 // store, because it is the yardstick, not part of the service.
 package main
@@ -46,8 +46,8 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
-		"but for search, evidence and console, which also replace their own section in --out)")
+	flag.StringVar(&only, "only", "", "run only this section, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -135,6 +135,15 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
 		return err
+	case "sagemaker":
+		sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
+		if err != nil {
+			fmt.Print(sm)
+			return err
+		}
+		sm = withRunInfo(sm, totalNodes.(int64), "sagemaker")
+		fmt.Print(sm)
+		return writeSection(outFile, sm, "## MLflow REST: provgraph and a real MLflow server")
 	case "tracking":
 		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
 		fmt.Print(tr)
@@ -333,6 +342,10 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 	if err != nil {
 		return err
 	}
+	sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
 	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 	if err != nil {
 		return err
@@ -346,7 +359,7 @@ RETURN count(n) AS cone, count(CASE WHEN n.kind IN ['ModelVersion', 'Endpoint'] 
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + tracking + ol + cmp + ev + console,
+		tracking: search + tracking + ol + sm + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: cone, requests: requests, warmup: warmup,
 		impactCone: coneSize.(int64), impacted: int64(len(all)), impactPages: pages + 1,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
