@@ -46,8 +46,8 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
-		"but for search, evidence and console, which also replace their own section in --out)")
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -136,6 +136,15 @@ func run(nodes, requests, warmup int, outFile string) error {
 		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 		fmt.Print(cmp)
 		return err
+	case "sagemaker":
+		sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
+		if err != nil {
+			fmt.Print(sm)
+			return err
+		}
+		sm = withRunInfo(sm, totalNodes.(int64), "sagemaker")
+		fmt.Print(sm)
+		return writeSection(outFile, sm, "## MLflow REST: provgraph and a real MLflow server")
 	case "openlineage":
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
@@ -194,6 +203,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
 	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 	if err != nil {
 		return err
@@ -207,7 +220,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + tracking + ol + cmp + ev + console,
+		tracking: search + tracking + ol + sm + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
