@@ -309,7 +309,7 @@ func isConstraintViolation(err error) bool {
 
 const (
 	// cypherReportMergeJobs merges job nodes (rows sorted by key) and write-locks those whose
-	// facets the events add to (row.lock), so that facet updates of a job are serialised.
+	// facets the reports add to (row.lock), so that facet updates of a job are serialised.
 	// A node this transaction created is locked already.
 	cypherReportMergeJobs = `
 UNWIND $rows AS row
@@ -346,9 +346,9 @@ RETURN r, created, executors, collect(p.key) AS parents`
 
 	// cypherNewestVersions returns, for each dataset, its two newest recorded versions
 	// other than "unversioned" (which stands for an unknown version): newest by
-	// recordedAt, then by the position of the recording event in its transaction's
+	// recordedAt, then by the position of the recording report in its transaction's
 	// batch, then a version recorded as an output before one recorded as an input
-	// (by one event that read a dataset and wrote it), then by ID. Versions recorded
+	// (by one report that read a dataset and wrote it), then by ID. Versions recorded
 	// before these properties existed count as outputs when something produced them.
 	// Two, because a run's lookups leave out the run's own output.
 	cypherNewestVersions = `
@@ -391,7 +391,7 @@ MATCH (r:` + LabelNode + ` {key: pair[0]}), (p:` + LabelNode + ` {key: pair[1]})
 MERGE (r)-[e:` + RelChildOf + `]->(p)
   ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
 
-	// cypherReportUpdateRuns sets what events changed on runs; a run created in this
+	// cypherReportUpdateRuns sets what reports changed on runs; a run created in this
 	// transaction gets no update stamp.
 	cypherReportUpdateRuns = `
 UNWIND $rows AS row
@@ -401,7 +401,7 @@ SET r += row.props,
     r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END`
 )
 
-// reportTx runs the steps of recording one event inside its transaction.
+// reportTx runs the steps of recording a chunk of reports inside its transaction.
 type reportTx struct {
 	ctx   context.Context
 	tx    neo4j.ManagedTransaction
@@ -435,7 +435,7 @@ func (w reportTx) mergeJobs(jobs []jobRow, lock map[string]bool) (map[string]sto
 
 type runRow struct {
 	key, runID, name string
-	// startTime, when set, is a placeholder's start: the time of the event naming it.
+	// startTime, when set, is a placeholder's start: the time of the report naming it.
 	startTime time.Time
 }
 
@@ -540,7 +540,7 @@ func (w reportTx) setFacets(updates []facetUpdate) error {
 
 // mergeFacets adds to current (a stored JSON object, or nil) the facets it lacks. A
 // facet once recorded keeps its value: recorded facts are immutable, and a repeated or
-// late event must not change what an auditor saw. It returns the merged JSON and
+// late report must not change what an auditor saw. It returns the merged JSON and
 // whether it differs from current.
 func mergeFacets(current any, add map[string]any) (string, bool, error) {
 	have := map[string]json.RawMessage{}

@@ -281,7 +281,7 @@ func checkJobRow(field string, j ReportedJob) (jobRow, error) {
 type chunkResult struct{ records []LineageRecord }
 
 // chunkVersion is a dataset version the chunk records for the first time: newer
-// than any recorded before, ordered among the chunk's own by the event that recorded
+// than any recorded before, ordered among the chunk's own by the report that recorded
 // it, then output before input, then ID (as cypherNewestVersions orders them).
 type chunkVersion struct {
 	version, key string
@@ -299,7 +299,7 @@ func (a chunkVersion) newerThan(b chunkVersion) bool {
 	return a.key > b.key
 }
 
-// reportChunk is the state of a chunk being worked out: the graph as the events before
+// reportChunk is the state of a chunk being worked out: the graph as the reports before
 // the current one left it, and the changes to write.
 type reportChunk struct {
 	jobs     map[string]storedFacets
@@ -319,88 +319,36 @@ type reportChunk struct {
 	runPropOrder []string
 }
 
-// recordChunk records a chunk of checked events in this transaction, or returns
-// *olRefused naming the events the graph refuses (then nothing must be committed).
-func (w reportTx) recordChunk(experiment string, events []checkedReport) (chunkResult, error) {
+// recordChunk records a chunk of checked reports in this transaction, or returns
+// *refusedReports naming the reports the graph refuses (then nothing must be
+// committed). It locks, reads what the chunk's reports need, works every report out
+// in order in Go, and writes the outcome.
+func (w reportTx) recordChunk(experiment string, reports []checkedReport) (chunkResult, error) {
 	c := &reportChunk{versionSeen: map[string]bool{}, runProps: map[string]map[string]any{},
-		fresh: map[string][]chunkVersion{}}
-	// Jobs, then runs, merged and locked in key order.
-	var jobs []jobRow
-	seenJob := map[string]bool{}
-	addJob := func(j jobRow) {
-		if !seenJob[j.key] {
-			seenJob[j.key] = true
-			jobs = append(jobs, j)
-		}
-	}
-	var runs []runRow
-	seenRun := map[string]bool{}
-	addRun := func(r runRow) {
-		if !seenRun[r.key] { // the first event naming a run says how it is created
-			seenRun[r.key] = true
-			runs = append(runs, r)
-		}
-	}
-	for _, ev := range events {
-		if ev.kind == datasetReportKind {
-			continue
-		}
-		addJob(ev.job)
-		if ev.kind == runReportKind {
-			addRun(ev.run)
-			if ev.parent != nil {
-				addJob(ev.parentJob)
-				addRun(*ev.parent)
-			}
-		}
-	}
-	// Jobs whose facets events add to, or that events link to datasets, are locked, so
-	// that facet updates serialise and each job–dataset edge is added once (see
-	// linkJobIO). Runs of one job wait for one another; readers of a shared table
-	// do not.
-	lockJobs := map[string]bool{}
-	for _, ev := range events {
-		if ev.kind != datasetReportKind && (len(ev.jobFacets) > 0 || len(ev.inputs)+len(ev.outputs) > 0) {
-			lockJobs[ev.job.key] = true
-		}
-	}
-	var err error
-	if len(jobs) > 0 {
-		if c.jobs, err = w.mergeJobs(jobs, lockJobs); err != nil {
-			return chunkResult{}, err
-		}
-	}
-	c.runs = map[string]*mergedRun{}
-	if len(runs) > 0 {
-		merged, err := w.mergeRuns(experiment, runs)
-		if err != nil {
-			return chunkResult{}, err
-		}
-		for k, r := range merged {
-			c.runs[k] = &r
-		}
-	}
-	if err := w.readVersions(c, events); err != nil {
+		fresh: map[string][]chunkVersion{}, runs: map[string]*mergedRun{}}
+	if err := w.mergeAndLock(c, experiment, reports); err != nil {
 		return chunkResult{}, err
 	}
-
-	out := chunkResult{records: make([]LineageRecord, len(events))}
+	if err := w.readVersions(c, reports); err != nil {
+		return chunkResult{}, err
+	}
+	out := chunkResult{records: make([]LineageRecord, len(reports))}
 	refused := map[int]error{}
-	for seq, ev := range events {
+	for seq, rep := range reports {
 		var rec LineageRecord
 		var err error
-		switch ev.kind {
+		switch rep.kind {
 		case runReportKind:
-			rec, err = c.runEvent(seq, ev)
+			rec, err = c.runReport(seq, rep)
 		case jobIOReportKind:
-			rec = c.jobEvent(seq, ev)
+			rec = c.jobIOReport(seq, rep)
 		case datasetReportKind:
-			vs := c.resolve([]reportedDataset{ev.dataset}, nil, "")
+			vs := c.resolve([]reportedDataset{rep.dataset}, nil, "")
 			c.addVersions(seq, vs, nil)
 			rec = LineageRecord{Version: vs[0].versionKey()}
 		}
 		if err != nil {
-			refused[ev.index] = err
+			refused[rep.index] = err
 			continue
 		}
 		out.records[seq] = rec
@@ -411,9 +359,65 @@ func (w reportTx) recordChunk(experiment string, events []checkedReport) (chunkR
 	return out, w.writeChunk(c)
 }
 
+// mergeAndLock merges the jobs, then the runs, the reports name, each in key order.
+// Jobs whose facets reports add to, or that reports link to datasets, are locked, so
+// that facet updates serialise and each job–dataset edge is added once (see
+// linkJobIO): runs of one job wait for one another; readers of a shared table do not.
+// Every run is locked.
+func (w reportTx) mergeAndLock(c *reportChunk, experiment string, reports []checkedReport) error {
+	var jobs []jobRow
+	var runs []runRow
+	seen := map[string]bool{}
+	lockJobs := map[string]bool{}
+	addJob := func(j jobRow) {
+		if !seen[j.key] {
+			seen[j.key] = true
+			jobs = append(jobs, j)
+		}
+	}
+	addRun := func(r runRow) {
+		if !seen[r.key] { // the first report naming a run says how it is created
+			seen[r.key] = true
+			runs = append(runs, r)
+		}
+	}
+	for _, rep := range reports {
+		if rep.kind == datasetReportKind {
+			continue
+		}
+		addJob(rep.job)
+		if len(rep.jobFacets) > 0 || len(rep.inputs)+len(rep.outputs) > 0 {
+			lockJobs[rep.job.key] = true
+		}
+		if rep.kind == runReportKind {
+			addRun(rep.run)
+			if rep.parent != nil {
+				addJob(rep.parentJob)
+				addRun(*rep.parent)
+			}
+		}
+	}
+	var err error
+	if len(jobs) > 0 {
+		if c.jobs, err = w.mergeJobs(jobs, lockJobs); err != nil {
+			return err
+		}
+	}
+	if len(runs) > 0 {
+		merged, err := w.mergeRuns(experiment, runs)
+		if err != nil {
+			return err
+		}
+		for k, r := range merged {
+			c.runs[k] = &r
+		}
+	}
+	return nil
+}
+
 // readVersions reads what the chunk's version lookups need: which of the versions it
 // may record exist, and the two newest versions of each dataset read without a pin.
-func (w reportTx) readVersions(c *reportChunk, events []checkedReport) error {
+func (w reportTx) readVersions(c *reportChunk, reports []checkedReport) error {
 	var keys, lookup []string
 	seen := map[string]bool{}
 	add := func(list *[]string, k string) {
@@ -422,7 +426,7 @@ func (w reportTx) readVersions(c *reportChunk, events []checkedReport) error {
 			*list = append(*list, k)
 		}
 	}
-	for _, ev := range events {
+	for _, ev := range reports {
 		own := ""
 		if ev.kind == runReportKind {
 			own = runVersionPrefix + ev.run.runID
@@ -500,8 +504,8 @@ func (c *reportChunk) newest(dataset, exclude string) string {
 	return ""
 }
 
-// addVersions records an event's dataset versions (reads, then writes) with the
-// facets the event gives them.
+// addVersions records a report's dataset versions (reads, then writes) with the
+// facets the report gives them.
 func (c *reportChunk) addVersions(seq int, reads, writes []resolvedVersion) {
 	written := map[string]bool{}
 	for _, v := range writes {
@@ -522,13 +526,13 @@ func (c *reportChunk) addVersions(seq int, reads, writes []resolvedVersion) {
 	}
 }
 
-// link adds the edges of a job to what an event says it read and wrote.
+// link adds the edges of a job to what a report says it read and wrote.
 func (c *reportChunk) link(job string, reads, writes []string) {
 	c.io.readAll(job, reads)
 	c.io.wroteAll(job, writes)
 }
 
-func (c *reportChunk) jobEvent(seq int, ev checkedReport) LineageRecord {
+func (c *reportChunk) jobIOReport(seq int, ev checkedReport) LineageRecord {
 	ins := c.resolve(ev.inputs, nil, "")
 	outs := make([]resolvedVersion, len(ev.outputs))
 	for i, d := range ev.outputs {
@@ -541,21 +545,14 @@ func (c *reportChunk) jobEvent(seq int, ev checkedReport) LineageRecord {
 	return rec
 }
 
-func (c *reportChunk) runEvent(seq int, ev checkedReport) (LineageRecord, error) {
-	run, job := ev.run, ev.job.key
+// runReport works out a run report: refused when it contradicts the run's recorded
+// job or parent, else its versions, edges, facets and run state are added to the
+// chunk's changes.
+func (c *reportChunk) runReport(seq int, rep checkedReport) (LineageRecord, error) {
+	run, job := rep.run, rep.job.key
 	own := c.runs[run.key]
-	if err := sameNeighbour(own.executors, job, "job", "run %q was recorded as executed by %q; a run belongs to one job", run.key); err != nil {
+	if err := c.checkNeighbours(rep); err != nil {
 		return LineageRecord{}, err
-	}
-	var parent *mergedRun
-	if ev.parent != nil {
-		parent = c.runs[ev.parent.key]
-		if err := sameNeighbour(own.parents, ev.parent.key, "parent.runId", "run %q was recorded as nested in %q; a run has one parent", run.key); err != nil {
-			return LineageRecord{}, err
-		}
-		if err := sameNeighbour(parent.executors, ev.parentJob.key, "parent.job", "parent run %q was recorded as executed by %q", ev.parent.key); err != nil {
-			return LineageRecord{}, err
-		}
 	}
 	// Versions: what this run read before stays what it read.
 	read := map[string]string{}
@@ -564,14 +561,14 @@ func (c *reportChunk) runEvent(seq int, ev checkedReport) (LineageRecord, error)
 			read[prefixDataset+head] = version
 		}
 	}
-	ins := c.resolve(ev.inputs, read, runVersionPrefix+run.runID)
-	outs := make([]resolvedVersion, len(ev.outputs))
-	for i, d := range ev.outputs {
+	ins := c.resolve(rep.inputs, read, runVersionPrefix+run.runID)
+	outs := make([]resolvedVersion, len(rep.outputs))
+	for i, d := range rep.outputs {
 		outs[i] = resolvedVersion{d, cmp.Or(d.pinned, runVersionPrefix+run.runID)}
 	}
 	rec := LineageRecord{Run: run.key, Job: job, Inputs: versionKeys(ins), Outputs: versionKeys(outs)}
-	props, err := runReportState(own.node, ev, runFacets{
-		run: ev.runFacets, job: ev.jobFacets, inputs: facetsByVersion(ins), outputs: facetsByVersion(outs),
+	props, err := runReportState(own.node, rep, runFacets{
+		run: rep.runFacets, job: rep.jobFacets, inputs: facetsByVersion(ins), outputs: facetsByVersion(outs),
 	}, rec.Inputs, rec.Outputs)
 	if err != nil {
 		return LineageRecord{}, err
@@ -579,51 +576,86 @@ func (c *reportChunk) runEvent(seq int, ev checkedReport) (LineageRecord, error)
 	// Accepted: apply it.
 	c.addVersions(seq, ins, outs)
 	c.link(job, rec.Inputs, rec.Outputs)
-	c.facets = append(c.facets, facetUpdate{key: job, add: ev.jobFacets})
-	if len(own.executors) == 0 {
-		c.executedBy = append(c.executedBy, []string{run.key, job})
-		own.executors = []string{job}
+	c.facets = append(c.facets, facetUpdate{key: job, add: rep.jobFacets})
+	c.addNeighbours(rep)
+	if rep.parent != nil {
+		rec.Parent = rep.parent.key
 	}
-	if parent != nil {
-		rec.Parent = ev.parent.key
-		if len(own.parents) == 0 {
-			c.childOf = append(c.childOf, []string{run.key, ev.parent.key})
-			own.parents = []string{ev.parent.key}
-		}
-		if len(parent.executors) == 0 {
-			c.executedBy = append(c.executedBy, []string{ev.parent.key, ev.parentJob.key})
-			parent.executors = []string{ev.parentJob.key}
-		}
-	}
-	if len(props) > 0 {
-		if c.runProps[run.key] == nil {
-			c.runProps[run.key] = map[string]any{}
-			c.runPropOrder = append(c.runPropOrder, run.key)
-		}
-		for k, v := range props {
-			if list, ok := v.([]string); ok { // as the driver reads lists back
-				l := make([]any, len(list))
-				for i, s := range list {
-					l[i] = s
-				}
-				own.node.Props[k] = l
-			} else {
-				own.node.Props[k] = v
-			}
-			c.runProps[run.key][k] = v
-		}
-	}
+	c.setRunProps(own, props)
 	return rec, nil
 }
 
-// writeChunk writes what the chunk's events changed, one statement per kind of change.
+// checkNeighbours refuses a run report that names another job or parent than the run
+// was recorded with, or another job for its parent run: a run has one job and one
+// parent.
+func (c *reportChunk) checkNeighbours(rep checkedReport) error {
+	own := c.runs[rep.run.key]
+	if err := sameNeighbour(own.executors, rep.job.key, "job", "run %q was recorded as executed by %q; a run belongs to one job", rep.run.key); err != nil {
+		return err
+	}
+	if rep.parent == nil {
+		return nil
+	}
+	if err := sameNeighbour(own.parents, rep.parent.key, "parent.runId", "run %q was recorded as nested in %q; a run has one parent", rep.run.key); err != nil {
+		return err
+	}
+	return sameNeighbour(c.runs[rep.parent.key].executors, rep.parentJob.key, "parent.job", "parent run %q was recorded as executed by %q", rep.parent.key)
+}
+
+// addNeighbours adds the edges from a run to its job and parent, and from the parent
+// to its job, that are not recorded yet.
+func (c *reportChunk) addNeighbours(rep checkedReport) {
+	own := c.runs[rep.run.key]
+	if len(own.executors) == 0 {
+		c.executedBy = append(c.executedBy, []string{rep.run.key, rep.job.key})
+		own.executors = []string{rep.job.key}
+	}
+	if rep.parent == nil {
+		return
+	}
+	if len(own.parents) == 0 {
+		c.childOf = append(c.childOf, []string{rep.run.key, rep.parent.key})
+		own.parents = []string{rep.parent.key}
+	}
+	if parent := c.runs[rep.parent.key]; len(parent.executors) == 0 {
+		c.executedBy = append(c.executedBy, []string{rep.parent.key, rep.parentJob.key})
+		parent.executors = []string{rep.parentJob.key}
+	}
+}
+
+// setRunProps adds props to what the chunk sets on run r, and to r as the chunk's
+// later reports see it.
+func (c *reportChunk) setRunProps(r *mergedRun, props map[string]any) {
+	if len(props) == 0 {
+		return
+	}
+	key := r.node.Key
+	if c.runProps[key] == nil {
+		c.runProps[key] = map[string]any{}
+		c.runPropOrder = append(c.runPropOrder, key)
+	}
+	for k, v := range props {
+		if list, ok := v.([]string); ok { // as the driver reads lists back
+			l := make([]any, len(list))
+			for i, s := range list {
+				l[i] = s
+			}
+			r.node.Props[k] = l
+		} else {
+			r.node.Props[k] = v
+		}
+		c.runProps[key][k] = v
+	}
+}
+
+// writeChunk writes what the chunk's reports changed, one statement per kind of change.
 func (w reportTx) writeChunk(c *reportChunk) error {
 	stored := map[string]storedFacets{}
 	for k, f := range c.jobs {
 		stored[k] = f
 	}
 	if len(c.versionRows) > 0 {
-		// Versions whose facets events add to are locked, so those updates serialise.
+		// Versions whose facets reports add to are locked, so those updates serialise.
 		lock := map[string]bool{}
 		for _, f := range c.facets {
 			if len(f.add) > 0 {
