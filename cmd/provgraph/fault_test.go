@@ -25,8 +25,8 @@ import (
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/auth"
-	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/ingest/openlineage"
+	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/store"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
-	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/store"
 )
 
