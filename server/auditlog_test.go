@@ -71,7 +71,7 @@ func TestEveryWriteSurfaceAppendsAnAuditEntry(t *testing.T) {
 		{"test", store.ActionTokenCreate, ""},
 		{writer.Actor, store.ActionExperimentCreate, "gql-" + tk},
 		{writer.Actor, store.ActionExperimentCreate, "mlflow-" + tk},
-		{writer.Actor, store.ActionOpenLineageBatch, "ol-" + tk},
+		{writer.Actor, store.ActionLineageReport, "ol-" + tk},
 		{writer.Actor, store.ActionSageMakerTrainingJob, "sm-" + tk},
 		{admin.Actor, store.ActionTokenCreate, "token-" + tk},
 	}, got)

@@ -71,7 +71,7 @@ const (
 	ActionRunUpdate               = "run.update"
 	ActionRunLog                  = "run.log"
 	ActionRunIO                   = "run.logIO"
-	ActionOpenLineageBatch        = "openlineage.batch"
+	ActionLineageReport           = "openlineage.batch" // the value keeps the name of its first source: the audit log is hash-chained
 	ActionSageMakerTrainingJob    = "sagemaker.trainingJob"
 	ActionSageMakerProcessingJob  = "sagemaker.processingJob"
 	ActionSageMakerModelPackage   = "sagemaker.modelPackage"

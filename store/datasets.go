@@ -74,7 +74,7 @@ MERGE (d:` + LabelNode + ` {key: row.datasetKey})
 MERGE (v:` + LabelNode + ` {key: row.key})
   ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
     v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
-    v.versionId = row.versionId, v.` + olPropRecordedSeq + ` = row.seq, v.` + olPropRecordedAsOutput + ` = row.asOutput,
+    v.versionId = row.versionId, v.` + propRecordedSeq + ` = row.seq, v.` + propRecordedAsOutput + ` = row.asOutput,
     v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
 WITH d, v, row, v.` + createdFlag + ` IS NOT NULL AS created
 // Only a node created here is written to: touching an existing one would lock it.

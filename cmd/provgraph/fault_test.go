@@ -25,6 +25,7 @@ import (
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/store"
 )
@@ -433,7 +434,7 @@ func countRecorded(t *testing.T, st *store.Store, b *faultBatch) int {
 	}
 	keys := make([]string, len(b.runIDs))
 	for i, id := range b.runIDs {
-		runID, err := store.OpenLineageRunID("runId", id)
+		runID, err := openlineage.RunID("runId", id)
 		require.NoError(t, err)
 		keys[i] = store.RunKey(runID)
 	}
@@ -446,7 +447,7 @@ func countRecorded(t *testing.T, st *store.Store, b *faultBatch) int {
 // the edges to it, each exactly once.
 func assertRecordedOnce(t *testing.T, runID, output string) {
 	t.Helper()
-	id, err := store.OpenLineageRunID("runId", runID)
+	id, err := openlineage.RunID("runId", runID)
 	require.NoError(t, err)
 	res := execOn(t, `
 MATCH (r:`+store.LabelNode+` {key: $run})

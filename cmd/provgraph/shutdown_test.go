@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/store"
@@ -89,7 +90,7 @@ func TestShutdownDuringWritesAcknowledgesOnlyWhatCommitted(t *testing.T) {
 
 	nAcked := 0
 	for _, a := range attempts {
-		id, err := store.OpenLineageRunID("runId", a.runID)
+		id, err := openlineage.RunID("runId", a.runID)
 		require.NoError(t, err)
 		res := neo4jtest.Exec(t, `
 OPTIONAL MATCH (r:`+store.LabelNode+` {key: $run})

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
@@ -53,13 +54,13 @@ func TestOpenLineagePythonClientPipeline(t *testing.T) {
 
 	data, jobs := "s3://lake-"+tk, "pipeline-"+tk
 	written := func(name, run string) string {
-		id, err := store.OpenLineageRunID("runId", ids[run])
+		id, err := openlineage.RunID("runId", ids[run])
 		require.NoError(t, err)
 		return store.DatasetVersionKey(data, name, "run:"+id)
 	}
 	var (
 		raw1        = store.DatasetVersionKey(data, "raw1", "2026-03-01")
-		raw2        = store.DatasetVersionKey(data, "raw2", store.OpenLineageUnversioned)
+		raw2        = store.DatasetVersionKey(data, "raw2", store.Unversioned)
 		clean       = written("clean", "A")
 		features    = written("features", "B")
 		modelInput  = written("model_input", "C")
@@ -93,7 +94,7 @@ func TestOpenLineagePythonClientPipeline(t *testing.T) {
 		assert.NotNil(t, r.OptTime("endTime"), name)
 		exp, err := st.ExperimentOf(ctx, r.Key)
 		require.NoError(t, err)
-		assert.Equal(t, store.OpenLineageExperiment, exp.Name)
+		assert.Equal(t, openlineage.Experiment, exp.Name)
 	}
 	parents, err := st.ParentOfRun(ctx, runKey(t, ids["B.validate"]))
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/provgraph/provgraph/apperr"
-	"github.com/provgraph/provgraph/store"
 )
 
 // Kind is the kind of an OpenLineage event.
@@ -23,9 +22,9 @@ const (
 // as Kind says.
 type Event struct {
 	Kind    Kind
-	Run     *store.OpenLineageRunEvent
-	Dataset *store.OpenLineageDatasetEvent
-	Job     *store.OpenLineageJobEvent
+	Run     *RunEvent
+	Dataset *DatasetEvent
+	Job     *JobEvent
 }
 
 // Decode turns one event, decoded from JSON into Go values (objects as map[string]any,
@@ -63,7 +62,7 @@ func Decode(v any) (Event, error) {
 		if err != nil {
 			return Event{}, err
 		}
-		return Event{Kind: kind, Dataset: &store.OpenLineageDatasetEvent{EventTime: at, Dataset: d}}, nil
+		return Event{Kind: kind, Dataset: &DatasetEvent{EventTime: at, Dataset: d}}, nil
 	default:
 		j, err := job(m, "", "job")
 		if err != nil {
@@ -73,7 +72,7 @@ func Decode(v any) (Event, error) {
 		if err != nil {
 			return Event{}, err
 		}
-		return Event{Kind: kind, Job: &store.OpenLineageJobEvent{EventTime: at, Job: j, Inputs: ins, Outputs: outs}}, nil
+		return Event{Kind: kind, Job: &JobEvent{EventTime: at, Job: j, Inputs: ins, Outputs: outs}}, nil
 	}
 }
 
@@ -160,17 +159,17 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, err
 }
 
-func decodeRunEvent(m map[string]any, at time.Time) (*store.OpenLineageRunEvent, error) {
-	ev := &store.OpenLineageRunEvent{EventTime: at}
+func decodeRunEvent(m map[string]any, at time.Time) (*RunEvent, error) {
+	ev := &RunEvent{EventTime: at}
 	typ, ok, err := optString(m, "", "eventType")
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		ev.EventType = store.OpenLineageEventType(strings.ToUpper(typ))
+		ev.EventType = EventType(strings.ToUpper(typ))
 		switch ev.EventType {
-		case store.OpenLineageStart, store.OpenLineageRunning, store.OpenLineageComplete,
-			store.OpenLineageAbort, store.OpenLineageFail, store.OpenLineageOther:
+		case Start, Running, Complete,
+			Abort, Fail, Other:
 		default:
 			return nil, apperr.Invalid("eventType", "must be START, RUNNING, COMPLETE, ABORT, FAIL or OTHER (got %q)", truncate(typ))
 		}
@@ -182,7 +181,7 @@ func decodeRunEvent(m map[string]any, at time.Time) (*store.OpenLineageRunEvent,
 	if ev.RunID, _, err = reqString(run, "run", "runId"); err != nil {
 		return nil, err
 	}
-	if _, err := store.OpenLineageRunID("run.runId", ev.RunID); err != nil {
+	if _, err := RunID("run.runId", ev.RunID); err != nil {
 		return nil, err
 	}
 	if ev.RunFacets, err = facets(run, "run"); err != nil {
@@ -209,7 +208,7 @@ func decodeRunEvent(m map[string]any, at time.Time) (*store.OpenLineageRunEvent,
 	return ev, nil
 }
 
-func parent(runFacets map[string]any) (*store.OpenLineageParent, error) {
+func parent(runFacets map[string]any) (*Parent, error) {
 	const field = "run.facets.parent"
 	p, err := object(runFacets, "run.facets", "parent", true)
 	if err != nil {
@@ -223,7 +222,7 @@ func parent(runFacets map[string]any) (*store.OpenLineageParent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := store.OpenLineageRunID(field+".run.runId", id); err != nil {
+	if _, err := RunID(field+".run.runId", id); err != nil {
 		return nil, err
 	}
 	j, err := object(p, field, "job", true)
@@ -238,29 +237,29 @@ func parent(runFacets map[string]any) (*store.OpenLineageParent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store.OpenLineageParent{RunID: id, JobNamespace: ns, JobName: name}, nil
+	return &Parent{RunID: id, JobNamespace: ns, JobName: name}, nil
 }
 
-func job(m map[string]any, prefix, name string) (store.OpenLineageJob, error) {
+func job(m map[string]any, prefix, name string) (Job, error) {
 	field := join(prefix, name)
 	j, err := object(m, prefix, name, true)
 	if err != nil {
-		return store.OpenLineageJob{}, err
+		return Job{}, err
 	}
-	var out store.OpenLineageJob
+	var out Job
 	if out.Namespace, _, err = reqString(j, field, "namespace"); err != nil {
-		return store.OpenLineageJob{}, err
+		return Job{}, err
 	}
 	if out.Name, _, err = reqString(j, field, "name"); err != nil {
-		return store.OpenLineageJob{}, err
+		return Job{}, err
 	}
 	if out.Facets, err = facets(j, field); err != nil {
-		return store.OpenLineageJob{}, err
+		return Job{}, err
 	}
 	return out, nil
 }
 
-func datasets(m map[string]any) (inputs, outputs []store.OpenLineageDataset, err error) {
+func datasets(m map[string]any) (inputs, outputs []Dataset, err error) {
 	if inputs, err = datasetList(m, "inputs", "inputFacets"); err != nil {
 		return nil, nil, err
 	}
@@ -268,7 +267,7 @@ func datasets(m map[string]any) (inputs, outputs []store.OpenLineageDataset, err
 	return inputs, outputs, err
 }
 
-func datasetList(m map[string]any, list, ioFacets string) ([]store.OpenLineageDataset, error) {
+func datasetList(m map[string]any, list, ioFacets string) ([]Dataset, error) {
 	v, ok := present(m, list)
 	if !ok {
 		return nil, nil
@@ -277,7 +276,7 @@ func datasetList(m map[string]any, list, ioFacets string) ([]store.OpenLineageDa
 	if !ok {
 		return nil, apperr.Invalid(list, "must be an array of datasets, not %s", jsonType(v))
 	}
-	out := make([]store.OpenLineageDataset, 0, len(items))
+	out := make([]Dataset, 0, len(items))
 	for i := range items {
 		field := fmt.Sprintf("%s[%d]", list, i)
 		obj, err := asObject(items[i], field, true)
@@ -290,7 +289,7 @@ func datasetList(m map[string]any, list, ioFacets string) ([]store.OpenLineageDa
 		}
 		// Input and output facets describe this run's use of the dataset: the store
 		// keeps them on the run, not on the (run-independent) dataset version.
-		if d.RunFacets, err = object(obj, field, ioFacets, false); err != nil {
+		if d.IOFacets, err = object(obj, field, ioFacets, false); err != nil {
 			return nil, err
 		}
 		out = append(out, d)
@@ -298,25 +297,25 @@ func datasetList(m map[string]any, list, ioFacets string) ([]store.OpenLineageDa
 	return out, nil
 }
 
-func dataset(m map[string]any, prefix, name string) (store.OpenLineageDataset, error) {
+func dataset(m map[string]any, prefix, name string) (Dataset, error) {
 	d, err := object(m, prefix, name, true)
 	if err != nil {
-		return store.OpenLineageDataset{}, err
+		return Dataset{}, err
 	}
 	return datasetOf(d, join(prefix, name))
 }
 
-func datasetOf(d map[string]any, field string) (store.OpenLineageDataset, error) {
+func datasetOf(d map[string]any, field string) (Dataset, error) {
 	var err error
-	var out store.OpenLineageDataset
+	var out Dataset
 	if out.Namespace, _, err = reqString(d, field, "namespace"); err != nil {
-		return store.OpenLineageDataset{}, err
+		return Dataset{}, err
 	}
 	if out.Name, _, err = reqString(d, field, "name"); err != nil {
-		return store.OpenLineageDataset{}, err
+		return Dataset{}, err
 	}
 	if out.Facets, err = facets(d, field); err != nil {
-		return store.OpenLineageDataset{}, err
+		return Dataset{}, err
 	}
 	return out, nil
 }

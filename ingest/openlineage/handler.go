@@ -1,9 +1,10 @@
 // Package openlineage accepts OpenLineage events (spec 2-0-2) over HTTP, as Marquez
 // does — POST /api/v1/lineage for one event, POST /api/v1/lineage/batch for an array of
 // them — so the stock clients and integrations (openlineage-python, Airflow, Spark, dbt)
-// can point their HTTP transport at provgraph. Events are recorded through the store
-// (store.RecordOpenLineage*), which owns the mapping onto the provenance graph; this
-// package decodes, checks and answers.
+// can point their HTTP transport at provgraph. This package decodes the events,
+// translates them into the store's lineage reports (a run reported, what a job reads
+// and writes, a dataset version described) and answers; the store records the reports
+// (store.ReportLineage) and owns the rules of the provenance graph.
 package openlineage
 
 import (
@@ -120,7 +121,7 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request) {
 
 // batch records the events of an array in order — as if each were posted alone, after
 // the ones before it — and reports which failed. Consecutive events share a
-// transaction (store.RecordOpenLineageBatch); an event is counted successful only once
+// transaction (store.ReportLineage); an event is counted successful only once
 // its transaction committed, and a failed event wrote nothing.
 func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	if !allowPost(w, r) {
@@ -136,22 +137,24 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	errs := make([]error, len(items))
-	var events []store.OpenLineageEvent
-	var at []int // events[k] is items[at[k]]
+	events := make([]Event, len(items))
+	var reports []store.LineageReport
+	var at []int // reports[k] is items[at[k]]
 	for i, item := range items {
 		ev, err := Decode(item)
 		if err == nil {
-			var sev store.OpenLineageEvent
-			if sev, err = storeEvent(ev); err == nil {
-				events = append(events, sev)
+			var rep store.LineageReport
+			if rep, err = Translate(ev); err == nil {
+				events[i] = ev
+				reports = append(reports, rep)
 				at = append(at, i)
 			}
 		}
 		errs[i] = err
 	}
-	_, recorded := h.st.RecordOpenLineageBatch(r.Context(), actor.From(r.Context()), events)
+	_, recorded := h.st.ReportLineage(r.Context(), actor.From(r.Context()), experiment, reports)
 	for k, err := range recorded {
-		errs[at[k]] = err
+		errs[at[k]] = inEventTerms(events[at[k]], err)
 	}
 	res := BatchResult{Received: len(items), FailedEvents: []FailedEvent{}}
 	log := zerolog.Ctx(r.Context())
@@ -183,27 +186,14 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// storeEvent is a decoded event as the store records it.
-func storeEvent(ev Event) (store.OpenLineageEvent, error) {
-	switch ev.Kind {
-	case KindRunEvent:
-		return store.OpenLineageEvent{Run: ev.Run}, nil
-	case KindDatasetEvent:
-		return store.OpenLineageEvent{Dataset: ev.Dataset}, nil
-	case KindJobEvent:
-		return store.OpenLineageEvent{Job: ev.Job}, nil
-	}
-	return store.OpenLineageEvent{}, fmt.Errorf("record OpenLineage event: unknown kind %q", ev.Kind)
-}
-
 // record writes one decoded event through the store.
 func record(ctx context.Context, st *store.Store, ev Event) error {
-	sev, err := storeEvent(ev)
+	rep, err := Translate(ev)
 	if err != nil {
 		return err
 	}
-	_, errs := st.RecordOpenLineageBatch(ctx, actor.From(ctx), []store.OpenLineageEvent{sev})
-	return errs[0]
+	_, errs := st.ReportLineage(ctx, actor.From(ctx), experiment, []store.LineageReport{rep})
+	return inEventTerms(ev, errs[0])
 }
 
 func allowPost(w http.ResponseWriter, r *http.Request) bool {

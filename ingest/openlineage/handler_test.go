@@ -28,7 +28,7 @@ import (
 
 func runKey(t *testing.T, runID string) string {
 	t.Helper()
-	id, err := store.OpenLineageRunID("runId", runID)
+	id, err := openlineage.RunID("runId", runID)
 	require.NoError(t, err)
 	return store.RunKey(id)
 }
@@ -127,9 +127,9 @@ func TestSingleEventEndpointRecordsGoldenEvents(t *testing.T) {
 	assert.Equal(t, "2026-03-14T09:30:00Z", run.OptTime("startTime").UTC().Format("2006-01-02T15:04:05Z07:00"))
 	assert.Equal(t, "2026-03-14T09:35:12.345678Z", run.OptTime("endTime").UTC().Format("2006-01-02T15:04:05.999999Z07:00"))
 	assert.Equal(t, []string{"sql"}, facetNames(t, node(t, jobKey)))
-	in := store.DatasetVersionKey(db, "instance.schema.input", store.OpenLineageUnversioned)
+	in := store.DatasetVersionKey(db, "instance.schema.input", store.Unversioned)
 	assert.Equal(t, []string{"dataSource", "schema"}, facetNames(t, node(t, in)))
-	id, _ := store.OpenLineageRunID("runId", vars["RUN_ID"])
+	id, _ := openlineage.RunID("runId", vars["RUN_ID"])
 	out := store.DatasetVersionKey(db, "instance.schema.output", "run:"+id)
 	assert.Equal(t, []string{"columnLineage", "dataSource", "schema"}, facetNames(t, node(t, out)))
 	// How the run used each dataset, and its job's facets as of the run, stay on the run.
@@ -163,7 +163,7 @@ func TestSingleEventEndpointRecordsGoldenEvents(t *testing.T) {
 	assert.Equal(t, []string{out}, keys(ins))
 	outs, err = st.OutputsOf(ctx, dbt)
 	require.NoError(t, err)
-	assert.Equal(t, []string{store.DatasetVersionKey(db, "analytics.orders_daily", store.OpenLineageUnversioned)}, keys(outs))
+	assert.Equal(t, []string{store.DatasetVersionKey(db, "analytics.orders_daily", store.Unversioned)}, keys(outs))
 
 	// Posting them all again changes nothing.
 	before := neo4jtest.Snapshot(t, tk)
@@ -446,7 +446,7 @@ func TestDocumentedCurlExample(t *testing.T) {
 	require.NotNil(t, m, "the page has a curl -d example")
 	const docRunID, docHex = "0176a8c2-fe01-7439-87e6-56a1a1b4029f", "0176a8c2fe01743987e656a1a1b4029f"
 	runID := uuid.NewString()
-	hex, err := store.OpenLineageRunID("runId", runID)
+	hex, err := openlineage.RunID("runId", runID)
 	require.NoError(t, err)
 	own := strings.NewReplacer(`"airflow"`, `"airflow-`+tk+`"`, "s3://lake", "s3://lake-"+tk, docRunID, runID)
 	res := post(t, h, openlineage.Path, []byte(own.Replace(string(m[1]))))

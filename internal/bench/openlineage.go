@@ -120,6 +120,6 @@ func openLineageBench(client *http.Client, base string) (string, error) {
 		fmt.Fprintf(&b, "| %d | %d | %s | %.0f |\n", clients, recorded, elapsed.Round(time.Millisecond), rate)
 	}
 	fmt.Fprintf(&b, "\nA batch is recorded in chunks of up to %d consecutive events, each chunk one transaction of about ten "+
-		"statements whatever its size (see `store/openlineage_batch.go`).\n", store.OpenLineageChunkSize)
+		"statements whatever its size (see `store/lineagereports_batch.go`).\n", store.LineageReportsPerTransaction)
 	return b.String(), nil
 }

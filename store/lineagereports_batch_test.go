@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,42 +20,42 @@ import (
 // the ones before it: version lookups (a run's own output left out, a version written
 // and one read by one event, what a run read before), placeholders for parents that
 // arrive later, facets added by later events, and an event the graph refuses.
-func olScript(tk string, runs map[string]string) []store.OpenLineageEvent {
+func olScript(tk string, runs map[string]string) []store.LineageReport {
 	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 	ns := "s3://lake-" + tk
-	job := func(name string) store.OpenLineageJob {
-		return store.OpenLineageJob{Namespace: "airflow-" + tk, Name: name, Facets: map[string]any{"jobType": map[string]any{"jobType": name}}}
+	job := func(name string) store.ReportedJob {
+		return store.ReportedJob{Namespace: "airflow-" + tk, Name: name, Facets: map[string]any{"jobType": map[string]any{"jobType": name}}}
 	}
-	ds := func(name string, facets map[string]any) store.OpenLineageDataset { return olDataset(ns, name, facets) }
-	run := func(typ store.OpenLineageEventType, min int, id, jobName string, in, out []store.OpenLineageDataset) store.OpenLineageEvent {
-		return store.OpenLineageEvent{Run: &store.OpenLineageRunEvent{EventType: typ, EventTime: at(min), RunID: runs[id], Job: job(jobName),
-			RunFacets: map[string]any{"note": map[string]any{"event": fmt.Sprintf("%s-%d", id, min)}}, Inputs: in, Outputs: out}}
+	ds := func(name string, facets map[string]any) store.ReportedDataset { return olDataset(ns, name, facets) }
+	run := func(typ reported, min int, id, jobName string, in, out []store.ReportedDataset) store.LineageReport {
+		return store.LineageReport{Run: &store.RunReport{Status: typ.status, Start: typ.start, At: at(min), RunID: runs[id], Job: job(jobName),
+			Facets: map[string]any{"note": map[string]any{"event": fmt.Sprintf("%s-%d", id, min)}}, Inputs: in, Outputs: out}}
 	}
-	withParent := func(ev store.OpenLineageEvent, parent, parentJob string) store.OpenLineageEvent {
-		ev.Run.Parent = &store.OpenLineageParent{RunID: runs[parent], JobNamespace: "airflow-" + tk, JobName: parentJob}
+	withParent := func(ev store.LineageReport, parent, parentJob string) store.LineageReport {
+		ev.Run.Parent = &store.ReportedParent{RunID: runs[parent], JobNamespace: "airflow-" + tk, JobName: parentJob}
 		return ev
 	}
 	schema := map[string]any{"schema": map[string]any{"fields": []any{map[string]any{"name": "id", "type": "BIGINT"}}}}
-	return []store.OpenLineageEvent{
-		run(store.OpenLineageStart, 0, "A", "extract", []store.OpenLineageDataset{ds("src", nil)}, []store.OpenLineageDataset{ds("raw", nil)}),
-		run(store.OpenLineageComplete, 5, "A", "extract", nil, []store.OpenLineageDataset{ds("raw", schema)}),
-		withParent(run(store.OpenLineageStart, 6, "B", "clean", []store.OpenLineageDataset{ds("raw", nil)}, []store.OpenLineageDataset{ds("clean", nil)}), "A", "extract"),
-		run(store.OpenLineageStart, 7, "C", "clean", []store.OpenLineageDataset{ds("raw", versionFacet("p1"))}, []store.OpenLineageDataset{ds("raw", nil)}),
-		run(store.OpenLineageStart, 8, "D", "train", []store.OpenLineageDataset{ds("raw", nil), ds("clean", nil)}, nil),
-		{Dataset: &store.OpenLineageDatasetEvent{EventTime: at(9), Dataset: ds("raw", map[string]any{"owner": map[string]any{"name": "data-eng"}})}},
-		{Job: &store.OpenLineageJobEvent{EventTime: at(10), Job: job("report"), Inputs: []store.OpenLineageDataset{ds("clean", nil)}, Outputs: []store.OpenLineageDataset{ds("report", nil)}}},
+	return []store.LineageReport{
+		run(reportStart, 0, "A", "extract", []store.ReportedDataset{ds("src", nil)}, []store.ReportedDataset{ds("raw", nil)}),
+		run(reportComplete, 5, "A", "extract", nil, []store.ReportedDataset{ds("raw", schema)}),
+		withParent(run(reportStart, 6, "B", "clean", []store.ReportedDataset{ds("raw", nil)}, []store.ReportedDataset{ds("clean", nil)}), "A", "extract"),
+		run(reportStart, 7, "C", "clean", []store.ReportedDataset{ds("raw", versionFacet("p1"))}, []store.ReportedDataset{ds("raw", nil)}),
+		run(reportStart, 8, "D", "train", []store.ReportedDataset{ds("raw", nil), ds("clean", nil)}, nil),
+		{Dataset: &store.DatasetReport{At: at(9), Dataset: ds("raw", map[string]any{"owner": map[string]any{"name": "data-eng"}})}},
+		{JobIO: &store.JobIOReport{At: at(10), Job: job("report"), Inputs: []store.ReportedDataset{ds("clean", nil)}, Outputs: []store.ReportedDataset{ds("report", nil)}}},
 		// B read raw before: it keeps that version although C wrote a newer one.
-		run(store.OpenLineageComplete, 11, "B", "clean", []store.OpenLineageDataset{ds("raw", nil)}, []store.OpenLineageDataset{ds("clean", nil)}),
+		run(reportComplete, 11, "B", "clean", []store.ReportedDataset{ds("raw", nil)}, []store.ReportedDataset{ds("clean", nil)}),
 		// A belongs to extract: refused, and writes nothing (not even the job "other").
-		run(store.OpenLineageRunning, 12, "A", "other", nil, []store.OpenLineageDataset{ds("refused", nil)}),
-		run(store.OpenLineageComplete, 13, "D", "train", nil, []store.OpenLineageDataset{ds("model", versionFacet("m1"))}),
+		run(reportRunning, 12, "A", "other", nil, []store.ReportedDataset{ds("refused", nil)}),
+		run(reportComplete, 13, "D", "train", nil, []store.ReportedDataset{ds("model", versionFacet("m1"))}),
 		// G names a parent P that arrives later.
-		withParent(run(store.OpenLineageStart, 14, "G", "step", nil, nil), "P", "dag"),
-		run(store.OpenLineageStart, 15, "P", "dag", nil, nil),
-		{Dataset: &store.OpenLineageDatasetEvent{EventTime: at(16), Dataset: ds("clean", versionFacet("v9"))}},
-		run(store.OpenLineageRunning, 17, "D", "train", []store.OpenLineageDataset{ds("clean", nil)}, nil),
-		run(store.OpenLineageStart, 18, "H", "score", []store.OpenLineageDataset{ds("clean", nil)}, nil),
+		withParent(run(reportStart, 14, "G", "step", nil, nil), "P", "dag"),
+		run(reportStart, 15, "P", "dag", nil, nil),
+		{Dataset: &store.DatasetReport{At: at(16), Dataset: ds("clean", versionFacet("v9"))}},
+		run(reportRunning, 17, "D", "train", []store.ReportedDataset{ds("clean", nil)}, nil),
+		run(reportStart, 18, "H", "score", []store.ReportedDataset{ds("clean", nil)}, nil),
 	}
 }
 
@@ -107,18 +106,18 @@ RETURN n.key AS key, properties(n) AS props, collect(type(r) + ' ' + coalesce(m.
 
 // A batch records what the same events record one by one: the same nodes, properties,
 // edges and version choices, and the same refusals.
-func TestOpenLineageBatchMatchesEventsOneByOne(t *testing.T) {
+func TestLineageReportBatchMatchesEventsOneByOne(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	ctx := t.Context()
 	newRuns := func() map[string]string {
 		runs := map[string]string{}
 		for _, name := range []string{"A", "B", "C", "D", "G", "P", "H"} {
-			runs[name] = uuid.NewString()
+			runs[name] = store.NewRunID()
 		}
 		return runs
 	}
-	normalize := func(tk string, runs map[string]string, recs []store.OpenLineageRecord, errs []error) []string {
+	normalize := func(tk string, runs map[string]string, recs []store.LineageRecord, errs []error) []string {
 		var pairs []string
 		for name, id := range runs {
 			pairs = append(pairs, store.RunKey(strings.ReplaceAll(id, "-", "")), "RUN-"+name)
@@ -134,20 +133,20 @@ func TestOpenLineageBatchMatchesEventsOneByOne(t *testing.T) {
 
 	tkOne, runsOne := neo4jtest.Token(t), newRuns()
 	script := olScript(tkOne, runsOne)
-	recsOne := make([]store.OpenLineageRecord, len(script))
+	recsOne := make([]store.LineageRecord, len(script))
 	errsOne := make([]error, len(script))
 	for i, ev := range script {
 		switch {
 		case ev.Run != nil:
-			recsOne[i], errsOne[i] = st.RecordOpenLineageRunEvent(ctx, olActor, *ev.Run)
-		case ev.Job != nil:
-			recsOne[i], errsOne[i] = st.RecordOpenLineageJobEvent(ctx, olActor, *ev.Job)
+			recsOne[i], errsOne[i] = reportRun(ctx, st, *ev.Run)
+		case ev.JobIO != nil:
+			recsOne[i], errsOne[i] = reportJobIO(ctx, st, *ev.JobIO)
 		default:
-			recsOne[i], errsOne[i] = st.RecordOpenLineageDatasetEvent(ctx, olActor, *ev.Dataset)
+			recsOne[i], errsOne[i] = reportDataset(ctx, st, *ev.Dataset)
 		}
 	}
 	tkBatch, runsBatch := neo4jtest.Token(t), newRuns()
-	recsBatch, errsBatch := st.RecordOpenLineageBatch(ctx, olActor, olScript(tkBatch, runsBatch))
+	recsBatch, errsBatch := st.ReportLineage(ctx, olActor, olExperiment, olScript(tkBatch, runsBatch))
 
 	assert.Equal(t, normalize(tkOne, runsOne, recsOne, errsOne), normalize(tkBatch, runsBatch, recsBatch, errsBatch))
 	require.Error(t, errsBatch[8])
@@ -176,19 +175,19 @@ func TestOpenLineageBatchMatchesEventsOneByOne(t *testing.T) {
 
 // Events refused before they reach the graph (bad input) leave the others of the batch
 // to be recorded, and each refusal names its field.
-func TestOpenLineageBatchRefusesBadEventsAlone(t *testing.T) {
+func TestLineageReportBatchRefusesBadEventsAlone(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
-	good := func() store.OpenLineageEvent {
-		return store.OpenLineageEvent{Run: &store.OpenLineageRunEvent{EventType: store.OpenLineageComplete, EventTime: time.Now(), RunID: uuid.NewString(),
-			Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "j"}, Outputs: []store.OpenLineageDataset{olDataset("ns-"+tk, "out", nil)}}}
+	good := func() store.LineageReport {
+		return store.LineageReport{Run: &store.RunReport{Status: store.RunFinished, At: time.Now(), RunID: store.NewRunID(),
+			Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "j"}, Outputs: []store.ReportedDataset{olDataset("ns-"+tk, "out", nil)}}}
 	}
 	bad := good()
-	bad.Run.RunID = "not-a-uuid"
-	recs, errs := st.RecordOpenLineageBatch(t.Context(), olActor, []store.OpenLineageEvent{good(), bad, good()})
+	bad.Run.RunID = "not-a-run-id"
+	recs, errs := st.ReportLineage(t.Context(), olActor, olExperiment, []store.LineageReport{good(), bad, good()})
 	assert.NoError(t, errs[0])
-	requireInvalid(t, errs[1], "run.runId")
+	requireInvalid(t, errs[1], "runId")
 	assert.NoError(t, errs[2])
 	assert.NotEmpty(t, recs[0].Run)
 	assert.Empty(t, recs[1].Run)

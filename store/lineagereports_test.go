@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,16 +20,55 @@ import (
 
 const olActor = "openlineage"
 
-// runKeyOf is the node ID OpenLineage run id becomes.
-func runKeyOf(t *testing.T, runID string) string {
-	t.Helper()
-	id, err := store.OpenLineageRunID("runId", runID)
-	require.NoError(t, err)
-	return store.RunKey(id)
+// olExperiment is the experiment the tests' reported runs go to.
+var olExperiment = store.ExperimentInput{Name: "lineage-reports"}
+
+// reported is what a report says of its run's status: the status it reports and
+// whether it is the run's start (the OpenLineage adapter's START, RUNNING, ...).
+type reported struct {
+	status store.RunStatus
+	start  bool
 }
 
-func olDataset(ns, name string, facets map[string]any) store.OpenLineageDataset {
-	return store.OpenLineageDataset{Namespace: ns, Name: name, Facets: facets}
+var (
+	reportStart    = reported{store.RunRunning, true}
+	reportRunning  = reported{store.RunRunning, false}
+	reportComplete = reported{store.RunFinished, false}
+	reportFail     = reported{store.RunFailed, false}
+	reportAbort    = reported{store.RunKilled, false}
+	reportOther    = reported{}
+)
+
+func reportOne(ctx context.Context, st *store.Store, rep store.LineageReport) (store.LineageRecord, error) {
+	recs, errs := st.ReportLineage(ctx, olActor, olExperiment, []store.LineageReport{rep})
+	return recs[0], errs[0]
+}
+
+func reportRun(ctx context.Context, st *store.Store, r store.RunReport) (store.LineageRecord, error) {
+	return reportOne(ctx, st, store.LineageReport{Run: &r})
+}
+
+func reportJobIO(ctx context.Context, st *store.Store, r store.JobIOReport) (store.LineageRecord, error) {
+	return reportOne(ctx, st, store.LineageReport{JobIO: &r})
+}
+
+func reportDataset(ctx context.Context, st *store.Store, r store.DatasetReport) (store.LineageRecord, error) {
+	return reportOne(ctx, st, store.LineageReport{Dataset: &r})
+}
+
+// runKeyOf is the node ID of a run.
+func runKeyOf(_ *testing.T, runID string) string { return store.RunKey(runID) }
+
+// olDataset is a dataset as the OpenLineage adapter reports it: its URI made of
+// namespace and name, its version pinned by a "version" facet.
+func olDataset(ns, name string, facets map[string]any) store.ReportedDataset {
+	d := store.ReportedDataset{Namespace: ns, Name: name, URI: ns + "/" + name, Facets: facets}
+	for _, f := range []string{"version", "datasetVersion"} {
+		if v, ok := facets[f].(map[string]any); ok {
+			d.Version, _ = v["datasetVersion"].(string)
+		}
+	}
+	return d
 }
 
 func versionFacet(v string) map[string]any {
@@ -81,39 +120,39 @@ func requireInvalid(t *testing.T, err error, field string) {
 
 // A START and a COMPLETE of one run: the job, the run in the openlineage experiment, the
 // versions and their facets, and Marquez-style lineage through the job node.
-func TestOpenLineageRunEventMapsOntoTheGraph(t *testing.T) {
+func TestLineageReportRunEventMapsOntoTheGraph(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	ns := "s3://lake-" + tk
-	runID := uuid.NewString()
+	runID := store.NewRunID()
 	t0 := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	schema := map[string]any{"_producer": "test", "fields": []any{map[string]any{"name": "id", "type": "BIGINT"}}}
-	start := store.OpenLineageRunEvent{
-		EventType: store.OpenLineageStart, EventTime: t0, RunID: runID,
-		RunFacets: map[string]any{"nominalTime": map[string]any{"nominalStartTime": "2026-03-14T09:00:00Z"}},
-		Job: store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "etl.clean",
+	start := store.RunReport{
+		Status: store.RunRunning, Start: true, At: t0, RunID: runID,
+		Facets: map[string]any{"nominalTime": map[string]any{"nominalStartTime": "2026-03-14T09:00:00Z"}},
+		Job: store.ReportedJob{Namespace: "airflow-" + tk, Name: "etl.clean",
 			Facets: map[string]any{"sql": map[string]any{"query": "SELECT 1"}}},
-		Inputs: []store.OpenLineageDataset{
+		Inputs: []store.ReportedDataset{
 			olDataset(ns, "raw/orders", map[string]any{"schema": schema, "version": map[string]any{"datasetVersion": "v1"}}),
 			olDataset(ns, "raw/customers", nil),
 		},
-		Outputs: []store.OpenLineageDataset{olDataset(ns, "clean/orders", map[string]any{
+		Outputs: []store.ReportedDataset{olDataset(ns, "clean/orders", map[string]any{
 			"schema":     schema,
 			"dataSource": map[string]any{"name": "lake", "uri": ns},
 		})},
 	}
-	rec, err := st.RecordOpenLineageRunEvent(ctx, olActor, start)
+	rec, err := reportRun(ctx, st, start)
 	require.NoError(t, err)
 
 	jobKey := store.JobKey("airflow-"+tk, "etl.clean")
 	runKey := runKeyOf(t, runID)
 	ordersV1 := store.DatasetVersionKey(ns, "raw/orders", "v1")
-	customers := store.DatasetVersionKey(ns, "raw/customers", store.OpenLineageUnversioned)
-	hex, _ := store.OpenLineageRunID("runId", runID)
+	customers := store.DatasetVersionKey(ns, "raw/customers", store.Unversioned)
+	hex := runID
 	clean := store.DatasetVersionKey(ns, "clean/orders", "run:"+hex)
-	assert.Equal(t, store.OpenLineageRecord{Run: runKey, Job: jobKey, Inputs: []string{ordersV1, customers}, Outputs: []string{clean}}, rec)
+	assert.Equal(t, store.LineageRecord{Run: runKey, Job: jobKey, Inputs: []string{ordersV1, customers}, Outputs: []string{clean}}, rec)
 
 	job := mustNode(t, st, jobKey)
 	assert.Equal(t, store.KindProcessingJob, job.Kind)
@@ -132,7 +171,7 @@ func TestOpenLineageRunEventMapsOntoTheGraph(t *testing.T) {
 	assert.Contains(t, facetsOf(t, run), "nominalTime")
 	exp, err := st.ExperimentOf(ctx, runKey)
 	require.NoError(t, err)
-	assert.Equal(t, store.OpenLineageExperiment, exp.Name)
+	assert.Equal(t, olExperiment.Name, exp.Name)
 	executor, err := st.ExecutorOfRun(ctx, runKey)
 	require.NoError(t, err)
 	assert.Equal(t, []string{jobKey}, keysOf(executor))
@@ -160,12 +199,12 @@ func TestOpenLineageRunEventMapsOntoTheGraph(t *testing.T) {
 
 	// COMPLETE: the run finishes; facets are added, never replaced.
 	complete := start
-	complete.EventType, complete.EventTime = store.OpenLineageComplete, t0.Add(time.Minute)
-	complete.Outputs = []store.OpenLineageDataset{olDataset(ns, "clean/orders", map[string]any{
+	complete.Status, complete.Start, complete.At = store.RunFinished, false, t0.Add(time.Minute)
+	complete.Outputs = []store.ReportedDataset{olDataset(ns, "clean/orders", map[string]any{
 		"schema": map[string]any{"fields": []any{}}, "custom": map[string]any{"owner": "data-eng"},
 	})}
-	complete.RunFacets = map[string]any{"processing_engine": map[string]any{"name": "spark"}}
-	_, err = st.RecordOpenLineageRunEvent(ctx, olActor, complete)
+	complete.Facets = map[string]any{"processing_engine": map[string]any{"name": "spark"}}
+	_, err = reportRun(ctx, st, complete)
 	require.NoError(t, err)
 	run = mustNode(t, st, runKey)
 	assert.Equal(t, "FINISHED", run.String("status"))
@@ -186,49 +225,49 @@ func TestOpenLineageRunEventMapsOntoTheGraph(t *testing.T) {
 }
 
 // The same event delivered again — any kind of event — changes nothing.
-func TestOpenLineageRepeatedEventChangesNothing(t *testing.T) {
+func TestLineageReportRepeatedEventChangesNothing(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		name   string
-		record func(tk, runID, parentID string) (store.OpenLineageRecord, error)
+		record func(tk, runID, parentID string) (store.LineageRecord, error)
 	}{
-		{"START", func(tk, runID, parentID string) (store.OpenLineageRecord, error) {
-			return st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-				EventType: store.OpenLineageStart, EventTime: t0, RunID: runID,
-				Parent:  &store.OpenLineageParent{RunID: parentID, JobNamespace: "ns-" + tk, JobName: "dag-" + tk},
-				Job:     store.OpenLineageJob{Namespace: "ns-" + tk, Name: "task", Facets: map[string]any{"jobType": map[string]any{"integration": "AIRFLOW"}}},
-				Inputs:  []store.OpenLineageDataset{olDataset("pg://db-"+tk, "a", map[string]any{"schema": map[string]any{"fields": []any{}}})},
-				Outputs: []store.OpenLineageDataset{olDataset("pg://db-"+tk, "b", nil)},
+		{"START", func(tk, runID, parentID string) (store.LineageRecord, error) {
+			return reportRun(ctx, st, store.RunReport{
+				Status: store.RunRunning, Start: true, At: t0, RunID: runID,
+				Parent:  &store.ReportedParent{RunID: parentID, JobNamespace: "ns-" + tk, JobName: "dag-" + tk},
+				Job:     store.ReportedJob{Namespace: "ns-" + tk, Name: "task", Facets: map[string]any{"jobType": map[string]any{"integration": "AIRFLOW"}}},
+				Inputs:  []store.ReportedDataset{olDataset("pg://db-"+tk, "a", map[string]any{"schema": map[string]any{"fields": []any{}}})},
+				Outputs: []store.ReportedDataset{olDataset("pg://db-"+tk, "b", nil)},
 			})
 		}},
-		{"COMPLETE", func(tk, runID, parentID string) (store.OpenLineageRecord, error) {
-			return st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-				EventType: store.OpenLineageComplete, EventTime: t0, RunID: runID,
-				RunFacets: map[string]any{"errorMessage": nil, "custom": map[string]any{"n": json.Number("12345678901234567890")}},
-				Job:       store.OpenLineageJob{Namespace: "ns-" + tk, Name: "task"},
-				Outputs:   []store.OpenLineageDataset{olDataset("pg://db-"+tk, "b", versionFacet("42"))},
+		{"COMPLETE", func(tk, runID, parentID string) (store.LineageRecord, error) {
+			return reportRun(ctx, st, store.RunReport{
+				Status: store.RunFinished, At: t0, RunID: runID,
+				Facets:  map[string]any{"errorMessage": nil, "custom": map[string]any{"n": json.Number("12345678901234567890")}},
+				Job:     store.ReportedJob{Namespace: "ns-" + tk, Name: "task"},
+				Outputs: []store.ReportedDataset{olDataset("pg://db-"+tk, "b", versionFacet("42"))},
 			})
 		}},
-		{"JobEvent", func(tk, _, _ string) (store.OpenLineageRecord, error) {
-			return st.RecordOpenLineageJobEvent(ctx, olActor, store.OpenLineageJobEvent{
-				EventTime: t0, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "model"},
-				Inputs:  []store.OpenLineageDataset{olDataset("pg://db-"+tk, "a", nil)},
-				Outputs: []store.OpenLineageDataset{olDataset("pg://db-"+tk, "b", nil)},
+		{"JobEvent", func(tk, _, _ string) (store.LineageRecord, error) {
+			return reportJobIO(ctx, st, store.JobIOReport{
+				At: t0, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "model"},
+				Inputs:  []store.ReportedDataset{olDataset("pg://db-"+tk, "a", nil)},
+				Outputs: []store.ReportedDataset{olDataset("pg://db-"+tk, "b", nil)},
 			})
 		}},
-		{"DatasetEvent", func(tk, _, _ string) (store.OpenLineageRecord, error) {
-			return st.RecordOpenLineageDatasetEvent(ctx, olActor, store.OpenLineageDatasetEvent{
-				EventTime: t0, Dataset: olDataset("pg://db-"+tk, "a", map[string]any{"documentation": map[string]any{"description": "x"}}),
+		{"DatasetEvent", func(tk, _, _ string) (store.LineageRecord, error) {
+			return reportDataset(ctx, st, store.DatasetReport{
+				At: t0, Dataset: olDataset("pg://db-"+tk, "a", map[string]any{"documentation": map[string]any{"description": "x"}}),
 			})
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tk := neo4jtest.Token(t)
-			runID, parentID := uuid.NewString(), uuid.NewString()
+			runID, parentID := store.NewRunID(), store.NewRunID()
 			first, err := tt.record(tk, runID, parentID)
 			require.NoError(t, err)
 			before := neo4jtest.Snapshot(t, tk)
@@ -250,24 +289,24 @@ func TestOpenLineageRepeatedEventChangesNothing(t *testing.T) {
 
 // The same event from 8 goroutines at once is recorded once: one run, one edge of each
 // kind, and a ninth delivery changes nothing.
-func TestOpenLineageConcurrentDeliveryRecordsOnce(t *testing.T) {
+func TestLineageReportConcurrentDeliveryRecordsOnce(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	ev := store.OpenLineageRunEvent{
-		EventType: store.OpenLineageStart, EventTime: time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC), RunID: uuid.NewString(),
-		RunFacets: map[string]any{"custom": map[string]any{"x": "y"}},
-		Parent:    &store.OpenLineageParent{RunID: uuid.NewString(), JobNamespace: "ns-" + tk, JobName: "dag"},
-		Job:       store.OpenLineageJob{Namespace: "ns-" + tk, Name: "task", Facets: map[string]any{"sql": map[string]any{"query": "q"}}},
-		Inputs:    []store.OpenLineageDataset{olDataset("s3://b-"+tk, "in1", nil), olDataset("s3://b-"+tk, "in2", versionFacet("7"))},
-		Outputs:   []store.OpenLineageDataset{olDataset("s3://b-"+tk, "out", map[string]any{"schema": map[string]any{"fields": []any{}}})},
+	ev := store.RunReport{
+		Status: store.RunRunning, Start: true, At: time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC), RunID: store.NewRunID(),
+		Facets:  map[string]any{"custom": map[string]any{"x": "y"}},
+		Parent:  &store.ReportedParent{RunID: store.NewRunID(), JobNamespace: "ns-" + tk, JobName: "dag"},
+		Job:     store.ReportedJob{Namespace: "ns-" + tk, Name: "task", Facets: map[string]any{"sql": map[string]any{"query": "q"}}},
+		Inputs:  []store.ReportedDataset{olDataset("s3://b-"+tk, "in1", nil), olDataset("s3://b-"+tk, "in2", versionFacet("7"))},
+		Outputs: []store.ReportedDataset{olDataset("s3://b-"+tk, "out", map[string]any{"schema": map[string]any{"fields": []any{}}})},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = st.RecordOpenLineageRunEvent(ctx, olActor, ev)
+			_, errs[i] = reportRun(ctx, st, ev)
 		})
 	}
 	wg.Wait()
@@ -292,7 +331,7 @@ func TestOpenLineageConcurrentDeliveryRecordsOnce(t *testing.T) {
 
 	before := neo4jtest.Snapshot(t, tk)
 	runBefore := propsText(t, st, runKey)
-	_, err := st.RecordOpenLineageRunEvent(ctx, olActor, ev)
+	_, err := reportRun(ctx, st, ev)
 	require.NoError(t, err)
 	assert.Equal(t, before, neo4jtest.Snapshot(t, tk))
 	assert.Equal(t, runBefore, propsText(t, st, runKey))
@@ -301,18 +340,18 @@ func TestOpenLineageConcurrentDeliveryRecordsOnce(t *testing.T) {
 // Events of a run may come in any order: a COMPLETE before its START still finishes the
 // run, the START then sets the start time, and a late RUNNING or a contradicting end
 // changes nothing.
-func TestOpenLineageRunStateAccumulatesOutOfOrder(t *testing.T) {
+func TestLineageReportRunStateAccumulatesOutOfOrder(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	runID := uuid.NewString()
+	runID := store.NewRunID()
 	runKey := runKeyOf(t, runID)
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	send := func(typ store.OpenLineageEventType, at time.Time) store.Node {
+	send := func(typ reported, at time.Time) store.Node {
 		t.Helper()
-		_, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-			EventType: typ, EventTime: at, RunID: runID, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "job"},
+		_, err := reportRun(ctx, st, store.RunReport{
+			Status: typ.status, Start: typ.start, At: at, RunID: runID, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "job"},
 		})
 		require.NoError(t, err)
 		return mustNode(t, st, runKey)
@@ -333,43 +372,39 @@ func TestOpenLineageRunStateAccumulatesOutOfOrder(t *testing.T) {
 		}
 	}
 	// OTHER first: the run exists, running, started no later than the event.
-	check(send(store.OpenLineageOther, t0.Add(5*time.Minute)), want{"RUNNING", t0.Add(5 * time.Minute), time.Time{}})
-	check(send(store.OpenLineageComplete, t0.Add(10*time.Minute)), want{"FINISHED", t0.Add(5 * time.Minute), t0.Add(10 * time.Minute)})
-	check(send(store.OpenLineageStart, t0), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
-	check(send(store.OpenLineageRunning, t0.Add(time.Minute)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
-	check(send(store.OpenLineageFail, t0.Add(11*time.Minute)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
-	check(send(store.OpenLineageOther, t0.Add(-time.Hour)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
+	check(send(reportOther, t0.Add(5*time.Minute)), want{"RUNNING", t0.Add(5 * time.Minute), time.Time{}})
+	check(send(reportComplete, t0.Add(10*time.Minute)), want{"FINISHED", t0.Add(5 * time.Minute), t0.Add(10 * time.Minute)})
+	check(send(reportStart, t0), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
+	check(send(reportRunning, t0.Add(time.Minute)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
+	check(send(reportFail, t0.Add(11*time.Minute)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
+	check(send(reportOther, t0.Add(-time.Hour)), want{"FINISHED", t0, t0.Add(10 * time.Minute)})
 
 	for _, tt := range []struct {
-		typ    store.OpenLineageEventType
+		typ    reported
 		status string
-	}{{store.OpenLineageFail, "FAILED"}, {store.OpenLineageAbort, "KILLED"}, {store.OpenLineageComplete, "FINISHED"}} {
-		id := uuid.NewString()
-		_, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-			EventType: tt.typ, EventTime: t0, RunID: id, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "job"},
+	}{{reportFail, "FAILED"}, {reportAbort, "KILLED"}, {reportComplete, "FINISHED"}} {
+		id := store.NewRunID()
+		_, err := reportRun(ctx, st, store.RunReport{
+			Status: tt.typ.status, Start: tt.typ.start, At: t0, RunID: id, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "job"},
 		})
 		require.NoError(t, err)
 		r := mustNode(t, st, runKeyOf(t, id))
-		assert.Equal(t, tt.status, r.String("status"), string(tt.typ))
+		assert.Equal(t, tt.status, r.String("status"), string(tt.typ.status))
 		assert.True(t, r.OptTime("endTime").Equal(t0))
 	}
 }
 
 // Which version of a dataset an event means.
-func TestOpenLineageVersionRules(t *testing.T) {
+func TestLineageReportVersionRules(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	hexOf := func(runID string) string {
-		h, err := store.OpenLineageRunID("runId", runID)
-		require.NoError(t, err)
-		return h
-	}
-	runEvent := func(tk, job string, typ store.OpenLineageEventType, runID string, ins, outs []store.OpenLineageDataset) store.OpenLineageRecord {
+	hexOf := func(runID string) string { return runID }
+	runEvent := func(tk, job string, typ reported, runID string, ins, outs []store.ReportedDataset) store.LineageRecord {
 		t.Helper()
-		rec, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-			EventType: typ, EventTime: at, RunID: runID, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: job},
+		rec, err := reportRun(ctx, st, store.RunReport{
+			Status: typ.status, Start: typ.start, At: at, RunID: runID, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: job},
 			Inputs: ins, Outputs: outs,
 		})
 		require.NoError(t, err)
@@ -380,22 +415,22 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		rec := runEvent(tk, "reader0", store.OpenLineageStart, uuid.NewString(), x, nil)
-		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", store.OpenLineageUnversioned)}, rec.Inputs)
-		a, b := uuid.NewString(), uuid.NewString()
-		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, x)
-		rec = runEvent(tk, "reader1", store.OpenLineageStart, uuid.NewString(), x, nil)
+		x := []store.ReportedDataset{olDataset(ns, "x", nil)}
+		rec := runEvent(tk, "reader0", reportStart, store.NewRunID(), x, nil)
+		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", store.Unversioned)}, rec.Inputs)
+		a, b := store.NewRunID(), store.NewRunID()
+		runEvent(tk, "writer", reportComplete, a, nil, x)
+		rec = runEvent(tk, "reader1", reportStart, store.NewRunID(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(a))}, rec.Inputs)
-		runEvent(tk, "writer", store.OpenLineageComplete, b, nil, x)
-		rec = runEvent(tk, "reader2", store.OpenLineageStart, uuid.NewString(), x, nil)
+		runEvent(tk, "writer", reportComplete, b, nil, x)
+		rec = runEvent(tk, "reader2", reportStart, store.NewRunID(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(b))}, rec.Inputs, "the newest version by recordedAt")
 		// A job event writing x records no known version: readers keep the newest known one.
-		_, err := st.RecordOpenLineageJobEvent(ctx, olActor, store.OpenLineageJobEvent{
-			EventTime: at, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "static"}, Outputs: x,
+		_, err := reportJobIO(ctx, st, store.JobIOReport{
+			At: at, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "static"}, Outputs: x,
 		})
 		require.NoError(t, err)
-		rec = runEvent(tk, "reader3", store.OpenLineageStart, uuid.NewString(), x, nil)
+		rec = runEvent(tk, "reader3", reportStart, store.NewRunID(), x, nil)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(b))}, rec.Inputs)
 	})
 
@@ -403,12 +438,12 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		a, b, reader := uuid.NewString(), uuid.NewString(), uuid.NewString()
-		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, x)
-		first := runEvent(tk, "reader", store.OpenLineageStart, reader, x, nil)
-		runEvent(tk, "writer", store.OpenLineageComplete, b, nil, x) // a newer version appears
-		again := runEvent(tk, "reader", store.OpenLineageComplete, reader, x, nil)
+		x := []store.ReportedDataset{olDataset(ns, "x", nil)}
+		a, b, reader := store.NewRunID(), store.NewRunID(), store.NewRunID()
+		runEvent(tk, "writer", reportComplete, a, nil, x)
+		first := runEvent(tk, "reader", reportStart, reader, x, nil)
+		runEvent(tk, "writer", reportComplete, b, nil, x) // a newer version appears
+		again := runEvent(tk, "reader", reportComplete, reader, x, nil)
 		vA := store.DatasetVersionKey(ns, "x", "run:"+hexOf(a))
 		assert.Equal(t, []string{vA}, first.Inputs)
 		assert.Equal(t, []string{vA}, again.Inputs)
@@ -421,12 +456,12 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		x := []store.OpenLineageDataset{olDataset(ns, "x", nil)}
-		a, b := uuid.NewString(), uuid.NewString()
-		runEvent(tk, "append", store.OpenLineageComplete, a, x, x)
-		rec := runEvent(tk, "append", store.OpenLineageStart, b, x, x)
+		x := []store.ReportedDataset{olDataset(ns, "x", nil)}
+		a, b := store.NewRunID(), store.NewRunID()
+		runEvent(tk, "append", reportComplete, a, x, x)
+		rec := runEvent(tk, "append", reportStart, b, x, x)
 		// b's COMPLETE comes after its own output version exists.
-		again := runEvent(tk, "append", store.OpenLineageComplete, b, x, x)
+		again := runEvent(tk, "append", reportComplete, b, x, x)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(a))}, rec.Inputs)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "x", "run:"+hexOf(b))}, rec.Outputs)
 		assert.Equal(t, rec, again)
@@ -436,9 +471,9 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		rec := runEvent(tk, "job", store.OpenLineageStart, uuid.NewString(),
-			[]store.OpenLineageDataset{olDataset(ns, "in", versionFacet("snap-1"))},
-			[]store.OpenLineageDataset{olDataset(ns, "out", map[string]any{"datasetVersion": map[string]any{"datasetVersion": "snap-9"}})})
+		rec := runEvent(tk, "job", reportStart, store.NewRunID(),
+			[]store.ReportedDataset{olDataset(ns, "in", versionFacet("snap-1"))},
+			[]store.ReportedDataset{olDataset(ns, "out", map[string]any{"datasetVersion": map[string]any{"datasetVersion": "snap-9"}})})
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "in", "snap-1")}, rec.Inputs)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "out", "snap-9")}, rec.Outputs)
 		assert.Equal(t, "snap-9", mustNode(t, st, rec.Outputs[0]).String("versionId"))
@@ -448,16 +483,16 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		t.Parallel()
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
-		a := uuid.NewString()
-		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, []store.OpenLineageDataset{olDataset(ns, "in", nil)})
-		rec, err := st.RecordOpenLineageJobEvent(ctx, olActor, store.OpenLineageJobEvent{
-			EventTime: at, Job: store.OpenLineageJob{Namespace: "ns-" + tk, Name: "static"},
-			Inputs:  []store.OpenLineageDataset{olDataset(ns, "in", nil)},
-			Outputs: []store.OpenLineageDataset{olDataset(ns, "out", nil)},
+		a := store.NewRunID()
+		runEvent(tk, "writer", reportComplete, a, nil, []store.ReportedDataset{olDataset(ns, "in", nil)})
+		rec, err := reportJobIO(ctx, st, store.JobIOReport{
+			At: at, Job: store.ReportedJob{Namespace: "ns-" + tk, Name: "static"},
+			Inputs:  []store.ReportedDataset{olDataset(ns, "in", nil)},
+			Outputs: []store.ReportedDataset{olDataset(ns, "out", nil)},
 		})
 		require.NoError(t, err)
 		assert.Equal(t, []string{store.DatasetVersionKey(ns, "in", "run:"+hexOf(a))}, rec.Inputs)
-		assert.Equal(t, []string{store.DatasetVersionKey(ns, "out", store.OpenLineageUnversioned)}, rec.Outputs)
+		assert.Equal(t, []string{store.DatasetVersionKey(ns, "out", store.Unversioned)}, rec.Outputs)
 	})
 
 	t.Run("a dataset event describes the newest version", func(t *testing.T) {
@@ -465,12 +500,12 @@ func TestOpenLineageVersionRules(t *testing.T) {
 		tk := neo4jtest.Token(t)
 		ns := "s3://b-" + tk
 		doc := map[string]any{"documentation": map[string]any{"description": "orders"}}
-		rec, err := st.RecordOpenLineageDatasetEvent(ctx, olActor, store.OpenLineageDatasetEvent{EventTime: at, Dataset: olDataset(ns, "x", doc)})
+		rec, err := reportDataset(ctx, st, store.DatasetReport{At: at, Dataset: olDataset(ns, "x", doc)})
 		require.NoError(t, err)
-		assert.Equal(t, store.DatasetVersionKey(ns, "x", store.OpenLineageUnversioned), rec.Version)
-		a := uuid.NewString()
-		runEvent(tk, "writer", store.OpenLineageComplete, a, nil, []store.OpenLineageDataset{olDataset(ns, "x", nil)})
-		rec, err = st.RecordOpenLineageDatasetEvent(ctx, olActor, store.OpenLineageDatasetEvent{EventTime: at, Dataset: olDataset(ns, "x", doc)})
+		assert.Equal(t, store.DatasetVersionKey(ns, "x", store.Unversioned), rec.Version)
+		a := store.NewRunID()
+		runEvent(tk, "writer", reportComplete, a, nil, []store.ReportedDataset{olDataset(ns, "x", nil)})
+		rec, err = reportDataset(ctx, st, store.DatasetReport{At: at, Dataset: olDataset(ns, "x", doc)})
 		require.NoError(t, err)
 		assert.Equal(t, store.DatasetVersionKey(ns, "x", "run:"+hexOf(a)), rec.Version)
 		assert.Contains(t, facetsOf(t, mustNode(t, st, rec.Version)), "documentation")
@@ -479,19 +514,19 @@ func TestOpenLineageVersionRules(t *testing.T) {
 
 // A parent facet nests a run in its parent; a parent not seen yet is a placeholder that
 // its own events later fill in.
-func TestOpenLineageParentRuns(t *testing.T) {
+func TestLineageReportParentRuns(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	parentID, childID := uuid.NewString(), uuid.NewString()
+	parentID, childID := store.NewRunID(), store.NewRunID()
 	parentKey, childKey := runKeyOf(t, parentID), runKeyOf(t, childID)
-	dag := store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "dag"}
-	_, err := st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-		EventType: store.OpenLineageStart, EventTime: t0.Add(time.Minute), RunID: childID,
-		Parent: &store.OpenLineageParent{RunID: parentID, JobNamespace: dag.Namespace, JobName: dag.Name},
-		Job:    store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "dag.task"},
+	dag := store.ReportedJob{Namespace: "airflow-" + tk, Name: "dag"}
+	_, err := reportRun(ctx, st, store.RunReport{
+		Status: store.RunRunning, Start: true, At: t0.Add(time.Minute), RunID: childID,
+		Parent: &store.ReportedParent{RunID: parentID, JobNamespace: dag.Namespace, JobName: dag.Name},
+		Job:    store.ReportedJob{Namespace: "airflow-" + tk, Name: "dag.task"},
 	})
 	require.NoError(t, err)
 
@@ -507,14 +542,14 @@ func TestOpenLineageParentRuns(t *testing.T) {
 	assert.Equal(t, []string{store.JobKey(dag.Namespace, dag.Name)}, keysOf(executor))
 	exp, err := st.ExperimentOf(ctx, parentKey)
 	require.NoError(t, err)
-	assert.Equal(t, store.OpenLineageExperiment, exp.Name)
+	assert.Equal(t, olExperiment.Name, exp.Name)
 
 	// The parent's own events fill the placeholder in.
 	for _, ev := range []struct {
-		typ store.OpenLineageEventType
+		typ reported
 		at  time.Time
-	}{{store.OpenLineageStart, t0}, {store.OpenLineageComplete, t0.Add(time.Hour)}} {
-		_, err = st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{EventType: ev.typ, EventTime: ev.at, RunID: parentID, Job: dag})
+	}{{reportStart, t0}, {reportComplete, t0.Add(time.Hour)}} {
+		_, err = reportRun(ctx, st, store.RunReport{Status: ev.typ.status, Start: ev.typ.start, At: ev.at, RunID: parentID, Job: dag})
 		require.NoError(t, err)
 	}
 	p := mustNode(t, st, parentKey)
@@ -526,69 +561,68 @@ func TestOpenLineageParentRuns(t *testing.T) {
 
 	// A run has one parent and one job.
 	before := neo4jtest.Snapshot(t, tk)
-	other := uuid.NewString()
-	_, err = st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-		EventType: store.OpenLineageComplete, EventTime: t0, RunID: childID,
-		Parent: &store.OpenLineageParent{RunID: other, JobNamespace: dag.Namespace, JobName: dag.Name},
-		Job:    store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "dag.task"},
+	other := store.NewRunID()
+	_, err = reportRun(ctx, st, store.RunReport{
+		Status: store.RunFinished, At: t0, RunID: childID,
+		Parent: &store.ReportedParent{RunID: other, JobNamespace: dag.Namespace, JobName: dag.Name},
+		Job:    store.ReportedJob{Namespace: "airflow-" + tk, Name: "dag.task"},
 	})
 	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "%v", err)
-	_, err = st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-		EventType: store.OpenLineageComplete, EventTime: t0, RunID: childID, Job: store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "another"},
+	_, err = reportRun(ctx, st, store.RunReport{
+		Status: store.RunFinished, At: t0, RunID: childID, Job: store.ReportedJob{Namespace: "airflow-" + tk, Name: "another"},
 	})
 	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "%v", err)
 	assert.Equal(t, before, neo4jtest.Snapshot(t, tk), "a refused event writes nothing")
 	_, err = st.NodeByID(ctx, "id", runKeyOf(t, other))
 	assert.Equal(t, apperr.NotFound, apperr.CodeOf(err))
 
-	_, err = st.RecordOpenLineageRunEvent(ctx, olActor, store.OpenLineageRunEvent{
-		EventTime: t0, RunID: childID, Job: store.OpenLineageJob{Namespace: "airflow-" + tk, Name: "dag.task"},
-		Parent: &store.OpenLineageParent{RunID: childID, JobNamespace: dag.Namespace, JobName: dag.Name},
+	_, err = reportRun(ctx, st, store.RunReport{
+		At: t0, RunID: childID, Job: store.ReportedJob{Namespace: "airflow-" + tk, Name: "dag.task"},
+		Parent: &store.ReportedParent{RunID: childID, JobNamespace: dag.Namespace, JobName: dag.Name},
 	})
-	requireInvalid(t, err, "run.facets.parent.run.runId")
+	requireInvalid(t, err, "parent.runId")
 }
 
 // Events that break a rule are refused naming the field, and write nothing.
-func TestOpenLineageRefusesBadEvents(t *testing.T) {
+func TestLineageReportRefusesBadEvents(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	good := func() store.OpenLineageRunEvent {
-		return store.OpenLineageRunEvent{
-			EventType: store.OpenLineageStart, EventTime: at, RunID: uuid.NewString(),
-			Job:     store.OpenLineageJob{Namespace: "ns-" + tk, Name: "job"},
-			Inputs:  []store.OpenLineageDataset{olDataset("s3://b-"+tk, "in", nil)},
-			Outputs: []store.OpenLineageDataset{olDataset("s3://b-"+tk, "out", nil)},
+	good := func() store.RunReport {
+		return store.RunReport{
+			Status: store.RunRunning, Start: true, At: at, RunID: store.NewRunID(),
+			Job:     store.ReportedJob{Namespace: "ns-" + tk, Name: "job"},
+			Inputs:  []store.ReportedDataset{olDataset("s3://b-"+tk, "in", nil)},
+			Outputs: []store.ReportedDataset{olDataset("s3://b-"+tk, "out", nil)},
 		}
 	}
 	for _, tt := range []struct {
 		name  string
-		edit  func(*store.OpenLineageRunEvent)
+		edit  func(*store.RunReport)
 		field string
 	}{
-		{"run id not a UUID", func(e *store.OpenLineageRunEvent) { e.RunID = "run-1" }, "run.runId"},
-		{"unknown event type", func(e *store.OpenLineageRunEvent) { e.EventType = "STARTED" }, "eventType"},
-		{"no event time", func(e *store.OpenLineageRunEvent) { e.EventTime = time.Time{} }, "eventTime"},
-		{"empty job name", func(e *store.OpenLineageRunEvent) { e.Job.Name = " " }, "job.name"},
-		{"empty input namespace", func(e *store.OpenLineageRunEvent) { e.Inputs[0].Namespace = "" }, "inputs[0].namespace"},
-		{"control character in an output name", func(e *store.OpenLineageRunEvent) { e.Outputs[0].Name = "a\nb" }, "outputs[0].name"},
-		{"'#' in a version", func(e *store.OpenLineageRunEvent) { e.Inputs[0].Facets = versionFacet("a#b") }, "inputs[0].facets.version.datasetVersion"},
-		{"version facet without a version", func(e *store.OpenLineageRunEvent) {
-			e.Outputs[0].Facets = map[string]any{"version": map[string]any{"datasetVersion": 3}}
-		}, "outputs[0].facets.version.datasetVersion"},
-		{"parent run id not a UUID", func(e *store.OpenLineageRunEvent) {
-			e.Parent = &store.OpenLineageParent{RunID: "x", JobNamespace: "ns-" + tk, JobName: "dag"}
-		}, "run.facets.parent.run.runId"},
-		{"parent without a job name", func(e *store.OpenLineageRunEvent) {
-			e.Parent = &store.OpenLineageParent{RunID: uuid.NewString(), JobNamespace: "ns-" + tk}
-		}, "run.facets.parent.job.name"},
+		{"run id not 32 hex digits", func(e *store.RunReport) { e.RunID = "run-1" }, "runId"},
+		{"unknown status", func(e *store.RunReport) { e.Status = "STARTED" }, "status"},
+		{"no time", func(e *store.RunReport) { e.At = time.Time{} }, "at"},
+		{"empty job name", func(e *store.RunReport) { e.Job.Name = " " }, "job.name"},
+		{"empty input namespace", func(e *store.RunReport) { e.Inputs[0].Namespace = "" }, "inputs[0].namespace"},
+		{"control character in an output name", func(e *store.RunReport) { e.Outputs[0].Name = "a\nb" }, "outputs[0].name"},
+		{"'#' in a version", func(e *store.RunReport) { e.Inputs[0].Version = "a#b" }, "inputs[0].version"},
+		{"blank version", func(e *store.RunReport) { e.Outputs[0].Version = " " }, "outputs[0].version"},
+		{"parent run id not 32 hex digits", func(e *store.RunReport) {
+			e.Parent = &store.ReportedParent{RunID: "x", JobNamespace: "ns-" + tk, JobName: "dag"}
+		}, "parent.runId"},
+		{"parent without a job name", func(e *store.RunReport) {
+			e.Parent = &store.ReportedParent{RunID: store.NewRunID(), JobNamespace: "ns-" + tk}
+		}, "parent.job.name"},
+		{"facets that are not JSON", func(e *store.RunReport) { e.Facets = map[string]any{"f": func() {}} }, "facets.f"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := good()
 			tt.edit(&ev)
-			_, err := st.RecordOpenLineageRunEvent(ctx, olActor, ev)
+			_, err := reportRun(ctx, st, ev)
 			requireInvalid(t, err, tt.field)
 		})
 	}

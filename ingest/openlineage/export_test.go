@@ -1,0 +1,4 @@
+package openlineage
+
+// EventField exposes eventField to the tests.
+var EventField = eventField
