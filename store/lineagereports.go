@@ -302,11 +302,6 @@ func (s *Store) reportExperiment(ctx context.Context, actor string, in Experimen
 // changed outside provgraph); the next report looks it up again.
 var errExperimentGone = errors.New("the experiment is missing")
 
-func isConstraintViolation(err error) bool {
-	var nerr *neo4j.Neo4jError
-	return errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed"
-}
-
 const (
 	// cypherReportMergeJobs merges job nodes (rows sorted by key) and write-locks those whose
 	// facets the reports add to (row.lock), so that facet updates of a job are serialised.
@@ -359,8 +354,8 @@ WITH dk, v ORDER BY v.recordedAt DESC, coalesce(v.` + propRecordedSeq + `, 0) DE
   coalesce(v.` + propRecordedAsOutput + `, EXISTS { (:` + LabelNode + `)-[:` + RelProduced + `]->(v) }) DESC, v.key DESC
 RETURN dk, collect(v.version)[..2] AS versions`
 
-	// cypherExistingKeys returns which of the keys are recorded nodes.
-	cypherExistingKeys = `
+	// cypherFoundKeys returns which of the keys are recorded nodes.
+	cypherFoundKeys = `
 UNWIND $keys AS k
 MATCH (n:` + LabelNode + ` {key: k})
 RETURN collect(n.key) AS found`
@@ -401,14 +396,14 @@ SET r += row.props,
     r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END`
 )
 
-// reportTx runs the steps of recording a chunk of reports inside its transaction.
-type reportTx struct {
+// chunkTx runs the steps of recording a chunk of reports inside its transaction.
+type chunkTx struct {
 	ctx   context.Context
 	tx    neo4j.ManagedTransaction
 	actor string
 }
 
-func (w reportTx) run(cypher, what string, params map[string]any) error {
+func (w chunkTx) run(cypher, what string, params map[string]any) error {
 	params["actor"] = w.actor
 	if _, err := collect(w.ctx, w.tx, cypher, params); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -420,7 +415,7 @@ type jobRow struct{ key, namespace, name string }
 
 // mergeJobs merges jobs in key order, locking those in lock, and returns their stored
 // facets.
-func (w reportTx) mergeJobs(jobs []jobRow, lock map[string]bool) (map[string]storedFacets, error) {
+func (w chunkTx) mergeJobs(jobs []jobRow, lock map[string]bool) (map[string]storedFacets, error) {
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].key < jobs[j].key })
 	rows := make([]map[string]any, len(jobs))
 	for i, j := range jobs {
@@ -447,7 +442,7 @@ type mergedRun struct {
 }
 
 // mergeRuns merges and locks runs in key order.
-func (w reportTx) mergeRuns(experiment string, runs []runRow) (map[string]mergedRun, error) {
+func (w chunkTx) mergeRuns(experiment string, runs []runRow) (map[string]mergedRun, error) {
 	sort.Slice(runs, func(i, j int) bool { return runs[i].key < runs[j].key })
 	rows := make([]map[string]any, len(runs))
 	for i, r := range runs {
@@ -504,7 +499,7 @@ func facetsByKey(recs []*neo4j.Record) map[string]storedFacets {
 
 // setFacets adds facets to nodes (several updates of one node apply in order) and
 // writes the nodes whose facets changed.
-func (w reportTx) setFacets(updates []facetUpdate) error {
+func (w chunkTx) setFacets(updates []facetUpdate) error {
 	type node struct {
 		facets           any
 		created, changed bool
@@ -732,13 +727,3 @@ func versionKeys(vs []resolvedVersion) []string {
 	return out
 }
 
-func stringsOf(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
