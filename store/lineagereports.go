@@ -726,4 +726,3 @@ func versionKeys(vs []resolvedVersion) []string {
 	}
 	return out
 }
-
