@@ -131,7 +131,7 @@ check-generate: generate ## fail when generated code is not up to date with the 
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck and the dependency line (the store imports no surface; ingest formats import no other)
+lint: ## gofmt, go vet, staticcheck, the dependency line (the store imports no surface; ingest formats import no other) and a store API without format names
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -143,6 +143,12 @@ lint: ## gofmt, go vet, staticcheck and the dependency line (the store imports n
 	    bad=$$($(GO) list -deps $$p | grep "^$$mod/ingest/" | grep -vx "$$p"); \
 	    if [ -n "$$bad" ]; then echo "$$p must not import another ingest format: $$bad"; exit 1; fi; \
 	  done
+	@# The store speaks the domain: no format in its API (MLflow's logged models are a
+	@# domain node and keep their name) or in its file names.
+	@formats=$$($(GO) doc -short ./store | grep -iE 'sagemaker|openlineage|mlflow' | grep -viE 'loggedmodel'); \
+	  if [ -n "$$formats" ]; then echo "the store's API must name the domain, not a source format: $$formats"; exit 1; fi; \
+	  files=$$(ls store | grep -iE 'sagemaker|openlineage|mlflow'); \
+	  if [ -n "$$files" ]; then echo "store files must be named after the domain, not a source format: $$files"; exit 1; fi
 
 .PHONY: long-funcs
 long-funcs: ## list functions over 100 lines (no tests, no generated code), longest first: each needs a comment saying why
