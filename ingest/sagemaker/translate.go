@@ -93,7 +93,102 @@ func (c Command) Record(ctx context.Context, st *store.Store, who string) (store
 		return out, fmt.Errorf("a command with nothing to record")
 	}
 	out.Notes = append(append([]string(nil), c.Notes...), out.Notes...)
-	return out, err
+	return out, inSageMakerTerms(c, err)
+}
+
+// sageMakerFields map the fields of the store's commands to the SageMaker fields they
+// were translated from, per command: a rule the store finds broken names the field of
+// the event or Describe response, as the rules checked here do. A field is renamed by
+// its longest matching prefix; the part after a list item's index is renamed by leaves
+// (and an item with no part after its index gets item); fields not listed keep their
+// name.
+type sageMakerName struct {
+	command, sagemaker string
+	leaves             map[string]string
+	item               string
+}
+
+var sageMakerFields = map[string][]sageMakerName{
+	"job": {
+		{command: "kind", sagemaker: "type"}, {command: "subtype", sagemaker: "type"},
+		{command: "externalId", sagemaker: "arn"}, {command: "servingModel", sagemaker: "modelName"},
+		{command: "reads", sagemaker: "inputs"}, {command: "writes", sagemaker: "outputs"},
+		{command: "run.experiment", sagemaker: "experimentConfig.experimentName"},
+		{command: "run.group", sagemaker: "experimentConfig.trialName"},
+		{command: "run.name", sagemaker: "experimentConfig.runName"}, {command: "run.tags", sagemaker: "tags"},
+	},
+	"modelVersion": {
+		{command: "model", sagemaker: "modelPackageGroupName"}, {command: "version", sagemaker: "modelPackageVersion"},
+		{command: "externalId", sagemaker: "modelPackageArn"}, {command: "status", sagemaker: "modelPackageStatus"},
+		{command: "description", sagemaker: "modelPackageDescription"},
+		{command: "approvalComment", sagemaker: "approvalDescription"}, {command: "approval", sagemaker: "modelApprovalStatus"},
+		{command: "artifactURIs", sagemaker: "inferenceSpecification.containers", item: "modelDataUrl"},
+	},
+	"servingModel": {
+		{command: "name", sagemaker: "modelName"}, {command: "externalId", sagemaker: "modelArn"},
+		{command: "artifactURIs", sagemaker: "containers", item: "modelDataUrl"},
+		{command: "modelVersions", sagemaker: "containers", item: "modelPackageName"},
+	},
+	"deploymentConfig": {
+		{command: "name", sagemaker: "endpointConfigName"}, {command: "externalId", sagemaker: "endpointConfigArn"},
+		{command: "variants", sagemaker: "productionVariants",
+			leaves: map[string]string{"name": "variantName", "servingModel": "modelName", "weight": "initialVariantWeight"}},
+	},
+	"endpoint": {
+		{command: "name", sagemaker: "endpointName"}, {command: "externalId", sagemaker: "endpointArn"},
+		{command: "config", sagemaker: "endpointConfigName"}, {command: "state", sagemaker: "endpointStatus"},
+		{command: "stateWord", sagemaker: "endpointStatus"},
+		{command: "weights", sagemaker: "productionVariants",
+			leaves: map[string]string{"variant": "variantName", "weight": "currentWeight"}},
+	},
+}
+
+// sageMakerField returns the SageMaker field a command's field was translated from.
+func sageMakerField(c Command, field string) string {
+	kind := ""
+	switch {
+	case c.Job != nil:
+		kind = "job"
+	case c.ModelVersion != nil:
+		kind = "modelVersion"
+	case c.ServingModel != nil:
+		kind = "servingModel"
+	case c.DeploymentConfig != nil:
+		kind = "deploymentConfig"
+	case c.Endpoint != nil:
+		kind = "endpoint"
+	}
+	var best *sageMakerName
+	for i, f := range sageMakerFields[kind] {
+		rest, ok := strings.CutPrefix(field, f.command)
+		if ok && (rest == "" || strings.ContainsAny(rest[:1], ".[ ")) && (best == nil || len(f.command) > len(best.command)) {
+			best = &sageMakerFields[kind][i]
+		}
+	}
+	if best == nil {
+		return field
+	}
+	rest := strings.TrimPrefix(field, best.command)
+	if index, leaf, ok := strings.Cut(rest, "]"); ok && strings.HasPrefix(rest, "[") {
+		index += "]"
+		switch name, renamed := best.leaves[strings.TrimPrefix(leaf, ".")]; {
+		case renamed:
+			return best.sagemaker + index + "." + name
+		case leaf == "" && best.item != "":
+			return best.sagemaker + index + "." + best.item
+		}
+	}
+	return best.sagemaker + rest
+}
+
+// inSageMakerTerms returns err with its field renamed to the SageMaker field it
+// concerns (see sageMakerField).
+func inSageMakerTerms(c Command, err error) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Field == "" {
+		return err
+	}
+	return apperr.WithField(err, e.Field, sageMakerField(c, e.Field))
 }
 
 func jobCommand(j Job) (Command, error) {

@@ -225,3 +225,53 @@ func TestTranslateRun(t *testing.T) {
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, "inputs[0] (train)", e.Field)
 }
+
+// A rule the store finds broken names the SageMaker field the command's field came
+// from, so a client reads the error in the terms of what it sent.
+func TestStoreFieldsInSageMakerTerms(t *testing.T) {
+	t.Parallel()
+	job := Command{Job: &store.JobReport{}}
+	pkg := Command{ModelVersion: &store.ModelVersionReport{}}
+	model := Command{ServingModel: &store.ServingModel{}}
+	config := Command{DeploymentConfig: &store.DeploymentConfig{}}
+	endpoint := Command{Endpoint: &store.EndpointReport{}}
+	for _, c := range []struct {
+		command     Command
+		field, want string
+	}{
+		{job, "externalId", "arn"},
+		{job, "servingModel", "modelName"},
+		{job, "reads[1] (validation)", "inputs[1] (validation)"},
+		{job, "writes[0] (output-1)", "outputs[0] (output-1)"},
+		{job, "reads", "inputs"},
+		{job, "run.experiment", "experimentConfig.experimentName"},
+		{job, "run.group", "experimentConfig.trialName"},
+		{job, "run.tags", "tags"},
+		{job, "hyperParameters.lr", "hyperParameters.lr"},
+		{job, "modelArtifact", "modelArtifact"},
+		{pkg, "model", "modelPackageGroupName"},
+		{pkg, "version", "modelPackageVersion"},
+		{pkg, "externalId", "modelPackageArn"},
+		{pkg, "artifactURIs[0]", "inferenceSpecification.containers[0].modelDataUrl"},
+		{pkg, "approval", "modelApprovalStatus"},
+		{pkg, "approvalComment", "approvalDescription"},
+		{model, "name", "modelName"},
+		{model, "artifactURIs[2]", "containers[2].modelDataUrl"},
+		{model, "modelVersions[1]", "containers[1].modelPackageName"},
+		{config, "name", "endpointConfigName"},
+		{config, "variants", "productionVariants"},
+		{config, "variants[0].name", "productionVariants[0].variantName"},
+		{config, "variants[1].servingModel", "productionVariants[1].modelName"},
+		{config, "variants[1].weight", "productionVariants[1].initialVariantWeight"},
+		{endpoint, "name", "endpointName"},
+		{endpoint, "externalId", "endpointArn"},
+		{endpoint, "weights[0].weight", "productionVariants[0].currentWeight"},
+		{endpoint, "weights[0].variant", "productionVariants[0].variantName"},
+	} {
+		assert.Equal(t, c.want, sageMakerField(c.command, c.field), c.field)
+		err := inSageMakerTerms(c.command, apperr.Conflicting(c.field, "broken"))
+		e, ok := apperr.As(err)
+		require.True(t, ok)
+		assert.Equal(t, c.want, e.Field)
+	}
+}
