@@ -147,6 +147,8 @@ lint: ## gofmt, go vet, staticcheck, the dependency line (the store imports no s
 	@# domain node and keep their name) or in its file names.
 	@formats=$$($(GO) doc -short ./store | grep -iE 'sagemaker|openlineage|mlflow' | grep -viE 'loggedmodel'); \
 	  if [ -n "$$formats" ]; then echo "the store's API must name the domain, not a source format: $$formats"; exit 1; fi; \
+	  names=$$($(GO) doc -all ./store | grep -oiE '\b\w*(sagemaker|openlineage|mlflow)\w*\b' | grep -vixE 'sagemaker|openlineage|mlflow' | grep -viE 'loggedmodel' | sort -u); \
+	  if [ -n "$$names" ]; then echo "the store's exported names must name the domain, not a source format: $$names"; exit 1; fi; \
 	  files=$$(ls store | grep -iE 'sagemaker|openlineage|mlflow'); \
 	  if [ -n "$$files" ]; then echo "store files must be named after the domain, not a source format: $$files"; exit 1; fi
 

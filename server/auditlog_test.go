@@ -72,7 +72,7 @@ func TestEveryWriteSurfaceAppendsAnAuditEntry(t *testing.T) {
 		{writer.Actor, store.ActionExperimentCreate, "gql-" + tk},
 		{writer.Actor, store.ActionExperimentCreate, "mlflow-" + tk},
 		{writer.Actor, store.ActionLineageReport, "ol-" + tk},
-		{writer.Actor, store.ActionSageMakerTrainingJob, "sm-" + tk},
+		{writer.Actor, store.ActionJobReport, "sm-" + tk},
 		{admin.Actor, store.ActionTokenCreate, "token-" + tk},
 	}, got)
 	require.Len(t, entries, 7)

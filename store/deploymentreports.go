@@ -240,7 +240,7 @@ func (s *Store) RecordServingModel(ctx context.Context, actor string, in Serving
 	}
 	props := map[string]any{propName: in.Name, propExternalID: optValue(in.ExternalID), propServingArtifacts: urls, propServingVersions: versions}
 	key := servingModelKey(in.Name)
-	return reportAudited(ctx, s, actor, ActionSageMakerModel, func(w reportTx) (ReportOutcome, error) {
+	return reportAudited(ctx, s, actor, ActionServingModel, func(w reportTx) (ReportOutcome, error) {
 		var out ReportOutcome
 		if err := w.upsertLookup(cypherServingModel, cypherCreateServingModel, cypherUpdateServingModel, key, props); err != nil {
 			return ReportOutcome{}, err
@@ -363,7 +363,7 @@ func (s *Store) RecordDeploymentConfig(ctx context.Context, actor string, in Dep
 	props := map[string]any{propName: in.Name, propExternalID: optValue(in.ExternalID),
 		propConfigVariants: names, propConfigModels: models, propConfigWeights: weights}
 	key := deploymentConfigKey(in.Name)
-	return reportAudited(ctx, s, actor, ActionSageMakerEndpointConfig, func(w reportTx) (ReportOutcome, error) {
+	return reportAudited(ctx, s, actor, ActionDeploymentConfig, func(w reportTx) (ReportOutcome, error) {
 		var out ReportOutcome
 		if err := w.upsertLookup(cypherDeploymentConfig, cypherCreateDeploymentConfig, cypherUpdateDeploymentConfig, key, props); err != nil {
 			return ReportOutcome{}, err
@@ -422,7 +422,9 @@ func (w reportTx) reapplyEndpoints(cypher string, params map[string]any) ([]stri
 	var ids, notes []string
 	for _, r := range recs {
 		k, _ := r.Get("key")
-		deployed, n, err := w.applyEndpoint(k.(string))
+		// Another report changed what the endpoint resolves to: the change happens
+		// now, not at the endpoint's last report, whose deployments stand until now.
+		deployed, n, err := w.applyEndpoint(k.(string), nil)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -522,7 +524,7 @@ func (s *Store) ReportEndpoint(ctx context.Context, actor string, in EndpointRep
 	if err != nil {
 		return ReportOutcome{}, err
 	}
-	return reportAudited(ctx, s, actor, ActionSageMakerEndpoint, func(w reportTx) (ReportOutcome, error) {
+	return reportAudited(ctx, s, actor, ActionEndpointReport, func(w reportTx) (ReportOutcome, error) {
 		var out ReportOutcome
 		endpoint := map[string]any{"key": p.key, "name": in.Name}
 		for _, q := range []string{cypherLockEndpoint, cypherMergeEndpoint, cypherLockEndpoint} {
@@ -545,7 +547,13 @@ func (s *Store) ReportEndpoint(ctx context.Context, actor string, in EndpointRep
 		if err := w.setProps(p.key, "update endpoint", props, false); err != nil {
 			return ReportOutcome{}, err
 		}
-		deployed, notes, err := w.applyEndpoint(p.key)
+		// The deployments this report begins or ends do so at its time; a report with no
+		// time of its own, or a stale one, changes them now.
+		var at any
+		if stale == nil && in.At != nil {
+			at = in.At.UTC()
+		}
+		deployed, notes, err := w.applyEndpoint(p.key, at)
 		out.add(deployed...)
 		out.Notes = append(out.Notes, notes...)
 		return out, err
@@ -561,9 +569,9 @@ type servedVariant struct {
 // applyEndpoint makes the endpoint's deployments what its recorded state says: when it
 // is in service, its configuration's variants (resolved to model versions) with their
 // shares; when it has ended, none; otherwise (being created or updated) what was
-// deployed stays. Deployments begin and end at the endpoint's last report time. It
+// deployed stays. Deployments begin and end at at (nil: the transaction's time). It
 // returns the model versions deployed and notes on variants not resolved.
-func (w reportTx) applyEndpoint(key string) (deployed, notes []string, err error) {
+func (w reportTx) applyEndpoint(key string, at any) (deployed, notes []string, err error) {
 	if err := w.lock(key); err != nil {
 		return nil, nil, err
 	}
@@ -611,7 +619,7 @@ func (w reportTx) applyEndpoint(key string) (deployed, notes []string, err error
 		// endpoint is in service again.
 		return nil, nil, nil
 	}
-	deployed, err = w.redeploy(key, timeValue(e.OptTime(propReportedAt)), active, desired)
+	deployed, err = w.redeploy(key, at, active, desired)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -630,6 +638,16 @@ func (w reportTx) applyEndpoint(key string) (deployed, notes []string, err error
 // redeploy ends the active deployments that differ from desired and begins the
 // desired ones not active, at time at (nil: now); it returns the versions deployed.
 func (w reportTx) redeploy(key string, at any, active []Deployment, desired map[string]servedVariant) ([]string, error) {
+	// Intervals never overlap: what replaces an active deployment begins no earlier
+	// than the latest active one began (which ends then too).
+	if t, ok := at.(time.Time); ok {
+		for _, d := range active {
+			if d.From.After(t) {
+				t = d.From.UTC()
+			}
+		}
+		at = t
+	}
 	var deployed []string
 	for _, d := range active {
 		want, ok := desired[d.Variant]

@@ -88,3 +88,49 @@ func TestEndpointReportsDeployAtTheirTime(t *testing.T) {
 	require.Len(t, active, 1)
 	assert.Equal(t, store.ModelVersionKey(model, 2), active[0].ModelVersion.Key)
 }
+
+// What another report changes about an endpoint (a newer version registered from the
+// model data its serving model names) changes when that report arrives: the history
+// up to then is not rewritten, so "what served at T" keeps its answer.
+func TestLaterReportsDoNotRewriteDeploymentHistory(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	model, data := "churn-"+tk, "s3://"+tk+"/model.tar.gz"
+	_, err := st.ReportModelVersion(ctx, "tester", store.ModelVersionReport{Model: model, Version: 1, Approval: store.Approved, ArtifactURIs: []string{data}})
+	require.NoError(t, err)
+	_, err = st.RecordServingModel(ctx, "tester", store.ServingModel{Name: "m-" + tk, ArtifactURIs: []string{data}})
+	require.NoError(t, err)
+	_, err = st.RecordDeploymentConfig(ctx, "tester", store.DeploymentConfig{Name: "c-" + tk,
+		Variants: []store.ConfiguredVariant{{Name: store.DefaultVariant, ServingModel: "m-" + tk, Weight: 1}}})
+	require.NoError(t, err)
+	t1 := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
+	config := "c-" + tk
+	_, err = st.ReportEndpoint(ctx, "tester", store.EndpointReport{Name: "ep-" + tk, Config: &config,
+		State: store.EndpointInService, StateWord: "InService", At: &t1})
+	require.NoError(t, err)
+
+	before := time.Now()
+	_, err = st.ReportModelVersion(ctx, "tester", store.ModelVersionReport{Model: model, Version: 2, Approval: store.Approved, ArtifactURIs: []string{data}})
+	require.NoError(t, err)
+
+	key := store.EndpointKey("ep-" + tk)
+	page, err := st.DeploymentHistory(ctx, key, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, page.Deployments, 2)
+	byVersion := map[string]store.Deployment{}
+	for _, d := range page.Deployments {
+		byVersion[d.ModelVersion.Key] = d
+	}
+	first, second := byVersion[store.ModelVersionKey(model, 1)], byVersion[store.ModelVersionKey(model, 2)]
+	assert.True(t, first.From.Equal(t1), "v1 from %s", first.From)
+	if assert.NotNil(t, first.To) {
+		assert.False(t, first.To.Before(before), "v1 ended at %s, before version 2 was reported (%s)", first.To, before)
+	}
+	assert.False(t, second.From.Before(before), "v2 began at %s, before it was reported (%s)", second.From, before)
+	_, deps, err := st.DeploymentsAt(ctx, "endpoint", key, t1.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, deps, 1)
+	assert.Equal(t, store.ModelVersionKey(model, 1), deps[0].ModelVersion.Key, "what served the day after T1")
+}

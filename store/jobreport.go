@@ -324,7 +324,7 @@ func (s *Store) ReportJob(ctx context.Context, actor string, in JobReport) (Repo
 	if err != nil {
 		return ReportOutcome{}, err
 	}
-	return reportWrite(ctx, s, actor, ActionSageMakerTrainingJob, func(w reportTx) (ReportOutcome, error) {
+	return reportWrite(ctx, s, actor, ActionJobReport, func(w reportTx) (ReportOutcome, error) {
 		out := ReportOutcome{Notes: slices.Clone(p.notes)}
 		err := w.reportJob(p, &out)
 		return out, err

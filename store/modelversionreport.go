@@ -181,7 +181,7 @@ func (s *Store) ReportModelVersion(ctx context.Context, actor string, in ModelVe
 	if err != nil {
 		return ReportOutcome{}, err
 	}
-	return reportAudited(ctx, s, actor, ActionSageMakerModelPackage, func(w reportTx) (ReportOutcome, error) {
+	return reportAudited(ctx, s, actor, ActionModelVersionReport, func(w reportTx) (ReportOutcome, error) {
 		out := ReportOutcome{Notes: slices.Clone(p.notes)}
 		err := w.reportModelVersion(p, &out)
 		return out, err

@@ -85,10 +85,24 @@ func runStatusOfJob(s JobStatus) RunStatus {
 // runEnded says whether a run status is an end: FINISHED, FAILED or KILLED.
 func runEnded(s RunStatus) bool { return s == RunFinished || s == RunFailed || s == RunKilled }
 
-// advanceRun returns the status a reported run moves to, and whether it moves: a run
-// that ended keeps the status it ended with; "" reports nothing.
+// runStage orders run statuses: scheduled, running, ended.
+func runStage(s RunStatus) int {
+	switch {
+	case s == RunScheduled:
+		return 1
+	case s == RunRunning:
+		return 2
+	case runEnded(s):
+		return 3
+	}
+	return 0
+}
+
+// advanceRun returns the status a reported run moves to, and whether it moves: only
+// to a later stage (scheduled → running → ended), so a run that ended keeps the status
+// it ended with and a running one is not scheduled again; "" reports nothing.
 func advanceRun(have, reported RunStatus) (RunStatus, bool) {
-	if reported == "" || reported == have || runEnded(have) {
+	if reported == "" || runStage(reported) <= runStage(have) {
 		return have, false
 	}
 	return reported, true
