@@ -677,11 +677,6 @@ const (
 UNWIND $artifacts AS k
 MATCH (:` + LabelNode + ` {key: k})-[:` + RelRegisteredAs + `]->(v:` + string(KindModelVersion) + `)
 RETURN v.key AS key ORDER BY v.recordedAt DESC, v.version DESC LIMIT 1`
-
-	cypherExistingKeys = `
-UNWIND $keys AS k
-MATCH (n:` + LabelNode + ` {key: k})
-RETURN collect(n.key) AS keys`
 )
 
 // resolveVariants resolves the variants of configuration c to model versions, with
@@ -741,7 +736,7 @@ func (w reportTx) resolveServingModel(model string) (string, error) {
 		return "", err
 	}
 	if versions := stringsOf(m.Props[propServingVersions]); len(versions) > 0 {
-		recs, err := w.run(cypherExistingKeys, "look up versions of "+model, map[string]any{"keys": versions})
+		recs, err := w.run(cypherFoundKeys, "look up versions of "+model, map[string]any{"keys": versions})
 		if err != nil {
 			return "", err
 		}

@@ -15,9 +15,10 @@ import (
 //   - A dataset version (or artifact, or model version) a job read is INPUT_TO the job;
 //     the job PRODUCED what it wrote. An edge carries who recorded it and when, and a
 //     read may say how it was used (its context).
-//   - Edges are only ever added, each once. The caller holds the write lock of every job
-//     or run it links — it created it in this transaction, or locked it — and that lock
-//     keeps each edge single: an edge is created only when absent. It is not MERGEd,
+//   - Edges are only ever added, each once. Each edge is kept single by a lock the
+//     caller holds on one of its ends: the job or run it links (created in this
+//     transaction, or locked), or — for an edge to something just made — the node at
+//     the other end, created in this transaction. An edge is created only when absent. It is not MERGEd,
 //     because MERGE write-locks both ends, and input versions are shared by many jobs:
 //     every reader of a popular table would wait for the others (commit cb251fc found
 //     OpenLineage p99 at 9.7–24 s that way).
@@ -92,8 +93,9 @@ MATCH (j:` + LabelNode + ` {key: e.job}), (v:` + LabelNode + ` {key: e.node})
 WHERE NOT EXISTS { (j)-[:` + RelProduced + `]->(v) }
 CREATE (j)-[:` + RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)`
 
-// linkJobIO adds io's edges in one statement. The caller holds the write lock of every
-// job and run io names.
+// linkJobIO adds io's edges in one statement. For every edge, the caller holds the
+// write lock of its job or run, or created the node at its other end in this
+// transaction.
 func linkJobIO(ctx context.Context, tx neo4j.ManagedTransaction, actor string, io jobIO) error {
 	if io.empty() {
 		return nil

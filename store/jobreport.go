@@ -198,6 +198,10 @@ func planJob(in JobReport) (jobPlan, error) {
 		return p, apperr.Invalid("name", "makes an ID longer than %d bytes", MaxIDLength)
 	}
 	f := in.Facts
+	if f.ServingModel != nil && in.Kind != KindProcessingJob {
+		// Only processing jobs are found again when their serving model is recorded.
+		return p, apperr.Invalid("servingModel", "only a processing job (a batch transform) runs a serving model, not a %s", in.Kind)
+	}
 	for field, v := range map[string]*string{"externalId": f.ExternalID, "instanceType": f.InstanceType, "image": f.Image,
 		"servingModel": f.ServingModel, "pipelineExecution": in.PipelineExecution, "pipelineStep": in.PipelineStep} {
 		if err := checkOptText(field, v, MaxURILength); err != nil {
@@ -299,7 +303,7 @@ func (p jobPlan) progressUpdates(j Node) map[string]any {
 	return props
 }
 
-// ioUpdates returns the job's input and output lists with what it read and wrote
+// ioUpdates returns a job's or run's input and output lists with what it read and wrote
 // added, where they change.
 func ioUpdates(j Node, inKeys, outKeys []string) map[string]any {
 	props := map[string]any{}

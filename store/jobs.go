@@ -21,8 +21,8 @@ const (
 	JobCompleted JobStatus = "COMPLETED"
 	JobFailed    JobStatus = "FAILED"
 	JobStopped   JobStatus = "STOPPED"
-	// JobInProgress is a job not (yet) reported to have ended, as SageMaker reports
-	// running jobs.
+	// JobInProgress is a job not (yet) reported to have ended: a job that runs
+	// elsewhere, reported while it runs.
 	JobInProgress JobStatus = "IN_PROGRESS"
 )
 

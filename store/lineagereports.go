@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -396,26 +396,11 @@ SET r += row.props,
     r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END`
 )
 
-// chunkTx runs the steps of recording a chunk of reports inside its transaction.
-type chunkTx struct {
-	ctx   context.Context
-	tx    neo4j.ManagedTransaction
-	actor string
-}
-
-func (w chunkTx) run(cypher, what string, params map[string]any) error {
-	params["actor"] = w.actor
-	if _, err := collect(w.ctx, w.tx, cypher, params); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
 type jobRow struct{ key, namespace, name string }
 
 // mergeJobs merges jobs in key order, locking those in lock, and returns their stored
 // facets.
-func (w chunkTx) mergeJobs(jobs []jobRow, lock map[string]bool) (map[string]storedFacets, error) {
+func (w reportTx) mergeJobs(jobs []jobRow, lock map[string]bool) (map[string]storedFacets, error) {
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].key < jobs[j].key })
 	rows := make([]map[string]any, len(jobs))
 	for i, j := range jobs {
@@ -442,7 +427,7 @@ type mergedRun struct {
 }
 
 // mergeRuns merges and locks runs in key order.
-func (w chunkTx) mergeRuns(experiment string, runs []runRow) (map[string]mergedRun, error) {
+func (w reportTx) mergeRuns(experiment string, runs []runRow) (map[string]mergedRun, error) {
 	sort.Slice(runs, func(i, j int) bool { return runs[i].key < runs[j].key })
 	rows := make([]map[string]any, len(runs))
 	for i, r := range runs {
@@ -499,7 +484,7 @@ func facetsByKey(recs []*neo4j.Record) map[string]storedFacets {
 
 // setFacets adds facets to nodes (several updates of one node apply in order) and
 // writes the nodes whose facets changed.
-func (w chunkTx) setFacets(updates []facetUpdate) error {
+func (w reportTx) setFacets(updates []facetUpdate) error {
 	type node struct {
 		facets           any
 		created, changed bool
@@ -530,7 +515,8 @@ func (w chunkTx) setFacets(updates []facetUpdate) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	return w.run(cypherAddFacets, "record reported facets", map[string]any{"rows": rows})
+	_, err := w.run(cypherAddFacets, "record reported facets", map[string]any{"rows": rows})
+	return err
 }
 
 // mergeFacets adds to current (a stored JSON object, or nil) the facets it lacks. A
@@ -649,13 +635,7 @@ func runReportState(r Node, rep checkedReport, facets runFacets, inputs, outputs
 	if err := addRunFacets(r, facets, props); err != nil {
 		return nil, err
 	}
-	for prop, add := range map[string][]string{propInputs: inputs, propOutputs: outputs} {
-		have := stringsOf(r.Props[prop])
-		all := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(have), add...))))
-		if !slices.Equal(all, have) {
-			props[prop] = all
-		}
-	}
+	maps.Copy(props, ioUpdates(r, inputs, outputs))
 	return props, nil
 }
 

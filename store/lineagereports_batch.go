@@ -96,7 +96,7 @@ func (s *Store) recordReportChunk(ctx context.Context, actor string, runsIn Expe
 			exp = e.Key
 		}
 		out, err := write(ctx, s, actor, ActionLineageReport, func(tx neo4j.ManagedTransaction, au *audit) (chunkResult, error) {
-			out, err := chunkTx{ctx: ctx, tx: tx, actor: actor}.recordChunk(exp, chunk)
+			out, err := reportTx{ctx: ctx, tx: tx, actor: actor}.recordChunk(exp, chunk)
 			for _, r := range out.records {
 				au.target(r.Job, r.Run, r.Parent, r.Version)
 				au.target(r.Inputs...)
@@ -323,7 +323,7 @@ type reportChunk struct {
 // *refusedReports naming the reports the graph refuses (then nothing must be
 // committed). It locks, reads what the chunk's reports need, works every report out
 // in order in Go, and writes the outcome.
-func (w chunkTx) recordChunk(experiment string, reports []checkedReport) (chunkResult, error) {
+func (w reportTx) recordChunk(experiment string, reports []checkedReport) (chunkResult, error) {
 	c := &reportChunk{versionSeen: map[string]bool{}, runProps: map[string]map[string]any{},
 		fresh: map[string][]chunkVersion{}, runs: map[string]*mergedRun{}}
 	if err := w.mergeAndLock(c, experiment, reports); err != nil {
@@ -364,7 +364,7 @@ func (w chunkTx) recordChunk(experiment string, reports []checkedReport) (chunkR
 // that facet updates serialise and each job–dataset edge is added once (see
 // linkJobIO): runs of one job wait for one another; readers of a shared table do not.
 // Every run is locked.
-func (w chunkTx) mergeAndLock(c *reportChunk, experiment string, reports []checkedReport) error {
+func (w reportTx) mergeAndLock(c *reportChunk, experiment string, reports []checkedReport) error {
 	var jobs []jobRow
 	var runs []runRow
 	seen := map[string]bool{}
@@ -417,7 +417,7 @@ func (w chunkTx) mergeAndLock(c *reportChunk, experiment string, reports []check
 
 // readVersions reads what the chunk's version lookups need: which of the versions it
 // may record exist, and the two newest versions of each dataset read without a pin.
-func (w chunkTx) readVersions(c *reportChunk, reports []checkedReport) error {
+func (w reportTx) readVersions(c *reportChunk, reports []checkedReport) error {
 	var keys, lookup []string
 	seen := map[string]bool{}
 	add := func(list *[]string, k string) {
@@ -649,7 +649,7 @@ func (c *reportChunk) setRunProps(r *mergedRun, props map[string]any) {
 }
 
 // writeChunk writes what the chunk's reports changed, one statement per kind of change.
-func (w chunkTx) writeChunk(c *reportChunk) error {
+func (w reportTx) writeChunk(c *reportChunk) error {
 	stored := map[string]storedFacets{}
 	for k, f := range c.jobs {
 		stored[k] = f
@@ -686,7 +686,7 @@ func (w chunkTx) writeChunk(c *reportChunk) error {
 		return err
 	}
 	if len(c.executedBy)+len(c.childOf) > 0 {
-		if err := w.run(cypherReportRunEdges, "record reported runs' jobs and parents", map[string]any{"executedBy": c.executedBy, "childOf": c.childOf}); err != nil {
+		if _, err := w.run(cypherReportRunEdges, "record reported runs' jobs and parents", map[string]any{"executedBy": c.executedBy, "childOf": c.childOf}); err != nil {
 			return err
 		}
 	}
@@ -697,5 +697,6 @@ func (w chunkTx) writeChunk(c *reportChunk) error {
 	for _, k := range c.runPropOrder {
 		rows = append(rows, map[string]any{"key": k, "props": c.runProps[k], "created": c.runs[k].created})
 	}
-	return w.run(cypherReportUpdateRuns, "update reported runs", map[string]any{"rows": rows})
+	_, err := w.run(cypherReportUpdateRuns, "update reported runs", map[string]any{"rows": rows})
+	return err
 }
