@@ -422,9 +422,8 @@ func (w reportTx) reapplyEndpoints(cypher string, params map[string]any) ([]stri
 	var ids, notes []string
 	for _, r := range recs {
 		k, _ := r.Get("key")
-		// Another report changed what the endpoint resolves to: the change happens
-		// now, not at the endpoint's last report, whose deployments stand until now.
-		deployed, n, err := w.applyEndpoint(k.(string), nil)
+		// Another report changed what the endpoint resolves to (see applyEndpoint).
+		deployed, n, err := w.applyEndpoint(k.(string), nil, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -553,7 +552,7 @@ func (s *Store) ReportEndpoint(ctx context.Context, actor string, in EndpointRep
 		if stale == nil && in.At != nil {
 			at = in.At.UTC()
 		}
-		deployed, notes, err := w.applyEndpoint(p.key, at)
+		deployed, notes, err := w.applyEndpoint(p.key, at, false)
 		out.add(deployed...)
 		out.Notes = append(out.Notes, notes...)
 		return out, err
@@ -569,9 +568,15 @@ type servedVariant struct {
 // applyEndpoint makes the endpoint's deployments what its recorded state says: when it
 // is in service, its configuration's variants (resolved to model versions) with their
 // shares; when it has ended, none; otherwise (being created or updated) what was
-// deployed stays. Deployments begin and end at at (nil: the transaction's time). It
-// returns the model versions deployed and notes on variants not resolved.
-func (w reportTx) applyEndpoint(key string, at any) (deployed, notes []string, err error) {
+// deployed stays. Deployments begin and end at at (nil: the transaction's time).
+//
+// late says another report (a serving model, a configuration, a model version) changed
+// what the endpoint resolves to. When nothing was deployed yet, the endpoint has served
+// its configuration since its last report and the deployments begin then, as the
+// events say; when something was, what served until now did serve, and the change
+// happens now, so history is not rewritten. It returns the model versions deployed and
+// notes on variants not resolved.
+func (w reportTx) applyEndpoint(key string, at any, late bool) (deployed, notes []string, err error) {
 	if err := w.lock(key); err != nil {
 		return nil, nil, err
 	}
@@ -618,6 +623,9 @@ func (w reportTx) applyEndpoint(key string, at any) (deployed, notes []string, e
 		// Being created, updated, rolled back: what served keeps serving until the
 		// endpoint is in service again.
 		return nil, nil, nil
+	}
+	if late && len(active) == 0 {
+		at = timeValue(e.OptTime(propReportedAt))
 	}
 	deployed, err = w.redeploy(key, at, active, desired)
 	if err != nil {

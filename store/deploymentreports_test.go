@@ -134,3 +134,33 @@ func TestLaterReportsDoNotRewriteDeploymentHistory(t *testing.T) {
 	require.Len(t, deps, 1)
 	assert.Equal(t, store.ModelVersionKey(model, 1), deps[0].ModelVersion.Key, "what served the day after T1")
 }
+
+// A configuration described after its endpoint went into service lets the variants
+// resolve for the first time: the deployments begin when the endpoint's event says it
+// went into service, not when the description arrived.
+func TestLateConfigurationDeploysFromTheEndpointsReport(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	model := "late-" + tk
+	_, err := st.ReportModelVersion(ctx, "tester", store.ModelVersionReport{Model: model, Version: 1, Approval: store.Approved,
+		ArtifactURIs: []string{"s3://" + tk + "/model.tar.gz"}})
+	require.NoError(t, err)
+	_, err = st.RecordServingModel(ctx, "tester", store.ServingModel{Name: "m-" + tk, ModelVersions: []string{store.ModelVersionKey(model, 1)}})
+	require.NoError(t, err)
+	t1 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	config := "c-" + tk
+	out, err := st.ReportEndpoint(ctx, "tester", store.EndpointReport{Name: "ep-" + tk, Config: &config,
+		State: store.EndpointInService, StateWord: "InService", At: &t1})
+	require.NoError(t, err)
+	require.NotEmpty(t, out.Notes, "the configuration is not known yet")
+	_, err = st.RecordDeploymentConfig(ctx, "tester", store.DeploymentConfig{Name: config,
+		Variants: []store.ConfiguredVariant{{Name: store.DefaultVariant, ServingModel: "m-" + tk, Weight: 1}}})
+	require.NoError(t, err)
+	active, err := st.ActiveDeployments(ctx, store.EndpointKey("ep-"+tk))
+	require.NoError(t, err)
+	require.Len(t, active, 1)
+	assert.Equal(t, store.ModelVersionKey(model, 1), active[0].ModelVersion.Key)
+	assert.True(t, active[0].From.Equal(t1), "from %s, want %s", active[0].From, t1)
+}
