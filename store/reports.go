@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -36,11 +35,6 @@ func (r *ReportOutcome) add(ids ...string) {
 
 func (r *ReportOutcome) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
-}
-
-func isConstraintViolation(err error) bool {
-	var nerr *neo4j.Neo4jError
-	return errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed"
 }
 
 // reportWrite runs work in a write transaction, once more when it lost a race to

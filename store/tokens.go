@@ -152,8 +152,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, actor string, in NewAPIToken
 		}
 		return tokenAt(recs[0])
 	})
-	var nerr *neo4j.Neo4jError
-	if errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed" {
+	if isConstraintViolation(err) {
 		// Another request created a token of this name at the same moment.
 		return APIToken{}, "", nameTaken(in.Name)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -532,8 +531,7 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 			"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
 			"actor": actor,
 		})
-		var nerr *neo4j.Neo4jError
-		if errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.ConstraintValidationFailed" {
+		if isConstraintViolation(err) {
 			// Another start with the same run id won the race.
 			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
 		}

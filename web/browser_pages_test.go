@@ -39,6 +39,7 @@ func TestConsoleRunsAndComparison(t *testing.T) {
 	c.waitText("main h1", "run-0.01")
 	c.waitText("main", "epochs")
 	c.run("wait for the loss chart", chromedp.WaitVisible(`.chart canvas`, chromedp.ByQuery))
+	c.waitDrawn("run:" + runIDs[0]) // the page is whole once its lineage is drawn
 	c.screenshot("run")
 	c.run("add to comparison", chromedp.Click(`//button[contains(., "Add to comparison")]`, chromedp.BySearch))
 	c.waitText("main", "Compare 1 run")
