@@ -44,7 +44,7 @@ $(VENV_STAMP): $(CLIENT_REQS)
 	@touch $@
 
 .PHONY: venv
-venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow and openlineage-python clients
+venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow, openlineage-python and ml-metadata clients
 
 # The full mlflow package (its tracking server), for the benchmark's comparison only.
 BENCH_VENV       := .data/bench-venv
