@@ -199,7 +199,7 @@ func checkMapping(t *testing.T, recs []mlmd.Record) {
 		// 12 other TFX executions, 4 KFP executions (one of them the DAG).
 		store.KindProcessingJob: 16,
 		// 12 TFX artifacts besides Examples and PushedModel, 4 KFP ones.
-		store.KindArtifact: 16,
+		store.KindArtifact:        16,
 		store.KindRegisteredModel: 1, store.KindModelVersion: 2,
 	}, kinds)
 
