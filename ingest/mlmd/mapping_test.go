@@ -135,3 +135,36 @@ func TestLoadMappingReadsAFile(t *testing.T) {
 	_, err = LoadMapping(filepath.Join(dir, "missing.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// The mapping file docs/import-mlmd.md shows is a valid one and means what it says.
+func TestDocumentedMappingFile(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "import-mlmd.md"))
+	require.NoError(t, err)
+	_, rest, found := strings.Cut(string(doc), "## The mapping file")
+	require.True(t, found)
+	_, rest, found = strings.Cut(rest, "```json\n")
+	require.True(t, found)
+	example, _, found := strings.Cut(rest, "```")
+	require.True(t, found)
+	m, err := ParseMapping([]byte(example))
+	require.NoError(t, err)
+	assert.Equal(t, "ml-prod", m.Namespace)
+	assert.True(t, m.ReportUnknown)
+	for _, c := range []struct {
+		kind int
+		name string
+		want Role
+	}{
+		{typeKindArtifact, "FeatureTable", RoleDatasetVersion},
+		{typeKindArtifact, "DriftReport", RoleArtifact},
+		{typeKindArtifact, "ExampleAnomalies", RoleIgnore},
+		{typeKindExecution, "DistributedTrainer", RoleTrainingJob},
+		{typeKindExecution, "tfx.components.example_validator.component.ExampleValidator", RoleProcessingJob},
+		{typeKindContext, "team", RoleExperiment},
+		{typeKindContext, "sweep", RoleRunGroup},
+	} {
+		role, known := m.role(mlmdType{name: c.name, kind: c.kind})
+		assert.True(t, known, c.name)
+		assert.Equal(t, c.want, role, c.name)
+	}
+}
