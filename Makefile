@@ -165,6 +165,7 @@ fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZ
 	$(GO) test ./ingest/openlineage -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/sagemaker -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/mlflow -run '^$$' -fuzz '^FuzzRequestBody$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/mlmd -run '^$$' -fuzz '^FuzzParseMapping$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(or $(FUZZTIME),30s)
 
 .PHONY: neo4j-start

@@ -168,3 +168,27 @@ func TestDocumentedMappingFile(t *testing.T) {
 		assert.Equal(t, c.want, role, c.name)
 	}
 }
+
+// FuzzParseMapping: any bytes are a mapping or an INVALID_ARGUMENT error naming a field,
+// never a panic.
+func FuzzParseMapping(f *testing.F) {
+	f.Add([]byte(`{"namespace": "ml", "unknown": "report", "artifacts": {"*Table": "DatasetVersion"}}`))
+	f.Add([]byte(`{"executions": {"Ex*les": "TrainingJob"}}`))
+	f.Add([]byte(`{"contexts": {"": "Experiment"}} {}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseMapping(data)
+		if err != nil {
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.InvalidArgument || e.Field == "" {
+				t.Fatalf("not an INVALID_ARGUMENT error naming a field: %v", err)
+			}
+			return
+		}
+		if checkNamespace(m.Namespace) != nil {
+			t.Fatalf("accepted a bad namespace %q", m.Namespace)
+		}
+		for _, kind := range []int{typeKindArtifact, typeKindExecution, typeKindContext} {
+			m.role(mlmdType{name: "tfx.components.trainer.component.Trainer", kind: kind})
+		}
+	})
+}

@@ -45,6 +45,8 @@ type property struct {
 	name   string
 	custom bool
 	value  any
+	// err: the value could not be decoded; the owner's record reports it.
+	err error
 }
 
 // table names the tables and columns one kind of node is read from.
@@ -185,10 +187,7 @@ func (s *Source) properties(ctx context.Context, t table, lo, hi int64) (map[int
 			return err
 		}
 		p.custom = custom.Int64 != 0
-		var err error
-		if p.value, err = propertyValue(i, d, str, b, prot, boolean); err != nil {
-			return fmt.Errorf("%s %d property %q: %w", t.rows, p.owner, p.name, err)
-		}
+		p.value, p.err = propertyValue(i, d, str, b, prot, boolean)
 		out[p.owner] = append(out[p.owner], p)
 		return nil
 	}, lo, hi)

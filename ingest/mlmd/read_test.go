@@ -273,24 +273,12 @@ func TestMappingFileChangesWhatTypesBecome(t *testing.T) {
 }
 
 func TestUnknownTypesReportedPerRecord(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mlmd.sqlite")
-	writeMLMD(t, "sqlite", path)
 	// A mapping that reports unknown types, over a database whose TFX types it renames
 	// away: "Schema" becomes a type no rule names.
-	db := openSQLite(t, path)
-	_, err := db.Exec("UPDATE Type SET name = 'CustomSchema' WHERE name = 'Schema'")
-	require.NoError(t, err)
+	path := changedMLMD(t, "UPDATE Type SET name = 'CustomSchema' WHERE name = 'Schema'")
 	m, err := mlmd.ParseMapping([]byte(`{"unknown": "report"}`))
 	require.NoError(t, err)
-	recs := flatten(readAll(t, path, mlmd.Options{Mapping: &m}))
-	var failed []string
-	for _, r := range recs {
-		if r.Err != nil {
-			failed = append(failed, r.Err.Error())
-			assert.Empty(t, r.Nodes)
-			assert.Empty(t, r.Edges)
-		}
-	}
+	failed := errorsOf(t, flatten(readAll(t, path, mlmd.Options{Mapping: &m})))
 	sort.Strings(failed)
 	// Artifacts 3 and 11 are the two runs' schemas; each was output once and read by
 	// Transform and Trainer (and the second by nothing else).
@@ -359,4 +347,41 @@ func TestBatchSizeIsBounded(t *testing.T) {
 		return errStop
 	})
 	assert.ErrorIs(t, err, errStop, "an error of emit stops the read")
+}
+
+// A property value that cannot be decoded fails its record, not the import.
+func TestBadPropertyValueIsAnErrorOfItsRecord(t *testing.T) {
+	path := changedMLMD(t, "UPDATE ExecutionProperty SET string_value = 'mlmd-struct::%%%' WHERE execution_id = 5 AND name = 'hparams'")
+	recs := flatten(readAll(t, path, mlmd.Options{}))
+	failed := errorsOf(t, recs)
+	require.NotEmpty(t, failed)
+	assert.Equal(t, `execution 5: property "hparams": struct value is not base64: illegal base64 data at input byte 0`, failed[0])
+	// Trainer-5's three input events and its output event fail with it.
+	assert.Len(t, failed, 1+4)
+	assert.Len(t, recs, 21+18+46)
+}
+
+// errorsOf lists the errors of the records that failed, which carry nothing else.
+func errorsOf(t *testing.T, recs []mlmd.Record) []string {
+	t.Helper()
+	var out []string
+	for _, r := range recs {
+		if r.Err != nil {
+			out = append(out, r.Err.Error())
+			assert.Empty(t, r.Nodes, r.Ref)
+			assert.Empty(t, r.Edges, r.Ref)
+		}
+	}
+	return out
+}
+
+// changedMLMD has ml-metadata write the test database, changes it with one statement
+// (what a buggy writer or another tool could leave), and returns its path.
+func changedMLMD(t *testing.T, change string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mlmd.sqlite")
+	writeMLMD(t, "sqlite", path)
+	_, err := openSQLite(t, path).Exec(change)
+	require.NoError(t, err)
+	return path
 }

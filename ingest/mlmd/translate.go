@@ -45,8 +45,14 @@ const maxContextDepth = 10
 var modelVersionSuffix = regexp.MustCompile(`/[0-9]+$`)
 
 // typeOf finds a row's type and role; a type no rule names is an error of the record
-// when the mapping reports unknown types.
-func (r *reader) typeOf(rf string, typeID int64) (mlmdType, Role, error) {
+// when the mapping reports unknown types, and so is a property value that cannot be
+// decoded.
+func (r *reader) typeOf(rf string, typeID int64, props []property) (mlmdType, Role, error) {
+	for _, p := range props {
+		if p.err != nil {
+			return mlmdType{}, "", fmt.Errorf("%s: property %q: %w", rf, p.name, p.err)
+		}
+	}
 	t, ok := r.types[typeID]
 	if !ok {
 		return t, "", fmt.Errorf("%s: type_id %d names no type", rf, typeID)
@@ -62,7 +68,7 @@ func (r *reader) typeOf(rf string, typeID int64) (mlmdType, Role, error) {
 func (r *reader) artifact(in rowInput) Record {
 	a := in.row
 	rec := Record{Ref: ref(refArtifact, a.id)}
-	t, role, err := r.typeOf(rec.Ref, a.typeID)
+	t, role, err := r.typeOf(rec.Ref, a.typeID, in.props)
 	if err != nil {
 		r.artifacts[a.id] = nodeRef{failed: true}
 		rec.Err = err
@@ -144,7 +150,7 @@ func (r *reader) modelVersion(rec *Record, a row, t mlmdType, contexts []int64, 
 func (r *reader) execution(in rowInput) Record {
 	x := in.row
 	rec := Record{Ref: ref(refExecution, x.id)}
-	t, role, err := r.typeOf(rec.Ref, x.typeID)
+	t, role, err := r.typeOf(rec.Ref, x.typeID, in.props)
 	if err != nil {
 		r.executions[x.id] = nodeRef{failed: true}
 		rec.Err = err
