@@ -385,3 +385,40 @@ func changedMLMD(t *testing.T, change string) string {
 	require.NoError(t, err)
 	return path
 }
+
+// A row whose node would break the store's rules for IDs fails its record and the
+// events that name it, before anything of it is sent.
+func TestRowsThatMakeBadIDsFailTheirRecords(t *testing.T) {
+	cases := []struct {
+		name, change string
+		want         []string
+	}{{
+		name:   "control character in a URI",
+		change: "UPDATE Artifact SET uri = 'gs://bucket/iris/run-7f3c/train/mo' || char(10) || 'del' WHERE id = 18",
+		want: []string{
+			"artifact 18: id: must not contain control characters",
+			"event 41: artifact 18 was not imported", // train's output
+			"event 44: artifact 18 was not imported", // eval's input
+		},
+	}, {
+		name:   "pipeline named like a model version",
+		change: "UPDATE Context SET name = 'taxi/2' WHERE name = 'taxi'",
+		want: []string{
+			`artifact 8: registered model name "taxi/2" ends like a version (/<number>)`,
+			`artifact 16: registered model name "taxi/2" ends like a version (/<number>)`,
+			"event 19: artifact 8 was not imported",
+			"event 38: artifact 16 was not imported",
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			recs := flatten(readAll(t, changedMLMD(t, c.change), mlmd.Options{}))
+			assert.Equal(t, c.want, errorsOf(t, recs))
+			for _, r := range recs {
+				for _, n := range r.Nodes {
+					assert.NotEqual(t, "model:taxi/2", n.Key, "no registered model of a failed version is sent")
+				}
+			}
+		})
+	}
+}

@@ -68,11 +68,13 @@ func (r *reader) typeOf(rf string, typeID int64, props []property) (mlmdType, Ro
 func (r *reader) artifact(in rowInput) Record {
 	a := in.row
 	rec := Record{Ref: ref(refArtifact, a.id)}
+	fail := func(err error) Record {
+		r.artifacts[a.id] = nodeRef{failed: true}
+		return Record{Ref: rec.Ref, Err: err}
+	}
 	t, role, err := r.typeOf(rec.Ref, a.typeID, in.props)
 	if err != nil {
-		r.artifacts[a.id] = nodeRef{failed: true}
-		rec.Err = err
-		return rec
+		return fail(err)
 	}
 	if role == RoleIgnore {
 		r.artifacts[a.id] = nodeRef{ignored: true}
@@ -82,16 +84,12 @@ func (r *reader) artifact(in rowInput) Record {
 	if in.outputKey != "" {
 		props["outputKey"] = in.outputKey
 	}
-	at := millis(a.created)
-	var n NodeRecord
+	var p artifactPlan
 	switch role {
 	case RoleDatasetVersion:
-		n = r.datasetVersion(&rec, a, t, props)
+		p = r.datasetVersion(a, t, props)
 	case RoleModelVersion:
-		if n, err = r.modelVersion(&rec, a, t, in.contexts, props); err != nil {
-			r.artifacts[a.id] = nodeRef{failed: true}
-			return Record{Ref: rec.Ref, Err: err}
-		}
+		p = r.modelVersion(a, t, in.contexts, props)
 	default:
 		uri := a.uri.String
 		if uri == "" {
@@ -100,50 +98,67 @@ func (r *reader) artifact(in rowInput) Record {
 		if role == RoleModel {
 			props["model"] = true
 		}
-		n = NodeRecord{Key: store.ArtifactKey(uri), Kind: store.KindArtifact, Name: displayName(a, t, in.props), Props: props}
+		p.node = NodeRecord{Key: store.ArtifactKey(uri), Kind: store.KindArtifact, Name: displayName(a, t, in.props), Props: props}
 	}
-	n.RecordedAt = at
-	r.node(&rec, n)
-	r.artifacts[a.id] = nodeRef{key: n.Key, role: role, created: at}
+	// The store's rule for IDs (length, control characters, form) decides here, per
+	// record, rather than failing a whole batch later.
+	if _, err := store.KindsOfID("id", p.node.Key); err != nil {
+		return fail(fmt.Errorf("%s: %w", rec.Ref, err))
+	}
+	if p.parent != nil && modelVersionSuffix.MatchString(p.parent.Name) && p.node.Kind == store.KindModelVersion {
+		return fail(fmt.Errorf("%s: registered model name %q ends like a version (/<number>)", rec.Ref, p.parent.Name))
+	}
+	at := millis(a.created)
+	p.node.RecordedAt = at
+	if p.parent != nil {
+		p.parent.RecordedAt = at
+		r.node(&rec, *p.parent)
+	}
+	r.node(&rec, p.node)
+	if p.parent != nil {
+		r.edge(&rec, p.node.Key, p.parent.Key, store.RelVersionOf, at)
+	}
+	r.artifacts[a.id] = nodeRef{key: p.node.Key, role: role, created: at}
 	return rec
 }
 
-// datasetVersion makes a dataset version of the dataset at the artifact's URI (or, for
+// artifactPlan is the node an artifact becomes and, for a version, the dataset or
+// registered model it is a VERSION_OF.
+type artifactPlan struct {
+	node   NodeRecord
+	parent *NodeRecord
+}
+
+// datasetVersion plans a dataset version of the dataset at the artifact's URI (or, for
 // an artifact without one, of the dataset <type>/<name or id> in the mapping's
-// namespace), versioned by the artifact's id, and its VERSION_OF edge.
-func (r *reader) datasetVersion(rec *Record, a row, t mlmdType, props map[string]any) NodeRecord {
+// namespace), versioned by the artifact's id.
+func (r *reader) datasetVersion(a row, t mlmdType, props map[string]any) artifactPlan {
 	ns, name := datasetOf(a.uri.String)
 	if name == "" {
 		ns, name = r.m.Namespace, shortName(t.name)+"/"+nameOrID(a)
 	}
 	version := r.m.Namespace + "-" + strconv.FormatInt(a.id, 10)
-	dataset := store.DatasetKey(ns, name)
-	at := millis(a.created)
-	r.node(rec, NodeRecord{Key: dataset, Kind: store.KindDataset, Name: name,
-		Props: map[string]any{"namespace": ns, "name": name}, RecordedAt: at})
 	props["namespace"], props["datasetName"], props["version"] = ns, name, version
-	n := NodeRecord{Key: store.DatasetVersionKey(ns, name, version), Kind: store.KindDatasetVersion, Name: name + "#" + version, Props: props}
-	r.edge(rec, n.Key, dataset, store.RelVersionOf, at)
-	return n
+	return artifactPlan{
+		node: NodeRecord{Key: store.DatasetVersionKey(ns, name, version), Kind: store.KindDatasetVersion, Name: name + "#" + version, Props: props},
+		parent: &NodeRecord{Key: store.DatasetKey(ns, name), Kind: store.KindDataset, Name: name,
+			Props: map[string]any{"namespace": ns, "name": name}},
+	}
 }
 
-// modelVersion makes a version (numbered by the artifact's id) of the registered model
+// modelVersion plans a version (numbered by the artifact's id) of the registered model
 // named after the artifact's experiment context (its pipeline), or after its type.
-func (r *reader) modelVersion(rec *Record, a row, t mlmdType, contexts []int64, props map[string]any) (NodeRecord, error) {
+func (r *reader) modelVersion(a row, t mlmdType, contexts []int64, props map[string]any) artifactPlan {
 	name, _ := r.experimentAndRunGroup(contexts)
 	if name == "" {
 		name = shortName(t.name)
 	}
-	if modelVersionSuffix.MatchString(name) {
-		return NodeRecord{}, fmt.Errorf("%s: registered model name %q ends like a version (/<number>)", rec.Ref, name)
-	}
-	model := store.RegisteredModelKey(name)
-	at := millis(a.created)
-	r.node(rec, NodeRecord{Key: model, Kind: store.KindRegisteredModel, Name: name, Props: map[string]any{"name": name}, RecordedAt: at})
 	props["model"], props["version"] = name, a.id
-	n := NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props}
-	r.edge(rec, n.Key, model, store.RelVersionOf, at)
-	return n, nil
+	return artifactPlan{
+		node: NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
+		parent: &NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name,
+			Props: map[string]any{"name": name}},
+	}
 }
 
 // execution translates an execution row into a training or processing job.
@@ -168,6 +183,10 @@ func (r *reader) execution(in rowInput) Record {
 	n := NodeRecord{Key: store.JobKey(r.m.Namespace, name), Kind: kind, Name: displayName(x, t, in.props),
 		Props: r.props(in, t, executionStates), RecordedAt: millis(x.created)}
 	n.Props["namespace"], n.Props["jobName"] = r.m.Namespace, name
+	if _, err := store.KindsOfID("id", n.Key); err != nil {
+		r.executions[x.id] = nodeRef{failed: true}
+		return Record{Ref: rec.Ref, Err: fmt.Errorf("%s: %w", rec.Ref, err)}
+	}
 	r.node(&rec, n)
 	r.executions[x.id] = nodeRef{key: n.Key, role: role, created: n.RecordedAt}
 	return rec
