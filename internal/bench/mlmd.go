@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,45 +125,31 @@ func (p *mlmdPeer) lineage(start string, hops int) ([]string, time.Duration, err
 // pgLineage asks provgraph over HTTP for the upstream lineage of start.
 func pgLineage(client *http.Client, url, start string, depth int) ([]string, error) {
 	body, _ := json.Marshal(map[string]any{"query": mlmdLineage, "variables": map[string]any{"e": start, "d": depth}})
-	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	data, err := post(client, url, body)
 	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lineage of %s: %w", start, err)
 	}
 	var r struct {
-		Data struct {
-			Lineage struct {
-				Nodes []struct{ ID, Kind string }
-				Edges []struct{ From, To, Type string }
-			}
+		Lineage struct {
+			Nodes []struct{ ID, Kind string }
+			Edges []struct{ From, To, Type string }
 		}
-		Errors []any
 	}
-	if err := json.Unmarshal(b, &r); err != nil || len(r.Errors) > 0 || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("lineage of %s: %d %.300s", start, resp.StatusCode, b)
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("lineage of %s: %w", start, err)
 	}
-	ids := make([]string, len(r.Data.Lineage.Nodes))
-	for i, n := range r.Data.Lineage.Nodes {
+	ids := make([]string, len(r.Lineage.Nodes))
+	for i, n := range r.Lineage.Nodes {
 		ids[i] = n.ID
 	}
 	return ids, nil
 }
 
+var typenameBody, _ = json.Marshal(map[string]any{"query": mlmdTypename})
+
 func pgTypename(client *http.Client, url string) error {
-	resp, err := client.Post(url, "application/json", strings.NewReader(`{"query":"`+mlmdTypename+`"}`))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 || !bytes.Contains(b, []byte("Query")) {
-		return fmt.Errorf("{ __typename }: %d %.300s %v", resp.StatusCode, b, err)
-	}
-	return nil
+	_, err := post(client, url, typenameBody)
+	return err
 }
 
 // mlmdLoad is what seeding the graph into both stores took.
