@@ -389,11 +389,13 @@ func writeMLMDSection(b *strings.Builder, g *pipegraph.Graph, version string, lo
 	fmt.Fprintf(b, "| ML Metadata: `put_artifacts`, `put_executions`, `put_events`, one call each | %s | %.0f |\n", load.mlmd.Round(time.Millisecond), float64(load.elements)/load.mlmd.Seconds())
 	fmt.Fprintf(b, "\nprovgraph took %.1f× ML Metadata's time to load the graph. The same graph as files, to time `provgraph import` against ML Metadata's load: "+
 		"`go run ./internal/bench --pipegraph-files DIR` writes `pipegraph.openlineage.ndjson` (the raw dataset versions as DatasetEvents and the processing jobs as JobEvents, "+
-		"every version pinned by its version facet) and `pipegraph.prov.json` (the whole graph as provgraph's PROV-JSON export).\n", pgTotal.Seconds()/load.mlmd.Seconds())
+		"every version pinned by its version facet), `pipegraph.models.prov.json` (the rest, as provgraph's PROV-JSON export: training jobs with what they read, "+
+		"model artifacts, model versions, endpoints; with the NDJSON file, the whole graph, each edge once) and `pipegraph.prov.json` (the whole graph as PROV-JSON).\n", pgTotal.Seconds()/load.mlmd.Seconds())
 }
 
-// writePipegraphFiles writes the full-size graph (of mlmdEndpoints) as OpenLineage NDJSON
-// and PROV-JSON into dir, for timing `provgraph import` against ML Metadata's load.
+// writePipegraphFiles writes the graph of mlmdEndpoints into dir, for timing `provgraph
+// import` against ML Metadata's load: its datasets and processing jobs as OpenLineage
+// NDJSON, the rest as PROV-JSON, and the whole graph as PROV-JSON too.
 func writePipegraphFiles(dir, prefix string) error {
 	g, err := pipegraph.Generate(pipegraph.Plan{Endpoints: mlmdEndpoints, Seed: mlmdSeed, Prefix: prefix})
 	if err != nil {
@@ -410,14 +412,17 @@ func writePipegraphFiles(dir, prefix string) error {
 	if err = errors.Join(err, ol.Close()); err != nil {
 		return err
 	}
-	prov, err := os.Create(filepath.Join(dir, "pipegraph.prov.json"))
-	if err != nil {
-		return err
+	for file, l := range map[string]store.Lineage{"pipegraph.prov.json": g.Lineage(mlmdActor), "pipegraph.models.prov.json": g.ModelsLineage(mlmdActor)} {
+		f, err := os.Create(filepath.Join(dir, file))
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(pipegraph.WriteProvJSON(f, l), f.Close()); err != nil {
+			return err
+		}
 	}
-	if err = errors.Join(g.WriteProvJSON(prov, mlmdActor), prov.Close()); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%d events: the raw dataset versions and processing jobs) and %s (all %d nodes and %d edges)\n",
-		ol.Name(), events, prov.Name(), len(g.Nodes), len(g.Edges))
+	fmt.Fprintf(os.Stderr, "wrote into %s: pipegraph.openlineage.ndjson (%d events: the raw dataset versions and processing jobs), "+
+		"pipegraph.models.prov.json (the rest: training jobs, model artifacts, model versions, endpoints) and pipegraph.prov.json (all %d nodes and %d edges)\n",
+		dir, events, len(g.Nodes), len(g.Edges))
 	return nil
 }

@@ -75,8 +75,37 @@ func (g *Graph) olDataset(i int) map[string]any {
 // Lineage returns the whole graph as a lineage result, as provgraph's store would
 // answer for it, recorded by actor.
 func (g *Graph) Lineage(actor string) store.Lineage {
-	l := store.Lineage{Nodes: make([]store.Node, len(g.Nodes)), Edges: make([]store.Edge, len(g.Edges))}
+	return g.lineage(actor, true, func(Edge) bool { return true })
+}
+
+// ModelsLineage returns the part of the graph the OpenLineage file lacks, as a lineage
+// result recorded by actor: the training jobs with the dataset versions they read, their
+// model artifacts, the model versions and the endpoints. With the OpenLineage file it
+// makes the whole graph, each edge once.
+func (g *Graph) ModelsLineage(actor string) store.Lineage {
+	return g.lineage(actor, false, func(e Edge) bool {
+		return g.Nodes[e.From].Kind != store.KindProcessingJob && g.Nodes[e.To].Kind != store.KindProcessingJob
+	})
+}
+
+// lineage returns the edges keep keeps and the nodes they join, or all nodes (raw
+// dataset versions no job reads among them).
+func (g *Graph) lineage(actor string, all bool, keep func(Edge) bool) store.Lineage {
+	var l store.Lineage
+	in := make([]bool, len(g.Nodes))
+	for i := range in {
+		in[i] = all
+	}
+	for _, e := range g.Edges {
+		if keep(e) {
+			in[e.From], in[e.To] = true, true
+			l.Edges = append(l.Edges, store.Edge{From: g.Nodes[e.From].ID, To: g.Nodes[e.To].ID, Type: e.Type})
+		}
+	}
 	for i, n := range g.Nodes {
+		if !in[i] {
+			continue
+		}
 		props := map[string]any{}
 		name := n.Name
 		switch n.Kind {
@@ -90,18 +119,14 @@ func (g *Graph) Lineage(actor string) store.Lineage {
 		case store.KindTrainingJob, store.KindProcessingJob:
 			props["status"] = string(store.JobCompleted)
 		}
-		l.Nodes[i] = store.Node{Key: n.ID, Kind: n.Kind, Name: name, RecordedAt: EventTime, RecordedBy: actor, Props: props}
-	}
-	for i, e := range g.Edges {
-		l.Edges[i] = store.Edge{From: g.Nodes[e.From].ID, To: g.Nodes[e.To].ID, Type: e.Type}
+		l.Nodes = append(l.Nodes, store.Node{Key: n.ID, Kind: n.Kind, Name: name, RecordedAt: EventTime, RecordedBy: actor, Props: props})
 	}
 	return l
 }
 
-// WriteProvJSON writes the whole graph as provgraph's PROV-JSON export, recorded by
-// actor.
-func (g *Graph) WriteProvJSON(w io.Writer, actor string) error {
-	b, err := export.Render(g.Lineage(actor), export.ProvJSON)
+// WriteProvJSON writes l as provgraph's PROV-JSON export.
+func WriteProvJSON(w io.Writer, l store.Lineage) error {
+	b, err := export.Render(l, export.ProvJSON)
 	if err != nil {
 		return err
 	}

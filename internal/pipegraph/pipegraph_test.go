@@ -139,11 +139,12 @@ func TestOpenLineageFileIsWhatTheIngestAccepts(t *testing.T) {
 	assert.Equal(t, len(g.ProcessingJobs), jobs)
 }
 
-// The PROV-JSON file holds every node and edge of the graph.
-func TestProvJSONFileHoldsTheWholeGraph(t *testing.T) {
-	g := generate(t, pipegraph.Plan{Endpoints: 5, Seed: 3, Prefix: "prov"})
+// provJSON writes l as PROV-JSON and reads it back: the node IDs, the number of edges
+// and the number of activities.
+func provJSON(t *testing.T, l store.Lineage) (ids map[string]bool, edges, activities int) {
+	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, g.WriteProvJSON(&buf, "bench"))
+	require.NoError(t, pipegraph.WriteProvJSON(&buf, l))
 	var raw map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &raw))
 	doc := map[string]map[string]map[string]any{}
@@ -154,17 +155,43 @@ func TestProvJSONFileHoldsTheWholeGraph(t *testing.T) {
 			doc[section] = s
 		}
 	}
-	ids := map[string]bool{}
+	ids = map[string]bool{}
 	for _, section := range []string{"entity", "activity"} {
 		for _, attrs := range doc[section] {
 			ids[attrs["pg:id"].(string)] = true
 		}
 	}
+	return ids, len(doc["used"]) + len(doc["wasGeneratedBy"]) + len(doc["wasDerivedFrom"]), len(doc["activity"])
+}
+
+// The PROV-JSON file holds every node and edge of the graph; the models file the part
+// the OpenLineage file lacks, so the two files together hold each edge once.
+func TestProvJSONFilesHoldTheGraph(t *testing.T) {
+	g := generate(t, pipegraph.Plan{Endpoints: 5, Seed: 3, Prefix: "prov"})
+	ids, edges, activities := provJSON(t, g.Lineage("bench"))
 	assert.Len(t, ids, len(g.Nodes))
 	for _, n := range g.Nodes {
 		assert.True(t, ids[n.ID], n.ID)
 	}
-	edges := len(doc["used"]) + len(doc["wasGeneratedBy"]) + len(doc["wasDerivedFrom"])
 	assert.Equal(t, len(g.Edges), edges)
-	assert.Len(t, doc["activity"], len(g.ProcessingJobs)+len(g.TrainingJobs))
+	assert.Equal(t, len(g.ProcessingJobs)+len(g.TrainingJobs), activities)
+
+	ids, edges, activities = provJSON(t, g.ModelsLineage("bench"))
+	assert.Equal(t, len(g.TrainingJobs), activities)
+	olEdges := 0
+	for _, j := range g.ProcessingJobs {
+		olEdges += len(j.Reads) + len(j.Writes)
+		assert.False(t, ids[g.Nodes[j.Node].ID])
+	}
+	assert.Equal(t, len(g.Edges), edges+olEdges)
+	for _, d := range g.Deployments {
+		for _, n := range []int{d.Job, d.Artifact, d.ModelVersion, d.Endpoint} {
+			assert.True(t, ids[g.Nodes[n].ID], g.Nodes[n].ID)
+		}
+	}
+	for _, j := range g.TrainingJobs {
+		for _, r := range j.Reads {
+			assert.True(t, ids[g.Nodes[r].ID], "a dataset version a training job read")
+		}
+	}
 }
