@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -363,8 +364,8 @@ func writeMLMDSection(b *strings.Builder, g *pipegraph.Graph, version string, lo
 		"over HTTP through the real handler on a loopback listener, timed by the client from request to decoded answer\n")
 	fmt.Fprintf(b, "- Method: %d start endpoints (cones at depth %d: min %d, p10 %d, p50 %d, p90 %d, max %d nodes); every start's answer from both stores, at depth %d and 0, "+
 		"checked equal node for node to the generator's own walk first (a difference fails the benchmark); then %d warm-up and %d measured passes over the starts, "+
-		"one request of each row per start in a rotating order, so both stores meet the same moments of a busy machine\n\n",
-		len(cones), mlmdDepth, cones[0], cones[len(cones)/10], cones[len(cones)/2], cones[len(cones)*9/10], cones[len(cones)-1], mlmdDepth, warm, passes)
+		"one request of each row per start in a rotating order, so both stores meet the same moments of a busy machine (1-minute load average when the section was written: %s, on %d cores)\n\n",
+		len(cones), mlmdDepth, cones[0], cones[len(cones)/10], cones[len(cones)/2], cones[len(cones)*9/10], cones[len(cones)-1], mlmdDepth, warm, passes, loadAverage(), runtime.NumCPU())
 	b.WriteString("| upstream lineage | provgraph p50 | provgraph p99 | ML Metadata p50 | ML Metadata p99 | provgraph ÷ MLMD p50 | p99 |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range []struct {
 		name     string
@@ -382,11 +383,11 @@ func writeMLMDSection(b *strings.Builder, g *pipegraph.Graph, version string, lo
 	fmt.Fprintf(b, "Target (issue 14): provgraph ≤ %.1f× ML Metadata's time at depth %d, p50 and p99: %s.\n\n", mlmdTarget, mlmdDepth, map[bool]string{true: "met", false: "not met"}[met])
 	pgTotal := load.pg.Lineage + load.pg.Models
 	b.WriteString("| loading the graph | time | nodes and edges per second |\n|---|---|---|\n")
-	fmt.Fprintf(b, "| provgraph: raw dataset versions and processing jobs as lineage reports (`ReportLineage`, batches of %d) | %s | |\n",
-		store.LineageReportsPerTransaction, load.pg.Lineage.Round(time.Millisecond))
-	fmt.Fprintf(b, "| provgraph: training jobs, model versions, deployments, one command each (%d workers) | %s | |\n", pipegraph.SeedWorkers, load.pg.Models.Round(time.Millisecond))
-	fmt.Fprintf(b, "| provgraph, all | %s | %.0f |\n", pgTotal.Round(time.Millisecond), float64(load.elements)/pgTotal.Seconds())
-	fmt.Fprintf(b, "| ML Metadata: `put_artifacts`, `put_executions`, `put_events`, one call each | %s | %.0f |\n", load.mlmd.Round(time.Millisecond), float64(load.elements)/load.mlmd.Seconds())
+	fmt.Fprintf(b, "| provgraph: raw dataset versions and processing jobs as lineage reports (`ReportLineage`, batches of %d) | %.1f s | |\n",
+		store.LineageReportsPerTransaction, load.pg.Lineage.Seconds())
+	fmt.Fprintf(b, "| provgraph: training jobs, model versions, deployments, one command each (%d workers) | %.1f s | |\n", pipegraph.SeedWorkers, load.pg.Models.Seconds())
+	fmt.Fprintf(b, "| provgraph, all | %.1f s | %.0f |\n", pgTotal.Seconds(), float64(load.elements)/pgTotal.Seconds())
+	fmt.Fprintf(b, "| ML Metadata: `put_artifacts`, `put_executions`, `put_events`, one call each | %.1f s | %.0f |\n", load.mlmd.Seconds(), float64(load.elements)/load.mlmd.Seconds())
 	fmt.Fprintf(b, "\nprovgraph took %.1f× ML Metadata's time to load the graph. The same graph as files, to time `provgraph import` against ML Metadata's load: "+
 		"`go run ./internal/bench --pipegraph-files DIR` writes `pipegraph.openlineage.ndjson` (the raw dataset versions as DatasetEvents and the processing jobs as JobEvents, "+
 		"every version pinned by its version facet), `pipegraph.models.prov.json` (the rest, as provgraph's PROV-JSON export: training jobs with what they read, "+

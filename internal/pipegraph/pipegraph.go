@@ -108,6 +108,8 @@ type Graph struct {
 	Deployments []Deployment
 	Endpoints   []int
 	index       map[string]int
+	// in lists each node's upstream neighbours (the From of its edges).
+	in [][]int
 }
 
 // Generate makes the graph of p.
@@ -167,6 +169,10 @@ func Generate(p Plan) (*Graph, error) {
 		mv := g.add(Node{ID: store.ModelVersionKey(model, version), Kind: store.KindModelVersion, Name: model, ModelVersion: version})
 		g.Edges = append(g.Edges, Edge{art, mv, store.RelRegisteredAs}, Edge{mv, g.Endpoints[ep], store.RelDeployedTo})
 		g.Deployments = append(g.Deployments, Deployment{ModelVersion: mv, Artifact: art, Job: job.Node, Endpoint: g.Endpoints[ep]})
+	}
+	g.in = make([][]int, len(g.Nodes))
+	for _, e := range g.Edges {
+		g.in[e.To] = append(g.in[e.To], e.From)
 	}
 	return g, nil
 }
@@ -233,17 +239,13 @@ func (g *Graph) Upstream(start string, depth int) []string {
 	if !ok {
 		return nil
 	}
-	in := make([][]int, len(g.Nodes))
-	for _, e := range g.Edges {
-		in[e.To] = append(in[e.To], e.From)
-	}
 	seen := map[int]bool{s: true}
 	ids := []string{start}
 	frontier := []int{s}
 	for d := 0; d < depth && len(frontier) > 0; d++ {
 		var next []int
 		for _, n := range frontier {
-			for _, p := range in[n] {
+			for _, p := range g.in[n] {
 				if !seen[p] {
 					seen[p] = true
 					ids = append(ids, g.Nodes[p].ID)
