@@ -46,7 +46,8 @@ $(VENV_STAMP): $(CLIENT_REQS)
 .PHONY: venv
 venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow, openlineage-python and ml-metadata clients
 
-# The full mlflow package (its tracking server), for the benchmark's comparison only.
+# The peers the benchmark compares with, in one venv: the full mlflow package (its
+# tracking server) and ml-metadata (driven in-process by tools/bench/mlmd_peer.py).
 BENCH_VENV       := .data/bench-venv
 BENCH_VENV_STAMP := $(BENCH_VENV)/.installed
 BENCH_REQS       := tools/clients/bench-requirements.txt
@@ -67,12 +68,12 @@ else
 endif
 
 .PHONY: bench
-bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, tracking, the MLflow comparison and the console (headless Chromium), write BENCHMARKS.md
+bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
 else
-	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python
+	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
 endif
 
 .PHONY: loadtest

@@ -5,9 +5,9 @@
 // It measures, one request at a time after a warm-up: upstream lineage from endpoints
 // (depth 10) end to end over HTTP through the real handler; the same traversal as a raw
 // Cypher query over Bolt (the baseline provgraph is held to: at most 1.3x); and the
-// auditTrail of an endpoint over HTTP; then search (search.go), experiment tracking,
-// OpenLineage ingest, the MLflow comparison, the evidence package and the console in
-// headless Chromium (each alone with --only). The raw query lives here, outside the
+// auditTrail of an endpoint over HTTP; then search (search.go), the comparison with ML
+// Metadata (mlmd.go), experiment tracking, OpenLineage ingest, the MLflow comparison, the
+// evidence package and the console in headless Chromium (each alone with --only). The raw query lives here, outside the
 // store, because it is the yardstick, not part of the service.
 package main
 
@@ -35,6 +35,7 @@ import (
 
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/benchenv"
+	"github.com/provgraph/provgraph/internal/pipegraph"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -46,9 +47,21 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
-		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
+	flag.StringVar(&mlmdPython, "mlmd-python", ".data/bench-venv/bin/python", "a python with ml-metadata, for the ML Metadata comparison")
+	flag.IntVar(&mlmdEndpoints, "mlmd-endpoints", pipegraph.FullEndpoints, "endpoints of the ML Metadata comparison's pipeline graph (every other count scales with it)")
+	pipegraphFiles := flag.String("pipegraph-files", "", "write the ML Metadata comparison's pipeline graph (of --mlmd-endpoints) into this directory "+
+		"as OpenLineage NDJSON and PROV-JSON, and exit")
+	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, mlmd, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, search, mlmd, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
+	if *pipegraphFiles != "" {
+		if err := writePipegraphFiles(*pipegraphFiles, *pipegraphPrefix); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -169,6 +182,14 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ev = withRunInfo(ev, totalNodes.(int64), "evidence")
 		fmt.Print(ev)
 		return writeSection(outFile, ev, "## Load test")
+	case "mlmd":
+		m, err := mlmdBench(ctx, st, client, url, requests, warmup)
+		if err != nil {
+			return err
+		}
+		m = withRunInfo(m, totalNodes.(int64), "mlmd")
+		fmt.Print(m)
+		return writeSection(outFile, m, "## Experiment tracking")
 	case "search":
 		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
 		if err != nil {
@@ -192,6 +213,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	}
 	res = append(res, imp.results...)
 	search, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
+	if err != nil {
+		return err
+	}
+	peer, err := mlmdBench(ctx, st, client, url, requests, warmup)
 	if err != nil {
 		return err
 	}
@@ -220,7 +245,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + tracking + ol + sm + cmp + ev + console,
+		tracking: search + peer + tracking + ol + sm + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
