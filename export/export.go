@@ -49,6 +49,15 @@ const provNamespace = "urn:provgraph:"
 // qname is a node's qualified name: the pg prefix and its escaped ID.
 func qname(key string) string { return "pg:" + url.PathEscape(key) }
 
+// NodeIDOf returns the node ID a qualified name pg:<escaped ID> stands for.
+func NodeIDOf(qn string) (string, error) {
+	rest, ok := strings.CutPrefix(qn, "pg:")
+	if !ok {
+		return "", fmt.Errorf("%q is not a provgraph qualified name (pg:<ID>)", qn)
+	}
+	return url.PathUnescape(rest)
+}
+
 // isActivity tells PROV activities (jobs and runs) from entities (everything else);
 // the actors who recorded activities are their agents.
 func isActivity(k store.Kind) bool {

@@ -84,7 +84,7 @@ type ImportMark struct {
 	Source string
 	// Name is the source as people name it (a file path or URL), kept on the marker.
 	Name string
-	// BatchSize is the import's batch size; a resumed import must keep it.
+	// BatchSize is the import's batch size (kept on the marker, for people).
 	BatchSize int
 	// Batch is the batch's number, from 1; batches are committed in order.
 	Batch int64
@@ -139,10 +139,11 @@ var ErrImportRefused = errors.New("the batch was refused: a record was refused a
 
 // ImportProgress is how far an import came.
 type ImportProgress struct {
-	// Batch is the last batch committed, 0 when none was.
+	// Batch is the last batch committed, 0 when none was, and BatchSize its size.
 	Batch     int64
 	BatchSize int
-	// Items counts the items the committed batches covered.
+	// Items counts the items the committed batches covered: the first Items items of
+	// the source are recorded.
 	Items int64
 }
 

@@ -25,17 +25,17 @@ MERGE (m:` + LabelImportMarker + ` {key: $key})
     m.startedAt = datetime.transaction(), m.startedBy = $actor
 SET m._lock_ = true
 REMOVE m._lock_
-RETURN m.batch AS batch, m.batchSize AS batchSize`
+RETURN m.batch AS batch`
 
 	cypherImportAdvance = `
 MATCH (m:` + LabelImportMarker + ` {key: $key})
-SET m.batch = $batch, m.items = m.items + $items, m.nodes = m.nodes + $nodes, m.edges = m.edges + $edges,
+SET m.batch = $batch, m.batchSize = $batchSize, m.items = m.items + $items, m.nodes = m.nodes + $nodes, m.edges = m.edges + $edges,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor`
 
 	cypherImportExisting = `
 UNWIND $keys AS k
 MATCH (n:` + LabelNode + ` {key: k})
-RETURN n {.*} AS n`
+RETURN n`
 )
 
 // cypherImportNodes creates the nodes of one kind (the label is the kind's constant).
@@ -63,7 +63,7 @@ var cypherImportEdges = func() map[string]string {
 		deployment := ""
 		if t == RelDeployedTo {
 			deployment = `, r.` + propDeploymentID + ` = row.to + '#import:' + row.from, r.` + propVariant + ` = '` + DefaultVariant + `',
-    r.` + propTrafficShare + ` = 1.0, r.` + propFrom + ` = r.recordedAt`
+    r.` + propTrafficShare + ` = 1.0, r.` + propFrom + ` = coalesce(row.at, datetime.transaction())`
 		}
 		m[t] = `
 UNWIND $rows AS row
@@ -95,12 +95,10 @@ func (w importTx) record(m ImportMark, b importBatch) (importOutcome, error) {
 	if err != nil {
 		return importOutcome{}, err
 	}
-	last, size := intAt(recs[0], "batch"), intAt(recs[0], "batchSize")
+	last := intAt(recs[0], "batch")
 	switch {
 	case last >= m.Batch:
 		return importOutcome{}, errBatchCommitted
-	case int(size) != m.BatchSize:
-		return importOutcome{}, apperr.Invalid("batchSize", "this import was begun in batches of %d; resume it with the same batch size (got %d)", size, m.BatchSize)
 	case last != m.Batch-1:
 		return importOutcome{}, apperr.Invalid("batch", "batch %d follows batch %d, the last committed (got %d)", last+1, last, m.Batch)
 	}
@@ -127,7 +125,7 @@ func (w importTx) record(m ImportMark, b importBatch) (importOutcome, error) {
 			w.au.target(r.Outputs...)
 		}
 	}
-	_, err = w.run(cypherImportAdvance, "advance import marker", map[string]any{"key": key, "batch": m.Batch,
+	_, err = w.run(cypherImportAdvance, "advance import marker", map[string]any{"key": key, "batch": m.Batch, "batchSize": m.BatchSize,
 		"items": m.Items, "nodes": out.nodes, "edges": out.edges})
 	return out, err
 }
