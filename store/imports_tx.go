@@ -32,10 +32,16 @@ MATCH (m:` + LabelImportMarker + ` {key: $key})
 SET m.batch = $batch, m.batchSize = $batchSize, m.items = m.items + $items, m.nodes = m.nodes + $nodes, m.edges = m.edges + $edges,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor`
 
+	// cypherImportExisting returns the recorded nodes among the keys of node records,
+	// with their properties, and among the other ends of edge records, with their kinds.
 	cypherImportExisting = `
-UNWIND $keys AS k
+UNWIND $records AS k
 MATCH (n:` + LabelNode + ` {key: k})
-RETURN n`
+RETURN n.key AS key, n.kind AS kind, properties(n) AS props
+UNION ALL
+UNWIND $ends AS k
+MATCH (n:` + LabelNode + ` {key: k})
+RETURN n.key AS key, n.kind AS kind, null AS props`
 )
 
 // cypherImportNodes creates the nodes of one kind (the label is the kind's constant).
@@ -135,26 +141,35 @@ func (w importTx) record(m ImportMark, b importBatch) (importOutcome, error) {
 // or an edge names a node neither recorded nor in the batch, or joins kinds its type
 // does not allow.
 func (w importTx) refuseConflicts(b importBatch) error {
-	keys := map[string]bool{}
+	records, ends := map[string]bool{}, map[string]bool{}
 	for _, n := range b.nodes {
-		keys[n.rec.Key] = true
+		records[n.rec.Key] = true
 	}
 	for _, e := range b.edges {
-		keys[e.rec.From], keys[e.rec.To] = true, true
+		for _, k := range []string{e.rec.From, e.rec.To} {
+			if !records[k] {
+				ends[k] = true
+			}
+		}
 	}
-	if len(keys) == 0 {
+	if len(records)+len(ends) == 0 {
 		return nil
 	}
-	recs, err := w.run(cypherImportExisting, "read imported nodes", map[string]any{"keys": keyList(keys)})
+	recs, err := w.run(cypherImportExisting, "read imported nodes", map[string]any{"records": keyList(records), "ends": keyList(ends)})
 	if err != nil {
 		return err
 	}
 	known := map[string]Node{}
 	for _, r := range recs {
-		n, err := nodeAt(r, "n")
-		if err != nil {
-			return err
+		n := Node{}
+		if props, _ := r.Get("props"); props != nil {
+			n = nodeFromProps(props.(map[string]any))
 		}
+		key, _ := r.Get("key")
+		kind, _ := r.Get("kind")
+		n.Key, _ = key.(string)
+		k, _ := kind.(string)
+		n.Kind = Kind(k)
 		known[n.Key] = n
 	}
 	refused := &refusedRecords{nodes: map[int]error{}, edges: map[int]error{}}

@@ -46,7 +46,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, import, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -149,6 +149,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
 		return err
+	case "import":
+		im, err := importBench(ctx, st, driver, cfg.Database)
+		fmt.Print(im)
+		return err
 	case "tracking":
 		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
 		fmt.Print(tr)
@@ -207,6 +211,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	im, err := importBench(ctx, st, driver, cfg.Database)
+	if err != nil {
+		return err
+	}
 	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 	if err != nil {
 		return err
@@ -220,7 +228,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + tracking + ol + sm + cmp + ev + console,
+		tracking: search + tracking + ol + sm + im + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
