@@ -166,7 +166,7 @@ func markerOf(t *testing.T, file string) string {
 }
 
 // docExample matches the commands docs/import.md shows.
-var docExample = regexp.MustCompile("(?m)^\\s*provgraph import (.+)$")
+var docExample = regexp.MustCompile(`(?m)^\s*provgraph import (.+)$`)
 
 // The commands docs/import.md shows run as written, on files made by the real tools.
 func TestImportDocExamples(t *testing.T) {
