@@ -330,6 +330,9 @@ func checkImportProp(field, name string, v any) error {
 			default:
 				return apperr.Invalid(fmt.Sprintf("%s[%d]", field, i), "a list may hold strings, numbers and booleans (got %T)", e)
 			}
+			if i > 0 && fmt.Sprintf("%T", e) != fmt.Sprintf("%T", x[0]) {
+				return apperr.Invalid(fmt.Sprintf("%s[%d]", field, i), "the items of a list must be of one type (%T, then %T)", x[0], e)
+			}
 		}
 		return nil
 	}

@@ -178,8 +178,10 @@ func (w importTx) refuseConflicts(b importBatch) error {
 			refused.nodes[n.index] = err
 			continue
 		}
-		if _, ok := known[n.rec.Key]; !ok {
-			known[n.rec.Key] = Node{Key: n.rec.Key, Kind: n.rec.Kind, Name: n.rec.Name, Props: nodeRecordProps(n.rec)}
+		if _, ok := known[n.rec.Key]; !ok { // later records of the key are compared with this one
+			props := nodeRecordProps(n.rec)
+			props[propName] = n.rec.Name
+			known[n.rec.Key] = Node{Key: n.rec.Key, Kind: n.rec.Kind, Name: n.rec.Name, Props: props}
 		}
 	}
 	for _, e := range b.edges {
@@ -201,6 +203,11 @@ func keyList(m map[string]bool) []string {
 	return out
 }
 
+// statusProps are states a node moves through (a run's or job's status), not facts:
+// a record whose status differs from the node's (an older backup) is no conflict, and
+// the recorded status stays.
+var statusProps = map[string]bool{"status": true}
+
 // nodeConflict compares a node record with the node recorded under its key, if any.
 func nodeConflict(known map[string]Node, n NodeRecord) error {
 	have, ok := known[n.Key]
@@ -213,7 +220,9 @@ func nodeConflict(known map[string]Node, n NodeRecord) error {
 	}
 	checks := []fieldCheck{{field: "name", prop: propName, want: n.Name}}
 	for name, v := range n.Props {
-		checks = append(checks, fieldCheck{field: "props." + name, prop: name, want: v})
+		if !statusProps[name] {
+			checks = append(checks, fieldCheck{field: "props." + name, prop: name, want: v})
+		}
 	}
 	return firstConflict(have, string(n.Kind), checks)
 }
@@ -260,7 +269,12 @@ func optText(s string) any {
 
 func (w importTx) writeNodes(nodes []indexed[NodeRecord]) (int, error) {
 	byKind := map[Kind][]map[string]any{}
+	seen := map[string]bool{}
 	for _, n := range nodes {
+		if seen[n.rec.Key] { // a repeat that agreed with the first record of its key
+			continue
+		}
+		seen[n.rec.Key] = true
 		byKind[n.rec.Kind] = append(byKind[n.rec.Kind], map[string]any{"key": n.rec.Key, "name": n.rec.Name,
 			"props": nodeRecordProps(n.rec), "at": optTime(n.rec.RecordedAt), "by": optText(n.rec.RecordedBy)})
 		w.au.target(n.rec.Key)
@@ -281,7 +295,13 @@ func (w importTx) writeNodes(nodes []indexed[NodeRecord]) (int, error) {
 
 func (w importTx) writeEdges(edges []indexed[EdgeRecord]) (int, error) {
 	byType := map[string][]map[string]any{}
+	seen := map[EdgeRecord]bool{}
 	for _, e := range edges {
+		k := EdgeRecord{From: e.rec.From, To: e.rec.To, Type: e.rec.Type}
+		if seen[k] { // the same edge again (another recordedAt changes nothing)
+			continue
+		}
+		seen[k] = true
 		byType[e.rec.Type] = append(byType[e.rec.Type], map[string]any{"from": e.rec.From, "to": e.rec.To, "at": optTime(e.rec.RecordedAt)})
 		w.au.target(e.rec.From, e.rec.To)
 	}

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,20 +181,32 @@ func TestImportDocExamples(t *testing.T) {
 	files := map[string]string{"events.ndjson": events, "backup.prov.json": filepath.Join(dir, "backup.prov.json")}
 	code, _, errOut := runCLI(append([]string{"export", s.endpoint, "--output", files["backup.prov.json"]}, s.conn...)...)
 	require.Equal(t, 0, code, errOut)
+	// The URL example is served from here, the events file at its path.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/lineage/events.ndjson" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, events)
+	}))
+	t.Cleanup(srv.Close)
 	ran := 0
 	for _, m := range docExample.FindAllStringSubmatch(string(doc), -1) {
 		args := strings.Fields(m[1])
-		if strings.HasPrefix(m[1], "--format mlmd") || strings.Contains(m[1], "http") {
-			continue // the ML Metadata reader and URLs are tested where they are built
+		if strings.HasPrefix(m[1], "--format mlmd") {
+			continue // the ML Metadata reader is tested where it is built
 		}
 		for i, a := range args {
 			if f, ok := files[a]; ok {
 				args[i] = f
+			}
+			if rest, ok := strings.CutPrefix(a, "https://example.com"); ok {
+				args[i] = srv.URL + rest
 			}
 		}
 		code, out, errOut := runCLI(append(append([]string{"import"}, args...), s.conn...)...)
 		assert.Equal(t, 0, code, "provgraph import %s: %s%s", m[1], out, errOut)
 		ran++
 	}
-	assert.GreaterOrEqual(t, ran, 3, "the doc shows the openlineage, prov-json and --batch examples")
+	assert.GreaterOrEqual(t, ran, 4, "the doc shows the openlineage, prov-json, --batch and URL examples")
 }

@@ -144,6 +144,8 @@ func TestNodeAndEdgeRecords(t *testing.T) {
 		node("bad-kind", model, store.KindModelVersion, "m", nil),       // INVALID: the ID is a registered model's
 		node("conflict-name", job, store.KindTrainingJob, "other", nil), // CONFLICT with n1
 		node("bad-prop", store.EndpointKey("x-"+tk), store.KindEndpoint, "x", map[string]any{"p": map[string]any{}}),
+		node("mixed-list", store.EndpointKey("y-"+tk), store.KindEndpoint, "y", map[string]any{"p": []any{"a", int64(1)}}),
+		node("status-moved", job, store.KindTrainingJob, "train", map[string]any{"status": "InProgress"}), // a state, not a fact: no CONFLICT
 		edge("e1", job, store.RelProduced, art),
 		edge("e2", art, store.RelRegisteredAs, mv),
 		edge("e3", mv, store.RelVersionOf, model),
@@ -156,8 +158,13 @@ func TestNodeAndEdgeRecords(t *testing.T) {
 	sum, err := importer.Run(t.Context(), st, &items, options(tk, 100, false, &failures))
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"bad-kind INVALID_ARGUMENT", "conflict-name CONFLICT", "bad-prop INVALID_ARGUMENT",
-		"bad-type INVALID_ARGUMENT", "wrong-kinds CONFLICT", "missing NOT_FOUND"}, refs(failures))
-	assert.Equal(t, importer.Summary{Read: 15, Recorded: 9, Failed: 6, Batches: 1, Nodes: 5, Edges: 4}, withoutTime(sum))
+		"mixed-list INVALID_ARGUMENT", "bad-type INVALID_ARGUMENT", "wrong-kinds CONFLICT", "missing NOT_FOUND"}, refs(failures))
+	assert.Equal(t, importer.Summary{Read: 17, Recorded: 10, Failed: 7, Batches: 1, Nodes: 5, Edges: 4}, withoutTime(sum))
+	for _, f := range failures {
+		if f.Ref == "conflict-name" {
+			assert.ErrorContains(t, f.Err, `name: TrainingJob "`+job+`" was already recorded with name "train"; got "other"`)
+		}
+	}
 
 	n, err := st.NodeByID(t.Context(), "id", mv)
 	require.NoError(t, err)
