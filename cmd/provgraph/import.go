@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -66,8 +67,8 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "provgraph import: give one FILE or URL (got %d arguments)\n", fs.NArg())
 		return 2
 	}
-	if cfg.format == "" {
-		fmt.Fprintf(stderr, "provgraph import: --format is required: %s\n", strings.Join(importer.Formats, ", "))
+	if !slices.Contains(importer.Formats, cfg.format) {
+		fmt.Fprintf(stderr, "provgraph import: --format %q: must be one of %s\n", cfg.format, strings.Join(importer.Formats, ", "))
 		return 2
 	}
 	if cfg.batch < 1 || cfg.batch > store.MaxImportBatch {

@@ -210,3 +210,25 @@ func TestImportDocExamples(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, ran, 4, "the doc shows the openlineage, prov-json, --batch and URL examples")
 }
+
+// Usage errors exit 2 before anything is read; a format without a reader in this
+// build says so.
+func TestImportUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "events.ndjson"}, `--format "": must be one of openlineage, prov-json, mlmd`},
+		{[]string{"import", "--format", "csv", "events.ndjson"}, `--format "csv"`},
+		{[]string{"import", "--format", "openlineage", "--batch", "5001", "events.ndjson"}, "--batch 5001: must be between 1 and 5000"},
+		{[]string{"import", "--format", "openlineage"}, "give one FILE or URL (got 0 arguments)"},
+	} {
+		code, _, errOut := runCLI(tt.args...)
+		assert.Equal(t, 2, code, "%v", tt.args)
+		assert.Contains(t, errOut, tt.want, "%v", tt.args)
+	}
+	code, _, errOut := runCLI("import", "--format", "mlmd", "metadata.sqlite")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "this build of provgraph has no mlmd reader")
+}

@@ -282,3 +282,18 @@ func reportSize(recs []store.LineageRecord) (nodes, edges int) {
 	}
 	return nodes, edges
 }
+
+// Items is a Source of items already read (a reader that loads its source whole,
+// like one of a database, builds its items and returns Items(them)).
+func Items(items []Item) Source { s := itemList(items); return &s }
+
+type itemList []Item
+
+func (s *itemList) Next() (Item, error) {
+	if len(*s) == 0 {
+		return Item{}, io.EOF
+	}
+	it := (*s)[0]
+	*s = (*s)[1:]
+	return it, nil
+}

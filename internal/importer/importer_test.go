@@ -31,18 +31,6 @@ func events(t *testing.T, tk string, n int) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
-// slice is a list of items, as a Source.
-type slice []importer.Item
-
-func (s *slice) Next() (importer.Item, error) {
-	if len(*s) == 0 {
-		return importer.Item{}, io.EOF
-	}
-	it := (*s)[0]
-	*s = (*s)[1:]
-	return it, nil
-}
-
 func options(tk string, batch int, strict bool, failures *[]importer.Failure) importer.Options {
 	return importer.Options{Fingerprint: "test:" + tk, Name: "test " + tk, BatchSize: batch, Strict: strict, Actor: "importer-test",
 		RunsIn: importer.RunsExperiment(), OnFailure: func(f importer.Failure) { *failures = append(*failures, f) }}
@@ -135,7 +123,7 @@ func TestNodeAndEdgeRecords(t *testing.T) {
 	edge := func(ref, from, typ, to string) importer.Item {
 		return importer.Item{Ref: ref, Edge: &store.EdgeRecord{From: from, To: to, Type: typ, RecordedAt: at.Add(time.Hour)}}
 	}
-	items := slice{
+	items := []importer.Item{
 		node("n1", job, store.KindTrainingJob, "train", map[string]any{"instanceType": "ml.m5.xlarge"}),
 		node("n2", art, store.KindArtifact, "a", map[string]any{"uri": "s3://m-" + tk + "/a"}),
 		node("n3", model, store.KindRegisteredModel, "m", nil),
@@ -155,7 +143,7 @@ func TestNodeAndEdgeRecords(t *testing.T) {
 		edge("missing", store.ArtifactKey("s3://nowhere-"+tk), store.RelInputTo, job), // NOT_FOUND
 	}
 	var failures []importer.Failure
-	sum, err := importer.Run(t.Context(), st, &items, options(tk, 100, false, &failures))
+	sum, err := importer.Run(t.Context(), st, importer.Items(items), options(tk, 100, false, &failures))
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"bad-kind INVALID_ARGUMENT", "conflict-name CONFLICT", "bad-prop INVALID_ARGUMENT",
 		"mixed-list INVALID_ARGUMENT", "bad-type INVALID_ARGUMENT", "wrong-kinds CONFLICT", "missing NOT_FOUND"}, refs(failures))
@@ -198,7 +186,7 @@ func TestLimits(t *testing.T) {
 	tk := neo4jtest.Token(t)
 	var failures []importer.Failure
 	for _, n := range []int{-1, store.MaxImportBatch + 1} {
-		_, err := importer.Run(t.Context(), st, &slice{}, options(tk, n, false, &failures))
+		_, err := importer.Run(t.Context(), st, importer.Items(nil), options(tk, n, false, &failures))
 		assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err), "batch %d", n)
 	}
 	long := `{"x": "` + strings.Repeat("a", int(importer.MaxLineBytes)) + `"}`
@@ -217,9 +205,9 @@ func TestLimits(t *testing.T) {
 	for i := range store.MaxImportProps + 1 {
 		props[fmt.Sprint("p", i)] = "v"
 	}
-	items := slice{{Ref: "wide", Node: &store.NodeRecord{Key: store.EndpointKey("w-" + tk), Kind: store.KindEndpoint, Name: "w", Props: props}}}
+	items := []importer.Item{{Ref: "wide", Node: &store.NodeRecord{Key: store.EndpointKey("w-" + tk), Kind: store.KindEndpoint, Name: "w", Props: props}}}
 	failures = nil
-	_, err = importer.Run(t.Context(), st, &items, options(tk, 10, false, &failures))
+	_, err = importer.Run(t.Context(), st, importer.Items(items), options(tk, 10, false, &failures))
 	require.NoError(t, err)
 	require.Len(t, failures, 1)
 	assert.ErrorContains(t, failures[0].Err, "at most 100")
