@@ -49,13 +49,47 @@ const provNamespace = "urn:provgraph:"
 // qname is a node's qualified name: the pg prefix and its escaped ID.
 func qname(key string) string { return "pg:" + url.PathEscape(key) }
 
+// NodeIDOf returns the node ID a qualified name pg:<escaped ID> stands for.
+func NodeIDOf(qn string) (string, error) {
+	rest, ok := strings.CutPrefix(qn, "pg:")
+	if !ok {
+		return "", fmt.Errorf("%q is not a provgraph qualified name (pg:<ID>)", qn)
+	}
+	return url.PathUnescape(rest)
+}
+
 // isActivity tells PROV activities (jobs and runs) from entities (everything else);
 // the actors who recorded activities are their agents.
 func isActivity(k store.Kind) bool {
 	return k == store.KindTrainingJob || k == store.KindProcessingJob || k == store.KindRun
 }
 
-func provJSON(l store.Lineage) ([]byte, error) {
+// ProvProps are the node properties a PROV-JSON export carries as pg:<name>
+// attributes, besides the ID, kind, name, times and recorder every node gets.
+var ProvProps = []string{"uri", "digest", "versionId", "version", "source", "instanceType", "codeVersion", "status"}
+
+// PROV-JSON attributes provgraph adds to the standard ones (see docs/import.md).
+const (
+	// ProvAttrID is a node's ID.
+	ProvAttrID = "pg:id"
+	// ProvAttrRecordedAt and ProvAttrRecordedBy say when and by whom a node (or, for
+	// ProvAttrRecordedAt, an edge) was first recorded.
+	ProvAttrRecordedAt = "pg:recordedAt"
+	ProvAttrRecordedBy = "pg:recordedBy"
+	// ProvKindPrefix starts the prov:type of nodes: pgkind:<Kind>.
+	ProvKindPrefix = "pgkind:"
+	// ProvRegistration and ProvDeployment are the prov:type of the wasDerivedFrom
+	// relations that stand for REGISTERED_AS and DEPLOYED_TO edges.
+	ProvRegistration = "pgkind:Registration"
+	ProvDeployment   = "pgkind:Deployment"
+)
+
+func provJSON(l store.Lineage) ([]byte, error) { return ProvJSONWithEdgeTimes(l, nil) }
+
+// ProvJSONWithEdgeTimes renders l as PROV-JSON, with each edge's recordedAt from
+// edgeTimes when it is there (store.EdgeTimes), so that importing the document keeps
+// the times lineage as of a time depends on.
+func ProvJSONWithEdgeTimes(l store.Lineage, edgeTimes map[store.Edge]time.Time) ([]byte, error) {
 	doc := map[string]any{
 		"prefix": map[string]string{"pg": provNamespace, "pgkind": provNamespace + "kind:", "pgagent": provNamespace + "agent:"},
 	}
@@ -69,11 +103,17 @@ func provJSON(l store.Lineage) ([]byte, error) {
 	agents := map[string]bool{}
 	for _, n := range l.Nodes {
 		attrs := map[string]any{
-			"prov:type":  "pgkind:" + string(n.Kind),
+			"prov:type":  ProvKindPrefix + string(n.Kind),
 			"prov:label": n.Name,
-			"pg:id":      n.Key,
+			ProvAttrID:   n.Key,
 		}
-		for _, p := range []string{"uri", "digest", "versionId", "version", "source", "instanceType", "codeVersion", "status"} {
+		if !n.RecordedAt.IsZero() {
+			attrs[ProvAttrRecordedAt] = n.RecordedAt.UTC().Format(time.RFC3339Nano)
+		}
+		if n.RecordedBy != "" {
+			attrs[ProvAttrRecordedBy] = n.RecordedBy
+		}
+		for _, p := range ProvProps {
 			if v, ok := n.Props[p]; ok && v != nil {
 				attrs["pg:"+p] = v
 			}
@@ -100,19 +140,14 @@ func provJSON(l store.Lineage) ([]byte, error) {
 		add("agent", a, map[string]any{"prov:label": name})
 	}
 	for i, e := range l.Edges {
-		id := fmt.Sprintf("_:e%d", i+1)
-		switch e.Type {
-		case store.RelInputTo:
-			add("used", id, map[string]any{"prov:activity": qname(e.To), "prov:entity": qname(e.From)})
-		case store.RelProduced:
-			add("wasGeneratedBy", id, map[string]any{"prov:entity": qname(e.To), "prov:activity": qname(e.From)})
-		case store.RelRegisteredAs:
-			add("wasDerivedFrom", id, map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": "pgkind:Registration"})
-		case store.RelDeployedTo:
-			add("wasDerivedFrom", id, map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": "pgkind:Deployment"})
-		case store.RelVersionOf:
-			add("specializationOf", id, map[string]any{"prov:specificEntity": qname(e.From), "prov:generalEntity": qname(e.To)})
+		section, attrs := provRelation(e)
+		if section == "" {
+			continue
 		}
+		if t, ok := edgeTimes[e]; ok {
+			attrs[ProvAttrRecordedAt] = t.UTC().Format(time.RFC3339Nano)
+		}
+		add(section, fmt.Sprintf("_:e%d", i+1), attrs)
 	}
 	for k, v := range sections {
 		doc[k] = v
@@ -125,6 +160,23 @@ func provJSON(l store.Lineage) ([]byte, error) {
 		return nil, fmt.Errorf("encode PROV-JSON: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// provRelation is the PROV relation an edge stands for: its section and attributes.
+func provRelation(e store.Edge) (string, map[string]any) {
+	switch e.Type {
+	case store.RelInputTo:
+		return "used", map[string]any{"prov:activity": qname(e.To), "prov:entity": qname(e.From)}
+	case store.RelProduced:
+		return "wasGeneratedBy", map[string]any{"prov:entity": qname(e.To), "prov:activity": qname(e.From)}
+	case store.RelRegisteredAs:
+		return "wasDerivedFrom", map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": ProvRegistration}
+	case store.RelDeployedTo:
+		return "wasDerivedFrom", map[string]any{"prov:generatedEntity": qname(e.To), "prov:usedEntity": qname(e.From), "prov:type": ProvDeployment}
+	case store.RelVersionOf:
+		return "specializationOf", map[string]any{"prov:specificEntity": qname(e.From), "prov:generalEntity": qname(e.To)}
+	}
+	return "", nil
 }
 
 // shapes gives each kind a recognisable DOT shape.

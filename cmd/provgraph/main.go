@@ -3,6 +3,7 @@
 //	provgraph serve     run the GraphQL service (see provgraph serve --help)
 //	provgraph trace     print the provenance cone of nodes
 //	provgraph export    the same as a PROV-JSON, DOT, Mermaid or SVG document
+//	provgraph import    bring in OpenLineage NDJSON, a PROV-JSON export or an ML Metadata database
 //	provgraph evidence  write the evidence package of an endpoint or model version
 //	provgraph seed      build a synthetic graph for benchmarks
 //	provgraph token     create, revoke and list API tokens
@@ -28,6 +29,7 @@ Commands:
   serve     run the GraphQL service (the console at /, GraphiQL at /graphiql, POST /graphql, /healthz, /readyz, /metrics)
   trace     print the provenance cone of nodes (provgraph trace endpoint:fraud-prod)
   export    the same as W3C PROV-JSON, Graphviz DOT, Mermaid or SVG (--format)
+  import    bring in lineage from elsewhere (provgraph import --format openlineage events.ndjson; also prov-json, mlmd)
   evidence  write an auditor's evidence package (provgraph evidence endpoint:fraud-prod --at 2026-03-14T09:30:00Z -o evidence.zip)
   seed      build a synthetic provenance graph (provgraph seed --nodes 1000000)
   token     create, revoke and list API tokens (provgraph token create --name ci --role writer)
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "trace", "export":
 		return trace(args[0], args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
 	case "evidence":
 		return evidenceCmd(args[1:], stdout, stderr)
 	case "seed":

@@ -166,6 +166,18 @@ func runTrace(ctx context.Context, cfg *traceConfig, q store.LineageQuery, out i
 		return writeText(out, l)
 	case "json":
 		return writeJSON(out, l)
+	case "prov":
+		// Edge times make the export a backup `provgraph import` restores as of any time.
+		times, err := st.EdgeTimes(ctx, l.Edges)
+		if err != nil {
+			return err
+		}
+		doc, err := export.ProvJSONWithEdgeTimes(l, times)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(doc)
+		return err
 	}
 	doc, err := export.Render(l, map[string]export.Format{"prov": export.ProvJSON, "dot": export.DOT, "mermaid": export.Mermaid, "svg": export.SVG}[cfg.format])
 	if err != nil {

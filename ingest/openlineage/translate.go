@@ -234,3 +234,11 @@ func inEventTerms(ev Event, err error) error {
 	}
 	return apperr.WithField(err, e.Field, eventField(ev, e.Field))
 }
+
+// RunsExperiment is the experiment runs reported by events are recorded in (created
+// on the first one), for callers that record events themselves (provgraph import).
+func RunsExperiment() store.ExperimentInput { return experiment }
+
+// InEventTerms returns a store error about the report an event was translated into
+// with its field renamed to the event's field it concerns ("inputs[0].facets...").
+func InEventTerms(ev Event, err error) error { return inEventTerms(ev, err) }

@@ -52,7 +52,7 @@ func main() {
 	pipegraphFiles := flag.String("pipegraph-files", "", "write the ML Metadata comparison's pipeline graph (of --mlmd-endpoints) into this directory "+
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, mlmd, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, mlmd, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
@@ -162,6 +162,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
 		return err
+	case "import":
+		im, err := importBench(ctx, st, driver, cfg.Database)
+		fmt.Print(im)
+		return err
 	case "tracking":
 		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
 		fmt.Print(tr)
@@ -232,6 +236,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	im, err := importBench(ctx, st, driver, cfg.Database)
+	if err != nil {
+		return err
+	}
 	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
 	if err != nil {
 		return err
@@ -245,7 +253,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + peer + tracking + ol + sm + cmp + ev + console,
+		tracking: search + peer + tracking + ol + sm + im + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
