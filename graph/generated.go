@@ -4887,7 +4887,8 @@ type Mutation {
   recorded before with the same content is a no-op (` + "`" + `created: false` + "`" + `); one with other
   content is a ` + "`" + `CONFLICT` + "`" + `. A model version is identified here by its model and source:
   the newest version registered from that source with equal content is returned
-  (` + "`" + `created: false` + "`" + `), one with other content is a ` + "`" + `CONFLICT` + "`" + `. The batch is one audit entry.
+  (` + "`" + `created: false` + "`" + `), one with other content is a ` + "`" + `CONFLICT` + "`" + `. Each element appends the
+  audit entry its single mutation would.
   """
   recordPipeline("What to record." input: RecordPipelineInput!): RecordPipelinePayload! @hasRole(role: WRITER)
 

@@ -198,19 +198,44 @@ func TestRecordPipelineIsBounded(t *testing.T) {
 	assert.Len(t, get(out, "recordPipeline", "datasetVersions"), store.MaxPipelineObjects)
 }
 
-// A call is one audit entry, with the caller as actor and the elements as targets.
-func TestRecordPipelineAppendsOneAuditEntry(t *testing.T) {
+// Each element of a call appends the audit entry its single mutation would, with the
+// caller as actor, and the chain still verifies.
+func TestRecordPipelineAuditsEachElement(t *testing.T) {
 	t.Parallel()
 	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
 	tk := neo4jtest.Token(t)
 	writer := authtest.NewToken(t, st, auth.RoleWriter)
 	h := writer.Handler(newBareHandler(t, server.Options{Store: st}))
-	mustDo(t, h, recordPipeline, map[string]any{"input": pipelineInput(tk, 2)})
-	page, err := st.AuditEntriesAbout(context.Background(), store.AuditLogQuery{About: []string{"job:" + tk + ":train-1"}, First: 10})
+	before, err := st.VerifyAuditLog(context.Background(), nil, nil)
 	require.NoError(t, err)
-	require.Len(t, page.Entries, 1)
-	e := page.Entries[0]
-	assert.Equal(t, writer.Actor, e.Actor)
-	assert.Equal(t, store.ActionPipelineRecord, e.Action)
-	assert.Subset(t, e.Targets, []string{"job:" + tk + ":join", "artifact:s3://" + tk + "-models/m1/model.tar.gz", "model:" + tk + "-fraud/1", "endpoint:" + tk + "-prod"})
+	mustDo(t, h, recordPipeline, map[string]any{"input": pipelineInput(tk, 2)})
+	lake, models := "s3://"+tk+"-lake", "s3://"+tk+"-models"
+	want := []struct {
+		about, action string
+		targets       []string
+	}{
+		{"datasetVersion:" + lake + ":raw/b#sha256:bb", store.ActionDatasetVersionRegister, []string{"datasetVersion:" + lake + ":raw/b#sha256:bb", "dataset:" + lake + ":raw/b"}},
+		{"job:" + tk + ":join", store.ActionProcessingJobRecord, []string{"job:" + tk + ":join", "datasetVersion:" + lake + ":raw/a#sha256:aa",
+			"datasetVersion:" + lake + ":raw/b#sha256:bb", "datasetVersion:" + lake + ":features#sha256:ff"}},
+		{"job:" + tk + ":train-1", store.ActionTrainingJobRecord, []string{"job:" + tk + ":train-1", "artifact:" + models + "/m1/model.tar.gz", "datasetVersion:" + lake + ":features#sha256:ff"}},
+		{"model:" + tk + "-fraud/1", store.ActionModelVersionRegister, []string{"model:" + tk + "-fraud", "model:" + tk + "-fraud/1", "artifact:" + models + "/m0/model.tar.gz", "job:" + tk + ":train-0"}},
+		{"endpoint:" + tk + "-prod", store.ActionModelVersionDeploy, []string{"endpoint:" + tk + "-prod", "model:" + tk + "-fraud/1"}},
+	}
+	for _, w := range want {
+		page, err := st.AuditEntriesAbout(context.Background(), store.AuditLogQuery{About: []string{w.about}, First: 10})
+		require.NoError(t, err)
+		var found bool
+		for _, e := range page.Entries {
+			if e.Action == w.action {
+				found = true
+				assert.Equal(t, writer.Actor, e.Actor)
+				assert.Equal(t, w.targets, e.Targets, w.about)
+			}
+		}
+		assert.True(t, found, "an entry %s about %s", w.action, w.about)
+	}
+	after, err := st.VerifyAuditLog(context.Background(), nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, after.FirstBreak, "the chain verifies")
+	assert.Equal(t, int64(3+1+2+1+1), after.Head-before.Head, "one entry per element")
 }

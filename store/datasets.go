@@ -82,7 +82,6 @@ FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE v.` + createdFlag 
 FOREACH (_ IN CASE WHEN coalesce(row.lock, true) AND NOT created THEN [1] ELSE [] END | SET v._lock_ = true REMOVE v._lock_)
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))`
 
-
 // datasetVersionRef is a dataset version as the surfaces that record many per report
 // name it: its dataset (namespace and name), where it lives, and its version within
 // the dataset. It is the one place such a version's IDs and its row for

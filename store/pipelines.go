@@ -23,20 +23,6 @@ import (
 // before it on its endpoint) take the steps of their single writes, a few statements
 // each, which is why a batch holds fewer of them.
 
-// Limits on one RecordPipeline call (docs/limits.md).
-const (
-	// MaxPipelineObjects is the most elements one call records, all lists together.
-	MaxPipelineObjects = 1000
-	// MaxPipelineModelVersions is the most model versions one call registers.
-	MaxPipelineModelVersions = 100
-	// MaxPipelineDeployments is the most deployments one call makes.
-	MaxPipelineDeployments = 100
-)
-
-// ActionPipelineRecord is the audit action of a RecordPipeline call: one entry per
-// call, like every transaction.
-const ActionPipelineRecord = "pipeline.record"
-
 // PipelineInput is what one RecordPipeline call records. The lists are recorded in
 // this order, so an element may refer to what an earlier list records.
 type PipelineInput struct {
@@ -105,7 +91,9 @@ func (s *Store) RecordPipeline(ctx context.Context, actor string, in PipelineInp
 	if err != nil {
 		return PipelineRecord{}, err
 	}
-	return write(ctx, s, actor, ActionPipelineRecord, func(tx neo4j.ManagedTransaction, au *audit) (PipelineRecord, error) {
+	// The call appends one audit entry per element (audit.entry), each with the action
+	// and targets of its single write, so the call has no action of its own.
+	return write(ctx, s, actor, "", func(tx neo4j.ManagedTransaction, au *audit) (PipelineRecord, error) {
 		return pipelineTx{ctx: ctx, tx: tx, actor: actor, au: au}.record(p)
 	})
 }
@@ -240,6 +228,13 @@ type pipelineTx struct {
 	au    *audit
 }
 
+// audit adds the entry of one element: its single write's action and targets.
+func (w pipelineTx) audit(action string, targets ...string) {
+	var sub audit
+	sub.target(targets...)
+	w.au.entry(action, &sub)
+}
+
 // record writes the checked batch p, list after list.
 func (w pipelineTx) record(p pipelinePlan) (PipelineRecord, error) {
 	var out PipelineRecord
@@ -248,8 +243,14 @@ func (w pipelineTx) record(p pipelinePlan) (PipelineRecord, error) {
 		return out, err
 	}
 	for i, plan := range p.datasetVersions {
-		w.au.target(plan.key, plan.datasetKey)
+		w.audit(ActionDatasetVersionRegister, plan.key, plan.datasetKey)
 		out.DatasetVersions = append(out.DatasetVersions, Recorded{nodes[i], created[i]})
+	}
+	for _, j := range p.processingJobs {
+		w.audit(ActionProcessingJobRecord, append(append([]string{j.key}, j.in.Inputs...), j.in.Outputs...)...)
+	}
+	for _, j := range p.trainingJobs {
+		w.audit(ActionTrainingJobRecord, append([]string{j.key, j.artifactKey}, j.in.Inputs...)...)
 	}
 	if err := w.checkJobReferences(p); err != nil {
 		return out, err
@@ -272,10 +273,12 @@ func (w pipelineTx) record(p pipelinePlan) (PipelineRecord, error) {
 		if d.ModelVersionIndex != nil {
 			d.ModelVersion = out.ModelVersions[*d.ModelVersionIndex].Node.Key
 		}
-		res, err := deployTx(w.ctx, w.tx, w.actor, w.au, d.DeploymentInput)
+		var sub audit
+		res, err := deployTx(w.ctx, w.tx, w.actor, &sub, d.DeploymentInput)
 		if err != nil {
 			return out, apperr.WithFieldPrefix(err, elem("deployments", i))
 		}
+		w.au.entry(ActionModelVersionDeploy, &sub)
 		out.Deployments = append(out.Deployments, RecordedDeployment{res.dep, res.replaced, res.created})
 	}
 	return out, nil
@@ -297,15 +300,6 @@ func (w pipelineTx) checkJobReferences(p pipelinePlan) error {
 	}
 	for i, j := range p.trainingJobs {
 		add(elem("trainingJobs", i), "inputs", j.in.Inputs)
-	}
-	for _, j := range p.processingJobs {
-		w.au.target(j.key)
-		w.au.target(j.in.Inputs...)
-		w.au.target(j.in.Outputs...)
-	}
-	for _, j := range p.trainingJobs {
-		w.au.target(j.key, j.artifactKey)
-		w.au.target(j.in.Inputs...)
 	}
 	return checkNodesExist(w.ctx, w.tx, ids, func(i int) string { return fields[i] })
 }
@@ -492,17 +486,19 @@ func (w pipelineTx) registerModelVersions(plans []modelVersionWrite) ([]Recorded
 	out := make([]Recorded, len(plans))
 	for i, p := range plans {
 		if found[i] != nil {
-			w.au.target(RegisteredModelKey(p.in.Model), found[i].Key)
+			w.audit(ActionModelVersionRegister, RegisteredModelKey(p.in.Model), found[i].Key, p.artifactKey)
 			out[i] = Recorded{*found[i], false}
 			if err := p.conflict(*found[i]); err != nil {
 				return nil, apperr.WithFieldPrefix(err, elem("modelVersions", i))
 			}
 			continue
 		}
-		v, err := registerModelVersionTx(w.ctx, w.tx, w.actor, w.au, p)
+		var sub audit
+		v, err := registerModelVersionTx(w.ctx, w.tx, w.actor, &sub, p)
 		if err != nil {
 			return nil, apperr.WithFieldPrefix(err, elem("modelVersions", i))
 		}
+		w.au.entry(ActionModelVersionRegister, &sub)
 		out[i] = Recorded{v, true}
 	}
 	return out, nil

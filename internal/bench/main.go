@@ -46,8 +46,8 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
-		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
+	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, search, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -86,6 +86,9 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	defer st.Close(ctx)
+	if only == "batch" {
+		return batchOnly(ctx, st, outFile)
+	}
 	pipelines := nodes / store.SeedNodesPerPipeline
 	start := time.Now()
 	seeded, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
