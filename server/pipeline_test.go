@@ -140,6 +140,9 @@ func TestRecordPipelineIsAllOrNothing(t *testing.T) {
 		{"an element given twice", func(in map[string]any) {
 			in["datasetVersions"] = append(in["datasetVersions"].([]any), in["datasetVersions"].([]any)[0])
 		}, "INVALID_ARGUMENT", "input.datasetVersions[3]"},
+		{"a model version given twice", func(in map[string]any) {
+			in["modelVersions"] = append(in["modelVersions"].([]any), in["modelVersions"].([]any)[0])
+		}, "INVALID_ARGUMENT", "input.modelVersions[1]"},
 		{"nothing to record", func(in map[string]any) {
 			clear(in)
 		}, "INVALID_ARGUMENT", "input"},

@@ -141,11 +141,19 @@ func planPipeline(actor string, in PipelineInput) (pipelinePlan, error) {
 	if err := p.planJobs(in, claim); err != nil {
 		return pipelinePlan{}, err
 	}
+	registered := map[[2]string]int{} // model and artifact -> the element registering it
 	for i, mv := range in.ModelVersions {
 		w, err := checkModelVersionInput(actor, mv)
 		if err != nil {
 			return pipelinePlan{}, apperr.WithFieldPrefix(err, elem("modelVersions", i))
 		}
+		// A version is identified here by its model and source (see registerModelVersions).
+		id := [2]string{w.in.Model, w.artifactKey}
+		if j, dup := registered[id]; dup {
+			return pipelinePlan{}, apperr.Invalid(elem("modelVersions", i), "registers model %q from %q, as modelVersions[%d] does; give each element once",
+				truncateForMessage(w.in.Model), truncateForMessage(w.in.Source), j)
+		}
+		registered[id] = i
 		p.modelVersions = append(p.modelVersions, w)
 	}
 	for i, d := range in.Deployments {

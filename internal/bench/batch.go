@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +63,12 @@ func batchOnly(ctx context.Context, st *store.Store, outFile string) error {
 	if err != nil {
 		return err
 	}
-	section = withRunInfo(section, 0, "batch")
+	heading, rest, _ := strings.Cut(strings.TrimPrefix(section, "\n"), "\n")
+	load, _ := os.ReadFile("/proc/loadavg")
+	section = fmt.Sprintf("\n%s\n\n- Run: %s on %s, %d cores, %s RAM, load average %s at the end; on the database as it was, "+
+		"unseeded (a fresh one for these numbers); `go run ./internal/bench --only batch`\n%s",
+		heading, time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(),
+		strings.Join(strings.Fields(string(load))[:3], " "), rest)
 	fmt.Print(section)
 	return writeSection(outFile, section, "## Experiment tracking")
 }
@@ -203,7 +209,7 @@ func batchBench(client *http.Client, url string) (string, error) {
 		"%d clients record training jobs (2 inputs, a model artifact and a hyper-parameter each) over HTTP: with `recordPipeline`, "+
 		"%d calls per client per round, each call %d new dataset versions and %d training jobs reading 2 of them; with "+
 		"`recordTrainingJob`, %d requests per client per round, one job each. The two alternate, round by round, in the same run "+
-		"(one warm-up call per client went first). A job counts when the answer says it was created. Target ≥ 2,000 training jobs/s "+
+		"(a warm-up round went first). A job counts when the answer says it was created. Target ≥ 2,000 training jobs/s "+
 		"with 4 clients.\n\n| round | mutation | jobs | time | jobs/s |\n|---|---|---|---|---|\n",
 		batchClients, batchCallsPerRun, batchVersions, batchJobs, batchSinglePerRun)
 	var batchJobsAll, singleJobsAll int
