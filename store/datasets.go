@@ -60,17 +60,22 @@ RETURN n, created`
 	return m
 }()
 
-// mergeDatasetVersionRows merges datasets and dataset versions from $rows (datasetKey,
-// key, name, namespace, uri, version, versionId; sorted by key so concurrent writers
-// lock in one order) with the properties RegisterDatasetVersion gives them, write-locks
-// each version, and leaves v and created for the caller's RETURN. The ingest
-// surfaces, which record many versions per event, share it.
-const mergeDatasetVersionRows = `
+// mergeDatasetsOfRows merges the dataset of each of $rows (datasetKey, name,
+// namespace, uri), the first step of recording its version.
+const mergeDatasetsOfRows = `
 UNWIND $rows AS row
 MERGE (d:` + LabelNode + ` {key: row.datasetKey})
   ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
     d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
     d.recordedAt = datetime.transaction(), d.recordedBy = $actor
+`
+
+// mergeDatasetVersionRows merges datasets and dataset versions from $rows (datasetKey,
+// key, name, namespace, uri, version, versionId; sorted by key so concurrent writers
+// lock in one order) with the properties RegisterDatasetVersion gives them, write-locks
+// each version, and leaves v and created for the caller's RETURN. The ingest
+// surfaces, which record many versions per event, share it.
+const mergeDatasetVersionRows = mergeDatasetsOfRows + `
 MERGE (v:` + LabelNode + ` {key: row.key})
   ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
     v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
@@ -113,12 +118,7 @@ func (v datasetVersionRef) row() map[string]any {
 // key, name, namespace, uri, props; sorted by key so concurrent writers lock in one
 // order) and their datasets, and returns each version with created telling whether
 // this statement made it.
-const cypherRegisterDatasetVersions = `
-UNWIND $rows AS row
-MERGE (d:` + LabelNode + ` {key: row.datasetKey})
-  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
-    d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
-    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
+const cypherRegisterDatasetVersions = mergeDatasetsOfRows + `
 MERGE (v:` + LabelNode + ` {key: row.key})
   ON CREATE SET v:` + string(KindDatasetVersion) + `, v += row.props,
     v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -42,9 +43,14 @@ const benchRecordTrainingJob = `mutation($input: RecordTrainingJobInput!) {
   recordTrainingJob(input: $input) { created }
 }`
 
-// batchOnly serves the API on the store and runs the batch section alone, writing it
-// into outFile.
-func batchOnly(ctx context.Context, st *store.Store, outFile string) error {
+// batchOnly serves the API on the benchmark's database, unseeded, and runs the batch
+// section alone, writing it into outFile.
+func batchOnly(ctx context.Context, outFile string) error {
+	st, _, err := benchenv.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -60,7 +60,11 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*nodes, *requests, *warmup, *out); err != nil {
+	section := run
+	if only == "batch" {
+		section = func(_, _, _ int, out string) error { return batchOnly(context.Background(), out) }
+	}
+	if err := section(*nodes, *requests, *warmup, *out); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -86,9 +90,6 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	defer st.Close(ctx)
-	if only == "batch" {
-		return batchOnly(ctx, st, outFile)
-	}
 	pipelines := nodes / store.SeedNodesPerPipeline
 	start := time.Now()
 	seeded, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
