@@ -388,6 +388,7 @@ type ComplexityRoot struct {
 		DeployModelVersion     func(childComplexity int, input model.DeployModelVersionInput) int
 		LogRun                 func(childComplexity int, input model.LogRunInput) int
 		LogRunIo               func(childComplexity int, input model.LogRunIOInput) int
+		RecordPipeline         func(childComplexity int, input model.RecordPipelineInput) int
 		RecordProcessingJob    func(childComplexity int, input model.RecordProcessingJobInput) int
 		RecordTrainingJob      func(childComplexity int, input model.RecordTrainingJobInput) int
 		RegisterDatasetVersion func(childComplexity int, input model.RegisterDatasetVersionInput) int
@@ -417,6 +418,11 @@ type ComplexityRoot struct {
 	Parameter struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	PipelineModelVersion struct {
+		Created      func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
 	}
 
 	ProcessingJob struct {
@@ -457,6 +463,14 @@ type ComplexityRoot struct {
 		ServedAt         func(childComplexity int, endpoint string, at *time.Time) int
 		VerifyAuditLog   func(childComplexity int, from *int64, to *int64) int
 		Viewer           func(childComplexity int) int
+	}
+
+	RecordPipelinePayload struct {
+		DatasetVersions func(childComplexity int) int
+		Deployments     func(childComplexity int) int
+		ModelVersions   func(childComplexity int) int
+		ProcessingJobs  func(childComplexity int) int
+		TrainingJobs    func(childComplexity int) int
 	}
 
 	RecordProcessingJobPayload struct {
@@ -661,6 +675,7 @@ type MutationResolver interface {
 	LogRun(ctx context.Context, input model.LogRunInput) (*model.RunPayload, error)
 	LogRunIo(ctx context.Context, input model.LogRunIOInput) (*model.RunPayload, error)
 	DeployModelVersion(ctx context.Context, input model.DeployModelVersionInput) (*model.DeployModelVersionPayload, error)
+	RecordPipeline(ctx context.Context, input model.RecordPipelineInput) (*model.RecordPipelinePayload, error)
 	SetApprovalStatus(ctx context.Context, input model.SetApprovalStatusInput) (*model.SetApprovalStatusPayload, error)
 	SetModelAlias(ctx context.Context, input model.SetModelAliasInput) (*model.SetModelAliasPayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
@@ -2106,6 +2121,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogRunIo(childComplexity, args["input"].(model.LogRunIOInput)), true
+	case "Mutation.recordPipeline":
+		if e.ComplexityRoot.Mutation.RecordPipeline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordPipeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordPipeline(childComplexity, args["input"].(model.RecordPipelineInput)), true
 	case "Mutation.recordProcessingJob":
 		if e.ComplexityRoot.Mutation.RecordProcessingJob == nil {
 			break
@@ -2294,6 +2320,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Parameter.Value(childComplexity), true
+
+	case "PipelineModelVersion.created":
+		if e.ComplexityRoot.PipelineModelVersion.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineModelVersion.Created(childComplexity), true
+	case "PipelineModelVersion.modelVersion":
+		if e.ComplexityRoot.PipelineModelVersion.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineModelVersion.ModelVersion(childComplexity), true
 
 	case "ProcessingJob.codeVersion":
 		if e.ComplexityRoot.ProcessingJob.CodeVersion == nil {
@@ -2596,6 +2635,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RecordPipelinePayload.datasetVersions":
+		if e.ComplexityRoot.RecordPipelinePayload.DatasetVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordPipelinePayload.DatasetVersions(childComplexity), true
+	case "RecordPipelinePayload.deployments":
+		if e.ComplexityRoot.RecordPipelinePayload.Deployments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordPipelinePayload.Deployments(childComplexity), true
+	case "RecordPipelinePayload.modelVersions":
+		if e.ComplexityRoot.RecordPipelinePayload.ModelVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordPipelinePayload.ModelVersions(childComplexity), true
+	case "RecordPipelinePayload.processingJobs":
+		if e.ComplexityRoot.RecordPipelinePayload.ProcessingJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordPipelinePayload.ProcessingJobs(childComplexity), true
+	case "RecordPipelinePayload.trainingJobs":
+		if e.ComplexityRoot.RecordPipelinePayload.TrainingJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordPipelinePayload.TrainingJobs(childComplexity), true
 
 	case "RecordProcessingJobPayload.created":
 		if e.ComplexityRoot.RecordProcessingJobPayload.Created == nil {
@@ -3231,6 +3301,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MetricSeriesInput", ec.unmarshalInputMetricSeriesInput),
 			graphql.NewInputUnmarshaler("ModelMetricInput", ec.unmarshalInputModelMetricInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
+			graphql.NewInputUnmarshaler("PipelineDeploymentInput", ec.unmarshalInputPipelineDeploymentInput),
+			graphql.NewInputUnmarshaler("RecordPipelineInput", ec.unmarshalInputRecordPipelineInput),
 			graphql.NewInputUnmarshaler("RecordProcessingJobInput", ec.unmarshalInputRecordProcessingJobInput),
 			graphql.NewInputUnmarshaler("RecordTrainingJobInput", ec.unmarshalInputRecordTrainingJobInput),
 			graphql.NewInputUnmarshaler("RegisterDatasetVersionInput", ec.unmarshalInputRegisterDatasetVersionInput),
@@ -4799,6 +4871,28 @@ type Mutation {
   deployModelVersion("The deployment to make." input: DeployModelVersionInput!): DeployModelVersionPayload! @hasRole(role: WRITER)
 
   """
+  Record a pipeline's dataset versions, processing and training jobs, model versions and
+  deployments in one transaction: all of it or, when any element is refused, nothing.
+  At most 1,000 objects in all per call, of which at most 100 model versions and 100
+  deployments (docs/limits.md).
+
+  Each element follows the rules of its single mutation (` + "`" + `registerDatasetVersion` + "`" + `,
+  ` + "`" + `recordProcessingJob` + "`" + `, ` + "`" + `recordTrainingJob` + "`" + `, ` + "`" + `registerModelVersion` + "`" + `,
+  ` + "`" + `deployModelVersion` + "`" + `), and an error names the element, e.g.
+  ` + "`" + `input.trainingJobs[3].inputs[0]` + "`" + `. The lists are recorded in this order — dataset
+  versions, processing jobs, training jobs, model versions, deployments — so an element
+  may refer to what an earlier list records: a job may read a dataset version of this
+  batch, a model version may come from the artifact of a training job of this batch, a
+  deployment may deploy one of its model versions (` + "`" + `modelVersionIndex` + "`" + `). An element
+  recorded before with the same content is a no-op (` + "`" + `created: false` + "`" + `); one with other
+  content is a ` + "`" + `CONFLICT` + "`" + `. A model version is identified here by its model and source:
+  the newest version registered from that source with equal content is returned
+  (` + "`" + `created: false` + "`" + `), one with other content is a ` + "`" + `CONFLICT` + "`" + `. Each element appends the
+  audit entry its single mutation would.
+  """
+  recordPipeline("What to record." input: RecordPipelineInput!): RecordPipelinePayload! @hasRole(role: WRITER)
+
+  """
   Record an approval decision on a model version (actor, time, comment). Every change
   is kept; setting the status the version already has is a ` + "`" + `CONFLICT` + "`" + `. Approvals need
   the ` + "`" + `ADMIN` + "`" + ` role.
@@ -5052,6 +5146,56 @@ type DeployModelVersionPayload {
   replaced: Deployment
   "False when the same model version already served the variant with the same share."
   created: Boolean!
+}
+
+"What one ` + "`" + `recordPipeline` + "`" + ` call records; every list may be omitted or empty, not all of them."
+input RecordPipelineInput {
+  "Dataset versions to register (as ` + "`" + `registerDatasetVersion` + "`" + `)."
+  datasetVersions: [RegisterDatasetVersionInput!]
+  "Processing jobs to record (as ` + "`" + `recordProcessingJob` + "`" + `); they may read and write this call's dataset versions."
+  processingJobs: [RecordProcessingJobInput!]
+  "Training jobs to record (as ` + "`" + `recordTrainingJob` + "`" + `); they may read this call's dataset versions."
+  trainingJobs: [RecordTrainingJobInput!]
+  "Model versions to register (as ` + "`" + `registerModelVersion` + "`" + `); ` + "`" + `producedBy` + "`" + ` may name a training job of this call."
+  modelVersions: [RegisterModelVersionInput!]
+  "Deployments to make (as ` + "`" + `deployModelVersion` + "`" + `), in order."
+  deployments: [PipelineDeploymentInput!]
+}
+
+"A deployment in a ` + "`" + `recordPipeline` + "`" + ` call: give exactly one of ` + "`" + `modelVersion` + "`" + ` and ` + "`" + `modelVersionIndex` + "`" + `."
+input PipelineDeploymentInput {
+  "The endpoint's name; it is created on first use."
+  endpoint: String!
+  "The ID of a model version recorded before, e.g. ` + "`" + `model:fraud/3` + "`" + `."
+  modelVersion: ID
+  "The position in ` + "`" + `modelVersions` + "`" + ` of this call of the model version to deploy (0 is the first)."
+  modelVersionIndex: Int
+  "The variant name."
+  variant: String = "AllTraffic"
+  "The share of traffic for this variant, in (0, 1]."
+  trafficShare: Float = 1.0
+}
+
+"A model version recorded by ` + "`" + `recordPipeline` + "`" + `."
+type PipelineModelVersion {
+  "The model version."
+  modelVersion: ModelVersion!
+  "False when a version of the model had already been registered from the source with the same content."
+  created: Boolean!
+}
+
+"The result of ` + "`" + `recordPipeline` + "`" + `: one entry per input element, in input order."
+type RecordPipelinePayload {
+  "The dataset versions."
+  datasetVersions: [RegisterDatasetVersionPayload!]!
+  "The processing jobs."
+  processingJobs: [RecordProcessingJobPayload!]!
+  "The training jobs with their model artifacts."
+  trainingJobs: [RecordTrainingJobPayload!]!
+  "The model versions."
+  modelVersions: [PipelineModelVersion!]!
+  "The deployments."
+  deployments: [DeployModelVersionPayload!]!
 }
 
 "An experiment to create."
@@ -6056,6 +6200,16 @@ func (ec *executionContext) childFields_Parameter(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Parameter", field.Name)
 }
 
+func (ec *executionContext) childFields_PipelineModelVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersion":
+		return ec.fieldContext_PipelineModelVersion_modelVersion(ctx, field)
+	case "created":
+		return ec.fieldContext_PipelineModelVersion_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineModelVersion", field.Name)
+}
+
 func (ec *executionContext) childFields_ProcessingJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6088,6 +6242,22 @@ func (ec *executionContext) childFields_ProcessingJob(ctx context.Context, field
 		return ec.fieldContext_ProcessingJob_outputs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProcessingJob", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordPipelinePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "datasetVersions":
+		return ec.fieldContext_RecordPipelinePayload_datasetVersions(ctx, field)
+	case "processingJobs":
+		return ec.fieldContext_RecordPipelinePayload_processingJobs(ctx, field)
+	case "trainingJobs":
+		return ec.fieldContext_RecordPipelinePayload_trainingJobs(ctx, field)
+	case "modelVersions":
+		return ec.fieldContext_RecordPipelinePayload_modelVersions(ctx, field)
+	case "deployments":
+		return ec.fieldContext_RecordPipelinePayload_deployments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordPipelinePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RecordProcessingJobPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6738,6 +6908,20 @@ func (ec *executionContext) field_Mutation_logRun_args(ctx context.Context, rawA
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LogRunInput, error) {
 			return ec.unmarshalNLogRunInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐLogRunInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordPipeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordPipelineInput, error) {
+			return ec.unmarshalNRecordPipelineInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordPipelineInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14220,6 +14404,68 @@ func (ec *executionContext) fieldContext_Mutation_deployModelVersion(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordPipeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordPipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordPipeline(ctx, fc.Args["input"].(model.RecordPipelineInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "WRITER")
+				if err != nil {
+					var zeroVal *model.RecordPipelinePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RecordPipelinePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordPipelinePayload) graphql.Marshaler {
+			return ec.marshalNRecordPipelinePayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordPipelinePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordPipeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordPipelinePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordPipeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setApprovalStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14627,6 +14873,61 @@ func (ec *executionContext) _Parameter_value(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Parameter_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Parameter", field, false, false, "String")
+}
+
+func (ec *executionContext) _PipelineModelVersion_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.PipelineModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineModelVersion_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineModelVersion_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineModelVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineModelVersion_created(ctx context.Context, field graphql.CollectedField, obj *model.PipelineModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineModelVersion_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineModelVersion_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineModelVersion", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ProcessingJob_id(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingJob) (ret graphql.Marshaler) {
@@ -16277,6 +16578,166 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordPipelinePayload_datasetVersions(ctx context.Context, field graphql.CollectedField, obj *model.RecordPipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordPipelinePayload_datasetVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DatasetVersions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RegisterDatasetVersionPayload) graphql.Marshaler {
+			return ec.marshalNRegisterDatasetVersionPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordPipelinePayload_datasetVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordPipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterDatasetVersionPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordPipelinePayload_processingJobs(ctx context.Context, field graphql.CollectedField, obj *model.RecordPipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordPipelinePayload_processingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessingJobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RecordProcessingJobPayload) graphql.Marshaler {
+			return ec.marshalNRecordProcessingJobPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordPipelinePayload_processingJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordPipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordProcessingJobPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordPipelinePayload_trainingJobs(ctx context.Context, field graphql.CollectedField, obj *model.RecordPipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordPipelinePayload_trainingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainingJobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RecordTrainingJobPayload) graphql.Marshaler {
+			return ec.marshalNRecordTrainingJobPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordPipelinePayload_trainingJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordPipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordTrainingJobPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordPipelinePayload_modelVersions(ctx context.Context, field graphql.CollectedField, obj *model.RecordPipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordPipelinePayload_modelVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PipelineModelVersion) graphql.Marshaler {
+			return ec.marshalNPipelineModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordPipelinePayload_modelVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordPipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordPipelinePayload_deployments(ctx context.Context, field graphql.CollectedField, obj *model.RecordPipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordPipelinePayload_deployments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deployments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeployModelVersionPayload) graphql.Marshaler {
+			return ec.marshalNDeployModelVersionPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordPipelinePayload_deployments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordPipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeployModelVersionPayload(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20808,6 +21269,153 @@ func UnmarshalParameterInput(ctx context.Context, raw any) (model.ParameterInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPipelineDeploymentInput(ctx context.Context, obj any) (model.PipelineDeploymentInput, error) {
+	var it model.PipelineDeploymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["variant"]; !present {
+		asMap["variant"] = "AllTraffic"
+	}
+	if _, present := asMap["trafficShare"]; !present {
+		asMap["trafficShare"] = 1.000000
+	}
+
+	fieldsInOrder := [...]string{"endpoint", "modelVersion", "modelVersionIndex", "variant", "trafficShare"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "endpoint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endpoint"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Endpoint = data
+		case "modelVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersion = data
+		case "modelVersionIndex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionIndex"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionIndex = data
+		case "variant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variant"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Variant = data
+		case "trafficShare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trafficShare"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrafficShare = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPipelineDeploymentInput unmarshals raw into the PipelineDeploymentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPipelineDeploymentInput(ctx context.Context, raw any) (model.PipelineDeploymentInput, error) {
+	var out model.PipelineDeploymentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PipelineDeploymentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordPipelineInput(ctx context.Context, obj any) (model.RecordPipelineInput, error) {
+	var it model.RecordPipelineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"datasetVersions", "processingJobs", "trainingJobs", "modelVersions", "deployments"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "datasetVersions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetVersions"))
+			data, err := ec.unmarshalORegisterDatasetVersionInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetVersions = data
+		case "processingJobs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingJobs"))
+			data, err := ec.unmarshalORecordProcessingJobInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessingJobs = data
+		case "trainingJobs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingJobs"))
+			data, err := ec.unmarshalORecordTrainingJobInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingJobs = data
+		case "modelVersions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersions"))
+			data, err := ec.unmarshalORegisterModelVersionInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersions = data
+		case "deployments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deployments"))
+			data, err := ec.unmarshalOPipelineDeploymentInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineDeploymentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Deployments = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordPipelineInput unmarshals raw into the RecordPipelineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordPipelineInput(ctx context.Context, raw any) (model.RecordPipelineInput, error) {
+	var out model.RecordPipelineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordPipelineInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRecordProcessingJobInput(ctx context.Context, obj any) (model.RecordProcessingJobInput, error) {
 	var it model.RecordProcessingJobInput
 	if obj == nil {
@@ -24284,6 +24892,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordPipeline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordPipeline(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setApprovalStatus":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setApprovalStatus(ctx, field)
@@ -24428,6 +25043,44 @@ func (ec *executionContext) _Parameter(ctx context.Context, sel ast.SelectionSet
 			}
 		case "value":
 			out.Values[i] = ec._Parameter_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pipelineModelVersionImplementors = []string{"PipelineModelVersion"}
+
+func (ec *executionContext) _PipelineModelVersion(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineModelVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineModelVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineModelVersion")
+		case "modelVersion":
+			out.Values[i] = ec._PipelineModelVersion_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._PipelineModelVersion_created(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24700,6 +25353,59 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recordPipelinePayloadImplementors = []string{"RecordPipelinePayload"}
+
+func (ec *executionContext) _RecordPipelinePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordPipelinePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordPipelinePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordPipelinePayload")
+		case "datasetVersions":
+			out.Values[i] = ec._RecordPipelinePayload_datasetVersions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processingJobs":
+			out.Values[i] = ec._RecordPipelinePayload_processingJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trainingJobs":
+			out.Values[i] = ec._RecordPipelinePayload_trainingJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelVersions":
+			out.Values[i] = ec._RecordPipelinePayload_modelVersions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deployments":
+			out.Values[i] = ec._RecordPipelinePayload_deployments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -26473,6 +27179,22 @@ func (ec *executionContext) unmarshalNDeployModelVersionInput2githubᚗcomᚋpro
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDeployModelVersionPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeployModelVersionPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeployModelVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNDeployModelVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐDeployModelVersionPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeployModelVersionPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DeployModelVersionPayload!")
@@ -27243,6 +27965,35 @@ func (ec *executionContext) unmarshalNParameterInput2ᚖgithubᚗcomᚋprovgraph
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNPipelineDeploymentInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineDeploymentInput(ctx context.Context, v any) (*model.PipelineDeploymentInput, error) {
+	res, err := ec.unmarshalInputPipelineDeploymentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPipelineModelVersion2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineModelVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PipelineModelVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPipelineModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineModelVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPipelineModelVersion2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineModelVersion(ctx context.Context, sel ast.SelectionSet, v *model.PipelineModelVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PipelineModelVersion!")
+		return graphql.Null
+	}
+	return ec._PipelineModelVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProcessingJob2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐProcessingJob(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingJob) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProcessingJob!")
@@ -27251,9 +28002,43 @@ func (ec *executionContext) marshalNProcessingJob2ᚖgithubᚗcomᚋprovgraphᚋ
 	return ec._ProcessingJob(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRecordPipelineInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordPipelineInput(ctx context.Context, v any) (model.RecordPipelineInput, error) {
+	res, err := ec.unmarshalInputRecordPipelineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordPipelinePayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordPipelinePayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordPipelinePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecordPipelinePayload!")
+		return graphql.Null
+	}
+	return ec._RecordPipelinePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRecordProcessingJobInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInput(ctx context.Context, v any) (model.RecordProcessingJobInput, error) {
 	res, err := ec.unmarshalInputRecordProcessingJobInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordProcessingJobInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInput(ctx context.Context, v any) (*model.RecordProcessingJobInput, error) {
+	res, err := ec.unmarshalInputRecordProcessingJobInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordProcessingJobPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RecordProcessingJobPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecordProcessingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNRecordProcessingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordProcessingJobPayload) graphql.Marshaler {
@@ -27269,6 +28054,27 @@ func (ec *executionContext) unmarshalNRecordTrainingJobInput2githubᚗcomᚋprov
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordTrainingJobInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobInput(ctx context.Context, v any) (*model.RecordTrainingJobInput, error) {
+	res, err := ec.unmarshalInputRecordTrainingJobInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordTrainingJobPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RecordTrainingJobPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecordTrainingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRecordTrainingJobPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordTrainingJobPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RecordTrainingJobPayload!")
@@ -27282,6 +28088,27 @@ func (ec *executionContext) unmarshalNRegisterDatasetVersionInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterDatasetVersionInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionInput(ctx context.Context, v any) (*model.RegisterDatasetVersionInput, error) {
+	res, err := ec.unmarshalInputRegisterDatasetVersionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterDatasetVersionPayload2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RegisterDatasetVersionPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRegisterDatasetVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRegisterDatasetVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterDatasetVersionPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RegisterDatasetVersionPayload!")
@@ -27293,6 +28120,11 @@ func (ec *executionContext) marshalNRegisterDatasetVersionPayload2ᚖgithubᚗco
 func (ec *executionContext) unmarshalNRegisterModelVersionInput2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInput(ctx context.Context, v any) (model.RegisterModelVersionInput, error) {
 	res, err := ec.unmarshalInputRegisterModelVersionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRegisterModelVersionInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInput(ctx context.Context, v any) (*model.RegisterModelVersionInput, error) {
+	res, err := ec.unmarshalInputRegisterModelVersionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRegisterModelVersionPayload2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterModelVersionPayload) graphql.Marshaler {
@@ -28278,6 +29110,91 @@ func (ec *executionContext) unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋprovgr
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNParameterInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐParameterInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPipelineDeploymentInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineDeploymentInputᚄ(ctx context.Context, v any) ([]*model.PipelineDeploymentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PipelineDeploymentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPipelineDeploymentInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐPipelineDeploymentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORecordProcessingJobInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInputᚄ(ctx context.Context, v any) ([]*model.RecordProcessingJobInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RecordProcessingJobInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRecordProcessingJobInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordProcessingJobInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORecordTrainingJobInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobInputᚄ(ctx context.Context, v any) ([]*model.RecordTrainingJobInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RecordTrainingJobInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRecordTrainingJobInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRecordTrainingJobInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORegisterDatasetVersionInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionInputᚄ(ctx context.Context, v any) ([]*model.RegisterDatasetVersionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RegisterDatasetVersionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRegisterDatasetVersionInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterDatasetVersionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORegisterModelVersionInput2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInputᚄ(ctx context.Context, v any) ([]*model.RegisterModelVersionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RegisterModelVersionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRegisterModelVersionInput2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRegisterModelVersionInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}

@@ -138,10 +138,7 @@ func (r *modelVersionResolver) Aliases(ctx context.Context, obj *model.ModelVers
 
 // RegisterDatasetVersion is the resolver for the registerDatasetVersion field.
 func (r *mutationResolver) RegisterDatasetVersion(ctx context.Context, input model.RegisterDatasetVersionInput) (*model.RegisterDatasetVersionPayload, error) {
-	n, created, err := r.Store.RegisterDatasetVersion(ctx, actor.From(ctx), store.DatasetVersionInput{
-		URI: input.URI, Namespace: input.Namespace, Name: input.Name,
-		Digest: input.Digest, VersionID: input.VersionID, Description: input.Description,
-	})
+	n, created, err := r.Store.RegisterDatasetVersion(ctx, actor.From(ctx), toStoreDatasetVersion(&input))
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
@@ -150,19 +147,7 @@ func (r *mutationResolver) RegisterDatasetVersion(ctx context.Context, input mod
 
 // RecordTrainingJob is the resolver for the recordTrainingJob field.
 func (r *mutationResolver) RecordTrainingJob(ctx context.Context, input model.RecordTrainingJobInput) (*model.RecordTrainingJobPayload, error) {
-	in := store.TrainingJobInput{
-		Namespace: input.Namespace, Name: input.Name, Inputs: input.Inputs,
-		Status:    store.JobStatus(deref(input.Status, model.JobStatusCompleted)),
-		StartedAt: input.StartedAt, EndedAt: input.EndedAt,
-		InstanceType: input.InstanceType, CodeVersion: input.CodeVersion,
-	}
-	if a := input.ModelArtifact; a != nil {
-		in.ModelArtifact = toStoreArtifact(a)
-	}
-	for _, p := range input.HyperParameters {
-		in.HyperParameters = append(in.HyperParameters, store.Param{Key: p.Key, Value: p.Value})
-	}
-	job, artifact, created, err := r.Store.RecordTrainingJob(ctx, actor.From(ctx), in)
+	job, artifact, created, err := r.Store.RecordTrainingJob(ctx, actor.From(ctx), toStoreTrainingJob(&input))
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
@@ -171,16 +156,7 @@ func (r *mutationResolver) RecordTrainingJob(ctx context.Context, input model.Re
 
 // RecordProcessingJob is the resolver for the recordProcessingJob field.
 func (r *mutationResolver) RecordProcessingJob(ctx context.Context, input model.RecordProcessingJobInput) (*model.RecordProcessingJobPayload, error) {
-	in := store.ProcessingJobInput{
-		Namespace: input.Namespace, Name: input.Name, Inputs: input.Inputs, Outputs: input.Outputs,
-		Status:    store.JobStatus(deref(input.Status, model.JobStatusCompleted)),
-		StartedAt: input.StartedAt, EndedAt: input.EndedAt,
-		InstanceType: input.InstanceType, CodeVersion: input.CodeVersion,
-	}
-	for _, p := range input.Parameters {
-		in.Parameters = append(in.Parameters, store.Param{Key: p.Key, Value: p.Value})
-	}
-	job, created, err := r.Store.RecordProcessingJob(ctx, actor.From(ctx), in)
+	job, created, err := r.Store.RecordProcessingJob(ctx, actor.From(ctx), toStoreProcessingJob(&input))
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
@@ -189,10 +165,7 @@ func (r *mutationResolver) RecordProcessingJob(ctx context.Context, input model.
 
 // RegisterModelVersion is the resolver for the registerModelVersion field.
 func (r *mutationResolver) RegisterModelVersion(ctx context.Context, input model.RegisterModelVersionInput) (*model.RegisterModelVersionPayload, error) {
-	v, err := r.Store.RegisterModelVersion(ctx, actor.From(ctx), store.ModelVersionInput{
-		Model: input.Model, Source: input.Source, ProducedBy: input.ProducedBy, Description: input.Description,
-		Framework: input.Framework, Signature: input.Signature, Metrics: toStoreMetrics(input.Metrics), Tags: toStoreTags(input.Tags),
-	})
+	v, err := r.Store.RegisterModelVersion(ctx, actor.From(ctx), toStoreModelVersion(&input))
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
@@ -360,11 +333,16 @@ func (r *mutationResolver) DeployModelVersion(ctx context.Context, input model.D
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
-	out := &model.DeployModelVersionPayload{Deployment: toDeployment(dep), Created: created}
-	if replaced != nil {
-		out.Replaced = toDeployment(*replaced)
+	return toDeployPayload(dep, replaced, created), nil
+}
+
+// RecordPipeline is the resolver for the recordPipeline field.
+func (r *mutationResolver) RecordPipeline(ctx context.Context, input model.RecordPipelineInput) (*model.RecordPipelinePayload, error) {
+	rec, err := r.Store.RecordPipeline(ctx, actor.From(ctx), toStorePipeline(input))
+	if err != nil {
+		return nil, pipelineError(err)
 	}
-	return out, nil
+	return toPipelinePayload(rec), nil
 }
 
 // SetApprovalStatus is the resolver for the setApprovalStatus field.

@@ -58,6 +58,10 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			if m[2] != "" {
 				assert.Equal(t, m[2], resp.Errors[0].Extensions["field"], "example %d", i)
 			}
+			if strings.Contains(block, "mutation RecordAPipelineWithAMissingInput") {
+				node := do(t, h, `{ node(id: "datasetVersion:s3://churn-lake:events/2026-03#sha256:9e02") { id } }`, nil)
+				assert.Nil(t, get(node.Data, "node"), "the refused call wrote none of its elements")
+			}
 			continue
 		}
 		require.Empty(t, resp.Errors, "example %d: %s", i, firstLine(block))
@@ -111,6 +115,15 @@ func TestDocumentedExamplesRun(t *testing.T) {
 				ids(get(resp.Data, "lineage", "nodes")), "the start node, then the nearest")
 			assert.Equal(t, true, get(resp.Data, "lineage", "truncated"))
 			assert.NotEmpty(t, get(resp.Data, "lineage", "pageInfo", "endCursor"))
+		}
+		if strings.Contains(block, "mutation RecordAPipeline {") {
+			assert.Equal(t, "job:churn-pipeline:train-2026-02", get(resp.Data, "recordPipeline", "trainingJobs", 0, "trainingJob", "id"))
+			assert.Equal(t, "model:churn/1", get(resp.Data, "recordPipeline", "modelVersions", 0, "modelVersion", "id"))
+			assert.Equal(t, "model:churn/1", get(resp.Data, "recordPipeline", "deployments", 0, "deployment", "modelVersion", "id"))
+			again := do(t, h, block, nil)
+			require.Empty(t, again.Errors, "the pipeline example runs twice")
+			assert.Equal(t, false, get(again.Data, "recordPipeline", "trainingJobs", 0, "created"), "and changes nothing the second time")
+			assert.Equal(t, false, get(again.Data, "recordPipeline", "modelVersions", 0, "created"))
 		}
 		if strings.Contains(block, "mutation DescribeTheModel") {
 			assert.Equal(t, []any{map[string]any{"key": "owner", "value": "risk-team"}},

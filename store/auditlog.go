@@ -92,6 +92,20 @@ const (
 type audit struct {
 	targets []string
 	seen    map[string]bool
+	// entries, when a write adds any, are the entries it appends instead of one of its
+	// own: a write that records several things, each as its single write would.
+	entries []auditPart
+}
+
+// auditPart is one entry of a write that appends several.
+type auditPart struct {
+	action  string
+	targets []string
+}
+
+// entry adds to the write an entry of its own, with action and the targets of sub.
+func (a *audit) entry(action string, sub *audit) {
+	a.entries = append(a.entries, auditPart{action, sub.targets})
 }
 
 // target records keys the write touched, in order, each once.
@@ -164,23 +178,30 @@ func (e AuditLogEntry) ComputeHash() string {
 
 const (
 	// cypherAuditLockHead takes the chain head's write lock (the SET reads seq only
-	// after locking it) and reserves the next seq; the head is created on first use.
+	// after locking it) and reserves the next $n seqs; the head is created on first use.
 	cypherAuditLockHead = `
 MERGE (h:` + LabelAuditHead + ` {chain: $chain})
   ON CREATE SET h.seq = 0, h.hash = $genesis
-SET h.seq = h.seq + 1
-RETURN h.seq AS seq, h.hash AS prevHash`
+SET h.seq = h.seq + $n
+RETURN h.seq - $n + 1 AS seq, h.hash AS prevHash`
 	cypherAuditAppend = `
 MATCH (h:` + LabelAuditHead + ` {chain: $chain})
-SET h.hash = $e.hash
-CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: $e.seq, at: $e.at, actor: $e.actor, action: $e.action,
-  targets: $e.targets, targetCount: $e.targetCount, requestId: $e.requestId, prevHash: $e.prevHash, hash: $e.hash})`
+SET h.hash = $hash
+WITH h
+UNWIND $entries AS e
+CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
+  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash})`
 )
 
-// appendAudit appends the entry of the write running in tx. It runs last in the
-// transaction, so the chain head stays locked only from here to the commit.
+// appendAudit appends the entry of the write running in tx, or the entries it added
+// (audit.entry), in order. It runs last in the transaction, so the chain head stays
+// locked only from here to the commit.
 func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, who, action string, a *audit) error {
-	recs, err := collect(ctx, tx, cypherAuditLockHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})
+	parts := a.entries
+	if len(parts) == 0 {
+		parts = []auditPart{{action, a.targets}}
+	}
+	recs, err := collect(ctx, tx, cypherAuditLockHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash, "n": len(parts)})
 	if err != nil {
 		return fmt.Errorf("lock audit chain %q: %w", s.auditChain, err)
 	}
@@ -189,23 +210,29 @@ func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, wh
 	}
 	seq, _ := recs[0].Get("seq")
 	prev, _ := recs[0].Get("prevHash")
-	targets := a.targets
-	if len(targets) > MaxAuditTargets {
-		targets = targets[:MaxAuditTargets]
+	at, prevHash := time.Now().UTC(), prev.(string)
+	rows := make([]map[string]any, len(parts))
+	for i, p := range parts {
+		targets := p.targets
+		if len(targets) > MaxAuditTargets {
+			targets = targets[:MaxAuditTargets]
+		}
+		e := AuditLogEntry{
+			Seq: seq.(int64) + int64(i), At: at, Actor: who, Action: p.action,
+			Targets: targets, TargetCount: int64(len(p.targets)), RequestID: actor.RequestFrom(ctx), PrevHash: prevHash,
+		}
+		e.Hash = e.ComputeHash()
+		if e.Targets == nil {
+			e.Targets = []string{}
+		}
+		rows[i] = map[string]any{
+			"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
+			"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash,
+		}
+		prevHash = e.Hash
 	}
-	e := AuditLogEntry{
-		Seq: seq.(int64), At: time.Now().UTC(), Actor: who, Action: action,
-		Targets: targets, TargetCount: int64(len(a.targets)), RequestID: actor.RequestFrom(ctx), PrevHash: prev.(string),
-	}
-	e.Hash = e.ComputeHash()
-	if e.Targets == nil {
-		e.Targets = []string{}
-	}
-	if _, err := collect(ctx, tx, cypherAuditAppend, map[string]any{"chain": s.auditChain, "e": map[string]any{
-		"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
-		"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash,
-	}}); err != nil {
-		return fmt.Errorf("append audit entry %d: %w", e.Seq, err)
+	if _, err := collect(ctx, tx, cypherAuditAppend, map[string]any{"chain": s.auditChain, "hash": prevHash, "entries": rows}); err != nil {
+		return fmt.Errorf("append audit entries from %d: %w", seq.(int64), err)
 	}
 	return nil
 }

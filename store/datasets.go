@@ -60,17 +60,22 @@ RETURN n, created`
 	return m
 }()
 
-// mergeDatasetVersionRows merges datasets and dataset versions from $rows (datasetKey,
-// key, name, namespace, uri, version, versionId; sorted by key so concurrent writers
-// lock in one order) with the properties RegisterDatasetVersion gives them, write-locks
-// each version, and leaves v and created for the caller's RETURN. The ingest
-// surfaces, which record many versions per event, share it.
-const mergeDatasetVersionRows = `
+// mergeDatasetsOfRows merges the dataset of each of $rows (datasetKey, name,
+// namespace, uri), the first step of recording its version.
+const mergeDatasetsOfRows = `
 UNWIND $rows AS row
 MERGE (d:` + LabelNode + ` {key: row.datasetKey})
   ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
     d.name = row.name, d.namespace = row.namespace, d.uri = row.uri,
     d.recordedAt = datetime.transaction(), d.recordedBy = $actor
+`
+
+// mergeDatasetVersionRows merges datasets and dataset versions from $rows (datasetKey,
+// key, name, namespace, uri, version, versionId; sorted by key so concurrent writers
+// lock in one order) with the properties RegisterDatasetVersion gives them, write-locks
+// each version, and leaves v and created for the caller's RETURN. The ingest
+// surfaces, which record many versions per event, share it.
+const mergeDatasetVersionRows = mergeDatasetsOfRows + `
 MERGE (v:` + LabelNode + ` {key: row.key})
   ON CREATE SET v:` + string(KindDatasetVersion) + `, v.kind = '` + string(KindDatasetVersion) + `',
     v.name = row.name, v.namespace = row.namespace, v.uri = row.uri, v.version = row.version,
@@ -81,19 +86,6 @@ WITH d, v, row, v.` + createdFlag + ` IS NOT NULL AS created
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE v.` + createdFlag + `)
 FOREACH (_ IN CASE WHEN coalesce(row.lock, true) AND NOT created THEN [1] ELSE [] END | SET v._lock_ = true REMOVE v._lock_)
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))`
-
-const cypherRegisterDatasetVersion = `
-MERGE (d:` + LabelNode + ` {key: $datasetKey})
-  ON CREATE SET d:` + string(KindDataset) + `, d.kind = '` + string(KindDataset) + `',
-    d.name = $name, d.namespace = $namespace, d.uri = $uri,
-    d.recordedAt = datetime.transaction(), d.recordedBy = $actor
-MERGE (v:` + LabelNode + ` {key: $key})
-  ON CREATE SET v:` + string(KindDatasetVersion) + `, v += $props,
-    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
-WITH d, v, coalesce(v.` + createdFlag + `, false) AS created
-REMOVE v.` + createdFlag + `
-FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
-RETURN v, created`
 
 // datasetVersionRef is a dataset version as the surfaces that record many per report
 // name it: its dataset (namespace and name), where it lives, and its version within
@@ -122,75 +114,147 @@ func (v datasetVersionRef) row() map[string]any {
 	}
 }
 
+// cypherRegisterDatasetVersions merges the dataset versions of $rows (i, datasetKey,
+// key, name, namespace, uri, props; sorted by key so concurrent writers lock in one
+// order) and their datasets, and returns each version with created telling whether
+// this statement made it.
+const cypherRegisterDatasetVersions = mergeDatasetsOfRows + `
+MERGE (v:` + LabelNode + ` {key: row.key})
+  ON CREATE SET v:` + string(KindDatasetVersion) + `, v += row.props,
+    v.recordedAt = datetime.transaction(), v.recordedBy = $actor, v.` + createdFlag + ` = true
+WITH row, d, v, coalesce(v.` + createdFlag + `, false) AS created
+REMOVE v.` + createdFlag + `
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | CREATE (v)-[:` + RelVersionOf + `]->(d))
+RETURN row.i AS i, v, created`
+
+// datasetVersionPlan is a checked DatasetVersionInput: what registering it writes and
+// how a repeat is compared with what was recorded.
+type datasetVersionPlan struct {
+	in                            DatasetVersionInput
+	key, datasetKey               string
+	namespace, name, version, uri string
+	props                         map[string]any
+}
+
+// planDatasetVersion checks every field of in, each error naming its field, and works
+// out what registering it writes.
+func planDatasetVersion(in DatasetVersionInput) (datasetVersionPlan, error) {
+	namespace, name, err := datasetIdentity(in)
+	if err != nil {
+		return datasetVersionPlan{}, err
+	}
+	if err := checkOptText("digest", in.Digest, MaxDigestLength); err != nil {
+		return datasetVersionPlan{}, err
+	}
+	if err := checkOptText("versionId", in.VersionID, MaxDigestLength); err != nil {
+		return datasetVersionPlan{}, err
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return datasetVersionPlan{}, err
+	}
+	version, err := pinnedVersion(in)
+	if err != nil {
+		return datasetVersionPlan{}, err
+	}
+	key := DatasetVersionKey(namespace, name, version)
+	if len(key) > MaxIDLength {
+		return datasetVersionPlan{}, apperr.Invalid("name", "namespace, name and version make an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
+	}
+	return datasetVersionPlan{
+		in: in, key: key, datasetKey: DatasetKey(namespace, name),
+		namespace: namespace, name: name, version: version, uri: in.URI,
+		props: map[string]any{
+			propKey: key, propKind: string(KindDatasetVersion), propName: name,
+			propNamespace: namespace, propURI: in.URI, propVersion: version,
+			propDigest: optValue(in.Digest), propVersionID: optValue(in.VersionID),
+			propDescription: optValue(in.Description),
+		},
+	}, nil
+}
+
+// row is the plan's row of cypherRegisterDatasetVersions, i its place in the call.
+func (p datasetVersionPlan) row(i int) map[string]any {
+	return map[string]any{
+		"i": i, "datasetKey": p.datasetKey, "key": p.key, "name": p.name,
+		"namespace": p.namespace, "uri": p.uri, "props": p.props,
+	}
+}
+
+// conflict compares a version found recorded with the plan: a pinned version never
+// changes (its URI too, unless in.URIIsLocation).
+func (p datasetVersionPlan) conflict(existing Node) error {
+	checks := []fieldCheck{
+		{"namespace", propNamespace, p.namespace},
+		{"name", propName, p.name},
+		{"uri", propURI, p.in.URI},
+		{"digest", propDigest, p.in.Digest},
+		{"versionId", propVersionID, p.in.VersionID},
+		{"description", propDescription, p.in.Description},
+	}
+	if p.in.URIIsLocation {
+		checks = slices.DeleteFunc(checks, func(c fieldCheck) bool { return c.prop == propURI })
+	}
+	return firstConflict(existing, "dataset version", checks)
+}
+
+// registerDatasetVersions merges the planned versions in one statement and returns,
+// in plan order, each version and whether it was created. A version recorded before
+// with other content is a CONFLICT, its field prefixed by fieldOf(i).
+func registerDatasetVersions(ctx context.Context, tx neo4j.ManagedTransaction, actor string, plans []datasetVersionPlan, fieldOf func(int) string) ([]Node, []bool, error) {
+	if len(plans) == 0 {
+		return nil, nil, nil
+	}
+	rows := make([]map[string]any, len(plans))
+	for i, p := range plans {
+		rows[i] = p.row(i)
+	}
+	slices.SortFunc(rows, func(a, b map[string]any) int { return strings.Compare(a["key"].(string), b["key"].(string)) })
+	recs, err := collect(ctx, tx, cypherRegisterDatasetVersions, map[string]any{"rows": rows, "actor": actor})
+	if err != nil {
+		return nil, nil, fmt.Errorf("register dataset versions: %w", err)
+	}
+	if len(recs) != len(plans) {
+		return nil, nil, fmt.Errorf("register dataset versions: %d records for %d versions", len(recs), len(plans))
+	}
+	nodes, created := make([]Node, len(plans)), make([]bool, len(plans))
+	for _, rec := range recs {
+		i, _ := rec.Get("i")
+		idx := int(i.(int64))
+		n, err := nodeAt(rec, "v")
+		if err != nil {
+			return nil, nil, err
+		}
+		c, _ := rec.Get("created")
+		nodes[idx], created[idx] = n, c == true
+		if c != true {
+			if err := plans[idx].conflict(n); err != nil {
+				return nil, nil, apperr.WithFieldPrefix(err, fieldOf(idx))
+			}
+		}
+	}
+	return nodes, created, nil
+}
+
 // RegisterDatasetVersion records a dataset version (and its dataset on first use).
 // Registering an equal version again returns it with created=false; the same version
 // with other content is a CONFLICT, because a pinned version never changes (another URI
 // too, unless in.URIIsLocation).
 func (s *Store) RegisterDatasetVersion(ctx context.Context, actor string, in DatasetVersionInput) (v Node, created bool, err error) {
-	namespace, name, err := datasetIdentity(in)
+	p, err := planDatasetVersion(in)
 	if err != nil {
 		return Node{}, false, err
-	}
-	if err := checkOptText("digest", in.Digest, MaxDigestLength); err != nil {
-		return Node{}, false, err
-	}
-	if err := checkOptText("versionId", in.VersionID, MaxDigestLength); err != nil {
-		return Node{}, false, err
-	}
-	if err := checkDescription("description", in.Description); err != nil {
-		return Node{}, false, err
-	}
-	version, err := pinnedVersion(in)
-	if err != nil {
-		return Node{}, false, err
-	}
-	key := DatasetVersionKey(namespace, name, version)
-	if len(key) > MaxIDLength {
-		return Node{}, false, apperr.Invalid("name", "namespace, name and version make an ID of %d bytes; IDs may have at most %d", len(key), MaxIDLength)
-	}
-	props := map[string]any{
-		propKey: key, propKind: string(KindDatasetVersion), propName: name,
-		propNamespace: namespace, propURI: in.URI, propVersion: version,
-		propDigest: optValue(in.Digest), propVersionID: optValue(in.VersionID),
-		propDescription: optValue(in.Description),
-	}
-	params := map[string]any{
-		"datasetKey": DatasetKey(namespace, name), "key": key, "name": name,
-		"namespace": namespace, "uri": in.URI, "props": props, "actor": actor,
 	}
 	type result struct {
 		node    Node
 		created bool
 	}
 	res, err := write(ctx, s, actor, ActionDatasetVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
-		au.target(key, DatasetKey(namespace, name))
-		recs, err := collect(ctx, tx, cypherRegisterDatasetVersion, params)
-		if err != nil {
-			return result{}, fmt.Errorf("register dataset version %q: %w", key, err)
-		}
-		if len(recs) != 1 {
-			return result{}, fmt.Errorf("register dataset version %q: %d records", key, len(recs))
-		}
-		n, err := nodeAt(recs[0], "v")
+		au.target(p.key, p.datasetKey)
+		nodes, created, err := registerDatasetVersions(ctx, tx, actor, []datasetVersionPlan{p}, func(int) string { return "" })
 		if err != nil {
 			return result{}, err
 		}
-		created, _ := recs[0].Get("created")
-		if created == true {
-			return result{n, true}, nil
-		}
-		checks := []fieldCheck{
-			{"namespace", propNamespace, namespace},
-			{"name", propName, name},
-			{"uri", propURI, in.URI},
-			{"digest", propDigest, in.Digest},
-			{"versionId", propVersionID, in.VersionID},
-			{"description", propDescription, in.Description},
-		}
-		if in.URIIsLocation {
-			checks = slices.DeleteFunc(checks, func(c fieldCheck) bool { return c.prop == propURI })
-		}
-		return result{n, false}, firstConflict(n, "dataset version", checks)
+		return result{nodes[0], created[0]}, nil
 	})
 	return res.node, res.created, err
 }

@@ -87,79 +87,103 @@ RETURN mv, d, e`
 // in the history. When the same version already serves the variant with the same share,
 // nothing changes and created is false.
 func (s *Store) DeployModelVersion(ctx context.Context, actor string, in DeploymentInput) (dep Deployment, replaced *Deployment, created bool, err error) {
-	if err := checkText("endpoint", in.Endpoint, MaxModelNameLength); err != nil {
+	if in, err = checkDeploymentInput(in); err != nil {
 		return Deployment{}, nil, false, err
 	}
+	res, err := write(ctx, s, actor, ActionModelVersionDeploy, func(tx neo4j.ManagedTransaction, au *audit) (deployment, error) {
+		return deployTx(ctx, tx, actor, au, in)
+	})
+	return res.dep, res.replaced, res.created, err
+}
+
+// checkDeploymentInput checks every field of in, each error naming its field, and
+// gives the variant its default.
+func checkDeploymentInput(in DeploymentInput) (DeploymentInput, error) {
+	if err := checkText("endpoint", in.Endpoint, MaxModelNameLength); err != nil {
+		return in, err
+	}
 	if err := RequireKind("modelVersion", in.ModelVersion, KindModelVersion, "model:<name>/<version>"); err != nil {
-		return Deployment{}, nil, false, err
+		return in, err
+	}
+	return checkDeploymentTarget(in)
+}
+
+// checkDeploymentTarget checks where and how in deploys (all but the model version),
+// giving the variant its default.
+func checkDeploymentTarget(in DeploymentInput) (DeploymentInput, error) {
+	if err := checkText("endpoint", in.Endpoint, MaxModelNameLength); err != nil {
+		return in, err
 	}
 	if in.Variant == "" {
 		in.Variant = DefaultVariant
 	}
 	if err := checkText("variant", in.Variant, MaxShortTextLength); err != nil {
-		return Deployment{}, nil, false, err
+		return in, err
 	}
-	if err := checkFraction("trafficShare", in.TrafficShare); err != nil {
-		return Deployment{}, nil, false, err
-	}
+	return in, checkFraction("trafficShare", in.TrafficShare)
+}
+
+// deployment is what one deployment made: the deployment serving now, the one it
+// replaced, and whether anything changed.
+type deployment struct {
+	dep      Deployment
+	replaced *Deployment
+	created  bool
+}
+
+// deployTx makes the checked deployment in in tx: the steps of DeployModelVersion,
+// shared with RecordPipeline.
+func deployTx(ctx context.Context, tx neo4j.ManagedTransaction, actor string, au *audit, in DeploymentInput) (deployment, error) {
 	key := EndpointKey(in.Endpoint)
-	type result struct {
-		dep      Deployment
-		replaced *Deployment
-		created  bool
+	au.target(key, in.ModelVersion)
+	if _, err := nodeByKey(ctx, tx, "modelVersion", in.ModelVersion); err != nil {
+		return deployment{}, err
 	}
-	res, err := write(ctx, s, actor, ActionModelVersionDeploy, func(tx neo4j.ManagedTransaction, au *audit) (result, error) {
-		au.target(key, in.ModelVersion)
-		if _, err := nodeByKey(ctx, tx, "modelVersion", in.ModelVersion); err != nil {
-			return result{}, err
+	endpoint := map[string]any{"key": key, "name": in.Endpoint, "actor": actor}
+	if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
+		return deployment{}, fmt.Errorf("lock endpoint %q: %w", key, err)
+	}
+	if _, err := collect(ctx, tx, cypherMergeEndpoint, endpoint); err != nil {
+		return deployment{}, fmt.Errorf("record endpoint %q: %w", key, err)
+	}
+	// Lock again: when several first deployments race, the losers of the MERGE
+	// find the endpoint only now and must still queue behind each other.
+	if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
+		return deployment{}, fmt.Errorf("lock endpoint %q: %w", key, err)
+	}
+	active, err := deploymentsOf(ctx, tx, key, &in.Variant)
+	if err != nil {
+		return deployment{}, err
+	}
+	var prev *Deployment
+	if len(active) > 0 {
+		prev = &active[0]
+		if prev.ModelVersion.Key == in.ModelVersion && prev.TrafficShare == in.TrafficShare {
+			return deployment{dep: *prev}, nil
 		}
-		endpoint := map[string]any{"key": key, "name": in.Endpoint, "actor": actor}
-		if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
-			return result{}, fmt.Errorf("lock endpoint %q: %w", key, err)
+		if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor, "at": nil}); err != nil {
+			return deployment{}, fmt.Errorf("end deployments of %q: %w", key, err)
 		}
-		if _, err := collect(ctx, tx, cypherMergeEndpoint, endpoint); err != nil {
-			return result{}, fmt.Errorf("record endpoint %q: %w", key, err)
-		}
-		// Lock again: when several first deployments race, the losers of the MERGE
-		// find the endpoint only now and must still queue behind each other.
-		if _, err := collect(ctx, tx, cypherLockEndpoint, endpoint); err != nil {
-			return result{}, fmt.Errorf("lock endpoint %q: %w", key, err)
-		}
-		active, err := deploymentsOf(ctx, tx, key, &in.Variant)
-		if err != nil {
-			return result{}, err
-		}
-		var prev *Deployment
-		if len(active) > 0 {
-			prev = &active[0]
-			if prev.ModelVersion.Key == in.ModelVersion && prev.TrafficShare == in.TrafficShare {
-				return result{dep: *prev}, nil
-			}
-			if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor, "at": nil}); err != nil {
-				return result{}, fmt.Errorf("end deployments of %q: %w", key, err)
-			}
-		}
-		recs, err := collect(ctx, tx, cypherCreateDeployment, map[string]any{
-			"key": key, "modelVersion": in.ModelVersion, "variant": in.Variant,
-			"share": in.TrafficShare, "actor": actor, "at": nil,
-		})
-		if err != nil {
-			return result{}, fmt.Errorf("deploy %q to %q: %w", in.ModelVersion, key, err)
-		}
-		d, err := deploymentAt(recs[0])
-		if err != nil {
-			return result{}, err
-		}
-		if prev != nil {
-			// Re-read the ended deployment so the caller sees its end time.
-			ended := *prev
-			ended.To = &d.From
-			ended.Endpoint = d.Endpoint
-			prev = &ended
-		}
-		return result{d, prev, true}, nil
+	}
+	recs, err := collect(ctx, tx, cypherCreateDeployment, map[string]any{
+		"key": key, "modelVersion": in.ModelVersion, "variant": in.Variant,
+		"share": in.TrafficShare, "actor": actor, "at": nil,
 	})
-	return res.dep, res.replaced, res.created, err
+	if err != nil {
+		return deployment{}, fmt.Errorf("deploy %q to %q: %w", in.ModelVersion, key, err)
+	}
+	d, err := deploymentAt(recs[0])
+	if err != nil {
+		return deployment{}, err
+	}
+	if prev != nil {
+		// Re-read the ended deployment so the caller sees its end time.
+		ended := *prev
+		ended.To = &d.From
+		ended.Endpoint = d.Endpoint
+		prev = &ended
+	}
+	return deployment{d, prev, true}, nil
 }
 
 const cypherDeploymentsAt = `

@@ -74,40 +74,89 @@ OPTIONAL MATCH (n:` + LabelNode + ` {key: $inputs[i]})
 RETURN i, n.kind AS kind ORDER BY i`
 )
 
-// RecordTrainingJob records a training job, the dataset versions (or artifacts) it read
-// and the model artifact it produced, in one transaction. Recording an equal job again
-// is a no-op (created=false); the same job ID with other content is a CONFLICT.
-func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in TrainingJobInput) (job, artifact Node, created bool, err error) {
+// trainingJobPlan is a checked TrainingJobInput: what recording it writes and how a
+// repeat is compared with what was recorded.
+type trainingJobPlan struct {
+	in            TrainingJobInput
+	key           string
+	inputs        []string // sorted
+	artifactKey   string
+	artifactProps map[string]any
+	props         map[string]any
+	hyper         any
+}
+
+// planTrainingJob checks every field of in, each error naming its field, and works out
+// what recording it writes.
+func planTrainingJob(in TrainingJobInput) (trainingJobPlan, error) {
 	if err := checkJobFields(in.Namespace, in.Name, &in.Status, in.StartedAt, in.EndedAt, in.InstanceType, in.CodeVersion); err != nil {
-		return Node{}, Node{}, false, err
+		return trainingJobPlan{}, err
 	}
 	inputs, err := checkInputs(in.Inputs)
 	if err != nil {
-		return Node{}, Node{}, false, err
+		return trainingJobPlan{}, err
 	}
-	artifactProps, err := artifactProps(in.ModelArtifact, "modelArtifact")
+	aprops, err := artifactProps(in.ModelArtifact, "modelArtifact")
 	if err != nil {
-		return Node{}, Node{}, false, err
+		return trainingJobPlan{}, err
 	}
-	artifactKey := artifactProps[propKey].(string)
+	artifactKey := aprops[propKey].(string)
 	for i, k := range in.Inputs {
 		if k == artifactKey {
-			return Node{}, Node{}, false, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "is the job's own model artifact; a job cannot read what it produces")
+			return trainingJobPlan{}, apperr.Invalid(fmt.Sprintf("inputs[%d]", i), "is the job's own model artifact; a job cannot read what it produces")
 		}
 	}
 	hyper, err := encodeParams("hyperParameters", in.HyperParameters)
 	if err != nil {
+		return trainingJobPlan{}, err
+	}
+	key := JobKey(in.Namespace, in.Name)
+	return trainingJobPlan{
+		in: in, key: key, inputs: inputs, artifactKey: artifactKey, artifactProps: aprops, hyper: hyper,
+		props: map[string]any{
+			propKey: key, propKind: string(KindTrainingJob), propName: in.Name,
+			propNamespace: in.Namespace, propStatus: string(in.Status),
+			propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
+			propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
+			propHyperParameters: hyper, propInputs: inputs, propOutputs: []string{artifactKey},
+		},
+	}, nil
+}
+
+// conflict compares a job found recorded with the plan.
+func (p trainingJobPlan) conflict(j Node) error {
+	return firstConflict(j, "job", []fieldCheck{
+		{"name", propKind, string(KindTrainingJob)},
+		{"namespace", propNamespace, p.in.Namespace},
+		{"name", propName, p.in.Name},
+		{"inputs", propInputs, p.inputs},
+		{"modelArtifact.uri", propOutputs, []string{p.artifactKey}},
+		{"status", propStatus, string(p.in.Status)},
+		{"startedAt", propStartedAt, p.in.StartedAt},
+		{"endedAt", propEndedAt, p.in.EndedAt},
+		{"instanceType", propInstanceType, p.in.InstanceType},
+		{"codeVersion", propCodeVersion, p.in.CodeVersion},
+		{"hyperParameters", propHyperParameters, p.hyper},
+	})
+}
+
+// artifactConflict compares the model artifact of a job found recorded with the plan.
+func (p trainingJobPlan) artifactConflict(a Node) error {
+	return firstConflict(a, "model artifact", []fieldCheck{
+		{"modelArtifact.digest", propDigest, p.in.ModelArtifact.Digest},
+		{"modelArtifact.mediaType", propMediaType, p.in.ModelArtifact.MediaType},
+	})
+}
+
+// RecordTrainingJob records a training job, the dataset versions (or artifacts) it read
+// and the model artifact it produced, in one transaction. Recording an equal job again
+// is a no-op (created=false); the same job ID with other content is a CONFLICT.
+func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in TrainingJobInput) (job, artifact Node, created bool, err error) {
+	p, err := planTrainingJob(in)
+	if err != nil {
 		return Node{}, Node{}, false, err
 	}
-
-	key := JobKey(in.Namespace, in.Name)
-	props := map[string]any{
-		propKey: key, propKind: string(KindTrainingJob), propName: in.Name,
-		propNamespace: in.Namespace, propStatus: string(in.Status),
-		propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
-		propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
-		propHyperParameters: hyper, propInputs: inputs, propOutputs: []string{artifactKey},
-	}
+	key, artifactKey := p.key, p.artifactKey
 	type result struct {
 		job, artifact Node
 		created       bool
@@ -118,7 +167,7 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 		if err := checkInputsExist(ctx, tx, "inputs", in.Inputs); err != nil {
 			return result{}, err
 		}
-		recs, err := collect(ctx, tx, mergeNodeQueries[KindTrainingJob], map[string]any{"key": key, "props": props, "actor": actor})
+		recs, err := collect(ctx, tx, mergeNodeQueries[KindTrainingJob], map[string]any{"key": key, "props": p.props, "actor": actor})
 		if err != nil {
 			return result{}, fmt.Errorf("record training job %q: %w", key, err)
 		}
@@ -127,36 +176,21 @@ func (s *Store) RecordTrainingJob(ctx context.Context, actor string, in Training
 			return result{}, err
 		}
 		if c, _ := recs[0].Get("created"); c != true {
-			if err := firstConflict(j, "job", []fieldCheck{
-				{"name", propKind, string(KindTrainingJob)},
-				{"namespace", propNamespace, in.Namespace},
-				{"name", propName, in.Name},
-				{"inputs", propInputs, inputs},
-				{"modelArtifact.uri", propOutputs, []string{artifactKey}},
-				{"status", propStatus, string(in.Status)},
-				{"startedAt", propStartedAt, in.StartedAt},
-				{"endedAt", propEndedAt, in.EndedAt},
-				{"instanceType", propInstanceType, in.InstanceType},
-				{"codeVersion", propCodeVersion, in.CodeVersion},
-				{"hyperParameters", propHyperParameters, hyper},
-			}); err != nil {
+			if err := p.conflict(j); err != nil {
 				return result{}, err
 			}
 			a, err := nodeByKey(ctx, tx, "modelArtifact.uri", artifactKey)
 			if err != nil {
 				return result{}, err
 			}
-			return result{j, a, false}, firstConflict(a, "model artifact", []fieldCheck{
-				{"modelArtifact.digest", propDigest, in.ModelArtifact.Digest},
-				{"modelArtifact.mediaType", propMediaType, in.ModelArtifact.MediaType},
-			})
+			return result{j, a, false}, p.artifactConflict(a)
 		}
-		a, err := createOutputArtifact(ctx, tx, actor, artifactProps, "modelArtifact")
+		a, err := createOutputArtifact(ctx, tx, actor, p.artifactProps, "modelArtifact")
 		if err != nil {
 			return result{}, err
 		}
 		var io jobIO // the job was created here: the transaction holds its lock
-		io.readAll(key, inputs)
+		io.readAll(key, p.inputs)
 		io.wrote(key, artifactKey)
 		if err := linkJobIO(ctx, tx, actor, io); err != nil {
 			return result{}, err
@@ -225,6 +259,12 @@ func checkIDList(list string, ids []string) ([]string, error) {
 // checkInputsExist fails with NOT_FOUND naming the first element of list that names
 // no node.
 func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, list string, ids []string) error {
+	return checkNodesExist(ctx, tx, ids, func(i int) string { return fmt.Sprintf("%s[%d]", list, i) })
+}
+
+// checkNodesExist fails with NOT_FOUND naming fieldOf(i) for the first ids[i] that
+// names no node.
+func checkNodesExist(ctx context.Context, tx neo4j.ManagedTransaction, ids []string, fieldOf func(int) string) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -235,8 +275,8 @@ func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, list str
 	for _, r := range recs {
 		i, _ := r.Get("i")
 		if kind, _ := r.Get("kind"); kind == nil {
-			idx := i.(int64)
-			return notFound(fmt.Sprintf("%s[%d]", list, idx), ids[idx])
+			idx := int(i.(int64))
+			return notFound(fieldOf(idx), ids[idx])
 		}
 	}
 	return nil
@@ -287,11 +327,16 @@ func createOutputArtifact(ctx context.Context, tx neo4j.ManagedTransaction, acto
 		return Node{}, err
 	}
 	if c, _ := recs[0].Get("created"); c != true {
-		return Node{}, apperr.Conflicting(field+".uri", "artifact %q was already recorded (by %s at %s); a job can only "+
-			"produce a new artifact: write its output to a new URI", truncateForMessage(a.Key), a.RecordedBy,
-			a.RecordedAt.Format(time.RFC3339))
+		return Node{}, artifactTaken(field, a)
 	}
 	return a, nil
+}
+
+// artifactTaken is the CONFLICT of a job whose output artifact a was recorded before.
+func artifactTaken(field string, a Node) error {
+	return apperr.Conflicting(field+".uri", "artifact %q was already recorded (by %s at %s); a job can only "+
+		"produce a new artifact: write its output to a new URI", truncateForMessage(a.Key), a.RecordedBy,
+		a.RecordedAt.Format(time.RFC3339))
 }
 
 // encodeParams validates parameters and encodes them as a JSON object with sorted keys

@@ -36,6 +36,14 @@ const (
 	MaxImpactBudget     = 5000
 	// MaxTokenNameLength is the longest API token name.
 	MaxTokenNameLength = 100
+	// MaxPipelineObjects is the most elements one RecordPipeline call records, all its
+	// lists together.
+	MaxPipelineObjects = 1000
+	// MaxPipelineModelVersions and MaxPipelineDeployments are the most model versions
+	// and deployments one RecordPipeline call makes: each takes the few statements of
+	// its single write, where dataset versions and jobs share one per kind of change.
+	MaxPipelineModelVersions = 100
+	MaxPipelineDeployments   = 100
 )
 
 // checkText validates a required free-text identifier: non-empty, valid UTF-8, no

@@ -92,51 +92,57 @@ func (s *Store) RegisterModelVersion(ctx context.Context, actor string, in Model
 	if err != nil {
 		return Node{}, err
 	}
-	in, artifactKey, params := w.in, w.artifactKey, w.params
 	return write(ctx, s, actor, ActionModelVersionRegister, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(RegisteredModelKey(in.Model))
-		if in.ProducedBy != nil {
-			if err := checkJobProduced(ctx, tx, *in.ProducedBy, artifactKey, in.Source); err != nil {
-				return Node{}, err
-			}
-		}
-		if in.LoggedModel != nil {
-			if _, err := loggedModelTx(ctx, tx, *in.LoggedModel, false); err != nil {
-				return Node{}, err
-			}
-		}
-		if _, err := collect(ctx, tx, cypherLockModel, params); err != nil {
-			return Node{}, fmt.Errorf("lock model %q: %w", in.Model, err)
-		}
-		if in.ProducedByRun != nil {
-			if _, err := nodeByKey(ctx, tx, "runId", *in.ProducedByRun); err != nil {
-				return Node{}, err
-			}
-		}
-		recs, err := collect(ctx, tx, cypherRegisterModelVersion, params)
-		if err != nil {
-			return Node{}, fmt.Errorf("register version of model %q: %w", in.Model, err)
-		}
-		v, err := nodeAt(recs[0], "v")
-		if err != nil {
-			return v, err
-		}
-		au.target(v.Key, artifactKey)
-		if in.ProducedBy != nil {
-			au.target(*in.ProducedBy)
-		}
-		if in.ProducedByRun == nil {
-			return v, nil
-		}
-		au.target(*in.ProducedByRun)
-		// The version was created here: the transaction holds its lock.
-		var io jobIO
-		io.wrote(*in.ProducedByRun, v.Key)
-		if err := linkJobIO(ctx, tx, actor, io); err != nil {
+		return registerModelVersionTx(ctx, tx, actor, au, w)
+	})
+}
+
+// registerModelVersionTx registers the checked version w in tx: the steps of
+// RegisterModelVersion, shared with RecordPipeline.
+func registerModelVersionTx(ctx context.Context, tx neo4j.ManagedTransaction, actor string, au *audit, w modelVersionWrite) (Node, error) {
+	in, artifactKey, params := w.in, w.artifactKey, w.params
+	au.target(RegisteredModelKey(in.Model))
+	if in.ProducedBy != nil {
+		if err := checkJobProduced(ctx, tx, *in.ProducedBy, artifactKey, in.Source); err != nil {
 			return Node{}, err
 		}
+	}
+	if in.LoggedModel != nil {
+		if _, err := loggedModelTx(ctx, tx, *in.LoggedModel, false); err != nil {
+			return Node{}, err
+		}
+	}
+	if _, err := collect(ctx, tx, cypherLockModel, params); err != nil {
+		return Node{}, fmt.Errorf("lock model %q: %w", in.Model, err)
+	}
+	if in.ProducedByRun != nil {
+		if _, err := nodeByKey(ctx, tx, "runId", *in.ProducedByRun); err != nil {
+			return Node{}, err
+		}
+	}
+	recs, err := collect(ctx, tx, cypherRegisterModelVersion, params)
+	if err != nil {
+		return Node{}, fmt.Errorf("register version of model %q: %w", in.Model, err)
+	}
+	v, err := nodeAt(recs[0], "v")
+	if err != nil {
+		return v, err
+	}
+	au.target(v.Key, artifactKey)
+	if in.ProducedBy != nil {
+		au.target(*in.ProducedBy)
+	}
+	if in.ProducedByRun == nil {
 		return v, nil
-	})
+	}
+	au.target(*in.ProducedByRun)
+	// The version was created here: the transaction holds its lock.
+	var io jobIO
+	io.wrote(*in.ProducedByRun, v.Key)
+	if err := linkJobIO(ctx, tx, actor, io); err != nil {
+		return Node{}, err
+	}
+	return v, nil
 }
 
 // modelVersionWrite is a checked ModelVersionInput and what registering it writes.
@@ -215,6 +221,31 @@ func checkModelVersionInput(actor string, in ModelVersionInput) (modelVersionWri
 		"producedByRun": optValue(in.ProducedByRun), "loggedModel": optValue(in.LoggedModel),
 	}
 	return modelVersionWrite{in: in, artifactKey: artifactKey, params: params}, nil
+}
+
+// conflict compares a version registered before from the same source with w: the
+// facts a version is registered with are fixed.
+func (w modelVersionWrite) conflict(v Node) error {
+	floats := func(v any) any {
+		fs, _ := v.([]float64)
+		if len(fs) == 0 {
+			return nil
+		}
+		out := make([]any, len(fs))
+		for i, f := range fs {
+			out[i] = f
+		}
+		return out
+	}
+	return firstConflict(v, "model version", []fieldCheck{
+		{"description", propDescription, w.params["description"]},
+		{"framework", "framework", w.params["framework"]},
+		{"signature", "signature", w.params["signature"]},
+		{"metrics", "metricKeys", w.params["metricKeys"]},
+		{"metrics", "metricValues", floats(w.params["metricValues"])},
+		{"tags", "tagKeys", w.params["tagKeys"]},
+		{"tags", "tagValues", w.params["tagValues"]},
+	})
 }
 
 // checkJobProduced makes sure the job named as producedBy exists and recorded an output

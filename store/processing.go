@@ -40,44 +40,91 @@ MATCH (p:` + LabelNode + `)-[:` + RelProduced + `]->(:` + LabelNode + ` {key: $k
 RETURN i, p.key AS producer ORDER BY i LIMIT 1`
 )
 
-// RecordProcessingJob records a processing job with the dataset versions (or
-// artifacts) it read and wrote, all of which must be recorded already. Outputs are
-// pinned: one already produced by another job is a CONFLICT. A repeat with equal
-// content is a no-op (created=false), other content under the same ID a CONFLICT.
-func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in ProcessingJobInput) (Node, bool, error) {
+// processingJobPlan is a checked ProcessingJobInput: what recording it writes and how
+// a repeat is compared with what was recorded.
+type processingJobPlan struct {
+	in              ProcessingJobInput
+	key             string
+	inputs, outputs []string // sorted
+	props           map[string]any
+	params          any
+}
+
+// planProcessingJob checks every field of in, each error naming its field, and works
+// out what recording it writes.
+func planProcessingJob(in ProcessingJobInput) (processingJobPlan, error) {
 	if err := checkJobFields(in.Namespace, in.Name, &in.Status, in.StartedAt, in.EndedAt, in.InstanceType, in.CodeVersion); err != nil {
-		return Node{}, false, err
+		return processingJobPlan{}, err
 	}
 	inputs, err := checkInputs(in.Inputs)
 	if err != nil {
-		return Node{}, false, err
+		return processingJobPlan{}, err
 	}
 	outputs, err := checkIDList("outputs", in.Outputs)
 	if err != nil {
-		return Node{}, false, err
+		return processingJobPlan{}, err
 	}
 	if len(in.Outputs) == 0 {
-		return Node{}, false, apperr.Invalid("outputs", "must list at least one dataset version or artifact the job wrote")
+		return processingJobPlan{}, apperr.Invalid("outputs", "must list at least one dataset version or artifact the job wrote")
 	}
 	for i, o := range in.Outputs {
 		for j, k := range in.Inputs {
 			if o == k {
-				return Node{}, false, apperr.Invalid(fmt.Sprintf("outputs[%d]", i), "is also inputs[%d]; a job cannot read what it produces", j)
+				return processingJobPlan{}, apperr.Invalid(fmt.Sprintf("outputs[%d]", i), "is also inputs[%d]; a job cannot read what it produces", j)
 			}
 		}
 	}
 	params, err := encodeParams("parameters", in.Parameters)
 	if err != nil {
-		return Node{}, false, err
+		return processingJobPlan{}, err
 	}
 	key := JobKey(in.Namespace, in.Name)
-	props := map[string]any{
-		propKey: key, propKind: string(KindProcessingJob), propName: in.Name,
-		propNamespace: in.Namespace, propStatus: string(in.Status),
-		propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
-		propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
-		propParameters: params, propInputs: inputs, propOutputs: outputs,
+	return processingJobPlan{
+		in: in, key: key, inputs: inputs, outputs: outputs, params: params,
+		props: map[string]any{
+			propKey: key, propKind: string(KindProcessingJob), propName: in.Name,
+			propNamespace: in.Namespace, propStatus: string(in.Status),
+			propStartedAt: timeValue(in.StartedAt), propEndedAt: timeValue(in.EndedAt),
+			propInstanceType: optValue(in.InstanceType), propCodeVersion: optValue(in.CodeVersion),
+			propParameters: params, propInputs: inputs, propOutputs: outputs,
+		},
+	}, nil
+}
+
+// conflict compares a job found recorded with the plan.
+func (p processingJobPlan) conflict(j Node) error {
+	return firstConflict(j, "job", []fieldCheck{
+		{"name", propKind, string(KindProcessingJob)},
+		{"namespace", propNamespace, p.in.Namespace},
+		{"name", propName, p.in.Name},
+		{"inputs", propInputs, p.inputs},
+		{"outputs", propOutputs, p.outputs},
+		{"status", propStatus, string(p.in.Status)},
+		{"startedAt", propStartedAt, p.in.StartedAt},
+		{"endedAt", propEndedAt, p.in.EndedAt},
+		{"instanceType", propInstanceType, p.in.InstanceType},
+		{"codeVersion", propCodeVersion, p.in.CodeVersion},
+		{"parameters", propParameters, p.params},
+	})
+}
+
+// producedElsewhere is the CONFLICT of a job output that another job produced: a
+// dataset version or artifact has one producer.
+func producedElsewhere(field, output, producer string) error {
+	return apperr.Conflicting(field, "%q was already produced by %q; a dataset version or artifact has one producer",
+		truncateForMessage(output), truncateForMessage(producer))
+}
+
+// RecordProcessingJob records a processing job with the dataset versions (or
+// artifacts) it read and wrote, all of which must be recorded already. Outputs are
+// pinned: one already produced by another job is a CONFLICT. A repeat with equal
+// content is a no-op (created=false), other content under the same ID a CONFLICT.
+func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in ProcessingJobInput) (Node, bool, error) {
+	p, err := planProcessingJob(in)
+	if err != nil {
+		return Node{}, false, err
 	}
+	in, key := p.in, p.key
 	type result struct {
 		job     Node
 		created bool
@@ -92,7 +139,7 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 		if err := checkInputsExist(ctx, tx, "outputs", in.Outputs); err != nil {
 			return result{}, err
 		}
-		recs, err := collect(ctx, tx, mergeNodeQueries[KindProcessingJob], map[string]any{"key": key, "props": props, "actor": actor})
+		recs, err := collect(ctx, tx, mergeNodeQueries[KindProcessingJob], map[string]any{"key": key, "props": p.props, "actor": actor})
 		if err != nil {
 			return result{}, fmt.Errorf("record processing job %q: %w", key, err)
 		}
@@ -101,19 +148,7 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 			return result{}, err
 		}
 		if c, _ := recs[0].Get("created"); c != true {
-			return result{j, false}, firstConflict(j, "job", []fieldCheck{
-				{"name", propKind, string(KindProcessingJob)},
-				{"namespace", propNamespace, in.Namespace},
-				{"name", propName, in.Name},
-				{"inputs", propInputs, inputs},
-				{"outputs", propOutputs, outputs},
-				{"status", propStatus, string(in.Status)},
-				{"startedAt", propStartedAt, in.StartedAt},
-				{"endedAt", propEndedAt, in.EndedAt},
-				{"instanceType", propInstanceType, in.InstanceType},
-				{"codeVersion", propCodeVersion, in.CodeVersion},
-				{"parameters", propParameters, params},
-			})
+			return result{j, false}, p.conflict(j)
 		}
 		recs, err = collect(ctx, tx, cypherProducersOf, map[string]any{"keys": in.Outputs})
 		if err != nil {
@@ -121,13 +156,12 @@ func (s *Store) RecordProcessingJob(ctx context.Context, actor string, in Proces
 		}
 		if len(recs) > 0 {
 			i, _ := recs[0].Get("i")
-			p, _ := recs[0].Get("producer")
-			return result{}, apperr.Conflicting(fmt.Sprintf("outputs[%d]", i.(int64)), "%q was already produced by %q; a dataset version or artifact has one producer",
-				truncateForMessage(in.Outputs[i.(int64)]), truncateForMessage(p.(string)))
+			prod, _ := recs[0].Get("producer")
+			return result{}, producedElsewhere(fmt.Sprintf("outputs[%d]", i.(int64)), in.Outputs[i.(int64)], prod.(string))
 		}
 		var io jobIO // the job was created here: the transaction holds its lock
-		io.readAll(key, inputs)
-		io.wroteAll(key, outputs)
+		io.readAll(key, p.inputs)
+		io.wroteAll(key, p.outputs)
 		if err := linkJobIO(ctx, tx, actor, io); err != nil {
 			return result{}, err
 		}

@@ -897,6 +897,28 @@ type ParameterInput struct {
 	Value string `json:"value"`
 }
 
+// A deployment in a `recordPipeline` call: give exactly one of `modelVersion` and `modelVersionIndex`.
+type PipelineDeploymentInput struct {
+	// The endpoint's name; it is created on first use.
+	Endpoint string `json:"endpoint"`
+	// The ID of a model version recorded before, e.g. `model:fraud/3`.
+	ModelVersion *string `json:"modelVersion,omitempty"`
+	// The position in `modelVersions` of this call of the model version to deploy (0 is the first).
+	ModelVersionIndex *int `json:"modelVersionIndex,omitempty"`
+	// The variant name.
+	Variant *string `json:"variant,omitempty"`
+	// The share of traffic for this variant, in (0, 1].
+	TrafficShare *float64 `json:"trafficShare,omitempty"`
+}
+
+// A model version recorded by `recordPipeline`.
+type PipelineModelVersion struct {
+	// The model version.
+	ModelVersion *ModelVersion `json:"modelVersion"`
+	// False when a version of the model had already been registered from the source with the same content.
+	Created bool `json:"created"`
+}
+
 // A processing job (cleaning, joining, feature engineering): it read dataset versions and
 // wrote others — the chain between raw sources and training data. It shares the `job:`
 // IDs with training jobs.
@@ -949,6 +971,34 @@ func (this ProcessingJob) GetRecordedAt() time.Time { return this.RecordedAt }
 func (this ProcessingJob) GetRecordedBy() string { return this.RecordedBy }
 
 type Query struct {
+}
+
+// What one `recordPipeline` call records; every list may be omitted or empty, not all of them.
+type RecordPipelineInput struct {
+	// Dataset versions to register (as `registerDatasetVersion`).
+	DatasetVersions []*RegisterDatasetVersionInput `json:"datasetVersions,omitempty"`
+	// Processing jobs to record (as `recordProcessingJob`); they may read and write this call's dataset versions.
+	ProcessingJobs []*RecordProcessingJobInput `json:"processingJobs,omitempty"`
+	// Training jobs to record (as `recordTrainingJob`); they may read this call's dataset versions.
+	TrainingJobs []*RecordTrainingJobInput `json:"trainingJobs,omitempty"`
+	// Model versions to register (as `registerModelVersion`); `producedBy` may name a training job of this call.
+	ModelVersions []*RegisterModelVersionInput `json:"modelVersions,omitempty"`
+	// Deployments to make (as `deployModelVersion`), in order.
+	Deployments []*PipelineDeploymentInput `json:"deployments,omitempty"`
+}
+
+// The result of `recordPipeline`: one entry per input element, in input order.
+type RecordPipelinePayload struct {
+	// The dataset versions.
+	DatasetVersions []*RegisterDatasetVersionPayload `json:"datasetVersions"`
+	// The processing jobs.
+	ProcessingJobs []*RecordProcessingJobPayload `json:"processingJobs"`
+	// The training jobs with their model artifacts.
+	TrainingJobs []*RecordTrainingJobPayload `json:"trainingJobs"`
+	// The model versions.
+	ModelVersions []*PipelineModelVersion `json:"modelVersions"`
+	// The deployments.
+	Deployments []*DeployModelVersionPayload `json:"deployments"`
 }
 
 // A processing job to record.
