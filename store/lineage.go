@@ -138,6 +138,70 @@ var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
 	return q
 }()
 
+// foldedQueries[timed][dirs][depth] answers a first page whose answer is likely the
+// whole cone in one round trip: the start nodes, the cones in the directions dirs
+// asks for (1 upstream, 2 downstream, 3 both; each cone at most $limit nodes, as
+// coneQuery), and the provenance edges among all of them (as cypherEdgesAmong), unless
+// a cone reached $limit nodes: then the answer is paged and the edges are fetched for
+// its page. Each cone is a subquery planned on its own, so it keeps the pruning
+// breadth-first expand. The edges are found from the side the traversal expanded: the
+// incoming edges of each node for an upstream cone (or both), the outgoing ones for a
+// downstream cone, so that a node many others read (a shared dataset version) is not
+// expanded to all its readers.
+var foldedQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
+	for timed := range 2 {
+		for mask := 1; mask <= 3; mask++ {
+			for depth := 0; depth <= MaxLineageDepth; depth++ {
+				q[timed][mask][depth] = foldedQuery(timed, mask, depth)
+			}
+		}
+	}
+	return q
+}()
+
+func foldedQuery(timed, mask, depth int) string {
+	var b strings.Builder
+	b.WriteString(`MATCH (s:` + LabelNode + `) WHERE s.key IN $start
+WITH collect(s) AS starts
+`)
+	cones := [2]string{"[]", "[]"}
+	for dir := range 2 {
+		if depth == 0 || mask&(1<<dir) == 0 {
+			continue
+		}
+		cones[dir] = fmt.Sprintf("c%d", dir)
+		arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
+		fmt.Fprintf(&b, `CALL {
+MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
+WHERE %[4]s
+WITH DISTINCT n LIMIT $limit
+RETURN collect(n) AS c%[7]d
+}
+`, LabelNode, provenancePattern, depth, edgesStood(timed, "rels"), arrow[0], arrow[1], dir)
+	}
+	// (a)-[r]->(b) from b's side, or from a's for a downstream cone.
+	expand := `UNWIND CASE WHEN size(c0) < $limit AND size(c1) < $limit THEN kept ELSE [] END AS b
+MATCH (a:` + LabelNode + `)-[r:` + provenancePattern + `]->(b)
+WHERE a IN kept`
+	if mask == 2 {
+		expand = `UNWIND CASE WHEN size(c0) < $limit AND size(c1) < $limit THEN kept ELSE [] END AS a
+MATCH (a)-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
+WHERE b IN kept`
+	}
+	fmt.Fprintf(&b, `WITH starts, %[1]s AS c0, %[2]s AS c1
+WITH starts, c0, c1, starts + c0 + c1 AS kept
+CALL {
+WITH kept, c0, c1
+%[3]s AND %[4]s
+WITH DISTINCT a.key AS from, type(r) AS type, b.key AS to
+RETURN collect([from, type, to]) AS edges
+}
+RETURN [n IN starts | n {.*}] AS starts, [n IN c0 | n {.*}] AS up, [n IN c1 | n {.*}] AS down, edges`,
+		cones[0], cones[1], expand, asOfEdge)
+	return b.String()
+}
+
 const cypherVersionsOf = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + `)-[:` + RelVersionOf + `]->(:` + LabelNode + ` {key: k})
@@ -171,7 +235,12 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	if err != nil {
 		return Lineage{}, err
 	}
-	found, cones, err := fetchStartsAndCones(ctx, tx, &p)
+	return answerLineage(ctx, tx, p)
+}
+
+// answerLineage runs the plan p's queries and puts their answer together.
+func answerLineage(ctx context.Context, tx neo4j.ManagedTransaction, p lineagePlan) (Lineage, error) {
+	found, cones, folded, err := fetchStartsAndCones(ctx, tx, &p)
 	if err != nil {
 		return Lineage{}, err
 	}
@@ -198,6 +267,10 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	if !paged && p.q.MaxDepth > 0 {
 		// The whole cone in one answer, when it fits.
 		paged = a.addWholeCone(&p, cones)
+	}
+	if !paged && folded != nil && len(parents) == 0 {
+		// The edges among the whole answer came with it.
+		return foldedAnswer(a, folded), nil
 	}
 	var page []conePosition
 	if paged && p.q.MaxDepth > 0 {
@@ -229,19 +302,23 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 // fetchStartsAndCones fetches the start nodes and, in the same round trip, their cones
 // to the plan's coneDepth (cones[dir], each at most one over the limit). The cones serve
 // unless a start node stands for its versions, which must join the traversal first, or
-// the answer is a later page or paged at once.
-func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, err error) {
-	recs, err := collect(ctx, tx, startAndConeQueries[p.timed][p.mask][p.coneDepth], p.params(map[string]any{
-		"start": p.start, "limit": p.limit + 1,
-	}))
+// the answer is a later page or paged at once. When the plan folds the edges in, folded
+// holds the provenance edges among the start nodes and the cones (not nil, maybe
+// empty), unless a cone is over the limit.
+func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
+	if p.fold {
+		return fetchFolded(ctx, tx, p, params)
+	}
+	recs, err := collect(ctx, tx, startAndConeQueries[p.timed][p.mask][p.coneDepth], params)
 	if err != nil {
-		return nil, cones, fmt.Errorf("traverse lineage: %w", err)
+		return nil, cones, nil, fmt.Errorf("traverse lineage: %w", err)
 	}
 	found = make(map[string]Node, len(p.start))
 	for _, r := range recs {
 		nodes, err := nodesAt(r, "nodes")
 		if err != nil {
-			return nil, cones, err
+			return nil, cones, nil, err
 		}
 		part, _ := r.Get("part")
 		if p := int(part.(int64)); p > 0 {
@@ -252,7 +329,48 @@ func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *li
 			found[n.Key] = n
 		}
 	}
-	return found, cones, nil
+	return found, cones, nil, nil
+}
+
+// fetchFolded is fetchStartsAndCones with the edges folded in (foldedQueries).
+func fetchFolded(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, params map[string]any) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	recs, err := collect(ctx, tx, foldedQueries[p.timed][p.mask][p.coneDepth], params)
+	if err != nil {
+		return nil, cones, nil, fmt.Errorf("traverse lineage: %w", err)
+	}
+	starts, err := nodesAt(recs[0], "starts")
+	if err != nil {
+		return nil, cones, nil, err
+	}
+	found = make(map[string]Node, len(starts))
+	for _, n := range starts {
+		found[n.Key] = n
+	}
+	for dir, col := range []string{"up", "down"} {
+		if cones[dir], err = nodesAt(recs[0], col); err != nil {
+			return nil, cones, nil, err
+		}
+	}
+	if len(cones[0]) > p.limit || len(cones[1]) > p.limit {
+		return found, cones, nil, nil
+	}
+	folded, err = edgesAt(recs[0], "edges")
+	if err != nil {
+		return nil, cones, nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	return found, cones, folded, nil
+}
+
+// foldedAnswer finishes the answer a, the whole cone of a first page, with the
+// provenance edges among its nodes that came with them. An answer of one node has no
+// edges, as finishLineage would not look any up.
+func foldedAnswer(a *lineageAnswer, folded []Edge) Lineage {
+	if len(a.out.Nodes) <= 1 {
+		folded = nil
+	}
+	onPage, _ := edgeScope(a.out.Nodes, nil)
+	a.out.Edges = joinEdges(onPage, a.structural, folded)
+	return a.out
 }
 
 // fetchVersions fetches the versions of the parents (start nodes), by ID, at most one
@@ -350,9 +468,18 @@ func fetchEdgesAmong(ctx context.Context, tx neo4j.ManagedTransaction, p *lineag
 	if err != nil {
 		return nil, fmt.Errorf("lineage edges: %w", err)
 	}
-	list, _, err := neo4j.GetRecordValue[[]any](recs[0], "edges")
+	out, err := edgesAt(recs[0], "edges")
 	if err != nil {
 		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	return out, nil
+}
+
+// edgesAt reads the edges in column col of rec: a list of [from, type, to].
+func edgesAt(rec *neo4j.Record, col string) ([]Edge, error) {
+	list, _, err := neo4j.GetRecordValue[[]any](rec, col)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Edge, 0, len(list))
 	for _, v := range list {

@@ -46,7 +46,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, lineage, breakdown (where a lineage request's time goes; printed only), mlflow, openlineage, sagemaker, tracking, search, evidence or console, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, evidence and console, which also replace their own section in --out)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -118,7 +118,8 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: server.New(server.Options{Store: st, Logger: zerolog.Nop()})}
+	handler := server.New(server.Options{Store: st, Logger: zerolog.Nop()})
+	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/graphql"
@@ -169,6 +170,11 @@ func run(nodes, requests, warmup int, outFile string) error {
 		ev = withRunInfo(ev, totalNodes.(int64), "evidence")
 		fmt.Print(ev)
 		return writeSection(outFile, ev, "## Load test")
+	case "breakdown":
+		bd, err := breakdownBench(ctx, &breakdown{st: st, handler: handler, client: client, url: url, token: token,
+			driver: driver, db: cfg.Database, pipelines: pipelines, rng: rand.New(rand.NewPCG(7, 7))}, requests, warmup)
+		fmt.Print(bd)
+		return err
 	case "search":
 		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
 		if err != nil {
@@ -296,6 +302,8 @@ RETURN collect(n {.*})`
 		{"raw Cypher over Bolt", raw(rawCypher)},
 		{"raw Cypher, nodes collected into one record", raw(rawCollected)},
 		{"auditTrail over HTTP", graphql(auditGQL)},
+		// The fixed cost of a request: transport, authentication, GraphQL, no store call.
+		{"`{ __typename }` over HTTP", graphql(`{ __typename }`)},
 	}, cone
 }
 
@@ -464,6 +472,7 @@ func writeReport(file string, r report) error {
 		"%d of them model versions and endpoints; the impact rows are its first page (%d warm-up, %d measured). "+
 		"Following the cursors (budget 1000) gave %d pages holding each of the %d exactly once, as a raw count query confirms (target: first page ≤ 50 ms).\n",
 		r.impactCone, r.impacted, r.warmup/10, r.requests/10, r.impactPages, r.impacted)
+	b.WriteString(keptSection(file, breakdownHeading))
 	b.WriteString(r.tracking)
 	b.WriteString(keptSection(file, "## Load test"))
 	return os.WriteFile(file, []byte(b.String()), 0o644)
