@@ -218,13 +218,52 @@ RETURN collect([from, type, to]) AS edges`
 // Lineage returns the provenance cone of the start nodes in one read transaction.
 // Unknown start IDs are NOT_FOUND errors naming the list element.
 func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
-	// Check before the transaction, so bad input is told apart from an outage.
-	if _, err := checkLineageQuery(q); err != nil {
+	// Plan before the transaction, so bad input is told apart from an outage.
+	p, err := planLineage(q, time.Now())
+	if err != nil {
 		return Lineage{}, err
 	}
+	if p.single {
+		// Most answers are the first statement's: it goes alone, a round trip cheaper.
+		query, params := p.firstStatement()
+		recs, err := readOne(ctx, s, query, params)
+		if err != nil {
+			return Lineage{}, err
+		}
+		if l, done, err := answerFromFirst(&p, recs); done || err != nil {
+			return l, err
+		}
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
-		return lineageTx(ctx, tx, q)
+		return answerLineage(ctx, tx, p)
 	})
+}
+
+// answerFromFirst is the answer when the first statement's records recs (p.single)
+// hold all of it: the whole cone, fitting into one answer, with its edges when they
+// are asked for. done is false when the answer needs more statements.
+func answerFromFirst(p *lineagePlan, recs []*neo4j.Record) (l Lineage, done bool, err error) {
+	found, cones, folded, err := decodeFirst(p, recs)
+	if err != nil {
+		return Lineage{}, true, err
+	}
+	if err := p.checkStarts(found); err != nil {
+		return Lineage{}, true, err
+	}
+	if len(p.versionParents(found)) > 0 {
+		return Lineage{}, false, nil
+	}
+	a := p.startAnswer(found)
+	if p.q.MaxDepth > 0 && a.addWholeCone(p, cones) {
+		return Lineage{}, false, nil // paged
+	}
+	switch {
+	case p.q.SkipEdges:
+		return a.out, true, nil
+	case folded != nil:
+		return foldedAnswer(a, folded), true, nil
+	}
+	return Lineage{}, false, nil
 }
 
 // lineageTx is Lineage inside the transaction tx, for callers that answer more in the
@@ -306,13 +345,28 @@ func answerLineage(ctx context.Context, tx neo4j.ManagedTransaction, p lineagePl
 // holds the provenance edges among the start nodes and the cones (not nil, maybe
 // empty), unless a cone is over the limit.
 func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
-	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
-	if p.fold {
-		return fetchFolded(ctx, tx, p, params)
-	}
-	recs, err := collect(ctx, tx, startAndConeQueries[p.timed][p.mask][p.coneDepth], params)
+	query, params := p.firstStatement()
+	recs, err := collect(ctx, tx, query, params)
 	if err != nil {
 		return nil, cones, nil, fmt.Errorf("traverse lineage: %w", err)
+	}
+	return decodeFirst(p, recs)
+}
+
+// firstStatement is the plan's first query and its parameters: the start nodes and
+// their cones, with the edges among them when the plan folds them in.
+func (p *lineagePlan) firstStatement() (string, map[string]any) {
+	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
+	if p.fold {
+		return foldedQueries[p.timed][p.mask][p.coneDepth], params
+	}
+	return startAndConeQueries[p.timed][p.mask][p.coneDepth], params
+}
+
+// decodeFirst reads the records of firstStatement (see fetchStartsAndCones).
+func decodeFirst(p *lineagePlan, recs []*neo4j.Record) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	if p.fold {
+		return decodeFolded(p, recs)
 	}
 	found = make(map[string]Node, len(p.start))
 	for _, r := range recs {
@@ -332,11 +386,10 @@ func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *li
 	return found, cones, nil, nil
 }
 
-// fetchFolded is fetchStartsAndCones with the edges folded in (foldedQueries).
-func fetchFolded(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan, params map[string]any) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
-	recs, err := collect(ctx, tx, foldedQueries[p.timed][p.mask][p.coneDepth], params)
-	if err != nil {
-		return nil, cones, nil, fmt.Errorf("traverse lineage: %w", err)
+// decodeFolded is decodeFirst with the edges folded in (foldedQueries).
+func decodeFolded(p *lineagePlan, recs []*neo4j.Record) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	if len(recs) != 1 {
+		return nil, cones, nil, fmt.Errorf("traverse lineage: %d records, not one", len(recs))
 	}
 	starts, err := nodesAt(recs[0], "starts")
 	if err != nil {

@@ -59,6 +59,7 @@ func TestLineageFoldedEdgesAreTheSameAnswer(t *testing.T) {
 		{"as of a time", store.LineageQuery{Start: []string{endpoint("1", "0")}, Direction: store.Upstream, MaxDepth: 10, AsOf: &asOf}, true},
 		{"both ways as of a time", store.LineageQuery{Start: []string{mv}, Direction: store.Both, MaxDepth: 10, AsOf: &asOf}, true},
 		{"paged: a budget smaller than the cone", store.LineageQuery{Start: []string{endpoint("1", "0")}, Direction: store.Upstream, MaxDepth: 10, Budget: 7}, true},
+		{"without edges: the first statement alone", store.LineageQuery{Start: []string{endpoint("2", "0")}, Direction: store.Upstream, MaxDepth: 10, SkipEdges: true}, false},
 		{"kinds: paged at once", store.LineageQuery{Start: []string{endpoint("1", "0")}, Direction: store.Upstream, MaxDepth: 10,
 			Kinds: []store.Kind{store.KindDatasetVersion, store.KindProcessingJob}}, false},
 	} {
@@ -66,7 +67,12 @@ func TestLineageFoldedEdgesAreTheSameAnswer(t *testing.T) {
 			folded, apart, folds, err := store.LineageFoldedAndApart(ctx, st, tt.q)
 			require.NoError(t, err)
 			assert.Equal(t, tt.folds, folds)
-			assert.NotEmpty(t, folded.Edges, "the case has edges to compare")
+			if tt.q.SkipEdges {
+				assert.Empty(t, folded.Edges)
+				assert.Greater(t, len(folded.Nodes), 1, "the case has nodes to compare")
+			} else {
+				assert.NotEmpty(t, folded.Edges, "the case has edges to compare")
+			}
 			assert.Equal(t, apart.Nodes, folded.Nodes)
 			assert.Equal(t, apart.Edges, folded.Edges)
 			assert.Equal(t, apart.Truncated, folded.Truncated)

@@ -48,6 +48,10 @@ type lineagePlan struct {
 	// traversal needs a second round trip anyway). The answer is then the whole cone in
 	// one round trip unless it must be paged.
 	fold bool
+	// single is true when the first statement is likely the whole answer (a first,
+	// unfiltered page from start nodes none of which stands for its versions), so it
+	// is sent on its own, without a round trip for BEGIN (Store.Lineage).
+	single bool
 }
 
 // planLineage checks q and plans its answer as asked at now (the time a first page
@@ -86,7 +90,8 @@ func planLineage(q LineageQuery, now time.Time) (lineagePlan, error) {
 	for _, k := range q.Kinds {
 		p.wanted[k] = true
 	}
-	p.fold = p.after == nil && len(q.Kinds) == 0 && !q.SkipEdges && !mayStandForVersions(start)
+	p.single = p.after == nil && len(q.Kinds) == 0 && !mayStandForVersions(start)
+	p.fold = p.single && !q.SkipEdges
 	return p, nil
 }
 

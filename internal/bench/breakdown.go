@@ -42,8 +42,8 @@ const (
 
 // Yardstick copies of the statements a lineage request sends to Neo4j, upstream and
 // untimed (store/lineage.go holds the real ones): the starts and the cone in one
-// statement, the edges among the answer's nodes in another, and the two folded into
-// one, as the store sends them since issue 14. Only their round trips and their
+// statement and the edges among the answer's nodes in another, as the store sent them
+// before issue 14, and the two folded into one, as it sends them since. Only their round trips and their
 // PROFILE are measured here.
 const (
 	yardstickStartsAndCone = `MATCH (n:Node) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part
@@ -52,6 +52,24 @@ MATCH (s:Node) WHERE s.key IN $start
 MATCH (s)<-[rels:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]-(n:Node)
 WITH DISTINCT n LIMIT $limit
 RETURN collect(n {.*}) AS nodes, 1 AS part`
+	yardstickFolded = `MATCH (s:Node) WHERE s.key IN $start
+WITH collect(s) AS starts
+CALL {
+MATCH (s:Node) WHERE s.key IN $start
+MATCH (s)<-[rels:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO*1..10]-(n:Node)
+WITH DISTINCT n LIMIT $limit
+RETURN collect(n) AS c0
+}
+WITH starts, c0, starts + c0 AS kept
+CALL {
+WITH kept, c0
+UNWIND CASE WHEN size(c0) < $limit THEN kept ELSE [] END AS b
+MATCH (a:Node)-[r:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO]->(b)
+WHERE a IN kept
+WITH DISTINCT a.key AS from, type(r) AS type, b.key AS to
+RETURN collect([from, type, to]) AS edges
+}
+RETURN [n IN starts | n {.*}] AS starts, [n IN c0 | n {.*}] AS up, edges`
 	yardstickEdgesAmong = `UNWIND $keys AS k
 MATCH (a:Node {key: k})-[r:INPUT_TO|PRODUCED|REGISTERED_AS|DEPLOYED_TO]->(b:Node)
 WHERE b.key IN $keys
@@ -161,6 +179,7 @@ func (b *breakdown) rows(ctx context.Context) []row {
 		bolt("Bolt: starts + cone statement (round trip 1 before issue 14)", yardstickStartsAndCone, startParams),
 		// Its parameters are the keys of a cone, fetched untimed by the parameters func.
 		bolt("Bolt: edges among the cone (round trip 2 before issue 14)", yardstickEdgesAmong, coneKeys),
+		bolt("Bolt: starts, cone and edges in one statement (issue 14)", yardstickFolded, startParams),
 	}
 }
 
@@ -258,6 +277,14 @@ func (b *breakdown) fixedCosts(ctx context.Context) (string, error) {
 		graphql.MarshalSliceConcurrently(fctx, elems, 0, false, trivial)
 		return nil
 	})
+	// gqlgen.yml's exec.worker_limit, its one knob, bounds the goroutines with a
+	// semaphore: each element still gets one.
+	for _, limit := range []int64{1, 4} {
+		_ = row(fmt.Sprintf("gqlgen: the same with worker_limit %d", limit), 2000, func() error {
+			graphql.MarshalSliceConcurrently(fctx, elems, limit, false, trivial)
+			return nil
+		})
+	}
 	_ = row(fmt.Sprintf("the same %d elements in a loop", elems), 2000, func() error {
 		arr := make(graphql.Array, elems)
 		for i := range arr {
@@ -325,6 +352,7 @@ func (b *breakdown) profiles(ctx context.Context) (string, error) {
 	}{
 		{"starts + cone", yardstickStartsAndCone, map[string]any{"start": []string{med.key}, "limit": store.MaxLineageNodes + 1}},
 		{"edges among the cone", yardstickEdgesAmong, map[string]any{"keys": med.keys}},
+		{"starts, cone and edges in one statement", yardstickFolded, map[string]any{"start": []string{med.key}, "limit": store.MaxLineageNodes + 1}},
 	} {
 		res, err := neo4j.ExecuteQuery(ctx, b.driver, "PROFILE "+s.cypher, s.params, neo4j.EagerResultTransformer,
 			neo4j.ExecuteQueryWithDatabase(b.db), neo4j.ExecuteQueryWithReadersRouting())
