@@ -261,7 +261,7 @@ func (b *breakdown) fixedCosts(ctx context.Context) (string, error) {
 	}
 	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
 	if err := row("parse + validate the lineage query (gqlparser; the server caches parsed queries)", 2000, func() error {
-		if _, errs := gqlparser.LoadQuery(schema, breakdownLineageGQL); errs != nil {
+		if _, errs := gqlparser.LoadQueryWithRules(schema, breakdownLineageGQL, nil); errs != nil {
 			return errs
 		}
 		return nil
