@@ -225,13 +225,17 @@ func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
 	}
 	if p.single {
 		// Most answers are the first statement's: it goes alone, a round trip cheaper.
-		query, params := p.firstStatement()
-		recs, err := readOne(ctx, s, query, params)
-		if err != nil {
-			return Lineage{}, err
+		type first struct {
+			l    Lineage
+			done bool
 		}
-		if l, done, err := answerFromFirst(&p, recs); done || err != nil {
-			return l, err
+		query, params := p.firstStatement()
+		f, err := readOne(ctx, s, query, params, func(recs []*neo4j.Record) (first, error) {
+			l, done, err := answerFromFirst(&p, recs)
+			return first{l, done}, err
+		})
+		if f.done || err != nil {
+			return f.l, err
 		}
 	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {

@@ -266,14 +266,15 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 }
 
 // readOne runs one read statement in a managed transaction of its own, as
-// neo4j.ExecuteQuery does: its BEGIN travels to Neo4j with the statement, where
-// ExecuteRead (read) waits for BEGIN's answer first, so it costs a round trip less.
-// Database, bookmarks, routing, retries, the deadline, outage handling and the
-// TxObserver are those of read.
-func readOne(ctx context.Context, s *Store, cypher string, params map[string]any) (recs []*neo4j.Record, err error) {
+// neo4j.ExecuteQuery does, and returns what answer makes of its records: its BEGIN
+// travels to Neo4j with the statement, where ExecuteRead (read) waits for BEGIN's
+// answer first, so it costs a round trip less. Database, bookmarks, routing, retries,
+// the deadline, outage handling and the TxObserver are those of read; the observer
+// hears answer's error as the transaction's, as it hears a work function's.
+func readOne[T any](ctx context.Context, s *Store, cypher string, params map[string]any, answer func([]*neo4j.Record) (T, error)) (res T, err error) {
 	ctx, leave, err := s.health.enter(ctx)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer leave()
 	obs, start, runs := txObserverFrom(ctx), time.Now(), 0
@@ -291,7 +292,7 @@ func readOne(ctx context.Context, s *Store, cypher string, params map[string]any
 		}
 		return neo4j.EagerResultTransformer()
 	}
-	res, err := neo4j.ExecuteQuery(ctx, s.driver, cypher, params, transformer,
+	eager, err := neo4j.ExecuteQuery(ctx, s.driver, cypher, params, transformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithReadersRouting(),
 		neo4j.ExecuteQueryWithBookmarkManager(s.driver.ExecuteQueryBookmarkManager()),
 		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx)))
@@ -300,9 +301,9 @@ func readOne(ctx context.Context, s *Store, cypher string, params map[string]any
 		s.health.suspect()
 	}
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	return res.Records, nil
+	return answer(eager.Records)
 }
 
 // txTimeout gives a transaction the time left before ctx's deadline, so that Neo4j
