@@ -453,20 +453,20 @@ func (b *breakdown) cpuBreakdown(ctx context.Context, n int) (string, error) {
 	return out.String(), nil
 }
 
-// sortSamples reads `go tool pprof -traces` output: blocks separated by dashed lines,
-// each a sample value and its stack, leaf first.
+// sortSamples reads `go tool pprof -traces` output: a header, then blocks each after a
+// dashed line, of a sample's value and leaf function on the first line and its callers
+// on the next ones, one a line (a function may be followed by "(inline)").
 func sortSamples(traces []byte) (map[string]time.Duration, time.Duration) {
 	byPhase := map[string]time.Duration{}
-	var total time.Duration
-	var value time.Duration
+	var total, value time.Duration
 	var stack []string
+	inBlock := false
 	flush := func() {
-		if len(stack) == 0 {
-			return
+		if len(stack) > 0 {
+			total += value
+			byPhase[phaseOf(stack)] += value
 		}
-		total += value
-		byPhase[phaseOf(stack)] += value
-		stack = stack[:0]
+		stack, value = stack[:0], 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(traces))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -474,20 +474,22 @@ func sortSamples(traces []byte) (map[string]time.Duration, time.Duration) {
 		line := sc.Text()
 		if strings.HasPrefix(line, "-----------+") {
 			flush()
+			inBlock = true
 			continue
 		}
 		fields := strings.Fields(line)
-		if len(fields) == 0 || strings.Contains(line, ":") && len(stack) == 0 && !strings.HasPrefix(line, " ") {
-			continue // the header
+		if !inBlock || len(fields) == 0 {
+			continue
 		}
-		if !strings.HasPrefix(line, "      ") || len(fields) == 2 && len(stack) == 0 {
-			if d, err := time.ParseDuration(fields[0]); err == nil && len(fields) >= 2 {
-				value = d
-				stack = append(stack, fields[1])
+		if len(stack) == 0 {
+			d, err := time.ParseDuration(fields[0])
+			if err != nil || len(fields) < 2 {
 				continue
 			}
+			value, stack = d, append(stack, fields[1])
+			continue
 		}
-		stack = append(stack, fields[len(fields)-1])
+		stack = append(stack, fields[0])
 	}
 	flush()
 	return byPhase, total
