@@ -44,6 +44,10 @@ type LineageQuery struct {
 	AsOf *time.Time
 	// SkipEdges leaves Edges empty, saving a query when the caller does not need them.
 	SkipEdges bool
+	// CoreOnly lets the answer's nodes carry only what every node has (key, kind, name,
+	// recordedAt, recordedBy) in Props, when the caller reads nothing else: the
+	// statement then reads and sends fewer properties. Nodes may still carry more.
+	CoreOnly bool
 	// After asks for the page after a truncated answer: its EndCursor. The other fields
 	// must be the same as for that answer, except Budget.
 	After string
@@ -120,7 +124,7 @@ var coneQueries = func() (q [2][2][MaxLineageDepth + 1]string) {
 // upstream (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for
 // upstream, 2 for downstream, 3 for both. Each part is planned on its own, so the cones
 // keep the pruning breadth-first expand.
-var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
+var startAndConeQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
 	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part`
 	for timed := range 2 {
 		for mask := 1; mask <= 3; mask++ {
@@ -131,12 +135,19 @@ var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
 						parts = append(parts, coneQuery(timed, dir, depth))
 					}
 				}
-				q[timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
+				q[0][timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
+				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
 			}
 		}
 	}
 	return q
 }()
+
+// coreProjection is the map projection of what every node has (CoreOnly).
+const coreProjection = `{.` + propKey + `, .` + propKind + `, .` + propName + `, .` + propRecordedAt + `, .` + propRecordedBy + `}`
+
+// coreOnly is the query q with every node's properties projected to coreProjection.
+func coreOnly(q string) string { return strings.ReplaceAll(q, "n {.*}", "n "+coreProjection) }
 
 // foldedQueries[timed][dirs][depth] answers a first page whose answer is likely the
 // whole cone in one round trip: the start nodes, the cones in the directions dirs
@@ -148,11 +159,12 @@ var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
 // incoming edges of each node for an upstream cone (or both), the outgoing ones for a
 // downstream cone, so that a node many others read (a shared dataset version) is not
 // expanded to all its readers.
-var foldedQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
+var foldedQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
 	for timed := range 2 {
 		for mask := 1; mask <= 3; mask++ {
 			for depth := 0; depth <= MaxLineageDepth; depth++ {
-				q[timed][mask][depth] = foldedQuery(timed, mask, depth)
+				q[0][timed][mask][depth] = foldedQuery(timed, mask, depth)
+				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
 			}
 		}
 	}
@@ -361,10 +373,14 @@ func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *li
 // their cones, with the edges among them when the plan folds them in.
 func (p *lineagePlan) firstStatement() (string, map[string]any) {
 	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
-	if p.fold {
-		return foldedQueries[p.timed][p.mask][p.coneDepth], params
+	core := 0
+	if p.q.CoreOnly {
+		core = 1
 	}
-	return startAndConeQueries[p.timed][p.mask][p.coneDepth], params
+	if p.fold {
+		return foldedQueries[core][p.timed][p.mask][p.coneDepth], params
+	}
+	return startAndConeQueries[core][p.timed][p.mask][p.coneDepth], params
 }
 
 // decodeFirst reads the records of firstStatement (see fetchStartsAndCones).

@@ -81,3 +81,41 @@ func TestLineageFoldedEdgesAreTheSameAnswer(t *testing.T) {
 		})
 	}
 }
+
+// An answer that only needs what every node has (CoreOnly) holds the same nodes, with
+// the same IDs, kinds, names and provenance, and the same edges.
+func TestLineageCoreOnlyIsTheSameAnswer(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	_, _, err := st.Seed(ctx, store.SeedPlan{Nodes: 2 * store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
+	require.NoError(t, err)
+	type core struct {
+		key, name, by string
+		kind          store.Kind
+		at            time.Time
+	}
+	cores := func(ns []store.Node) (out []core) {
+		for _, n := range ns {
+			out = append(out, core{n.Key, n.Name, n.RecordedBy, n.Kind, n.RecordedAt})
+		}
+		return out
+	}
+	for _, q := range []store.LineageQuery{
+		{Start: []string{store.EndpointKey(tk + "-endpoint-1-0")}, Direction: store.Upstream, MaxDepth: 10},
+		{Start: []string{store.EndpointKey(tk + "-endpoint-1-1")}, Direction: store.Upstream, MaxDepth: 10, SkipEdges: true},
+		{Start: []string{store.SeedSharedKey(tk)}, Direction: store.Both, MaxDepth: 3},
+		{Start: []string{store.EndpointKey(tk + "-endpoint-0-0")}, Direction: store.Upstream, MaxDepth: 10, Budget: 5},
+	} {
+		full, err := st.Lineage(ctx, q)
+		require.NoError(t, err)
+		q.CoreOnly = true
+		only, err := st.Lineage(ctx, q)
+		require.NoError(t, err)
+		assert.Greater(t, len(full.Nodes), 1)
+		assert.Equal(t, cores(full.Nodes), cores(only.Nodes))
+		assert.Equal(t, full.Edges, only.Edges)
+		assert.Equal(t, full.Truncated, only.Truncated)
+	}
+}
