@@ -10,6 +10,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/provgraph/provgraph/store"
 )
@@ -40,4 +41,48 @@ func selects(ctx context.Context, path ...string) bool {
 		fields = next
 	}
 	return false
+}
+
+// nodeCoreFields are the fields of the Node interface: what every node has, which the
+// store fetches alone when nothing else is selected (store.LineageQuery.CoreOnly).
+var nodeCoreFields = map[string]bool{"id": true, "kind": true, "name": true, "recordedAt": true, "recordedBy": true, "__typename": true}
+
+// selectsOnlyCore tells whether every selection of the field name below the object
+// the current resolver returns (lineage "nodes"), in fragments too and whatever their
+// type condition or directives, is a field of the Node interface. It is false when the
+// field is not selected at all, or anything else is.
+func selectsOnlyCore(ctx context.Context, name string) bool {
+	found := false
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != name {
+			continue
+		}
+		found = true
+		if !onlyCore(f.Selections) {
+			return false
+		}
+	}
+	return found
+}
+
+func onlyCore(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if !nodeCoreFields[s.Name] || len(s.SelectionSet) > 0 {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !onlyCore(s.SelectionSet) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			if s.Definition == nil || !onlyCore(s.Definition.SelectionSet) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

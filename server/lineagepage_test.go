@@ -58,3 +58,38 @@ func TestLineagePagesOverHTTP(t *testing.T) {
 	require.Len(t, resp.Errors, 1)
 	assert.Contains(t, resp.Errors[0].Message, "must be at least the number of start nodes (2) on the first page")
 }
+
+// A lineage that selects only what every node has gets it; one that also asks for a
+// field of a kind of node, in an inline fragment or a named one, gets that field too
+// (the store fetches every property then), with the same nodes and edges.
+func TestLineageFetchesWhatTheSelectionNeeds(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	s := recordSlice(t, h)
+	vars := map[string]any{"start": []string{s.endpoint}}
+	core := get(mustDo(t, h, `query($start: [ID!]!) { lineage(start: $start, direction: UPSTREAM) {
+  nodes { id kind name recordedAt recordedBy __typename } edges { from to type } } }`, vars), "lineage")
+	for _, q := range []string{
+		`query($start: [ID!]!) { lineage(start: $start, direction: UPSTREAM) {
+  nodes { id kind name recordedAt recordedBy __typename ... on ModelVersion { version } } edges { from to type } } }`,
+		`query($start: [ID!]!) { lineage(start: $start, direction: UPSTREAM) {
+  nodes { id kind name recordedAt recordedBy __typename ...V } edges { from to type } } }
+fragment V on ModelVersion { version }`,
+	} {
+		full := get(mustDo(t, h, q, vars), "lineage")
+		assert.Equal(t, get(core, "edges"), get(full, "edges"))
+		coreNodes, fullNodes := get(core, "nodes").([]any), get(full, "nodes").([]any)
+		require.Len(t, fullNodes, len(coreNodes))
+		versions := 0
+		for i, n := range fullNodes {
+			node := n.(map[string]any)
+			if v, ok := node["version"]; ok {
+				assert.Equal(t, 1.0, v, "the version number of %v", node["id"])
+				versions++
+				delete(node, "version")
+			}
+			assert.Equal(t, coreNodes[i], node)
+		}
+		assert.Equal(t, 1, versions, "the slice's model version, with its version number")
+	}
+}

@@ -44,6 +44,10 @@ type LineageQuery struct {
 	AsOf *time.Time
 	// SkipEdges leaves Edges empty, saving a query when the caller does not need them.
 	SkipEdges bool
+	// CoreOnly lets the answer's nodes carry only what every node has (key, kind, name,
+	// recordedAt, recordedBy) in Props, when the caller reads nothing else: the
+	// statement then reads and sends fewer properties. Nodes may still carry more.
+	CoreOnly bool
 	// After asks for the page after a truncated answer: its EndCursor. The other fields
 	// must be the same as for that answer, except Budget.
 	After string
@@ -120,7 +124,7 @@ var coneQueries = func() (q [2][2][MaxLineageDepth + 1]string) {
 // upstream (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for
 // upstream, 2 for downstream, 3 for both. Each part is planned on its own, so the cones
 // keep the pruning breadth-first expand.
-var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
+var startAndConeQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
 	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part`
 	for timed := range 2 {
 		for mask := 1; mask <= 3; mask++ {
@@ -131,12 +135,84 @@ var startAndConeQueries = func() (q [2][4][MaxLineageDepth + 1]string) {
 						parts = append(parts, coneQuery(timed, dir, depth))
 					}
 				}
-				q[timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
+				q[0][timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
+				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
 			}
 		}
 	}
 	return q
 }()
+
+// coreProjection is the map projection of what every node has (CoreOnly).
+const coreProjection = `{.` + propKey + `, .` + propKind + `, .` + propName + `, .` + propRecordedAt + `, .` + propRecordedBy + `}`
+
+// coreOnly is the query q with every node's properties projected to coreProjection.
+func coreOnly(q string) string { return strings.ReplaceAll(q, "n {.*}", "n "+coreProjection) }
+
+// foldedQueries[timed][dirs][depth] answers a first page whose answer is likely the
+// whole cone in one round trip: the start nodes, the cones in the directions dirs
+// asks for (1 upstream, 2 downstream, 3 both; each cone at most $limit nodes, as
+// coneQuery), and the provenance edges among all of them (as cypherEdgesAmong), unless
+// a cone reached $limit nodes: then the answer is paged and the edges are fetched for
+// its page. Each cone is a subquery planned on its own, so it keeps the pruning
+// breadth-first expand. The edges are found from the side the traversal expanded: the
+// incoming edges of each node for an upstream cone (or both), the outgoing ones for a
+// downstream cone, so that a node many others read (a shared dataset version) is not
+// expanded to all its readers.
+var foldedQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
+	for timed := range 2 {
+		for mask := 1; mask <= 3; mask++ {
+			for depth := 0; depth <= MaxLineageDepth; depth++ {
+				q[0][timed][mask][depth] = foldedQuery(timed, mask, depth)
+				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
+			}
+		}
+	}
+	return q
+}()
+
+func foldedQuery(timed, mask, depth int) string {
+	var b strings.Builder
+	b.WriteString(`MATCH (s:` + LabelNode + `) WHERE s.key IN $start
+WITH collect(s) AS starts
+`)
+	cones := [2]string{"[]", "[]"}
+	for dir := range 2 {
+		if depth == 0 || mask&(1<<dir) == 0 {
+			continue
+		}
+		cones[dir] = fmt.Sprintf("c%d", dir)
+		arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
+		fmt.Fprintf(&b, `CALL {
+MATCH (s:%[1]s) WHERE s.key IN $start
+MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
+WHERE %[4]s
+WITH DISTINCT n LIMIT $limit
+RETURN collect(n) AS c%[7]d
+}
+`, LabelNode, provenancePattern, depth, edgesStood(timed, "rels"), arrow[0], arrow[1], dir)
+	}
+	// (a)-[r]->(b) from b's side, or from a's for a downstream cone.
+	expand := `UNWIND CASE WHEN size(c0) < $limit AND size(c1) < $limit THEN kept ELSE [] END AS b
+MATCH (a:` + LabelNode + `)-[r:` + provenancePattern + `]->(b)
+WHERE a IN kept`
+	if mask == 2 {
+		expand = `UNWIND CASE WHEN size(c0) < $limit AND size(c1) < $limit THEN kept ELSE [] END AS a
+MATCH (a)-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
+WHERE b IN kept`
+	}
+	fmt.Fprintf(&b, `WITH starts, %[1]s AS c0, %[2]s AS c1
+WITH starts, c0, c1, starts + c0 + c1 AS kept
+CALL {
+WITH kept, c0, c1
+%[3]s AND %[4]s
+WITH DISTINCT a.key AS from, type(r) AS type, b.key AS to
+RETURN collect([from, type, to]) AS edges
+}
+RETURN [n IN starts | n {.*}] AS starts, [n IN c0 | n {.*}] AS up, [n IN c1 | n {.*}] AS down, edges`,
+		cones[0], cones[1], expand, asOfEdge)
+	return b.String()
+}
 
 const cypherVersionsOf = `
 UNWIND $keys AS k
@@ -154,13 +230,56 @@ RETURN collect([from, type, to]) AS edges`
 // Lineage returns the provenance cone of the start nodes in one read transaction.
 // Unknown start IDs are NOT_FOUND errors naming the list element.
 func (s *Store) Lineage(ctx context.Context, q LineageQuery) (Lineage, error) {
-	// Check before the transaction, so bad input is told apart from an outage.
-	if _, err := checkLineageQuery(q); err != nil {
+	// Plan before the transaction, so bad input is told apart from an outage.
+	p, err := planLineage(q, time.Now())
+	if err != nil {
 		return Lineage{}, err
 	}
+	if p.single {
+		// Most answers are the first statement's: it goes alone, a round trip cheaper.
+		type first struct {
+			l    Lineage
+			done bool
+		}
+		query, params := p.firstStatement()
+		f, err := readOne(ctx, s, query, params, func(recs []*neo4j.Record) (first, error) {
+			l, done, err := answerFromFirst(&p, recs)
+			return first{l, done}, err
+		})
+		if f.done || err != nil {
+			return f.l, err
+		}
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (Lineage, error) {
-		return lineageTx(ctx, tx, q)
+		return answerLineage(ctx, tx, p)
 	})
+}
+
+// answerFromFirst is the answer when the first statement's records recs (p.single)
+// hold all of it: the whole cone, fitting into one answer, with its edges when they
+// are asked for. done is false when the answer needs more statements.
+func answerFromFirst(p *lineagePlan, recs []*neo4j.Record) (l Lineage, done bool, err error) {
+	found, cones, folded, err := decodeFirst(p, recs)
+	if err != nil {
+		return Lineage{}, true, err
+	}
+	if err := p.checkStarts(found); err != nil {
+		return Lineage{}, true, err
+	}
+	if len(p.versionParents(found)) > 0 {
+		return Lineage{}, false, nil
+	}
+	a := p.startAnswer(found)
+	if p.q.MaxDepth > 0 && a.addWholeCone(p, cones) {
+		return Lineage{}, false, nil // paged
+	}
+	switch {
+	case p.q.SkipEdges:
+		return a.out, true, nil
+	case folded != nil:
+		return foldedAnswer(a, folded), true, nil
+	}
+	return Lineage{}, false, nil
 }
 
 // lineageTx is Lineage inside the transaction tx, for callers that answer more in the
@@ -171,7 +290,12 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	if err != nil {
 		return Lineage{}, err
 	}
-	found, cones, err := fetchStartsAndCones(ctx, tx, &p)
+	return answerLineage(ctx, tx, p)
+}
+
+// answerLineage runs the plan p's queries and puts their answer together.
+func answerLineage(ctx context.Context, tx neo4j.ManagedTransaction, p lineagePlan) (Lineage, error) {
+	found, cones, folded, err := fetchStartsAndCones(ctx, tx, &p)
 	if err != nil {
 		return Lineage{}, err
 	}
@@ -198,6 +322,10 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 	if !paged && p.q.MaxDepth > 0 {
 		// The whole cone in one answer, when it fits.
 		paged = a.addWholeCone(&p, cones)
+	}
+	if !paged && folded != nil && len(parents) == 0 {
+		// The edges among the whole answer came with it.
+		return foldedAnswer(a, folded), nil
 	}
 	var page []conePosition
 	if paged && p.q.MaxDepth > 0 {
@@ -229,19 +357,42 @@ func lineageTx(ctx context.Context, tx neo4j.ManagedTransaction, q LineageQuery)
 // fetchStartsAndCones fetches the start nodes and, in the same round trip, their cones
 // to the plan's coneDepth (cones[dir], each at most one over the limit). The cones serve
 // unless a start node stands for its versions, which must join the traversal first, or
-// the answer is a later page or paged at once.
-func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, err error) {
-	recs, err := collect(ctx, tx, startAndConeQueries[p.timed][p.mask][p.coneDepth], p.params(map[string]any{
-		"start": p.start, "limit": p.limit + 1,
-	}))
+// the answer is a later page or paged at once. When the plan folds the edges in, folded
+// holds the provenance edges among the start nodes and the cones (not nil, maybe
+// empty), unless a cone is over the limit.
+func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *lineagePlan) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	query, params := p.firstStatement()
+	recs, err := collect(ctx, tx, query, params)
 	if err != nil {
-		return nil, cones, fmt.Errorf("traverse lineage: %w", err)
+		return nil, cones, nil, fmt.Errorf("traverse lineage: %w", err)
+	}
+	return decodeFirst(p, recs)
+}
+
+// firstStatement is the plan's first query and its parameters: the start nodes and
+// their cones, with the edges among them when the plan folds them in.
+func (p *lineagePlan) firstStatement() (string, map[string]any) {
+	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
+	core := 0
+	if p.q.CoreOnly {
+		core = 1
+	}
+	if p.fold {
+		return foldedQueries[core][p.timed][p.mask][p.coneDepth], params
+	}
+	return startAndConeQueries[core][p.timed][p.mask][p.coneDepth], params
+}
+
+// decodeFirst reads the records of firstStatement (see fetchStartsAndCones).
+func decodeFirst(p *lineagePlan, recs []*neo4j.Record) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	if p.fold {
+		return decodeFolded(p, recs)
 	}
 	found = make(map[string]Node, len(p.start))
 	for _, r := range recs {
 		nodes, err := nodesAt(r, "nodes")
 		if err != nil {
-			return nil, cones, err
+			return nil, cones, nil, err
 		}
 		part, _ := r.Get("part")
 		if p := int(part.(int64)); p > 0 {
@@ -252,7 +403,47 @@ func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *li
 			found[n.Key] = n
 		}
 	}
-	return found, cones, nil
+	return found, cones, nil, nil
+}
+
+// decodeFolded is decodeFirst with the edges folded in (foldedQueries).
+func decodeFolded(p *lineagePlan, recs []*neo4j.Record) (found map[string]Node, cones [2][]Node, folded []Edge, err error) {
+	if len(recs) != 1 {
+		return nil, cones, nil, fmt.Errorf("traverse lineage: %d records, not one", len(recs))
+	}
+	starts, err := nodesAt(recs[0], "starts")
+	if err != nil {
+		return nil, cones, nil, err
+	}
+	found = make(map[string]Node, len(starts))
+	for _, n := range starts {
+		found[n.Key] = n
+	}
+	for dir, col := range []string{"up", "down"} {
+		if cones[dir], err = nodesAt(recs[0], col); err != nil {
+			return nil, cones, nil, err
+		}
+	}
+	if len(cones[0]) > p.limit || len(cones[1]) > p.limit {
+		return found, cones, nil, nil
+	}
+	folded, err = edgesAt(recs[0], "edges")
+	if err != nil {
+		return nil, cones, nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	return found, cones, folded, nil
+}
+
+// foldedAnswer finishes the answer a, the whole cone of a first page, with the
+// provenance edges among its nodes that came with them. An answer of one node has no
+// edges, as finishLineage would not look any up.
+func foldedAnswer(a *lineageAnswer, folded []Edge) Lineage {
+	if len(a.out.Nodes) <= 1 {
+		folded = nil
+	}
+	onPage, _ := edgeScope(a.out.Nodes, nil)
+	a.out.Edges = joinEdges(onPage, a.structural, folded)
+	return a.out
 }
 
 // fetchVersions fetches the versions of the parents (start nodes), by ID, at most one
@@ -350,9 +541,18 @@ func fetchEdgesAmong(ctx context.Context, tx neo4j.ManagedTransaction, p *lineag
 	if err != nil {
 		return nil, fmt.Errorf("lineage edges: %w", err)
 	}
-	list, _, err := neo4j.GetRecordValue[[]any](recs[0], "edges")
+	out, err := edgesAt(recs[0], "edges")
 	if err != nil {
 		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	return out, nil
+}
+
+// edgesAt reads the edges in column col of rec: a list of [from, type, to].
+func edgesAt(rec *neo4j.Record, col string) ([]Edge, error) {
+	list, _, err := neo4j.GetRecordValue[[]any](rec, col)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Edge, 0, len(list))
 	for _, v := range list {

@@ -42,6 +42,16 @@ type lineagePlan struct {
 	coneDepth int
 	// wanted is the kinds filter as a set; empty keeps every kind.
 	wanted map[Kind]bool
+	// fold is true when the first round trip also fetches the edges among the start
+	// nodes and their cones (foldedQueries): on a first page, unfiltered, with edges
+	// asked for, and from start nodes none of which stands for its versions (whose
+	// traversal needs a second round trip anyway). The answer is then the whole cone in
+	// one round trip unless it must be paged.
+	fold bool
+	// single is true when the first statement is likely the whole answer (a first,
+	// unfiltered page from start nodes none of which stands for its versions), so it
+	// is sent on its own, without a round trip for BEGIN (Store.Lineage).
+	single bool
 }
 
 // planLineage checks q and plans its answer as asked at now (the time a first page
@@ -80,7 +90,21 @@ func planLineage(q LineageQuery, now time.Time) (lineagePlan, error) {
 	for _, k := range q.Kinds {
 		p.wanted[k] = true
 	}
+	p.single = p.after == nil && len(q.Kinds) == 0 && !mayStandForVersions(start)
+	p.fold = p.single && !q.SkipEdges
 	return p, nil
+}
+
+// mayStandForVersions is true when a start ID may name a dataset or a registered model,
+// which stands for all its versions (versionParents).
+func mayStandForVersions(start []string) bool {
+	for _, id := range start {
+		kinds, err := KindsOfID("start", id)
+		if err != nil || slices.Contains(kinds, KindDataset) || slices.Contains(kinds, KindRegisteredModel) {
+			return true
+		}
+	}
+	return false
 }
 
 // params adds the times every lineage query filters by to params.

@@ -265,6 +265,47 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	return res, err
 }
 
+// readOne runs one read statement in a managed transaction of its own, as
+// neo4j.ExecuteQuery does, and returns what answer makes of its records: its BEGIN
+// travels to Neo4j with the statement, where ExecuteRead (read) waits for BEGIN's
+// answer first, so it costs a round trip less. Database, bookmarks, routing, retries,
+// the deadline, outage handling and the TxObserver are those of read; the observer
+// hears answer's error as the transaction's, as it hears a work function's.
+func readOne[T any](ctx context.Context, s *Store, cypher string, params map[string]any, answer func([]*neo4j.Record) (T, error)) (res T, err error) {
+	ctx, leave, err := s.health.enter(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer leave()
+	obs, start, runs := txObserverFrom(ctx), time.Now(), 0
+	if obs != nil {
+		obs.TxStarted(TxRead)
+		defer func() { obs.TxDone(TxRead, time.Since(start), err) }()
+	}
+	// The driver asks for a transformer each time it runs the statement: when the
+	// transaction's work first runs, and again on each retry.
+	transformer := func() neo4j.ResultTransformer[*neo4j.EagerResult] {
+		if runs++; obs != nil && runs == 1 {
+			obs.TxBegun(TxRead, time.Since(start))
+		} else if obs != nil {
+			obs.TxRetried(TxRead)
+		}
+		return neo4j.EagerResultTransformer()
+	}
+	eager, err := neo4j.ExecuteQuery(ctx, s.driver, cypher, params, transformer,
+		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithReadersRouting(),
+		neo4j.ExecuteQueryWithBookmarkManager(s.driver.ExecuteQueryBookmarkManager()),
+		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx)))
+	// An outage is suspected when Neo4j failed the work, not when the caller gave up.
+	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
+		s.health.suspect()
+	}
+	if err != nil {
+		return res, err
+	}
+	return answer(eager.Records)
+}
+
 // txTimeout gives a transaction the time left before ctx's deadline, so that Neo4j
 // itself stops a query the caller has stopped waiting for (the driver honours the
 // deadline only on its side of the connection). Without a deadline the server's

@@ -52,7 +52,7 @@ func main() {
 	pipegraphFiles := flag.String("pipegraph-files", "", "write the ML Metadata comparison's pipeline graph (of --mlmd-endpoints) into this directory "+
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
@@ -135,7 +135,8 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: server.New(server.Options{Store: st, Logger: zerolog.Nop()})}
+	handler := server.New(server.Options{Store: st, Logger: zerolog.Nop()})
+	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/graphql"
@@ -198,6 +199,11 @@ func run(nodes, requests, warmup int, outFile string) error {
 		m = withRunInfo(m, totalNodes.(int64), "mlmd")
 		fmt.Print(m)
 		return writeSection(outFile, m, "## Experiment tracking")
+	case "breakdown":
+		bd, err := breakdownBench(ctx, &breakdown{st: st, handler: handler, client: client, url: url, token: token,
+			driver: driver, db: cfg.Database, pipelines: pipelines, rng: rand.New(rand.NewPCG(7, 7))}, requests, warmup)
+		fmt.Print(bd)
+		return err
 	case "search":
 		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
 		if err != nil {
@@ -333,7 +339,28 @@ RETURN collect(n {.*})`
 		{"raw Cypher over Bolt", raw(rawCypher)},
 		{"raw Cypher, nodes collected into one record", raw(rawCollected)},
 		{"auditTrail over HTTP", graphql(auditGQL)},
+		// The fixed cost of a request: transport, authentication, GraphQL, no store call.
+		{"`{ __typename }` over HTTP", typename(client, url)},
 	}, cone
+}
+
+// typename is a `{ __typename }` request: what every request costs before the store.
+func typename(client *http.Client, url string) func() error {
+	return func() error {
+		resp, err := client.Post(url, "application/json", strings.NewReader(`{"query":"{ __typename }"}`))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || string(b) != `{"data":{"__typename":"Query"}}` {
+			return fmt.Errorf("bad response %d: %.300s", resp.StatusCode, b)
+		}
+		return nil
+	}
 }
 
 // impact is what impactBench measured: its rows, and the answer it checked.
@@ -501,6 +528,7 @@ func writeReport(file string, r report) error {
 		"%d of them model versions and endpoints; the impact rows are its first page (%d warm-up, %d measured). "+
 		"Following the cursors (budget 1000) gave %d pages holding each of the %d exactly once, as a raw count query confirms (target: first page ≤ 50 ms).\n",
 		r.impactCone, r.impacted, r.warmup/10, r.requests/10, r.impactPages, r.impacted)
+	b.WriteString(keptSection(file, breakdownHeading))
 	b.WriteString(r.tracking)
 	b.WriteString(keptSection(file, "## Load test"))
 	return os.WriteFile(file, []byte(b.String()), 0o644)
