@@ -111,7 +111,8 @@ func TestLaterReportsDoNotRewriteDeploymentHistory(t *testing.T) {
 		State: store.EndpointInService, StateWord: "InService", At: &t1})
 	require.NoError(t, err)
 
-	before := time.Now()
+	// Neo4j's clock, which stamps the change, counts whole milliseconds.
+	before := time.Now().Truncate(time.Millisecond)
 	_, err = st.ReportModelVersion(ctx, "tester", store.ModelVersionReport{Model: model, Version: 2, Approval: store.Approved, ArtifactURIs: []string{data}})
 	require.NoError(t, err)
 
