@@ -53,6 +53,28 @@ const (
 // LabelNode, so it is never part of the provenance graph.
 const LabelImportMarker = "ImportMarker"
 
+// importMarkerMigration makes an import's marker unique by its key: two runs of one
+// import that start together cannot each create a marker and both record batch 1 (the
+// second waits on the first's new marker, then finds its batch committed), and the
+// marker is found through the constraint's index. Runs that did so before left a
+// marker each; the one that came furthest is kept (the items of all were recorded, as
+// merges), so the constraint can be created.
+var importMarkerMigration = Migration{
+	Version:     11,
+	Description: "import markers: one per import (unique keys)",
+	Statements: []string{
+		`MATCH (m:` + LabelImportMarker + `)
+		 WITH m ORDER BY m.batch DESC, m.items DESC
+		 WITH m.key AS key, collect(m) AS markers
+		 WHERE size(markers) > 1
+		 UNWIND markers[1..] AS extra
+		 DETACH DELETE extra`,
+		`CREATE CONSTRAINT import_marker_key IF NOT EXISTS
+		 FOR (m:` + LabelImportMarker + `) REQUIRE m.key IS UNIQUE`,
+	},
+	Indexes: []string{"import_marker_key"},
+}
+
 // ActionImportBatch is the audit action of one committed import batch.
 const ActionImportBatch = "import.batch"
 

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"time"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/provgraph/provgraph/apperr"
 )
 
@@ -45,6 +47,9 @@ RETURN n.key AS key, n.kind AS kind, null AS props`
 )
 
 // cypherImportNodes creates the nodes of one kind (the label is the kind's constant).
+// The statements return nothing: what they created is read from the result's
+// counters, so no flag is set and removed on each node (which made the planner
+// buffer every row).
 var cypherImportNodes = func() map[Kind]string {
 	m := map[Kind]string{}
 	for _, k := range Kinds {
@@ -52,11 +57,7 @@ var cypherImportNodes = func() map[Kind]string {
 UNWIND $rows AS row
 MERGE (n:` + LabelNode + ` {key: row.key})
   ON CREATE SET n:` + string(k) + `, n += row.props, n.kind = '` + string(k) + `', n.name = row.name,
-    n.recordedAt = coalesce(row.at, datetime.transaction()), n.recordedBy = coalesce(row.by, $actor),
-    n.` + createdFlag + ` = true
-WITH n, n.` + createdFlag + ` IS NOT NULL AS created
-FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE n.` + createdFlag + `)
-RETURN count(CASE WHEN created THEN 1 END) AS created`
+    n.recordedAt = coalesce(row.at, datetime.transaction()), n.recordedBy = coalesce(row.by, $actor)`
 	}
 	return m
 }()
@@ -75,10 +76,7 @@ var cypherImportEdges = func() map[string]string {
 UNWIND $rows AS row
 MATCH (a:` + LabelNode + ` {key: row.from}), (b:` + LabelNode + ` {key: row.to})
 MERGE (a)-[r:` + t + `]->(b)
-  ON CREATE SET r.recordedAt = coalesce(row.at, datetime.transaction()), r.recordedBy = $actor, r.` + createdFlag + ` = true` + deployment + `
-WITH r, r.` + createdFlag + ` IS NOT NULL AS created
-FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | REMOVE r.` + createdFlag + `)
-RETURN count(CASE WHEN created THEN 1 END) AS created`
+  ON CREATE SET r.recordedAt = coalesce(row.at, datetime.transaction()), r.recordedBy = $actor` + deployment
 	}
 	return m
 }()
@@ -87,6 +85,19 @@ RETURN count(CASE WHEN created THEN 1 END) AS created`
 type importTx struct {
 	reportTx
 	au *audit
+}
+
+// exec runs a statement that returns nothing and gives what it changed.
+func (w importTx) exec(cypher, what string, params map[string]any) (neo4j.Counters, error) {
+	params["actor"] = w.actor
+	res, err := w.tx.Run(w.ctx, cypher, params)
+	if err == nil {
+		var sum neo4j.ResultSummary
+		if sum, err = res.Consume(w.ctx); err == nil {
+			return sum.Counters(), nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", what, err)
 }
 
 // importOutcome is what a batch's transaction wrote.
@@ -284,11 +295,11 @@ func (w importTx) writeNodes(nodes []indexed[NodeRecord]) (int, error) {
 		if len(byKind[k]) == 0 {
 			continue
 		}
-		recs, err := w.run(cypherImportNodes[k], "import "+string(k)+" nodes", map[string]any{"rows": byKind[k]})
+		c, err := w.exec(cypherImportNodes[k], "import "+string(k)+" nodes", map[string]any{"rows": byKind[k]})
 		if err != nil {
 			return 0, err
 		}
-		created += int(intAt(recs[0], "created"))
+		created += c.NodesCreated()
 	}
 	return created, nil
 }
@@ -310,11 +321,11 @@ func (w importTx) writeEdges(edges []indexed[EdgeRecord]) (int, error) {
 		if len(byType[t]) == 0 {
 			continue
 		}
-		recs, err := w.run(cypherImportEdges[t], fmt.Sprintf("import %s edges", t), map[string]any{"rows": byType[t]})
+		c, err := w.exec(cypherImportEdges[t], fmt.Sprintf("import %s edges", t), map[string]any{"rows": byType[t]})
 		if err != nil {
 			return 0, err
 		}
-		created += int(intAt(recs[0], "created"))
+		created += c.RelationshipsCreated()
 	}
 	return created, nil
 }

@@ -74,6 +74,7 @@ var Schema = Migrator{
 		nodeSearchMigration,
 		loggedModelMigration,
 		endpointStateMigration,
+		importMarkerMigration,
 	},
 }
 

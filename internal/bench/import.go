@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,27 +13,23 @@ import (
 	"github.com/google/uuid"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
-	"github.com/provgraph/provgraph/export"
 	"github.com/provgraph/provgraph/internal/importer"
+	"github.com/provgraph/provgraph/internal/pipegraph"
 	"github.com/provgraph/provgraph/store"
 )
 
-// `provgraph import` of a synthetic pipeline graph of issue 14's shape, written to
-// files first: per pipeline, 20 dataset versions joined by 9 processing jobs (job k
-// reads versions 2k and 2k+1 and writes 2k+2 and 2k+3) as OpenLineage COMPLETE events
-// with pinned versions, one NDJSON line each; and in a PROV-JSON document a training
-// job reading the last two versions and producing two model artifacts, registered as
-// two versions of one model, both deployed to one endpoint. 1,000 pipelines make 20k
-// dataset versions, 10k jobs, 2k model versions and 1k endpoints, chains of 22 edges.
-// The files are imported in that order (the document's edges name the versions the
-// events recorded), through importer.Run as the command does, in batches of the
-// default size; the rate counts the nodes and relationships the graph gained.
-const (
-	importPipelines     = 1000
-	importVersions      = 20 // dataset versions per pipeline
-	importJobsPerChain  = 9  // processing jobs per pipeline
-	importModelVersions = 2  // per pipeline
-)
+// `provgraph import` of issue 14's synthetic pipeline graph (internal/pipegraph, of
+// --mlmd-endpoints endpoints, the graph the ML Metadata comparison loads), written to
+// the pair of files `--pipegraph-files` writes: its raw dataset versions and processing
+// jobs as OpenLineage NDJSON, and the rest (training jobs, model artifacts, model
+// versions, endpoints) as PROV-JSON. Each run generates the graph under a fresh prefix,
+// so it imports into the seeded graph without meeting an earlier run's nodes. The files
+// are imported in that order (the document's edges name the versions the events
+// recorded), through importer.Run as the command does, in batches of the default size;
+// the rate counts the nodes and relationships the graph gained.
+// importBatch is the batch size of the timed import (the command's default unless
+// asked otherwise, to compare batch sizes).
+var importBatch = flag.Int("import-batch", store.DefaultImportBatch, "batch size of the import section's `provgraph import`")
 
 func importBench(ctx context.Context, st *store.Store, driver neo4j.DriverWithContext, db string) (string, error) {
 	dir, err := os.MkdirTemp("", "provgraph-bench-import-")
@@ -42,12 +37,13 @@ func importBench(ctx context.Context, st *store.Store, driver neo4j.DriverWithCo
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	tk := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	events, doc := filepath.Join(dir, "events.ndjson"), filepath.Join(dir, "models.prov.json")
-	if err := writeImportEvents(events, tk); err != nil {
+	prefix := "bench-import-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	g, err := pipegraph.Generate(pipegraph.Plan{Endpoints: mlmdEndpoints, Seed: mlmdSeed, Prefix: prefix})
+	if err != nil {
 		return "", err
 	}
-	if err := writeImportDocument(doc, tk); err != nil {
+	events, doc := filepath.Join(dir, "pipegraph.openlineage.ndjson"), filepath.Join(dir, "pipegraph.models.prov.json")
+	if err := writeImportFiles(g, events, doc); err != nil {
 		return "", err
 	}
 	nodes0, rels0, err := graphSize(ctx, driver, db)
@@ -56,12 +52,12 @@ func importBench(ctx context.Context, st *store.Store, driver neo4j.DriverWithCo
 	}
 	var b strings.Builder
 	b.WriteString("\n### `provgraph import`\n\n")
-	fmt.Fprintf(&b, "A synthetic pipeline graph (%d pipelines: %d dataset versions, %d processing and %d training jobs, %d model versions, %d endpoints) "+
-		"written to an OpenLineage NDJSON file (one COMPLETE event per processing job run) and a PROV-JSON document (training jobs, artifacts, models, deployments), "+
+	fmt.Fprintf(&b, "The ML Metadata comparison's synthetic pipeline graph (%d endpoints: %d nodes and %d edges) "+
+		"written as `go run ./internal/bench --pipegraph-files DIR` writes it: an OpenLineage NDJSON file (the raw dataset versions and processing jobs) "+
+		"and a PROV-JSON document (training jobs, model artifacts, model versions, endpoints), "+
 		"imported in that order through `importer.Run` (what `provgraph import` runs) in batches of %d, into the seeded graph. "+
 		"Nodes and edges are what the graph gained (runs, datasets and their edges included).\n\n",
-		importPipelines, importPipelines*importVersions, importPipelines*importJobsPerChain, importPipelines, importPipelines*importModelVersions,
-		importPipelines, store.DefaultImportBatch)
+		mlmdEndpoints, len(g.Nodes), len(g.Edges), *importBatch)
 	b.WriteString("| file | items | nodes + edges | time | nodes + edges per second |\n|---|---|---|---|---|\n")
 	start := time.Now()
 	totalNodes, totalRels := nodes0, rels0
@@ -95,7 +91,7 @@ func importFile(ctx context.Context, st *store.Store, format, file string) (impo
 		return importer.Summary{}, err
 	}
 	defer src.Close()
-	return importer.Run(ctx, st, src.Source, importer.Options{Fingerprint: src.Fingerprint, Name: file, Actor: "bench",
+	return importer.Run(ctx, st, src.Source, importer.Options{Fingerprint: src.Fingerprint, Name: file, Actor: "bench", BatchSize: *importBatch,
 		RunsIn: importer.RunsExperiment(), Total: src.Total})
 }
 
@@ -112,87 +108,19 @@ func graphSize(ctx context.Context, driver neo4j.DriverWithContext, db string) (
 	return n.(int64), r.(int64), nil
 }
 
-func importNamespace(tk string, p int) string { return fmt.Sprintf("bench-import-%s-%d", tk, p) }
-
-func writeImportEvents(file, tk string) error {
-	f, err := os.Create(file)
+// writeImportFiles writes the pair of files `provgraph import` is timed on.
+func writeImportFiles(g *pipegraph.Graph, events, doc string) error {
+	f, err := os.Create(events)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for p := range importPipelines {
-		ns := importNamespace(tk, p)
-		ds := func(i int) map[string]any {
-			return map[string]any{"namespace": ns, "name": fmt.Sprintf("table_%d", i),
-				"facets": map[string]any{"version": map[string]any{"datasetVersion": "v1"}}}
-		}
-		for k := range importJobsPerChain {
-			at = at.Add(time.Second)
-			if err := enc.Encode(map[string]any{
-				"eventType": "COMPLETE", "eventTime": at.Format(time.RFC3339Nano),
-				"run":       map[string]any{"runId": uuid.NewString()},
-				"job":       map[string]any{"namespace": ns, "name": fmt.Sprintf("prep_%d", k)},
-				"inputs":    []any{ds(2 * k), ds(2*k + 1)},
-				"outputs":   []any{ds(2*k + 2), ds(2*k + 3)},
-				"producer":  "https://github.com/provgraph/provgraph/internal/bench",
-				"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	if err := w.Flush(); err != nil {
+	_, err = g.WriteOpenLineage(f)
+	if err := errors.Join(err, f.Close()); err != nil {
 		return err
 	}
-	return f.Close()
-}
-
-// writeImportDocument writes the PROV-JSON document of the pipelines' models, as
-// provgraph exports one.
-func writeImportDocument(file, tk string) error {
-	entity, activity := map[string]any{}, map[string]any{}
-	relations := map[string]map[string]any{"used": {}, "wasGeneratedBy": {}, "wasDerivedFrom": {}, "specializationOf": {}}
-	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)
-	qn := func(key string) string { return "pg:" + url.PathEscape(key) }
-	node := func(section map[string]any, key string, kind store.Kind, name string) {
-		section[qn(key)] = map[string]any{export.ProvAttrID: key, "prov:type": export.ProvKindPrefix + string(kind), "prov:label": name,
-			export.ProvAttrRecordedAt: at, export.ProvAttrRecordedBy: "bench"}
-	}
-	edge := 0
-	rel := func(section string, attrs map[string]any) {
-		edge++
-		attrs[export.ProvAttrRecordedAt] = at
-		relations[section][fmt.Sprintf("_:e%d", edge)] = attrs
-	}
-	for p := range importPipelines {
-		ns := importNamespace(tk, p)
-		job := store.JobKey(ns, "train")
-		node(activity, job, store.KindTrainingJob, "train")
-		for i := importVersions - 2; i < importVersions; i++ {
-			rel("used", map[string]any{"prov:activity": qn(job), "prov:entity": qn(store.DatasetVersionKey(ns, fmt.Sprintf("table_%d", i), "v1"))})
-		}
-		model, endpoint := store.RegisteredModelKey(ns), store.EndpointKey(ns)
-		node(entity, model, store.KindRegisteredModel, ns)
-		node(entity, endpoint, store.KindEndpoint, ns)
-		for v := 1; v <= importModelVersions; v++ {
-			art, mv := store.ArtifactKey(fmt.Sprintf("s3://%s/model-%d", ns, v)), store.ModelVersionKey(ns, int64(v))
-			node(entity, art, store.KindArtifact, fmt.Sprintf("model-%d", v))
-			node(entity, mv, store.KindModelVersion, fmt.Sprintf("%s/%d", ns, v))
-			rel("wasGeneratedBy", map[string]any{"prov:entity": qn(art), "prov:activity": qn(job)})
-			rel("wasDerivedFrom", map[string]any{"prov:generatedEntity": qn(mv), "prov:usedEntity": qn(art), "prov:type": export.ProvRegistration})
-			rel("specializationOf", map[string]any{"prov:specificEntity": qn(mv), "prov:generalEntity": qn(model)})
-			rel("wasDerivedFrom", map[string]any{"prov:generatedEntity": qn(endpoint), "prov:usedEntity": qn(mv), "prov:type": export.ProvDeployment})
-		}
-	}
-	doc := map[string]any{"prefix": map[string]string{"pg": "urn:provgraph:"}, "entity": entity, "activity": activity}
-	for k, v := range relations {
-		doc[k] = v
-	}
-	b, err := json.Marshal(doc)
+	d, err := os.Create(doc)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(file, b, 0o600)
+	return errors.Join(pipegraph.WriteProvJSON(d, g.ModelsLineage("bench")), d.Close())
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,4 +251,44 @@ func TestPROVJSONItems(t *testing.T) {
 
 	_, err = importer.NewPROVJSON(strings.NewReader(`[1]`))
 	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err))
+}
+
+// Runs of one import started together serialise on its marker (unique by key): every
+// batch is committed by one of them, once, and the others skip it.
+func TestConcurrentRunsRecordEachBatchOnce(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	var items []importer.Item
+	for i := range 6 {
+		key := store.EndpointKey(fmt.Sprintf("e%d-%s", i, tk))
+		items = append(items, importer.Item{Ref: key, Node: &store.NodeRecord{Key: key, Kind: store.KindEndpoint, Name: key}})
+	}
+	const runs = 4
+	sums := make([]importer.Summary, runs)
+	errs := make([]error, runs)
+	var wg sync.WaitGroup
+	for r := range runs {
+		wg.Go(func() {
+			var failures []importer.Failure
+			sums[r], errs[r] = importer.Run(t.Context(), st, importer.Items(slices.Clone(items)), options(tk, 1, false, &failures))
+		})
+	}
+	wg.Wait()
+	recorded, batches := 0, 0
+	for r := range runs {
+		require.NoError(t, errs[r])
+		assert.Equal(t, len(items), sums[r].Recorded+sums[r].Skipped, "run %d", r)
+		recorded += sums[r].Recorded
+		batches += sums[r].Batches
+	}
+	assert.Equal(t, len(items), recorded, "each item recorded by one run")
+	assert.Equal(t, len(items), batches, "each batch committed by one run")
+	markers := neo4jtest.Exec(t, `MATCH (m:`+store.LabelImportMarker+` {key: $key}) RETURN m.batch AS batch, m.items AS items`,
+		map[string]any{"key": "import:test:" + tk})
+	require.Len(t, markers.Records, 1, "one marker")
+	assert.Equal(t, []any{int64(len(items)), int64(len(items))}, markers.Records[0].Values)
+	trail := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN count(e) AS n`,
+		map[string]any{"action": store.ActionImportBatch, "marker": "import:test:" + tk})
+	assert.Equal(t, int64(len(items)), trail.Records[0].Values[0], "one audit entry a batch")
 }
