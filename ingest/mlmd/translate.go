@@ -145,7 +145,7 @@ func (r *reader) datasetVersion(a row, t mlmdType, props map[string]any) artifac
 	return artifactPlan{
 		node: store.NodeRecord{Key: store.DatasetVersionKey(ns, name, version), Kind: store.KindDatasetVersion, Name: name + "#" + version, Props: props},
 		parent: &store.NodeRecord{Key: store.DatasetKey(ns, name), Kind: store.KindDataset, Name: name,
-			Props: map[string]any{"namespace": ns, "name": name}},
+			Props: map[string]any{"namespace": ns}},
 	}
 }
 
@@ -159,8 +159,7 @@ func (r *reader) modelVersion(a row, t mlmdType, contexts []int64, props map[str
 	props["model"], props["version"] = name, a.id
 	return artifactPlan{
 		node: store.NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
-		parent: &store.NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name,
-			Props: map[string]any{"name": name}},
+		parent: &store.NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name},
 	}
 }
 
