@@ -158,7 +158,7 @@ func (r *reader) modelVersion(a row, t mlmdType, contexts []int64, props map[str
 	}
 	props["model"], props["version"] = name, a.id
 	return artifactPlan{
-		node: store.NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
+		node:   store.NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
 		parent: &store.NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name},
 	}
 }
