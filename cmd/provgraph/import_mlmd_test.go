@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/internal/mariadbtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
 	"github.com/provgraph/provgraph/store"
@@ -204,6 +205,16 @@ RETURN count(j) AS jobs, count(e) AS inExperiment, count(CASE WHEN j.runGroup IS
 		entries := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN count(e)`,
 			map[string]any{"action": store.ActionImportBatch, "marker": "import:" + source})
 		assert.EqualValues(t, items, entries.Records[0].Values[0], "one audit entry a batch")
+	})
+
+	t.Run("the same pipelines from MariaDB", func(t *testing.T) {
+		port := mariadbtest.Start(t)
+		pyclient.Run(t, 2*time.Minute, nil, filepath.Join(mlmdTestdata, "write_mlmd.py"), "mysql", "127.0.0.1", strconv.Itoa(port), "root", mariadbtest.Database)
+		url := fmt.Sprintf("mysql://root@127.0.0.1:%d/%s", port, mariadbtest.Database)
+		clearMLMDImport(t)
+		assert.Equal(t, [4]int{items, items, 0, 0}, summaryOf(t, importMLMD(url)))
+		assert.Equal(t, counts, mlmdGraphCounts(t), "the graph the SQLite file gave")
+		assert.Equal(t, [4]int{items, 0, items, 0}, summaryOf(t, importMLMD(url)), "the same database again: its fingerprint is stable")
 	})
 }
 
