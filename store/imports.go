@@ -90,6 +90,9 @@ type NodeRecord struct {
 	Props      map[string]any
 	RecordedAt time.Time
 	RecordedBy string
+	// Run, for a job that ran in an experiment, is that run: the job is linked to the
+	// experiment and run group as a reported job's run is (see JobRun).
+	Run *JobRun
 }
 
 // EdgeRecord is an edge to import between two nodes, of a provenance type or
@@ -313,6 +316,9 @@ func checkNodeRecord(n NodeRecord) error {
 		return err
 	}
 	if err := checkOptText("recordedBy", &n.RecordedBy, MaxShortTextLength); err != nil {
+		return err
+	}
+	if err := checkImportRun(n); err != nil {
 		return err
 	}
 	if len(n.Props) > MaxImportProps {

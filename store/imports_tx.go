@@ -130,6 +130,9 @@ func (w importTx) record(m ImportMark, b importBatch) (importOutcome, error) {
 	if out.edges, err = w.writeEdges(b.edges); err != nil {
 		return out, err
 	}
+	if err := w.linkRuns(b.nodes); err != nil {
+		return out, err
+	}
 	if len(b.reports) > 0 {
 		res, err := w.recordChunk(b.experiment, b.reports)
 		if err != nil {

@@ -51,6 +51,13 @@ type health struct {
 	inflight map[uint64]context.CancelCauseFunc
 	seq      uint64
 	closed   chan struct{} // closed by close: no more checks
+
+	// stop cancels a check in flight when the store closes, and checks counts the
+	// watch goroutines, so that close waits for them before closing the probe driver
+	// (a check still using a closed driver races with its pool).
+	stop   context.Context
+	halt   context.CancelFunc
+	checks sync.WaitGroup
 }
 
 // outageCause is what the transactions in flight when an outage starts are cancelled
@@ -72,7 +79,9 @@ func newHealth(uri string, auth neo4j.AuthToken, db string, log *zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &health{probe: probe, db: db, log: log, inflight: map[uint64]context.CancelCauseFunc{}, closed: make(chan struct{})}, nil
+	stop, halt := context.WithCancel(context.Background())
+	return &health{probe: probe, db: db, log: log, inflight: map[uint64]context.CancelCauseFunc{}, closed: make(chan struct{}),
+		stop: stop, halt: halt}, nil
 }
 
 // enter admits a transaction: during an outage it returns the outage's error; else a
@@ -119,6 +128,7 @@ func (h *health) suspect() {
 		return
 	}
 	h.probing = true
+	h.checks.Add(1) // under mu, before close can wait: close sees every check started
 	go h.watch()
 }
 
@@ -126,6 +136,7 @@ func (h *health) suspect() {
 // OutageProbeEvery while one lasts. An outage starts after two failed checks in a
 // row, OutageRecheck apart, so that a single lost connection does not cancel work.
 func (h *health) watch() {
+	defer h.checks.Done()
 	failed := 0
 	for {
 		err := h.ping()
@@ -191,7 +202,7 @@ func (h *health) ping() error {
 }
 
 func (h *health) run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), OutageProbeTimeout)
+	ctx, cancel := context.WithTimeout(h.stop, OutageProbeTimeout)
 	defer cancel()
 	sess := h.probe.NewSession(ctx, neo4j.SessionConfig{DatabaseName: h.db, AccessMode: neo4j.AccessModeRead})
 	defer func() { _ = sess.Close(ctx) }()
@@ -223,11 +234,15 @@ func (h *health) isClosed() bool {
 	}
 }
 
+// close stops checking: it cancels a check in flight and waits for it to end before
+// it closes the probe driver, which a check must not be using when it closes.
 func (h *health) close(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.isClosed() {
 		close(h.closed)
 	}
 	h.mu.Unlock()
+	h.halt()
+	h.checks.Wait()
 	return h.probe.Close(ctx)
 }

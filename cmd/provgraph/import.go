@@ -18,11 +18,12 @@ import (
 )
 
 const importUsage = `Usage: provgraph import --format FORMAT FILE|URL [flags]
+       provgraph import --format mlmd FILE|mysql://USER:PASSWORD@HOST:PORT/DATABASE [--mapping FILE] [flags]
 
 Brings lineage recorded elsewhere into the graph (docs/import.md):
   openlineage  OpenLineage events, one JSON object a line (Marquez, openlineage-python's FileTransport)
   prov-json    a PROV-JSON document provgraph exported (provgraph export --format prov)
-  mlmd         an ML Metadata database
+  mlmd         an ML Metadata database (TFX, Kubeflow Pipelines): a SQLite file or a mysql:// URL
 
 Items are recorded in batches, each one transaction with its audit entry. An import
 stopped half way and run again resumes after the last batch it committed. A bad item is
@@ -35,12 +36,13 @@ Flags:
 
 // importConfig is what `provgraph import` is told.
 type importConfig struct {
-	neo4j  store.Config
-	wait   time.Duration
-	format string
-	strict bool
-	batch  int
-	quiet  bool
+	neo4j   store.Config
+	wait    time.Duration
+	format  string
+	strict  bool
+	batch   int
+	quiet   bool
+	mapping string
 }
 
 func importCmd(args []string, stdout, stderr io.Writer) int {
@@ -52,6 +54,7 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.strict, "strict", false, "refuse a batch with a bad item and stop (exit 1), instead of reporting the item and going on")
 	fs.IntVar(&cfg.batch, "batch", store.DefaultImportBatch, fmt.Sprintf("items per transaction (1 to %d); a resumed import keeps its batch size", store.MaxImportBatch))
 	fs.BoolVar(&cfg.quiet, "quiet", false, "print no progress, only failed items and the summary")
+	fs.StringVar(&cfg.mapping, "mapping", "", "with --format mlmd: a mapping file saying what custom MLMD types become (docs/import.md)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), importUsage)
 		fs.PrintDefaults()
@@ -74,6 +77,14 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 	if cfg.batch < 1 || cfg.batch > store.MaxImportBatch {
 		fmt.Fprintf(stderr, "provgraph import: --batch %d: must be between 1 and %d\n", cfg.batch, store.MaxImportBatch)
 		return 2
+	}
+	if cfg.mapping != "" && cfg.format != importer.FormatMLMD {
+		fmt.Fprintf(stderr, "provgraph import: --mapping is for --format %s (got --format %s)\n", importer.FormatMLMD, cfg.format)
+		return 2
+	}
+	if err := registerMLMD(cfg.mapping); err != nil {
+		fmt.Fprintln(stderr, "provgraph import:", err)
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -194,7 +194,9 @@ func TestImportDocExamples(t *testing.T) {
 	for _, m := range docExample.FindAllStringSubmatch(string(doc), -1) {
 		args := strings.Fields(m[1])
 		if strings.HasPrefix(m[1], "--format mlmd") {
-			continue // the ML Metadata reader is tested where it is built
+			// TestImportMLMDEndToEnd runs these (a file, and --mapping) on a database
+			// ml-metadata wrote; the MySQL URL needs a server (ingest/mlmd's MariaDB test).
+			continue
 		}
 		for i, a := range args {
 			if f, ok := files[a]; ok {
@@ -223,12 +225,26 @@ func TestImportUsageErrors(t *testing.T) {
 		{[]string{"import", "--format", "csv", "events.ndjson"}, `--format "csv"`},
 		{[]string{"import", "--format", "openlineage", "--batch", "5001", "events.ndjson"}, "--batch 5001: must be between 1 and 5000"},
 		{[]string{"import", "--format", "openlineage"}, "give one FILE or URL (got 0 arguments)"},
+		{[]string{"import", "--format", "openlineage", "--mapping", "mapping.json", "events.ndjson"}, "--mapping is for --format mlmd (got --format openlineage)"},
 	} {
 		code, _, errOut := runCLI(tt.args...)
 		assert.Equal(t, 2, code, "%v", tt.args)
 		assert.Contains(t, errOut, tt.want, "%v", tt.args)
 	}
-	code, _, errOut := runCLI("import", "--format", "mlmd", "metadata.sqlite")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "this build of provgraph has no mlmd reader")
+	// An ML Metadata source or mapping that cannot be read fails (exit 1) before the
+	// graph is touched.
+	badMapping := filepath.Join(t.TempDir(), "mapping.json")
+	require.NoError(t, os.WriteFile(badMapping, []byte(`{"artifacts": {"FeatureTable": "Table"}}`), 0o600))
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "--format", "mlmd", filepath.Join(t.TempDir(), "metadata.sqlite")}, "cannot read SQLite file"},
+		{[]string{"import", "--format", "mlmd", "mysql://localhost/metadata"}, "a mysql:// URL names a user"},
+		{[]string{"import", "--format", "mlmd", "--mapping", badMapping, "metadata.sqlite"}, "--mapping " + badMapping + ": artifacts.FeatureTable"},
+	} {
+		code, _, errOut := runCLI(tt.args...)
+		assert.Equal(t, 1, code, "%v", tt.args)
+		assert.Contains(t, errOut, tt.want, "%v", tt.args)
+	}
 }

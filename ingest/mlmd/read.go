@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
 )
 
 // Options tune a Read.
@@ -41,7 +42,7 @@ type reader struct {
 	artifacts  map[int64]nodeRef
 	executions map[int64]nodeRef
 	sentNodes  map[string]bool
-	sentEdges  map[EdgeRecord]bool
+	sentEdges  map[store.EdgeRecord]bool
 }
 
 // Read reads the whole database and hands its records to emit in batches: every
@@ -63,7 +64,7 @@ func (s *Source) Read(ctx context.Context, opts Options, emit func([]Record) err
 	r := &reader{
 		src: s, m: m, actor: opts.RecordedBy,
 		artifacts: map[int64]nodeRef{}, executions: map[int64]nodeRef{},
-		sentNodes: map[string]bool{}, sentEdges: map[EdgeRecord]bool{},
+		sentNodes: map[string]bool{}, sentEdges: map[store.EdgeRecord]bool{},
 	}
 	var err error
 	if r.types, err = s.types(ctx); err != nil {
@@ -141,7 +142,7 @@ func (r *reader) readEvents(ctx context.Context, size int, emit func([]Record) e
 }
 
 // node adds n to rec unless an earlier record carried a node of its key.
-func (r *reader) node(rec *Record, n NodeRecord) {
+func (r *reader) node(rec *Record, n store.NodeRecord) {
 	if r.sentNodes[n.Key] {
 		return
 	}
@@ -153,7 +154,7 @@ func (r *reader) node(rec *Record, n NodeRecord) {
 // edge adds an edge to rec unless an earlier record carried it (an INPUT and a
 // DECLARED_INPUT event of one pair are one edge).
 func (r *reader) edge(rec *Record, from, to, typ string, at time.Time) {
-	id := EdgeRecord{From: from, To: to, Type: typ}
+	id := store.EdgeRecord{From: from, To: to, Type: typ}
 	if r.sentEdges[id] {
 		return
 	}

@@ -98,9 +98,9 @@ func checkTimes(t *testing.T, recs []mlmd.Record, times map[string]int64, db *sq
 // goldenRecord is a record as the golden file holds it.
 type goldenRecord struct {
 	Ref   string
-	Nodes []mlmd.NodeRecord `json:",omitempty"`
-	Edges []mlmd.EdgeRecord `json:",omitempty"`
-	Err   string            `json:",omitempty"`
+	Nodes []store.NodeRecord `json:",omitempty"`
+	Edges []store.EdgeRecord `json:",omitempty"`
+	Err   string             `json:",omitempty"`
 }
 
 func golden(recs []mlmd.Record) []goldenRecord {
@@ -174,7 +174,7 @@ func TestReadsWhatMLMetadataWroteToSQLite(t *testing.T) {
 // docs/import-mlmd.md would expect them.
 func checkMapping(t *testing.T, recs []mlmd.Record) {
 	t.Helper()
-	nodes := map[string]mlmd.NodeRecord{}
+	nodes := map[string]store.NodeRecord{}
 	edges := map[string]bool{}
 	for _, r := range recs {
 		for _, n := range r.Nodes {

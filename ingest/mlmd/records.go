@@ -13,27 +13,7 @@
 // resumed import can skip the records it committed.
 package mlmd
 
-import (
-	"time"
-
-	"github.com/provgraph/provgraph/store"
-)
-
-// NodeRecord is a node an import records (the same shape as the import framework's).
-type NodeRecord struct {
-	Key        string
-	Kind       store.Kind
-	Name       string
-	Props      map[string]any
-	RecordedAt time.Time
-	RecordedBy string
-}
-
-// EdgeRecord is an edge an import records, between two node keys.
-type EdgeRecord struct {
-	From, To, Type string
-	RecordedAt     time.Time
-}
+import "github.com/provgraph/provgraph/store"
 
 // Record is what one row of the MLMD database (an artifact, an execution, an event)
 // becomes. A record that could not be mapped has Err set and no nodes or edges; a
@@ -42,8 +22,8 @@ type EdgeRecord struct {
 type Record struct {
 	// Ref names the row: "artifact 17", "execution 5", "event 9".
 	Ref   string
-	Nodes []NodeRecord
-	Edges []EdgeRecord
+	Nodes []store.NodeRecord
+	Edges []store.EdgeRecord
 	Err   error
 }
 

@@ -32,6 +32,8 @@ type Source struct {
 	// Name is the database as the user may see it: the SQLite path, or the MySQL URL
 	// without its password.
 	Name string
+	// path is the SQLite file, "" for MySQL.
+	path string
 }
 
 // Open opens the ML Metadata database at location — a SQLite file path or a MySQL URL
@@ -71,7 +73,7 @@ func openSQLite(path string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite file %s: %w", path, err)
 	}
-	return &Source{db: db, Name: path}, nil
+	return &Source{db: db, Name: path, path: path}, nil
 }
 
 // MySQLConfig turns a mysql:// URL into the driver's configuration.

@@ -2,11 +2,14 @@ package mlmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/provgraph/provgraph/store"
 )
@@ -98,7 +101,7 @@ func (r *reader) artifact(in rowInput) Record {
 		if role == RoleModel {
 			props["model"] = true
 		}
-		p.node = NodeRecord{Key: store.ArtifactKey(uri), Kind: store.KindArtifact, Name: displayName(a, t, in.props), Props: props}
+		p.node = store.NodeRecord{Key: store.ArtifactKey(uri), Kind: store.KindArtifact, Name: displayName(a, t, in.props), Props: props}
 	}
 	// The store's rule for IDs (length, control characters, form) decides here, per
 	// record, rather than failing a whole batch later.
@@ -125,8 +128,8 @@ func (r *reader) artifact(in rowInput) Record {
 // artifactPlan is the node an artifact becomes and, for a version, the dataset or
 // registered model it is a VERSION_OF.
 type artifactPlan struct {
-	node   NodeRecord
-	parent *NodeRecord
+	node   store.NodeRecord
+	parent *store.NodeRecord
 }
 
 // datasetVersion plans a dataset version of the dataset at the artifact's URI (or, for
@@ -140,9 +143,9 @@ func (r *reader) datasetVersion(a row, t mlmdType, props map[string]any) artifac
 	version := r.m.Namespace + "-" + strconv.FormatInt(a.id, 10)
 	props["namespace"], props["datasetName"], props["version"] = ns, name, version
 	return artifactPlan{
-		node: NodeRecord{Key: store.DatasetVersionKey(ns, name, version), Kind: store.KindDatasetVersion, Name: name + "#" + version, Props: props},
-		parent: &NodeRecord{Key: store.DatasetKey(ns, name), Kind: store.KindDataset, Name: name,
-			Props: map[string]any{"namespace": ns, "name": name}},
+		node: store.NodeRecord{Key: store.DatasetVersionKey(ns, name, version), Kind: store.KindDatasetVersion, Name: name + "#" + version, Props: props},
+		parent: &store.NodeRecord{Key: store.DatasetKey(ns, name), Kind: store.KindDataset, Name: name,
+			Props: map[string]any{"namespace": ns}},
 	}
 }
 
@@ -155,9 +158,8 @@ func (r *reader) modelVersion(a row, t mlmdType, contexts []int64, props map[str
 	}
 	props["model"], props["version"] = name, a.id
 	return artifactPlan{
-		node: NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
-		parent: &NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name,
-			Props: map[string]any{"name": name}},
+		node:   store.NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
+		parent: &store.NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name},
 	}
 }
 
@@ -180,9 +182,13 @@ func (r *reader) execution(in rowInput) Record {
 		kind = store.KindTrainingJob
 	}
 	name := strings.ReplaceAll(shortName(t.name), ":", ".") + "-" + strconv.FormatInt(x.id, 10)
-	n := NodeRecord{Key: store.JobKey(r.m.Namespace, name), Kind: kind, Name: displayName(x, t, in.props),
+	n := store.NodeRecord{Key: store.JobKey(r.m.Namespace, name), Kind: kind, Name: displayName(x, t, in.props),
 		Props: r.props(in, t, executionStates), RecordedAt: millis(x.created)}
 	n.Props["namespace"], n.Props["jobName"] = r.m.Namespace, name
+	if st, ok := jobStatuses[n.Props["state"]]; ok {
+		n.Props["status"] = string(st)
+	}
+	n.Run = jobRun(n)
 	if _, err := store.KindsOfID("id", n.Key); err != nil {
 		r.executions[x.id] = nodeRef{failed: true}
 		return Record{Ref: rec.Ref, Err: fmt.Errorf("%s: %w", rec.Ref, err)}
@@ -252,4 +258,38 @@ func eventTime(e eventRow, a, x nodeRef) time.Time {
 		return a.created
 	}
 	return x.created
+}
+
+// jobStatuses are the job statuses of MLMD's execution states; NEW and UNKNOWN say
+// nothing.
+var jobStatuses = map[any]store.JobStatus{
+	"RUNNING": store.JobInProgress, "COMPLETE": store.JobCompleted, "CACHED": store.JobCompleted,
+	"FAILED": store.JobFailed, "CANCELED": store.JobStopped,
+}
+
+// experimentDescription describes an experiment the import creates for a pipeline.
+const experimentDescription = "Created for the ML Metadata pipeline of that name by provgraph import."
+
+// jobRun is the run of a job whose execution is in an experiment context (its
+// pipeline): the store links the job to the experiment and to its run group (the
+// pipeline run) through it. Nil for a job outside any experiment.
+func jobRun(job store.NodeRecord) *store.JobRun {
+	experiment, _ := job.Props["experiment"].(string)
+	if experiment == "" {
+		return nil
+	}
+	group, _ := job.Props["runGroup"].(string)
+	name := job.Name
+	if utf8.RuneCountInString(name) > store.MaxRunNameLength {
+		name = string([]rune(name)[:store.MaxRunNameLength])
+	}
+	return &store.JobRun{ID: RunID(job.Key), Experiment: experiment, ExperimentDescription: experimentDescription,
+		Group: group, Name: name, Tags: []store.Tag{{Key: "mlmd.job", Value: job.Key}}}
+}
+
+// RunID is the run id of the run a job imported from MLMD executed: derived from the
+// job's ID, so that every import of the execution names the same run.
+func RunID(jobKey string) string {
+	sum := sha256.Sum256([]byte("mlmd\x00" + jobKey))
+	return hex.EncodeToString(sum[:16])
 }

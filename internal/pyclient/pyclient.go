@@ -1,5 +1,7 @@
-// Package pyclient runs the real Python clients (mlflow, openlineage-python) that the
-// ingest tests drive, from the virtualenv `make venv` builds.
+// Package pyclient runs the real Python clients (mlflow, openlineage-python, and
+// ml-metadata, which writes the ML Metadata databases the ingest/mlmd and `provgraph
+// import --format mlmd` tests read and answers their lineage) that the tests drive, from
+// the virtualenv `make venv` builds (PROVGRAPH_PYTHON names another python).
 package pyclient
 
 import (
