@@ -113,6 +113,15 @@ func TestRecordPipelineIsAllOrNothing(t *testing.T) {
 		{"an input recorded nowhere", func(in map[string]any) {
 			in["trainingJobs"].([]any)[1].(map[string]any)["inputs"] = []any{"datasetVersion:s3://" + tk + "-lake:features#sha256:ff", "datasetVersion:s3://nowhere:x#1"}
 		}, "NOT_FOUND", "input.trainingJobs[1].inputs[1]"},
+		{"an input recorded nowhere after one read twice", func(in map[string]any) {
+			// The store looks each ID up once; the error still names where the missing one is.
+			before := "artifact:s3://" + tk + "-models/m0/model.tar.gz"
+			in["trainingJobs"] = append(in["trainingJobs"].([]any),
+				map[string]any{"namespace": tk, "name": "train-late", "inputs": []any{before},
+					"modelArtifact": map[string]any{"uri": "s3://" + tk + "-models/late/model.tar.gz"}},
+				map[string]any{"namespace": tk, "name": "train-later", "inputs": []any{before, "datasetVersion:s3://nowhere:x#1"},
+					"modelArtifact": map[string]any{"uri": "s3://" + tk + "-models/later/model.tar.gz"}})
+		}, "NOT_FOUND", "input.trainingJobs[3].inputs[1]"},
 		{"a job recorded before with other content", func(in map[string]any) {
 			in["trainingJobs"].([]any)[0].(map[string]any)["status"] = "FAILED"
 		}, "CONFLICT", "input.trainingJobs[0].status"},

@@ -263,19 +263,31 @@ func checkInputsExist(ctx context.Context, tx neo4j.ManagedTransaction, list str
 }
 
 // checkNodesExist fails with NOT_FOUND naming fieldOf(i) for the first ids[i] that
-// names no node.
+// names no node. It looks each ID up once: a batch's jobs often read the same few
+// dataset versions.
 func checkNodesExist(ctx context.Context, tx neo4j.ManagedTransaction, ids []string, fieldOf func(int) string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	recs, err := collect(ctx, tx, cypherInputKinds, map[string]any{"inputs": ids})
+	// first[k] is where unique[k] first occurs in ids, so the first unique ID missing is
+	// at the first position of ids missing.
+	var unique []string
+	var first []int
+	seen := make(map[string]bool, len(ids))
+	for i, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			unique, first = append(unique, id), append(first, i)
+		}
+	}
+	recs, err := collect(ctx, tx, cypherInputKinds, map[string]any{"inputs": unique})
 	if err != nil {
 		return fmt.Errorf("look up job inputs: %w", err)
 	}
 	for _, r := range recs {
-		i, _ := r.Get("i")
+		k, _ := r.Get("i")
 		if kind, _ := r.Get("kind"); kind == nil {
-			idx := int(i.(int64))
+			idx := first[k.(int64)]
 			return notFound(fieldOf(idx), ids[idx])
 		}
 	}

@@ -293,11 +293,19 @@ func (w pipelineTx) record(p pipelinePlan) (PipelineRecord, error) {
 }
 
 // checkJobReferences fails with NOT_FOUND naming the first input or output of a job
-// that names no node, recorded before or by this call's dataset versions.
+// that names no node, recorded before or by this call's dataset versions (which it
+// need not look up: they were just recorded).
 func (w pipelineTx) checkJobReferences(p pipelinePlan) error {
+	recorded := make(map[string]bool, len(p.datasetVersions))
+	for _, dv := range p.datasetVersions {
+		recorded[dv.key] = true
+	}
 	var ids, fields []string
 	add := func(at, list string, refs []string) {
 		for k, id := range refs {
+			if recorded[id] {
+				continue
+			}
 			ids = append(ids, id)
 			fields = append(fields, at+"."+elem(list, k))
 		}
