@@ -178,18 +178,21 @@ RETURN m`
 	// share one prefix, so this is a range seek on the node-key index in key order from
 	// the cursor ($after, else the prefix) to the end of the prefix ($before).
 	cypherListLoggedModels = `
-MATCH (n:` + LabelNode + `) WHERE n.key > $after AND n.key < $before AND n:` + string(KindArtifact) + `
+MATCH (n:` + LabelNode + `) USING INDEX n:` + LabelNode + `(key)
+WHERE n.key > $after AND n.key < $before AND n:` + string(KindArtifact) + `
   AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
 WITH n ORDER BY n.key LIMIT $limit RETURN collect(n {.*}) AS nodes`
 
 	// cypherListExperimentLoggedModels pages through the logged models of the given
-	// experiments: for each, a seek on loggedModelExperimentIndex reads its models in key
+	// experiments: for each, a seek on loggedModelExperimentIndex (hinted: the planner
+	// chose a scan on some statistics) reads its models in key
 	// order and stops after $limit, so a page reads at most $limit models per experiment
 	// however many logged models the others hold; the pages are merged in key order.
 	cypherListExperimentLoggedModels = `
 UNWIND $experiments AS experiment
 CALL (experiment) {
   MATCH (n:` + LabelNode + `:` + string(KindArtifact) + `)
+  USING INDEX n:` + string(KindArtifact) + `(` + propExperimentID + `, key)
   WHERE n.` + propExperimentID + ` = experiment AND n.key > $after
     AND n.modelId IS NOT NULL AND n.lifecycle = '` + string(LifecycleActive) + `'
   RETURN n ORDER BY n.` + propExperimentID + `, n.key LIMIT $limit
