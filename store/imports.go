@@ -113,6 +113,9 @@ type ImportMark struct {
 	BatchSize int
 	// Batch is the batch's number, from 1; batches are committed in order.
 	Batch int64
+	// First is how many items of the source come before the batch's first: a batch is
+	// recorded only when the marker counts exactly that many committed.
+	First int64
 	// Items is how many items of the source the batch covers (records that failed
 	// included), added to the marker's count.
 	Items int
@@ -255,6 +258,9 @@ func checkImportMark(m ImportMark, records int) error {
 	}
 	if m.Batch < 1 {
 		return apperr.Invalid("batch", "batches are numbered from 1 (got %d)", m.Batch)
+	}
+	if m.First < 0 {
+		return apperr.Invalid("first", "must be 0 or more (got %d)", m.First)
 	}
 	return nil
 }

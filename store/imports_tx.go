@@ -27,7 +27,7 @@ MERGE (m:` + LabelImportMarker + ` {key: $key})
     m.startedAt = datetime.transaction(), m.startedBy = $actor
 SET m._lock_ = true
 REMOVE m._lock_
-RETURN m.batch AS batch`
+RETURN m.batch AS batch, m.items AS items`
 
 	cypherImportAdvance = `
 MATCH (m:` + LabelImportMarker + ` {key: $key})
@@ -63,20 +63,23 @@ MERGE (n:` + LabelNode + ` {key: row.key})
 }()
 
 // cypherImportEdges creates the edges of one type; an imported deployment serves the
-// default variant from its recordedAt on.
+// default variant from its recordedAt on. An edge is never dated before its end nodes
+// (lineage as of a time relies on it), whatever time its record gives.
 var cypherImportEdges = func() map[string]string {
 	m := map[string]string{}
 	for _, t := range importEdgeTypes {
 		deployment := ""
 		if t == RelDeployedTo {
 			deployment = `, r.` + propDeploymentID + ` = row.to + '#import:' + row.from, r.` + propVariant + ` = '` + DefaultVariant + `',
-    r.` + propTrafficShare + ` = 1.0, r.` + propFrom + ` = coalesce(row.at, datetime.transaction())`
+    r.` + propTrafficShare + ` = 1.0, r.` + propFrom + ` = at`
 		}
 		m[t] = `
 UNWIND $rows AS row
 MATCH (a:` + LabelNode + ` {key: row.from}), (b:` + LabelNode + ` {key: row.to})
+WITH a, b, row, CASE WHEN row.at IS NULL THEN datetime.transaction()
+  ELSE reduce(at = row.at, t IN [a.recordedAt, b.recordedAt] | CASE WHEN t > at THEN t ELSE at END) END AS at
 MERGE (a)-[r:` + t + `]->(b)
-  ON CREATE SET r.recordedAt = coalesce(row.at, datetime.transaction()), r.recordedBy = $actor` + deployment
+  ON CREATE SET r.recordedAt = at, r.recordedBy = $actor` + deployment
 	}
 	return m
 }()
@@ -112,12 +115,14 @@ func (w importTx) record(m ImportMark, b importBatch) (importOutcome, error) {
 	if err != nil {
 		return importOutcome{}, err
 	}
-	last := intAt(recs[0], "batch")
+	// The marker counts the items committed; a batch is placed by its first item, so
+	// runs with different batch sizes cannot record an item twice or skip one.
+	committed := intAt(recs[0], "items")
 	switch {
-	case last >= m.Batch:
+	case committed >= m.First+int64(m.Items):
 		return importOutcome{}, errBatchCommitted
-	case last != m.Batch-1:
-		return importOutcome{}, apperr.Invalid("batch", "batch %d follows batch %d, the last committed (got %d)", last+1, last, m.Batch)
+	case committed != m.First:
+		return importOutcome{}, apperr.Conflicting("batch", "starts at item %d, but the import's marker counts %d items committed: another run of this import, in batches of another size, is recording it; run again to resume", m.First+1, committed)
 	}
 	w.au.target(key)
 	if err := w.refuseConflicts(b); err != nil {
@@ -256,14 +261,13 @@ func edgeConflict(known map[string]Node, e EdgeRecord) error {
 	return nil
 }
 
-// nodeRecordProps are the properties a node record stores besides its fields: the
-// ones its ID says, then its own.
+// nodeRecordProps are the properties a node record stores besides its fields: its own,
+// and over them the ones its ID says, so that a record cannot store a version or a
+// namespace its ID contradicts.
 func nodeRecordProps(n NodeRecord) map[string]any {
-	props := derivedProps(n.Kind, n.Key)
-	if props == nil {
-		props = make(map[string]any, len(n.Props))
-	}
+	props := make(map[string]any, len(n.Props))
 	maps.Copy(props, n.Props)
+	maps.Copy(props, derivedProps(n.Kind, n.Key))
 	return props
 }
 

@@ -49,7 +49,7 @@ type mlmdLineage struct {
 func clearMLMDImport(t *testing.T) {
 	t.Helper()
 	neo4jtest.Exec(t, `
-MATCH (n:`+store.LabelNode+` {source: 'mlmd'})
+MATCH (n:`+store.LabelNode+` {importedFrom: 'mlmd'})
 OPTIONAL MATCH (n)-[:`+store.RelVersionOf+`]->(p)
 OPTIONAL MATCH (r:`+string(store.KindRun)+`)-[:`+store.RelExecutedBy+`]->(n)
 OPTIONAL MATCH (r)-[:`+store.RelInExperiment+`]->(e)
@@ -63,10 +63,10 @@ DETACH DELETE n, p, r, e, g`, nil)
 func mlmdGraphCounts(t *testing.T) []any {
 	t.Helper()
 	res := neo4jtest.Exec(t, `
-MATCH (n:`+store.LabelNode+` {source: 'mlmd'})
+MATCH (n:`+store.LabelNode+` {importedFrom: 'mlmd'})
 OPTIONAL MATCH (n)-[r]->()
 WITH count(DISTINCT n) AS nodes, count(r) AS edges
-OPTIONAL MATCH (run:`+string(store.KindRun)+`)-[:`+store.RelExecutedBy+`]->(:`+store.LabelNode+` {source: 'mlmd'})
+OPTIONAL MATCH (run:`+string(store.KindRun)+`)-[:`+store.RelExecutedBy+`]->(:`+store.LabelNode+` {importedFrom: 'mlmd'})
 RETURN nodes, edges, count(run) AS runs`, nil)
 	return res.Records[0].Values
 }
@@ -116,7 +116,7 @@ func TestImportMLMDEndToEnd(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &want), out)
 		require.NotEmpty(t, want)
 		for id, w := range want {
-			models := neo4jtest.Exec(t, `MATCH (n:`+string(store.KindModelVersion)+` {source: 'mlmd', mlmdId: $id}) RETURN n.key`,
+			models := neo4jtest.Exec(t, `MATCH (n:`+string(store.KindModelVersion)+` {importedFrom: 'mlmd', mlmdId: $id}) RETURN n.key`,
 				map[string]any{"id": mustInt(t, id)})
 			require.Len(t, models.Records, 1, "pushed model %s", id)
 			key := models.Records[0].Values[0].(string)
@@ -156,7 +156,7 @@ func TestImportMLMDEndToEnd(t *testing.T) {
 
 	t.Run("jobs are in their pipeline's experiment and run's group", func(t *testing.T) {
 		res := neo4jtest.Exec(t, `
-MATCH (j:`+store.LabelNode+` {source: 'mlmd'}) WHERE j.experiment IS NOT NULL
+MATCH (j:`+store.LabelNode+` {importedFrom: 'mlmd'}) WHERE j.experiment IS NOT NULL
 OPTIONAL MATCH (r:`+string(store.KindRun)+`)-[:`+store.RelExecutedBy+`]->(j)
 OPTIONAL MATCH (r)-[:`+store.RelInExperiment+`]->(e:`+string(store.KindExperiment)+` {name: j.experiment})
 OPTIONAL MATCH (r)-[:`+store.RelInGroup+`]->(g:`+string(store.KindRunGroup)+` {name: j.runGroup})-[:`+store.RelInExperiment+`]->(e)

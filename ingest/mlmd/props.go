@@ -16,12 +16,12 @@ const (
 )
 
 // props are the node properties of an artifact or execution row: where it came from
-// (mlmdId, mlmdType), its URI, state, name, external id and last update, its MLMD
+// (importedFrom, mlmdId, mlmdType), its URI, state, name, external id and last update, its MLMD
 // properties, its contexts ("<type>:<name>", by context id) and the experiment and run
 // group they name.
 func (r *reader) props(in rowInput, t mlmdType, states []string) map[string]any {
 	x := in.row
-	p := map[string]any{"source": "mlmd", "mlmdId": x.id, "mlmdType": t.name, "lastUpdatedAt": millis(x.updated)}
+	p := map[string]any{"importedFrom": "mlmd", "mlmdId": x.id, "mlmdType": t.name, "lastUpdatedAt": millis(x.updated)}
 	if x.uri.String != "" {
 		p["uri"] = x.uri.String
 	}

@@ -157,6 +157,10 @@ func (r *reader) modelVersion(a row, t mlmdType, contexts []int64, props map[str
 		name = shortName(t.name)
 	}
 	props["model"], props["version"] = name, a.id
+	// A model version's source is the URI it was registered from (ModelVersion.source).
+	if uri, ok := props["uri"]; ok {
+		props["source"] = uri
+	}
 	return artifactPlan{
 		node:   store.NodeRecord{Key: store.ModelVersionKey(name, a.id), Kind: store.KindModelVersion, Name: name + "/" + strconv.FormatInt(a.id, 10), Props: props},
 		parent: &store.NodeRecord{Key: store.RegisteredModelKey(name), Kind: store.KindRegisteredModel, Name: name},

@@ -184,7 +184,7 @@ type run struct {
 // batch records batch number n of items.
 func (r *run) batch(n int64, items []Item) error {
 	b := store.ImportBatch{Mark: store.ImportMark{Source: r.opts.Fingerprint, Name: r.opts.Name, BatchSize: r.opts.BatchSize,
-		Batch: n, Items: len(items)}, RunsIn: r.opts.RunsIn, Strict: r.opts.Strict}
+		Batch: n, First: int64(r.sum.Read - len(items)), Items: len(items)}, RunsIn: r.opts.RunsIn, Strict: r.opts.Strict}
 	var nodeAt, edgeAt, reportAt []int // b.Nodes[k] is items[nodeAt[k]], and so on
 	var failed []Failure
 	for i, it := range items {

@@ -292,3 +292,71 @@ func TestConcurrentRunsRecordEachBatchOnce(t *testing.T) {
 		map[string]any{"action": store.ActionImportBatch, "marker": "import:test:" + tk})
 	assert.Equal(t, int64(len(items)), trail.Records[0].Values[0], "one audit entry a batch")
 }
+
+// Runs of one import in batches of different sizes place a batch by its first item: a
+// batch inside what another run committed is skipped, one that overlaps it is refused,
+// and no item is recorded twice or skipped.
+func TestBatchesArePlacedByTheirFirstItem(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	source := "test:first-" + tk
+	batch := func(n, first int64, size int, items ...int) store.ImportBatch {
+		b := store.ImportBatch{Mark: store.ImportMark{Source: source, BatchSize: size, Batch: n, First: first, Items: len(items)}}
+		for _, i := range items {
+			key := store.EndpointKey(fmt.Sprintf("p%d-%s", i, tk))
+			b.Nodes = append(b.Nodes, store.NodeRecord{Key: key, Kind: store.KindEndpoint, Name: key})
+		}
+		return b
+	}
+	// One run, in batches of 4, commits items 0-3.
+	res, err := st.Import(ctx, "tester", batch(1, 0, 4, 0, 1, 2, 3))
+	require.NoError(t, err)
+	assert.True(t, res.Committed)
+	// Another, in batches of 2: its second batch (items 2-3) is committed already.
+	res, err = st.Import(ctx, "tester", batch(2, 2, 2, 2, 3))
+	require.NoError(t, err)
+	assert.False(t, res.Committed, "a batch inside what was committed is skipped")
+	// A third, in batches of 3: its second batch (items 3-5) overlaps the first run's.
+	_, err = st.Import(ctx, "tester", batch(2, 3, 3, 3, 4, 5))
+	assert.Equal(t, apperr.Conflict, apperr.CodeOf(err), "%v", err)
+	p, err := st.ImportProgressOf(ctx, source)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), p.Items, "the overlapping batch recorded nothing")
+	// The batch that starts where the committed items end is recorded.
+	res, err = st.Import(ctx, "tester", batch(2, 4, 2, 4, 5))
+	require.NoError(t, err)
+	assert.True(t, res.Committed)
+	p, err = st.ImportProgressOf(ctx, source)
+	require.NoError(t, err)
+	assert.Equal(t, int64(6), p.Items)
+	n := neo4jtest.Exec(t, `MATCH (e:`+store.LabelNode+`) WHERE e.key ENDS WITH $suffix RETURN count(e) AS n`, map[string]any{"suffix": "-" + tk})
+	assert.Equal(t, int64(6), n.Records[0].Values[0])
+}
+
+// What a record's ID says wins over its properties, and an edge is never dated before
+// its end nodes, whatever its record says: lineage as of a time relies on both.
+func TestRecordsCannotContradictTheirIDsOrTheirNodes(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	job, ep := store.JobKey("ns-"+tk, "train"), store.EndpointKey("e-"+tk)
+	art := store.ArtifactKey("s3://m-" + tk + "/a")
+	items := []importer.Item{
+		{Ref: "job", Node: &store.NodeRecord{Key: job, Kind: store.KindTrainingJob, Name: "train", RecordedAt: at,
+			Props: map[string]any{"namespace": "elsewhere"}}},
+		{Ref: "art", Node: &store.NodeRecord{Key: art, Kind: store.KindArtifact, Name: "a", RecordedAt: at.Add(2 * time.Hour)}},
+		{Ref: "ep", Node: &store.NodeRecord{Key: ep, Kind: store.KindEndpoint, Name: "e", RecordedAt: at}},
+		{Ref: "early", Edge: &store.EdgeRecord{From: job, To: art, Type: store.RelProduced, RecordedAt: at.Add(time.Hour)}},
+	}
+	var failures []importer.Failure
+	_, err := importer.Run(t.Context(), st, importer.Items(items), options(tk, 100, false, &failures))
+	require.NoError(t, err)
+	require.Empty(t, failures)
+	res := neo4jtest.Exec(t, `MATCH (j:`+store.LabelNode+` {key: $job})-[r:`+store.RelProduced+`]->(a {key: $art})
+RETURN j.namespace AS ns, r.recordedAt = a.recordedAt AS edgeAtArtifact`, map[string]any{"job": job, "art": art})
+	require.Len(t, res.Records, 1)
+	assert.Equal(t, []any{"ns-" + tk, true}, res.Records[0].Values, "the namespace the ID says; the edge at its later node's time")
+}
