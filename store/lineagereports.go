@@ -524,12 +524,9 @@ func (w reportTx) setFacets(updates []facetUpdate) error {
 // late report must not change what an auditor saw. It returns the merged JSON and
 // whether it differs from current.
 func mergeFacets(current any, add map[string]any) (string, bool, error) {
-	have := map[string]json.RawMessage{}
-	cur, _ := current.(string)
-	if cur != "" {
-		if err := json.Unmarshal([]byte(cur), &have); err != nil {
-			return "", false, fmt.Errorf("stored facets are not a JSON object: %w", err)
-		}
+	cur, have, err := decodeFacets(current)
+	if err != nil {
+		return "", false, err
 	}
 	changed := false
 	for name, v := range add {
@@ -543,25 +540,15 @@ func mergeFacets(current any, add map[string]any) (string, bool, error) {
 		have[name] = b
 		changed = true
 	}
-	if !changed {
-		return cur, false, nil
-	}
-	b, err := json.Marshal(have) // sorted keys: the same facets make the same text
-	if err != nil {
-		return "", false, fmt.Errorf("encode facets: %w", err)
-	}
-	return string(b), true, nil
+	return encodeFacets(cur, have, changed)
 }
 
 // mergeNestedFacets is mergeFacets for a JSON object of facet objects by key (the
 // input or output facets of each dataset version).
 func mergeNestedFacets(current any, add map[string]map[string]any) (string, bool, error) {
-	have := map[string]json.RawMessage{}
-	cur, _ := current.(string)
-	if cur != "" {
-		if err := json.Unmarshal([]byte(cur), &have); err != nil {
-			return "", false, fmt.Errorf("stored facets are not a JSON object: %w", err)
-		}
+	cur, have, err := decodeFacets(current)
+	if err != nil {
+		return "", false, err
 	}
 	changed := false
 	for k, facets := range add {
@@ -577,6 +564,25 @@ func mergeNestedFacets(current any, add map[string]map[string]any) (string, bool
 			have[k], changed = json.RawMessage(merged), true
 		}
 	}
+	return encodeFacets(cur, have, changed)
+}
+
+// decodeFacets decodes stored facets (a JSON object, or nil) into their text and
+// their entries.
+func decodeFacets(current any) (string, map[string]json.RawMessage, error) {
+	have := map[string]json.RawMessage{}
+	cur, _ := current.(string)
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &have); err != nil {
+			return "", nil, fmt.Errorf("stored facets are not a JSON object: %w", err)
+		}
+	}
+	return cur, have, nil
+}
+
+// encodeFacets is the merged facets as stored, and whether they changed: cur when
+// nothing changed, else have's JSON (sorted keys: the same facets make the same text).
+func encodeFacets(cur string, have map[string]json.RawMessage, changed bool) (string, bool, error) {
 	if !changed {
 		return cur, false, nil
 	}
