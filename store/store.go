@@ -258,11 +258,7 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
 	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx))
-	// An outage is suspected when Neo4j failed the work, not when the caller gave up.
-	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
-		s.health.suspect()
-	}
-	return res, err
+	return res, s.settle(ctx, err)
 }
 
 // readOne runs one read statement in a managed transaction of its own, as
@@ -296,14 +292,19 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithReadersRouting(),
 		neo4j.ExecuteQueryWithBookmarkManager(s.driver.ExecuteQueryBookmarkManager()),
 		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx)))
-	// An outage is suspected when Neo4j failed the work, not when the caller gave up.
-	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
-		s.health.suspect()
-	}
-	if err != nil {
+	if err = s.settle(ctx, err); err != nil {
 		return res, err
 	}
 	return answer(eager.Records)
+}
+
+// settle is the error of work done against Neo4j as callers see it (classify), and
+// starts an outage check when Neo4j failed the work, not when the caller gave up.
+func (s *Store) settle(ctx context.Context, err error) error {
+	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
+		s.health.suspect()
+	}
+	return err
 }
 
 // txTimeout gives a transaction the time left before ctx's deadline, so that Neo4j
