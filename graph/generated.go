@@ -99,6 +99,22 @@ type ComplexityRoot struct {
 		Seq      func(childComplexity int) int
 	}
 
+	AuditCheckpoint struct {
+		Origin      func(childComplexity int) int
+		RootHash    func(childComplexity int) int
+		SignedNote  func(childComplexity int) int
+		Time        func(childComplexity int) int
+		TreeSize    func(childComplexity int) int
+		VerifierKey func(childComplexity int) int
+	}
+
+	AuditConsistencyProof struct {
+		Checkpoint   func(childComplexity int) int
+		From         func(childComplexity int) int
+		FromRootHash func(childComplexity int) int
+		Proof        func(childComplexity int) int
+	}
+
 	AuditEntry struct {
 		ApprovalStatus func(childComplexity int) int
 		Approvals      func(childComplexity int) int
@@ -107,6 +123,13 @@ type ComplexityRoot struct {
 		ProducedBy     func(childComplexity int) int
 		TrainingData   func(childComplexity int) int
 		Upstream       func(childComplexity int) int
+	}
+
+	AuditInclusionProof struct {
+		Checkpoint func(childComplexity int) int
+		Entry      func(childComplexity int) int
+		LeafHash   func(childComplexity int) int
+		Proof      func(childComplexity int) int
 	}
 
 	AuditLogEntry struct {
@@ -443,26 +466,29 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens        func(childComplexity int, first *int, after *string, includeRevoked *bool) int
-		AuditLogEntries  func(childComplexity int, about []string, first *int, after *string) int
-		AuditTrail       func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
-		CompareRuns      func(childComplexity int, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) int
-		Datasets         func(childComplexity int, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
-		Endpoints        func(childComplexity int, namePrefix *string, recordedSince *time.Time, servingNow *bool, first *int, after *string) int
-		ExperimentByName func(childComplexity int, name string) int
-		Experiments      func(childComplexity int, first *int, after *string, view *model.RunView) int
-		Impact           func(childComplexity int, of string, maxDepth *int, budget *int, after *string) int
-		Jobs             func(childComplexity int, kinds []model.NodeKind, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
-		Lineage          func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) int
-		LineageExport    func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
-		Node             func(childComplexity int, id string) int
-		Paths            func(childComplexity int, from string, to string, maxDepth *int) int
-		RegisteredModels func(childComplexity int, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
-		Search           func(childComplexity int, text string, kinds []model.NodeKind, first *int, after *string) int
-		SearchRuns       func(childComplexity int, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) int
-		ServedAt         func(childComplexity int, endpoint string, at *time.Time) int
-		VerifyAuditLog   func(childComplexity int, from *int64, to *int64) int
-		Viewer           func(childComplexity int) int
+		APITokens             func(childComplexity int, first *int, after *string, includeRevoked *bool) int
+		AuditCheckpoint       func(childComplexity int) int
+		AuditConsistencyProof func(childComplexity int, from int64, to *int64) int
+		AuditInclusionProof   func(childComplexity int, entry int64, treeSize *int64) int
+		AuditLogEntries       func(childComplexity int, about []string, first *int, after *string) int
+		AuditTrail            func(childComplexity int, endpoint *string, modelVersion *string, at *time.Time) int
+		CompareRuns           func(childComplexity int, ids []string, metricKeys []string, paramKeys []string, goals []*model.MetricGoalInput) int
+		Datasets              func(childComplexity int, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
+		Endpoints             func(childComplexity int, namePrefix *string, recordedSince *time.Time, servingNow *bool, first *int, after *string) int
+		ExperimentByName      func(childComplexity int, name string) int
+		Experiments           func(childComplexity int, first *int, after *string, view *model.RunView) int
+		Impact                func(childComplexity int, of string, maxDepth *int, budget *int, after *string) int
+		Jobs                  func(childComplexity int, kinds []model.NodeKind, namespace *string, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
+		Lineage               func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) int
+		LineageExport         func(childComplexity int, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, format model.ExportFormat) int
+		Node                  func(childComplexity int, id string) int
+		Paths                 func(childComplexity int, from string, to string, maxDepth *int) int
+		RegisteredModels      func(childComplexity int, namePrefix *string, recordedSince *time.Time, first *int, after *string) int
+		Search                func(childComplexity int, text string, kinds []model.NodeKind, first *int, after *string) int
+		SearchRuns            func(childComplexity int, filter *string, orderBy []string, experiments []string, view *model.RunView, first *int, after *string) int
+		ServedAt              func(childComplexity int, endpoint string, at *time.Time) int
+		VerifyAuditLog        func(childComplexity int, from *int64, to *int64) int
+		Viewer                func(childComplexity int) int
 	}
 
 	RecordPipelinePayload struct {
@@ -695,6 +721,9 @@ type QueryResolver interface {
 	ServedAt(ctx context.Context, endpoint string, at *time.Time) ([]*model.Deployment, error)
 	VerifyAuditLog(ctx context.Context, from *int64, to *int64) (*model.AuditVerification, error)
 	AuditLogEntries(ctx context.Context, about []string, first *int, after *string) (*model.AuditLogEntryConnection, error)
+	AuditCheckpoint(ctx context.Context) (*model.AuditCheckpoint, error)
+	AuditInclusionProof(ctx context.Context, entry int64, treeSize *int64) (*model.AuditInclusionProof, error)
+	AuditConsistencyProof(ctx context.Context, from int64, to *int64) (*model.AuditConsistencyProof, error)
 	Search(ctx context.Context, text string, kinds []model.NodeKind, first *int, after *string) (*model.SearchConnection, error)
 	Endpoints(ctx context.Context, namePrefix *string, recordedSince *time.Time, servingNow *bool, first *int, after *string) (*model.EndpointConnection, error)
 	RegisteredModels(ctx context.Context, namePrefix *string, recordedSince *time.Time, first *int, after *string) (*model.RegisteredModelConnection, error)
@@ -957,6 +986,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditBreak.Seq(childComplexity), true
 
+	case "AuditCheckpoint.origin":
+		if e.ComplexityRoot.AuditCheckpoint.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Origin(childComplexity), true
+	case "AuditCheckpoint.rootHash":
+		if e.ComplexityRoot.AuditCheckpoint.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.RootHash(childComplexity), true
+	case "AuditCheckpoint.signedNote":
+		if e.ComplexityRoot.AuditCheckpoint.SignedNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.SignedNote(childComplexity), true
+	case "AuditCheckpoint.time":
+		if e.ComplexityRoot.AuditCheckpoint.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Time(childComplexity), true
+	case "AuditCheckpoint.treeSize":
+		if e.ComplexityRoot.AuditCheckpoint.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.TreeSize(childComplexity), true
+	case "AuditCheckpoint.verifierKey":
+		if e.ComplexityRoot.AuditCheckpoint.VerifierKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.VerifierKey(childComplexity), true
+
+	case "AuditConsistencyProof.checkpoint":
+		if e.ComplexityRoot.AuditConsistencyProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.Checkpoint(childComplexity), true
+	case "AuditConsistencyProof.from":
+		if e.ComplexityRoot.AuditConsistencyProof.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.From(childComplexity), true
+	case "AuditConsistencyProof.fromRootHash":
+		if e.ComplexityRoot.AuditConsistencyProof.FromRootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.FromRootHash(childComplexity), true
+	case "AuditConsistencyProof.proof":
+		if e.ComplexityRoot.AuditConsistencyProof.Proof == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.Proof(childComplexity), true
+
 	case "AuditEntry.approvalStatus":
 		if e.ComplexityRoot.AuditEntry.ApprovalStatus == nil {
 			break
@@ -999,6 +1090,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntry.Upstream(childComplexity), true
+
+	case "AuditInclusionProof.checkpoint":
+		if e.ComplexityRoot.AuditInclusionProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Checkpoint(childComplexity), true
+	case "AuditInclusionProof.entry":
+		if e.ComplexityRoot.AuditInclusionProof.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Entry(childComplexity), true
+	case "AuditInclusionProof.leafHash":
+		if e.ComplexityRoot.AuditInclusionProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.LeafHash(childComplexity), true
+	case "AuditInclusionProof.proof":
+		if e.ComplexityRoot.AuditInclusionProof.Proof == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Proof(childComplexity), true
 
 	case "AuditLogEntry.action":
 		if e.ComplexityRoot.AuditLogEntry.Action == nil {
@@ -2430,6 +2546,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["includeRevoked"].(*bool)), true
+	case "Query.auditCheckpoint":
+		if e.ComplexityRoot.Query.AuditCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AuditCheckpoint(childComplexity), true
+	case "Query.auditConsistencyProof":
+		if e.ComplexityRoot.Query.AuditConsistencyProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditConsistencyProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditConsistencyProof(childComplexity, args["from"].(int64), args["to"].(*int64)), true
+	case "Query.auditInclusionProof":
+		if e.ComplexityRoot.Query.AuditInclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditInclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditInclusionProof(childComplexity, args["entry"].(int64), args["treeSize"].(*int64)), true
 	case "Query.auditLogEntries":
 		if e.ComplexityRoot.Query.AuditLogEntries == nil {
 			break
@@ -3595,12 +3739,15 @@ type Query {
   ): [Deployment!]! @hasRole(role: READER)
 
   """
-  Recomputes the audit log's hash chain from entry ` + "`" + `from` + "`" + ` to entry ` + "`" + `to` + "`" + ` and reports the
-  first break: a missing entry, a ` + "`" + `prevHash` + "`" + ` that is not the previous entry's hash, or a
-  hash that is not the SHA-256 of its entry's canonical form (docs/audit.md). One call
-  checks at most 100,000 entries; when ` + "`" + `to` + "`" + ` is omitted it stops at the chain's head or
-  after 100,000 entries, and ` + "`" + `to` + "`" + ` in the answer says where, so the next call starts at
-  ` + "`" + `to + 1` + "`" + `. A range wider than 100,000 entries is ` + "`" + `INVALID_ARGUMENT` + "`" + `.
+  Recomputes the audit log from entry ` + "`" + `from` + "`" + ` to entry ` + "`" + `to` + "`" + ` and reports the first break:
+  a missing entry, a ` + "`" + `prevHash` + "`" + ` that is not the previous entry's hash, a hash that is
+  not the SHA-256 of its entry's canonical form, a Merkle tree hash stored with an entry
+  that is not the one its leaves give, or a checkpoint in the range whose signature,
+  size or root does not match the log (docs/audit.md). One call checks at most 100,000
+  entries; when ` + "`" + `to` + "`" + ` is omitted it stops at the log's head or after 100,000 entries, and
+  ` + "`" + `to` + "`" + ` in the answer says where, so the next call starts at ` + "`" + `to + 1` + "`" + `. A range wider than
+  100,000 entries is ` + "`" + `INVALID_ARGUMENT` + "`" + `. Entries written before the call are sequenced
+  first.
   """
   verifyAuditLog(
     "The first entry to check (its seq); 1 when omitted."
@@ -3627,6 +3774,86 @@ type Query {
     "Continue after this cursor (` + "`" + `pageInfo.endCursor` + "`" + ` of the previous page)."
     after: String
   ): AuditLogEntryConnection! @hasRole(role: READER)
+
+  """
+  The audit log's latest signed checkpoint: the size and root hash of its Merkle tree,
+  signed with the service's key. Keep it: a later ` + "`" + `auditConsistencyProof(from:)` + "`" + ` proves
+  that the log only grew since. Writes made before the call are in it. ` + "`" + `null` + "`" + ` while the
+  log is empty.
+  """
+  auditCheckpoint: AuditCheckpoint @hasRole(role: READER)
+
+  """
+  Proves that an entry is in the log: the path of hashes from the entry's leaf to the
+  root of a checkpoint's tree (RFC 6962). ` + "`" + `NOT_FOUND` + "`" + ` when no checkpoint of ` + "`" + `treeSize` + "`" + `
+  was published or the entry is not in its tree.
+  """
+  auditInclusionProof(
+    "The entry's seq."
+    entry: Int64!
+    "The size of the checkpoint to prove against; the latest checkpoint when omitted."
+    treeSize: Int64
+  ): AuditInclusionProof! @hasRole(role: READER)
+
+  """
+  Proves that the log only grew from tree size ` + "`" + `from` + "`" + ` to a checkpoint's tree: its first
+  ` + "`" + `from` + "`" + ` entries are the ones a checkpoint of size ` + "`" + `from` + "`" + ` signed (RFC 6962). Save the
+  answer: ` + "`" + `provgraph audit verify --since <old checkpoint> --proof <answer>` + "`" + ` checks it
+  offline.
+  """
+  auditConsistencyProof(
+    "The earlier tree size, e.g. the size of a checkpoint an auditor kept."
+    from: Int64!
+    "The size of the later checkpoint; the latest when omitted."
+    to: Int64
+  ): AuditConsistencyProof! @hasRole(role: READER)
+}
+
+"""
+A signed checkpoint of the audit log's Merkle tree, in the C2SP checkpoint format
+(origin, size, base64 root hash, a ` + "`" + `time` + "`" + ` line) signed as a note with Ed25519
+(golang.org/x/mod/sumdb/note).
+"""
+type AuditCheckpoint {
+  "The log's name, the checkpoint's first line."
+  origin: String!
+  "How many entries the tree holds: entries 1 to ` + "`" + `treeSize` + "`" + `."
+  treeSize: Int64!
+  "The tree's root hash, base64."
+  rootHash: String!
+  "When the checkpoint was signed."
+  time: Time!
+  "The signed note itself: what an auditor keeps and ` + "`" + `provgraph audit verify --since` + "`" + ` reads."
+  signedNote: String!
+  """
+  The verifier key of the key that signs this service's checkpoints. An auditor should
+  take it from the operator, not from this answer, and check notes against it.
+  """
+  verifierKey: String!
+}
+
+"That an entry is in a checkpoint's tree."
+type AuditInclusionProof {
+  "The entry's seq (the tree's record ` + "`" + `entry - 1` + "`" + `)."
+  entry: Int64!
+  "The entry's leaf hash: SHA-256 of a 0 byte and its canonical form, base64."
+  leafHash: String!
+  "The checkpoint proved against."
+  checkpoint: AuditCheckpoint!
+  "The proof's hashes, base64, from the leaf up."
+  proof: [String!]!
+}
+
+"That a checkpoint's tree extends the tree of an earlier size."
+type AuditConsistencyProof {
+  "The earlier tree size."
+  from: Int64!
+  "The root hash of the tree of the first ` + "`" + `from` + "`" + ` entries, base64: compare it with the kept checkpoint's."
+  fromRootHash: String!
+  "The later checkpoint."
+  checkpoint: AuditCheckpoint!
+  "The proof's hashes, base64."
+  proof: [String!]!
 }
 
 "A page of audit-log entries, with the chain's verification over the page."
@@ -3717,8 +3944,16 @@ enum AuditBreakReason {
   PREV_HASH_MISMATCH
   "The entry's hash is not the SHA-256 of its canonical form: it was changed after it was written."
   HASH_MISMATCH
-  "The chain head's hash is not the last entry's hash."
+  "The log's head does not match its last entry: its hash, or its tree's root hash."
   HEAD_MISMATCH
+  "The leaf hash stored with the entry is not the one of its canonical form."
+  LEAF_HASH_MISMATCH
+  "A Merkle tree hash stored with the entry is not the one its subtree's leaves give."
+  TREE_HASH_MISMATCH
+  "A checkpoint states a root hash the log does not give at its size, or a size the log does not reach (` + "`" + `seq` + "`" + ` is the checkpoint's size)."
+  CHECKPOINT_MISMATCH
+  "A checkpoint is not signed by the service's key, or its signed size is not the stored one (` + "`" + `seq` + "`" + ` is the checkpoint's size)."
+  CHECKPOINT_SIGNATURE
 }
 
 "A document format for lineage exports."
@@ -5608,6 +5843,38 @@ func (ec *executionContext) childFields_AuditBreak(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AuditBreak", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "origin":
+		return ec.fieldContext_AuditCheckpoint_origin(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditCheckpoint_treeSize(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_AuditCheckpoint_rootHash(ctx, field)
+	case "time":
+		return ec.fieldContext_AuditCheckpoint_time(ctx, field)
+	case "signedNote":
+		return ec.fieldContext_AuditCheckpoint_signedNote(ctx, field)
+	case "verifierKey":
+		return ec.fieldContext_AuditCheckpoint_verifierKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AuditConsistencyProof_from(ctx, field)
+	case "fromRootHash":
+		return ec.fieldContext_AuditConsistencyProof_fromRootHash(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AuditConsistencyProof_checkpoint(ctx, field)
+	case "proof":
+		return ec.fieldContext_AuditConsistencyProof_proof(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditConsistencyProof", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deployment":
@@ -5626,6 +5893,20 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 		return ec.fieldContext_AuditEntry_upstream(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditInclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entry":
+		return ec.fieldContext_AuditInclusionProof_entry(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+	case "proof":
+		return ec.fieldContext_AuditInclusionProof_proof(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditInclusionProof", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7153,6 +7434,50 @@ func (ec *executionContext) field_Query_apiTokens_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["includeRevoked"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditConsistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditInclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "entry",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["entry"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg1
 	return args, nil
 }
 
@@ -8836,6 +9161,245 @@ func (ec *executionContext) fieldContext_AuditBreak_found(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditCheckpoint_origin(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_time(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditCheckpoint_signedNote(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_signedNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_signedNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_verifierKey(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_verifierKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifierKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_verifierKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_from(ctx context.Context, field graphql.CollectedField, obj *model.AuditConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_fromRootHash(ctx context.Context, field graphql.CollectedField, obj *model.AuditConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_fromRootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromRootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_fromRootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *model.AuditConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {
+			return ec.marshalNAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditConsistencyProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditConsistencyProof_proof(ctx context.Context, field graphql.CollectedField, obj *model.AuditConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proof, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_proof(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuditEntry_deployment(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9049,6 +9613,107 @@ func (ec *executionContext) fieldContext_AuditEntry_upstream(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AuditInclusionProof_entry(ctx context.Context, field graphql.CollectedField, obj *model.AuditInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditInclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.AuditInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *model.AuditInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {
+			return ec.marshalNAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditInclusionProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditInclusionProof_proof(ctx context.Context, field graphql.CollectedField, obj *model.AuditInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proof, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_proof(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLogEntry_seq(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
@@ -15831,6 +16496,180 @@ func (ec *executionContext) fieldContext_Query_auditLogEntries(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditLogEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditCheckpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AuditCheckpoint(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditCheckpoint
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditCheckpoint
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {
+			return ec.marshalOAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditInclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditInclusionProof(ctx, fc.Args["entry"].(int64), fc.Args["treeSize"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditInclusionProof
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditInclusionProof
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditInclusionProof) graphql.Marshaler {
+			return ec.marshalNAuditInclusionProof2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditInclusionProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditInclusionProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditInclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditConsistencyProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditConsistencyProof(ctx, fc.Args["from"].(int64), fc.Args["to"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐRole(ctx, "READER")
+				if err != nil {
+					var zeroVal *model.AuditConsistencyProof
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditConsistencyProof
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditConsistencyProof) graphql.Marshaler {
+			return ec.marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditConsistencyProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditConsistencyProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22863,6 +23702,112 @@ func (ec *executionContext) _AuditBreak(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var auditCheckpointImplementors = []string{"AuditCheckpoint"}
+
+func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *model.AuditCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditCheckpoint")
+		case "origin":
+			out.Values[i] = ec._AuditCheckpoint_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._AuditCheckpoint_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._AuditCheckpoint_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._AuditCheckpoint_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signedNote":
+			out.Values[i] = ec._AuditCheckpoint_signedNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifierKey":
+			out.Values[i] = ec._AuditCheckpoint_verifierKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditConsistencyProofImplementors = []string{"AuditConsistencyProof"}
+
+func (ec *executionContext) _AuditConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.AuditConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditConsistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditConsistencyProof")
+		case "from":
+			out.Values[i] = ec._AuditConsistencyProof_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromRootHash":
+			out.Values[i] = ec._AuditConsistencyProof_fromRootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AuditConsistencyProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proof":
+			out.Values[i] = ec._AuditConsistencyProof_proof(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEntryImplementors = []string{"AuditEntry"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntry) graphql.Marshaler {
@@ -22906,6 +23851,54 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 			}
 		case "upstream":
 			out.Values[i] = ec._AuditEntry_upstream(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditInclusionProofImplementors = []string{"AuditInclusionProof"}
+
+func (ec *executionContext) _AuditInclusionProof(ctx context.Context, sel ast.SelectionSet, obj *model.AuditInclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditInclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditInclusionProof")
+		case "entry":
+			out.Values[i] = ec._AuditInclusionProof_entry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._AuditInclusionProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AuditInclusionProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proof":
+			out.Values[i] = ec._AuditInclusionProof_proof(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25274,6 +26267,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLogEntries(ctx, field)
 				})
+		case "auditCheckpoint":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditCheckpoint(ctx, field)
+				})
+		case "auditInclusionProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditInclusionProof(ctx, field)
+				})
+		case "auditConsistencyProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditConsistencyProof(ctx, field)
+				})
 		case "search":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -26986,6 +27997,22 @@ func (ec *executionContext) marshalNAuditBreakReason2githubᚗcomᚋprovgraphᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditCheckpoint!")
+		return graphql.Null
+	}
+	return ec._AuditCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *model.AuditConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditConsistencyProof!")
+		return graphql.Null
+	}
+	return ec._AuditConsistencyProof(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEntry2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -27008,6 +28035,14 @@ func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋprovgraphᚋpro
 		return graphql.Null
 	}
 	return ec._AuditEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditInclusionProof2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditInclusionProof(ctx context.Context, sel ast.SelectionSet, v *model.AuditInclusionProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditInclusionProof!")
+		return graphql.Null
+	}
+	return ec._AuditInclusionProof(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditLogEntry2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditLogEntry(ctx context.Context, sel ast.SelectionSet, v *model.AuditLogEntry) graphql.Marshaler {
@@ -28689,6 +29724,13 @@ func (ec *executionContext) marshalOAuditBreak2ᚖgithubᚗcomᚋprovgraphᚋpro
 		return graphql.Null
 	}
 	return ec._AuditBreak(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditCheckpoint(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/provgraph/provgraph/graph/model"
 	"github.com/provgraph/provgraph/store"
 )
@@ -388,6 +390,21 @@ func toAuditVerification(v store.AuditVerification) *model.AuditVerification {
 	}
 	if b := v.FirstBreak; b != nil {
 		out.FirstBreak = &model.AuditBreak{Seq: b.Seq, Reason: model.AuditBreakReason(b.Reason), Expected: b.Expected, Found: b.Found}
+	}
+	return out
+}
+
+func toAuditCheckpoint(c store.AuditCheckpoint, verifierKey string) *model.AuditCheckpoint {
+	return &model.AuditCheckpoint{
+		Origin: c.Origin, TreeSize: c.Size, RootHash: c.Root.String(), Time: c.At, SignedNote: c.Note, VerifierKey: verifierKey,
+	}
+}
+
+// hashStrings renders a proof's hashes in base64, as checkpoints show hashes.
+func hashStrings(hashes []tlog.Hash) []string {
+	out := make([]string, len(hashes))
+	for i, h := range hashes {
+		out[i] = h.String()
 	}
 	return out
 }

@@ -542,6 +542,37 @@ func (r *queryResolver) AuditLogEntries(ctx context.Context, about []string, fir
 	return out, nil
 }
 
+// AuditCheckpoint is the resolver for the auditCheckpoint field.
+func (r *queryResolver) AuditCheckpoint(ctx context.Context) (*model.AuditCheckpoint, error) {
+	c, err := r.Store.LatestAuditCheckpoint(ctx)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return toAuditCheckpoint(*c, r.Store.AuditVerifierKey()), nil
+}
+
+// AuditInclusionProof is the resolver for the auditInclusionProof field.
+func (r *queryResolver) AuditInclusionProof(ctx context.Context, entry int64, treeSize *int64) (*model.AuditInclusionProof, error) {
+	p, err := r.Store.AuditInclusionProofOf(ctx, entry, treeSize)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuditInclusionProof{
+		Entry: p.Entry, LeafHash: p.LeafHash.String(), Checkpoint: toAuditCheckpoint(p.Checkpoint, r.Store.AuditVerifierKey()), Proof: hashStrings(p.Proof),
+	}, nil
+}
+
+// AuditConsistencyProof is the resolver for the auditConsistencyProof field.
+func (r *queryResolver) AuditConsistencyProof(ctx context.Context, from int64, to *int64) (*model.AuditConsistencyProof, error) {
+	p, err := r.Store.AuditConsistencyProofOf(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuditConsistencyProof{
+		From: p.From, FromRootHash: p.FromRoot.String(), Checkpoint: toAuditCheckpoint(p.Checkpoint, r.Store.AuditVerifierKey()), Proof: hashStrings(p.Proof),
+	}, nil
+}
+
 // Search is the resolver for the search field.
 func (r *queryResolver) Search(ctx context.Context, text string, kinds []model.NodeKind, first *int, after *string) (*model.SearchConnection, error) {
 	page, err := r.Store.SearchNodes(ctx, store.NodeSearch{

@@ -82,6 +82,9 @@ func (s *Store) AuditEntriesAbout(ctx context.Context, q AuditLogQuery) (AuditLo
 	if q.Until != nil {
 		until = q.Until.UTC()
 	}
+	if err := s.awaitSequenced(ctx); err != nil {
+		return AuditLogPage{}, err
+	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (AuditLogPage, error) {
 		recs, err := collect(ctx, tx, cypherAuditAbout, map[string]any{
 			"chain": s.auditChain, "after": after.Seq, "until": until, "keys": q.About, "limit": q.First + 1,

@@ -7,25 +7,34 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
 )
 
-// The audit log: every write transaction appends one (:AuditEntry) to a hash chain as
-// its last statement, so an entry exists exactly when its write committed. Entries are
+// The audit log is a transparency log. Every write transaction records its entries as
+// its last statement, as one (:AuditPending) node that no other writer touches, so an
+// entry exists exactly when its write committed and writers never wait on each other.
+// One sequencer at a time (auditsequencer.go) numbers pending entries into
+// (:AuditEntry) nodes, chains their hashes (prevHash, hash), adds them as leaves to a
+// Merkle tree (audittree.go) and publishes signed checkpoints of the tree. Entries are
 // not provenance (they carry no LabelNode): lineage, node(id:) and exports never see
-// them. docs/audit.md describes the chain and its canonical form for auditors.
+// them. docs/audit.md describes the log and its canonical form for auditors.
 
 // Labels of the audit log.
 const (
-	// LabelAuditHead marks the one node per chain holding the last entry's seq and hash;
-	// appending locks it, so concurrent writers serialize on it until they commit.
+	// LabelAuditHead marks the one node per chain holding the last entry's seq and hash
+	// and the Merkle tree's size and root; only the sequencer writes it.
 	LabelAuditHead = "AuditHead"
+	// LabelAuditPending marks a committed write's entries before the sequencer numbered
+	// them; the sequencer deletes it in the transaction that creates its entries.
+	LabelAuditPending = "AuditPending"
 	// LabelAuditEntry marks one entry of the audit log.
 	LabelAuditEntry = "AuditEntry"
 )
@@ -135,6 +144,9 @@ type AuditLogEntry struct {
 	RequestID   string
 	PrevHash    string
 	Hash        string
+	// tree is the tree hashes stored with the entry (audittree.go), nil before the
+	// sequencer added it to the tree.
+	tree []byte
 }
 
 // canonicalAuditEntry is the form an entry's hash is computed over: JSON with these
@@ -176,64 +188,49 @@ func (e AuditLogEntry) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-const (
-	// cypherAuditLockHead takes the chain head's write lock (the SET reads seq only
-	// after locking it) and reserves the next $n seqs; the head is created on first use.
-	cypherAuditLockHead = `
-MERGE (h:` + LabelAuditHead + ` {chain: $chain})
-  ON CREATE SET h.seq = 0, h.hash = $genesis
-SET h.seq = h.seq + $n
-RETURN h.seq - $n + 1 AS seq, h.hash AS prevHash`
-	cypherAuditAppend = `
-MATCH (h:` + LabelAuditHead + ` {chain: $chain})
-SET h.hash = $hash
-WITH h
-UNWIND $entries AS e
-CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
-  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash})`
-)
+// cypherAuditPend records a write's entries as one (:AuditPending) node: it takes no
+// lock any other writer takes, so writers never wait on each other. The sequencer
+// (auditsequencer.go) turns it into numbered entries of the log.
+const cypherAuditPend = `
+CREATE (:` + LabelAuditPending + ` {chain: $chain, at: $at, actor: $actor, requestId: $requestId, parts: $parts})`
 
-// appendAudit appends the entry of the write running in tx, or the entries it added
-// (audit.entry), in order. It runs last in the transaction, so the chain head stays
-// locked only from here to the commit.
+// pendingPart is one entry of a pending write, as the pending node keeps it.
+type pendingPart struct {
+	Action      string   `json:"action"`
+	Targets     []string `json:"targets"`
+	TargetCount int64    `json:"targetCount"`
+}
+
+// appendAudit records the entry of the write running in tx, or the entries it added
+// (audit.entry), in order, as pending: the sequencer numbers them, chains their hashes
+// and adds them to the Merkle tree after the write commits. A write that rolls back
+// leaves nothing.
 func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, who, action string, a *audit) error {
 	parts := a.entries
 	if len(parts) == 0 {
 		parts = []auditPart{{action, a.targets}}
 	}
-	recs, err := collect(ctx, tx, cypherAuditLockHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash, "n": len(parts)})
-	if err != nil {
-		return fmt.Errorf("lock audit chain %q: %w", s.auditChain, err)
-	}
-	if len(recs) != 1 {
-		return fmt.Errorf("lock audit chain %q: %d heads", s.auditChain, len(recs))
-	}
-	seq, _ := recs[0].Get("seq")
-	prev, _ := recs[0].Get("prevHash")
-	at, prevHash := time.Now().UTC(), prev.(string)
-	rows := make([]map[string]any, len(parts))
+	pending := make([]pendingPart, len(parts))
 	for i, p := range parts {
 		targets := p.targets
 		if len(targets) > MaxAuditTargets {
 			targets = targets[:MaxAuditTargets]
 		}
-		e := AuditLogEntry{
-			Seq: seq.(int64) + int64(i), At: at, Actor: who, Action: p.action,
-			Targets: targets, TargetCount: int64(len(p.targets)), RequestID: actor.RequestFrom(ctx), PrevHash: prevHash,
+		if targets == nil {
+			targets = []string{}
 		}
-		e.Hash = e.ComputeHash()
-		if e.Targets == nil {
-			e.Targets = []string{}
-		}
-		rows[i] = map[string]any{
-			"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
-			"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash,
-		}
-		prevHash = e.Hash
+		pending[i] = pendingPart{Action: p.action, Targets: targets, TargetCount: int64(len(p.targets))}
 	}
-	if _, err := collect(ctx, tx, cypherAuditAppend, map[string]any{"chain": s.auditChain, "hash": prevHash, "entries": rows}); err != nil {
-		return fmt.Errorf("append audit entries from %d: %w", seq.(int64), err)
+	encoded, err := json.Marshal(pending)
+	if err != nil {
+		return fmt.Errorf("encode audit entries: %w", err)
 	}
+	if _, err := collect(ctx, tx, cypherAuditPend, map[string]any{
+		"chain": s.auditChain, "at": time.Now().UTC(), "actor": who, "requestId": actor.RequestFrom(ctx), "parts": string(encoded),
+	}); err != nil {
+		return fmt.Errorf("record audit entries: %w", err)
+	}
+	s.sequencer.kick()
 	return nil
 }
 
@@ -263,6 +260,16 @@ const (
 	AuditBreakPrevHash = "PREV_HASH_MISMATCH"
 	AuditBreakHash     = "HASH_MISMATCH"
 	AuditBreakHead     = "HEAD_MISMATCH"
+	// AuditBreakLeafHash: the leaf hash stored with an entry is not its canonical form's.
+	AuditBreakLeafHash = "LEAF_HASH_MISMATCH"
+	// AuditBreakTreeHash: a tree hash stored with an entry is not the one its subtree gives.
+	AuditBreakTreeHash = "TREE_HASH_MISMATCH"
+	// AuditBreakCheckpoint: a checkpoint states a root the log does not give, or a size
+	// the log does not reach.
+	AuditBreakCheckpoint = "CHECKPOINT_MISMATCH"
+	// AuditBreakSignature: a checkpoint is not signed by the log's key, or its signed
+	// text is not what is stored.
+	AuditBreakSignature = "CHECKPOINT_SIGNATURE"
 )
 
 // auditEntryColumns returns entries e in the columns auditEntryOf reads, in seq order.
@@ -271,7 +278,7 @@ const (
 // every entry of the range and sort them, for every page).
 const auditEntryColumns = `
 RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
-       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
+       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash, e.tree AS tree
 ORDER BY e.chain, e.seq
 LIMIT $limit`
 
@@ -283,11 +290,34 @@ MATCH (e:` + LabelAuditEntry + `)
 WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to` + auditEntryColumns
 )
 
-// VerifyAuditLog recomputes the chain from seq from (1 when nil) to seq to (the head,
-// or the MaxAuditVerifyRange-th entry, when nil): every seq present, every prevHash the
-// hash of the entry before (for from > 1 the stored hash of entry from-1), every hash
-// the SHA-256 of its entry's canonical form, and — when the range ends at the head —
-// the head's hash the last entry's. It reads in pages, so memory stays bounded.
+// auditVerifyStart is what verification of a range reads before its entries: the head,
+// the hash of the entry before the range, the tree up to it and the checkpoints of
+// the range.
+type auditVerifyStart struct {
+	head        auditHead
+	headRoot    tlog.Hash
+	prev        string
+	hasPrev     bool
+	tree        *treeBuilder
+	checkpoints []storedCheckpoint
+}
+
+// storedCheckpoint is a checkpoint as stored: its size and root properties and its note.
+type storedCheckpoint struct {
+	size int64
+	root string
+	note string
+}
+
+// VerifyAuditLog recomputes the log from seq from (1 when nil) to seq to (the head,
+// or the MaxAuditVerifyRange-th entry, when nil) after the writes made before the call
+// are sequenced: every seq present, every prevHash the hash of the entry before (for
+// from > 1 the stored hash of entry from-1), every hash the SHA-256 of its entry's
+// canonical form, every entry's stored tree hashes those its leaf gives, every
+// checkpoint of a size in the range signed by the store's key and of the recomputed
+// root, and — when the range ends at the head — the head's hash and root the last
+// entry's and no checkpoint larger than the log. It reads in pages, so memory stays
+// bounded.
 func (s *Store) VerifyAuditLog(ctx context.Context, from, to *int64) (AuditVerification, error) {
 	v := AuditVerification{From: 1}
 	if from != nil {
@@ -302,44 +332,17 @@ func (s *Store) VerifyAuditLog(ctx context.Context, from, to *int64) (AuditVerif
 	if to != nil && *to-v.From+1 > MaxAuditVerifyRange {
 		return v, apperr.Invalid("to", "verifies at most %d entries per call; got from %d to %d", MaxAuditVerifyRange, v.From, *to)
 	}
-	type start struct {
-		headSeq  int64
-		headHash string
-		prev     string
-		hasPrev  bool
+	if err := s.awaitSequenced(ctx); err != nil {
+		return v, err
 	}
-	st, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (start, error) {
-		var st start
-		recs, err := collect(ctx, tx, cypherAuditHead, map[string]any{"chain": s.auditChain})
-		if err != nil {
-			return st, fmt.Errorf("read audit head: %w", err)
-		}
-		if len(recs) == 1 {
-			seq, _ := recs[0].Get("seq")
-			hash, _ := recs[0].Get("hash")
-			st.headSeq, _ = seq.(int64)
-			st.headHash, _ = hash.(string)
-		}
-		if v.From == 1 {
-			st.prev, st.hasPrev = GenesisHash, true
-			return st, nil
-		}
-		recs, err = collect(ctx, tx, cypherAuditPrev, map[string]any{"chain": s.auditChain, "seq": v.From - 1})
-		if err != nil {
-			return st, fmt.Errorf("read audit entry %d: %w", v.From-1, err)
-		}
-		if len(recs) == 1 {
-			hash, _ := recs[0].Get("hash")
-			st.prev, _ = hash.(string)
-			st.hasPrev = true
-		}
-		return st, nil
+	st, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (auditVerifyStart, error) {
+		return s.verifyStart(ctx, tx, v.From, to)
 	})
 	if err != nil {
 		return v, err
 	}
-	v.Head = st.headSeq
-	v.To = min(st.headSeq, v.From+MaxAuditVerifyRange-1)
+	v.Head = st.head.Seq
+	v.To = min(st.head.Seq, v.From+MaxAuditVerifyRange-1)
 	if to != nil {
 		v.To = *to
 	}
@@ -347,35 +350,182 @@ func (s *Store) VerifyAuditLog(ctx context.Context, from, to *int64) (AuditVerif
 		v.To = v.From - 1
 		return v, nil
 	}
-	prev, want := st.prev, v.From
 	if !st.hasPrev {
 		v.FirstBreak = &AuditBreak{Seq: v.From - 1, Reason: AuditBreakMissing, Expected: fmt.Sprint(v.From - 1), Found: "no entry"}
 		return v, nil
 	}
+	err = s.verifyEntries(ctx, &v, &st)
+	if err != nil || v.FirstBreak != nil {
+		return v, err
+	}
+	if v.To == st.head.Seq {
+		v.FirstBreak = s.checkHead(&st)
+	}
+	return v, nil
+}
+
+// verifyStart reads what verifying from..to needs before the entries.
+func (s *Store) verifyStart(ctx context.Context, tx neo4j.ManagedTransaction, from int64, to *int64) (auditVerifyStart, error) {
+	var st auditVerifyStart
+	head, root, err := s.treeHead(ctx, tx)
+	if err != nil {
+		return st, fmt.Errorf("read audit head: %w", err)
+	}
+	st.head, st.headRoot = head, root
+	if from == 1 {
+		st.prev, st.hasPrev = GenesisHash, true
+	} else {
+		recs, err := collect(ctx, tx, cypherAuditPrev, map[string]any{"chain": s.auditChain, "seq": from - 1})
+		if err != nil {
+			return st, fmt.Errorf("read audit entry %d: %w", from-1, err)
+		}
+		if len(recs) == 1 {
+			hash, _ := recs[0].Get("hash")
+			st.prev, _ = hash.(string)
+			st.hasPrev = true
+		}
+	}
+	if from-1 <= head.TreeSize && st.hasPrev {
+		if st.tree, err = loadTreeBuilder(ctx, tx, s.auditChain, from-1); err != nil {
+			return st, err
+		}
+	}
+	last := int64(math.MaxInt64)
+	if to != nil {
+		last = *to
+	} else if from+MaxAuditVerifyRange-1 < head.Seq {
+		last = from + MaxAuditVerifyRange - 1
+	}
+	recs, err := collect(ctx, tx, cypherCheckpointsBetween, map[string]any{"chain": s.auditChain, "from": from, "to": last})
+	if err != nil {
+		return st, fmt.Errorf("read audit checkpoints: %w", err)
+	}
+	for _, r := range recs {
+		m := r.AsMap()
+		c := storedCheckpoint{}
+		c.size, _ = m["size"].(int64)
+		c.root, _ = m["root"].(string)
+		c.note, _ = m["note"].(string)
+		st.checkpoints = append(st.checkpoints, c)
+	}
+	return st, nil
+}
+
+// verifyEntries checks v's range entry by entry, setting v.FirstBreak at the first
+// that does not verify.
+func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *auditVerifyStart) error {
+	prev, want := st.prev, v.From
 	for want <= v.To {
 		page, err := s.auditEntries(ctx, want, v.To, auditPage)
 		if err != nil {
-			return v, err
+			return err
 		}
 		if len(page) == 0 {
 			break
 		}
 		for _, e := range page {
-			if b := checkAuditEntry(e, want, prev); b != nil {
+			b := checkAuditEntry(e, want, prev)
+			if b == nil {
+				b = s.checkTree(e, st)
+			}
+			if b != nil {
 				v.FirstBreak = b
-				return v, nil
+				return nil
 			}
 			v.Checked++
 			prev, want = e.Hash, e.Seq+1
 		}
 	}
-	switch {
-	case want <= v.To:
+	if want <= v.To {
 		v.FirstBreak = &AuditBreak{Seq: want, Reason: AuditBreakMissing, Expected: fmt.Sprint(want), Found: "no entry"}
-	case v.To == st.headSeq && prev != st.headHash:
-		v.FirstBreak = &AuditBreak{Seq: v.To, Reason: AuditBreakHead, Expected: prev, Found: st.headHash}
 	}
-	return v, nil
+	st.prev = prev
+	return nil
+}
+
+// checkTree checks entry e's stored tree hashes and the checkpoints of the tree that
+// ends with it, when e is in the tree.
+func (s *Store) checkTree(e AuditLogEntry, st *auditVerifyStart) *AuditBreak {
+	if st.tree == nil || e.Seq > st.head.TreeSize {
+		return nil
+	}
+	computed, err := st.tree.add(leafOf(e))
+	if err != nil {
+		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakTreeHash, Expected: "tree hashes", Found: err.Error()}
+	}
+	if !sameHashes(e.tree, computed) {
+		reason := AuditBreakTreeHash
+		if len(e.tree) < auditHashSize || !sameHashes(e.tree[:auditHashSize], computed[:auditHashSize]) {
+			reason = AuditBreakLeafHash
+		}
+		return &AuditBreak{Seq: e.Seq, Reason: reason, Expected: hashList(computed), Found: hashList(e.tree)}
+	}
+	for len(st.checkpoints) > 0 && st.checkpoints[0].size <= e.Seq {
+		c := st.checkpoints[0]
+		st.checkpoints = st.checkpoints[1:]
+		if c.size < e.Seq {
+			continue // before the range's tree: nothing to compare with
+		}
+		if b := s.checkCheckpoint(c, st.tree); b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+// checkCheckpoint checks a stored checkpoint of the tree b: signed by this store's key
+// (when it has one), stating b's size and root, and stored with that root.
+func (s *Store) checkCheckpoint(c storedCheckpoint, b *treeBuilder) *AuditBreak {
+	root, err := b.root()
+	if err != nil {
+		return &AuditBreak{Seq: c.size, Reason: AuditBreakCheckpoint, Expected: "a tree root", Found: err.Error()}
+	}
+	var stated AuditCheckpoint
+	if s.auditKey != nil {
+		stated, err = OpenAuditCheckpoint([]byte(c.note), s.auditKey.Verifier)
+	} else {
+		stated, err = ParseAuditCheckpoint(c.note)
+	}
+	switch {
+	case err != nil:
+		return &AuditBreak{Seq: c.size, Reason: AuditBreakSignature, Expected: "a checkpoint signed by " + s.AuditVerifierKey(), Found: err.Error()}
+	case stated.Size != c.size:
+		return &AuditBreak{Seq: c.size, Reason: AuditBreakSignature, Expected: fmt.Sprintf("tree size %d", c.size), Found: fmt.Sprintf("signed tree size %d", stated.Size)}
+	case stated.Root != root || c.root != root.String():
+		return &AuditBreak{Seq: c.size, Reason: AuditBreakCheckpoint, Expected: root.String(), Found: fmt.Sprintf("signed %s, stored %s", stated.Root, c.root)}
+	}
+	return nil
+}
+
+// checkHead checks the head against the log's last entry and tree, and that no
+// checkpoint is larger than the log.
+func (s *Store) checkHead(st *auditVerifyStart) *AuditBreak {
+	if st.prev != st.head.Hash {
+		return &AuditBreak{Seq: st.head.Seq, Reason: AuditBreakHead, Expected: st.prev, Found: st.head.Hash}
+	}
+	if st.tree != nil && st.head.TreeSize == st.head.Seq && st.head.Seq > 0 {
+		if root, err := st.tree.root(); err == nil && root != st.headRoot {
+			return &AuditBreak{Seq: st.head.Seq, Reason: AuditBreakHead, Expected: root.String(), Found: st.headRoot.String()}
+		}
+	}
+	for _, c := range st.checkpoints {
+		if c.size > st.head.Seq {
+			return &AuditBreak{Seq: c.size, Reason: AuditBreakCheckpoint, Expected: fmt.Sprintf("at most %d entries", st.head.Seq),
+				Found: fmt.Sprintf("a checkpoint of tree size %d", c.size)}
+		}
+	}
+	return nil
+}
+
+// hashList renders stored tree bytes as their base64 hashes.
+func hashList(tree []byte) string {
+	var parts []string
+	for i := 0; i+auditHashSize <= len(tree); i += auditHashSize {
+		var h tlog.Hash
+		copy(h[:], tree[i:])
+		parts = append(parts, h.String())
+	}
+	return strings.Join(parts, " ")
 }
 
 // checkAuditEntry returns why e breaks the chain, expected to be entry want following
@@ -409,8 +559,11 @@ func (s *Store) auditEntries(ctx context.Context, from, to int64, limit int) ([]
 }
 
 // AuditEntries returns the entries from seq from to seq to (at most limit), for
-// auditors and tests.
+// auditors and tests, after the writes made before the call are sequenced.
 func (s *Store) AuditEntries(ctx context.Context, from, to int64, limit int) ([]AuditLogEntry, error) {
+	if err := s.awaitSequenced(ctx); err != nil {
+		return nil, err
+	}
 	return s.auditEntries(ctx, from, to, limit)
 }
 
@@ -434,6 +587,7 @@ func auditEntryOf(r *neo4j.Record) AuditLogEntry {
 	e.RequestID, _ = m["requestId"].(string)
 	e.PrevHash, _ = m["prevHash"].(string)
 	e.Hash, _ = m["hash"].(string)
+	e.tree, _ = m["tree"].([]byte)
 	return e
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/provgraph/provgraph/store"
 )
 
-// Concurrent writers serialize on the chain head: 8 writers × 20 writes make 160
-// entries numbered 1..160 without gaps, each linked to the one before, that verify.
+// Concurrent writers take no shared lock; the sequencer numbers their 8 × 20 writes'
+// entries 1..160 without gaps, each linked to the one before, and they verify.
 func TestConcurrentWritersMakeAGapFreeChain(t *testing.T) {
 	t.Parallel()
 	st, _ := neo4jtest.StoreWithOwnAuditChain(t)

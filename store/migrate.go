@@ -75,6 +75,7 @@ var Schema = Migrator{
 		loggedModelMigration,
 		endpointStateMigration,
 		importMarkerMigration,
+		auditTreeMigration,
 	},
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	// AuditChain names the audit chain writes append to; "" is DefaultAuditChain. Tests
 	// that tamper with entries use a chain of their own.
 	AuditChain string
+	// AuditKey signs the audit log's checkpoints. A store without one records entries
+	// but does not sequence them: some other process with the key must (auditsequencer.go).
+	AuditKey *AuditKey
 	// Logger, when set, is told when an outage of Neo4j starts and ends (outage.go).
 	Logger *zerolog.Logger
 }
@@ -63,6 +66,11 @@ type Store struct {
 	health *health
 	// uri is Config.URI without credentials, for error messages.
 	uri string
+	// auditKey signs checkpoints (Config.AuditKey); sequencer is this process's part in
+	// sequencing the audit log.
+	auditKey  *AuditKey
+	sequencer *sequencer
+	log       *zerolog.Logger
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -97,7 +105,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
-		uri: redactURI(cfg.URI)}, nil
+		uri: redactURI(cfg.URI), auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger}, nil
 }
 
 // redactURI is uri fit for a message: a password in it (bolt://user:secret@host, which

@@ -48,7 +48,10 @@ type serveConfig struct {
 	// bootstrapTokenFile, when set, is made to hold a working admin token at start-up,
 	// which is printed to notices in the console's sign-in link (`make run`).
 	bootstrapTokenFile string
-	oidc               oidcFlags
+	// auditKeyFile holds the Ed25519 key that signs audit checkpoints; "" signs with a
+	// key made at start-up (local use only).
+	auditKeyFile string
+	oidc         oidcFlags
 	// notices is where messages for the person at the terminal go (never the log: the
 	// bootstrap token is one); nil discards them.
 	notices io.Writer
@@ -95,6 +98,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
 		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print the console's sign-in link with it, http://<addr>/#token=<token>, to standard error, never to the log (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&cfg.auditKeyFile, "audit-key", env("PROVGRAPH_AUDIT_KEY", ""),
+		"the `file` holding the Ed25519 key that signs the audit log's checkpoints (provgraph audit keygen makes one); every replica needs the same key; when unset, a key made at start-up signs them, which no auditor can check after a restart: for local use only (env PROVGRAPH_AUDIT_KEY)")
 	fs.StringVar(&cfg.oidc.issuer, "oidc-issuer", env("PROVGRAPH_OIDC_ISSUER", ""),
 		"accept JWT bearer tokens from this issuer `URL` (their iss claim); off when empty (env PROVGRAPH_OIDC_ISSUER)")
 	fs.StringVar(&cfg.oidc.audience, "oidc-audience", env("PROVGRAPH_OIDC_AUDIENCE", ""),
@@ -179,6 +184,9 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	neo4jCfg := cfg.neo4j
 	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
 	neo4jCfg.Logger = &logger
+	if neo4jCfg.AuditKey, err = loadAuditKey(cfg.auditKeyFile, logger); err != nil {
+		return err
+	}
 	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
 	st, err := openStore(ctx, neo4jCfg, cfg.neo4jWait)
 	if err != nil {
@@ -195,6 +203,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		return err
 	}
 	logger.Info().Int("from", from).Int("to", to).Msg("schema ready")
+	stopSequencer := startAuditSequencer(st, logger)
+	defer stopSequencer()
 	var bootstrapToken string
 	if cfg.bootstrapTokenFile != "" {
 		var created bool
@@ -419,4 +429,50 @@ func (f oidcFlags) consoleSignIn(o *auth.OIDC) (*server.ConsoleOIDC, error) {
 		return nil, fmt.Errorf("--oidc-console-client-id: %w", err)
 	}
 	return signIn, nil
+}
+
+// loadAuditKey reads the checkpoint key from path, or makes one for this process when
+// path is "" and says in the log that its checkpoints cannot be checked later.
+func loadAuditKey(path string, logger zerolog.Logger) (*store.AuditKey, error) {
+	var skey string
+	if path == "" {
+		var err error
+		if skey, _, err = store.GenerateAuditKey("provgraph-ephemeral"); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-key: %w (provgraph audit keygen --out %s creates one)", err, path)
+		}
+		skey = string(b)
+	}
+	key, err := store.ParseAuditKey(skey)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-key %s: %w", path, err)
+	}
+	if path == "" {
+		logger.Warn().Str("verifier_key", key.Verifier).
+			Msg("audit checkpoints are signed with a key made at start-up; set --audit-key for checkpoints auditors can check after a restart")
+	} else {
+		logger.Info().Str("verifier_key", key.Verifier).Str("file", path).Msg("audit checkpoint key loaded")
+	}
+	return key, nil
+}
+
+// startAuditSequencer runs this replica's part in sequencing the audit log until the
+// returned stop is called, which waits for it to release its lease.
+func startAuditSequencer(st *store.Store, logger zerolog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := st.RunAuditSequencer(ctx); err != nil {
+			logger.Error().Err(err).Msg("audit sequencer stopped")
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -146,6 +146,37 @@ type AuditBreak struct {
 	Found string `json:"found"`
 }
 
+// A signed checkpoint of the audit log's Merkle tree, in the C2SP checkpoint format
+// (origin, size, base64 root hash, a `time` line) signed as a note with Ed25519
+// (golang.org/x/mod/sumdb/note).
+type AuditCheckpoint struct {
+	// The log's name, the checkpoint's first line.
+	Origin string `json:"origin"`
+	// How many entries the tree holds: entries 1 to `treeSize`.
+	TreeSize int64 `json:"treeSize"`
+	// The tree's root hash, base64.
+	RootHash string `json:"rootHash"`
+	// When the checkpoint was signed.
+	Time time.Time `json:"time"`
+	// The signed note itself: what an auditor keeps and `provgraph audit verify --since` reads.
+	SignedNote string `json:"signedNote"`
+	// The verifier key of the key that signs this service's checkpoints. An auditor should
+	// take it from the operator, not from this answer, and check notes against it.
+	VerifierKey string `json:"verifierKey"`
+}
+
+// That a checkpoint's tree extends the tree of an earlier size.
+type AuditConsistencyProof struct {
+	// The earlier tree size.
+	From int64 `json:"from"`
+	// The root hash of the tree of the first `from` entries, base64: compare it with the kept checkpoint's.
+	FromRootHash string `json:"fromRootHash"`
+	// The later checkpoint.
+	Checkpoint *AuditCheckpoint `json:"checkpoint"`
+	// The proof's hashes, base64.
+	Proof []string `json:"proof"`
+}
+
 // The evidence for one model version at the trail's instant.
 type AuditEntry struct {
 	// The deployment serving then (endpoint trails only).
@@ -162,6 +193,18 @@ type AuditEntry struct {
 	TrainingData []Node `json:"trainingData"`
 	// The version's whole upstream cone (up to 50 edges) as the graph stood at the instant.
 	Upstream *LineageGraph `json:"upstream"`
+}
+
+// That an entry is in a checkpoint's tree.
+type AuditInclusionProof struct {
+	// The entry's seq (the tree's record `entry - 1`).
+	Entry int64 `json:"entry"`
+	// The entry's leaf hash: SHA-256 of a 0 byte and its canonical form, base64.
+	LeafHash string `json:"leafHash"`
+	// The checkpoint proved against.
+	Checkpoint *AuditCheckpoint `json:"checkpoint"`
+	// The proof's hashes, base64, from the leaf up.
+	Proof []string `json:"proof"`
 }
 
 // One entry of the audit log: one committed write (docs/audit.md). Its hash is the
@@ -1624,8 +1667,16 @@ const (
 	AuditBreakReasonPrevHashMismatch AuditBreakReason = "PREV_HASH_MISMATCH"
 	// The entry's hash is not the SHA-256 of its canonical form: it was changed after it was written.
 	AuditBreakReasonHashMismatch AuditBreakReason = "HASH_MISMATCH"
-	// The chain head's hash is not the last entry's hash.
+	// The log's head does not match its last entry: its hash, or its tree's root hash.
 	AuditBreakReasonHeadMismatch AuditBreakReason = "HEAD_MISMATCH"
+	// The leaf hash stored with the entry is not the one of its canonical form.
+	AuditBreakReasonLeafHashMismatch AuditBreakReason = "LEAF_HASH_MISMATCH"
+	// A Merkle tree hash stored with the entry is not the one its subtree's leaves give.
+	AuditBreakReasonTreeHashMismatch AuditBreakReason = "TREE_HASH_MISMATCH"
+	// A checkpoint states a root hash the log does not give at its size, or a size the log does not reach (`seq` is the checkpoint's size).
+	AuditBreakReasonCheckpointMismatch AuditBreakReason = "CHECKPOINT_MISMATCH"
+	// A checkpoint is not signed by the service's key, or its signed size is not the stored one (`seq` is the checkpoint's size).
+	AuditBreakReasonCheckpointSignature AuditBreakReason = "CHECKPOINT_SIGNATURE"
 )
 
 var AllAuditBreakReason = []AuditBreakReason{
@@ -1633,11 +1684,15 @@ var AllAuditBreakReason = []AuditBreakReason{
 	AuditBreakReasonPrevHashMismatch,
 	AuditBreakReasonHashMismatch,
 	AuditBreakReasonHeadMismatch,
+	AuditBreakReasonLeafHashMismatch,
+	AuditBreakReasonTreeHashMismatch,
+	AuditBreakReasonCheckpointMismatch,
+	AuditBreakReasonCheckpointSignature,
 }
 
 func (e AuditBreakReason) IsValid() bool {
 	switch e {
-	case AuditBreakReasonMissingEntry, AuditBreakReasonPrevHashMismatch, AuditBreakReasonHashMismatch, AuditBreakReasonHeadMismatch:
+	case AuditBreakReasonMissingEntry, AuditBreakReasonPrevHashMismatch, AuditBreakReasonHashMismatch, AuditBreakReasonHeadMismatch, AuditBreakReasonLeafHashMismatch, AuditBreakReasonTreeHashMismatch, AuditBreakReasonCheckpointMismatch, AuditBreakReasonCheckpointSignature:
 		return true
 	}
 	return false

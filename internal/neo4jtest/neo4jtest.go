@@ -85,13 +85,26 @@ func Token(t testing.TB) string {
 	return "t" + hex.EncodeToString(b[:])
 }
 
+// AuditKey is the key test stores sign audit checkpoints with, the same in every test
+// process so that checkpoints of the shared chain verify whichever test published them.
+// It signs nothing outside tests.
+const AuditKey = "PRIVATE+KEY+provgraph-test+550ca0c9+AdFPSlB27IB/f0bX+7o82YHZX5sSKgBzDGaFHNZxt2xT"
+
+// AuditVerifierKey is AuditKey's verifier key.
+const AuditVerifierKey = "provgraph-test+550ca0c9+AUKsa578Tuuiqqa4sDvk4xDqZCy5T61OCMojWCsBg0NZ"
+
 func connect() (store.Config, error) {
+	key, err := store.ParseAuditKey(AuditKey)
+	if err != nil {
+		return store.Config{}, err
+	}
 	if uri := os.Getenv("NEO4J_URI"); uri != "" {
 		return store.Config{
 			URI:      uri,
 			User:     getenv("NEO4J_USER", "neo4j"),
 			Password: getenv("NEO4J_PASSWORD", "provgraph-local"),
 			Database: getenv("NEO4J_DATABASE", "neo4j"),
+			AuditKey: key,
 		}, nil
 	}
 	if !dockerAvailable() {
@@ -107,7 +120,7 @@ func connect() (store.Config, error) {
 	if err != nil {
 		return store.Config{}, err
 	}
-	return store.Config{URI: uri, User: "neo4j", Password: containerPassword, Database: "neo4j"}, nil
+	return store.Config{URI: uri, User: "neo4j", Password: containerPassword, Database: "neo4j", AuditKey: key}, nil
 }
 
 type noNeo4j struct{}
@@ -140,9 +153,17 @@ func getenv(name, def string) string {
 // the chain without disturbing the shared one other tests verify.
 func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 	t.Helper()
+	chain := "test-" + Token(t)
+	return StoreOnAuditChain(t, chain), chain
+}
+
+// StoreOnAuditChain returns another store (a driver of its own, as another replica
+// has) on the test Neo4j whose writes append to the audit chain named chain.
+func StoreOnAuditChain(t testing.TB, chain string) *store.Store {
+	t.Helper()
 	Store(t) // migrated
 	cfg := Config(t)
-	cfg.AuditChain = "test-" + Token(t)
+	cfg.AuditChain = chain
 	st, err := store.Open(cfg)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -155,5 +176,5 @@ func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 	if err := st.WaitReachable(ctx, 500*time.Millisecond); err != nil {
 		t.Fatalf("neo4j at %s: %v", cfg.URI, err)
 	}
-	return st, cfg.AuditChain
+	return st
 }

@@ -1,0 +1,616 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/provgraph/provgraph/apperr"
+)
+
+// The sequencer turns pending entries into the numbered log. Exactly one process at a
+// time sequences a chain: the one holding the chain's lease, an (:AuditSequencer) node
+// with the holder, an epoch and an expiry on Neo4j's clock. Every sequencing transaction
+// first locks the lease node and checks that this process still holds it, so a holder
+// that lost the lease (paused past the expiry, then taken over) commits nothing, and
+// two sequencing transactions never run at once. A holder renews the lease while it
+// lives; when it dies, another process takes the lease over once it expired.
+//
+// One sequencing transaction reads up to AuditSequenceBatch pending writes, gives their
+// entries the next seqs, chains their hashes, adds them to the tree, creates the
+// entries, deletes the pending nodes and moves the head: an entry is sequenced exactly
+// once, and a pending write is never half sequenced.
+
+// Labels of the sequencer's records.
+const (
+	// LabelAuditSequencer marks a chain's sequencer lease.
+	LabelAuditSequencer = "AuditSequencer"
+	// LabelAuditCheckpoint marks a signed checkpoint of a chain's tree.
+	LabelAuditCheckpoint = "AuditCheckpoint"
+)
+
+// Sequencer settings.
+const (
+	// AuditLeaseTTL is how long a sequencer's lease lasts unless renewed: how long the
+	// log waits for a dead sequencer before another process takes over.
+	AuditLeaseTTL = 3 * time.Second
+	// AuditSequenceBatch caps the pending writes one sequencing transaction takes.
+	AuditSequenceBatch = 2000
+	// AuditCheckpointEvery is the most often a sequencer publishes a checkpoint while
+	// entries keep coming; when they stop, it publishes one for the last of them.
+	AuditCheckpointEvery = time.Second
+	// auditPollEvery is how often the lease holder looks for writes of other processes.
+	auditPollEvery = 50 * time.Millisecond
+	// auditAwaitLimit bounds how long a read of the log waits for the entries written
+	// before it to be sequenced.
+	auditAwaitLimit = 10 * time.Second
+)
+
+// errLeaseLost stops a sequencing transaction of a process that no longer holds the
+// lease.
+var errLeaseLost = errors.New("audit sequencer: the lease is held by another process")
+
+// sequencer is a store's side of sequencing: its identity, the lease it holds and a
+// signal that a local write is pending.
+type sequencer struct {
+	me      string
+	wake    chan struct{}
+	mu      sync.Mutex // serializes this process's sequencing rounds
+	running bool       // RunAuditSequencer is running
+	epoch   int64      // the epoch of the lease held, 0 when none
+	lastCP  time.Time  // when this process last published a checkpoint
+	cpSize  int64      // the size of that checkpoint
+	// cpSoon asks the running sequencer for a checkpoint at its next turn, without
+	// waiting for AuditCheckpointEvery: a reader waits for one.
+	cpSoon bool
+}
+
+func newSequencer() *sequencer {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return &sequencer{me: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)), wake: make(chan struct{}, 1)}
+}
+
+// checkpointSoon asks the running sequencer for a checkpoint at its next turn.
+func (q *sequencer) checkpointSoon() {
+	q.mu.Lock()
+	q.cpSoon = true
+	q.mu.Unlock()
+	q.kick()
+}
+
+// kick tells the running sequencer that a write of this process is pending.
+func (q *sequencer) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+const (
+	// cypherLeaseLock creates the chain's lease when missing and locks it until commit.
+	cypherLeaseLock = `
+MERGE (l:` + LabelAuditSequencer + ` {chain: $chain})
+  ON CREATE SET l.epoch = 0
+SET l.lockedAt = datetime.realtime()`
+	// cypherLeaseTake takes or renews the lease (under cypherLeaseLock): renewing keeps
+	// the epoch, a new holder starts the next.
+	cypherLeaseTake = `
+MATCH (l:` + LabelAuditSequencer + ` {chain: $chain})
+WITH l, l.holder = $me AND l.expires > datetime.realtime() AS mine
+WHERE mine OR l.holder IS NULL OR l.expires <= datetime.realtime()
+SET l.epoch = CASE WHEN mine THEN l.epoch ELSE l.epoch + 1 END,
+    l.holder = $me, l.expires = datetime.realtime() + duration({milliseconds: $ttl})
+RETURN l.epoch AS epoch`
+	cypherLeaseRelease = `
+MATCH (l:` + LabelAuditSequencer + ` {chain: $chain})
+WHERE l.holder = $me AND l.epoch = $epoch
+SET l.expires = datetime.realtime()`
+)
+
+// takeLease takes or renews the chain's lease for this process in tx and reports the
+// epoch held; 0 when another process holds an unexpired lease.
+func (s *Store) takeLease(ctx context.Context, tx neo4j.ManagedTransaction) (int64, error) {
+	if _, err := collect(ctx, tx, cypherLeaseLock, map[string]any{"chain": s.auditChain}); err != nil {
+		return 0, fmt.Errorf("lock audit sequencer lease: %w", err)
+	}
+	recs, err := collect(ctx, tx, cypherLeaseTake, map[string]any{
+		"chain": s.auditChain, "me": s.sequencer.me, "ttl": AuditLeaseTTL.Milliseconds(),
+	})
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	e, _ := recs[0].Get("epoch")
+	got, _ := e.(int64)
+	return got, nil
+}
+
+// acquireLease takes or renews the lease in a transaction of its own.
+func (s *Store) acquireLease(ctx context.Context) (int64, error) {
+	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (int64, error) {
+		return s.takeLease(ctx, tx)
+	})
+}
+
+// releaseLease lets another process take the lease at once.
+func (s *Store) releaseLease(ctx context.Context) error {
+	epoch := s.sequencer.epoch
+	if epoch == 0 {
+		return nil
+	}
+	s.sequencer.epoch = 0
+	_, err := transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		_, err := collect(ctx, tx, cypherLeaseRelease, map[string]any{"chain": s.auditChain, "me": s.sequencer.me, "epoch": epoch})
+		return struct{}{}, err
+	})
+	return err
+}
+
+// auditHead is the head of a chain: the last entry's seq and hash, and the tree's size.
+type auditHead struct {
+	Seq      int64
+	Hash     string
+	TreeSize int64
+}
+
+const (
+	cypherSequencerHead = `
+MERGE (h:` + LabelAuditHead + ` {chain: $chain})
+  ON CREATE SET h.seq = 0, h.hash = $genesis, h.treeSize = 0
+RETURN h.seq AS seq, h.hash AS hash, coalesce(h.treeSize, 0) AS treeSize`
+	cypherPendingBatch = `
+MATCH (p:` + LabelAuditPending + `)
+WHERE p.chain = $chain
+RETURN elementId(p) AS id, p.at AS at, p.actor AS actor, p.requestId AS requestId, p.parts AS parts
+ORDER BY p.chain, p.at
+LIMIT $limit`
+	cypherSequenceEntries = `
+UNWIND $entries AS e
+CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
+  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash,
+  tree: e.tree})`
+	cypherPendingDelete = `
+UNWIND $ids AS id
+MATCH (p:` + LabelAuditPending + `)
+WHERE elementId(p) = id
+DELETE p`
+	cypherHeadMove = `
+MATCH (h:` + LabelAuditHead + ` {chain: $chain})
+SET h.seq = $seq, h.hash = $hash, h.treeSize = $treeSize, h.root = $root`
+	cypherIntegrateRange = `
+MATCH (e:` + LabelAuditEntry + `)
+WHERE e.chain = $chain AND e.seq > $from AND e.seq <= $to` + auditEntryColumns
+	cypherIntegrateSet = `
+UNWIND $rows AS r
+MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: r.seq})
+SET e.tree = r.tree`
+	cypherCheckpointCreate = `
+CREATE (:` + LabelAuditCheckpoint + ` {chain: $chain, size: $size, root: $root, at: $at, note: $note})`
+)
+
+// sequenced is what one sequencing transaction did.
+type sequenced struct {
+	Entries int
+	Lags    []time.Duration
+	Head    auditHead
+	Root    string
+	More    bool // it stopped at AuditSequenceBatch: more may be pending
+}
+
+// sequenceBatch is one sequencing transaction: under the lease, it first adds entries
+// that have seqs but are not in the tree yet (a log from before the tree), else it
+// sequences up to AuditSequenceBatch pending writes.
+func (s *Store) sequenceBatch(ctx context.Context, epoch int64) (sequenced, error) {
+	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (sequenced, error) {
+		held, err := s.takeLease(ctx, tx)
+		if err != nil {
+			return sequenced{}, err
+		}
+		if held != epoch {
+			return sequenced{}, errLeaseLost
+		}
+		recs, err := collect(ctx, tx, cypherSequencerHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})
+		if err != nil || len(recs) != 1 {
+			return sequenced{}, fmt.Errorf("read audit head: %w", err)
+		}
+		m := recs[0].AsMap()
+		head := auditHead{}
+		head.Seq, _ = m["seq"].(int64)
+		head.Hash, _ = m["hash"].(string)
+		head.TreeSize, _ = m["treeSize"].(int64)
+		b, err := loadTreeBuilder(ctx, tx, s.auditChain, head.TreeSize)
+		if err != nil {
+			return sequenced{}, err
+		}
+		var done sequenced
+		if head.TreeSize < head.Seq {
+			done, err = s.integrateEntries(ctx, tx, head, b)
+		} else {
+			done, err = s.sequencePending(ctx, tx, head, b)
+		}
+		if err != nil || done.Entries == 0 {
+			return done, err
+		}
+		root, err := b.root()
+		if err != nil {
+			return done, err
+		}
+		done.Head.TreeSize, done.Root = b.size, root.String()
+		_, err = collect(ctx, tx, cypherHeadMove, map[string]any{
+			"chain": s.auditChain, "seq": done.Head.Seq, "hash": done.Head.Hash, "treeSize": b.size, "root": done.Root,
+		})
+		return done, err
+	})
+}
+
+// integrateEntries adds to the tree up to AuditSequenceBatch entries that were
+// numbered before the log had a tree: the hash-chained entries of earlier versions
+// become the tree's first leaves, unchanged.
+func (s *Store) integrateEntries(ctx context.Context, tx neo4j.ManagedTransaction, head auditHead, b *treeBuilder) (sequenced, error) {
+	recs, err := collect(ctx, tx, cypherIntegrateRange, map[string]any{
+		"chain": s.auditChain, "from": head.TreeSize, "to": head.Seq, "limit": AuditSequenceBatch,
+	})
+	if err != nil {
+		return sequenced{}, fmt.Errorf("read audit entries to integrate: %w", err)
+	}
+	rows := make([]map[string]any, 0, len(recs))
+	for _, r := range recs {
+		e := auditEntryOf(r)
+		if e.Seq != b.size+1 {
+			return sequenced{}, fmt.Errorf("integrate audit entries: entry %d is missing", b.size+1)
+		}
+		tree, err := b.add(leafOf(e))
+		if err != nil {
+			return sequenced{}, err
+		}
+		rows = append(rows, map[string]any{"seq": e.Seq, "tree": tree})
+	}
+	if _, err := collect(ctx, tx, cypherIntegrateSet, map[string]any{"chain": s.auditChain, "rows": rows}); err != nil {
+		return sequenced{}, fmt.Errorf("store audit tree hashes: %w", err)
+	}
+	head.TreeSize = b.size
+	return sequenced{Entries: len(rows), Head: head, More: b.size < head.Seq}, nil
+}
+
+// pendingWrite is one pending node as the sequencer reads it.
+type pendingWrite struct {
+	id        string
+	at        time.Time
+	actor     string
+	requestID string
+	parts     []pendingPart
+}
+
+// sequencePending numbers up to AuditSequenceBatch pending writes' entries, oldest
+// write first and a write's entries consecutively.
+func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction, head auditHead, b *treeBuilder) (sequenced, error) {
+	recs, err := collect(ctx, tx, cypherPendingBatch, map[string]any{"chain": s.auditChain, "limit": AuditSequenceBatch})
+	if err != nil {
+		return sequenced{}, fmt.Errorf("read pending audit entries: %w", err)
+	}
+	now := time.Now()
+	done := sequenced{Head: head, More: len(recs) == AuditSequenceBatch}
+	var rows []map[string]any
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		w, err := pendingWriteOf(r)
+		if err != nil {
+			return sequenced{}, err
+		}
+		ids = append(ids, w.id)
+		for _, p := range w.parts {
+			e := AuditLogEntry{
+				Seq: done.Head.Seq + 1, At: w.at, Actor: w.actor, Action: p.Action, Targets: p.Targets,
+				TargetCount: p.TargetCount, RequestID: w.requestID, PrevHash: done.Head.Hash,
+			}
+			e.Hash = e.ComputeHash()
+			tree, err := b.add(leafOf(e))
+			if err != nil {
+				return sequenced{}, err
+			}
+			rows = append(rows, map[string]any{
+				"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
+				"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash, "tree": tree,
+			})
+			done.Head.Seq, done.Head.Hash = e.Seq, e.Hash
+			done.Lags = append(done.Lags, now.Sub(w.at))
+		}
+	}
+	done.Entries = len(rows)
+	if len(rows) == 0 {
+		return done, nil
+	}
+	if _, err := collect(ctx, tx, cypherSequenceEntries, map[string]any{"chain": s.auditChain, "entries": rows}); err != nil {
+		return sequenced{}, fmt.Errorf("create audit entries from %d: %w", head.Seq+1, err)
+	}
+	if _, err := collect(ctx, tx, cypherPendingDelete, map[string]any{"ids": ids}); err != nil {
+		return sequenced{}, fmt.Errorf("delete sequenced pending entries: %w", err)
+	}
+	return done, nil
+}
+
+func pendingWriteOf(r *neo4j.Record) (pendingWrite, error) {
+	m := r.AsMap()
+	w := pendingWrite{}
+	w.id, _ = m["id"].(string)
+	if at, ok := m["at"].(time.Time); ok {
+		w.at = at.UTC()
+	}
+	w.actor, _ = m["actor"].(string)
+	w.requestID, _ = m["requestId"].(string)
+	parts, _ := m["parts"].(string)
+	if err := json.Unmarshal([]byte(parts), &w.parts); err != nil {
+		return w, fmt.Errorf("pending audit entries %s: %w", w.id, err)
+	}
+	for i := range w.parts {
+		if w.parts[i].Targets == nil {
+			w.parts[i].Targets = []string{}
+		}
+	}
+	return w, nil
+}
+
+// publishCheckpoint signs and stores a checkpoint of the tree at the head, when it is
+// larger than the last one this process published.
+func (s *Store) publishCheckpoint(ctx context.Context, epoch int64) error {
+	_, err := transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		held, err := s.takeLease(ctx, tx)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if held != epoch {
+			return struct{}{}, errLeaseLost
+		}
+		head, root, err := s.treeHead(ctx, tx)
+		if err != nil || head.TreeSize == 0 {
+			return struct{}{}, err
+		}
+		last, err := latestCheckpointTx(ctx, tx, s.auditChain)
+		if err != nil || (last != nil && last.Size >= head.TreeSize) {
+			return struct{}{}, err
+		}
+		c, err := s.auditKey.signCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: head.TreeSize, Root: root, At: time.Now().UTC()})
+		if err != nil {
+			return struct{}{}, err
+		}
+		_, err = collect(ctx, tx, cypherCheckpointCreate, map[string]any{
+			"chain": s.auditChain, "size": c.Size, "root": c.Root.String(), "at": c.At, "note": c.Note,
+		})
+		if err == nil {
+			s.sequencer.lastCP, s.sequencer.cpSize = time.Now(), c.Size
+		}
+		return struct{}{}, err
+	})
+	return err
+}
+
+// cypherAuditWork says whether the chain has work for its sequencer: pending writes,
+// numbered entries not in the tree yet, or a tree larger than its last checkpoint.
+const cypherAuditWork = `
+OPTIONAL MATCH (h:` + LabelAuditHead + ` {chain: $chain})
+RETURN EXISTS { MATCH (p:` + LabelAuditPending + `) WHERE p.chain = $chain } AS pending,
+       coalesce(h.seq, 0) AS seq, coalesce(h.treeSize, 0) AS treeSize,
+       COUNT { MATCH (c:` + LabelAuditCheckpoint + `) WHERE c.chain = $chain AND c.size >= coalesce(h.treeSize, 0) } > 0 AS checkpointed`
+
+// sequenceAll sequences everything pending under the lease of epoch, in batches, then
+// publishes a checkpoint when one is due (always, with force).
+func (s *Store) sequenceAll(ctx context.Context, epoch int64, force bool) (int, error) {
+	work, err := readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (map[string]any, error) {
+		if len(recs) != 1 {
+			return nil, fmt.Errorf("audit sequencer: %d answers about the chain's work", len(recs))
+		}
+		return recs[0].AsMap(), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	pending, _ := work["pending"].(bool)
+	seq, _ := work["seq"].(int64)
+	treeSize, _ := work["treeSize"].(int64)
+	checkpointed, _ := work["checkpointed"].(bool)
+	total := 0
+	for more := pending || treeSize < seq; more; {
+		done, err := s.sequenceBatch(ctx, epoch)
+		if err != nil {
+			return total, err
+		}
+		total += done.Entries
+		more = done.More
+	}
+	if total == 0 && checkpointed {
+		return 0, nil
+	}
+	if !force && time.Since(s.sequencer.lastCP) < AuditCheckpointEvery {
+		return total, nil
+	}
+	return total, s.publishCheckpoint(ctx, epoch)
+}
+
+// SequenceAudit sequences every pending entry of the chain now and publishes a
+// checkpoint, when this process can take the lease; when another live process holds
+// it, that one does the work and SequenceAudit returns false. The CLI and tests use
+// it; `provgraph serve` runs RunAuditSequencer instead.
+func (s *Store) SequenceAudit(ctx context.Context) (bool, error) {
+	if !s.auditKey.canSign() {
+		return false, errors.New("audit sequencer: no checkpoint key is configured")
+	}
+	s.sequencer.mu.Lock()
+	defer s.sequencer.mu.Unlock()
+	epoch, err := s.acquireLease(ctx)
+	if err != nil || epoch == 0 {
+		return false, err
+	}
+	s.sequencer.epoch = epoch
+	_, err = s.sequenceAll(ctx, epoch, true)
+	if !s.sequencer.running {
+		err = errors.Join(err, s.releaseLease(ctx))
+	}
+	return true, err
+}
+
+// RunAuditSequencer takes part in sequencing the chain until ctx ends: it takes the
+// lease when it is free or expired, then sequences pending writes as they come (at
+// once for this process's, within auditPollEvery for other processes'), renews the
+// lease, and publishes checkpoints. On return it releases the lease.
+func (s *Store) RunAuditSequencer(ctx context.Context) error {
+	if !s.auditKey.canSign() {
+		return errors.New("audit sequencer: no checkpoint key is configured")
+	}
+	q := s.sequencer
+	q.mu.Lock()
+	q.running = true
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		q.running = false
+		rel, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.releaseLease(rel)
+	}()
+	tick := time.NewTicker(auditPollEvery)
+	defer tick.Stop()
+	var renewed time.Time
+	for ctx.Err() == nil {
+		if err := s.sequencerStep(ctx, &renewed); err != nil && ctx.Err() == nil {
+			s.logSequencer(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-q.wake:
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// sequencerStep is one turn of RunAuditSequencer.
+func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) error {
+	q := s.sequencer
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.epoch == 0 || time.Since(*renewed) > AuditLeaseTTL/3 {
+		epoch, err := s.acquireLease(ctx)
+		if err != nil {
+			q.epoch = 0
+			return err
+		}
+		q.epoch, *renewed = epoch, time.Now()
+	}
+	if q.epoch == 0 {
+		return nil
+	}
+	force := q.cpSoon
+	q.cpSoon = false
+	if _, err := s.sequenceAll(ctx, q.epoch, force); err != nil {
+		if errors.Is(err, errLeaseLost) {
+			q.epoch = 0
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Store) logSequencer(err error) {
+	if s.log != nil {
+		s.log.Warn().Err(err).Str("chain", s.auditChain).Msg("audit sequencer")
+	}
+}
+
+// cypherPendingBefore counts the chain's pending writes recorded at or before $at.
+const cypherPendingBefore = `
+MATCH (p:` + LabelAuditPending + `)
+WHERE p.chain = $chain AND p.at <= $at
+RETURN count(p) AS n`
+
+// awaitSequenced waits until every write recorded before it was called is in the log,
+// sequencing them itself when no process holds the lease, so that a read of the log
+// sees the writes before it. It gives up with UNAVAILABLE after auditAwaitLimit.
+func (s *Store) awaitSequenced(ctx context.Context) error {
+	at := time.Now().UTC()
+	deadline := time.Now().Add(auditAwaitLimit)
+	for {
+		n, err := readOne(ctx, s, cypherPendingBefore, map[string]any{"chain": s.auditChain, "at": at}, func(recs []*neo4j.Record) (int64, error) {
+			if len(recs) != 1 {
+				return 0, nil
+			}
+			v, _ := recs[0].Get("n")
+			n, _ := v.(int64)
+			return n, nil
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+		if s.sequencerRunning() {
+			s.sequencer.kick()
+		} else if s.auditKey.canSign() {
+			did, err := s.SequenceAudit(ctx)
+			if err != nil {
+				return err
+			}
+			if did {
+				continue
+			}
+		} else if live, err := s.sequencerAlive(ctx); err != nil || !live {
+			return err // no process sequences the log now: read it as it is
+		}
+		if time.Now().After(deadline) {
+			return apperr.New(apperr.Unavailable, "", "%d audit entries written before this request are not sequenced yet; "+
+				"the log's sequencer runs in provgraph serve", n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// cypherLeaseAlive says whether some process holds the chain's lease.
+const cypherLeaseAlive = `
+MATCH (l:` + LabelAuditSequencer + ` {chain: $chain})
+RETURN l.holder IS NOT NULL AND l.expires > datetime.realtime() AS alive`
+
+// sequencerAlive reports whether some process holds the chain's sequencer lease.
+func (s *Store) sequencerAlive(ctx context.Context) (bool, error) {
+	return readOne(ctx, s, cypherLeaseAlive, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (bool, error) {
+		if len(recs) == 0 {
+			return false, nil
+		}
+		alive, _ := recs[0].AsMap()["alive"].(bool)
+		return alive, nil
+	})
+}
+
+func (s *Store) sequencerRunning() bool {
+	s.sequencer.mu.Lock()
+	defer s.sequencer.mu.Unlock()
+	return s.sequencer.running
+}
+
+// auditTreeMigration makes room for the transparency log: one lease per chain, one
+// checkpoint per tree size of a chain (so no two checkpoints of a size can differ),
+// and pending writes found by chain in time order. Entries numbered before it become
+// the tree's first leaves when a sequencer first runs (integrateEntries).
+var auditTreeMigration = Migration{
+	Version:     12,
+	Description: "audit log as a Merkle tree: sequencer lease, checkpoints, pending writes",
+	Statements: []string{
+		`CREATE CONSTRAINT audit_sequencer_chain IF NOT EXISTS
+		 FOR (l:` + LabelAuditSequencer + `) REQUIRE l.chain IS UNIQUE`,
+		`CREATE CONSTRAINT audit_checkpoint_size IF NOT EXISTS
+		 FOR (c:` + LabelAuditCheckpoint + `) REQUIRE (c.chain, c.size) IS UNIQUE`,
+		`CREATE INDEX audit_pending_at IF NOT EXISTS
+		 FOR (p:` + LabelAuditPending + `) ON (p.chain, p.at)`,
+	},
+	Indexes: []string{"audit_sequencer_chain", "audit_checkpoint_size", "audit_pending_at"},
+}

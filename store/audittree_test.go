@@ -1,0 +1,195 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/store"
+)
+
+// registerN records n dataset versions through st, one write (one entry) each.
+func registerN(t *testing.T, st *store.Store, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		digest := fmt.Sprintf("sha256:%s-%d", prefix, i)
+		_, _, err := st.RegisterDatasetVersion(t.Context(), "token:alice", store.DatasetVersionInput{URI: "s3://tree-" + prefix + "/d", Digest: &digest})
+		require.NoError(t, err)
+	}
+}
+
+// The latest checkpoint is signed by the store's key and covers every write before it;
+// every entry has an inclusion proof that tlog checks against it, and a later
+// checkpoint has a consistency proof from any earlier size.
+func TestAuditCheckpointsAndProofs(t *testing.T) {
+	t.Parallel()
+	st, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	tk := neo4jtest.Token(t)
+	registerN(t, st, tk, 7)
+	c1, err := st.LatestAuditCheckpoint(t.Context())
+	require.NoError(t, err)
+	require.NotNil(t, c1)
+	opened, err := store.OpenAuditCheckpoint([]byte(c1.Note), neo4jtest.AuditVerifierKey)
+	require.NoError(t, err, "signed by the test key")
+	assert.Equal(t, int64(7), opened.Size)
+	assert.Equal(t, c1.Root, opened.Root)
+	assert.Equal(t, "provgraph/audit/"+chain, opened.Origin)
+
+	entries, err := st.AuditEntries(t.Context(), 1, 7, 10)
+	require.NoError(t, err)
+	require.Len(t, entries, 7)
+	for _, e := range entries {
+		p, err := st.AuditInclusionProofOf(t.Context(), e.Seq, nil)
+		require.NoError(t, err)
+		assert.Equal(t, tlog.RecordHash(e.Canonical()), p.LeafHash, "the leaf is the entry's canonical form")
+		require.NoError(t, tlog.CheckRecord(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, e.Seq-1, p.LeafHash), "entry %d", e.Seq)
+	}
+	_, err = st.AuditInclusionProofOf(t.Context(), 8, &c1.Size)
+	require.Error(t, err, "entry 8 is not in a tree of 7")
+
+	registerN(t, st, tk+"b", 5)
+	c2, err := st.LatestAuditCheckpoint(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(12), c2.Size)
+	for from := int64(1); from <= 12; from++ {
+		p, err := st.AuditConsistencyProofOf(t.Context(), from, nil)
+		require.NoError(t, err)
+		require.NoError(t, tlog.CheckTree(p.Proof, c2.Size, c2.Root, from, p.FromRoot), "from %d", from)
+		if from == 7 {
+			assert.Equal(t, c1.Root, p.FromRoot, "the tree of 7 is the one the first checkpoint signed")
+		}
+	}
+	p, err := st.AuditConsistencyProofOf(t.Context(), 7, &c1.Size)
+	require.NoError(t, err, "a proof to an earlier checkpoint")
+	assert.Equal(t, c1.Size, p.Checkpoint.Size)
+	_, err = st.AuditConsistencyProofOf(t.Context(), 13, nil)
+	require.Error(t, err, "from beyond the tree")
+}
+
+// Changing any stored part of the log is found by verification: an entry, the leaf
+// hash or a tree hash stored with it, a checkpoint's signed note or its stored root.
+func TestVerifyFindsTamperedTree(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		cypher string
+		seq    int64
+		reason string
+	}{
+		{"entry", `MATCH (e:AuditEntry {chain: $chain, seq: 3}) SET e.action = 'run.start'`, 3, store.AuditBreakHash},
+		{"leaf hash", `MATCH (e:AuditEntry {chain: $chain, seq: 3}) SET e.tree = $junk + e.tree[32..]`, 3, store.AuditBreakLeafHash},
+		// Entry 4 (record 3) completes subtrees of levels 1 and 2: its tree bytes hold three hashes.
+		{"tree node", `MATCH (e:AuditEntry {chain: $chain, seq: 4}) SET e.tree = e.tree[0..64] + $junk`, 4, store.AuditBreakTreeHash},
+		{"checkpoint note", `MATCH (c:AuditCheckpoint {chain: $chain, size: 5}) SET c.note = replace(c.note, '\n5\n', '\n6\n')`, 5, store.AuditBreakSignature},
+		{"checkpoint root", `MATCH (c:AuditCheckpoint {chain: $chain, size: 5}) SET c.root = $junkRoot`, 5, store.AuditBreakCheckpoint},
+		{"checkpoint beyond the log", `CREATE (:AuditCheckpoint {chain: $chain, size: 9, root: $junkRoot, note: 'x'})`, 9, store.AuditBreakCheckpoint},
+	}
+	junk := make([]byte, 32)
+	for i := range junk {
+		junk[i] = byte(i)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			st, chain := neo4jtest.StoreWithOwnAuditChain(t)
+			registerN(t, st, neo4jtest.Token(t), 5)
+			_, err := st.LatestAuditCheckpoint(t.Context())
+			require.NoError(t, err)
+			v, err := st.VerifyAuditLog(t.Context(), nil, nil)
+			require.NoError(t, err)
+			require.Nil(t, v.FirstBreak, "untouched, it verifies")
+
+			neo4jtest.Exec(t, c.cypher, map[string]any{"chain": chain, "junk": junk, "junkRoot": tlog.Hash{1}.String()})
+			v, err = st.VerifyAuditLog(t.Context(), nil, nil)
+			require.NoError(t, err)
+			require.NotNil(t, v.FirstBreak)
+			assert.Equal(t, c.seq, v.FirstBreak.Seq)
+			assert.Equal(t, c.reason, v.FirstBreak.Reason, "%+v", v.FirstBreak)
+		})
+	}
+}
+
+// Two stores of one chain (two replicas) run the sequencer side by side while both
+// take writes: one holds the lease at a time, every write's entry is sequenced once,
+// the log verifies, and when the holder stops, the other takes over.
+func TestTwoSequencersShareOneLog(t *testing.T) {
+	t.Parallel()
+	a, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	b := neo4jtest.StoreOnAuditChain(t, chain)
+	ctxA, stopA := context.WithCancel(t.Context())
+	ctxB, stopB := context.WithCancel(t.Context())
+	defer stopB()
+	var running sync.WaitGroup
+	running.Go(func() { _ = a.RunAuditSequencer(ctxA) })
+	running.Go(func() { _ = b.RunAuditSequencer(ctxB) })
+	tk := neo4jtest.Token(t)
+	var writers sync.WaitGroup
+	for w, st := range []*store.Store{a, b, a, b} {
+		writers.Go(func() { registerN(t, st, fmt.Sprintf("%s-%d", tk, w), 15) })
+	}
+	writers.Wait()
+	stopA()
+	registerN(t, b, tk+"-after", 5)
+	entries, err := b.AuditEntries(t.Context(), 1, 1000, 1000)
+	require.NoError(t, err)
+	require.Len(t, entries, 65, "each write once")
+	seen := map[string]bool{}
+	for i, e := range entries {
+		require.Equal(t, int64(i+1), e.Seq)
+		require.False(t, seen[e.Targets[0]], "entry of %s twice", e.Targets[0])
+		seen[e.Targets[0]] = true
+	}
+	c, err := b.LatestAuditCheckpoint(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int64(65), c.Size)
+	v, err := b.VerifyAuditLog(t.Context(), nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, v.FirstBreak)
+	stopB()
+	running.Wait()
+}
+
+// A log written before the tree existed — entries chained by hash, with no tree
+// hashes — becomes the tree's first leaves unchanged, and entries after it follow.
+func TestHashChainedEntriesBecomeTheFirstLeaves(t *testing.T) {
+	t.Parallel()
+	st, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	prev := store.GenesisHash
+	var rows []map[string]any
+	at := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
+	for seq := int64(1); seq <= 3; seq++ {
+		e := store.AuditLogEntry{Seq: seq, At: at, Actor: "token:ci", Action: store.ActionExperimentCreate,
+			Targets: []string{fmt.Sprintf("experiment:%d", seq)}, TargetCount: 1, PrevHash: prev}
+		e.Hash = e.ComputeHash()
+		rows = append(rows, map[string]any{"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action,
+			"targets": e.Targets, "targetCount": e.TargetCount, "requestId": "", "prevHash": e.PrevHash, "hash": e.Hash})
+		prev = e.Hash
+	}
+	neo4jtest.Exec(t, `UNWIND $rows AS e
+CREATE (:AuditEntry {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action, targets: e.targets,
+  targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash})`, map[string]any{"chain": chain, "rows": rows})
+	neo4jtest.Exec(t, `CREATE (:AuditHead {chain: $chain, seq: 3, hash: $hash})`, map[string]any{"chain": chain, "hash": prev})
+
+	registerN(t, st, neo4jtest.Token(t), 2)
+	entries, err := st.AuditEntries(t.Context(), 1, 10, 10)
+	require.NoError(t, err)
+	require.Len(t, entries, 5)
+	assert.Equal(t, prev, entries[3].PrevHash, "the new entries extend the old chain")
+	c, err := st.LatestAuditCheckpoint(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), c.Size)
+	p, err := st.AuditInclusionProofOf(t.Context(), 1, nil)
+	require.NoError(t, err)
+	require.NoError(t, tlog.CheckRecord(p.Proof, c.Size, c.Root, 0, tlog.RecordHash(entries[0].Canonical())))
+	v, err := st.VerifyAuditLog(t.Context(), nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, v.FirstBreak)
+	assert.Equal(t, int64(5), v.Checked)
+}
