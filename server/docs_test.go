@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
@@ -100,6 +101,18 @@ func TestDocumentedExamplesRun(t *testing.T) {
 		if strings.Contains(block, "query ExportTheTrace") {
 			assert.Contains(t, get(resp.Data, "lineageExport"), "digraph lineage")
 			assert.Contains(t, get(resp.Data, "lineageExport"), "-> \"endpoint:quickstart-"+tk+"-fraud-prod\"")
+		}
+		if strings.Contains(block, "query ProveEntryOne") {
+			checkDocumentedInclusionProof(t, resp.Data)
+		}
+		if strings.Contains(block, "query ProveTheLogGrew") {
+			proof := hashesOf(t, get(resp.Data, "auditConsistencyProof", "proof"))
+			size := int64(get(resp.Data, "auditConsistencyProof", "checkpoint", "treeSize").(float64))
+			root, err := tlog.ParseHash(get(resp.Data, "auditConsistencyProof", "checkpoint", "rootHash").(string))
+			require.NoError(t, err)
+			from, err := tlog.ParseHash(get(resp.Data, "auditConsistencyProof", "fromRootHash").(string))
+			require.NoError(t, err)
+			require.NoError(t, tlog.CheckTree(proof, size, root, 1, from), "the documented consistency proof checks")
 		}
 		if strings.Contains(block, "query AuditFraudProd") {
 			assert.Equal(t, "model:quickstart-"+tk+"-fraud/1", get(resp.Data, "trail", "entries", 0, "modelVersion", "id"))
@@ -215,4 +228,29 @@ func logModel(t *testing.T, h http.Handler, runID string) string {
 	a = call(t, h, "PATCH", "/api/2.0/mlflow/logged-models/"+id, `{"model_id": "`+id+`", "status": "LOGGED_MODEL_READY"}`, nil)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	return id
+}
+
+// checkDocumentedInclusionProof checks the answer of docs/audit.md's inclusion proof
+// with tlog, as an auditor would.
+func checkDocumentedInclusionProof(t *testing.T, data any) {
+	t.Helper()
+	proof := hashesOf(t, get(data, "auditInclusionProof", "proof"))
+	leaf, err := tlog.ParseHash(get(data, "auditInclusionProof", "leafHash").(string))
+	require.NoError(t, err)
+	root, err := tlog.ParseHash(get(data, "auditInclusionProof", "checkpoint", "rootHash").(string))
+	require.NoError(t, err)
+	size := int64(get(data, "auditInclusionProof", "checkpoint", "treeSize").(float64))
+	require.NoError(t, tlog.CheckRecord(proof, size, root, 0, leaf), "the documented inclusion proof checks")
+}
+
+// hashesOf reads a list of base64 hashes from a GraphQL answer.
+func hashesOf(t *testing.T, list any) []tlog.Hash {
+	t.Helper()
+	var out []tlog.Hash
+	for _, v := range list.([]any) {
+		h, err := tlog.ParseHash(v.(string))
+		require.NoError(t, err)
+		out = append(out, h)
+	}
+	return out
 }

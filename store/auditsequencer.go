@@ -71,13 +71,33 @@ type sequencer struct {
 	// cpSoon asks the running sequencer for a checkpoint at its next turn, without
 	// waiting for AuditCheckpointEvery: a reader waits for one.
 	cpSoon bool
+	// stop is closed when the store closes; exited is closed when RunAuditSequencer has
+	// returned (nil when it never ran).
+	stop     chan struct{}
+	stopOnce sync.Once
+	exited   chan struct{}
+	// lastErr and lastErrAt keep the sequencer's log quiet during an outage.
+	lastErr   string
+	lastErrAt time.Time
 }
 
 func newSequencer() *sequencer {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &sequencer{me: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)), wake: make(chan struct{}, 1)}
+	return &sequencer{me: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)), wake: make(chan struct{}, 1),
+		stop: make(chan struct{})}
+}
+
+// close stops a running RunAuditSequencer and waits until it released its lease.
+func (q *sequencer) close() {
+	q.stopOnce.Do(func() { close(q.stop) })
+	q.mu.Lock()
+	exited := q.exited
+	q.mu.Unlock()
+	if exited != nil {
+		<-exited
+	}
 }
 
 // checkpointSoon asks the running sequencer for a checkpoint at its next turn.
@@ -211,11 +231,13 @@ type sequenced struct {
 // sequences up to AuditSequenceBatch pending writes.
 func (s *Store) sequenceBatch(ctx context.Context, epoch int64) (sequenced, error) {
 	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (sequenced, error) {
+		// Taking the lease again under its lock is what fences a process that lost it:
+		// whatever epoch it holds now, no other process holds the lease until commit.
 		held, err := s.takeLease(ctx, tx)
 		if err != nil {
 			return sequenced{}, err
 		}
-		if held != epoch {
+		if held == 0 {
 			return sequenced{}, errLeaseLost
 		}
 		recs, err := collect(ctx, tx, cypherSequencerHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})
@@ -367,7 +389,7 @@ func (s *Store) publishCheckpoint(ctx context.Context, epoch int64) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		if held != epoch {
+		if held == 0 {
 			return struct{}{}, errLeaseLost
 		}
 		head, root, err := s.treeHead(ctx, tx)
@@ -457,7 +479,8 @@ func (s *Store) SequenceAudit(ctx context.Context) (bool, error) {
 	return true, err
 }
 
-// RunAuditSequencer takes part in sequencing the chain until ctx ends: it takes the
+// RunAuditSequencer takes part in sequencing the chain until ctx ends or the store
+// closes: it takes the
 // lease when it is free or expired, then sequences pending writes as they come (at
 // once for this process's, within auditPollEvery for other processes'), renews the
 // lease, and publishes checkpoints. On return it releases the lease.
@@ -467,11 +490,25 @@ func (s *Store) RunAuditSequencer(ctx context.Context) error {
 	}
 	q := s.sequencer
 	q.mu.Lock()
-	q.running = true
+	if q.running {
+		q.mu.Unlock()
+		return errors.New("audit sequencer: already running in this process")
+	}
+	q.running, q.exited = true, make(chan struct{})
 	q.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-q.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	defer func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
+		defer close(q.exited)
 		q.running = false
 		rel, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -520,11 +557,25 @@ func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) error {
 	return nil
 }
 
+// logSequencer logs a failed sequencer turn: a lost lease at debug level, and the
+// same failure again (an outage of Neo4j) at most once in sequencerLogEvery.
 func (s *Store) logSequencer(err error) {
-	if s.log != nil {
-		s.log.Warn().Err(err).Str("chain", s.auditChain).Msg("audit sequencer")
+	if s.log == nil {
+		return
+	}
+	if errors.Is(err, errLeaseLost) {
+		s.log.Debug().Err(err).Str("chain", s.auditChain).Msg("audit sequencer")
+		return
+	}
+	q := s.sequencer
+	if msg := err.Error(); msg != q.lastErr || time.Since(q.lastErrAt) >= sequencerLogEvery {
+		q.lastErr, q.lastErrAt = msg, time.Now()
+		s.log.Warn().Err(err).Str("chain", s.auditChain).Msg("audit sequencer: a turn failed; it tries again")
 	}
 }
+
+// sequencerLogEvery is how often the sequencer logs a failure that repeats.
+const sequencerLogEvery = 30 * time.Second
 
 // cypherPendingBefore counts the chain's pending writes recorded at or before $at.
 const cypherPendingBefore = `
@@ -589,6 +640,13 @@ func (s *Store) sequencerAlive(ctx context.Context) (bool, error) {
 		alive, _ := recs[0].AsMap()["alive"].(bool)
 		return alive, nil
 	})
+}
+
+// AwaitAuditSequenced waits until the writes made before the call are in the audit
+// log, as reads of the log do (auditAwaitLimit at most), sequencing them itself when
+// this store has the key and no process holds the lease.
+func (s *Store) AwaitAuditSequenced(ctx context.Context) error {
+	return s.awaitSequenced(ctx)
 }
 
 func (s *Store) sequencerRunning() bool {

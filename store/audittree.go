@@ -86,6 +86,18 @@ func (b *treeBuilder) add(data []byte) ([]byte, error) {
 		out = append(out, h[:]...)
 	}
 	b.size++
+	if len(b.hashes) > maxHeldHashes {
+		b.prune()
+	}
+	return out, nil
+}
+
+// maxHeldHashes is how many hashes a treeBuilder holds before it drops those no later
+// record reads (all but the frontier, at most 63).
+const maxHeldHashes = 1024
+
+// prune drops every held hash but the frontier's.
+func (b *treeBuilder) prune() {
 	keep := map[int64]bool{}
 	for _, x := range frontier(b.size) {
 		keep[x] = true
@@ -95,7 +107,6 @@ func (b *treeBuilder) add(data []byte) ([]byte, error) {
 			delete(b.hashes, x)
 		}
 	}
-	return out, nil
 }
 
 // root is the tree's root hash.

@@ -123,6 +123,7 @@ func redactURI(uri string) string {
 
 // Close releases the driver's connections.
 func (s *Store) Close(ctx context.Context) error {
+	s.sequencer.close()
 	return errors.Join(s.health.close(ctx), s.driver.Close(ctx))
 }
 

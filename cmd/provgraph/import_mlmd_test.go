@@ -202,6 +202,7 @@ RETURN count(j) AS jobs, count(e) AS inExperiment, count(CASE WHEN j.runGroup IS
 		require.NoError(t, err)
 		assert.Equal(t, store.ImportProgress{Batch: int64(items), BatchSize: 1, Items: int64(items)}, done)
 		assert.Equal(t, counts, mlmdGraphCounts(t), "the graph of the first import, nothing twice")
+		require.NoError(t, neo4jtest.Store(t).AwaitAuditSequenced(t.Context()))
 		entries := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN count(e)`,
 			map[string]any{"action": store.ActionImportBatch, "marker": "import:" + source})
 		assert.EqualValues(t, items, entries.Records[0].Values[0], "one audit entry a batch")

@@ -141,6 +141,7 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, store.ImportProgress{Batch: 60, BatchSize: batch, Items: 360}, done)
 
+	require.NoError(t, neo4jtest.Store(t).AwaitAuditSequenced(t.Context()))
 	entries := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN count(e) AS n`,
 		map[string]any{"action": store.ActionImportBatch, "marker": "import:" + source})
 	assert.EqualValues(t, 60, entries.Records[0].Values[0], "one audit entry a batch")

@@ -46,7 +46,7 @@ const benchRecordTrainingJob = `mutation($input: RecordTrainingJobInput!) {
 // batchOnly serves the API on the benchmark's database, unseeded, and runs the batch
 // section alone, writing it into outFile.
 func batchOnly(ctx context.Context, outFile string) error {
-	st, _, err := benchenv.Open(ctx)
+	st, _, err := benchenv.OpenSequenced(ctx)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,8 @@ func main() {
 	pipegraphFiles := flag.String("pipegraph-files", "", "write the ML Metadata comparison's pipeline graph (of --mlmd-endpoints) into this directory "+
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
-	flag.StringVar(&only, "only", "", "run only this section, lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+	flag.IntVar(&auditEntries, auditEntriesFlag, auditEntries, "entries of the audit log the audit section seeds (once) and verifies")
+	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
@@ -74,14 +75,32 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	section := run
-	if only == "batch" {
+	switch only {
+	case "batch":
 		section = func(_, _, _ int, out string) error { return batchOnly(context.Background(), out) }
+	case "audit":
+		section = func(_, requests, warmup int, out string) error { return auditOnly(context.Background(), requests, warmup, out) }
 	}
-	if err := section(*nodes, *requests, *warmup, *out); err != nil {
+	err := section(*nodes, *requests, *warmup, *out)
+	if err == nil && only == "" {
+		err = auditOnly(context.Background(), *requests, *warmup, *out)
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// auditOnly measures the audit log (audit.go) on a chain of its own and writes its
+// section; it needs no seeded graph.
+func auditOnly(ctx context.Context, requests, warmup int, out string) error {
+	a, err := auditBench(ctx, requests, warmup)
+	if err != nil {
+		return err
+	}
+	fmt.Print(a)
+	return writeSection(out, a, "## Load test")
 }
 
 const prefix = "bench"
@@ -98,7 +117,7 @@ var (
 // one short step per section; the sections are their own functions.
 func run(nodes, requests, warmup int, outFile string) error {
 	ctx := context.Background()
-	st, cfg, err := benchenv.Open(ctx)
+	st, cfg, err := benchenv.OpenSequenced(ctx)
 	if err != nil {
 		return err
 	}

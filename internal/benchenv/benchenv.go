@@ -20,10 +20,17 @@ func Config() store.Config {
 	}
 }
 
-// Open opens the store of Config, waits until Neo4j answers and migrates the schema.
-// The caller closes the store.
+// Open opens the store of Config, with a checkpoint key of its own, waits until Neo4j
+// answers and migrates the schema. The caller closes the store.
 func Open(ctx context.Context) (*store.Store, store.Config, error) {
 	cfg := Config()
+	skey, _, err := store.GenerateAuditKey("provgraph-bench")
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.AuditKey, err = store.ParseAuditKey(skey); err != nil {
+		return nil, cfg, err
+	}
 	st, err := store.Open(cfg)
 	if err != nil {
 		return nil, cfg, err
@@ -37,6 +44,16 @@ func Open(ctx context.Context) (*store.Store, store.Config, error) {
 		return nil, cfg, err
 	}
 	return st, cfg, nil
+}
+
+// OpenSequenced is Open for a process that serves writes itself: the store's audit
+// sequencer runs beside them, as in provgraph serve, until the store closes.
+func OpenSequenced(ctx context.Context) (*store.Store, store.Config, error) {
+	st, cfg, err := Open(ctx)
+	if err == nil {
+		go func() { _ = st.RunAuditSequencer(context.WithoutCancel(ctx)) }()
+	}
+	return st, cfg, err
 }
 
 func env(name, def string) string {

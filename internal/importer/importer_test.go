@@ -167,6 +167,7 @@ func TestNodeAndEdgeRecords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, now.Nodes, 4, "endpoint, model version, artifact, job")
 
+	require.NoError(t, neo4jtest.Store(t).AwaitAuditSequenced(t.Context()))
 	trail := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN e.actor AS actor, e.targetCount AS n`,
 		map[string]any{"action": store.ActionImportBatch, "marker": "import:test:" + tk})
 	require.Len(t, trail.Records, 1)
@@ -288,6 +289,7 @@ func TestConcurrentRunsRecordEachBatchOnce(t *testing.T) {
 		map[string]any{"key": "import:test:" + tk})
 	require.Len(t, markers.Records, 1, "one marker")
 	assert.Equal(t, []any{int64(len(items)), int64(len(items))}, markers.Records[0].Values)
+	require.NoError(t, neo4jtest.Store(t).AwaitAuditSequenced(t.Context()))
 	trail := neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {action: $action}) WHERE e.targets[0] = $marker RETURN count(e) AS n`,
 		map[string]any{"action": store.ActionImportBatch, "marker": "import:test:" + tk})
 	assert.Equal(t, int64(len(items)), trail.Records[0].Values[0], "one audit entry a batch")
