@@ -26,10 +26,10 @@ const auditHeading = "## Audit log: verification and proofs (issue 15)"
 
 // Targets of issue 15.
 const (
-	auditVerifyTarget = 60 * time.Second       // provgraph audit verify over 10M entries
-	auditProofTarget  = 20 * time.Millisecond  // an inclusion proof over HTTP, p99
-	auditBenchChain   = "bench-audit"          // the chain the section seeds, apart from the service's
-	auditEntriesFlag  = "audit-entries"        // the flag naming the log's size
+	auditVerifyTarget = 60 * time.Second      // provgraph audit verify over 10M entries
+	auditProofTarget  = 20 * time.Millisecond // an inclusion proof over HTTP, p99
+	auditBenchChain   = "bench-audit"         // the chain the section seeds, apart from the service's
+	auditEntriesFlag  = "audit-entries"       // the flag naming the log's size
 )
 
 var auditEntries = 10_000_000

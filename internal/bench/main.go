@@ -79,7 +79,9 @@ func main() {
 	case "batch":
 		section = func(_, _, _ int, out string) error { return batchOnly(context.Background(), out) }
 	case "audit":
-		section = func(_, requests, warmup int, out string) error { return auditOnly(context.Background(), requests, warmup, out) }
+		section = func(_, requests, warmup int, out string) error {
+			return auditOnly(context.Background(), requests, warmup, out)
+		}
 	}
 	err := section(*nodes, *requests, *warmup, *out)
 	if err == nil && only == "" {
