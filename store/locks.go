@@ -32,8 +32,20 @@ func newInstanceID() (string, error) {
 // txMetadata returns the transaction configuration that tags a transaction of mode
 // with this store's metadata.
 func (s *Store) txMetadata(mode TxMode) func(*neo4j.TransactionConfig) {
-	meta := map[string]any{txMetaInstance: s.instance, txMetaMode: string(mode)}
-	return neo4j.WithTxMetadata(meta)
+	if mode == TxRead {
+		return s.txMeta[0]
+	}
+	return s.txMeta[1]
+}
+
+// txMetadataOf is the transaction configuration of a store named instance for read
+// (0) and write (1) transactions, made once: the driver only reads the maps.
+func txMetadataOf(instance string) [2]func(*neo4j.TransactionConfig) {
+	var meta [2]func(*neo4j.TransactionConfig)
+	for i, mode := range []TxMode{TxRead, TxWrite} {
+		meta[i] = neo4j.WithTxMetadata(map[string]any{txMetaInstance: instance, txMetaMode: string(mode)})
+	}
+	return meta
 }
 
 // RunningTx is one of this store's transactions that Neo4j is running now.

@@ -121,6 +121,8 @@ func TestLockWaitIsSampledWhileTransactionsContend(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, holderErr)
 	require.NoError(t, waiterErr)
+	stopSampling() // its own transactions would be listed too
+	<-sampled
 	txs, err := st.RunningTransactions(ctx)
 	require.NoError(t, err)
 	require.Len(t, txs, 1, "only the transaction asking runs: %+v", txs)

@@ -68,8 +68,9 @@ type Store struct {
 	// auditObserved, under auditObserverMu.
 	auditObserver   AuditObserver
 	auditObserverMu sync.RWMutex
-	// instance names this store in its transactions' metadata (locks.go).
+	// instance names this store in its transactions' metadata, txMeta (locks.go).
 	instance string
+	txMeta   [2]func(*neo4j.TransactionConfig)
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -108,7 +109,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
-		uri: redactURI(cfg.URI), instance: instance}, nil
+		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance)}, nil
 }
 
 // redactURI is uri fit for a message: a password in it (bolt://user:secret@host, which
