@@ -47,11 +47,15 @@ func (l lockWaits) collectors() []prometheus.Collector {
 // transactions blocked then, times the time since the previous sample, add up to an
 // estimate of the total wait without bias — as a sampling profiler estimates CPU
 // time — however short each wait, and the random spacing keeps it from falling into
-// step with periodic work. Each sample may take at most `every`.
+// step with periodic work. Each sample may take at most `every` (LockWaitSampleEvery
+// when not positive).
 //
 // The lock-wait series are registered when it starts (call it at most once per
 // Metrics), so a server that does not sample exposes none rather than zeros.
 func (m *Metrics) SampleLockWaits(ctx context.Context, every time.Duration, running func(context.Context) ([]store.RunningTx, error)) {
+	if every <= 0 {
+		every = LockWaitSampleEvery
+	}
 	m.reg.MustRegister(m.locks.collectors()...)
 	for _, mode := range []store.TxMode{store.TxRead, store.TxWrite} {
 		m.locks.seconds.WithLabelValues(string(mode))
