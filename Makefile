@@ -88,7 +88,7 @@ else
 endif
 
 .PHONY: loadtest
-loadtest: build ## mixed traffic (70% lineage/audit, 20% metric batches, 10% OpenLineage) from 64 clients for 2 minutes against the seeded graph; writes BENCHMARKS.md's Load test section
+loadtest: build ## mixed traffic (70% lineage/audit, 20% metric batches, 10% OpenLineage) from 64 clients for 2 minutes against the seeded graph; writes BENCHMARKS.md's Load test section with where the time goes, read from /metrics (LOADTEST_FLAGS: --replicas N, --duration, --clients)
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS)

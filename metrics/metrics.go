@@ -11,11 +11,13 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/felixge/httpsnoop"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -58,6 +60,9 @@ type Metrics struct {
 	txRetries        *prometheus.CounterVec
 	txsInFlight      *prometheus.GaugeVec
 	ingested         *prometheus.CounterVec
+	txTransient      *prometheus.CounterVec
+	locks            lockWaits
+	audit            *auditSeries
 
 	operations *OperationNames
 }
@@ -97,19 +102,26 @@ func New() *Metrics {
 		ingested: counter("ingest_items_total",
 			"Items sent to the ingest surfaces (OpenLineage events, SageMaker events, MLflow write calls), by surface and outcome.",
 			"surface", "outcome"),
+		txTransient: counter("neo4j_transient_errors_total",
+			"Attempts of Neo4j transactions that failed transiently and were run again, by mode and cause: the Neo4j status code of a deadlock or another lock failure, connectivity for a lost connection, other, or unknown when the work succeeded and its commit failed.",
+			"mode", "cause"),
+		locks:      newLockWaits(),
+		audit:      newAuditSeries(),
 		operations: NewOperationNames(MaxOperationNames),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.requestsInFlight, m.graphqlErrors,
-		m.txs, m.txDuration, m.txBeginWait, m.txRetries, m.txsInFlight, m.ingested,
+		m.txs, m.txDuration, m.txBeginWait, m.txRetries, m.txsInFlight, m.ingested, m.txTransient,
 	)
+	m.reg.MustRegister(m.audit.collectors()...)
 	// Series that exist from the start, so rates and alerts see them before the first
 	// event rather than from it.
 	for _, mode := range []store.TxMode{store.TxRead, store.TxWrite} {
 		m.txRetries.WithLabelValues(string(mode))
 		m.txsInFlight.WithLabelValues(string(mode))
+		m.txTransient.WithLabelValues(string(mode), causeDeadlock)
 	}
 	return m
 }
@@ -198,8 +210,45 @@ func (o txObserver) TxBegun(mode store.TxMode, wait time.Duration) {
 	o.m.txBeginWait.WithLabelValues(string(mode)).Observe(wait.Seconds())
 }
 
-func (o txObserver) TxRetried(mode store.TxMode) {
+func (o txObserver) TxRetried(mode store.TxMode, cause error) {
 	o.m.txRetries.WithLabelValues(string(mode)).Inc()
+	o.m.txTransient.WithLabelValues(string(mode), retryCause(cause)).Inc()
+}
+
+// The causes of a retry that are worth a series of their own: lock failures, and
+// those of a cluster changing under the driver. Any other is causeOther.
+var retryCauses = map[string]bool{
+	causeDeadlock: true,
+	"Neo.TransientError.Transaction.LockAcquisitionTimeout": true,
+	"Neo.TransientError.Transaction.LockClientStopped":      true,
+	"Neo.TransientError.General.DatabaseUnavailable":        true,
+	"Neo.ClientError.Cluster.NotALeader":                    true,
+	"Neo.ClientError.General.ForbiddenOnReadOnlyDatabase":   true,
+}
+
+// The retry causes that are not a Neo4j status code.
+const (
+	causeDeadlock     = "Neo.TransientError.Transaction.DeadlockDetected"
+	causeConnectivity = "connectivity"
+	causeOther        = "other"
+	causeUnknown      = "unknown"
+)
+
+// retryCause is the cause label of a retry whose previous attempt failed with err.
+func retryCause(err error) string {
+	var (
+		nerr *neo4j.Neo4jError
+		conn *neo4j.ConnectivityError
+	)
+	switch {
+	case err == nil:
+		return causeUnknown
+	case errors.As(err, &nerr) && retryCauses[nerr.Code]:
+		return nerr.Code
+	case errors.As(err, &conn):
+		return causeConnectivity
+	}
+	return causeOther
 }
 
 func (o txObserver) TxDone(mode store.TxMode, d time.Duration, err error) {

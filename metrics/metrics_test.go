@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,8 +28,8 @@ func TestTxObserverFeedsTransactionSeries(t *testing.T) {
 	o.TxStarted(store.TxRead)
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.txsInFlight.WithLabelValues("write")))
 	o.TxBegun(store.TxWrite, 3*time.Millisecond)
-	o.TxRetried(store.TxWrite)
-	o.TxRetried(store.TxWrite)
+	o.TxRetried(store.TxWrite, &neo4j.Neo4jError{Code: "Neo.TransientError.Transaction.DeadlockDetected"})
+	o.TxRetried(store.TxWrite, nil)
 	o.TxDone(store.TxWrite, 2*time.Second, nil)
 	o.TxDone(store.TxRead, time.Millisecond, errors.New("driver says no"))
 
@@ -36,6 +37,8 @@ func TestTxObserverFeedsTransactionSeries(t *testing.T) {
 	assert.Equal(t, 0.0, testutil.ToFloat64(m.txsInFlight.WithLabelValues("read")))
 	assert.Equal(t, 2.0, testutil.ToFloat64(m.txRetries.WithLabelValues("write")))
 	assert.Equal(t, 0.0, testutil.ToFloat64(m.txRetries.WithLabelValues("read")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.txTransient.WithLabelValues("write", "Neo.TransientError.Transaction.DeadlockDetected")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.txTransient.WithLabelValues("write", "unknown")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.txs.WithLabelValues("write", "OK")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.txs.WithLabelValues("read", "INTERNAL")))
 	require.NoError(t, testutil.GatherAndCompare(m.reg, strings.NewReader(`

@@ -69,6 +69,10 @@ type Options struct {
 	// ConsoleOIDC, when set, lets the console sign people in with the OIDC issuer (whose
 	// tokens OIDC validates); nil leaves the console's sign-in to tokens.
 	ConsoleOIDC *ConsoleOIDC
+	// Metrics is the instrumentation /metrics serves, for a caller that also feeds it
+	// from outside requests (provgraph serve: lock-wait samples, the audit sequencer);
+	// nil makes one of the handler's own.
+	Metrics *metrics.Metrics
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -93,7 +97,10 @@ func New(opts Options) http.Handler {
 	if opts.AuthorizeIntrospection == nil {
 		opts.AuthorizeIntrospection = authenticatedOnly
 	}
-	m := metrics.New()
+	m := opts.Metrics
+	if m == nil {
+		m = metrics.New()
+	}
 	m.WatchNeo4j(func() bool { _, down := opts.Store.Outage(); return !down })
 	mux := http.NewServeMux()
 	// The console and GraphiQL, built from web/ into the binary.

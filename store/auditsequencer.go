@@ -229,7 +229,7 @@ type sequenced struct {
 // sequenceBatch is one sequencing transaction: under the lease, it first adds entries
 // that have seqs but are not in the tree yet (a log from before the tree), else it
 // sequences up to AuditSequenceBatch pending writes.
-func (s *Store) sequenceBatch(ctx context.Context, epoch int64) (sequenced, error) {
+func (s *Store) sequenceBatch(ctx context.Context) (sequenced, error) {
 	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (sequenced, error) {
 		// Taking the lease again under its lock is what fences a process that lost it:
 		// whatever epoch it holds now, no other process holds the lease until commit.
@@ -383,8 +383,10 @@ func pendingWriteOf(r *neo4j.Record) (pendingWrite, error) {
 
 // publishCheckpoint signs and stores a checkpoint of the tree at the head, when it is
 // larger than the last one this process published.
-func (s *Store) publishCheckpoint(ctx context.Context, epoch int64) error {
+func (s *Store) publishCheckpoint(ctx context.Context) error {
+	var published *AuditCheckpoint
 	_, err := transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (struct{}, error) {
+		published = nil
 		held, err := s.takeLease(ctx, tx)
 		if err != nil {
 			return struct{}{}, err
@@ -407,11 +409,13 @@ func (s *Store) publishCheckpoint(ctx context.Context, epoch int64) error {
 		_, err = collect(ctx, tx, cypherCheckpointCreate, map[string]any{
 			"chain": s.auditChain, "size": c.Size, "root": c.Root.String(), "at": c.At, "note": c.Note,
 		})
-		if err == nil {
-			s.sequencer.lastCP, s.sequencer.cpSize = time.Now(), c.Size
-		}
+		published = &c
 		return struct{}{}, err
 	})
+	if err == nil && published != nil {
+		s.sequencer.lastCP, s.sequencer.cpSize = time.Now(), published.Size
+		s.auditObserved().CheckpointPublished(published.Size, published.At)
+	}
 	return err
 }
 
@@ -423,9 +427,9 @@ RETURN EXISTS { MATCH (p:` + LabelAuditPending + `) WHERE p.chain = $chain } AS 
        coalesce(h.seq, 0) AS seq, coalesce(h.treeSize, 0) AS treeSize,
        COUNT { MATCH (c:` + LabelAuditCheckpoint + `) WHERE c.chain = $chain AND c.size >= coalesce(h.treeSize, 0) } > 0 AS checkpointed`
 
-// sequenceAll sequences everything pending under the lease of epoch, in batches, then
+// sequenceAll sequences everything pending under the lease, in batches, then
 // publishes a checkpoint when one is due (always, with force).
-func (s *Store) sequenceAll(ctx context.Context, epoch int64, force bool) (int, error) {
+func (s *Store) sequenceAll(ctx context.Context, force bool) (int, error) {
 	work, err := readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (map[string]any, error) {
 		if len(recs) != 1 {
 			return nil, fmt.Errorf("audit sequencer: %d answers about the chain's work", len(recs))
@@ -441,12 +445,15 @@ func (s *Store) sequenceAll(ctx context.Context, epoch int64, force bool) (int, 
 	checkpointed, _ := work["checkpointed"].(bool)
 	total := 0
 	for more := pending || treeSize < seq; more; {
-		done, err := s.sequenceBatch(ctx, epoch)
+		done, err := s.sequenceBatch(ctx)
 		if err != nil {
 			return total, err
 		}
 		total += done.Entries
 		more = done.More
+		if len(done.Lags) > 0 {
+			s.auditObserved().EntriesSequenced(done.Lags)
+		}
 	}
 	if total == 0 && checkpointed {
 		return 0, nil
@@ -454,7 +461,7 @@ func (s *Store) sequenceAll(ctx context.Context, epoch int64, force bool) (int, 
 	if !force && time.Since(s.sequencer.lastCP) < AuditCheckpointEvery {
 		return total, nil
 	}
-	return total, s.publishCheckpoint(ctx, epoch)
+	return total, s.publishCheckpoint(ctx)
 }
 
 // SequenceAudit sequences every pending entry of the chain now and publishes a
@@ -472,7 +479,7 @@ func (s *Store) SequenceAudit(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	s.sequencer.epoch = epoch
-	_, err = s.sequenceAll(ctx, epoch, true)
+	_, err = s.sequenceAll(ctx, true)
 	if !s.sequencer.running {
 		err = errors.Join(err, s.releaseLease(ctx))
 	}
@@ -548,7 +555,7 @@ func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) error {
 	}
 	force := q.cpSoon
 	q.cpSoon = false
-	if _, err := s.sequenceAll(ctx, q.epoch, force); err != nil {
+	if _, err := s.sequenceAll(ctx, force); err != nil {
 		if errors.Is(err, errLeaseLost) {
 			q.epoch = 0
 		}

@@ -31,9 +31,11 @@ type TxObserver interface {
 	TxBegun(mode TxMode, wait time.Duration)
 	// TxRetried is called each time the driver runs the work again because the
 	// previous attempt failed transiently (a deadlock, a leader switch, a lost
-	// connection). Attempts that failed before the work ran (no connection) are not
-	// seen.
-	TxRetried(mode TxMode)
+	// connection). cause is the error the previous attempt's work returned, or nil
+	// when the work did not see the failure: its commit failed, or (for a read of one
+	// statement) the statement failed where no work function runs. Attempts that failed
+	// before the work ran (no connection) are not seen.
+	TxRetried(mode TxMode, cause error)
 	// TxDone is called when the call returns, d after TxStarted, with the error the
 	// store returns (nil when the transaction committed).
 	TxDone(mode TxMode, d time.Duration, err error)
@@ -51,17 +53,21 @@ func txObserverFrom(ctx context.Context) TxObserver {
 	return o
 }
 
-// observed wraps work so that obs hears when it first runs and when it is run again.
-// The driver runs the attempts of one transaction one after another, never at once.
+// observed wraps work so that obs hears when it first runs and when it is run again,
+// and why. The driver runs the attempts of one transaction one after another, never
+// at once.
 func observed[T any](obs TxObserver, mode TxMode, start time.Time, work func(neo4j.ManagedTransaction) (T, error)) func(neo4j.ManagedTransaction) (T, error) {
 	runs := 0
+	var lastErr error
 	return func(tx neo4j.ManagedTransaction) (T, error) {
 		runs++
 		if runs == 1 {
 			obs.TxBegun(mode, time.Since(start))
 		} else {
-			obs.TxRetried(mode)
+			obs.TxRetried(mode, lastErr)
 		}
-		return work(tx)
+		res, err := work(tx)
+		lastErr = err
+		return res, err
 	}
 }

@@ -20,6 +20,7 @@ import (
 type txRecorder struct {
 	mu                       sync.Mutex
 	started, begun, retried  map[store.TxMode]int
+	causes                   []error
 	done                     []error
 	beginWaits, doneDuration []time.Duration
 }
@@ -41,10 +42,11 @@ func (r *txRecorder) TxBegun(mode store.TxMode, wait time.Duration) {
 	r.beginWaits = append(r.beginWaits, wait)
 }
 
-func (r *txRecorder) TxRetried(mode store.TxMode) {
+func (r *txRecorder) TxRetried(mode store.TxMode, cause error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retried[mode]++
+	r.causes = append(r.causes, cause)
 }
 
 func (r *txRecorder) TxDone(mode store.TxMode, d time.Duration, err error) {
@@ -131,6 +133,10 @@ func TestTxObserverCountsDeadlockRetry(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	assert.Equal(t, 1, rec.retried[store.TxWrite], "one deadlock victim, run again once")
+	require.Len(t, rec.causes, 1)
+	var nerr *neo4j.Neo4jError
+	require.ErrorAs(t, rec.causes[0], &nerr, "the retry's cause is the victim's error")
+	assert.Equal(t, "Neo.TransientError.Transaction.DeadlockDetected", nerr.Code)
 	assert.Equal(t, 2, rec.started[store.TxWrite])
 	assert.Equal(t, 2, rec.begun[store.TxWrite], "begun once per call, not per attempt")
 	assert.Equal(t, []error{nil, nil}, rec.done)

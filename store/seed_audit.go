@@ -52,18 +52,18 @@ func (s *Store) SeedAuditLog(ctx context.Context, n int, progress func(done int)
 			})
 			head.Seq, head.Hash = e.Seq, e.Hash
 		}
-		if err := s.seedAuditRows(ctx, epoch, rows, head, b); err != nil {
+		if err := s.seedAuditRows(ctx, rows, head, b); err != nil {
 			return err
 		}
 		if progress != nil {
 			progress(int(head.Seq))
 		}
 	}
-	return s.publishCheckpoint(ctx, epoch)
+	return s.publishCheckpoint(ctx)
 }
 
 // seedAuditRows writes one batch of SeedAuditLog under the lease and moves the head.
-func (s *Store) seedAuditRows(ctx context.Context, epoch int64, rows []map[string]any, head auditHead, b *treeBuilder) error {
+func (s *Store) seedAuditRows(ctx context.Context, rows []map[string]any, head auditHead, b *treeBuilder) error {
 	root, err := b.root()
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func (s *Store) seedAuditRows(ctx context.Context, epoch int64, rows []map[strin
 		if err != nil {
 			return struct{}{}, err
 		}
-		if held != epoch {
+		if held == 0 {
 			return struct{}{}, errLeaseLost
 		}
 		recs, err := collect(ctx, tx, cypherSequencerHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,6 +72,13 @@ type Store struct {
 	auditKey  *AuditKey
 	sequencer *sequencer
 	log       *zerolog.Logger
+	// auditObserver hears what the audit sequencer does (ObserveAudit); read it through
+	// auditObserved, under auditObserverMu.
+	auditObserver   AuditObserver
+	auditObserverMu sync.RWMutex
+	// instance names this store in its transactions' metadata, txMeta (locks.go).
+	instance string
+	txMeta   [2]func(*neo4j.TransactionConfig)
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -100,12 +108,17 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.AuditChain == "" {
 		cfg.AuditChain = DefaultAuditChain
 	}
+	instance, err := newInstanceID()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
+	}
 	h, err := newHealth(cfg.URI, auth, cfg.Database, cfg.Logger)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
-		uri: redactURI(cfg.URI), auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger}, nil
+		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance),
+		auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger}, nil
 }
 
 // redactURI is uri fit for a message: a password in it (bolt://user:secret@host, which
@@ -266,7 +279,7 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	}
 	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx))
+	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx), s.txMetadata(mode))
 	return res, s.settle(ctx, err)
 }
 
@@ -293,14 +306,14 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 		if runs++; obs != nil && runs == 1 {
 			obs.TxBegun(TxRead, time.Since(start))
 		} else if obs != nil {
-			obs.TxRetried(TxRead)
+			obs.TxRetried(TxRead, nil)
 		}
 		return neo4j.EagerResultTransformer()
 	}
 	eager, err := neo4j.ExecuteQuery(ctx, s.driver, cypher, params, transformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithReadersRouting(),
 		neo4j.ExecuteQueryWithBookmarkManager(s.driver.ExecuteQueryBookmarkManager()),
-		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx)))
+		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx), s.txMetadata(TxRead)))
 	if err = s.settle(ctx, err); err != nil {
 		return res, err
 	}

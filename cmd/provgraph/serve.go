@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
@@ -219,12 +220,14 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		logger.Warn().Msg("requests without credentials from loopback may read (--anonymous-read-loopback)")
 	}
 
+	m := observe(ctx, st)
+	defer m.stop()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler: server.New(server.Options{Store: st, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
+		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
 			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -267,6 +270,32 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	}
 	logger.Info().Msg("http server stopped")
 	return nil
+}
+
+// observedStore is the server's metrics fed from outside requests: the audit
+// sequencer's reports and the lock-wait samples, which run until stop.
+type observedStore struct {
+	*metrics.Metrics
+	stop func()
+}
+
+// observe makes the metrics /metrics serves hear st's audit sequencer, and starts
+// sampling st's lock waits (metrics.SampleLockWaits) until ctx ends or stop is
+// called; stop returns once the sampler has, so it is done before st is closed.
+func observe(ctx context.Context, st *store.Store) observedStore {
+	m := metrics.New()
+	st.ObserveAudit(m.Audit())
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.SampleLockWaits(ctx, metrics.LockWaitSampleEvery, st.RunningTransactions)
+	}()
+	return observedStore{Metrics: m, stop: func() {
+		cancel()
+		<-done
+		st.ObserveAudit(nil)
+	}}
 }
 
 // signInURL is the console's one-click sign-in link for the service listening at addr:

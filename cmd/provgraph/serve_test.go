@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +30,20 @@ func TestServeStartsReadyAndShutsDownGracefully(t *testing.T) {
 	base := "http://" + cfg.addr
 	requireReady(t, http.DefaultClient, base)
 
-	// Shut down while a request is being answered: it still gets its answer.
+	// serve samples its transactions' lock waits: a sample soon shows in /metrics.
 	reader := authtest.NewToken(t, neo4jtest.Store(t), auth.RoleReader)
+	require.Eventually(t, func() bool {
+		resp, err := reader.Client().Get(base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(resp.Body)
+		return err == nil && resp.StatusCode == http.StatusOK &&
+			regexp.MustCompile(`(?m)^provgraph_neo4j_lock_wait_samples_total\{result="ok"\} [1-9]`).Match(body)
+	}, 30*time.Second, 100*time.Millisecond, "no lock-wait sample in /metrics")
+
+	// Shut down while a request is being answered: it still gets its answer.
 	pr, pw := io.Pipe()
 	answered := make(chan int, 1)
 	go func() {

@@ -51,11 +51,24 @@ func main() {
 	nodes := flag.Int("nodes", 1000000, "size of the seeded graph (the benchmark's; seeded when missing)")
 	bin := flag.String("bin", "bin/provgraph", "the provgraph binary to run as the server")
 	out := flag.String("out", "BENCHMARKS.md", "file whose Load test section is written")
+	replicas := flag.Int("replicas", 1, "provgraph serve processes sharing the database; client i talks to replica i mod replicas")
 	flag.Parse()
-	if err := run(*clients, *duration, *nodes, *bin, *out); err != nil {
+	if *replicas < 1 {
+		fmt.Fprintln(os.Stderr, "loadtest: --replicas must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(config{*clients, *replicas, *duration, *nodes, *bin, *out}); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
+}
+
+// config is what a load test is told.
+type config struct {
+	clients, replicas int
+	duration          time.Duration
+	nodes             int
+	bin, outFile      string
 }
 
 type sample struct {
@@ -69,19 +82,19 @@ type sample struct {
 //
 // It is long because it is the script of one load test: setup, the traffic mix, the
 // clients and the report read top to bottom, in the order they happen.
-func run(clients int, duration time.Duration, nodes int, bin, outFile string) error {
+func run(lt config) error {
 	ctx := context.Background()
 	st, cfg, err := benchenv.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close(ctx)
-	if _, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
+	if _, _, err := st.Seed(ctx, store.SeedPlan{Nodes: lt.nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
 		fmt.Fprintf(os.Stderr, "\rseeding: %d nodes, %d relationships", n, r)
 	}); err != nil && !strings.Contains(err.Error(), "seeded already") {
 		return err
 	}
-	pipelines := nodes / store.SeedNodesPerPipeline
+	pipelines := lt.nodes / store.SeedNodesPerPipeline
 	expiry := time.Now().Add(24 * time.Hour)
 	_, token, err := st.CreateAPIToken(ctx, "loadtest", store.NewAPIToken{
 		Name: "loadtest-" + time.Now().UTC().Format("20060102-150405.000"), Role: auth.RoleWriter, ExpiresAt: &expiry})
@@ -92,7 +105,7 @@ func run(clients int, duration time.Duration, nodes int, bin, outFile string) er
 	if err != nil {
 		return err
 	}
-	runs := make([]string, clients)
+	runs := make([]string, lt.clients)
 	for i := range runs {
 		r, err := st.StartRun(ctx, "loadtest", store.RunInput{Experiment: exp.Key})
 		if err != nil {
@@ -101,26 +114,20 @@ func run(clients int, duration time.Duration, nodes int, bin, outFile string) er
 		runs[i] = r.Key
 	}
 
-	// The server, as its own process, so its memory is its own.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The servers, each its own process, so their memory is their own.
+	servers, err := startServers(lt.bin, cfg, lt.replicas)
+	defer servers.stop()
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
-	srv.Env = append(os.Environ(), "NEO4J_URI="+cfg.URI, "NEO4J_USER="+cfg.User, "NEO4J_PASSWORD="+cfg.Password, "NEO4J_DATABASE="+cfg.Database)
-	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
+	client := &http.Client{Timeout: 60 * time.Second, Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: lt.clients, MaxConnsPerHost: lt.clients})}
+	for _, base := range servers.bases {
+		if err := waitReady(client, base); err != nil {
+			return err
+		}
 	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
-	}()
-	base := "http://" + addr
-	client := &http.Client{Timeout: 60 * time.Second, Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients})}
-	if err := waitReady(client, base); err != nil {
+	before, err := scrapeAll(client, servers.bases)
+	if err != nil {
 		return err
 	}
 
@@ -130,9 +137,7 @@ func run(clients int, duration time.Duration, nodes int, bin, outFile string) er
 	go func() {
 		defer close(rssDone)
 		for {
-			if kb := rssKB(srv.Process.Pid, "VmRSS"); kb > peakRSS {
-				peakRSS = kb
-			}
+			peakRSS = max(peakRSS, servers.maxKB("VmRSS"))
 			select {
 			case <-stopRSS:
 				return
@@ -142,15 +147,16 @@ func run(clients int, duration time.Duration, nodes int, bin, outFile string) er
 	}()
 
 	ns := fmt.Sprintf("loadtest-%d", time.Now().UnixNano())
-	results := make(chan []sample, clients)
+	results := make(chan []sample, lt.clients)
 	start := time.Now()
-	deadline := start.Add(duration)
+	deadline := start.Add(lt.duration)
 	var wg sync.WaitGroup
-	for c := range clients {
+	for c := range lt.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := mrand.New(mrand.NewPCG(uint64(c), 42))
+			base := servers.bases[c%len(servers.bases)]
 			var mine []sample
 			for step := 0; time.Now().Before(deadline); step++ {
 				op := pick(rng.IntN(100))
@@ -177,15 +183,65 @@ func run(clients int, duration time.Duration, nodes int, bin, outFile string) er
 	elapsed := time.Since(start)
 	close(stopRSS)
 	<-rssDone
-	if kb := rssKB(srv.Process.Pid, "VmHWM"); kb > peakRSS {
-		peakRSS = kb
+	peakRSS = max(peakRSS, servers.maxKB("VmHWM"))
+	after, err := scrapeAll(client, servers.bases)
+	if err != nil {
+		return err
 	}
 	close(results)
 	var all []sample
 	for r := range results {
 		all = append(all, r...)
 	}
-	return report(all, clients, duration, elapsed, nodes, peakRSS, outFile)
+	return report(all, lt, elapsed, peakRSS, whereTheTimeGoes(before, after, lt.replicas))
+}
+
+// servers are the provgraph serve processes of a load test.
+type servers struct {
+	bases []string
+	procs []*exec.Cmd
+}
+
+// startServers starts n provgraph serve processes on free local ports against the
+// database cfg names. Call stop even when it fails: it stops those it started.
+func startServers(bin string, cfg store.Config, n int) (*servers, error) {
+	s := &servers{}
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return s, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
+		srv.Env = append(os.Environ(), "NEO4J_URI="+cfg.URI, "NEO4J_USER="+cfg.User, "NEO4J_PASSWORD="+cfg.Password, "NEO4J_DATABASE="+cfg.Database)
+		srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+		if err := srv.Start(); err != nil {
+			return s, fmt.Errorf("start %s: %w", bin, err)
+		}
+		s.procs = append(s.procs, srv)
+		s.bases = append(s.bases, "http://"+addr)
+	}
+	return s, nil
+}
+
+// stop ends the servers with SIGTERM and waits for them.
+func (s *servers) stop() {
+	for _, p := range s.procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range s.procs {
+		_ = p.Wait()
+	}
+}
+
+// maxKB is the largest memory figure (VmRSS, VmHWM) among the servers, in KiB.
+func (s *servers) maxKB(field string) int64 {
+	var kb int64
+	for _, p := range s.procs {
+		kb = max(kb, rssKB(p.Process.Pid, field))
+	}
+	return kb
 }
 
 func pick(n int) int {
@@ -297,16 +353,21 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
-func report(all []sample, clients int, duration, elapsed time.Duration, nodes int, peakKB int64, outFile string) error {
+func report(all []sample, lt config, elapsed time.Duration, peakKB int64, timeGoes string) error {
+	clients, duration, nodes := lt.clients, lt.duration, lt.nodes
 	var b strings.Builder
 	b.WriteString("## Load test\n\n")
 	fmt.Fprintf(&b, "Written by `make loadtest` (`go run ./internal/loadtest`).\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n- Machine: %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(&b, "- Data: the benchmark's seeded graph (`provgraph seed --nodes %d`, prefix `%s`) and whatever else the database holds\n", nodes, prefix)
-	fmt.Fprintf(&b, "- Method: `provgraph serve` as its own process; %d clients, each sending one request after another for %s, "+
+	servers := "`provgraph serve` as its own process"
+	if lt.replicas > 1 {
+		servers = fmt.Sprintf("%d `provgraph serve` processes sharing the database, client i talking to replica i mod %d", lt.replicas, lt.replicas)
+	}
+	fmt.Fprintf(&b, "- Method: %s; %d clients, each sending one request after another for %s, "+
 		"each request picked at random: 35%% lineage (upstream, depth 10), 35%% auditTrail of a random endpoint, "+
 		"20%% a logRun batch of 100 metric points to the client's run, 10%% an OpenLineage RunEvent (2 inputs, 1 output); "+
-		"every request authenticated with a writer token; peak RSS is the server process's (VmHWM)\n\n", clients, duration)
+		"every request authenticated with a writer token; peak RSS is the server process's (VmHWM; the largest replica's)\n\n", servers, clients, duration)
 	b.WriteString("| operation | requests | errors | p50 | p99 |\n|---|---|---|---|---|\n")
 	total, errs := 0, 0
 	var firstErr error
@@ -338,12 +399,14 @@ func report(all []sample, clients int, duration, elapsed time.Duration, nodes in
 	if firstErr != nil {
 		fmt.Fprintf(&b, "\nFirst error: `%s`\n", truncate(firstErr.Error()))
 	}
+	b.WriteString("\n### Where the time goes\n\n" + timeGoes)
+	fmt.Fprint(os.Stderr, timeGoes)
 	fmt.Fprintf(os.Stderr, "%d requests in %s, %d errors, peak RSS %.0f MiB\n", total, elapsed.Round(time.Millisecond), errs, float64(peakKB)/1024)
-	old, err := os.ReadFile(outFile)
+	old, err := os.ReadFile(lt.outFile)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	return os.WriteFile(outFile, []byte(ReplaceSection(string(old), "## Load test", b.String())), 0o644)
+	return os.WriteFile(lt.outFile, []byte(ReplaceSection(string(old), "## Load test", b.String())), 0o644)
 }
 
 // ReplaceSection replaces the section of doc that starts with heading (up to the next
