@@ -171,7 +171,8 @@ func fromLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// deny answers a refused request in its surface's shape and logs why.
+// deny answers a refused request in its surface's shape and logs why: one that lacks
+// credentials or a role, and one whose request-level headers break a rule.
 func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, err error) {
 	code := apperr.CodeOf(err)
 	status := http.StatusInternalServerError
@@ -189,6 +190,9 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		w.Header().Set("WWW-Authenticate", challenge)
 	case apperr.Forbidden:
 		status = http.StatusForbidden
+	case apperr.InvalidArgument:
+		// A request-level header this service reads (BookmarkHeader) breaks its rule.
+		status = http.StatusBadRequest
 	case apperr.Unavailable:
 		// The token could not be looked up: retry later, as the ingest endpoints say.
 		status = http.StatusServiceUnavailable
@@ -229,6 +233,7 @@ func errorsCause(err error) error {
 var mlflowCodes = map[apperr.Code]string{
 	apperr.Unauthenticated:  "UNAUTHENTICATED",
 	apperr.Forbidden:        "PERMISSION_DENIED",
+	apperr.InvalidArgument:  "INVALID_PARAMETER_VALUE",
 	apperr.MethodNotAllowed: "ENDPOINT_NOT_FOUND",
 	apperr.Unavailable:      "TEMPORARILY_UNAVAILABLE",
 	apperr.Internal:         "INTERNAL_ERROR",

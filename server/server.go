@@ -129,6 +129,7 @@ func New(opts Options) http.Handler {
 	handleGET(mux, EvidencePath, withRequestDeadline(opts.RequestTimeout, evidenceHandler(opts)))
 
 	var h http.Handler = mux
+	h = withBookmarks(opts.Store, h)
 	h = authenticate(opts, h)
 	h = recoverHTTP(h)
 	h = m.Instrument(classify, h)

@@ -140,9 +140,17 @@ func getenv(name, def string) string {
 // the chain without disturbing the shared one other tests verify.
 func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 	t.Helper()
-	Store(t) // migrated
 	cfg := Config(t)
 	cfg.AuditChain = "test-" + Token(t)
+	return OwnStore(t, cfg), cfg.AuditChain
+}
+
+// OwnStore opens a store of the test's own with cfg (Config(t), changed as the test
+// needs) on the migrated test Neo4j, closed when the test ends. It has its own driver,
+// connection pool and bookmark manager, as another provgraph process would.
+func OwnStore(t testing.TB, cfg store.Config) *store.Store {
+	t.Helper()
+	Store(t) // migrated
 	st, err := store.Open(cfg)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -155,5 +163,5 @@ func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 	if err := st.WaitReachable(ctx, 500*time.Millisecond); err != nil {
 		t.Fatalf("neo4j at %s: %v", cfg.URI, err)
 	}
-	return st, cfg.AuditChain
+	return st
 }
