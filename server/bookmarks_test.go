@@ -184,3 +184,17 @@ func TestMalformedBookmarksAreInvalidArguments(t *testing.T) {
 	_, err := st.NodeByID(t.Context(), "id", store.JobKey("bad-"+tk, "job"))
 	assert.Error(t, err, "the OpenLineage event was not recorded")
 }
+
+// docs/limits.md and docs/operations.md state the bookmark header's limits as the code
+// has them.
+func TestBookmarkLimitsAreDocumented(t *testing.T) {
+	t.Parallel()
+	for _, file := range []string{"../docs/limits.md", "../docs/operations.md"} {
+		page, err := os.ReadFile(file)
+		require.NoError(t, err)
+		text := string(page)
+		assert.Contains(t, text, fmt.Sprintf("%d KiB", server.MaxBookmarkHeaderBytes>>10), file)
+		assert.Contains(t, text, fmt.Sprintf("%d bookmarks", server.MaxBookmarks), file)
+		assert.Contains(t, text, fmt.Sprintf("within %d s", int(store.DefaultBookmarkWait.Seconds())), file)
+	}
+}

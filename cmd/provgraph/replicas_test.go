@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,6 +166,7 @@ func TestReplicasReadTheirWritesThroughAnother(t *testing.T) {
 		return
 	}
 	require.Len(t, acked, clients*rounds*2)
+	t.Run("the documented example", func(t *testing.T) { runDocumentedReplicaExample(t, replicas[0], replicas[1], writer.Token, tk) })
 
 	// SIGKILL replica 0; what was acknowledged through it is read through the others.
 	replicas[0].Kill(t)
@@ -283,4 +285,25 @@ func dig(v any, path ...string) any {
 		v = m[k]
 	}
 	return v
+}
+
+// runDocumentedReplicaExample runs the shell example of docs/operations.md's "Running
+// several replicas" with its two hosts replaced by replicas a and b, and its experiment
+// name made the test's own: the write answers with a bookmark, and the read through b
+// with it finds the experiment.
+func runDocumentedReplicaExample(t *testing.T, a, b *replica, token, tk string) {
+	page, err := os.ReadFile("../../docs/operations.md")
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(page), "\n## Running several replicas\n")
+	require.True(t, found, "docs/operations.md has the section")
+	m := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(section)
+	require.NotNil(t, m, "the section has a shell example")
+	script := strings.NewReplacer("https://provgraph-a.example.com", a.Base, "https://provgraph-b.example.com", b.Base,
+		"churn-2026", "churn-2026-"+tk).Replace(m[1])
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script+`printf '\nbookmark=%s\n' "$BOOKMARK"`)
+	cmd.Env = append(os.Environ(), "PROVGRAPH_TOKEN="+token)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `"name":"churn-2026-`+tk+`"`, string(out), "the read through b finds the experiment")
+	assert.Regexp(t, `(?m)^bookmark=[A-Za-z0-9_-]{20,}$`, string(out), "the write answered with a bookmark")
 }
