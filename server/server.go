@@ -1,7 +1,8 @@
 // Package server assembles provgraph's HTTP surface: authentication and the route
 // table of roles, the GraphQL endpoint with its error presenter, panic recovery and
 // operation logging, the console and GraphiQL, the ingest surfaces, the health endpoints load
-// balancers poll, and the Prometheus metrics.
+// balancers poll, the Prometheus metrics, and the bookmarks that give clients
+// read-your-writes across replicas (bookmarks.go).
 package server
 
 import (

@@ -6,7 +6,8 @@
 // from the constants in keys.go, never from user text. Writes run in managed write
 // transactions and reads in managed read transactions, always against the configured
 // database and with the driver's bookmark manager, so a read after a write sees it,
-// also on a cluster.
+// also on a cluster; a request's own bookmarks (bookmarks.go) carry that across
+// processes.
 package store
 
 import (

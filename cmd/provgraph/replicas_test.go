@@ -80,6 +80,13 @@ func (r *replica) Kill(t *testing.T) {
 	}
 }
 
+// PID is the replica's process id.
+func (r *replica) PID() int { return r.cmd.Process.Pid }
+
+// Output is what the replica has written to standard output and error so far (JSON
+// log lines at --log-level warn unless the test's args say otherwise).
+func (r *replica) Output() string { return r.out.String() }
+
 // stop ends a replica that is still running, gracefully if it will, and logs its
 // output when the test failed.
 func (r *replica) stop(t *testing.T) {
@@ -170,6 +177,7 @@ func TestReplicasReadTheirWritesThroughAnother(t *testing.T) {
 
 	// SIGKILL replica 0; what was acknowledged through it is read through the others.
 	replicas[0].Kill(t)
+	t.Logf("killed %s (pid %d) with SIGKILL", replicas[0].Name, replicas[0].PID())
 	rc := &replicaClient{t: t, http: client}
 	throughKilled := 0
 	for _, a := range acked {
@@ -188,6 +196,9 @@ func TestReplicasReadTheirWritesThroughAnother(t *testing.T) {
 	assert.Equal(t, clients*rounds*2/3, throughKilled, "a third of the writes went through replica 0")
 	_, err := http.Get(replicas[0].Base + "/healthz")
 	assert.Error(t, err, "replica 0 is gone")
+	for _, r := range replicas {
+		assert.NotContains(t, r.Output(), `"level":"error"`, "%s logged no error", r.Name)
+	}
 }
 
 // ackedWrite is a write a replica acknowledged: the node or MLflow run it made and the
