@@ -216,6 +216,13 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		ev = ev.Str("token_id", p.TokenID)
 	}
 	ev.Msg("request denied")
+	if e, ok := apperr.As(err); ok && e.Field != "" && acc.shape == shapeGraphQL {
+		// An error about one input names it, as GraphQL's own errors do (api.md#errors).
+		writeJSON(w, status, map[string]any{"errors": []map[string]any{{
+			"message": reason, "extensions": map[string]any{"code": string(code), "field": e.Field},
+		}}})
+		return
+	}
 	writeDenial(w, acc.shape, status, code, reason)
 }
 
