@@ -216,14 +216,11 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		ev = ev.Str("token_id", p.TokenID)
 	}
 	ev.Msg("request denied")
-	if e, ok := apperr.As(err); ok && e.Field != "" && acc.shape == shapeGraphQL {
-		// An error about one input names it, as GraphQL's own errors do (api.md#errors).
-		writeJSON(w, status, map[string]any{"errors": []map[string]any{{
-			"message": reason, "extensions": map[string]any{"code": string(code), "field": e.Field},
-		}}})
-		return
+	var field string
+	if e, ok := apperr.As(err); ok {
+		field = e.Field
 	}
-	writeDenial(w, acc.shape, status, code, reason)
+	writeDenial(w, acc.shape, status, code, field, reason)
 }
 
 func errorsCause(err error) error {
@@ -246,15 +243,23 @@ var mlflowCodes = map[apperr.Code]string{
 	apperr.Internal:         "INTERNAL_ERROR",
 }
 
-func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apperr.Code, reason string) {
+// writeDenial answers in shape with code and reason and, in the shapes that have one,
+// the field (an input, or a request header) the refusal is about; "" for none.
+func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apperr.Code, field, reason string) {
 	switch shape {
 	case shapeGraphQL:
-		writeJSON(w, status, map[string]any{"errors": []map[string]any{{
-			"message": reason, "extensions": map[string]any{"code": string(code)},
-		}}})
+		ext := map[string]any{"code": string(code)}
+		if field != "" {
+			ext["field"] = field // as GraphQL's own errors about an input (api.md#errors)
+		}
+		writeJSON(w, status, map[string]any{"errors": []map[string]any{{"message": reason, "extensions": ext}}})
 	case shapeMLflow:
 		writeJSON(w, status, map[string]any{"error_code": mlflowCodes[code], "message": reason})
 	default:
-		writeJSON(w, status, map[string]any{"error": reason, "code": string(code)})
+		body := map[string]any{"error": reason, "code": string(code)}
+		if field != "" {
+			body["field"] = field // as the OpenLineage endpoint's own errors
+		}
+		writeJSON(w, status, body)
 	}
 }

@@ -173,10 +173,13 @@ func TestMalformedBookmarksAreInvalidArguments(t *testing.T) {
 				assert.Contains(t, got.body, server.BookmarkHeader+": ", c.name)
 				assert.Contains(t, got.body, c.reason, c.name)
 				assert.Empty(t, got.header.Get(server.BookmarkHeader), c.name)
-				if s.shape == "graphql" {
-					var v map[string]any
-					require.NoError(t, json.Unmarshal([]byte(got.body), &v))
+				var v map[string]any
+				require.NoError(t, json.Unmarshal([]byte(got.body), &v))
+				switch s.shape {
+				case "graphql":
 					assert.Equal(t, server.BookmarkHeader, get(v, "errors", 0, "extensions", "field"), c.name)
+				case "json":
+					assert.Equal(t, server.BookmarkHeader, v["field"], c.name)
 				}
 			}
 		})

@@ -275,7 +275,7 @@ func handleGET(mux *http.ServeMux, path string, h http.Handler) {
 func methodNotAllowed(shape errorShape, allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed,
+		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed, "",
 			fmt.Sprintf("method %s is not allowed here; use %s", r.Method, allow))
 	}
 }
