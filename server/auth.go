@@ -171,7 +171,8 @@ func fromLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// deny answers a refused request in its surface's shape and logs why.
+// deny answers a refused request in its surface's shape and logs why: one that lacks
+// credentials or a role, and one whose request-level headers break a rule.
 func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, err error) {
 	code := apperr.CodeOf(err)
 	status := http.StatusInternalServerError
@@ -189,6 +190,9 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		w.Header().Set("WWW-Authenticate", challenge)
 	case apperr.Forbidden:
 		status = http.StatusForbidden
+	case apperr.InvalidArgument:
+		// A request-level header this service reads (BookmarkHeader) breaks its rule.
+		status = http.StatusBadRequest
 	case apperr.Unavailable:
 		// The token could not be looked up: retry later, as the ingest endpoints say.
 		status = http.StatusServiceUnavailable
@@ -212,7 +216,11 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		ev = ev.Str("token_id", p.TokenID)
 	}
 	ev.Msg("request denied")
-	writeDenial(w, acc.shape, status, code, reason)
+	var field string
+	if e, ok := apperr.As(err); ok {
+		field = e.Field
+	}
+	writeDenial(w, acc.shape, status, code, field, reason)
 }
 
 func errorsCause(err error) error {
@@ -229,20 +237,29 @@ func errorsCause(err error) error {
 var mlflowCodes = map[apperr.Code]string{
 	apperr.Unauthenticated:  "UNAUTHENTICATED",
 	apperr.Forbidden:        "PERMISSION_DENIED",
+	apperr.InvalidArgument:  "INVALID_PARAMETER_VALUE",
 	apperr.MethodNotAllowed: "ENDPOINT_NOT_FOUND",
 	apperr.Unavailable:      "TEMPORARILY_UNAVAILABLE",
 	apperr.Internal:         "INTERNAL_ERROR",
 }
 
-func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apperr.Code, reason string) {
+// writeDenial answers in shape with code and reason and, in the shapes that have one,
+// the field (an input, or a request header) the refusal is about; "" for none.
+func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apperr.Code, field, reason string) {
 	switch shape {
 	case shapeGraphQL:
-		writeJSON(w, status, map[string]any{"errors": []map[string]any{{
-			"message": reason, "extensions": map[string]any{"code": string(code)},
-		}}})
+		ext := map[string]any{"code": string(code)}
+		if field != "" {
+			ext["field"] = field // as GraphQL's own errors about an input (api.md#errors)
+		}
+		writeJSON(w, status, map[string]any{"errors": []map[string]any{{"message": reason, "extensions": ext}}})
 	case shapeMLflow:
 		writeJSON(w, status, map[string]any{"error_code": mlflowCodes[code], "message": reason})
 	default:
-		writeJSON(w, status, map[string]any{"error": reason, "code": string(code)})
+		body := map[string]any{"error": reason, "code": string(code)}
+		if field != "" {
+			body["field"] = field // as the OpenLineage endpoint's own errors
+		}
+		writeJSON(w, status, body)
 	}
 }

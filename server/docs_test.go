@@ -33,20 +33,7 @@ func TestDocumentedExamplesRun(t *testing.T) {
 	t.Parallel()
 	h, admin := newHandlerAs(t, auth.RoleAdmin)
 	tk := neo4jtest.Token(t)
-	// The documented run id becomes one of this test's own.
-	sum := sha256.Sum256([]byte(tk))
-	runID := hex.EncodeToString(sum[:16])
-	var blocks []string
-	for _, file := range []string{"../README.md", "../docs/api.md", "../docs/security.md", "../docs/audit.md"} {
-		text, err := os.ReadFile(file)
-		require.NoError(t, err)
-		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)
-		require.NotEmpty(t, found, "%s has GraphQL examples", file)
-		for _, m := range found {
-			block := strings.ReplaceAll(m[1], "quickstart", "quickstart-"+tk)
-			blocks = append(blocks, strings.ReplaceAll(block, docsRunID, runID))
-		}
-	}
+	blocks, runID := documentedExamples(t, tk)
 	for i, block := range blocks {
 		var loggedModel string
 		if strings.Contains(block, "query WhatTheRunLogged") {
@@ -206,6 +193,26 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			assert.Len(t, get(resp.Data, "lineage", "edges"), 4)
 		}
 	}
+}
+
+// documentedExamples returns the GraphQL examples of the README and docs/, in order,
+// under the test's own names (token tk), and the run id they use instead of docsRunID.
+func documentedExamples(t *testing.T, tk string) (blocks []string, runID string) {
+	t.Helper()
+	// The documented run id becomes one of this test's own.
+	sum := sha256.Sum256([]byte(tk))
+	runID = hex.EncodeToString(sum[:16])
+	for _, file := range []string{"../README.md", "../docs/api.md", "../docs/security.md", "../docs/audit.md"} {
+		text, err := os.ReadFile(file)
+		require.NoError(t, err)
+		found := graphqlBlock.FindAllStringSubmatch(string(text), -1)
+		require.NotEmpty(t, found, "%s has GraphQL examples", file)
+		for _, m := range found {
+			block := strings.ReplaceAll(m[1], "quickstart", "quickstart-"+tk)
+			blocks = append(blocks, strings.ReplaceAll(block, docsRunID, runID))
+		}
+	}
+	return blocks, runID
 }
 
 // logModel makes the calls MLflow 3's log_model makes for a run of the default

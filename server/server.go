@@ -1,7 +1,8 @@
 // Package server assembles provgraph's HTTP surface: authentication and the route
 // table of roles, the GraphQL endpoint with its error presenter, panic recovery and
 // operation logging, the console and GraphiQL, the ingest surfaces, the health endpoints load
-// balancers poll, and the Prometheus metrics.
+// balancers poll, the Prometheus metrics, and the bookmarks that give clients
+// read-your-writes across replicas (bookmarks.go).
 package server
 
 import (
@@ -136,6 +137,7 @@ func New(opts Options) http.Handler {
 	handleGET(mux, EvidencePath, withRequestDeadline(opts.RequestTimeout, evidenceHandler(opts)))
 
 	var h http.Handler = mux
+	h = withBookmarks(opts.Store, h)
 	h = authenticate(opts, h)
 	h = recoverHTTP(h)
 	h = m.Instrument(classify, h)
@@ -280,7 +282,7 @@ func handleGET(mux *http.ServeMux, path string, h http.Handler) {
 func methodNotAllowed(shape errorShape, allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed,
+		writeDenial(w, shape, http.StatusMethodNotAllowed, apperr.MethodNotAllowed, "",
 			fmt.Sprintf("method %s is not allowed here; use %s", r.Method, allow))
 	}
 }

@@ -189,7 +189,7 @@ func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 // backfill runs a data migration in an auto-commit transaction of its own, the only
 // kind in which CALL { ... } IN TRANSACTIONS may commit its batches.
 func (s *Store) backfill(ctx context.Context, stmt string) (err error) {
-	sess := s.driver.NewSession(ctx, s.sessionConfig(neo4j.AccessModeWrite))
+	sess := s.driver.NewSession(ctx, s.sessionConfig(ctx, TxWrite))
 	defer func() { err = errors.Join(err, sess.Close(ctx)) }()
 	res, err := sess.Run(ctx, stmt, nil)
 	if err != nil {

@@ -6,7 +6,8 @@
 // from the constants in keys.go, never from user text. Writes run in managed write
 // transactions and reads in managed read transactions, always against the configured
 // database and with the driver's bookmark manager, so a read after a write sees it,
-// also on a cluster.
+// also on a cluster; a request's own bookmarks (bookmarks.go) carry that across
+// processes.
 package store
 
 import (
@@ -54,6 +55,9 @@ type Config struct {
 	AuditKey *AuditKey
 	// Logger, when set, is told when an outage of Neo4j starts and ends (outage.go).
 	Logger *zerolog.Logger
+	// BookmarkWait bounds how long AwaitBookmarks waits for Neo4j to reach a client's
+	// bookmarks; 0 is DefaultBookmarkWait.
+	BookmarkWait time.Duration
 }
 
 // Store is the provenance graph in Neo4j. It is safe for concurrent use.
@@ -79,6 +83,8 @@ type Store struct {
 	// instance names this store in its transactions' metadata, txMeta (locks.go).
 	instance string
 	txMeta   [2]func(*neo4j.TransactionConfig)
+	// bookmarkWait is Config.BookmarkWait.
+	bookmarkWait time.Duration
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -112,12 +118,15 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
+	if cfg.BookmarkWait <= 0 {
+		cfg.BookmarkWait = DefaultBookmarkWait
+	}
 	h, err := newHealth(cfg.URI, auth, cfg.Database, cfg.Logger)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open store at %s: %w", cfg.URI, err), driver.Close(context.Background()))
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
-		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance),
+		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance), bookmarkWait: cfg.BookmarkWait,
 		auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger}, nil
 }
 
@@ -222,11 +231,17 @@ func isAuthError(err error) bool {
 	return false
 }
 
-func (s *Store) sessionConfig(mode neo4j.AccessMode) neo4j.SessionConfig {
+// sessionConfig is the configuration of a session for transactions of mode under ctx:
+// the database, routing by mode, and the bookmarks (bookmarkManagerFor).
+func (s *Store) sessionConfig(ctx context.Context, mode TxMode) neo4j.SessionConfig {
+	access := neo4j.AccessModeWrite
+	if mode == TxRead {
+		access = neo4j.AccessModeRead
+	}
 	return neo4j.SessionConfig{
 		DatabaseName:    s.db,
-		AccessMode:      mode,
-		BookmarkManager: s.driver.ExecuteQueryBookmarkManager(),
+		AccessMode:      access,
+		BookmarkManager: s.bookmarkManagerFor(ctx, mode),
 		FetchSize:       neo4j.FetchAll,
 	}
 }
@@ -273,11 +288,11 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 		work = observed(obs, mode, start, work)
 		defer func() { obs.TxDone(mode, time.Since(start), err) }()
 	}
-	access, execute := neo4j.AccessModeWrite, neo4j.ExecuteWrite[T]
+	execute := neo4j.ExecuteWrite[T]
 	if mode == TxRead {
-		access, execute = neo4j.AccessModeRead, neo4j.ExecuteRead[T]
+		execute = neo4j.ExecuteRead[T]
 	}
-	sess := s.driver.NewSession(ctx, s.sessionConfig(access))
+	sess := s.driver.NewSession(ctx, s.sessionConfig(ctx, mode))
 	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
 	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx), s.txMetadata(mode))
 	return res, s.settle(ctx, err)
@@ -312,7 +327,7 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 	}
 	eager, err := neo4j.ExecuteQuery(ctx, s.driver, cypher, params, transformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithReadersRouting(),
-		neo4j.ExecuteQueryWithBookmarkManager(s.driver.ExecuteQueryBookmarkManager()),
+		neo4j.ExecuteQueryWithBookmarkManager(s.bookmarkManagerFor(ctx, TxRead)),
 		neo4j.ExecuteQueryWithTransactionConfig(txTimeout(ctx), s.txMetadata(TxRead)))
 	if err = s.settle(ctx, err); err != nil {
 		return res, err
@@ -320,10 +335,11 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 	return answer(eager.Records)
 }
 
-// settle is the error of work done against Neo4j as callers see it (classify), and
-// starts an outage check when Neo4j failed the work, not when the caller gave up.
+// settle is the error of work done against Neo4j as callers see it (classify; a
+// bookmark the request sent that Neo4j refuses is INVALID_ARGUMENT), and starts an
+// outage check when Neo4j failed the work, not when the caller gave up.
 func (s *Store) settle(ctx context.Context, err error) error {
-	if err = classify(s.health.failure(ctx, err)); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
+	if err = classify(invalidBookmark(ctx, s.health.failure(ctx, err))); apperr.CodeOf(err) == apperr.Unavailable && context.Cause(ctx) == nil {
 		s.health.suspect()
 	}
 	return err

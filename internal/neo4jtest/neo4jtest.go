@@ -161,9 +161,17 @@ func StoreWithOwnAuditChain(t testing.TB) (*store.Store, string) {
 // has) on the test Neo4j whose writes append to the audit chain named chain.
 func StoreOnAuditChain(t testing.TB, chain string) *store.Store {
 	t.Helper()
-	Store(t) // migrated
 	cfg := Config(t)
 	cfg.AuditChain = chain
+	return OwnStore(t, cfg)
+}
+
+// OwnStore opens a store of the test's own with cfg (Config(t), changed as the test
+// needs) on the migrated test Neo4j, closed when the test ends. It has its own driver,
+// connection pool and bookmark manager, as another provgraph process would.
+func OwnStore(t testing.TB, cfg store.Config) *store.Store {
+	t.Helper()
+	Store(t) // migrated
 	st, err := store.Open(cfg)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
