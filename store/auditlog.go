@@ -184,8 +184,21 @@ func (e AuditLogEntry) Canonical() []byte {
 
 // ComputeHash returns the hex SHA-256 of e's canonical form.
 func (e AuditLogEntry) ComputeHash() string {
-	sum := sha256.Sum256(e.Canonical())
+	return hashOf(e.Canonical())
+}
+
+// hashOf is the hex SHA-256 of an entry's canonical form.
+func hashOf(canon []byte) string {
+	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:])
+}
+
+// sealed sets e's hash and returns its canonical form, the tree leaf: what the
+// sequencer does to a numbered entry.
+func (e *AuditLogEntry) sealed() []byte {
+	canon := e.Canonical()
+	e.Hash = hashOf(canon)
+	return canon
 }
 
 // cypherAuditPend records a write's entries as one (:AuditPending) node: it takes no
@@ -424,9 +437,10 @@ func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *aud
 			break
 		}
 		for _, e := range page {
-			b := checkAuditEntry(e, want, prev)
+			canon := e.Canonical() // the leaf, and what the hash is of
+			b := checkAuditEntry(e, canon, want, prev)
 			if b == nil {
-				b = s.checkTree(e, st)
+				b = s.checkTree(e, canon, st)
 			}
 			if b != nil {
 				v.FirstBreak = b
@@ -445,11 +459,11 @@ func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *aud
 
 // checkTree checks entry e's stored tree hashes and the checkpoints of the tree that
 // ends with it, when e is in the tree.
-func (s *Store) checkTree(e AuditLogEntry, st *auditVerifyStart) *AuditBreak {
+func (s *Store) checkTree(e AuditLogEntry, canon []byte, st *auditVerifyStart) *AuditBreak {
 	if st.tree == nil || e.Seq > st.head.TreeSize {
 		return nil
 	}
-	computed, err := st.tree.add(leafOf(e))
+	computed, err := st.tree.add(canon)
 	if err != nil {
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakTreeHash, Expected: "tree hashes", Found: err.Error()}
 	}
@@ -530,14 +544,14 @@ func hashList(tree []byte) string {
 
 // checkAuditEntry returns why e breaks the chain, expected to be entry want following
 // an entry whose hash is prev, or nil.
-func checkAuditEntry(e AuditLogEntry, want int64, prev string) *AuditBreak {
+func checkAuditEntry(e AuditLogEntry, canon []byte, want int64, prev string) *AuditBreak {
 	switch {
 	case e.Seq != want:
 		return &AuditBreak{Seq: want, Reason: AuditBreakMissing, Expected: fmt.Sprint(want), Found: fmt.Sprint(e.Seq)}
 	case e.PrevHash != prev:
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakPrevHash, Expected: prev, Found: e.PrevHash}
 	}
-	if h := e.ComputeHash(); h != e.Hash {
+	if h := hashOf(canon); h != e.Hash {
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakHash, Expected: h, Found: e.Hash}
 	}
 	return nil

@@ -216,7 +216,7 @@ func (s *Store) awaitCheckpointed(ctx context.Context) error {
 		if s.sequencerRunning() {
 			s.sequencer.checkpointSoon()
 		} else if s.auditKey.canSign() {
-			did, err := s.SequenceAudit(ctx)
+			did, err := s.sequenceFor(ctx)
 			if err != nil {
 				return err
 			}

@@ -290,7 +290,7 @@ func (s *Store) integrateEntries(ctx context.Context, tx neo4j.ManagedTransactio
 		if e.Seq != b.size+1 {
 			return sequenced{}, fmt.Errorf("integrate audit entries: entry %d is missing", b.size+1)
 		}
-		tree, err := b.add(leafOf(e))
+		tree, err := b.add(e.Canonical())
 		if err != nil {
 			return sequenced{}, err
 		}
@@ -334,8 +334,7 @@ func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction
 				Seq: done.Head.Seq + 1, At: w.at, Actor: w.actor, Action: p.Action, Targets: p.Targets,
 				TargetCount: p.TargetCount, RequestID: w.requestID, PrevHash: done.Head.Hash,
 			}
-			e.Hash = e.ComputeHash()
-			tree, err := b.add(leafOf(e))
+			tree, err := b.add(e.sealed())
 			if err != nil {
 				return sequenced{}, err
 			}
@@ -462,6 +461,21 @@ func (s *Store) sequenceAll(ctx context.Context, force bool) (int, error) {
 		return total, nil
 	}
 	return total, s.publishCheckpoint(ctx)
+}
+
+// sequenceFor runs SequenceAudit for a read that waits on the log: in a context of its
+// own, without the request's values (its TxObserver counts the request's transactions,
+// and sequencing is work for the log, not for the request), ending with the request's.
+func (s *Store) sequenceFor(ctx context.Context) (bool, error) {
+	own, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if deadline, ok := ctx.Deadline(); ok {
+		var stop context.CancelFunc
+		own, stop = context.WithDeadline(own, deadline)
+		defer stop()
+	}
+	defer context.AfterFunc(ctx, cancel)()
+	return s.SequenceAudit(own)
 }
 
 // SequenceAudit sequences every pending entry of the chain now and publishes a
@@ -611,7 +625,7 @@ func (s *Store) awaitSequenced(ctx context.Context) error {
 		if s.sequencerRunning() {
 			s.sequencer.kick()
 		} else if s.auditKey.canSign() {
-			did, err := s.SequenceAudit(ctx)
+			did, err := s.sequenceFor(ctx)
 			if err != nil {
 				return err
 			}

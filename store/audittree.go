@@ -294,8 +294,5 @@ func ParseAuditCheckpoint(text string) (AuditCheckpoint, error) {
 	return AuditCheckpoint{Origin: lines[0], Size: size, Root: root, At: at.UTC(), Note: text}, nil
 }
 
-// leafOf is the tree leaf of an entry: its canonical form.
-func leafOf(e AuditLogEntry) []byte { return e.Canonical() }
-
 // sameHashes reports whether stored tree bytes are the hashes computed.
 func sameHashes(stored, computed []byte) bool { return bytes.Equal(stored, computed) }

@@ -41,8 +41,7 @@ func (s *Store) SeedAuditLog(ctx context.Context, n int, progress func(done int)
 				Seq: head.Seq + 1, At: base.Add(time.Duration(head.Seq) * time.Millisecond), Actor: "token:bench",
 				Action: ActionRunLog, Targets: []string{fmt.Sprintf("run:bench-audit-%d", head.Seq/10)}, TargetCount: 1, PrevHash: head.Hash,
 			}
-			e.Hash = e.ComputeHash()
-			tree, err := b.add(leafOf(e))
+			tree, err := b.add(e.sealed())
 			if err != nil {
 				return err
 			}

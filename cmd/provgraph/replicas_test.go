@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -45,6 +46,11 @@ type replica struct {
 func startReplicas(t *testing.T, n int, db store.Config, args ...string) []*replica {
 	t.Helper()
 	bin := provgraphBinary(t)
+	// Every replica signs audit checkpoints with the tests' key, as replicas of one
+	// service share theirs; args may name another.
+	key := filepath.Join(t.TempDir(), "audit.key")
+	require.NoError(t, os.WriteFile(key, []byte(neo4jtest.AuditKey+"\n"), 0o600))
+	args = append([]string{"--audit-key", key}, args...)
 	replicas := make([]*replica, n)
 	for i := range replicas {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

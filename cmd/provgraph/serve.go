@@ -99,6 +99,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
 		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print the console's sign-in link with it, http://<addr>/#token=<token>, to standard error, never to the log (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&cfg.neo4j.AuditChain, "audit-chain", env("PROVGRAPH_AUDIT_CHAIN", store.DefaultAuditChain),
+		"the audit log this service records into; replicas of one service share it, and separate services sharing one Neo4j database each need their own (env PROVGRAPH_AUDIT_CHAIN)")
 	fs.StringVar(&cfg.auditKeyFile, "audit-key", env("PROVGRAPH_AUDIT_KEY", ""),
 		"the `file` holding the Ed25519 key that signs the audit log's checkpoints (provgraph audit keygen makes one); every replica needs the same key; when unset, a key made at start-up signs them, which no auditor can check after a restart: for local use only (env PROVGRAPH_AUDIT_KEY)")
 	fs.StringVar(&cfg.oidc.issuer, "oidc-issuer", env("PROVGRAPH_OIDC_ISSUER", ""),
