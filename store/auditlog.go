@@ -95,17 +95,20 @@ type audit struct {
 	// entries, when a write adds any, are the entries it appends instead of one of its
 	// own: a write that records several things, each as its single write would.
 	entries []auditPart
+	// changes are the fields the write changed, with their old values (auditchanges.go).
+	changes []AuditChange
 }
 
 // auditPart is one entry of a write that appends several.
 type auditPart struct {
 	action  string
 	targets []string
+	changes []AuditChange
 }
 
 // entry adds to the write an entry of its own, with action and the targets of sub.
 func (a *audit) entry(action string, sub *audit) {
-	a.entries = append(a.entries, auditPart{action, sub.targets})
+	a.entries = append(a.entries, auditPart{action, sub.targets, sub.changes})
 }
 
 // target records keys the write touched, in order, each once.
@@ -135,6 +138,10 @@ type AuditLogEntry struct {
 	RequestID   string
 	PrevHash    string
 	Hash        string
+	// Changes are the fields the write changed, with their old and new values.
+	Changes []AuditChange
+	// undecodedChanges is stored changes text that is no list of changes.
+	undecodedChanges *string
 }
 
 // canonicalAuditEntry is the form an entry's hash is computed over: JSON with these
@@ -148,6 +155,9 @@ type canonicalAuditEntry struct {
 	TargetCount int64    `json:"targetCount"`
 	RequestID   string   `json:"requestId"`
 	PrevHash    string   `json:"prevHash"`
+	// Changes is last and only present when the entry has changes, so entries without
+	// changes hash as they did before entries had them.
+	Changes any `json:"changes,omitempty"`
 }
 
 // auditTimeLayout is RFC 3339 in UTC with exactly nine fractional digits.
@@ -166,6 +176,7 @@ func (e AuditLogEntry) Canonical() []byte {
 	_ = enc.Encode(canonicalAuditEntry{
 		Seq: e.Seq, At: e.At.UTC().Format(auditTimeLayout), Actor: e.Actor, Action: e.Action,
 		Targets: targets, TargetCount: e.TargetCount, RequestID: e.RequestID, PrevHash: e.PrevHash,
+		Changes: e.canonicalChanges(),
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
@@ -190,7 +201,7 @@ SET h.hash = $hash
 WITH h
 UNWIND $entries AS e
 CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
-  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash})`
+  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash, changes: e.changes})`
 )
 
 // appendAudit appends the entry of the write running in tx, or the entries it added
@@ -199,7 +210,7 @@ CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.
 func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, who, action string, a *audit) error {
 	parts := a.entries
 	if len(parts) == 0 {
-		parts = []auditPart{{action, a.targets}}
+		parts = []auditPart{{action, a.targets, a.changes}}
 	}
 	recs, err := collect(ctx, tx, cypherAuditLockHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash, "n": len(parts)})
 	if err != nil {
@@ -220,6 +231,7 @@ func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, wh
 		e := AuditLogEntry{
 			Seq: seq.(int64) + int64(i), At: at, Actor: who, Action: p.action,
 			Targets: targets, TargetCount: int64(len(p.targets)), RequestID: actor.RequestFrom(ctx), PrevHash: prevHash,
+			Changes: p.changes,
 		}
 		e.Hash = e.ComputeHash()
 		if e.Targets == nil {
@@ -228,6 +240,7 @@ func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, wh
 		rows[i] = map[string]any{
 			"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
 			"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash,
+			"changes": encodeAuditChanges(e.Changes),
 		}
 		prevHash = e.Hash
 	}
@@ -271,7 +284,8 @@ const (
 // every entry of the range and sort them, for every page).
 const auditEntryColumns = `
 RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
-       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash
+       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash,
+       e.changes AS changes
 ORDER BY e.chain, e.seq
 LIMIT $limit`
 
@@ -434,6 +448,7 @@ func auditEntryOf(r *neo4j.Record) AuditLogEntry {
 	e.RequestID, _ = m["requestId"].(string)
 	e.PrevHash, _ = m["prevHash"].(string)
 	e.Hash, _ = m["hash"].(string)
+	e.Changes, e.undecodedChanges = decodeAuditChanges(m["changes"])
 	return e
 }
 
