@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -201,17 +200,7 @@ func TestAuditChangesOfTokensAndLoggedModels(t *testing.T) {
 	assert.Regexp(t, `^token\.revoke revokedAt: null → 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$`, got[0])
 	assert.Contains(t, got[0], revokedAt[:19], "the time the token shows")
 
-	a := call(t, h, "POST", "/api/2.0/mlflow/logged-models", `{"experiment_id": "0", "name": "chg-`+tk+`", "tags": [{"key": "team", "value": "risk"}]}`, nil)
-	require.Equal(t, http.StatusOK, a.status, a.body)
-	var created struct {
-		Model struct {
-			Info struct {
-				ModelID string `json:"model_id"`
-			} `json:"info"`
-		} `json:"model"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(a.body), &created), a.body)
-	id := created.Model.Info.ModelID
+	id := createLoggedModel(t, h, `{"experiment_id": "0", "name": "chg-`+tk+`", "tags": [{"key": "team", "value": "risk"}]}`)
 	for _, step := range []struct{ method, path, body string }{
 		{"PATCH", id, `{"status": "LOGGED_MODEL_READY"}`},
 		{"PATCH", id + "/tags", `{"tags": [{"key": "team", "value": "ops"}]}`},

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -16,12 +15,7 @@ import (
 // The example of an entry with changes in docs/audit.md is what the store computes.
 func TestAuditDocChangesExample(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../docs/audit.md")
-	require.NoError(t, err)
-	canonical := regexp.MustCompile("(?s)canonical form with changes:\\s*```json\\n(.*?)\\n```").FindSubmatch(doc)
-	require.NotNil(t, canonical, "docs/audit.md shows a canonical form with changes")
-	hash := regexp.MustCompile("(?m)^hash with changes: ([0-9a-f]{64})$").FindSubmatch(doc)
-	require.NotNil(t, hash, "docs/audit.md shows its hash")
+	canonical, hash := auditDocExample(t, "canonical form with changes:", "hash with changes:")
 
 	at, err := time.Parse(time.RFC3339Nano, "2026-03-14T09:31:00.5Z")
 	require.NoError(t, err)
@@ -36,8 +30,8 @@ func TestAuditDocChangesExample(t *testing.T) {
 			{Target: run, Field: "endTime", Old: nil, New: &end},
 		},
 	}
-	assert.Equal(t, string(canonical[1]), string(e.Canonical()))
-	assert.Equal(t, string(hash[1]), e.ComputeHash())
+	assert.Equal(t, canonical, string(e.Canonical()))
+	assert.Equal(t, hash, e.ComputeHash())
 
 	e.Changes = nil
 	assert.NotContains(t, string(e.Canonical()), "changes", "an entry without changes has no changes key")
