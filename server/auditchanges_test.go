@@ -264,6 +264,24 @@ func TestAuditChangesOfReports(t *testing.T) {
 
 	sagemaker("model_package_pending.json")
 	sagemaker("model_package_approved.json")
-	assert.Contains(t, changesOf(t, h, store.ModelVersionKey("fraud-models-"+tk, 1)),
-		"sagemaker.modelPackage approval: PENDING_MANUAL_APPROVAL → APPROVED")
+	v1, v2 := store.ModelVersionKey("fraud-models-"+tk, 1), store.ModelVersionKey("fraud-models-"+tk, 2)
+	assert.Contains(t, changesOf(t, h, v1), "sagemaker.modelPackage approval: PENDING_MANUAL_APPROVAL → APPROVED")
+
+	// The endpoint serves version 1, then a new configuration serves version 2 beside it.
+	for _, f := range []string{"describe_model.json", "describe_endpoint_config.json", "endpoint_in_service.json",
+		"describe_training_job.json", "describe_model_package_2.json", "describe_model_2.json", "describe_endpoint_config_2.json", "describe_endpoint.json"} {
+		sagemaker(f)
+	}
+	endpoint := changesOf(t, h, store.EndpointKey("fraud-prod-"+tk))
+	for _, want := range []string{
+		"sagemaker.endpoint deployment.AllTraffic: null → " + v1,
+		"sagemaker.endpoint trafficShare.AllTraffic: null → 1",
+		"sagemaker.endpoint sagemakerEndpointConfig: fraud-prod-config-1-" + tk + " → fraud-prod-config-2-" + tk,
+		"sagemaker.endpoint deployment.AllTraffic: " + v1 + " → " + v2,
+		"sagemaker.endpoint trafficShare.AllTraffic: 1 → 0.75",
+		"sagemaker.endpoint deployment.Previous: null → " + v1,
+		"sagemaker.endpoint trafficShare.Previous: null → 0.25",
+	} {
+		assert.Contains(t, endpoint, want)
+	}
 }
