@@ -651,7 +651,7 @@ RETURN r`
 
 	cypherUpdateRunOfJob = `
 MATCH (r:` + LabelNode + ` {key: $key})
-WITH r, r {.*} AS old
+WITH r, r {.status, .endTime} AS old
 SET r.status = $status, r.endTime = coalesce(r.endTime, $endTime),
     r.updatedAt = datetime.transaction(), r.updatedBy = $actor
 RETURN r, old`

@@ -392,7 +392,7 @@ MERGE (r)-[e:` + RelChildOf + `]->(p)
 	cypherReportUpdateRuns = `
 UNWIND $rows AS row
 MATCH (r:` + LabelNode + ` {key: row.key})
-WITH r, row, CASE WHEN row.created THEN null ELSE r {.*} END AS old
+WITH r, row, CASE WHEN row.created THEN null ELSE r {.status, .endTime, .startTime} END AS old
 SET r += row.props,
     r.` + propUpdatedAt + ` = CASE WHEN row.created THEN r.` + propUpdatedAt + ` ELSE datetime.transaction() END,
     r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END

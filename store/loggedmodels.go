@@ -169,7 +169,7 @@ RETURN m`
 
 	cypherUpdateLoggedModel = `
 MATCH (m:` + LabelNode + ` {key: $key})
-WITH m, m {.*} AS old
+WITH m, m {.status, .lifecycle, .tagKeys, .tagValues} AS old
 SET m.status = $status, m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.paramKeys = $paramKeys, m.paramValues = $paramValues, m.lifecycle = $lifecycle,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor

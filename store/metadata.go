@@ -160,7 +160,7 @@ type RegisteredModelUpdate struct {
 
 const cypherUpdateRegisteredModel = `
 MATCH (m:` + LabelNode + ` {key: $key})
-WITH m, m {.*} AS old
+WITH m, m {.description, .tagKeys, .tagValues} AS old
 SET m.description = CASE WHEN $setDescription THEN $description ELSE m.description END,
     m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor

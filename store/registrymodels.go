@@ -187,7 +187,7 @@ func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) err
 
 const cypherUpdateVersionLabels = `
 MATCH (v:` + LabelNode + ` {key: $key})
-WITH v, v {.*} AS old
+WITH v, v {.description, .tagKeys, .tagValues} AS old
 SET v.description = CASE WHEN $setDescription THEN $description ELSE v.description END,
     v.tagKeys = $tagKeys, v.tagValues = $tagValues,
     v.updatedAt = datetime.transaction(), v.updatedBy = $actor

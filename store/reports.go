@@ -83,17 +83,18 @@ func (w reportTx) lock(key string) error {
 }
 
 // cypherSetReported sets properties of a reported node, stamping updatedAt/By when
-// $stamp, and returns its properties as they were before.
+// $stamp, and returns the names it set with their values before.
 const cypherSetReported = `
 MATCH (n:` + LabelNode + ` {key: $key})
-WITH n, n {.*} AS old
+WITH n, keys($props) AS fields
+WITH n, fields, [f IN fields | n[f]] AS old
 SET n += $props,
     n.updatedAt = CASE WHEN $stamp THEN datetime.transaction() ELSE n.updatedAt END,
     n.updatedBy = CASE WHEN $stamp THEN $actor ELSE n.updatedBy END
-RETURN old`
+RETURN fields, old`
 
-// setProps sets props on the node with ID key and returns its properties as they were
-// before, for the audit entry's changes (nil when props is empty).
+// setProps sets props on the node with ID key and returns their values before, by
+// name, for the audit entry's changes (nil when props is empty).
 func (w reportTx) setProps(key, what string, props map[string]any, stamp bool) (map[string]any, error) {
 	if len(props) == 0 {
 		return nil, nil
@@ -102,8 +103,15 @@ func (w reportTx) setProps(key, what string, props map[string]any, stamp bool) (
 	if err != nil || len(recs) == 0 {
 		return nil, err
 	}
-	old, _, err := neo4j.GetRecordValue[map[string]any](recs[0], "old")
-	return old, err
+	fields, _ := recs[0].Get("fields")
+	values, _ := recs[0].Get("old")
+	names := stringsOf(fields)
+	was, _ := values.([]any)
+	old := make(map[string]any, len(names))
+	for i, f := range names[:min(len(names), len(was))] {
+		old[f] = was[i]
+	}
+	return old, nil
 }
 
 // changeProps sets props on a node and records in the audit entry each that it

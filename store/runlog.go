@@ -72,7 +72,7 @@ CREATE (r)-[:` + RelHasParam + ` {recordedAt: datetime.transaction(), recordedBy
 
 	cypherSetRunTags = `
 MATCH (r:` + LabelNode + ` {key: $run})
-WITH r, r {.*} AS old
+WITH r, r {.tagKeys, .tagValues} AS old
 SET r.tagKeys = $tagKeys, r.tagValues = $tagValues
 RETURN r, old`
 

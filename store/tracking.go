@@ -271,7 +271,7 @@ type ExperimentUpdate struct {
 
 const cypherUpdateExperiment = `
 MATCH (e:` + LabelNode + ` {key: $key})
-WITH e, e {.*} AS old
+WITH e, e {.name, .description, .tagKeys, .tagValues} AS old
 SET e.name = coalesce($name, e.name),
     e.description = CASE WHEN $setDescription THEN $description ELSE e.description END,
     e.tagKeys = $tagKeys, e.tagValues = $tagValues,
@@ -356,7 +356,7 @@ func mergeTags(tags []Tag, set []Tag, del []string) (keys, values []string, err 
 
 const cypherSetLifecycle = `
 MATCH (n:` + LabelNode + ` {key: $key})
-WITH n, n {.*} AS old
+WITH n, n {.lifecycle} AS old
 SET n.lifecycle = $lifecycle, n.updatedAt = datetime.transaction(), n.updatedBy = $actor
 RETURN n, old`
 
@@ -638,7 +638,7 @@ type RunUpdate struct {
 
 const cypherUpdateRun = `
 MATCH (r:` + LabelNode + ` {key: $key})
-WITH r, r {.*} AS old
+WITH r, r {.status, .endTime, .name} AS old
 SET r.status = coalesce($status, r.status),
     r.endTime = CASE WHEN $endTime IS NOT NULL THEN $endTime
                      WHEN $status IS NOT NULL AND $status <> 'RUNNING' AND $status <> 'SCHEDULED' AND r.endTime IS NULL
