@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"fmt"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +95,45 @@ func TestVerifyFindsEditedChanges(t *testing.T) {
 		v, err = st.VerifyAuditLog(t.Context(), nil, nil)
 		require.NoError(t, err)
 		require.Nil(t, v.FirstBreak, "restored after %s", name)
+	}
+}
+
+// Concurrent changes of one field each record the value the one before left: in the
+// order of the chain, every change's old value is the previous change's new one.
+func TestConcurrentChangesChainTheirValues(t *testing.T) {
+	t.Parallel()
+	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
+	tk := neo4jtest.Token(t)
+	exp, err := st.CreateExperiment(t.Context(), "token:alice", store.ExperimentInput{Name: "concurrent-" + tk})
+	require.NoError(t, err)
+	run, err := st.StartRun(t.Context(), "token:alice", store.RunInput{Experiment: exp.Key})
+	require.NoError(t, err)
+	const writers, writes = 6, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*writes)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				_, err := st.UpdateRun(t.Context(), "token:alice", store.RunUpdate{Run: run.Key, Name: &name})
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	entries, err := st.AuditEntries(t.Context(), 1, 100, 100)
+	require.NoError(t, err)
+	require.Len(t, entries, 2+writers*writes)
+	previous := run.Name
+	for _, e := range entries[2:] {
+		require.Len(t, e.Changes, 1, "entry %d", e.Seq)
+		c := e.Changes[0]
+		assert.Equal(t, "name", c.Field)
+		assert.Equal(t, previous, *c.Old, "entry %d", e.Seq)
+		previous = *c.New
 	}
 }

@@ -354,8 +354,12 @@ func mergeTags(tags []Tag, set []Tag, del []string) (keys, values []string, err 
 	return checkTags("setTags", merged)
 }
 
+// The node is locked (SET) before its old value is read, so that of two concurrent
+// changes each records the value the other left.
 const cypherSetLifecycle = `
 MATCH (n:` + LabelNode + ` {key: $key})
+SET n._lock_ = true
+REMOVE n._lock_
 WITH n, n {.lifecycle} AS old
 SET n.lifecycle = $lifecycle, n.updatedAt = datetime.transaction(), n.updatedBy = $actor
 RETURN n, old`
@@ -636,8 +640,11 @@ type RunUpdate struct {
 	Name    *string
 }
 
+// The run is locked (SET) before its old values are read, as in cypherSetLifecycle.
 const cypherUpdateRun = `
 MATCH (r:` + LabelNode + ` {key: $key})
+SET r._lock_ = true
+REMOVE r._lock_
 WITH r, r {.status, .endTime, .name} AS old
 SET r.status = coalesce($status, r.status),
     r.endTime = CASE WHEN $endTime IS NOT NULL THEN $endTime
