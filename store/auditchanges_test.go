@@ -3,7 +3,6 @@ package store_test
 import (
 	"fmt"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,22 +108,11 @@ func TestConcurrentChangesChainTheirValues(t *testing.T) {
 	run, err := st.StartRun(t.Context(), "token:alice", store.RunInput{Experiment: exp.Key})
 	require.NoError(t, err)
 	const writers, writes = 6, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*writes)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range writes {
-				name := fmt.Sprintf("w%d-%d", w, i)
-				_, err := st.UpdateRun(t.Context(), "token:alice", store.RunUpdate{Run: run.Key, Name: &name})
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	concurrently(t, writers, writes, func(w, i int) error {
+		name := fmt.Sprintf("w%d-%d", w, i)
+		_, err := st.UpdateRun(t.Context(), "token:alice", store.RunUpdate{Run: run.Key, Name: &name})
+		return err
+	})
 	entries, err := st.AuditEntries(t.Context(), 1, 100, 100)
 	require.NoError(t, err)
 	require.Len(t, entries, 2+writers*writes)

@@ -24,24 +24,13 @@ func TestConcurrentWritersMakeAGapFreeChain(t *testing.T) {
 	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
 	tk := neo4jtest.Token(t)
 	const writers, writes = 8, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*writes)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range writes {
-				digest := fmt.Sprintf("sha256:%d-%d", w, i)
-				_, _, err := st.RegisterDatasetVersion(t.Context(), "token:w"+fmt.Sprint(w), store.DatasetVersionInput{
-					URI: fmt.Sprintf("s3://audit-%s/w%d", tk, w), Digest: &digest,
-				})
-				errs <- err
-			}
+	concurrently(t, writers, writes, func(w, i int) error {
+		digest := fmt.Sprintf("sha256:%d-%d", w, i)
+		_, _, err := st.RegisterDatasetVersion(t.Context(), "token:w"+fmt.Sprint(w), store.DatasetVersionInput{
+			URI: fmt.Sprintf("s3://audit-%s/w%d", tk, w), Digest: &digest,
 		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+		return err
+	})
 
 	entries, err := st.AuditEntries(t.Context(), 1, 1000, 1000)
 	require.NoError(t, err)
@@ -145,6 +134,26 @@ func TestVerifyFindsTheFirstBreak(t *testing.T) {
 	require.NotNil(t, v.FirstBreak)
 	assert.Equal(t, int64(2), v.FirstBreak.Seq)
 	assert.Equal(t, store.AuditBreakMissing, v.FirstBreak.Reason)
+}
+
+// concurrently runs write(w, i) for i below writes in each of writers goroutines w
+// and requires every call to succeed.
+func concurrently(t *testing.T, writers, writes int, write func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*writes)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				errs <- write(w, i)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
 
 // GenesisLike is a 64-digit hex string of one repeated digit.
