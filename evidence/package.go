@@ -135,6 +135,8 @@ type auditLogFileEntry struct {
 	RequestID   string   `json:"requestId"`
 	PrevHash    string   `json:"prevHash"`
 	Hash        string   `json:"hash"`
+	// Changes are the fields the write changed, with the values they replaced.
+	Changes []store.AuditChange `json:"changes"`
 	// Canonical is the text the hash is the SHA-256 of (docs/audit.md).
 	Canonical    string `json:"canonical"`
 	ComputedHash string `json:"computedHash"`
@@ -175,9 +177,13 @@ func auditLogJSON(ev Evidence) ([]byte, error) {
 		if targets == nil {
 			targets = []string{}
 		}
+		changes := e.Changes
+		if changes == nil {
+			changes = []store.AuditChange{}
+		}
 		doc.Entries = append(doc.Entries, auditLogFileEntry{
 			Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action, Targets: targets,
-			TargetCount: e.TargetCount, RequestID: e.RequestID, PrevHash: e.PrevHash, Hash: e.Hash,
+			TargetCount: e.TargetCount, RequestID: e.RequestID, PrevHash: e.PrevHash, Hash: e.Hash, Changes: changes,
 			Canonical: string(e.Canonical()), ComputedHash: computed, HashValid: computed == e.Hash,
 		})
 	}

@@ -99,6 +99,13 @@ type ComplexityRoot struct {
 		Seq      func(childComplexity int) int
 	}
 
+	AuditChange struct {
+		Field  func(childComplexity int) int
+		New    func(childComplexity int) int
+		Old    func(childComplexity int) int
+		Target func(childComplexity int) int
+	}
+
 	AuditCheckpoint struct {
 		Origin      func(childComplexity int) int
 		RootHash    func(childComplexity int) int
@@ -136,6 +143,7 @@ type ComplexityRoot struct {
 		Action      func(childComplexity int) int
 		Actor       func(childComplexity int) int
 		At          func(childComplexity int) int
+		Changes     func(childComplexity int) int
 		Hash        func(childComplexity int) int
 		HashValid   func(childComplexity int) int
 		PrevHash    func(childComplexity int) int
@@ -986,6 +994,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditBreak.Seq(childComplexity), true
 
+	case "AuditChange.field":
+		if e.ComplexityRoot.AuditChange.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChange.Field(childComplexity), true
+	case "AuditChange.new":
+		if e.ComplexityRoot.AuditChange.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChange.New(childComplexity), true
+	case "AuditChange.old":
+		if e.ComplexityRoot.AuditChange.Old == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChange.Old(childComplexity), true
+	case "AuditChange.target":
+		if e.ComplexityRoot.AuditChange.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChange.Target(childComplexity), true
+
 	case "AuditCheckpoint.origin":
 		if e.ComplexityRoot.AuditCheckpoint.Origin == nil {
 			break
@@ -1134,6 +1167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditLogEntry.At(childComplexity), true
+	case "AuditLogEntry.changes":
+		if e.ComplexityRoot.AuditLogEntry.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Changes(childComplexity), true
 	case "AuditLogEntry.hash":
 		if e.ComplexityRoot.AuditLogEntry.Hash == nil {
 			break
@@ -3904,8 +3943,32 @@ type AuditLogEntry {
   targetCount: Int64!
   "The id of the request that wrote it (empty outside a request)."
   requestId: String!
+  """
+  What the write changed on things recorded before it, each field with the value it
+  replaced: tags, descriptions, names, a run's status and end time, lifecycle (deleted or
+  active), approval, aliases, deployments, revocations (docs/audit.md lists the fields).
+  Empty for a write that only added: creations, logged metrics and parameters, lineage.
+  """
+  changes: [AuditChange!]!
   "Whether ` + "`" + `hash` + "`" + ` is the SHA-256 of the entry's canonical form as stored now: false means the entry was changed after it was written."
   hashValid: Boolean!
+}
+
+"One field an audited write changed, with the value it replaced."
+type AuditChange {
+  "The ID of what changed (a node ID, or ` + "`" + `token:<name>` + "`" + ` for a token)."
+  target: ID!
+  """
+  The field: a property such as ` + "`" + `status` + "`" + `, ` + "`" + `endTime` + "`" + `, ` + "`" + `description` + "`" + `, ` + "`" + `name` + "`" + `, ` + "`" + `lifecycle` + "`" + `,
+  ` + "`" + `approval` + "`" + `, ` + "`" + `revokedAt` + "`" + `; ` + "`" + `tags.<key>` + "`" + ` for a tag; ` + "`" + `alias.<name>` + "`" + ` for an alias (its value
+  is the model version's ID); ` + "`" + `deployment.<variant>` + "`" + ` and ` + "`" + `trafficShare.<variant>` + "`" + ` for what
+  serves an endpoint's variant.
+  """
+  field: String!
+  "The value before the write, as text; null when the field was absent (a tag added, an alias set for the first time)."
+  old: String
+  "The value after the write, as text; null when the write removed it (a tag deleted, an alias deleted, a deployment ended)."
+  new: String
 }
 
 "The outcome of verifyAuditLog."
@@ -5843,6 +5906,20 @@ func (ec *executionContext) childFields_AuditBreak(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AuditBreak", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "target":
+		return ec.fieldContext_AuditChange_target(ctx, field)
+	case "field":
+		return ec.fieldContext_AuditChange_field(ctx, field)
+	case "old":
+		return ec.fieldContext_AuditChange_old(ctx, field)
+	case "new":
+		return ec.fieldContext_AuditChange_new(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditChange", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "origin":
@@ -5929,6 +6006,8 @@ func (ec *executionContext) childFields_AuditLogEntry(ctx context.Context, field
 		return ec.fieldContext_AuditLogEntry_targetCount(ctx, field)
 	case "requestId":
 		return ec.fieldContext_AuditLogEntry_requestId(ctx, field)
+	case "changes":
+		return ec.fieldContext_AuditLogEntry_changes(ctx, field)
 	case "hashValid":
 		return ec.fieldContext_AuditLogEntry_hashValid(ctx, field)
 	}
@@ -9161,6 +9240,98 @@ func (ec *executionContext) fieldContext_AuditBreak_found(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AuditBreak", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditChange_target(ctx context.Context, field graphql.CollectedField, obj *model.AuditChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChange_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChange_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditChange_field(ctx context.Context, field graphql.CollectedField, obj *model.AuditChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChange_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChange_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditChange_old(ctx context.Context, field graphql.CollectedField, obj *model.AuditChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChange_old(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Old, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChange_old(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditChange_new(ctx context.Context, field graphql.CollectedField, obj *model.AuditChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChange_new(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.New, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChange_new(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChange", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuditCheckpoint_origin(ctx context.Context, field graphql.CollectedField, obj *model.AuditCheckpoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9921,6 +10092,38 @@ func (ec *executionContext) _AuditLogEntry_requestId(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_AuditLogEntry_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_changes(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AuditChange) graphql.Marshaler {
+			return ec.marshalNAuditChange2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AuditLogEntry_hashValid(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogEntry) (ret graphql.Marshaler) {
@@ -23702,6 +23905,54 @@ func (ec *executionContext) _AuditBreak(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var auditChangeImplementors = []string{"AuditChange"}
+
+func (ec *executionContext) _AuditChange(ctx context.Context, sel ast.SelectionSet, obj *model.AuditChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditChange")
+		case "target":
+			out.Values[i] = ec._AuditChange_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._AuditChange_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "old":
+			out.Values[i] = ec._AuditChange_old(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "new":
+			out.Values[i] = ec._AuditChange_new(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditCheckpointImplementors = []string{"AuditCheckpoint"}
 
 func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *model.AuditCheckpoint) graphql.Marshaler {
@@ -23972,6 +24223,11 @@ func (ec *executionContext) _AuditLogEntry(ctx context.Context, sel ast.Selectio
 			}
 		case "requestId":
 			out.Values[i] = ec._AuditLogEntry_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._AuditLogEntry_changes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27995,6 +28251,30 @@ func (ec *executionContext) unmarshalNAuditBreakReason2githubᚗcomᚋprovgraph�
 
 func (ec *executionContext) marshalNAuditBreakReason2githubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditBreakReason(ctx context.Context, sel ast.SelectionSet, v model.AuditBreakReason) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNAuditChange2ᚕᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditChange2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditChange2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditChange(ctx context.Context, sel ast.SelectionSet, v *model.AuditChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditChange!")
+		return graphql.Null
+	}
+	return ec._AuditChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditCheckpoint2ᚖgithubᚗcomᚋprovgraphᚋprovgraphᚋgraphᚋmodelᚐAuditCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.AuditCheckpoint) graphql.Marshaler {

@@ -369,7 +369,16 @@ func toAuditLogEntry(e store.AuditLogEntry) *model.AuditLogEntry {
 	return &model.AuditLogEntry{
 		Seq: e.Seq, Hash: e.Hash, PrevHash: e.PrevHash, Action: e.Action, Actor: e.Actor, At: e.At,
 		Targets: targets, TargetCount: e.TargetCount, RequestID: e.RequestID, HashValid: e.ComputeHash() == e.Hash,
+		Changes: toAuditChanges(e.Changes),
 	}
+}
+
+func toAuditChanges(cs []store.AuditChange) []*model.AuditChange {
+	out := make([]*model.AuditChange, len(cs))
+	for i, c := range cs {
+		out[i] = &model.AuditChange{Target: c.Target, Field: c.Field, Old: c.Old, New: c.New}
+	}
+	return out
 }
 
 // verifyPageSpan verifies the chain from a page's first entry to its last, at most

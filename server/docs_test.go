@@ -220,8 +220,18 @@ func documentedExamples(t *testing.T, tk string) (blocks []string, runID string)
 // the MLflow REST API, and returns the model's id.
 func logModel(t *testing.T, h http.Handler, runID string) string {
 	t.Helper()
-	a := call(t, h, "POST", "/api/2.0/mlflow/logged-models", `{"experiment_id": "0", "name": "model", "source_run_id": "`+runID+`",
-		"params": [{"key": "alpha", "value": "0.5"}], "tags": [{"key": "team", "value": "risk"}]}`, nil)
+	id := createLoggedModel(t, h, `{"experiment_id": "0", "name": "model", "source_run_id": "`+runID+`",
+		"params": [{"key": "alpha", "value": "0.5"}], "tags": [{"key": "team", "value": "risk"}]}`)
+	a := call(t, h, "PATCH", "/api/2.0/mlflow/logged-models/"+id, `{"model_id": "`+id+`", "status": "LOGGED_MODEL_READY"}`, nil)
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	return id
+}
+
+// createLoggedModel creates a logged model through the MLflow REST API, as body
+// describes it, and returns its id.
+func createLoggedModel(t *testing.T, h http.Handler, body string) string {
+	t.Helper()
+	a := call(t, h, "POST", "/api/2.0/mlflow/logged-models", body, nil)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	var created struct {
 		Model struct {
@@ -231,10 +241,7 @@ func logModel(t *testing.T, h http.Handler, runID string) string {
 		} `json:"model"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(a.body), &created), a.body)
-	id := created.Model.Info.ModelID
-	a = call(t, h, "PATCH", "/api/2.0/mlflow/logged-models/"+id, `{"model_id": "`+id+`", "status": "LOGGED_MODEL_READY"}`, nil)
-	require.Equal(t, http.StatusOK, a.status, a.body)
-	return id
+	return created.Model.Info.ModelID
 }
 
 // checkDocumentedInclusionProof checks the answer of docs/audit.md's inclusion proof

@@ -104,17 +104,20 @@ type audit struct {
 	// entries, when a write adds any, are the entries it appends instead of one of its
 	// own: a write that records several things, each as its single write would.
 	entries []auditPart
+	// changes are the fields the write changed, with their old values (auditchanges.go).
+	changes []AuditChange
 }
 
 // auditPart is one entry of a write that appends several.
 type auditPart struct {
 	action  string
 	targets []string
+	changes []AuditChange
 }
 
 // entry adds to the write an entry of its own, with action and the targets of sub.
 func (a *audit) entry(action string, sub *audit) {
-	a.entries = append(a.entries, auditPart{action, sub.targets})
+	a.entries = append(a.entries, auditPart{action, sub.targets, sub.changes})
 }
 
 // target records keys the write touched, in order, each once.
@@ -144,6 +147,10 @@ type AuditLogEntry struct {
 	RequestID   string
 	PrevHash    string
 	Hash        string
+	// Changes are the fields the write changed, with their old and new values.
+	Changes []AuditChange
+	// undecodedChanges is stored changes text that is no list of changes.
+	undecodedChanges *string
 	// tree is the tree hashes stored with the entry (audittree.go), nil before the
 	// sequencer added it to the tree.
 	tree []byte
@@ -160,6 +167,9 @@ type canonicalAuditEntry struct {
 	TargetCount int64    `json:"targetCount"`
 	RequestID   string   `json:"requestId"`
 	PrevHash    string   `json:"prevHash"`
+	// Changes is last and only present when the entry has changes, so entries without
+	// changes hash as they did before entries had them.
+	Changes any `json:"changes,omitempty"`
 }
 
 // auditTimeLayout is RFC 3339 in UTC with exactly nine fractional digits.
@@ -178,6 +188,7 @@ func (e AuditLogEntry) Canonical() []byte {
 	_ = enc.Encode(canonicalAuditEntry{
 		Seq: e.Seq, At: e.At.UTC().Format(auditTimeLayout), Actor: e.Actor, Action: e.Action,
 		Targets: targets, TargetCount: e.TargetCount, RequestID: e.RequestID, PrevHash: e.PrevHash,
+		Changes: e.canonicalChanges(),
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
@@ -209,9 +220,10 @@ CREATE (:` + LabelAuditPending + ` {chain: $chain, at: $at, actor: $actor, reque
 
 // pendingPart is one entry of a pending write, as the pending node keeps it.
 type pendingPart struct {
-	Action      string   `json:"action"`
-	Targets     []string `json:"targets"`
-	TargetCount int64    `json:"targetCount"`
+	Action      string        `json:"action"`
+	Targets     []string      `json:"targets"`
+	TargetCount int64         `json:"targetCount"`
+	Changes     []AuditChange `json:"changes,omitempty"`
 }
 
 // appendAudit records the entry of the write running in tx, or the entries it added
@@ -221,7 +233,7 @@ type pendingPart struct {
 func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, who, action string, a *audit) error {
 	parts := a.entries
 	if len(parts) == 0 {
-		parts = []auditPart{{action, a.targets}}
+		parts = []auditPart{{action, a.targets, a.changes}}
 	}
 	pending := make([]pendingPart, len(parts))
 	for i, p := range parts {
@@ -232,7 +244,7 @@ func (s *Store) appendAudit(ctx context.Context, tx neo4j.ManagedTransaction, wh
 		if targets == nil {
 			targets = []string{}
 		}
-		pending[i] = pendingPart{Action: p.action, Targets: targets, TargetCount: int64(len(p.targets))}
+		pending[i] = pendingPart{Action: p.action, Targets: targets, TargetCount: int64(len(p.targets)), Changes: p.changes}
 	}
 	encoded, err := json.Marshal(pending)
 	if err != nil {
@@ -291,7 +303,8 @@ const (
 // every entry of the range and sort them, for every page).
 const auditEntryColumns = `
 RETURN e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.targets AS targets,
-       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash, e.tree AS tree
+       e.targetCount AS targetCount, e.requestId AS requestId, e.prevHash AS prevHash, e.hash AS hash,
+       e.changes AS changes, e.tree AS tree
 ORDER BY e.chain, e.seq
 LIMIT $limit`
 
@@ -601,6 +614,7 @@ func auditEntryOf(r *neo4j.Record) AuditLogEntry {
 	e.RequestID, _ = m["requestId"].(string)
 	e.PrevHash, _ = m["prevHash"].(string)
 	e.Hash, _ = m["hash"].(string)
+	e.Changes, e.undecodedChanges = decodeAuditChanges(m["changes"])
 	e.tree, _ = m["tree"].([]byte)
 	return e
 }

@@ -24,24 +24,13 @@ func TestConcurrentWritersMakeAGapFreeChain(t *testing.T) {
 	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
 	tk := neo4jtest.Token(t)
 	const writers, writes = 8, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*writes)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range writes {
-				digest := fmt.Sprintf("sha256:%d-%d", w, i)
-				_, _, err := st.RegisterDatasetVersion(t.Context(), "token:w"+fmt.Sprint(w), store.DatasetVersionInput{
-					URI: fmt.Sprintf("s3://audit-%s/w%d", tk, w), Digest: &digest,
-				})
-				errs <- err
-			}
+	concurrently(t, writers, writes, func(w, i int) error {
+		digest := fmt.Sprintf("sha256:%d-%d", w, i)
+		_, _, err := st.RegisterDatasetVersion(t.Context(), "token:w"+fmt.Sprint(w), store.DatasetVersionInput{
+			URI: fmt.Sprintf("s3://audit-%s/w%d", tk, w), Digest: &digest,
 		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+		return err
+	})
 
 	entries, err := st.AuditEntries(t.Context(), 1, 1000, 1000)
 	require.NoError(t, err)
@@ -147,6 +136,26 @@ func TestVerifyFindsTheFirstBreak(t *testing.T) {
 	assert.Equal(t, store.AuditBreakMissing, v.FirstBreak.Reason)
 }
 
+// concurrently runs write(w, i) for i below writes in each of writers goroutines w
+// and requires every call to succeed.
+func concurrently(t *testing.T, writers, writes int, write func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*writes)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				errs <- write(w, i)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
 // GenesisLike is a 64-digit hex string of one repeated digit.
 func GenesisLike(digit string) string {
 	out := ""
@@ -174,12 +183,7 @@ func TestVerifyAuditLogRange(t *testing.T) {
 // The example in docs/audit.md is what the store computes, so an auditor can follow it.
 func TestAuditDocExample(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../docs/audit.md")
-	require.NoError(t, err)
-	canonical := regexp.MustCompile("(?s)canonical form:\\s*```json\\n(.*?)\\n```").FindSubmatch(doc)
-	require.NotNil(t, canonical, "docs/audit.md shows a canonical form")
-	hash := regexp.MustCompile("(?m)^hash: ([0-9a-f]{64})$").FindSubmatch(doc)
-	require.NotNil(t, hash, "docs/audit.md shows the hash")
+	canonical, hash := auditDocExample(t, "canonical form:", "hash:")
 
 	at, err := time.Parse(time.RFC3339Nano, "2026-03-14T09:30:00.120000000Z")
 	require.NoError(t, err)
@@ -187,6 +191,19 @@ func TestAuditDocExample(t *testing.T) {
 		Seq: 1, At: at, Actor: "token:ci", Action: store.ActionExperimentCreate,
 		Targets: []string{"experiment:12"}, TargetCount: 1, RequestID: "req-1", PrevHash: store.GenesisHash,
 	}
-	assert.Equal(t, string(canonical[1]), string(e.Canonical()))
-	assert.Equal(t, string(hash[1]), e.ComputeHash())
+	assert.Equal(t, canonical, string(e.Canonical()))
+	assert.Equal(t, hash, e.ComputeHash())
+}
+
+// auditDocExample returns the canonical form that follows canonicalLabel in
+// docs/audit.md (a json block) and the hash on the line that starts with hashLabel.
+func auditDocExample(t *testing.T, canonicalLabel, hashLabel string) (canonical, hash string) {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/audit.md")
+	require.NoError(t, err)
+	c := regexp.MustCompile("(?s)" + regexp.QuoteMeta(canonicalLabel) + "\\s*```json\\n(.*?)\\n```").FindSubmatch(doc)
+	require.NotNil(t, c, "docs/audit.md shows a canonical form after %q", canonicalLabel)
+	h := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(hashLabel) + " ([0-9a-f]{64})$").FindSubmatch(doc)
+	require.NotNil(t, h, "docs/audit.md shows a hash after %q", hashLabel)
+	return string(c[1]), string(h[1])
 }

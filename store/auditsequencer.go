@@ -197,7 +197,7 @@ LIMIT $limit`
 UNWIND $entries AS e
 CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
   targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash,
-  tree: e.tree})`
+  changes: e.changes, tree: e.tree})`
 	cypherPendingDelete = `
 UNWIND $ids AS id
 MATCH (p:` + LabelAuditPending + `)
@@ -332,7 +332,7 @@ func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction
 		for _, p := range w.parts {
 			e := AuditLogEntry{
 				Seq: done.Head.Seq + 1, At: w.at, Actor: w.actor, Action: p.Action, Targets: p.Targets,
-				TargetCount: p.TargetCount, RequestID: w.requestID, PrevHash: done.Head.Hash,
+				TargetCount: p.TargetCount, RequestID: w.requestID, PrevHash: done.Head.Hash, Changes: p.Changes,
 			}
 			tree, err := b.add(e.sealed())
 			if err != nil {
@@ -341,6 +341,7 @@ func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction
 			rows = append(rows, map[string]any{
 				"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
 				"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash, "tree": tree,
+				"changes": encodeAuditChanges(e.Changes),
 			})
 			done.Head.Seq, done.Head.Hash = e.Seq, e.Hash
 			done.Lags = append(done.Lags, now.Sub(w.at))

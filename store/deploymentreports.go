@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/provgraph/provgraph/apperr"
 )
 
@@ -161,13 +163,18 @@ SET r += $props`
 CREATE (r:` + labelDeploymentConfig + ` {key: $key, recordedAt: datetime.transaction(), recordedBy: $actor})
 SET r += $props`
 
+	// The updates return the record's properties as they were, for the audit entry.
 	cypherUpdateServingModel = `
 MATCH (r:` + labelServingModel + ` {key: $key})
-SET r += $props, r.updatedAt = datetime.transaction(), r.updatedBy = $actor`
+WITH r, r {.*} AS old
+SET r += $props, r.updatedAt = datetime.transaction(), r.updatedBy = $actor
+RETURN old`
 
 	cypherUpdateDeploymentConfig = `
 MATCH (r:` + labelDeploymentConfig + ` {key: $key})
-SET r += $props, r.updatedAt = datetime.transaction(), r.updatedBy = $actor`
+WITH r, r {.*} AS old
+SET r += $props, r.updatedAt = datetime.transaction(), r.updatedBy = $actor
+RETURN old`
 
 	// Endpoints whose configuration is $config.
 	cypherEndpointsForConfig = `
@@ -322,7 +329,9 @@ func (w reportTx) relinkJobsOfServingModel(model string, out *ReportOutcome) err
 		if err := w.linkJob(job, keys, nil); err != nil {
 			return err
 		}
-		if err := w.setProps(job, "update job", map[string]any{propInputs: all}, true); err != nil {
+		// The inputs list only grows with the INPUT_TO edges, which are never removed:
+		// the audit entry lists the job and the model data among its targets.
+		if _, err := w.setProps(job, "update job", map[string]any{propInputs: all}, true); err != nil {
 			return err
 		}
 		out.add(job)
@@ -392,6 +401,8 @@ func (w reportTx) upsertLookup(get, create, update, key string, props map[string
 	if err != nil {
 		return err
 	}
+	// The record is among the entry's targets, so its changes are found by its key.
+	w.au.target(key)
 	if len(recs) == 0 {
 		_, err := w.run(create, "record "+key, map[string]any{"key": key, "props": props})
 		return err
@@ -409,7 +420,12 @@ func (w reportTx) upsertLookup(get, create, update, key string, props map[string
 	if len(changed) == 0 {
 		return nil
 	}
-	_, err = w.run(update, "update "+key, map[string]any{"key": key, "props": changed})
+	recs, err = w.run(update, "update "+key, map[string]any{"key": key, "props": changed})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	old, _, err := neo4j.GetRecordValue[map[string]any](recs[0], "old")
+	w.au.changeProps(key, old, changed)
 	return err
 }
 
@@ -526,9 +542,15 @@ func (s *Store) ReportEndpoint(ctx context.Context, actor string, in EndpointRep
 	return reportAudited(ctx, s, actor, ActionEndpointReport, func(w reportTx) (ReportOutcome, error) {
 		var out ReportOutcome
 		endpoint := map[string]any{"key": p.key, "name": in.Name}
+		created := false
 		for _, q := range []string{cypherLockEndpoint, cypherMergeEndpoint, cypherLockEndpoint} {
-			if _, err := w.run(q, "record endpoint "+p.key, endpoint); err != nil {
+			recs, err := w.run(q, "record endpoint "+p.key, endpoint)
+			if err != nil {
 				return ReportOutcome{}, err
+			}
+			if q == cypherMergeEndpoint {
+				c, _ := recs[0].Get("created")
+				created = c == true
 			}
 		}
 		e, err := nodeByKey(w.ctx, w.tx, "name", p.key)
@@ -543,7 +565,7 @@ func (s *Store) ReportEndpoint(ctx context.Context, actor string, in EndpointRep
 		if stale != nil {
 			out.note("report older than the one recorded (%s); endpoint left as it is", stale.Format(time.RFC3339))
 		}
-		if err := w.setProps(p.key, "update endpoint", props, false); err != nil {
+		if err := w.changeProps(p.key, "update endpoint", props, false, created); err != nil {
 			return ReportOutcome{}, err
 		}
 		// The deployments this report begins or ends do so at its time; a report with no
@@ -636,7 +658,9 @@ func (w reportTx) applyEndpoint(key string, at any, late bool) (deployed, notes 
 		if deployedConfig != "" {
 			v = deployedConfig
 		}
-		if err := w.setProps(key, "update endpoint", map[string]any{propDeployedConfig: v}, false); err != nil {
+		// Which configuration's deployments are active is bookkeeping: the audit entry
+		// records the deployments themselves (deployment.<variant>).
+		if _, err := w.setProps(key, "update endpoint", map[string]any{propDeployedConfig: v}, false); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -657,6 +681,7 @@ func (w reportTx) redeploy(key string, at any, active []Deployment, desired map[
 		at = t
 	}
 	var deployed []string
+	ended := map[string]variantServing{}
 	for _, d := range active {
 		want, ok := desired[d.Variant]
 		if ok && want.version == d.ModelVersion.Key && want.share == d.TrafficShare {
@@ -664,12 +689,20 @@ func (w reportTx) redeploy(key string, at any, active []Deployment, desired map[
 			deployed = append(deployed, d.ModelVersion.Key)
 			continue
 		}
-		if _, err := w.run(cypherEndDeployments, "end deployments of "+key, map[string]any{"key": key, "variant": d.Variant, "at": at}); err != nil {
+		recs, err := w.run(cypherEndDeployments, "end deployments of "+key, map[string]any{"key": key, "variant": d.Variant, "at": at})
+		if err != nil {
 			return nil, err
+		}
+		ended[d.Variant] = variantServingAt(recs)
+	}
+	for _, v := range slices.Sorted(maps.Keys(ended)) {
+		if _, ok := desired[v]; !ok {
+			w.au.changeDeployment(key, v, ended[v], variantServing{})
 		}
 	}
 	for _, v := range slices.Sorted(maps.Keys(desired)) {
 		d := desired[v]
+		w.au.changeDeployment(key, v, ended[v], variantServing{d.version, d.share})
 		if _, err := w.run(cypherCreateDeployment, "deploy "+d.version+" to "+key, map[string]any{
 			"key": key, "modelVersion": d.version, "variant": v, "share": d.share, "at": at,
 		}); err != nil {

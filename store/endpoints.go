@@ -56,21 +56,24 @@ REMOVE e._lock_`
 MERGE (e:` + LabelNode + ` {key: $key})
   ON CREATE SET e:` + string(KindEndpoint) + `, e.kind = '` + string(KindEndpoint) + `',
     e.name = $name, e.deploymentCount = 0,
-    e.recordedAt = datetime.transaction(), e.recordedBy = $actor
-RETURN e`
+    e.recordedAt = datetime.transaction(), e.recordedBy = $actor, e.` + createdFlag + ` = true
+WITH e, e.` + createdFlag + ` IS NOT NULL AS created
+REMOVE e.` + createdFlag + `
+RETURN e, created`
 
 	cypherActiveDeployments = `
 MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {key: $key})
 WHERE d.to IS NULL AND ($variant IS NULL OR d.variant = $variant)
 RETURN mv, d, e ORDER BY d.variant, d.from`
 
-	// $at is when the deployment ended: nil for now; never before it began.
+	// $at is when the deployment ended: nil for now; never before it began. It returns
+	// what the ended deployment served: the model version and its share of traffic.
 	cypherEndDeployments = `
-MATCH (:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
 WHERE d.to IS NULL AND d.variant = $variant
 SET d.to = CASE WHEN $at IS NULL THEN datetime.transaction() WHEN $at < d.from THEN d.from ELSE $at END,
     d.endedBy = $actor
-RETURN count(d) AS ended`
+RETURN mv.key AS version, d.` + propTrafficShare + ` AS share ORDER BY d.from DESC LIMIT 1`
 
 	// $at is when the deployment began: nil for now.
 	cypherCreateDeployment = `
@@ -156,15 +159,19 @@ func deployTx(ctx context.Context, tx neo4j.ManagedTransaction, actor string, au
 		return deployment{}, err
 	}
 	var prev *Deployment
+	var ended variantServing
 	if len(active) > 0 {
 		prev = &active[0]
 		if prev.ModelVersion.Key == in.ModelVersion && prev.TrafficShare == in.TrafficShare {
 			return deployment{dep: *prev}, nil
 		}
-		if _, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor, "at": nil}); err != nil {
+		recs, err := collect(ctx, tx, cypherEndDeployments, map[string]any{"key": key, "variant": in.Variant, "actor": actor, "at": nil})
+		if err != nil {
 			return deployment{}, fmt.Errorf("end deployments of %q: %w", key, err)
 		}
+		ended = variantServingAt(recs)
 	}
+	au.changeDeployment(key, in.Variant, ended, variantServing{in.ModelVersion, in.TrafficShare})
 	recs, err := collect(ctx, tx, cypherCreateDeployment, map[string]any{
 		"key": key, "modelVersion": in.ModelVersion, "variant": in.Variant,
 		"share": in.TrafficShare, "actor": actor, "at": nil,

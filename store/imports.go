@@ -217,7 +217,7 @@ func (s *Store) Import(ctx context.Context, actor string, b ImportBatch) (Import
 	}
 	for {
 		out, err := write(ctx, s, actor, ActionImportBatch, func(tx neo4j.ManagedTransaction, au *audit) (importOutcome, error) {
-			return importTx{reportTx: reportTx{ctx: ctx, tx: tx, actor: actor}, au: au}.record(b.Mark, batch)
+			return importTx{reportTx: reportTx{ctx: ctx, tx: tx, actor: actor, au: au}, au: au}.record(b.Mark, batch)
 		})
 		var refusedRecs *refusedRecords
 		var refusedReps *refusedReports

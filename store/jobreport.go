@@ -386,7 +386,8 @@ func (w reportTx) reportJob(p jobPlan, out *ReportOutcome) error {
 	out.add(inKeys...)
 	out.add(outKeys...)
 	maps.Copy(props, ioUpdates(j, inKeys, outKeys))
-	if err := w.setProps(p.key, "update job", props, !created); err != nil {
+	// The input and output lists only grow with the edges, which are never removed.
+	if err := w.changeProps(p.key, "update job", props, !created, created, propInputs, propOutputs); err != nil {
 		return err
 	}
 	if p.in.Run == nil {
@@ -650,8 +651,10 @@ RETURN r`
 
 	cypherUpdateRunOfJob = `
 MATCH (r:` + LabelNode + ` {key: $key})
+WITH r, r {.status, .endTime} AS old
 SET r.status = $status, r.endTime = coalesce(r.endTime, $endTime),
-    r.updatedAt = datetime.transaction(), r.updatedBy = $actor`
+    r.updatedAt = datetime.transaction(), r.updatedBy = $actor
+RETURN r, old`
 )
 
 // reportRun finds the run job j executed and moves its status with the job's, or
@@ -682,9 +685,15 @@ func (w reportTx) reportRun(j Node, cfg *JobRun, hyper []Param, out *ReportOutco
 			return nil
 		}
 		if _, moves := advanceRun(RunStatus(r.String(propStatus)), status); moves {
-			if _, err := w.run(cypherUpdateRunOfJob, "update run "+r.Key, map[string]any{"key": r.Key, "status": string(status), "endTime": endTime}); err != nil {
+			recs, err := w.run(cypherUpdateRunOfJob, "update run "+r.Key, map[string]any{"key": r.Key, "status": string(status), "endTime": endTime})
+			if err != nil {
 				return err
 			}
+			old, r, err := changedNodeAt(recs[0], "r", "old")
+			if err != nil {
+				return err
+			}
+			w.au.changeNode(old, r, false, propStatus, propEndTime)
 		}
 		return w.logHyperParameters(r.Key, hyper, out)
 	}

@@ -387,13 +387,17 @@ MERGE (r)-[e:` + RelChildOf + `]->(p)
   ON CREATE SET e.recordedAt = datetime.transaction(), e.recordedBy = $actor`
 
 	// cypherReportUpdateRuns sets what reports changed on runs; a run created in this
-	// transaction gets no update stamp.
+	// transaction gets no update stamp. It returns the runs recorded before with their
+	// properties as they were, for the audit entry's changes.
 	cypherReportUpdateRuns = `
 UNWIND $rows AS row
 MATCH (r:` + LabelNode + ` {key: row.key})
+WITH r, row, CASE WHEN row.created THEN null ELSE r {.status, .endTime, .startTime} END AS old
 SET r += row.props,
     r.` + propUpdatedAt + ` = CASE WHEN row.created THEN r.` + propUpdatedAt + ` ELSE datetime.transaction() END,
-    r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END`
+    r.` + propUpdatedBy + ` = CASE WHEN row.created THEN r.` + propUpdatedBy + ` ELSE $actor END
+WITH row, old WHERE old IS NOT NULL
+RETURN row.key AS key, old`
 )
 
 type jobRow struct{ key, namespace, name string }

@@ -96,7 +96,7 @@ func (s *Store) recordReportChunk(ctx context.Context, actor string, runsIn Expe
 			exp = e.Key
 		}
 		out, err := write(ctx, s, actor, ActionLineageReport, func(tx neo4j.ManagedTransaction, au *audit) (chunkResult, error) {
-			out, err := reportTx{ctx: ctx, tx: tx, actor: actor}.recordChunk(exp, chunk)
+			out, err := reportTx{ctx: ctx, tx: tx, actor: actor, au: au}.recordChunk(exp, chunk)
 			for _, r := range out.records {
 				au.target(r.Job, r.Run, r.Parent, r.Version)
 				au.target(r.Inputs...)
@@ -697,6 +697,20 @@ func (w reportTx) writeChunk(c *reportChunk) error {
 	for _, k := range c.runPropOrder {
 		rows = append(rows, map[string]any{"key": k, "props": c.runProps[k], "created": c.runs[k].created})
 	}
-	_, err := w.run(cypherReportUpdateRuns, "update reported runs", map[string]any{"rows": rows})
+	recs, err := w.run(cypherReportUpdateRuns, "update reported runs", map[string]any{"rows": rows})
+	for _, rec := range recs {
+		k, _ := rec.Get("key")
+		old, _ := rec.Get("old")
+		key, _ := k.(string)
+		props, _ := old.(map[string]any)
+		// Facets are only added and inputs and outputs only grow: what changes is
+		// the run's state.
+		set := c.runProps[key]
+		for _, p := range []string{propStatus, propEndTime, propStartTime} {
+			if v, ok := set[p]; ok {
+				w.au.changeValue(key, p, props[p], v)
+			}
+		}
+	}
 	return err
 }

@@ -169,10 +169,11 @@ RETURN m`
 
 	cypherUpdateLoggedModel = `
 MATCH (m:` + LabelNode + ` {key: $key})
+WITH m, m {.status, .lifecycle, .tagKeys, .tagValues} AS old
 SET m.status = $status, m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.paramKeys = $paramKeys, m.paramValues = $paramValues, m.lifecycle = $lifecycle,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor
-RETURN m`
+RETURN m, old`
 
 	// cypherListLoggedModels pages through every experiment's logged models: their keys
 	// share one prefix, so this is a range seek on the node-key index in key order from
@@ -415,7 +416,10 @@ func (s *Store) UpdateLoggedModel(ctx context.Context, actor string, u LoggedMod
 		if err != nil {
 			return Node{}, fmt.Errorf("update logged model %q: %w", u.ModelID, err)
 		}
-		return nodeAt(recs[0], "m")
+		// Parameters are only added (a logged one never changes), so they are no change.
+		old, m, err := changedNodeAt(recs[0], "m", "old")
+		au.changeNode(old, m, true, propStatus, propLifecycle)
+		return m, err
 	})
 }
 

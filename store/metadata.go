@@ -160,10 +160,11 @@ type RegisteredModelUpdate struct {
 
 const cypherUpdateRegisteredModel = `
 MATCH (m:` + LabelNode + ` {key: $key})
+WITH m, m {.description, .tagKeys, .tagValues} AS old
 SET m.description = CASE WHEN $setDescription THEN $description ELSE m.description END,
     m.tagKeys = $tagKeys, m.tagValues = $tagValues,
     m.updatedAt = datetime.transaction(), m.updatedBy = $actor
-RETURN m`
+RETURN m, old`
 
 // UpdateRegisteredModel applies u to an existing registered model and returns it.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, actor string, u RegisteredModelUpdate) (Node, error) {
@@ -194,6 +195,8 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, actor string, u Regis
 		if err != nil {
 			return Node{}, fmt.Errorf("update registered model %q: %w", u.Name, err)
 		}
-		return nodeAt(recs[0], "m")
+		old, m, err := changedNodeAt(recs[0], "m", "old")
+		au.changeNode(old, m, true, propDescription)
+		return m, err
 	})
 }

@@ -203,6 +203,7 @@ func (w reportTx) reportModelVersion(p modelVersionPlan, out *ReportOutcome) err
 	if err != nil {
 		return err
 	}
+	created, _ := recs[0].Get("created")
 	out.add(p.key, p.modelKey)
 	update, err := p.fixedUpdates(v)
 	if err != nil {
@@ -231,7 +232,7 @@ func (w reportTx) reportModelVersion(p modelVersionPlan, out *ReportOutcome) err
 			update[propReportedStatus] = *in.Status
 		}
 	}
-	if err := w.setProps(p.key, "update model version", update, false); err != nil {
+	if err := w.changeProps(p.key, "update model version", update, false, created == true); err != nil {
 		return err
 	}
 	if in.Approval != "" && !stale {
@@ -252,9 +253,11 @@ func (w reportTx) reportApproval(key string, approval ApprovalStatus, comment *s
 	if err != nil {
 		return err
 	}
-	if StatusOf(history) == approval {
+	current := StatusOf(history)
+	if current == approval {
 		return nil
 	}
+	w.au.changeValue(key, ChangeApproval, string(current), string(approval))
 	_, err = w.run(cypherAddApproval, "record approval of "+key, map[string]any{
 		"key": key, "status": string(approval), "comment": optValue(comment), "seq": len(history) + 1,
 	})

@@ -75,10 +75,13 @@ WITH m, r, v, coalesce($at, datetime.transaction()) AS at
 WHERE ($inForce = false OR (r.from <= at AND (r.to IS NULL OR r.to > at))) AND ($alias IS NULL OR r.alias = $alias)
 RETURN r, v ORDER BY r.alias, r.from`
 
+	// cypherEndAlias ends the alias's assignment in force and returns the version it
+	// pointed at.
 	cypherEndAlias = `
-MATCH (:` + LabelNode + ` {key: $model})-[r:` + RelAlias + ` {alias: $alias}]->()
+MATCH (:` + LabelNode + ` {key: $model})-[r:` + RelAlias + ` {alias: $alias}]->(v:` + LabelNode + `)
 WHERE r.to IS NULL
-SET r.to = datetime.transaction(), r.endedBy = $actor`
+SET r.to = datetime.transaction(), r.endedBy = $actor
+RETURN v.key AS version ORDER BY r.from DESC LIMIT 1`
 
 	cypherSetAlias = `
 MATCH (m:` + LabelNode + ` {key: $model}), (v:` + LabelNode + ` {key: $version})
@@ -164,9 +167,11 @@ func (s *Store) SetApprovalStatus(ctx context.Context, actor, version string, st
 		if err != nil {
 			return nil, err
 		}
-		if current := StatusOf(history); current == status {
+		current := StatusOf(history)
+		if current == status {
 			return nil, apperr.Conflicting("status", "model version %q is already %s", truncateForMessage(version), status)
 		}
+		au.changeValue(version, ChangeApproval, string(current), string(status))
 		if _, err := collect(ctx, tx, cypherAddApproval, map[string]any{
 			"key": version, "status": string(status), "comment": optValue(comment), "actor": actor, "seq": len(history) + 1,
 		}); err != nil {
@@ -218,10 +223,12 @@ func (s *Store) SetAlias(ctx context.Context, actor, model, alias string, versio
 			return current[0], nil
 		}
 		params := map[string]any{"model": model, "alias": alias, "version": version, "actor": actor}
-		if _, err := collect(ctx, tx, cypherEndAlias, params); err != nil {
+		recs, err := collect(ctx, tx, cypherEndAlias, params)
+		if err != nil {
 			return AliasMove{}, fmt.Errorf("end alias %q: %w", alias, err)
 		}
-		recs, err := collect(ctx, tx, cypherSetAlias, params)
+		au.changeValue(model, ChangeAliasPrefix+alias, aliasEndedAt(recs), version)
+		recs, err = collect(ctx, tx, cypherSetAlias, params)
 		if err != nil {
 			return AliasMove{}, fmt.Errorf("set alias %q: %w", alias, err)
 		}

@@ -178,7 +178,8 @@ func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) err
 		if len(current) == 0 {
 			return struct{}{}, apperr.Missing("alias", "registered model %q has no alias %q", truncateForMessage(model), truncateForMessage(alias))
 		}
-		_, err = collect(ctx, tx, cypherEndAlias, map[string]any{"model": model, "alias": alias, "actor": actor})
+		recs, err := collect(ctx, tx, cypherEndAlias, map[string]any{"model": model, "alias": alias, "actor": actor})
+		au.changeValue(model, ChangeAliasPrefix+alias, aliasEndedAt(recs), nil)
 		return struct{}{}, err
 	})
 	return err
@@ -186,10 +187,11 @@ func (s *Store) DeleteAlias(ctx context.Context, actor, model, alias string) err
 
 const cypherUpdateVersionLabels = `
 MATCH (v:` + LabelNode + ` {key: $key})
+WITH v, v {.description, .tagKeys, .tagValues} AS old
 SET v.description = CASE WHEN $setDescription THEN $description ELSE v.description END,
     v.tagKeys = $tagKeys, v.tagValues = $tagValues,
     v.updatedAt = datetime.transaction(), v.updatedBy = $actor
-RETURN v`
+RETURN v, old`
 
 // UpdateModelVersionLabels changes a model version's description and tags — labels,
 // where the last write wins; what the version was registered from never changes.
@@ -220,6 +222,8 @@ func (s *Store) UpdateModelVersionLabels(ctx context.Context, actor, version str
 		if err != nil {
 			return Node{}, fmt.Errorf("update %q: %w", version, err)
 		}
-		return nodeAt(recs[0], "v")
+		old, v, err := changedNodeAt(recs[0], "v", "old")
+		au.changeNode(old, v, true, propDescription)
+		return v, err
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -52,7 +53,7 @@ func reportWrite(ctx context.Context, s *Store, actor, action string, work func(
 // report recorded.
 func reportAudited(ctx context.Context, s *Store, actor, action string, work func(w reportTx) (ReportOutcome, error)) (ReportOutcome, error) {
 	return write(ctx, s, actor, action, func(tx neo4j.ManagedTransaction, au *audit) (ReportOutcome, error) {
-		res, err := work(reportTx{ctx, tx, actor})
+		res, err := work(reportTx{ctx, tx, actor, au})
 		au.target(res.IDs...)
 		return res, err
 	})
@@ -63,6 +64,8 @@ type reportTx struct {
 	ctx   context.Context
 	tx    neo4j.ManagedTransaction
 	actor string
+	// au is the transaction's audit entry, which records what the report changed.
+	au *audit
 }
 
 func (w reportTx) run(cypher, what string, params map[string]any) ([]*neo4j.Record, error) {
@@ -80,19 +83,51 @@ func (w reportTx) lock(key string) error {
 }
 
 // cypherSetReported sets properties of a reported node, stamping updatedAt/By when
-// $stamp.
+// $stamp, and returns the names it set with their values before.
 const cypherSetReported = `
 MATCH (n:` + LabelNode + ` {key: $key})
+WITH n, keys($props) AS fields
+WITH n, fields, [f IN fields | n[f]] AS old
 SET n += $props,
     n.updatedAt = CASE WHEN $stamp THEN datetime.transaction() ELSE n.updatedAt END,
-    n.updatedBy = CASE WHEN $stamp THEN $actor ELSE n.updatedBy END`
+    n.updatedBy = CASE WHEN $stamp THEN $actor ELSE n.updatedBy END
+RETURN fields, old`
 
-func (w reportTx) setProps(key, what string, props map[string]any, stamp bool) error {
+// setProps sets props on the node with ID key and returns their values before, by
+// name, for the audit entry's changes (nil when props is empty).
+func (w reportTx) setProps(key, what string, props map[string]any, stamp bool) (map[string]any, error) {
 	if len(props) == 0 {
-		return nil
+		return nil, nil
 	}
-	_, err := w.run(cypherSetReported, what+" "+key, map[string]any{"key": key, "props": props, "stamp": stamp})
-	return err
+	recs, err := w.run(cypherSetReported, what+" "+key, map[string]any{"key": key, "props": props, "stamp": stamp})
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	fields, _ := recs[0].Get("fields")
+	values, _ := recs[0].Get("old")
+	names := stringsOf(fields)
+	was, _ := values.([]any)
+	old := make(map[string]any, len(names))
+	for i, f := range names[:min(len(names), len(was))] {
+		old[f] = was[i]
+	}
+	return old, nil
+}
+
+// changeProps sets props on a node and records in the audit entry each that it
+// changes, with its old value, except those in unaudited; on a node this transaction
+// created (created), whose values nothing preceded, it records none.
+func (w reportTx) changeProps(key, what string, props map[string]any, stamp, created bool, unaudited ...string) error {
+	old, err := w.setProps(key, what, props, stamp)
+	if err != nil || created {
+		return err
+	}
+	audited := maps.Clone(props)
+	for _, p := range unaudited {
+		delete(audited, p)
+	}
+	w.au.changeProps(key, old, audited)
+	return nil
 }
 
 // Properties of reported nodes beyond the common ones. Their stored names come from

@@ -72,7 +72,9 @@ CREATE (r)-[:` + RelHasParam + ` {recordedAt: datetime.transaction(), recordedBy
 
 	cypherSetRunTags = `
 MATCH (r:` + LabelNode + ` {key: $run})
-SET r.tagKeys = $tagKeys, r.tagValues = $tagValues`
+WITH r, r {.tagKeys, .tagValues} AS old
+SET r.tagKeys = $tagKeys, r.tagValues = $tagValues
+RETURN r, old`
 
 	cypherSeriesOf = `
 UNWIND $sids AS sid
@@ -145,9 +147,15 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 			if err != nil {
 				return Node{}, apperr.WithField(err, "setTags", "tags")
 			}
-			if _, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values}); err != nil {
+			recs, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values})
+			if err != nil {
 				return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
 			}
+			old, tagged, err := changedNodeAt(recs[0], "r", "old")
+			if err != nil {
+				return Node{}, err
+			}
+			au.changeNode(old, tagged, true)
 		}
 		if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
 			return Node{}, err

@@ -229,6 +229,10 @@ func (s *Store) RevokeAPIToken(ctx context.Context, actor, field, id string) (AP
 		}
 		au.target(auth.TokenActor(tok.Name))
 		fresh, _ := recs[0].Get("fresh")
+		if fresh == true {
+			// fresh: the statement read no revokedAt before it set one.
+			au.changeValue(auth.TokenActor(tok.Name), propTokenRevokedAt, nil, timeValue(tok.RevokedAt))
+		}
 		if fresh != true {
 			// Refused inside the transaction, so that it appends no audit entry.
 			return result{}, apperr.Conflicting(field, "the API token %q was revoked already, at %s by %s",

@@ -271,11 +271,12 @@ type ExperimentUpdate struct {
 
 const cypherUpdateExperiment = `
 MATCH (e:` + LabelNode + ` {key: $key})
+WITH e, e {.name, .description, .tagKeys, .tagValues} AS old
 SET e.name = coalesce($name, e.name),
     e.description = CASE WHEN $setDescription THEN $description ELSE e.description END,
     e.tagKeys = $tagKeys, e.tagValues = $tagValues,
     e.updatedAt = datetime.transaction(), e.updatedBy = $actor
-RETURN e`
+RETURN e, old`
 
 // UpdateExperiment applies u and returns the experiment. A new name taken by another
 // experiment is a CONFLICT.
@@ -321,7 +322,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, actor string, u Experiment
 		if err != nil {
 			return Node{}, fmt.Errorf("update experiment %q: %w", u.ID, err)
 		}
-		return nodeAt(recs[0], "e")
+		old, e, err := changedNodeAt(recs[0], "e", "old")
+		au.changeNode(old, e, true, propName, propDescription)
+		return e, err
 	})
 }
 
@@ -351,10 +354,15 @@ func mergeTags(tags []Tag, set []Tag, del []string) (keys, values []string, err 
 	return checkTags("setTags", merged)
 }
 
+// The node is locked (SET) before its old value is read, so that of two concurrent
+// changes each records the value the other left.
 const cypherSetLifecycle = `
 MATCH (n:` + LabelNode + ` {key: $key})
+SET n._lock_ = true
+REMOVE n._lock_
+WITH n, n {.lifecycle} AS old
 SET n.lifecycle = $lifecycle, n.updatedAt = datetime.transaction(), n.updatedBy = $actor
-RETURN n`
+RETURN n, old`
 
 // SetLifecycle soft-deletes (LifecycleDeleted) or restores (LifecycleActive) an
 // experiment or a run. Nothing is ever erased: a deleted run keeps its lineage and is
@@ -376,7 +384,9 @@ func (s *Store) SetLifecycle(ctx context.Context, actor, field, key string, kind
 		if err != nil {
 			return Node{}, fmt.Errorf("set lifecycle of %q: %w", key, err)
 		}
-		return nodeAt(recs[0], "n")
+		old, n, err := changedNodeAt(recs[0], "n", "old")
+		au.changeNode(old, n, false, propLifecycle)
+		return n, err
 	})
 }
 
@@ -630,15 +640,19 @@ type RunUpdate struct {
 	Name    *string
 }
 
+// The run is locked (SET) before its old values are read, as in cypherSetLifecycle.
 const cypherUpdateRun = `
 MATCH (r:` + LabelNode + ` {key: $key})
+SET r._lock_ = true
+REMOVE r._lock_
+WITH r, r {.status, .endTime, .name} AS old
 SET r.status = coalesce($status, r.status),
     r.endTime = CASE WHEN $endTime IS NOT NULL THEN $endTime
                      WHEN $status IS NOT NULL AND $status <> 'RUNNING' AND $status <> 'SCHEDULED' AND r.endTime IS NULL
                      THEN datetime.transaction() ELSE r.endTime END,
     r.name = coalesce($name, r.name),
     r.updatedAt = datetime.transaction(), r.updatedBy = $actor
-RETURN r`
+RETURN r, old`
 
 // UpdateRun applies u. A run that reaches FINISHED, FAILED or KILLED without an end
 // time gets the server time.
@@ -676,7 +690,9 @@ func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node,
 		if err != nil {
 			return Node{}, fmt.Errorf("update run %q: %w", u.Run, err)
 		}
-		return nodeAt(recs[0], "r")
+		old, r, err := changedNodeAt(recs[0], "r", "old")
+		au.changeNode(old, r, false, propStatus, propEndTime, propName)
+		return r, err
 	})
 }
 

@@ -149,6 +149,8 @@ func TestConsoleFindTraceAudit(t *testing.T) {
 	c.waitText(".entry", "sha256:9f2c1a7e")
 	c.waitText(".entry", "ml.m5.xlarge")
 	c.waitText(`[data-testid="audit-verified"]`, "The audit log verifies")
+	// The redeployment's entry says what it replaced.
+	c.waitText(`[data-testid="audit-log"]`, "deployment.AllTraffic: "+v1+" → "+v2)
 	c.screenshot("audit")
 
 	// The evidence package of the same instant: its manifest names every other file

@@ -146,6 +146,21 @@ type AuditBreak struct {
 	Found string `json:"found"`
 }
 
+// One field an audited write changed, with the value it replaced.
+type AuditChange struct {
+	// The ID of what changed (a node ID, or `token:<name>` for a token).
+	Target string `json:"target"`
+	// The field: a property such as `status`, `endTime`, `description`, `name`, `lifecycle`,
+	// `approval`, `revokedAt`; `tags.<key>` for a tag; `alias.<name>` for an alias (its value
+	// is the model version's ID); `deployment.<variant>` and `trafficShare.<variant>` for what
+	// serves an endpoint's variant.
+	Field string `json:"field"`
+	// The value before the write, as text; null when the field was absent (a tag added, an alias set for the first time).
+	Old *string `json:"old,omitempty"`
+	// The value after the write, as text; null when the write removed it (a tag deleted, an alias deleted, a deployment ended).
+	New *string `json:"new,omitempty"`
+}
+
 // A signed checkpoint of the audit log's Merkle tree, in the C2SP checkpoint format
 // (origin, size, base64 root hash, a `time` line) signed as a note with Ed25519
 // (golang.org/x/mod/sumdb/note).
@@ -229,6 +244,11 @@ type AuditLogEntry struct {
 	TargetCount int64 `json:"targetCount"`
 	// The id of the request that wrote it (empty outside a request).
 	RequestID string `json:"requestId"`
+	// What the write changed on things recorded before it, each field with the value it
+	// replaced: tags, descriptions, names, a run's status and end time, lifecycle (deleted or
+	// active), approval, aliases, deployments, revocations (docs/audit.md lists the fields).
+	// Empty for a write that only added: creations, logged metrics and parameters, lineage.
+	Changes []*AuditChange `json:"changes"`
 	// Whether `hash` is the SHA-256 of the entry's canonical form as stored now: false means the entry was changed after it was written.
 	HashValid bool `json:"hashValid"`
 }

@@ -33,7 +33,7 @@ const AUDIT = `query Audit($endpoint: ID, $modelVersion: ID, $at: Time) {
 
 const AUDIT_LOG = `query AuditLog($about: [ID!]!) {
   auditLogEntries(about: $about, first: 100) {
-    edges { node { seq hash action actor at hashValid } }
+    edges { node { seq hash action actor at hashValid changes { target field old new } } }
     pageInfo { hasNextPage }
     verification { verified checked from to firstBreak { seq reason } }
   }
@@ -73,9 +73,27 @@ interface AuditAnswer {
   auditTrail: { at: string; endpoint: { id: string; name: string } | null; entries: Entry[] };
 }
 
+/** A field an audited write changed, with the value it replaced (null: absent). */
+interface AuditChange {
+  target: string;
+  field: string;
+  old: string | null;
+  new: string | null;
+}
+
+interface AuditLogEntry {
+  seq: number;
+  hash: string;
+  action: string;
+  actor: string;
+  at: string;
+  hashValid: boolean;
+  changes: AuditChange[];
+}
+
 interface AuditLogAnswer {
   auditLogEntries: {
-    edges: { node: { seq: number; hash: string; action: string; actor: string; at: string; hashValid: boolean } }[];
+    edges: { node: AuditLogEntry }[];
     pageInfo: { hasNextPage: boolean };
     verification: { verified: boolean; checked: number; from: number; to: number; firstBreak: { seq: number; reason: string } | null };
   };
@@ -296,13 +314,14 @@ function AuditLog({ ids }: { ids: string[] }) {
           {r.data.auditLogEntries.pageInfo.hasNextPage && (
             <p className="muted small">The first 100 entries; the evidence package lists them all.</p>
           )}
-          <table className="data">
+          <table className="data" data-testid="audit-log">
             <thead>
               <tr>
                 <th>#</th>
                 <th>When</th>
                 <th>Action</th>
                 <th>Actor</th>
+                <th>Changed</th>
                 <th>Hash</th>
               </tr>
             </thead>
@@ -313,6 +332,13 @@ function AuditLog({ ids }: { ids: string[] }) {
                   <td>{formatTime(a.at)}</td>
                   <td>{a.action}</td>
                   <td className="actor">{a.actor}</td>
+                  <td className="changes">
+                    {a.changes.map((c, i) => (
+                      <div key={i}>
+                        <span className="muted small">{c.target}</span> <code>{c.field}</code>: {c.old ?? '—'} → {c.new ?? '—'}
+                      </div>
+                    ))}
+                  </td>
                   <td>
                     <code title={a.hash}>{a.hash.slice(0, 16)}…</code> {a.hashValid ? '✔' : '✘'}
                   </td>
