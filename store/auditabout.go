@@ -50,6 +50,7 @@ type auditCursor struct {
 // test reads every entry it passes (targets are a list, which no index serves).
 const cypherAuditAbout = `
 MATCH (e:` + LabelAuditEntry + `)
+USING INDEX e:` + LabelAuditEntry + `(chain, seq)
 WHERE e.chain = $chain AND e.seq > $after AND ($until IS NULL OR e.at <= $until)
   AND any(t IN e.targets WHERE t IN $keys)` + auditEntryColumns
 

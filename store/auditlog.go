@@ -310,9 +310,10 @@ LIMIT $limit`
 
 const (
 	cypherAuditHead  = `MATCH (h:` + LabelAuditHead + ` {chain: $chain}) RETURN h.seq AS seq, h.hash AS hash`
-	cypherAuditPrev  = `MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: $seq}) RETURN e.hash AS hash`
+	cypherAuditPrev  = `MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: $seq}) USING INDEX e:` + LabelAuditEntry + `(chain, seq) RETURN e.hash AS hash`
 	cypherAuditRange = `
 MATCH (e:` + LabelAuditEntry + `)
+USING INDEX e:` + LabelAuditEntry + `(chain, seq)
 WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to` + auditEntryColumns
 )
 

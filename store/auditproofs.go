@@ -20,6 +20,7 @@ RETURN h.seq AS seq, h.hash AS hash, coalesce(h.treeSize, 0) AS treeSize, h.root
 RETURN c.size AS size, c.note AS note`
 	cypherCheckpointLatest = `
 MATCH (c:` + LabelAuditCheckpoint + `)
+USING INDEX c:` + LabelAuditCheckpoint + `(chain, size)
 WHERE c.chain = $chain AND c.size >= 0` + checkpointColumns + `
 ORDER BY c.chain DESC, c.size DESC
 LIMIT 1`
@@ -27,6 +28,7 @@ LIMIT 1`
 MATCH (c:` + LabelAuditCheckpoint + ` {chain: $chain, size: $size})` + checkpointColumns
 	cypherCheckpointsBetween = `
 MATCH (c:` + LabelAuditCheckpoint + `)
+USING INDEX c:` + LabelAuditCheckpoint + `(chain, size)
 WHERE c.chain = $chain AND c.size >= $from AND c.size <= $to
 RETURN c.size AS size, c.root AS root, c.note AS note
 ORDER BY c.chain, c.size`

@@ -48,9 +48,9 @@ const (
 	// entries keep coming; when they stop, it publishes one for the last of them.
 	AuditCheckpointEvery = time.Second
 	// auditPollEvery is how often the lease holder looks for writes of other processes.
-	auditPollEvery = 50 * time.Millisecond
+	auditPollEvery = 100 * time.Millisecond
 	// auditRoundEvery is the least time between two sequencing turns that found work.
-	auditRoundEvery = 25 * time.Millisecond
+	auditRoundEvery = 100 * time.Millisecond
 	// auditAwaitLimit bounds how long a read of the log waits for the entries written
 	// before it to be sequenced.
 	auditAwaitLimit = 10 * time.Second
@@ -210,10 +210,12 @@ MATCH (h:` + LabelAuditHead + ` {chain: $chain})
 SET h.seq = $seq, h.hash = $hash, h.treeSize = $treeSize, h.root = $root`
 	cypherIntegrateRange = `
 MATCH (e:` + LabelAuditEntry + `)
+USING INDEX e:` + LabelAuditEntry + `(chain, seq)
 WHERE e.chain = $chain AND e.seq > $from AND e.seq <= $to` + auditEntryColumns
 	cypherIntegrateSet = `
 UNWIND $rows AS r
 MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: r.seq})
+USING INDEX e:` + LabelAuditEntry + `(chain, seq)
 SET e.tree = r.tree`
 	cypherCheckpointCreate = `
 CREATE (:` + LabelAuditCheckpoint + ` {chain: $chain, size: $size, root: $root, at: $at, note: $note})`
@@ -584,8 +586,11 @@ func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) (int, err
 	force := q.cpSoon
 	q.cpSoon = false
 	n, err := s.sequenceAll(ctx, force)
-	if errors.Is(err, errLeaseLost) {
+	switch {
+	case errors.Is(err, errLeaseLost):
 		q.epoch = 0
+	case err == nil && n > 0:
+		*renewed = time.Now() // every sequencing transaction renews the lease
 	}
 	return n, err
 }

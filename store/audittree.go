@@ -117,6 +117,7 @@ func (b *treeBuilder) root() (tlog.Hash, error) {
 const cypherAuditTrees = `
 UNWIND $seqs AS s
 MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: s})
+USING INDEX e:` + LabelAuditEntry + `(chain, seq)
 RETURN s AS seq, e.tree AS tree`
 
 // readStoredHashes reads the stored hashes at indexes from the entries holding them.
