@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/server"
@@ -27,6 +29,11 @@ func TestEveryWriteSurfaceAppendsAnAuditEntry(t *testing.T) {
 	t.Parallel()
 	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
 	tk := neo4jtest.Token(t)
+	// The first OpenLineage event of a database creates the experiment events record
+	// their runs in, with an entry of its own: make sure that happened before, on the
+	// shared chain, so this chain holds exactly the writes below.
+	_, err := neo4jtest.Store(t).CreateExperiment(t.Context(), "test", openlineage.RunsExperiment())
+	require.True(t, err == nil || apperr.CodeOf(err) == apperr.Conflict, "%v", err)
 	writer := authtest.NewToken(t, st, auth.RoleWriter)
 	admin := authtest.NewToken(t, st, auth.RoleAdmin)
 	h := newBareHandler(t, server.Options{Store: st})

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +194,16 @@ CREATE (:AuditEntry {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action
 	require.NoError(t, err)
 	assert.Nil(t, v.FirstBreak)
 	assert.Equal(t, int64(5), v.Checked)
+}
+
+// The signed checkpoint docs/audit.md shows verifies with the verifier key it names.
+func TestAuditDocCheckpointExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/audit.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)verifier\\s+key `([^`]+)`\\):\\s+```\\n(.*?)```").FindStringSubmatch(string(doc))
+	require.NotNil(t, m, "docs/audit.md shows a signed checkpoint and its verifier key")
+	c, err := store.OpenAuditCheckpoint([]byte(m[2]), m[1])
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), c.Size)
+	assert.Equal(t, "provgraph/audit/provgraph", c.Origin)
 }

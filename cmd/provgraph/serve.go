@@ -184,13 +184,9 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 			Str("authorization_endpoint", consoleOIDC.AuthorizationEndpoint).Str("token_endpoint", consoleOIDC.TokenEndpoint).
 			Msg("console sign-in with OIDC")
 	}
-	neo4jCfg := cfg.neo4j
-	neo4jCfg.TokenCacheTTL = cfg.tokenCacheTTL
-	neo4jCfg.Logger = &logger
-	if neo4jCfg.AuditKey == nil { // tests give one in cfg.neo4j
-		if neo4jCfg.AuditKey, err = loadAuditKey(cfg.auditKeyFile, logger); err != nil {
-			return err
-		}
+	neo4jCfg, err := cfg.storeConfig(logger)
+	if err != nil {
+		return err
 	}
 	logger.Info().Str("neo4j_uri", cfg.neo4j.URI).Str("database", cfg.neo4j.Database).Msg("connecting to neo4j")
 	st, err := openStore(ctx, neo4jCfg, cfg.neo4jWait)
@@ -462,6 +458,20 @@ func (f oidcFlags) consoleSignIn(o *auth.OIDC) (*server.ConsoleOIDC, error) {
 		return nil, fmt.Errorf("--oidc-console-client-id: %w", err)
 	}
 	return signIn, nil
+}
+
+// storeConfig is the store's configuration: the Neo4j flags, the token cache, the
+// logger and the audit checkpoint key.
+func (cfg *serveConfig) storeConfig(logger zerolog.Logger) (store.Config, error) {
+	c := cfg.neo4j
+	c.TokenCacheTTL = cfg.tokenCacheTTL
+	c.Logger = &logger
+	if c.AuditKey != nil { // tests give one in cfg.neo4j
+		return c, nil
+	}
+	var err error
+	c.AuditKey, err = loadAuditKey(cfg.auditKeyFile, logger)
+	return c, err
 }
 
 // loadAuditKey reads the checkpoint key from path, or makes one for this process when
