@@ -206,6 +206,11 @@ type servers struct {
 // database cfg names. Call stop even when it fails: it stops those it started.
 func startServers(bin string, cfg store.Config, n int) (*servers, error) {
 	s := &servers{}
+	// The replicas share one audit checkpoint key, as replicas of one service do.
+	key, err := auditKeyFile()
+	if err != nil {
+		return s, err
+	}
 	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -213,7 +218,7 @@ func startServers(bin string, cfg store.Config, n int) (*servers, error) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
+		srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn", "--audit-key", key)
 		srv.Env = append(os.Environ(), "NEO4J_URI="+cfg.URI, "NEO4J_USER="+cfg.User, "NEO4J_PASSWORD="+cfg.Password, "NEO4J_DATABASE="+cfg.Database)
 		srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
 		if err := srv.Start(); err != nil {
@@ -422,4 +427,19 @@ func ReplaceSection(doc, heading, section string) string {
 		return doc[:i+1] + section
 	}
 	return doc[:i+1] + section + "\n" + rest[j+1:]
+}
+
+// auditKeyFile writes a new audit checkpoint key to a temporary file and returns its
+// path.
+func auditKeyFile() (string, error) {
+	skey, _, err := store.GenerateAuditKey("provgraph-loadtest")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "provgraph-loadtest-*.key")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(skey + "\n")
+	return f.Name(), errors.Join(err, f.Close())
 }
