@@ -50,6 +50,10 @@ type Config struct {
 	// AuditChain names the audit chain writes append to; "" is DefaultAuditChain. Tests
 	// that tamper with entries use a chain of their own.
 	AuditChain string
+	// MaxWriters bounds the write transactions this process runs at once; 0 is
+	// DefaultMaxWriters. More writers than Neo4j has cores to run them only contend for
+	// its locks and CPU, and slow the reads beside them.
+	MaxWriters int
 	// AuditKey signs the audit log's checkpoints. A store without one records entries
 	// but does not sequence them: some other process with the key must (auditsequencer.go).
 	AuditKey *AuditKey
@@ -85,6 +89,8 @@ type Store struct {
 	txMeta   [2]func(*neo4j.TransactionConfig)
 	// bookmarkWait is Config.BookmarkWait.
 	bookmarkWait time.Duration
+	// writers bounds this process's write transactions in flight (Config.MaxWriters).
+	writers writerSlots
 }
 
 // Open creates a store for cfg. It does not contact Neo4j: call WaitReachable and
@@ -127,7 +133,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
 		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance), bookmarkWait: cfg.BookmarkWait,
-		auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger}, nil
+		auditKey: cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger, writers: newWriterSlots(cfg.MaxWriters)}, nil
 }
 
 // redactURI is uri fit for a message: a password in it (bolt://user:secret@host, which
@@ -253,6 +259,12 @@ func (s *Store) sessionConfig(ctx context.Context, mode TxMode) neo4j.SessionCon
 // must be idempotent and free of side effects outside the transaction; it gets a fresh
 // au on every attempt. A domain error returned by work rolls the transaction back.
 func write[T any](ctx context.Context, s *Store, who, action string, work func(tx neo4j.ManagedTransaction, au *audit) (T, error)) (T, error) {
+	release, err := s.writers.acquire(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer release()
 	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (T, error) {
 		au := &audit{}
 		res, err := work(tx, au)

@@ -99,6 +99,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"let requests without credentials from a loopback address read (never write); unsafe behind a proxy on the same machine (env PROVGRAPH_ANONYMOUS_READ_LOOPBACK)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-admin-token-file", env("PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE", ""),
 		"for local use (make run): keep a working admin token in this `file`, creating one when it holds none, and print the console's sign-in link with it, http://<addr>/#token=<token>, to standard error, never to the log (env PROVGRAPH_BOOTSTRAP_ADMIN_TOKEN_FILE)")
+	fs.IntVar(&cfg.neo4j.MaxWriters, "max-writers", int(envInt("PROVGRAPH_MAX_WRITERS", int64(store.DefaultMaxWriters))),
+		"how many write transactions this process runs at once; more wait for a slot (within their request's time): more writers than Neo4j has cores to run them only contend and slow the reads beside them (env PROVGRAPH_MAX_WRITERS)")
 	fs.StringVar(&cfg.neo4j.AuditChain, "audit-chain", env("PROVGRAPH_AUDIT_CHAIN", store.DefaultAuditChain),
 		"the audit log this service records into; replicas of one service share it, and separate services sharing one Neo4j database each need their own (env PROVGRAPH_AUDIT_CHAIN)")
 	fs.StringVar(&cfg.auditKeyFile, "audit-key", env("PROVGRAPH_AUDIT_KEY", ""),

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+	"runtime"
+)
+
+// DefaultMaxWriters is how many write transactions a process runs at once unless
+// configured: twice the cores, at least 4.
+var DefaultMaxWriters = max(4, 2*runtime.NumCPU())
+
+// writerSlots admits write transactions up to a bound; the others wait for a slot in
+// the order the runtime wakes them, or until their context ends.
+type writerSlots chan struct{}
+
+func newWriterSlots(n int) writerSlots {
+	if n <= 0 {
+		n = DefaultMaxWriters
+	}
+	return make(writerSlots, n)
+}
+
+// acquire waits for a slot and returns the function that gives it back.
+func (w writerSlots) acquire(ctx context.Context) (func(), error) {
+	select {
+	case w <- struct{}{}:
+		return func() { <-w }, nil
+	case <-ctx.Done():
+		return nil, classify(context.Cause(ctx))
+	}
+}
