@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"runtime"
+
+	"github.com/provgraph/provgraph/apperr"
 )
 
 // DefaultMaxWriters is how many write transactions a process runs at once unless
@@ -26,6 +28,7 @@ func (w writerSlots) acquire(ctx context.Context) (func(), error) {
 	case w <- struct{}{}:
 		return func() { <-w }, nil
 	case <-ctx.Done():
-		return nil, classify(context.Cause(ctx))
+		return nil, apperr.UnavailableBecause(context.Cause(ctx),
+			"the request's time ran out while it waited to write (%d writes in flight); retry later", cap(w))
 	}
 }

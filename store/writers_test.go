@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,6 +40,11 @@ func TestWriterSlotsBoundWriters(t *testing.T) {
 	r2, err := slots.acquire(t.Context())
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err = slots.acquire(ctx)
+	assert.Equal(t, apperr.Unavailable, apperr.CodeOf(err), "%v", err)
+	// The server's request deadline has a cause of its own; it is UNAVAILABLE too.
+	ctx, cancel = context.WithTimeoutCause(t.Context(), time.Millisecond, errors.New("the request took too long"))
 	defer cancel()
 	_, err = slots.acquire(ctx)
 	assert.Equal(t, apperr.Unavailable, apperr.CodeOf(err), "%v", err)
