@@ -23,7 +23,7 @@ type auditSeries struct {
 func newAuditSeries() *auditSeries {
 	return &auditSeries{
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "audit_sequencing_lag_seconds",
-			Help:    "Time from a write's commit until the audit log's sequencer gave its entry a place in the log, per entry sequenced by this process.",
+			Help:    "Time from a write recording its audit entry (just before its commit) until the audit log's sequencer gave its entry a place in the log, per entry sequenced by this process.",
 			Buckets: sequencingLagBuckets}),
 		checkpoint: &lastCheckpoint{now: time.Now},
 	}

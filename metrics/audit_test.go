@@ -42,7 +42,7 @@ provgraph_audit_checkpoint_tree_size 4
 # HELP provgraph_audit_checkpoint_timestamp_seconds Time (Unix seconds) the last signed audit checkpoint this process published is dated; absent until it publishes one.
 # TYPE provgraph_audit_checkpoint_timestamp_seconds gauge
 provgraph_audit_checkpoint_timestamp_seconds 1.7962991975e+09
-# HELP provgraph_audit_sequencing_lag_seconds Time from a write's commit until the audit log's sequencer gave its entry a place in the log, per entry sequenced by this process.
+# HELP provgraph_audit_sequencing_lag_seconds Time from a write recording its audit entry (just before its commit) until the audit log's sequencer gave its entry a place in the log, per entry sequenced by this process.
 # TYPE provgraph_audit_sequencing_lag_seconds histogram
 provgraph_audit_sequencing_lag_seconds_bucket{le="0.005"} 0
 provgraph_audit_sequencing_lag_seconds_bucket{le="0.01"} 1

@@ -115,16 +115,11 @@ func (s *Store) VerifyAuditSpan(ctx context.Context, from, to int64) (AuditVerif
 		return AuditVerification{}, apperr.Invalid("from", "must be at least 1, got %d", from)
 	}
 	if to < from {
-		head, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (int64, error) {
-			recs, err := collect(ctx, tx, cypherAuditHead, map[string]any{"chain": s.auditChain})
-			if err != nil || len(recs) == 0 {
-				return 0, err
-			}
-			seq, _ := recs[0].Get("seq")
-			h, _ := seq.(int64)
-			return h, nil
+		head, err := read(ctx, s, func(tx neo4j.ManagedTransaction) (auditHead, error) {
+			head, _, err := s.treeHead(ctx, tx)
+			return head, err
 		})
-		return AuditVerification{From: from, To: from - 1, Head: head}, err
+		return AuditVerification{From: from, To: from - 1, Head: head.Seq}, err
 	}
 	out := AuditVerification{From: from, To: from - 1}
 	for next := from; next <= to; {

@@ -309,7 +309,6 @@ ORDER BY e.chain, e.seq
 LIMIT $limit`
 
 const (
-	cypherAuditHead  = `MATCH (h:` + LabelAuditHead + ` {chain: $chain}) RETURN h.seq AS seq, h.hash AS hash`
 	cypherAuditPrev  = `MATCH (e:` + LabelAuditEntry + ` {chain: $chain, seq: $seq}) USING INDEX e:` + LabelAuditEntry + `(chain, seq) RETURN e.hash AS hash`
 	cypherAuditRange = `
 MATCH (e:` + LabelAuditEntry + `)
@@ -513,9 +512,9 @@ func (s *Store) checkTree(e AuditLogEntry, canon []byte, st *auditVerifyStart) *
 	if err != nil {
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakTreeHash, Expected: "tree hashes", Found: err.Error()}
 	}
-	if !sameHashes(e.tree, computed) {
+	if !bytes.Equal(e.tree, computed) {
 		reason := AuditBreakTreeHash
-		if len(e.tree) < auditHashSize || !sameHashes(e.tree[:auditHashSize], computed[:auditHashSize]) {
+		if len(e.tree) < auditHashSize || !bytes.Equal(e.tree[:auditHashSize], computed[:auditHashSize]) {
 			reason = AuditBreakLeafHash
 		}
 		return &AuditBreak{Seq: e.Seq, Reason: reason, Expected: hashList(computed), Found: hashList(e.tree)}

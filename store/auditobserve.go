@@ -5,7 +5,7 @@ import "time"
 // AuditObserver hears what the audit log's sequencer does, for metrics.
 type AuditObserver interface {
 	// EntriesSequenced is called after the sequencer integrated a batch: lags holds, for
-	// each entry, how long it waited from its write's commit to being sequenced.
+	// each entry, how long it waited from its write recording it (just before the commit) to being sequenced.
 	EntriesSequenced(lags []time.Duration)
 	// CheckpointPublished is called when a signed checkpoint of the given tree size,
 	// dated at, was stored.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"golang.org/x/mod/sumdb/tlog"
@@ -202,9 +201,8 @@ func (s *Store) awaitCheckpointed(ctx context.Context) error {
 	if err := s.awaitSequenced(ctx); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(auditAwaitLimit)
-	for {
-		work, err := readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (bool, error) {
+	return s.awaitAudit(ctx, func() (bool, error) {
+		return readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (bool, error) {
 			if len(recs) != 1 {
 				return false, nil
 			}
@@ -212,29 +210,7 @@ func (s *Store) awaitCheckpointed(ctx context.Context) error {
 			done, _ := recs[0].AsMap()["checkpointed"].(bool)
 			return done || treeSize == 0, nil
 		})
-		if err != nil || work {
-			return err
-		}
-		if s.sequencerRunning() {
-			s.sequencer.checkpointSoon()
-		} else if s.auditKey.canSign() {
-			did, err := s.sequenceFor(ctx)
-			if err != nil {
-				return err
-			}
-			if did {
-				continue
-			}
-		} else if live, err := s.sequencerAlive(ctx); err != nil || !live {
-			return err // no process publishes checkpoints now: answer from the last one
-		}
-		if time.Now().After(deadline) {
-			return apperr.New(apperr.Unavailable, "", "the audit log's latest entries are not in a checkpoint yet; retry shortly")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	}, s.sequencer.checkpointSoon, func() error {
+		return apperr.New(apperr.Unavailable, "", "the audit log's latest entries are not in a checkpoint yet; retry shortly")
+	})
 }

@@ -69,7 +69,6 @@ type sequencer struct {
 	running bool       // RunAuditSequencer is running
 	epoch   int64      // the epoch of the lease held, 0 when none
 	lastCP  time.Time  // when this process last published a checkpoint
-	cpSize  int64      // the size of that checkpoint
 	// cpSoon asks the running sequencer for a checkpoint at its next turn, without
 	// waiting for AuditCheckpointEvery: a reader waits for one.
 	cpSoon bool
@@ -417,7 +416,7 @@ func (s *Store) publishCheckpoint(ctx context.Context) error {
 		return struct{}{}, err
 	})
 	if err == nil && published != nil {
-		s.sequencer.lastCP, s.sequencer.cpSize = time.Now(), published.Size
+		s.sequencer.lastCP = time.Now()
 		s.auditObserved().CheckpointPublished(published.Size, published.At)
 	}
 	return err
@@ -626,9 +625,10 @@ RETURN count(p) AS n`
 // sees the writes before it. It gives up with UNAVAILABLE after auditAwaitLimit.
 func (s *Store) awaitSequenced(ctx context.Context) error {
 	at := time.Now().UTC()
-	deadline := time.Now().Add(auditAwaitLimit)
-	for {
-		n, err := readOne(ctx, s, cypherPendingBefore, map[string]any{"chain": s.auditChain, "at": at}, func(recs []*neo4j.Record) (int64, error) {
+	var n int64
+	return s.awaitAudit(ctx, func() (bool, error) {
+		var err error
+		n, err = readOne(ctx, s, cypherPendingBefore, map[string]any{"chain": s.auditChain, "at": at}, func(recs []*neo4j.Record) (int64, error) {
 			if len(recs) != 1 {
 				return 0, nil
 			}
@@ -636,11 +636,27 @@ func (s *Store) awaitSequenced(ctx context.Context) error {
 			n, _ := v.(int64)
 			return n, nil
 		})
-		if err != nil || n == 0 {
+		return n == 0, err
+	}, s.sequencer.kick, func() error {
+		return apperr.New(apperr.Unavailable, "", "%d audit entries written before this request are not sequenced yet; "+
+			"the log's sequencer runs in provgraph serve", n)
+	})
+}
+
+// awaitAudit waits until done reports true, auditAwaitLimit at most. Meanwhile it
+// nudges this process's running sequencer, or sequences the log itself when it has
+// the key and no other process holds the lease; when no process sequences the log at
+// all, it stops waiting and the caller reads the log as it stands. It gives up with the
+// error late makes.
+func (s *Store) awaitAudit(ctx context.Context, done func() (bool, error), nudge func(), late func() error) error {
+	deadline := time.Now().Add(auditAwaitLimit)
+	for {
+		ok, err := done()
+		if err != nil || ok {
 			return err
 		}
 		if s.sequencerRunning() {
-			s.sequencer.kick()
+			nudge()
 		} else if s.auditKey.canSign() {
 			did, err := s.sequenceFor(ctx)
 			if err != nil {
@@ -650,11 +666,10 @@ func (s *Store) awaitSequenced(ctx context.Context) error {
 				continue
 			}
 		} else if live, err := s.sequencerAlive(ctx); err != nil || !live {
-			return err // no process sequences the log now: read it as it is
+			return err
 		}
 		if time.Now().After(deadline) {
-			return apperr.New(apperr.Unavailable, "", "%d audit entries written before this request are not sequenced yet; "+
-				"the log's sequencer runs in provgraph serve", n)
+			return late()
 		}
 		select {
 		case <-ctx.Done():

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -294,6 +293,3 @@ func ParseAuditCheckpoint(text string) (AuditCheckpoint, error) {
 	}
 	return AuditCheckpoint{Origin: lines[0], Size: size, Root: root, At: at.UTC(), Note: text}, nil
 }
-
-// sameHashes reports whether stored tree bytes are the hashes computed.
-func sameHashes(stored, computed []byte) bool { return bytes.Equal(stored, computed) }
