@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,12 +52,11 @@ func startReplicas(t *testing.T, n int, db store.Config, args ...string) []*repl
 	args = append([]string{"--audit-key", key}, args...)
 	replicas := make([]*replica, n)
 	for i := range replicas {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := ln.Addr().String()
-		require.NoError(t, ln.Close())
-		r := &replica{Name: fmt.Sprintf("replica %d", i), Base: "http://" + addr, out: &lockedBuffer{}, exited: make(chan struct{})}
-		r.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-format", "json", "--log-level", "warn",
+		// Each replica listens on a port the kernel gives it and logs which: a port
+		// chosen here and closed before the process binds it could meanwhile be taken
+		// by another test's server, which would then answer this test's requests.
+		r := &replica{Name: fmt.Sprintf("replica %d", i), out: &lockedBuffer{}, exited: make(chan struct{})}
+		r.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "info",
 			"--neo4j-uri", db.URI, "--neo4j-user", db.User, "--neo4j-database", db.Database,
 			"--artifact-root", t.TempDir()}, args...)...)
 		r.cmd.Env = append(os.Environ(), "NEO4J_PASSWORD="+db.Password)
@@ -69,9 +67,32 @@ func startReplicas(t *testing.T, n int, db store.Config, args ...string) []*repl
 		replicas[i] = r
 	}
 	for _, r := range replicas {
+		r.Base = "http://" + r.awaitServing(t)
 		requireReady(t, http.DefaultClient, r.Base)
 	}
 	return replicas
+}
+
+// awaitServing waits for the replica's "provgraph serving" log line and returns the
+// address it names.
+func (r *replica) awaitServing(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(r.out.String(), "\n") {
+			var entry struct{ Message, Addr string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "provgraph serving" {
+				return entry.Addr
+			}
+		}
+		select {
+		case <-r.exited:
+			t.Fatalf("%s exited before serving:\n%s", r.Name, r.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s is not serving after 2 minutes:\n%s", r.Name, r.out.String())
+	return ""
 }
 
 // Kill ends the replica with SIGKILL, as a crash or an OOM kill would, and waits until
@@ -90,7 +111,7 @@ func (r *replica) Kill(t *testing.T) {
 func (r *replica) PID() int { return r.cmd.Process.Pid }
 
 // Output is what the replica has written to standard output and error so far (JSON
-// log lines at --log-level warn unless the test's args say otherwise).
+// log lines at --log-level info unless the test's args say otherwise).
 func (r *replica) Output() string { return r.out.String() }
 
 // stop ends a replica that is still running, gracefully if it will, and logs its

@@ -28,7 +28,10 @@ import (
 // serveConfig is everything `provgraph serve` can be told. Each field has a flag and
 // an environment variable; a flag given on the command line wins over the variable.
 type serveConfig struct {
-	addr            string
+	addr string
+	// listener, when set, is served instead of listening on addr. Tests open theirs
+	// before they start the server, so no other process can take the port in between.
+	listener        net.Listener
 	neo4j           store.Config
 	neo4jWait       time.Duration
 	logLevel        string
@@ -222,9 +225,13 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 
 	m := observe(ctx, st)
 	defer m.stop()
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	ln := cfg.listener
+	if ln != nil {
+		defer func() { _ = ln.Close() }() // also when start-up fails before serving
+	} else {
+		if ln, err = net.Listen("tcp", cfg.addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+		}
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,

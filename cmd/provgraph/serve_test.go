@@ -82,10 +82,9 @@ func serveConfigFor(t *testing.T, db store.Config) *serveConfig {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	t.Cleanup(func() { _ = ln.Close() })
 	return &serveConfig{
-		addr: addr, neo4j: db, neo4jWait: time.Minute,
+		addr: ln.Addr().String(), listener: ln, neo4j: db, neo4jWait: time.Minute,
 		shutdownTimeout: 10 * time.Second, maxBodyBytes: 1 << 20,
 	}
 }

@@ -119,8 +119,8 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		t.Helper()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
+		t.Cleanup(func() { _ = ln.Close() })
 		addr := ln.Addr().String()
-		require.NoError(t, ln.Close())
 		// What the server prints for the person at the terminal, and what it logs, written
 		// by its goroutines.
 		tempFile := func(name string) (*os.File, func() string) {
@@ -135,7 +135,7 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 		}
 		notices, printed := tempFile("notices")
 		logFile, logged := tempFile("log")
-		cfg := &serveConfig{addr: addr, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute, shutdownTimeout: 10 * time.Second,
+		cfg := &serveConfig{addr: addr, listener: ln, neo4j: neo4jtest.Config(t), neo4jWait: time.Minute, shutdownTimeout: 10 * time.Second,
 			maxBodyBytes: 1 << 20, bootstrapTokenFile: file, notices: notices}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
