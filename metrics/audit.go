@@ -14,9 +14,15 @@ import (
 // the 1 s that the lag's p99 should stay under, coarse beyond.
 var sequencingLagBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, .75, 1, 1.5, 2.5, 5, 10, 30, 60}
 
+// Buckets of the entries one sequencing transaction integrates, up to
+// store.AuditSequenceBatch.
+var sequencerBatchBuckets = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000}
+
 // auditSeries are the series of the audit log's sequencer in this process.
 type auditSeries struct {
 	lag        prometheus.Histogram
+	turn       prometheus.Histogram
+	batch      prometheus.Histogram
 	checkpoint *lastCheckpoint
 }
 
@@ -25,12 +31,18 @@ func newAuditSeries() *auditSeries {
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "audit_sequencing_lag_seconds",
 			Help:    "Time from a write recording its audit entry (just before its commit) until the audit log's sequencer gave its entry a place in the log, per entry sequenced by this process.",
 			Buckets: sequencingLagBuckets}),
+		turn: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "audit_sequencer_turn_seconds",
+			Help:    "Time one sequencing transaction of this process took, from its start to its commit, for each that sequenced entries.",
+			Buckets: sequencingLagBuckets}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "audit_sequencer_batch_entries",
+			Help:    "Entries one sequencing transaction of this process gave their place in the log, for each that sequenced any.",
+			Buckets: sequencerBatchBuckets}),
 		checkpoint: &lastCheckpoint{now: time.Now},
 	}
 }
 
 func (a *auditSeries) collectors() []prometheus.Collector {
-	return []prometheus.Collector{a.lag, a.checkpoint}
+	return []prometheus.Collector{a.lag, a.turn, a.batch, a.checkpoint}
 }
 
 // Audit returns the observer that the store's audit sequencer reports to
@@ -39,7 +51,9 @@ func (m *Metrics) Audit() store.AuditObserver { return auditObserver{m.audit} }
 
 type auditObserver struct{ a *auditSeries }
 
-func (o auditObserver) EntriesSequenced(lags []time.Duration) {
+func (o auditObserver) EntriesSequenced(turn time.Duration, lags []time.Duration) {
+	o.a.turn.Observe(turn.Seconds())
+	o.a.batch.Observe(float64(len(lags)))
 	for _, lag := range lags {
 		o.a.lag.Observe(lag.Seconds())
 	}

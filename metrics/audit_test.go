@@ -26,9 +26,8 @@ func TestAuditObserverFeedsAuditSeries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "no checkpoint published yet: no checkpoint series")
 
-	obs.EntriesSequenced([]time.Duration{8 * time.Millisecond, 40 * time.Millisecond, 700 * time.Millisecond})
-	obs.EntriesSequenced(nil)
-	obs.EntriesSequenced([]time.Duration{3 * time.Second})
+	obs.EntriesSequenced(30*time.Millisecond, []time.Duration{8 * time.Millisecond, 40 * time.Millisecond, 700 * time.Millisecond})
+	obs.EntriesSequenced(200*time.Millisecond, []time.Duration{3 * time.Second})
 	obs.CheckpointPublished(3, now.Add(-90*time.Second))
 	obs.CheckpointPublished(4, now.Add(-2500*time.Millisecond))
 
@@ -65,6 +64,13 @@ provgraph_audit_sequencing_lag_seconds_count 4
 `), "provgraph_audit_checkpoint_age_seconds", "provgraph_audit_checkpoint_tree_size", "provgraph_audit_checkpoint_timestamp_seconds",
 		"provgraph_audit_sequencing_lag_seconds"))
 
+	turns, turnSum := histogramOf(t, m, "provgraph_audit_sequencer_turn_seconds")
+	assert.Equal(t, uint64(2), turns, "one turn observed per sequencing transaction")
+	assert.InDelta(t, 0.23, turnSum, 1e-9)
+	batches, entries := histogramOf(t, m, "provgraph_audit_sequencer_batch_entries")
+	assert.Equal(t, uint64(2), batches)
+	assert.Equal(t, 4.0, entries, "the batches' entries add up to the entries sequenced")
+
 	// The age grows with the clock until the next checkpoint, and never goes below 0
 	// for a checkpoint dated a moment ahead of this process's clock.
 	now = now.Add(10 * time.Second)
@@ -85,4 +91,20 @@ func gaugeValue(t *testing.T, m *Metrics, name string) float64 {
 		}
 	}
 	return math.NaN()
+}
+
+// histogramOf is the sample count and sum of an unlabelled histogram.
+func histogramOf(t *testing.T, m *Metrics, name string) (uint64, float64) {
+	t.Helper()
+	families, err := m.reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name {
+			require.Len(t, f.GetMetric(), 1, name)
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0, 0
 }

@@ -37,7 +37,7 @@ func TestOperationsDocListsEverySeries(t *testing.T) {
 		}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	m.graphqlErrors.WithLabelValues("op", "NOT_FOUND").Inc()
-	m.Audit().EntriesSequenced([]time.Duration{time.Millisecond})
+	m.Audit().EntriesSequenced(time.Millisecond, []time.Duration{time.Millisecond})
 	m.Audit().CheckpointPublished(1, time.Now())
 
 	families, err := m.reg.Gather()

@@ -4,9 +4,11 @@ import "time"
 
 // AuditObserver hears what the audit log's sequencer does, for metrics.
 type AuditObserver interface {
-	// EntriesSequenced is called after the sequencer integrated a batch: lags holds, for
-	// each entry, how long it waited from its write recording it (just before the commit) to being sequenced.
-	EntriesSequenced(lags []time.Duration)
+	// EntriesSequenced is called after a sequencing transaction integrated a batch: turn
+	// is how long the transaction took, from its start to its commit, and lags holds,
+	// for each entry, how long it waited from its write recording it (just before the
+	// commit) to being sequenced.
+	EntriesSequenced(turn time.Duration, lags []time.Duration)
 	// CheckpointPublished is called when a signed checkpoint of the given tree size,
 	// dated at, was stored.
 	CheckpointPublished(size int64, at time.Time)
@@ -35,5 +37,5 @@ func (s *Store) auditObserved() AuditObserver {
 // noAuditObserver hears nothing.
 type noAuditObserver struct{}
 
-func (noAuditObserver) EntriesSequenced([]time.Duration)     {}
-func (noAuditObserver) CheckpointPublished(int64, time.Time) {}
+func (noAuditObserver) EntriesSequenced(time.Duration, []time.Duration) {}
+func (noAuditObserver) CheckpointPublished(int64, time.Time)            {}

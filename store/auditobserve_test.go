@@ -15,7 +15,7 @@ type auditRecorder struct {
 	sizes []int64
 }
 
-func (r *auditRecorder) EntriesSequenced(lags []time.Duration) {
+func (r *auditRecorder) EntriesSequenced(_ time.Duration, lags []time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lags = append(r.lags, lags...)
@@ -32,7 +32,7 @@ func (r *auditRecorder) CheckpointPublished(size int64, _ time.Time) {
 // while the sequencer reports is safe (go test -race).
 func TestAuditObservedWithAndWithoutObserver(t *testing.T) {
 	s := &Store{}
-	s.auditObserved().EntriesSequenced([]time.Duration{time.Second})
+	s.auditObserved().EntriesSequenced(time.Second, []time.Duration{time.Second})
 	s.auditObserved().CheckpointPublished(1, time.Now())
 
 	rec := &auditRecorder{}
@@ -40,7 +40,7 @@ func TestAuditObservedWithAndWithoutObserver(t *testing.T) {
 	wg.Go(func() { s.ObserveAudit(rec) })
 	wg.Go(func() { s.auditObserved().CheckpointPublished(0, time.Now()) }) // heard or not
 	wg.Wait()
-	s.auditObserved().EntriesSequenced([]time.Duration{10 * time.Millisecond, 20 * time.Millisecond})
+	s.auditObserved().EntriesSequenced(time.Millisecond, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond})
 	s.auditObserved().CheckpointPublished(2, time.Now())
 	s.ObserveAudit(nil)
 	s.auditObserved().CheckpointPublished(3, time.Now())

@@ -69,6 +69,9 @@ type sequencer struct {
 	running bool       // RunAuditSequencer is running
 	epoch   int64      // the epoch of the lease held, 0 when none
 	lastCP  time.Time  // when this process last published a checkpoint
+	// tree is the tree this process left at the head with its last sequencing
+	// transaction, reused while the head is still there; nil when unknown.
+	tree *leftTree
 	// cpSoon asks the running sequencer for a checkpoint at its next turn, without
 	// waiting for AuditCheckpointEvery: a reader waits for one.
 	cpSoon bool
@@ -80,6 +83,23 @@ type sequencer struct {
 	// lastErr and lastErrAt keep the sequencer's log quiet during an outage.
 	lastErr   string
 	lastErrAt time.Time
+}
+
+// leftTree is the tree a sequencing transaction committed: the head it moved to and
+// the tree's frontier hashes, all a next transaction needs to add to it.
+type leftTree struct {
+	head     auditHead
+	frontier hashMap
+}
+
+// builder is a treeBuilder for the left tree, of its own: a transaction that the
+// driver retries starts again from the frontier.
+func (t *leftTree) builder() *treeBuilder {
+	b := &treeBuilder{size: t.head.TreeSize, hashes: make(hashMap, len(t.frontier))}
+	for x, h := range t.frontier {
+		b.hashes[x] = h
+	}
+	return b
 }
 
 func newSequencer() *sequencer {
@@ -118,19 +138,19 @@ func (q *sequencer) kick() {
 }
 
 const (
-	// cypherLeaseLock creates the chain's lease when missing and locks it until commit.
-	cypherLeaseLock = `
+	// cypherLeaseHold takes or renews the chain's lease for this process, creating
+	// the lease when missing: it locks the lease until commit (SET lockedAt), then,
+	// under the lock, keeps only a lease that is this process's, free or expired
+	// (no row otherwise). Renewing keeps the epoch, a new holder starts the next.
+	cypherLeaseHold = `
 MERGE (l:` + LabelAuditSequencer + ` {chain: $chain})
   ON CREATE SET l.epoch = 0
-SET l.lockedAt = datetime.realtime()`
-	// cypherLeaseTake takes or renews the lease (under cypherLeaseLock): renewing keeps
-	// the epoch, a new holder starts the next.
-	cypherLeaseTake = `
-MATCH (l:` + LabelAuditSequencer + ` {chain: $chain})
+SET l.lockedAt = datetime.realtime()
 WITH l, l.holder = $me AND l.expires > datetime.realtime() AS mine
 WHERE mine OR l.holder IS NULL OR l.expires <= datetime.realtime()
 SET l.epoch = CASE WHEN mine THEN l.epoch ELSE l.epoch + 1 END,
-    l.holder = $me, l.expires = datetime.realtime() + duration({milliseconds: $ttl})
+    l.holder = $me, l.expires = datetime.realtime() + duration({milliseconds: $ttl})`
+	cypherLeaseTake = cypherLeaseHold + `
 RETURN l.epoch AS epoch`
 	cypherLeaseRelease = `
 MATCH (l:` + LabelAuditSequencer + ` {chain: $chain})
@@ -141,14 +161,14 @@ SET l.expires = datetime.realtime()`
 // takeLease takes or renews the chain's lease for this process in tx and reports the
 // epoch held; 0 when another process holds an unexpired lease.
 func (s *Store) takeLease(ctx context.Context, tx neo4j.ManagedTransaction) (int64, error) {
-	if _, err := collect(ctx, tx, cypherLeaseLock, map[string]any{"chain": s.auditChain}); err != nil {
-		return 0, fmt.Errorf("lock audit sequencer lease: %w", err)
-	}
 	recs, err := collect(ctx, tx, cypherLeaseTake, map[string]any{
 		"chain": s.auditChain, "me": s.sequencer.me, "ttl": AuditLeaseTTL.Milliseconds(),
 	})
-	if err != nil || len(recs) == 0 {
-		return 0, err
+	if err != nil {
+		return 0, fmt.Errorf("take audit sequencer lease: %w", err)
+	}
+	if len(recs) == 0 {
+		return 0, nil
 	}
 	e, _ := recs[0].Get("epoch")
 	got, _ := e.(int64)
@@ -184,29 +204,39 @@ type auditHead struct {
 }
 
 const (
-	cypherSequencerHead = `
+	// cypherSequenceStart opens a sequencing transaction in one statement: it takes
+	// the lease under its lock (no row when another process holds it), and reads the
+	// head and the oldest pending writes.
+	cypherSequenceStart = cypherLeaseHold + `
 MERGE (h:` + LabelAuditHead + ` {chain: $chain})
   ON CREATE SET h.seq = 0, h.hash = $genesis, h.treeSize = 0
-RETURN h.seq AS seq, h.hash AS hash, coalesce(h.treeSize, 0) AS treeSize`
-	cypherPendingBatch = `
-MATCH (p:` + LabelAuditPending + `)
-WHERE p.chain = $chain
-RETURN elementId(p) AS id, p.at AS at, p.actor AS actor, p.requestId AS requestId, p.parts AS parts
-ORDER BY p.chain, p.at
-LIMIT $limit`
-	cypherSequenceEntries = `
-UNWIND $entries AS e
-CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
-  targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash,
-  changes: e.changes, tree: e.tree})`
-	cypherPendingDelete = `
-UNWIND $ids AS id
-MATCH (p:` + LabelAuditPending + `)
-WHERE elementId(p) = id
-DELETE p`
-	cypherHeadMove = `
+RETURN l.epoch AS epoch, h.seq AS seq, h.hash AS hash, coalesce(h.treeSize, 0) AS treeSize,
+  COLLECT {
+    MATCH (p:` + LabelAuditPending + `)
+    WHERE p.chain = $chain
+    WITH p ORDER BY p.chain, p.at LIMIT $limit
+    RETURN [elementId(p), p.at, p.actor, p.requestId, p.parts]
+  } AS pending`
+	// cypherSequenceFinish ends a sequencing transaction in one statement: it creates
+	// the entries, deletes the pending writes they came from, moves the head and
+	// stores the checkpoint, when one is due.
+	cypherSequenceFinish = `
+CALL {
+  UNWIND $entries AS e
+  CREATE (:` + LabelAuditEntry + ` {chain: $chain, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
+    targets: e.targets, targetCount: e.targetCount, requestId: e.requestId, prevHash: e.prevHash, hash: e.hash,
+    changes: e.changes, tree: e.tree})
+}
+CALL {
+  UNWIND $ids AS id
+  MATCH (p:` + LabelAuditPending + `)
+  WHERE elementId(p) = id
+  DELETE p
+}
 MATCH (h:` + LabelAuditHead + ` {chain: $chain})
-SET h.seq = $seq, h.hash = $hash, h.treeSize = $treeSize, h.root = $root`
+SET h.seq = $seq, h.hash = $hash, h.treeSize = $treeSize, h.root = $root
+FOREACH (c IN $checkpoints |
+  CREATE (:` + LabelAuditCheckpoint + ` {chain: $chain, size: c.size, root: c.root, at: c.at, note: c.note}))`
 	cypherIntegrateRange = `
 MATCH (e:` + LabelAuditEntry + `)
 USING INDEX e:` + LabelAuditEntry + `(chain, seq)
@@ -227,54 +257,102 @@ type sequenced struct {
 	Head    auditHead
 	Root    string
 	More    bool // it stopped at AuditSequenceBatch: more may be pending
+	// Checkpoint is the checkpoint it stored, nil when none was due.
+	Checkpoint *AuditCheckpoint
+	// rows and ids are the entries to create and the pending writes they came from;
+	// tree is the tree the transaction leaves.
+	rows []map[string]any
+	ids  []string
+	tree *treeBuilder
 }
 
 // sequenceBatch is one sequencing transaction: under the lease, it first adds entries
 // that have seqs but are not in the tree yet (a log from before the tree), else it
-// sequences up to AuditSequenceBatch pending writes.
-func (s *Store) sequenceBatch(ctx context.Context) (sequenced, error) {
-	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (sequenced, error) {
+// sequences up to AuditSequenceBatch pending writes. With checkpoint it also stores a
+// signed checkpoint of the tree it leaves. It costs two statements when this process
+// ran the chain's last sequencing transaction (it keeps the tree's frontier), three
+// otherwise.
+func (s *Store) sequenceBatch(ctx context.Context, checkpoint bool) (sequenced, error) {
+	left := s.sequencer.tree
+	s.sequencer.tree = nil // until this transaction is known to have committed
+	done, err := transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (sequenced, error) {
 		// Taking the lease again under its lock is what fences a process that lost it:
 		// whatever epoch it holds now, no other process holds the lease until commit.
-		held, err := s.takeLease(ctx, tx)
+		recs, err := collect(ctx, tx, cypherSequenceStart, map[string]any{
+			"chain": s.auditChain, "me": s.sequencer.me, "ttl": AuditLeaseTTL.Milliseconds(),
+			"genesis": GenesisHash, "limit": AuditSequenceBatch,
+		})
 		if err != nil {
-			return sequenced{}, err
+			return sequenced{}, fmt.Errorf("start sequencing: %w", err)
 		}
-		if held == 0 {
+		if len(recs) == 0 {
 			return sequenced{}, errLeaseLost
-		}
-		recs, err := collect(ctx, tx, cypherSequencerHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})
-		if err != nil || len(recs) != 1 {
-			return sequenced{}, fmt.Errorf("read audit head: %w", err)
 		}
 		m := recs[0].AsMap()
 		head := auditHead{}
 		head.Seq, _ = m["seq"].(int64)
 		head.Hash, _ = m["hash"].(string)
 		head.TreeSize, _ = m["treeSize"].(int64)
-		b, err := loadTreeBuilder(ctx, tx, s.auditChain, head.TreeSize)
-		if err != nil {
+		var b *treeBuilder
+		if left != nil && left.head == head {
+			b = left.builder()
+		} else if b, err = loadTreeBuilder(ctx, tx, s.auditChain, head.TreeSize); err != nil {
 			return sequenced{}, err
 		}
 		var done sequenced
 		if head.TreeSize < head.Seq {
 			done, err = s.integrateEntries(ctx, tx, head, b)
 		} else {
-			done, err = s.sequencePending(ctx, tx, head, b)
+			pending, _ := m["pending"].([]any)
+			done, err = sequencePending(pending, head, b)
 		}
 		if err != nil || done.Entries == 0 {
 			return done, err
 		}
-		root, err := b.root()
-		if err != nil {
-			return done, err
-		}
-		done.Head.TreeSize, done.Root = b.size, root.String()
-		_, err = collect(ctx, tx, cypherHeadMove, map[string]any{
-			"chain": s.auditChain, "seq": done.Head.Seq, "hash": done.Head.Hash, "treeSize": b.size, "root": done.Root,
-		})
-		return done, err
+		return done, s.finishSequencing(ctx, tx, &done, b, checkpoint)
 	})
+	if err == nil && done.tree != nil {
+		done.tree.prune()
+		s.sequencer.tree = &leftTree{head: done.Head, frontier: done.tree.hashes}
+	} else if err == nil && done.Entries == 0 {
+		s.sequencer.tree = left // nothing changed
+	}
+	return done, err
+}
+
+// finishSequencing moves the head to done's, stores done's new entries (the rows of
+// sequencePending; none after integrateEntries) and, with checkpoint, a signed
+// checkpoint of the tree b, unless more entries wait for the next transaction.
+func (s *Store) finishSequencing(ctx context.Context, tx neo4j.ManagedTransaction, done *sequenced, b *treeBuilder, checkpoint bool) error {
+	root, err := b.root()
+	if err != nil {
+		return err
+	}
+	done.Head.TreeSize, done.Root, done.tree = b.size, root.String(), b
+	checkpoints := []map[string]any{}
+	if checkpoint && !done.More {
+		c, err := s.auditKey.signCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: b.size, Root: root, At: time.Now().UTC()})
+		if err != nil {
+			return err
+		}
+		done.Checkpoint = &c
+		checkpoints = append(checkpoints, map[string]any{"size": c.Size, "root": c.Root.String(), "at": c.At, "note": c.Note})
+	}
+	rows, ids := done.rows, done.ids
+	if rows == nil {
+		rows = []map[string]any{}
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	_, err = collect(ctx, tx, cypherSequenceFinish, map[string]any{
+		"chain": s.auditChain, "entries": rows, "ids": ids, "checkpoints": checkpoints,
+		"seq": done.Head.Seq, "hash": done.Head.Hash, "treeSize": b.size, "root": done.Root,
+	})
+	if err != nil {
+		return fmt.Errorf("store audit entries up to %d: %w", done.Head.Seq, err)
+	}
+	return nil
 }
 
 // integrateEntries adds to the tree up to AuditSequenceBatch entries that were
@@ -315,23 +393,18 @@ type pendingWrite struct {
 	parts     []pendingPart
 }
 
-// sequencePending numbers up to AuditSequenceBatch pending writes' entries, oldest
-// write first and a write's entries consecutively.
-func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction, head auditHead, b *treeBuilder) (sequenced, error) {
-	recs, err := collect(ctx, tx, cypherPendingBatch, map[string]any{"chain": s.auditChain, "limit": AuditSequenceBatch})
-	if err != nil {
-		return sequenced{}, fmt.Errorf("read pending audit entries: %w", err)
-	}
+// sequencePending numbers the entries of the pending writes read by
+// cypherSequenceStart (at most AuditSequenceBatch, oldest first), a write's entries
+// consecutively, adding them to the tree b.
+func sequencePending(pending []any, head auditHead, b *treeBuilder) (sequenced, error) {
 	now := time.Now()
-	done := sequenced{Head: head, More: len(recs) == AuditSequenceBatch}
-	var rows []map[string]any
-	ids := make([]string, 0, len(recs))
-	for _, r := range recs {
-		w, err := pendingWriteOf(r)
+	done := sequenced{Head: head, More: len(pending) == AuditSequenceBatch, ids: make([]string, 0, len(pending))}
+	for _, row := range pending {
+		w, err := pendingWriteOf(row)
 		if err != nil {
 			return sequenced{}, err
 		}
-		ids = append(ids, w.id)
+		done.ids = append(done.ids, w.id)
 		for _, p := range w.parts {
 			e := AuditLogEntry{
 				Seq: done.Head.Seq + 1, At: w.at, Actor: w.actor, Action: p.Action, Targets: p.Targets,
@@ -341,7 +414,7 @@ func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction
 			if err != nil {
 				return sequenced{}, err
 			}
-			rows = append(rows, map[string]any{
+			done.rows = append(done.rows, map[string]any{
 				"seq": e.Seq, "at": e.At, "actor": e.Actor, "action": e.Action, "targets": e.Targets,
 				"targetCount": e.TargetCount, "requestId": e.RequestID, "prevHash": e.PrevHash, "hash": e.Hash, "tree": tree,
 				"changes": encodeAuditChanges(e.Changes),
@@ -350,29 +423,25 @@ func (s *Store) sequencePending(ctx context.Context, tx neo4j.ManagedTransaction
 			done.Lags = append(done.Lags, now.Sub(w.at))
 		}
 	}
-	done.Entries = len(rows)
-	if len(rows) == 0 {
-		return done, nil
-	}
-	if _, err := collect(ctx, tx, cypherSequenceEntries, map[string]any{"chain": s.auditChain, "entries": rows}); err != nil {
-		return sequenced{}, fmt.Errorf("create audit entries from %d: %w", head.Seq+1, err)
-	}
-	if _, err := collect(ctx, tx, cypherPendingDelete, map[string]any{"ids": ids}); err != nil {
-		return sequenced{}, fmt.Errorf("delete sequenced pending entries: %w", err)
-	}
+	done.Entries = len(done.rows)
 	return done, nil
 }
 
-func pendingWriteOf(r *neo4j.Record) (pendingWrite, error) {
-	m := r.AsMap()
+// pendingWriteOf reads one pending write as cypherSequenceStart lists it: element
+// id, time, actor, request id and the entries' JSON.
+func pendingWriteOf(row any) (pendingWrite, error) {
 	w := pendingWrite{}
-	w.id, _ = m["id"].(string)
-	if at, ok := m["at"].(time.Time); ok {
+	cols, _ := row.([]any)
+	if len(cols) != 5 {
+		return w, fmt.Errorf("pending audit entries: %d columns, want 5", len(cols))
+	}
+	w.id, _ = cols[0].(string)
+	if at, ok := cols[1].(time.Time); ok {
 		w.at = at.UTC()
 	}
-	w.actor, _ = m["actor"].(string)
-	w.requestID, _ = m["requestId"].(string)
-	parts, _ := m["parts"].(string)
+	w.actor, _ = cols[2].(string)
+	w.requestID, _ = cols[3].(string)
+	parts, _ := cols[4].(string)
 	if err := json.Unmarshal([]byte(parts), &w.parts); err != nil {
 		return w, fmt.Errorf("pending audit entries %s: %w", w.id, err)
 	}
@@ -431,31 +500,45 @@ RETURN EXISTS { MATCH (p:` + LabelAuditPending + `) WHERE p.chain = $chain } AS 
        COUNT { MATCH (c:` + LabelAuditCheckpoint + `) WHERE c.chain = $chain AND c.size >= coalesce(h.treeSize, 0) } > 0 AS checkpointed`
 
 // sequenceAll sequences everything pending under the lease, in batches, then
-// publishes a checkpoint when one is due (always, with force).
-func (s *Store) sequenceAll(ctx context.Context, force bool) (int, error) {
-	work, err := readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (map[string]any, error) {
-		if len(recs) != 1 {
-			return nil, fmt.Errorf("audit sequencer: %d answers about the chain's work", len(recs))
+// publishes a checkpoint when one is due (always, with force). busy says the last
+// turn found work: the next goes straight to sequencing, without first asking
+// whether there is any.
+func (s *Store) sequenceAll(ctx context.Context, force, busy bool) (int, error) {
+	more, checkpointed := true, false
+	if !busy {
+		work, err := readOne(ctx, s, cypherAuditWork, map[string]any{"chain": s.auditChain}, func(recs []*neo4j.Record) (map[string]any, error) {
+			if len(recs) != 1 {
+				return nil, fmt.Errorf("audit sequencer: %d answers about the chain's work", len(recs))
+			}
+			return recs[0].AsMap(), nil
+		})
+		if err != nil {
+			return 0, err
 		}
-		return recs[0].AsMap(), nil
-	})
-	if err != nil {
-		return 0, err
+		pending, _ := work["pending"].(bool)
+		seq, _ := work["seq"].(int64)
+		treeSize, _ := work["treeSize"].(int64)
+		checkpointed, _ = work["checkpointed"].(bool)
+		more = pending || treeSize < seq
 	}
-	pending, _ := work["pending"].(bool)
-	seq, _ := work["seq"].(int64)
-	treeSize, _ := work["treeSize"].(int64)
-	checkpointed, _ := work["checkpointed"].(bool)
 	total := 0
-	for more := pending || treeSize < seq; more; {
-		done, err := s.sequenceBatch(ctx)
+	for more {
+		start := time.Now()
+		done, err := s.sequenceBatch(ctx, force || time.Since(s.sequencer.lastCP) >= AuditCheckpointEvery)
 		if err != nil {
 			return total, err
 		}
 		total += done.Entries
 		more = done.More
-		if len(done.Lags) > 0 {
-			s.auditObserved().EntriesSequenced(done.Lags)
+		if done.Entries > 0 {
+			s.auditObserved().EntriesSequenced(time.Since(start), done.Lags)
+		}
+		if done.Checkpoint != nil {
+			s.sequencer.lastCP = time.Now()
+			s.auditObserved().CheckpointPublished(done.Checkpoint.Size, done.Checkpoint.At)
+			if !more {
+				return total, nil // the checkpoint covers everything sequenced
+			}
 		}
 	}
 	if total == 0 && checkpointed {
@@ -497,7 +580,7 @@ func (s *Store) SequenceAudit(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	s.sequencer.epoch = epoch
-	_, err = s.sequenceAll(ctx, true)
+	_, err = s.sequenceAll(ctx, true, false)
 	if !s.sequencer.running {
 		err = errors.Join(err, s.releaseLease(ctx))
 	}
@@ -542,8 +625,10 @@ func (s *Store) RunAuditSequencer(ctx context.Context) error {
 	tick := time.NewTicker(auditPollEvery)
 	defer tick.Stop()
 	var renewed time.Time
+	n := 0
 	for ctx.Err() == nil {
-		n, err := s.sequencerStep(ctx, &renewed)
+		var err error
+		n, err = s.sequencerStep(ctx, &renewed, n > 0)
 		if err != nil && ctx.Err() == nil {
 			s.logSequencer(err)
 		}
@@ -566,8 +651,8 @@ func (s *Store) RunAuditSequencer(ctx context.Context) error {
 }
 
 // sequencerStep is one turn of RunAuditSequencer; it returns how many entries it
-// sequenced.
-func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) (int, error) {
+// sequenced. busy says the last turn sequenced some.
+func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time, busy bool) (int, error) {
 	q := s.sequencer
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -584,7 +669,7 @@ func (s *Store) sequencerStep(ctx context.Context, renewed *time.Time) (int, err
 	}
 	force := q.cpSoon
 	q.cpSoon = false
-	n, err := s.sequenceAll(ctx, force)
+	n, err := s.sequenceAll(ctx, force, busy)
 	switch {
 	case errors.Is(err, errLeaseLost):
 		q.epoch = 0

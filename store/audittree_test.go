@@ -158,6 +158,30 @@ func TestTwoSequencersShareOneLog(t *testing.T) {
 	running.Wait()
 }
 
+// A sequencer keeps the tree's frontier between its transactions and reuses it only
+// while the head is where it left it: sequencing in turns by one process, then another,
+// then the first again (whose frontier is stale by then) makes a log whose tree and
+// checkpoints verify.
+func TestSequencerReusesItsTreeOnlyWhileItIsTheHead(t *testing.T) {
+	t.Parallel()
+	a, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	b := neo4jtest.StoreOnAuditChain(t, chain)
+	tk := neo4jtest.Token(t)
+	for i, st := range []*store.Store{a, a, b, a, a} {
+		registerN(t, st, fmt.Sprintf("%s-%d", tk, i), 3+i)
+		did, err := st.SequenceAudit(t.Context())
+		require.NoError(t, err)
+		require.True(t, did, "turn %d sequenced", i)
+	}
+	c, err := a.LatestAuditCheckpoint(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int64(3+4+5+6+7), c.Size)
+	v, err := b.VerifyAuditLog(t.Context(), nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, v.FirstBreak, "chain, tree and checkpoints verify")
+	assert.Equal(t, int64(25), v.Checked)
+}
+
 // A log written before the tree existed — entries chained by hash, with no tree
 // hashes — becomes the tree's first leaves unchanged, and entries after it follow.
 func TestHashChainedEntriesBecomeTheFirstLeaves(t *testing.T) {

@@ -68,25 +68,21 @@ func (s *Store) seedAuditRows(ctx context.Context, rows []map[string]any, head a
 		return err
 	}
 	_, err = transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (struct{}, error) {
-		held, err := s.takeLease(ctx, tx)
+		recs, err := collect(ctx, tx, cypherSequenceStart, map[string]any{
+			"chain": s.auditChain, "me": s.sequencer.me, "ttl": AuditLeaseTTL.Milliseconds(), "genesis": GenesisHash, "limit": 0,
+		})
 		if err != nil {
 			return struct{}{}, err
 		}
-		if held == 0 {
+		if len(recs) == 0 {
 			return struct{}{}, errLeaseLost
-		}
-		recs, err := collect(ctx, tx, cypherSequencerHead, map[string]any{"chain": s.auditChain, "genesis": GenesisHash})
-		if err != nil || len(recs) != 1 {
-			return struct{}{}, fmt.Errorf("read audit head: %w", err)
 		}
 		if seq, _ := recs[0].AsMap()["seq"].(int64); seq != head.Seq-int64(len(rows)) {
 			return struct{}{}, fmt.Errorf("seed audit log: the chain holds %d entries; seed only an empty chain", seq)
 		}
-		if _, err := collect(ctx, tx, cypherSequenceEntries, map[string]any{"chain": s.auditChain, "entries": rows}); err != nil {
-			return struct{}{}, err
-		}
-		_, err = collect(ctx, tx, cypherHeadMove, map[string]any{
-			"chain": s.auditChain, "seq": head.Seq, "hash": head.Hash, "treeSize": b.size, "root": root.String(),
+		_, err = collect(ctx, tx, cypherSequenceFinish, map[string]any{
+			"chain": s.auditChain, "entries": rows, "ids": []string{}, "checkpoints": []map[string]any{},
+			"seq": head.Seq, "hash": head.Hash, "treeSize": b.size, "root": root.String(),
 		})
 		return struct{}{}, err
 	})

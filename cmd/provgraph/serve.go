@@ -225,13 +225,9 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 
 	m := observe(ctx, st)
 	defer m.stop()
-	ln := cfg.listener
-	if ln != nil {
-		defer func() { _ = ln.Close() }() // also when start-up fails before serving
-	} else {
-		if ln, err = net.Listen("tcp", cfg.addr); err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.addr, err)
-		}
+	ln, err := cfg.listen()
+	if err != nil {
+		return err
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
@@ -303,6 +299,18 @@ func observe(ctx context.Context, st *store.Store) observedStore {
 		<-done
 		st.ObserveAudit(nil)
 	}}
+}
+
+// listen is the listener to serve: the configured one, else one on addr.
+func (cfg *serveConfig) listen() (net.Listener, error) {
+	if cfg.listener != nil {
+		return cfg.listener, nil
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	return ln, nil
 }
 
 // signInURL is the console's one-click sign-in link for the service listening at addr:

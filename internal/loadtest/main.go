@@ -121,10 +121,8 @@ func run(lt config) error {
 		return err
 	}
 	client := &http.Client{Timeout: 60 * time.Second, Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: lt.clients, MaxConnsPerHost: lt.clients})}
-	for _, base := range servers.bases {
-		if err := waitReady(client, base); err != nil {
-			return err
-		}
+	if err := awaitServers(ctx, st, client, servers.bases); err != nil {
+		return err
 	}
 	before, err := scrapeAll(client, servers.bases)
 	if err != nil {
@@ -318,6 +316,21 @@ func truncate(s string) string {
 		return s[:300] + "…"
 	}
 	return s
+}
+
+// awaitServers waits until every server is ready and the writes made before the
+// traffic (the seed's, the runs') are sequenced: the sequencing lag measured is the
+// traffic's, not that of writes recorded while no server ran a sequencer.
+func awaitServers(ctx context.Context, st *store.Store, client *http.Client, bases []string) error {
+	for _, base := range bases {
+		if err := waitReady(client, base); err != nil {
+			return err
+		}
+	}
+	if err := st.AwaitAuditSequenced(ctx); err != nil {
+		return fmt.Errorf("audit log not sequenced before the traffic: %w", err)
+	}
+	return nil
 }
 
 func waitReady(client *http.Client, base string) error {

@@ -198,14 +198,16 @@ func (h histo) quantile(q float64) float64 {
 
 // Series the report reads, by name (docs/operations.md says what each means).
 const (
-	seriesRetries       = "provgraph_neo4j_transaction_retries_total"
-	seriesTransient     = "provgraph_neo4j_transient_errors_total"
-	seriesLockWait      = "provgraph_neo4j_lock_wait_seconds_total"
-	seriesLockSamples   = "provgraph_neo4j_lock_wait_samples_total"
-	seriesTxDuration    = "provgraph_neo4j_transaction_duration_seconds"
-	seriesBeginWait     = "provgraph_neo4j_transaction_begin_wait_seconds"
-	seriesSequencingLag = "provgraph_audit_sequencing_lag_seconds"
-	seriesCheckpointAge = "provgraph_audit_checkpoint_age_seconds"
+	seriesRetries        = "provgraph_neo4j_transaction_retries_total"
+	seriesTransient      = "provgraph_neo4j_transient_errors_total"
+	seriesLockWait       = "provgraph_neo4j_lock_wait_seconds_total"
+	seriesLockSamples    = "provgraph_neo4j_lock_wait_samples_total"
+	seriesTxDuration     = "provgraph_neo4j_transaction_duration_seconds"
+	seriesBeginWait      = "provgraph_neo4j_transaction_begin_wait_seconds"
+	seriesSequencingLag  = "provgraph_audit_sequencing_lag_seconds"
+	seriesCheckpointAge  = "provgraph_audit_checkpoint_age_seconds"
+	seriesSequencerTurn  = "provgraph_audit_sequencer_turn_seconds"
+	seriesSequencerBatch = "provgraph_audit_sequencer_batch_entries"
 )
 
 const deadlockCode = "Neo.TransientError.Transaction.DeadlockDetected"
@@ -231,13 +233,20 @@ func whereTheTimeGoes(before, after reading, servers int) string {
 		}
 		return notExposed
 	}
-	p99 := func(name string, want labels) string {
+	// during is the run's share of a histogram; ok is false when no server exposes it.
+	during := func(name string, want labels) (histo, bool) {
 		a, ok := after.histogram(name, want)
+		if !ok {
+			return histo{}, false
+		}
+		z, _ := before.histogram(name, want)
+		return a.minus(z), true
+	}
+	p99 := func(name string, want labels) string {
+		d, ok := during(name, want)
 		if !ok {
 			return notExposed
 		}
-		z, _ := before.histogram(name, want)
-		d := a.minus(z)
 		if d.count() == 0 {
 			return "no observations"
 		}
@@ -269,6 +278,14 @@ func whereTheTimeGoes(before, after reading, servers int) string {
 	row("write transaction p99, connection wait and retries included", p99(seriesTxDuration, labels{"mode": "write"}))
 	row("write transaction begin wait p99 (pool, BEGIN)", p99(seriesBeginWait, labels{"mode": "write"}))
 	row("audit sequencing lag p99", p99(seriesSequencingLag, nil))
+	row("audit sequencing transaction p99", p99(seriesSequencerTurn, nil))
+	if d, ok := during(seriesSequencerBatch, nil); !ok {
+		row("entries per sequencing transaction", notExposed)
+	} else if d.count() > 0 {
+		row("entries per sequencing transaction", fmt.Sprintf("%.1f on average, p99 %.0f", d.sum/d.count(), d.quantile(0.99)))
+	} else {
+		row("entries per sequencing transaction", "no observations")
+	}
 	if age, ok := after.minGauge(seriesCheckpointAge, nil); ok {
 		row("audit checkpoint age at the end (newest checkpoint)", seconds(age))
 	} else if _, exposed := after.histogram(seriesSequencingLag, nil); exposed {
