@@ -99,7 +99,7 @@ func (s *Store) AuditEntriesAbout(ctx context.Context, q AuditLogQuery) (AuditLo
 				page.EndCursor = page.Cursors[i-1]
 				break
 			}
-			e := auditEntryOf(r)
+			e := auditEntryOf(r.Values)
 			page.Entries = append(page.Entries, e)
 			page.Cursors = append(page.Cursors, encodeOpaque(auditCursor{Seq: e.Seq}))
 		}

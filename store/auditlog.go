@@ -55,6 +55,9 @@ const MaxAuditVerifyRange = 100_000
 // auditPage is how many entries verification reads per read transaction.
 const auditPage = 5000
 
+// auditReaders is how many pages verification reads at once.
+const auditReaders = 2
+
 // SystemActor is the actor of writes provgraph makes on its own (schema migrations).
 const SystemActor = "provgraph"
 
@@ -313,7 +316,12 @@ const (
 	cypherAuditRange = `
 MATCH (e:` + LabelAuditEntry + `)
 USING INDEX e:` + LabelAuditEntry + `(chain, seq)
-WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to` + auditEntryColumns
+WHERE e.chain = $chain AND e.seq >= $from AND e.seq <= $to
+WITH e ORDER BY e.chain, e.seq LIMIT $limit
+// One record for the page: the driver's cost is per record, and verification reads
+// millions of entries.
+RETURN collect([e.seq, e.at, e.actor, e.action, e.targets, e.targetCount, e.requestId, e.prevHash, e.hash,
+  e.changes, e.tree]) AS entries`
 )
 
 // auditVerifyStart is what verification of a range reads before its entries: the head,
@@ -475,28 +483,48 @@ type entryPage struct {
 	err     error
 }
 
-// prefetchEntries reads the entries from seq from to seq to page by page, one page
-// ahead of the caller, so that Neo4j reads the next page while the caller hashes this
-// one. The channel closes after the last page, an empty page or an error; cancelling
-// ctx stops it.
+// prefetchEntries reads the entries from seq from to seq to in pages of auditPage
+// seqs, auditReaders pages at once, and hands them to the caller in seq order, so that
+// Neo4j reads the next pages while the caller hashes this one. A page of seqs that
+// are missing is empty (the caller finds the gap). The channel closes after the last
+// page or an error; cancelling ctx stops it.
 func (s *Store) prefetchEntries(ctx context.Context, from, to int64) <-chan entryPage {
 	pages := make(chan entryPage, 1)
+	// Each page being read is a channel its reader answers on, queued in seq order;
+	// the queue's capacity bounds the pages read ahead.
+	queued := make(chan chan entryPage, auditReaders-1)
 	go func() {
-		defer close(pages)
-		for next := from; next <= to; {
-			page, err := s.auditEntries(ctx, next, to, auditPage)
-			if err == nil && len(page) == 0 {
-				return
-			}
+		defer close(queued)
+		for lo := from; lo <= to; lo += auditPage {
+			answer := make(chan entryPage, 1)
 			select {
-			case pages <- entryPage{page, err}:
+			case queued <- answer:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil {
+			go func(lo, hi int64) {
+				page, err := s.auditEntries(ctx, lo, hi, auditPage)
+				answer <- entryPage{page, err}
+			}(lo, min(to, lo+auditPage-1))
+		}
+	}()
+	go func() {
+		defer close(pages)
+		for answer := range queued {
+			var p entryPage
+			select {
+			case p = <-answer:
+			case <-ctx.Done():
 				return
 			}
-			next = page[len(page)-1].Seq + 1
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if p.err != nil {
+				return
+			}
 		}
 	}()
 	return pages
@@ -609,9 +637,14 @@ func (s *Store) auditEntries(ctx context.Context, from, to int64, limit int) ([]
 		if err != nil {
 			return nil, fmt.Errorf("read audit entries %d..%d: %w", from, to, err)
 		}
-		out := make([]AuditLogEntry, 0, len(recs))
-		for _, r := range recs {
-			out = append(out, auditEntryOf(r))
+		if len(recs) != 1 {
+			return nil, fmt.Errorf("read audit entries %d..%d: %d records, want 1", from, to, len(recs))
+		}
+		rows, _ := recs[0].Values[0].([]any)
+		out := make([]AuditLogEntry, 0, len(rows))
+		for _, row := range rows {
+			values, _ := row.([]any)
+			out = append(out, auditEntryOf(values))
 		}
 		return out, nil
 	})
@@ -626,9 +659,9 @@ func (s *Store) AuditEntries(ctx context.Context, from, to int64, limit int) ([]
 	return s.auditEntries(ctx, from, to, limit)
 }
 
-func auditEntryOf(r *neo4j.Record) AuditLogEntry {
-	// The columns of auditEntryColumns, by position: verification reads millions.
-	v := r.Values
+// auditEntryOf reads an entry from the values of auditEntryColumns (or a row of
+// cypherAuditRange's), by position: verification reads millions.
+func auditEntryOf(v []any) AuditLogEntry {
 	e := AuditLogEntry{}
 	e.Seq, _ = v[0].(int64)
 	if at, ok := v[1].(time.Time); ok {

@@ -367,7 +367,7 @@ func (s *Store) integrateEntries(ctx context.Context, tx neo4j.ManagedTransactio
 	}
 	rows := make([]map[string]any, 0, len(recs))
 	for _, r := range recs {
-		e := auditEntryOf(r)
+		e := auditEntryOf(r.Values)
 		if e.Seq != b.size+1 {
 			return sequenced{}, fmt.Errorf("integrate audit entries: entry %d is missing", b.size+1)
 		}

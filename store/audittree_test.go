@@ -231,3 +231,25 @@ func TestAuditDocCheckpointExample(t *testing.T) {
 	assert.Equal(t, int64(3), c.Size)
 	assert.Equal(t, "provgraph/audit/provgraph", c.Origin)
 }
+
+// Verification reads a long log in pages, several at once, and checks them in seq
+// order: a log of more than two pages verifies whole, and an entry missing in the
+// middle of a later page is found where it is missing.
+func TestVerifyReadsPagesInOrder(t *testing.T) {
+	t.Parallel()
+	st, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	const n = 12_345 // three pages of 5,000, the last one short
+	require.NoError(t, st.SeedAuditLog(t.Context(), n, nil))
+	v, err := st.VerifyAuditSpan(t.Context(), 1, n)
+	require.NoError(t, err)
+	require.Nil(t, v.FirstBreak)
+	assert.Equal(t, int64(n), v.Checked)
+
+	neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {chain: $chain, seq: 7777}) DELETE e`, map[string]any{"chain": chain})
+	v, err = st.VerifyAuditSpan(t.Context(), 1, n)
+	require.NoError(t, err)
+	require.NotNil(t, v.FirstBreak)
+	assert.Equal(t, int64(7777), v.FirstBreak.Seq, "%+v", v.FirstBreak)
+	assert.Equal(t, store.AuditBreakMissing, v.FirstBreak.Reason)
+	assert.Equal(t, int64(7776), v.Checked)
+}
