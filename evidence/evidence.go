@@ -59,6 +59,9 @@ type AuditLog struct {
 	Entries      []store.AuditLogEntry
 	Truncated    bool
 	Verification store.AuditVerification
+	// Proofs prove each entry (in Entries' order) in the tree of one signed
+	// checkpoint, theirs; none when the log has no checkpoint yet.
+	Proofs []store.AuditInclusionProof
 }
 
 // Collect reads the evidence for node — an endpoint (endpoint:<name>) or a model
@@ -188,8 +191,20 @@ func auditLogAbout(ctx context.Context, st *store.Store, l store.Lineage, at tim
 	var err error
 	if len(out.Entries) == 0 {
 		out.Verification, err = st.VerifyAuditSpan(ctx, 1, 0)
-	} else {
-		out.Verification, err = st.VerifyAuditSpan(ctx, out.Entries[0].Seq, out.Entries[len(out.Entries)-1].Seq)
+		return out, err
+	}
+	if out.Verification, err = st.VerifyAuditSpan(ctx, out.Entries[0].Seq, out.Entries[len(out.Entries)-1].Seq); err != nil {
+		return out, err
+	}
+	seqs := make([]int64, len(out.Entries))
+	for i, e := range out.Entries {
+		seqs[i] = e.Seq
+	}
+	out.Proofs, err = st.AuditInclusionProofsOf(ctx, seqs, nil)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		// No checkpoint holds them yet (no service has sequenced the log): the package
+		// says so, and the chain's verification stands alone.
+		out.Proofs, err = nil, nil
 	}
 	return out, err
 }

@@ -122,6 +122,17 @@ type auditLogFile struct {
 	Entries      []auditLogFileEntry `json:"entries"`
 	Truncated    bool                `json:"truncated"`
 	Verification auditVerification   `json:"verification"`
+	// Checkpoint is the signed checkpoint every entry's inclusion proof leads to;
+	// null when the log had none yet.
+	Checkpoint *auditCheckpoint `json:"checkpoint"`
+}
+
+// auditCheckpoint is a signed checkpoint of the audit log's tree (docs/audit.md).
+type auditCheckpoint struct {
+	TreeSize int64  `json:"treeSize"`
+	RootHash string `json:"rootHash"`
+	// Note is the checkpoint as signed: the text and the signature lines.
+	Note string `json:"note"`
 }
 
 // auditLogFileEntry is one entry with what its hash was recomputed from.
@@ -141,6 +152,10 @@ type auditLogFileEntry struct {
 	Canonical    string `json:"canonical"`
 	ComputedHash string `json:"computedHash"`
 	HashValid    bool   `json:"hashValid"`
+	// LeafHash and InclusionProof prove the entry in the checkpoint's tree (record
+	// seq-1; hashes in base64); absent without a checkpoint.
+	LeafHash       string   `json:"leafHash,omitempty"`
+	InclusionProof []string `json:"inclusionProof,omitempty"`
 }
 
 type auditVerification struct {
@@ -171,7 +186,11 @@ func auditLogJSON(ev Evidence) ([]byte, error) {
 	if b := v.FirstBreak; b != nil {
 		doc.Verification.FirstBreak = &auditBreak{Seq: b.Seq, Reason: b.Reason, Expected: b.Expected, Found: b.Found}
 	}
-	for _, e := range ev.Audit.Entries {
+	if len(ev.Audit.Proofs) > 0 {
+		c := ev.Audit.Proofs[0].Checkpoint
+		doc.Checkpoint = &auditCheckpoint{TreeSize: c.Size, RootHash: c.Root.String(), Note: c.Note}
+	}
+	for i, e := range ev.Audit.Entries {
 		computed := e.ComputeHash()
 		targets := e.Targets
 		if targets == nil {
@@ -186,6 +205,13 @@ func auditLogJSON(ev Evidence) ([]byte, error) {
 			TargetCount: e.TargetCount, RequestID: e.RequestID, PrevHash: e.PrevHash, Hash: e.Hash, Changes: changes,
 			Canonical: string(e.Canonical()), ComputedHash: computed, HashValid: computed == e.Hash,
 		})
+		if i < len(ev.Audit.Proofs) {
+			p := ev.Audit.Proofs[i]
+			doc.Entries[i].LeafHash = p.LeafHash.String()
+			for _, h := range p.Proof {
+				doc.Entries[i].InclusionProof = append(doc.Entries[i].InclusionProof, h.String())
+			}
+		}
 	}
 	return indentJSON(doc)
 }

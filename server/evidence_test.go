@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/evidence"
 	"github.com/provgraph/provgraph/internal/authtest"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/server"
@@ -40,7 +41,9 @@ type evidenceFixture struct {
 
 func recordEvidenceFixture(t *testing.T) evidenceFixture {
 	t.Helper()
-	st := neo4jtest.Store(t)
+	// A chain of its own, whose checkpoints the test key signs whatever else the
+	// database holds.
+	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
 	f := evidenceFixture{tk: neo4jtest.Token(t)}
 	f.handler = newBareHandler(t, server.Options{Store: st, Version: "v-test"})
 	f.admin = authtest.NewToken(t, st, auth.RoleAdmin)
@@ -208,6 +211,13 @@ func TestEvidencePackageOverHTTP(t *testing.T) {
 	assert.Equal(t, audit.Entries[0].Seq, audit.Verification.From)
 	assert.Equal(t, audit.Entries[len(audit.Entries)-1].Seq, audit.Verification.To)
 	assert.Equal(t, audit.Verification.To-audit.Verification.From+1, audit.Verification.Checked)
+	// Offline, with the service's verifier key: every file, entry and inclusion proof.
+	checked, err := evidence.Check([]byte(a.body), neo4jtest.AuditVerifierKey)
+	require.NoError(t, err)
+	assert.Empty(t, checked.Problems)
+	assert.Equal(t, len(audit.Entries), checked.Proven, "every entry is proven in the checkpoint's tree")
+	require.NotNil(t, checked.Checkpoint)
+	assert.GreaterOrEqual(t, checked.Checkpoint.Size, audit.Entries[len(audit.Entries)-1].Seq)
 
 	// Now, version 2 serves; a model version has a package of its own.
 	a = call(t, f.handler, "GET", evidenceURL(f.endpoint, time.Time{}), "", bearer(f.reader.Token))

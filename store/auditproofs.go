@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"golang.org/x/mod/sumdb/tlog"
@@ -130,27 +132,74 @@ func (s *Store) AuditInclusionProofOf(ctx context.Context, entry int64, treeSize
 	if entry < 1 {
 		return AuditInclusionProof{}, apperr.Invalid("entry", "must be at least 1, got %d", entry)
 	}
-	if err := s.awaitCheckpointed(ctx); err != nil {
+	proofs, err := s.AuditInclusionProofsOf(ctx, []int64{entry}, treeSize)
+	if err != nil {
 		return AuditInclusionProof{}, err
 	}
-	return read(ctx, s, func(tx neo4j.ManagedTransaction) (AuditInclusionProof, error) {
+	return proofs[0], nil
+}
+
+// MaxAuditInclusionProofs caps the entries one AuditInclusionProofsOf call proves.
+const MaxAuditInclusionProofs = 10_000
+
+// AuditInclusionProofsOf proves that each of entries is in the tree of the checkpoint
+// of size treeSize (the latest when nil), all against that one checkpoint. It reads
+// the hashes every proof needs in one statement: which stored hashes a proof needs
+// depends on the tree's size and the entry alone, so they are found first, then read.
+func (s *Store) AuditInclusionProofsOf(ctx context.Context, entries []int64, treeSize *int64) ([]AuditInclusionProof, error) {
+	if len(entries) > MaxAuditInclusionProofs {
+		return nil, apperr.Invalid("entries", "proves at most %d entries per call, got %d", MaxAuditInclusionProofs, len(entries))
+	}
+	for _, e := range entries {
+		if e < 1 {
+			return nil, apperr.Invalid("entry", "must be at least 1, got %d", e)
+		}
+	}
+	if err := s.awaitCheckpointed(ctx); err != nil {
+		return nil, err
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]AuditInclusionProof, error) {
 		c, err := checkpointTx(ctx, tx, s.auditChain, "treeSize", treeSize)
 		if err != nil {
-			return AuditInclusionProof{}, err
+			return nil, err
 		}
-		if entry > c.Size {
-			return AuditInclusionProof{}, apperr.Missing("entry", "entry %d is not in the checkpoint of tree size %d", entry, c.Size)
+		for _, e := range entries {
+			if e > c.Size {
+				return nil, apperr.Missing("entry", "entry %d is not in the checkpoint of tree size %d", e, c.Size)
+			}
 		}
-		hr := txHashReader(ctx, tx, s.auditChain)
-		leaf, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, entry-1)})
+		// First pass: which hashes the proofs read (answered with zeros); then one read.
+		needed := map[int64]bool{}
+		noting := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+			for _, x := range indexes {
+				needed[x] = true
+			}
+			return make([]tlog.Hash, len(indexes)), nil
+		})
+		for _, e := range entries {
+			needed[tlog.StoredHashIndex(0, e-1)] = true
+			if _, err := tlog.ProveRecord(c.Size, e-1, noting); err != nil {
+				return nil, fmt.Errorf("prove audit entry %d in tree %d: %w", e, c.Size, err)
+			}
+		}
+		indexes := slices.Sorted(maps.Keys(needed))
+		hashes, err := readStoredHashes(ctx, tx, s.auditChain, indexes)
 		if err != nil {
-			return AuditInclusionProof{}, err
+			return nil, err
 		}
-		proof, err := tlog.ProveRecord(c.Size, entry-1, hr)
-		if err != nil {
-			return AuditInclusionProof{}, fmt.Errorf("prove audit entry %d in tree %d: %w", entry, c.Size, err)
+		known := make(hashMap, len(indexes))
+		for i, x := range indexes {
+			known[x] = hashes[i]
 		}
-		return AuditInclusionProof{Entry: entry, LeafHash: leaf[0], Checkpoint: c, Proof: proof}, nil
+		proofs := make([]AuditInclusionProof, len(entries))
+		for i, e := range entries {
+			proof, err := tlog.ProveRecord(c.Size, e-1, known)
+			if err != nil {
+				return nil, fmt.Errorf("prove audit entry %d in tree %d: %w", e, c.Size, err)
+			}
+			proofs[i] = AuditInclusionProof{Entry: e, LeafHash: known[tlog.StoredHashIndex(0, e-1)], Checkpoint: c, Proof: proof}
+		}
+		return proofs, nil
 	})
 }
 

@@ -331,7 +331,7 @@ func (s *Store) finishSequencing(ctx context.Context, tx neo4j.ManagedTransactio
 	done.Head.TreeSize, done.Root, done.tree = b.size, root.String(), b
 	checkpoints := []map[string]any{}
 	if checkpoint && !done.More {
-		c, err := s.auditKey.signCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: b.size, Root: root, At: time.Now().UTC()})
+		c, err := s.auditKey.SignCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: b.size, Root: root, At: time.Now().UTC()})
 		if err != nil {
 			return err
 		}
@@ -474,7 +474,7 @@ func (s *Store) publishCheckpoint(ctx context.Context) error {
 		if err != nil || (last != nil && last.Size >= head.TreeSize) {
 			return struct{}{}, err
 		}
-		c, err := s.auditKey.signCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: head.TreeSize, Root: root, At: time.Now().UTC()})
+		c, err := s.auditKey.SignCheckpoint(AuditCheckpoint{Origin: auditOrigin(s.auditChain), Size: head.TreeSize, Root: root, At: time.Now().UTC()})
 		if err != nil {
 			return struct{}{}, err
 		}

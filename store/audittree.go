@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,8 +125,10 @@ func readStoredHashes(ctx context.Context, tx neo4j.ManagedTransaction, chain st
 	seqs := make([]int64, 0, len(indexes))
 	for _, x := range indexes {
 		seq, _ := storedAt(x)
-		seqs = append(seqs, seq)
+		seqs = append(seqs, seq) // an entry holds several levels' hashes: read it once
 	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
 	recs, err := collect(ctx, tx, cypherAuditTrees, map[string]any{"chain": chain, "seqs": seqs})
 	if err != nil {
 		return nil, fmt.Errorf("read audit tree hashes: %w", err)
@@ -243,8 +246,8 @@ func checkpointText(c AuditCheckpoint) string {
 	return fmt.Sprintf("%s\n%d\n%s\ntime %s\n", c.Origin, c.Size, c.Root, c.At.UTC().Format(time.RFC3339Nano))
 }
 
-// signCheckpoint returns c with its signed note.
-func (k *AuditKey) signCheckpoint(c AuditCheckpoint) (AuditCheckpoint, error) {
+// SignCheckpoint returns c with its note signed by the key (it must hold the private half).
+func (k *AuditKey) SignCheckpoint(c AuditCheckpoint) (AuditCheckpoint, error) {
 	msg, err := note.Sign(&note.Note{Text: checkpointText(c)}, k.signer)
 	if err != nil {
 		return c, fmt.Errorf("sign audit checkpoint: %w", err)

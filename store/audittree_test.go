@@ -60,6 +60,19 @@ func TestAuditCheckpointsAndProofs(t *testing.T) {
 	c2, err := st.LatestAuditCheckpoint(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, int64(12), c2.Size)
+	// Many entries proven at once, against one checkpoint, as one at a time.
+	all := []int64{12, 1, 7, 2, 11, 3, 4, 5, 6, 8, 9, 10}
+	_, err = st.AuditInclusionProofsOf(t.Context(), all, &c1.Size)
+	require.Error(t, err, "entries 8 to 12 are not in the tree of 7")
+	proofs, err := st.AuditInclusionProofsOf(t.Context(), all, nil)
+	require.NoError(t, err)
+	require.Len(t, proofs, len(all))
+	for i, p := range proofs {
+		one, err := st.AuditInclusionProofOf(t.Context(), all[i], nil)
+		require.NoError(t, err)
+		assert.Equal(t, one, p, "entry %d", all[i])
+		require.NoError(t, tlog.CheckRecord(p.Proof, c2.Size, c2.Root, all[i]-1, p.LeafHash), "entry %d", all[i])
+	}
 	for from := int64(1); from <= 12; from++ {
 		p, err := st.AuditConsistencyProofOf(t.Context(), from, nil)
 		require.NoError(t, err)

@@ -28,12 +28,15 @@ flags may come before or after it:
 
 It exits 0 when the package is written and the audit log verifies over its entries,
 3 when it is written but the audit log does not verify there, 1 when it could not be
-written, 2 on bad usage.
+written, 2 on bad usage. provgraph evidence check PACKAGE.zip checks a package offline.
 
 `
 
 // evidenceCmd runs `provgraph evidence`.
 func evidenceCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		return evidenceCheck(args[1:], stdout, stderr)
+	}
 	var cfg store.Config
 	var wait time.Duration
 	var at, output string

@@ -2,12 +2,14 @@ package main
 
 import (
 	"archive/zip"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,6 +57,33 @@ func TestEvidenceWritesThePackage(t *testing.T) {
 		assert.Equal(t, hex.EncodeToString(sum[:]), f.SHA256, f.Name)
 	}
 	assert.Contains(t, string(files["lineage.prov.json"]), "datasetVersion")
+
+	// provgraph evidence check reads the package offline; a changed file is named.
+	code, out, errOut = runCLI("evidence", "check", file)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "4 files match the manifest")
+	assert.Contains(t, out, "give --key")
+	var rezipped bytes.Buffer
+	zw := zip.NewWriter(&rezipped)
+	for _, f := range zr.File {
+		w, err := zw.Create(f.Name)
+		require.NoError(t, err)
+		data := files[f.Name]
+		if f.Name == "report.pdf" {
+			data = append(slices.Clone(data), '\n')
+		}
+		_, err = w.Write(data)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	changed := filepath.Join(dir, "changed.zip")
+	require.NoError(t, os.WriteFile(changed, rezipped.Bytes(), 0o644))
+	code, _, errOut = runCLI("evidence", "check", changed)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "NOT OK: report.pdf: its SHA-256 or size is not the manifest's")
+	code, _, errOut = runCLI("evidence", "check", "--key", "not a key", file)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--key")
 
 	// Flags first, and the default file name in the working directory.
 	code, out, errOut = runCLI(append(append([]string{"evidence", "--output", filepath.Join(dir, "mv.zip")}, conn...), mv.Key)...)
