@@ -250,6 +250,15 @@ type replicaClient struct {
 // bookmark, which the client keeps.
 func (c *replicaClient) do(r *replica, method, path string, body any, write bool) (int, []byte) {
 	c.t.Helper()
+	status, out, err := c.send(r, method, path, body, write)
+	require.NoError(c.t, err, "%s %s through %s", method, path, r.Name)
+	return status, out
+}
+
+// send is do, but a request whose answer never came (the connection failed) is an
+// error, not a failed test.
+func (c *replicaClient) send(r *replica, method, path string, body any, write bool) (int, []byte, error) {
+	c.t.Helper()
 	var payload io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -263,10 +272,14 @@ func (c *replicaClient) do(r *replica, method, path string, body any, write bool
 		req.Header.Set(server.BookmarkHeader, c.bookmark)
 	}
 	resp, err := c.http.Do(req)
-	require.NoError(c.t, err, "%s %s through %s", method, path, r.Name)
+	if err != nil {
+		return 0, nil, err
+	}
 	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	got := resp.Header.Get(server.BookmarkHeader)
 	if write {
 		require.NotEmpty(c.t, got, "%s %s through %s answers with a bookmark: %s", method, path, r.Name, out)
@@ -274,12 +287,23 @@ func (c *replicaClient) do(r *replica, method, path string, body any, write bool
 	} else {
 		require.Empty(c.t, got, "a read answers without a bookmark")
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
 
 func (c *replicaClient) mustGraphQL(r *replica, query string, vars map[string]any) map[string]any {
 	c.t.Helper()
-	status, out := c.do(r, http.MethodPost, "/graphql", map[string]any{"query": query, "variables": vars}, strings.HasPrefix(query, "mutation"))
+	data, err := c.tryGraphQL(r, query, vars)
+	require.NoError(c.t, err, "POST /graphql through %s", r.Name)
+	return data
+}
+
+// tryGraphQL is mustGraphQL, but a request whose answer never came is an error.
+func (c *replicaClient) tryGraphQL(r *replica, query string, vars map[string]any) (map[string]any, error) {
+	c.t.Helper()
+	status, out, err := c.send(r, http.MethodPost, "/graphql", map[string]any{"query": query, "variables": vars}, strings.HasPrefix(query, "mutation"))
+	if err != nil {
+		return nil, err
+	}
 	require.Equal(c.t, http.StatusOK, status, "%s", out)
 	var resp struct {
 		Data   map[string]any `json:"data"`
@@ -287,7 +311,7 @@ func (c *replicaClient) mustGraphQL(r *replica, query string, vars map[string]an
 	}
 	require.NoError(c.t, json.Unmarshal(out, &resp), "%s", out)
 	require.Empty(c.t, resp.Errors, "through %s", r.Name)
-	return resp.Data
+	return resp.Data, nil
 }
 
 func (c *replicaClient) mustMLflow(r *replica, call string, body map[string]any) map[string]any {

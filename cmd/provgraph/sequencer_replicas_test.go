@@ -36,6 +36,8 @@ func TestReplicasShareOneSequencer(t *testing.T) {
 	var (
 		mu     sync.Mutex
 		acked  []string // the experiments whose creation a replica acknowledged
+		// unanswered are the names of creations whose answer never came.
+		unanswered []string
 		done   atomic.Int64
 		killed atomic.Int32 // 1 + the index of the killed replica, 0 before the kill
 	)
@@ -53,10 +55,17 @@ func TestReplicasShareOneSequencer(t *testing.T) {
 						}
 					}
 					name := fmt.Sprintf("%s-%d-%d", chain, c, i)
-					data := rc.mustGraphQL(r, `mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id } } }`,
+					data, err := rc.tryGraphQL(r, `mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id } } }`,
 						map[string]any{"input": map[string]any{"name": name}})
 					mu.Lock()
-					acked = append(acked, dig(data, "createExperiment", "experiment", "id").(string))
+					if err != nil {
+						// Its answer was lost on the way (the killed replica's, or a connection
+						// that failed): whether it was written is the log's to say, below.
+						t.Logf("createExperiment %s through %s: no answer: %v", name, r.Name, err)
+						unanswered = append(unanswered, name)
+					} else {
+						acked = append(acked, dig(data, "createExperiment", "experiment", "id").(string))
+					}
 					mu.Unlock()
 					done.Add(1)
 				}
@@ -76,7 +85,8 @@ func TestReplicasShareOneSequencer(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	require.Len(t, acked, clients*writes)
+	require.Len(t, acked, clients*writes-len(unanswered))
+	assert.LessOrEqual(t, len(unanswered), 1, "at most one answer lost on the way")
 	k := int(killed.Load()) - 1
 	require.GreaterOrEqual(t, k, 0)
 
@@ -95,7 +105,15 @@ func TestReplicasShareOneSequencer(t *testing.T) {
 	for _, id := range acked {
 		assert.Equal(t, 1, times[id], "the write of %s is sequenced exactly once", id)
 	}
-	assert.Len(t, times, len(acked), "no entry for a write that was not acknowledged")
+	written := len(acked)
+	for _, name := range unanswered {
+		// Made or not, a creation whose answer was lost is in the log as often as made.
+		if exp, err := st.ExperimentByName(t.Context(), "name", name); err == nil {
+			written++
+			assert.Equal(t, 1, times[exp.Key], "the unanswered write of %s is sequenced exactly once", name)
+		}
+	}
+	assert.Len(t, times, written, "no entry for a write that was not made")
 
 	c, err := st.LatestAuditCheckpoint(t.Context())
 	require.NoError(t, err)
