@@ -93,8 +93,8 @@ func TestTheSageMakerSDK(t *testing.T) {
 			for call, want := range map[string][2]string{
 				"create_experiment:" + got.Experiment[:8]: {"ValidationException", "already exists"},
 				"delete_experiment:" + got.Experiment[:8]: {"ValidationException", "append-only"},
-				"describe_experiment:no-such-":             {"ResourceNotFound", "does not exist"},
-				"create_experiment:not a va":               {"ValidationException", "Member must satisfy regular expression pattern"},
+				"describe_experiment:no-such-":            {"ResourceNotFound", "does not exist"},
+				"create_experiment:not a va":              {"ValidationException", "Member must satisfy regular expression pattern"},
 			} {
 				require.Contains(t, got.Errors, call)
 				assert.Equal(t, want[0], got.Errors[call]["code"], call)
