@@ -1,7 +1,6 @@
 package sagemakerapi_test
 
 import (
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,15 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/provgraph/provgraph/auth"
-	"github.com/provgraph/provgraph/internal/authtest"
-	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
-	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -40,12 +34,7 @@ func TestDocumentedSDKExample(t *testing.T) {
 		t.Run(strconv.Itoa(generation)+".x", func(t *testing.T) {
 			t.Parallel()
 			python := pyclient.SageMakerPython(t, generation)
-			st := neo4jtest.Store(t)
-			tk := neo4jtest.Token(t)
-			sealer := authtest.NewSealer(t)
-			key := authtest.NewAccessKey(t, st, auth.RoleWriter, sealer)
-			srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop(), AccessKeys: sealer}))
-			t.Cleanup(srv.Close)
+			url, st, key, tk := sdkServer(t)
 			script := strings.NewReplacer(`experiment_name="churn"`, `experiment_name="churn-`+tk+`"`,
 				`s3://churn-`, `s3://churn-`+tk+`-`).Replace(m[1])
 			if generation == 3 {
@@ -56,7 +45,7 @@ func TestDocumentedSDKExample(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "example.py")
 			require.NoError(t, os.WriteFile(path, []byte(script), 0o600))
-			out := pyclient.RunWith(t, python, 3*time.Minute, sdkEnv(srv.URL, key, tk), path)
+			out := pyclient.RunWith(t, python, 3*time.Minute, sdkEnv(url, key, tk), path)
 			assert.Contains(t, out, "churn-"+tk+"-xgb-1", "the table names the run")
 
 			e, err := st.ExperimentByName(t.Context(), "name", "churn-"+tk)
