@@ -22,18 +22,21 @@ help: ## list the targets
 ADMIN_TOKEN_FILE := .data/admin-token
 # The key that signs the local audit log's checkpoints (made on first run, reused after; git-ignored).
 AUDIT_KEY_FILE := .data/audit.key
+# The key-encryption key that seals the local access keys' secrets (SageMaker API, SigV4;
+# made on first run, reused after; git-ignored): provgraph token create --aws --key-encryption-key $(KEK_FILE).
+KEK_FILE := .data/access-keys.kek
 
 .PHONY: run
 run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080); prints the console's sign-in link with a local admin token
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE)
+	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE) $(KEK_FILE)
 	@echo "provgraph: starting on http://$(ADDR)/; once it serves it prints a link that signs you in  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
-	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE)
+	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE) --key-encryption-key $(KEK_FILE)
 else
-	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE)
+	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE) $(KEK_FILE)
 	@echo "provgraph: starting on http://$(ADDR)/ (Neo4j at $(NEO4J_URI)); once it serves it prints a link that signs you in"
-	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE)
+	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE) --key-encryption-key $(KEK_FILE)
 endif
 
 # The Python virtualenv with the real MLflow and OpenLineage clients the ingest tests
@@ -50,6 +53,19 @@ $(VENV_STAMP): $(CLIENT_REQS)
 .PHONY: venv
 venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow, openlineage-python and ml-metadata clients
 
+# The stock SageMaker SDK, 2.x and 3.x (sagemaker-core), each with boto3, in virtualenvs of
+# their own (both install the `sagemaker` package): the SageMaker API's client tests drive
+# them (tools/clients/sagemaker*-requirements.txt).
+SM_VENVS := .data/venv-sagemaker2 .data/venv-sagemaker3
+
+.data/venv-sagemaker%/.installed: tools/clients/sagemaker%-requirements.txt
+	python3 -m venv $(dir $@)
+	$(dir $@)bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+.PHONY: venv-sagemaker
+venv-sagemaker: $(addsuffix /.installed,$(SM_VENVS)) ## create .data/venv-sagemaker2 and -3 with the pinned sagemaker SDK (2.x; 3.x's sagemaker-core) and boto3
+
 # The peers the benchmark compares with, in one venv: the full mlflow package (its
 # tracking server) and ml-metadata (driven in-process by tools/bench/mlmd_peer.py).
 BENCH_VENV       := .data/bench-venv
@@ -62,7 +78,7 @@ $(BENCH_VENV_STAMP): $(BENCH_REQS)
 	@touch $@
 
 .PHONY: test
-test: venv web ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
+test: venv venv-sagemaker web ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test $(GO_TEST_FLAGS) ./...
@@ -78,13 +94,19 @@ $(AUDIT_KEY_FILE): # made with $(BIN), which make run builds first
 	@$(BIN) audit keygen --out $(AUDIT_KEY_FILE) > /dev/null
 	@echo "provgraph: made the audit checkpoint key $(AUDIT_KEY_FILE); auditors check checkpoints with $(AUDIT_KEY_FILE).pub"
 
+# The key-encryption key of the local service's access keys, made once (docs/ingest-sagemaker.md).
+$(KEK_FILE): # made with $(BIN), which make run builds first
+	@mkdir -p $(dir $(KEK_FILE))
+	@$(BIN) token keygen --out $(KEK_FILE) > /dev/null
+	@echo "provgraph: made the access-key encryption key $(KEK_FILE); create SageMaker API keys with: $(BIN) token create --aws --name NAME --role writer --key-encryption-key $(KEK_FILE)"
+
 .PHONY: bench
-bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
+bench: $(BENCH_VENV_STAMP) venv-sagemaker web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python --sagemaker-python .data/venv-sagemaker2/bin/python
 else
-	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
+	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python --sagemaker-python .data/venv-sagemaker2/bin/python
 endif
 
 .PHONY: loadtest
@@ -179,6 +201,8 @@ fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZ
 	$(GO) test ./ingest/mlflow -run '^$$' -fuzz '^FuzzRequestBody$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/mlmd -run '^$$' -fuzz '^FuzzParseMapping$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseSigV4$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/sagemakerapi -run '^$$' -fuzz '^FuzzSearchExpression$$' -fuzztime $(or $(FUZZTIME),30s)
 
 .PHONY: neo4j-start
 neo4j-start: ## start the local Neo4j 5.26 (fetched from Maven Central once) and wait for Bolt

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/sagemakerapi"
 	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
@@ -56,6 +57,11 @@ type serveConfig struct {
 	// key made at start-up (local use only).
 	auditKeyFile string
 	oidc         oidcFlags
+	// kekFile holds the key-encryption key that opens access keys' secrets; "" verifies
+	// no SigV4 signatures.
+	kekFile string
+	// aws configures the SageMaker API: the account and region its ARNs name.
+	aws sagemakerapi.Options
 	// notices is where messages for the person at the terminal go (never the log: the
 	// bootstrap token is one); nil discards them.
 	notices io.Writer
@@ -126,6 +132,12 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"the console's client `id` at the issuer (a public client, PKCE, redirect URI <this server's URL>/): the sign-in screen offers \"Sign in with <issuer>\"; needs --oidc-issuer (env PROVGRAPH_OIDC_CONSOLE_CLIENT_ID)")
 	fs.StringVar(&cfg.oidc.consoleScopes, "oidc-console-scopes", env("PROVGRAPH_OIDC_CONSOLE_SCOPES", defaultConsoleScopes),
 		"space-separated `scopes` the console asks the issuer for, with --oidc-console-client-id (env PROVGRAPH_OIDC_CONSOLE_SCOPES)")
+	fs.StringVar(&cfg.kekFile, "key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
+		"the `file` of the key-encryption key that seals access keys' secrets (provgraph token keygen; token create --aws): without it, SigV4-signed SageMaker API requests are refused (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
+	fs.StringVar(&cfg.aws.AccountID, "aws-account-id", env("PROVGRAPH_AWS_ACCOUNT_ID", sagemakerapi.DefaultAccountID),
+		"the 12-digit AWS account `id` in the ARNs the SageMaker API mints (env PROVGRAPH_AWS_ACCOUNT_ID)")
+	fs.StringVar(&cfg.aws.Region, "aws-region", env("PROVGRAPH_AWS_REGION", sagemakerapi.DefaultRegion),
+		"the AWS `region` in the ARNs the SageMaker API mints and in the SigV4 scope it verifies (env PROVGRAPH_AWS_REGION)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -166,6 +178,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "provgraph serve:", err)
 		return 2
 	}
+	if err := cfg.aws.Check(); err != nil {
+		fmt.Fprintln(stderr, "provgraph serve: --aws-account-id/--aws-region:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := runServer(ctx, cfg, logger); err != nil {
@@ -176,11 +192,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (err error) {
-	oidcVerifier, err := cfg.oidc.verifier(ctx)
-	if err != nil {
-		return err
-	}
-	consoleOIDC, err := cfg.oidc.consoleSignIn(oidcVerifier)
+	oidcVerifier, consoleOIDC, sealer, err := cfg.credentialCheckers(ctx)
 	if err != nil {
 		return err
 	}
@@ -232,7 +244,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
-			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
+			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version,
+			AWS: cfg.aws, AccessKeys: sealer}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -535,4 +548,33 @@ func startAuditSequencer(st *store.Store, logger zerolog.Logger) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// credentialCheckers builds what verifies credentials besides API tokens: the OIDC
+// verifier and the console's sign-in with it, and the sealer of access keys; each nil when
+// not configured.
+func (cfg *serveConfig) credentialCheckers(ctx context.Context) (*auth.OIDC, *server.ConsoleOIDC, *auth.Sealer, error) {
+	verifier, err := cfg.oidc.verifier(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	console, err := cfg.oidc.consoleSignIn(verifier)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sealer, err := accessKeySealer(cfg.kekFile)
+	return verifier, console, sealer, err
+}
+
+// accessKeySealer opens access keys' secrets with the key-encryption key in file; nil
+// when no file is given (SigV4 requests are then refused).
+func accessKeySealer(file string) (*auth.Sealer, error) {
+	if file == "" {
+		return nil, nil
+	}
+	kek, err := auth.ReadKEK(file)
+	if err != nil {
+		return nil, fmt.Errorf("--key-encryption-key: %w", err)
+	}
+	return auth.NewSealer(kek)
 }

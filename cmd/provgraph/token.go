@@ -29,7 +29,10 @@ its role says what it may do: reader (queries and exports), writer (also trackin
 and ingest) or admin (also tokens and model version approvals).
 
 Commands:
-  create   create a token and print it, once (--name, --role, --expires)
+  create   create a token and print it, once (--name, --role, --expires); with --aws,
+           an access key for the SageMaker API instead: it prints AWS_ACCESS_KEY_ID=… and
+           AWS_SECRET_ACCESS_KEY=…, and keeps the secret sealed with --key-encryption-key
+  keygen   write a new key-encryption key for access keys to --out (mode 0600)
   revoke   revoke a token (--name or --id); it is kept, marked revoked
   list     list tokens, without their secrets (--all includes revoked ones)
 
@@ -45,44 +48,22 @@ func token(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, tokenUsage)
 		return 2
 	}
+	if args[0] == "keygen" {
+		return kekGen(args[1:], stdout, stderr)
+	}
 	var cfg store.Config
 	var wait time.Duration
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	neo4jFlags(fs, &cfg, &wait, cliNeo4jWait)
 	var (
-		name, role, id string
-		expires        time.Duration
-		all            bool
+		name, id string
+		all      bool
 	)
 	var run func(ctx context.Context, st *store.Store) error
 	switch args[0] {
 	case "create":
-		fs.StringVar(&name, "name", "", "the token's `name` (letters, digits, '.', '_', '-'; never reused): writes record token:<name>")
-		fs.StringVar(&role, "role", "", "reader, writer or admin")
-		fs.DurationVar(&expires, "expires", 0, "how long the token works, e.g. 720h; 0 for no expiry")
-		run = func(ctx context.Context, st *store.Store) error {
-			r, err := auth.ParseRole("--role", role)
-			if err != nil {
-				return err
-			}
-			in := store.NewAPIToken{Name: name, Role: r}
-			if expires < 0 {
-				return fmt.Errorf("--expires %s: must not be negative", expires)
-			}
-			if expires > 0 {
-				at := time.Now().Add(expires)
-				in.ExpiresAt = &at
-			}
-			tok, secret, err := st.CreateAPIToken(ctx, cliActor(), in)
-			if err != nil {
-				return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
-			}
-			fmt.Fprintf(stderr, "created API token %q (role %s, id %s, %s); it is printed this once — store it now.\n"+
-				"Send it as: Authorization: Bearer <token>\n", tok.Name, tok.Role, tok.ID, expiry(tok))
-			fmt.Fprintln(stdout, secret)
-			return nil
-		}
+		run = tokenCreate(fs, stdout, stderr)
 	case "revoke":
 		fs.StringVar(&name, "name", "", "the `name` of the token to revoke")
 		fs.StringVar(&id, "id", "", "or its `id`")
@@ -158,7 +139,7 @@ func withCurrentStore(ctx context.Context, cfg store.Config, wait time.Duration,
 
 func listTokens(ctx context.Context, st *store.Store, all bool, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tID\tCREATED\tCREATED BY\tEXPIRES\tREVOKED")
+	fmt.Fprintln(tw, "NAME\tROLE\tID\tCREATED\tCREATED BY\tEXPIRES\tREVOKED\tACCESS KEY ID")
 	after := ""
 	for {
 		page, err := st.APITokens(ctx, store.MaxPageSize, after, all)
@@ -174,7 +155,11 @@ func listTokens(ctx context.Context, st *store.Store, all bool, out io.Writer) e
 			if t.ExpiresAt != nil {
 				expires = t.ExpiresAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.ID, t.CreatedAt.UTC().Format(time.RFC3339), t.CreatedBy, expires, revoked)
+			keyID := "-"
+			if t.AccessKey {
+				keyID = auth.AccessKeyID(t.ID)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.ID, t.CreatedAt.UTC().Format(time.RFC3339), t.CreatedBy, expires, revoked, keyID)
 		}
 		if page.EndCursor == "" {
 			break
@@ -242,4 +227,101 @@ func bootstrapAdminToken(ctx context.Context, st *store.Store, file string) (str
 		return "", false, err
 	}
 	return secret, true, nil
+}
+
+// tokenCreate declares the flags of `token create` on fs and returns what it runs: a
+// bearer token, or with --aws an access key.
+func tokenCreate(fs *flag.FlagSet, stdout, stderr io.Writer) func(ctx context.Context, st *store.Store) error {
+	name := fs.String("name", "", "the token's `name` (letters, digits, '.', '_', '-'; never reused): writes record token:<name>")
+	role := fs.String("role", "", "reader, writer or admin")
+	expires := fs.Duration("expires", 0, "how long the token works, e.g. 720h; 0 for no expiry")
+	aws := fs.Bool("aws", false, "create an access key (SigV4) for the SageMaker API instead of a bearer token")
+	kekFile := fs.String("key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
+		"with --aws: the key-encryption-key `file` the server verifies access keys with (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
+	return func(ctx context.Context, st *store.Store) error {
+		r, err := auth.ParseRole("--role", *role)
+		if err != nil {
+			return err
+		}
+		in := store.NewAPIToken{Name: *name, Role: r}
+		if *expires < 0 {
+			return fmt.Errorf("--expires %s: must not be negative", *expires)
+		}
+		if *expires > 0 {
+			at := time.Now().Add(*expires)
+			in.ExpiresAt = &at
+		}
+		if *aws {
+			return createAccessKey(ctx, st, in, *kekFile, stdout, stderr)
+		}
+		tok, secret, err := st.CreateAPIToken(ctx, cliActor(), in)
+		if err != nil {
+			return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
+		}
+		fmt.Fprintf(stderr, "created API token %q (role %s, id %s, %s); it is printed this once — store it now.\n"+
+			"Send it as: Authorization: Bearer <token>\n", tok.Name, tok.Role, tok.ID, expiry(tok))
+		fmt.Fprintln(stdout, secret)
+		return nil
+	}
+}
+
+// createAccessKey creates an access key, its secret sealed with the key-encryption key
+// in kekFile, and prints it as the AWS SDKs' environment variables.
+func createAccessKey(ctx context.Context, st *store.Store, in store.NewAPIToken, kekFile string, stdout, stderr io.Writer) error {
+	if kekFile == "" {
+		return errors.New("--aws needs --key-encryption-key: the file provgraph serve is started with (provgraph token keygen makes one)")
+	}
+	kek, err := auth.ReadKEK(kekFile)
+	if err != nil {
+		return fmt.Errorf("--key-encryption-key: %w", err)
+	}
+	sealer, err := auth.NewSealer(kek)
+	if err != nil {
+		return err
+	}
+	tok, keyID, secret, err := st.CreateAccessKey(ctx, cliActor(), in, sealer.Seal)
+	if err != nil {
+		return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
+	}
+	fmt.Fprintf(stderr, "created access key %q (role %s, id %s, %s); its secret is printed this once — store it now.\n"+
+		"Sign SageMaker API requests with it: set these in the environment of boto3 or the sagemaker SDK.\n", tok.Name, tok.Role, keyID, expiry(tok))
+	fmt.Fprintf(stdout, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", keyID, secret)
+	return nil
+}
+
+// kekGen runs `provgraph token keygen --out FILE`.
+func kekGen(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("token keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "the `file` to write the key to; it must not exist")
+	if err := parseArgs(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "provgraph token keygen: --out is required")
+		return 2
+	}
+	kek, err := auth.NewKEK()
+	if err == nil {
+		err = writeNewFile(*out, []byte(kek+"\n"))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "provgraph token keygen:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote a key-encryption key to %s: start provgraph serve with --key-encryption-key %s, and create access keys with the same\n", *out, *out)
+	return 0
+}
+
+// writeNewFile writes b to a file that must not exist yet, readable by its owner only.
+func writeNewFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
 }
