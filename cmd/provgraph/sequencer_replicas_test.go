@@ -34,12 +34,12 @@ func TestReplicasShareOneSequencer(t *testing.T) {
 
 	const clients, writes = 6, 30
 	var (
-		mu     sync.Mutex
-		acked  []string // the experiments whose creation a replica acknowledged
+		mu    sync.Mutex
+		acked []string // the experiments whose creation a replica acknowledged
 		// unanswered are the names of creations whose answer never came.
 		unanswered []string
-		done   atomic.Int64
-		killed atomic.Int32 // 1 + the index of the killed replica, 0 before the kill
+		done       atomic.Int64
+		killed     atomic.Int32 // 1 + the index of the killed replica, 0 before the kill
 	)
 	t.Run("writers", func(t *testing.T) {
 		for c := range clients {
