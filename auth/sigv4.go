@@ -136,6 +136,15 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 // Verify checks the signature of r, whose body is body, against secret, the secret of
 // the access key; signedAt is what CheckScope returned.
 func (s SigV4) Verify(r *http.Request, body []byte, secret string, signedAt time.Time) error {
+	// SECURITY: the signature covers the payload through X-Amz-Content-Sha256 when the
+	// client sends it; a body that is not what that header says (another body under a
+	// signature made for the first, or UNSIGNED-PAYLOAD) is refused.
+	if claimed := r.Header.Get("X-Amz-Content-Sha256"); claimed != "" {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(claimed, hex.EncodeToString(sum[:])) {
+			return &SigV4Error{CodeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed."}
+		}
+	}
 	want := SignatureOf(r, body, s.SignedHeaders, secret, signedAt, s.Region, s.Service)
 	// SECURITY: compared in constant time.
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(s.Signature))) {

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -80,10 +82,25 @@ func TestSigV4AgainstBotocore(t *testing.T) {
 			r.Host = "elsewhere:80"
 			assertRefused(auth.CodeInvalidSignature, verify(r, c.Body, secret, at))
 
+			// A payload hash the client claims must be the body's: another body under the
+			// claim of the signed one is refused.
+			sum := sha256.Sum256([]byte(c.Body))
+			r = c.request()
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+			require.NoError(t, verify(r, c.Body, secret, at))
+			r = c.request()
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+			err := verify(r, c.Body+" ", secret, at)
+			assertRefused(auth.CodeInvalidSignature, err)
+			assert.Contains(t, err.Error(), "'x-amz-content-sha256' header does not match")
+			r = c.request()
+			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			assertRefused(auth.CodeInvalidSignature, verify(r, c.Body, secret, at))
+
 			// 15 minutes of skew either way, as AWS allows.
 			require.NoError(t, verify(c.request(), c.Body, secret, at.Add(15*time.Minute)))
 			require.NoError(t, verify(c.request(), c.Body, secret, at.Add(-15*time.Minute)))
-			err := verify(c.request(), c.Body, secret, at.Add(16*time.Minute))
+			err = verify(c.request(), c.Body, secret, at.Add(16*time.Minute))
 			assertRefused(auth.CodeInvalidSignature, err)
 			assert.Contains(t, err.Error(), "Signature expired: 20260301T123000Z is now earlier than 20260301T123100Z (20260301T124600Z - 15 min.)")
 			err = verify(c.request(), c.Body, secret, at.Add(-16*time.Minute))
