@@ -41,8 +41,16 @@ func NewSealer(kek []byte) (*Sealer, error) {
 }
 
 // ReadKEK reads a key-encryption key file: 64 hexadecimal digits (a trailing newline
-// is allowed), as `provgraph token keygen` writes it.
+// is allowed), as `provgraph token keygen` writes it. A file other users may read or
+// change is refused, as ssh refuses such a private key.
 func ReadKEK(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s is open to other users (mode %04o): a key-encryption key must be readable by its owner only (chmod 600 %s; a mounted secret: mode 0400)", path, perm, path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

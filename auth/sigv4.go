@@ -107,6 +107,16 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 	if !contains(s.SignedHeaders, "host") {
 		return time.Time{}, &SigV4Error{CodeInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization."}
 	}
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		return time.Time{}, &SigV4Error{CodeInvalidSignature, "The query string could not be read: " + err.Error()}
+	}
+	// What the request asks for and when it was signed must be signed too: otherwise a
+	// captured request could be replayed as another operation with the same body.
+	for _, h := range []string{"x-amz-target", "x-amz-date"} {
+		if r.Header.Get(h) != "" && !contains(s.SignedHeaders, h) {
+			return time.Time{}, &SigV4Error{CodeInvalidSignature, fmt.Sprintf("'%s' must be a 'SignedHeader' in the AWS Authorization.", h)}
+		}
+	}
 	raw := r.Header.Get("X-Amz-Date")
 	at, err := time.Parse(amzDateForm, raw)
 	if raw == "" {
@@ -176,7 +186,8 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders []string) stri
 	b.WriteString(r.Method + "\n")
 	// Every AWS service but S3 encodes the (already escaped) path once more.
 	b.WriteString(uriEncode(r.URL.EscapedPath(), false) + "\n")
-	b.WriteString(canonicalQuery(r.URL.Query()) + "\n")
+	query, _ := url.ParseQuery(r.URL.RawQuery) // CheckScope refused one that does not parse
+	b.WriteString(canonicalQuery(query) + "\n")
 	for _, h := range signedHeaders {
 		b.WriteString(h + ":" + canonicalHeaderValue(r, h) + "\n")
 	}
@@ -207,15 +218,27 @@ func canonicalHeaderValue(r *http.Request, name string) string {
 	return strings.Join(values, ",")
 }
 
+// canonicalQuery is SigV4's canonical query string: each name and value encoded, the
+// pairs sorted by name, then by value.
 func canonicalQuery(q url.Values) string {
-	var pairs []string
+	type pair struct{ k, v string }
+	var pairs []pair
 	for k, vs := range q {
 		for _, v := range vs {
-			pairs = append(pairs, uriEncode(k, true)+"="+uriEncode(v, true))
+			pairs = append(pairs, pair{uriEncode(k, true), uriEncode(v, true)})
 		}
 	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, "&")
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].k != pairs[j].k {
+			return pairs[i].k < pairs[j].k
+		}
+		return pairs[i].v < pairs[j].v
+	})
+	out := make([]string, len(pairs))
+	for i, p := range pairs {
+		out[i] = p.k + "=" + p.v
+	}
+	return strings.Join(out, "&")
 }
 
 // uriEncode percent-encodes every byte but the unreserved characters (and '/', unless

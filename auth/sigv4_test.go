@@ -82,6 +82,25 @@ func TestSigV4AgainstBotocore(t *testing.T) {
 			r.Host = "elsewhere:80"
 			assertRefused(auth.CodeInvalidSignature, verify(r, c.Body, secret, at))
 
+			// The operation asked for must be signed: another one under this signature is
+			// refused, and so is a signature that leaves X-Amz-Target out.
+			if target := c.SignedHeaders["X-Amz-Target"]; target != "" {
+				r = c.request()
+				r.Header.Set("X-Amz-Target", "SageMaker.DeleteExperiment")
+				assertRefused(auth.CodeInvalidSignature, verify(r, c.Body, secret, at))
+				r = c.request()
+				sig, err := auth.ParseSigV4(r.Header.Get("Authorization"))
+				require.NoError(t, err)
+				r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";x-amz-target", "", 1))
+				_, err = auth.SigV4{AccessKeyID: sig.AccessKeyID, Date: sig.Date, Region: sig.Region, Service: sig.Service,
+					SignedHeaders: []string{"host", "x-amz-date"}, Signature: sig.Signature}.CheckScope(r, "us-east-1", "sagemaker", at)
+				assertRefused(auth.CodeInvalidSignature, err)
+				assert.Contains(t, err.Error(), "'x-amz-target' must be a 'SignedHeader'")
+			}
+			r = c.request()
+			r.URL.RawQuery = "a=%zz"
+			assertRefused(auth.CodeInvalidSignature, verify(r, c.Body, secret, at))
+
 			// A payload hash the client claims must be the body's: another body under the
 			// claim of the signed one is refused.
 			sum := sha256.Sum256([]byte(c.Body))
@@ -180,6 +199,10 @@ func TestSealer(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("short"), 0o600))
 	_, err = auth.ReadKEK(path)
 	assert.ErrorContains(t, err, "64 hexadecimal digits")
+	require.NoError(t, os.WriteFile(path, []byte(kek), 0o600))
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, err = auth.ReadKEK(path)
+	assert.ErrorContains(t, err, "open to other users (mode 0644)", "a key others may read is refused")
 }
 
 func TestAccessKeyIDs(t *testing.T) {
