@@ -117,15 +117,9 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 			return time.Time{}, &SigV4Error{CodeInvalidSignature, fmt.Sprintf("'%s' must be a 'SignedHeader' in the AWS Authorization.", h)}
 		}
 	}
-	raw := r.Header.Get("X-Amz-Date")
-	at, err := time.Parse(amzDateForm, raw)
-	if raw == "" {
-		if at, err = http.ParseTime(r.Header.Get("Date")); r.Header.Get("Date") == "" {
-			return time.Time{}, &SigV4Error{CodeIncompleteSignature, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
-		}
-	}
+	at, err := signedTime(r)
 	if err != nil {
-		return time.Time{}, &SigV4Error{CodeIncompleteSignature, fmt.Sprintf("the X-Amz-Date %q is not of the form %s", raw, amzDateForm)}
+		return time.Time{}, err
 	}
 	at = at.UTC()
 	if at.Format("20060102") != s.Date {
@@ -139,6 +133,26 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 	if at.After(now.Add(MaxSigV4Skew)) {
 		return time.Time{}, &SigV4Error{CodeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)",
 			at.Format(amzDateForm), now.Add(MaxSigV4Skew).Format(amzDateForm), now.Format(amzDateForm))}
+	}
+	return at, nil
+}
+
+// signedTime is the request's X-Amz-Date, or its Date header when it has none.
+func signedTime(r *http.Request) (time.Time, error) {
+	if raw := r.Header.Get("X-Amz-Date"); raw != "" {
+		at, err := time.Parse(amzDateForm, raw)
+		if err != nil {
+			return at, &SigV4Error{CodeIncompleteSignature, fmt.Sprintf("the X-Amz-Date %q is not of the form %s", raw, amzDateForm)}
+		}
+		return at, nil
+	}
+	raw := r.Header.Get("Date")
+	if raw == "" {
+		return time.Time{}, &SigV4Error{CodeIncompleteSignature, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
+	}
+	at, err := http.ParseTime(raw)
+	if err != nil {
+		return at, &SigV4Error{CodeIncompleteSignature, fmt.Sprintf("the Date %q is not an HTTP date", raw)}
 	}
 	return at, nil
 }
