@@ -134,34 +134,39 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunLog, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(l.Run)
-		r, err := lockActiveRun(ctx, tx, "run", l.Run)
+		return logRun(ctx, tx, au, actor, l, params)
+	})
+}
+
+// logRun records the checked batch l (params) in tx (LogRun, RecordRun).
+func logRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor string, l RunLog, params []indexedParam) (Node, error) {
+	au.target(l.Run)
+	r, err := lockActiveRun(ctx, tx, "run", l.Run)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := logParams(ctx, tx, actor, l.Run, params); err != nil {
+		return Node{}, err
+	}
+	if len(l.Tags) > 0 || len(l.DeleteTags) > 0 {
+		keys, values, err := mergeTags(r.Tags(), l.Tags, l.DeleteTags)
+		if err != nil {
+			return Node{}, apperr.WithField(err, "setTags", "tags")
+		}
+		recs, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values})
+		if err != nil {
+			return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
+		}
+		old, tagged, err := changedNodeAt(recs[0], "r", "old")
 		if err != nil {
 			return Node{}, err
 		}
-		if err := logParams(ctx, tx, actor, l.Run, params); err != nil {
-			return Node{}, err
-		}
-		if len(l.Tags) > 0 || len(l.DeleteTags) > 0 {
-			keys, values, err := mergeTags(r.Tags(), l.Tags, l.DeleteTags)
-			if err != nil {
-				return Node{}, apperr.WithField(err, "setTags", "tags")
-			}
-			recs, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values})
-			if err != nil {
-				return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
-			}
-			old, tagged, err := changedNodeAt(recs[0], "r", "old")
-			if err != nil {
-				return Node{}, err
-			}
-			au.changeNode(old, tagged, true)
-		}
-		if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
-			return Node{}, err
-		}
-		return nodeByKey(ctx, tx, "run", l.Run)
-	})
+		au.changeNode(old, tagged, true)
+	}
+	if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
+		return Node{}, err
+	}
+	return nodeByKey(ctx, tx, "run", l.Run)
 }
 
 // lockActiveRun takes the run's write lock (so concurrent batches to one run queue)
@@ -226,6 +231,9 @@ func checkMetricPoints(ms []MetricPoint) error {
 		}
 		if m.Timestamp.IsZero() {
 			return apperr.Invalid(fmt.Sprintf("metrics[%d].timestamp", i), "must be set")
+		}
+		if err := checkTime(fmt.Sprintf("metrics[%d].timestamp", i), m.Timestamp); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -107,6 +107,8 @@ var (
 func (in trialComponentWrite) check(c *checks) {
 	c.requiredName("trialComponentName", in.TrialComponentName)
 	c.optEntityName("displayName", in.DisplayName)
+	c.time("startTime", in.StartTime)
+	c.time("endTime", in.EndTime)
 	if in.Status != nil && in.Status.PrimaryStatus != nil {
 		if _, ok := runStatusOf[*in.Status.PrimaryStatus]; !ok {
 			c.fail("status.primaryStatus", *in.Status.PrimaryStatus, "Member must satisfy enum value set: [InProgress, Completed, Failed, Stopping, Stopped]")
@@ -216,59 +218,48 @@ func createTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 		st := runStatusOf[*in.Status.PrimaryStatus]
 		start.Status = &st
 	}
-	who := actor.From(ctx)
-	_, err := api.st.StartRun(ctx, who, start)
-	if apperr.CodeOf(err) == apperr.Conflict {
+	in.StartTime, in.Status, in.DisplayName = nil, nil, nil
+	rec := runRecordOf(in)
+	rec.Start = &start
+	_, err := api.st.RecordRun(ctx, actor.From(ctx), rec)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict && e.Field == "runId" {
 		return nil, validation("Trial Component '%s' already exists", name)
 	}
-	if err != nil {
+	if err := recordError(err); err != nil {
 		return nil, err
-	}
-	in.StartTime, in.Status, in.DisplayName = nil, nil, nil
-	if err := api.recordTrialComponent(ctx, store.RunKey(runID), in); err != nil {
-		return nil, fmt.Errorf("the trial component was created, but: %w", err)
 	}
 	return map[string]any{"TrialComponentArn": api.arns.arn(resTrialComponent, name)}, nil
 }
 
-// recordTrialComponent records what a write sets on the run key: parameters, artifacts,
-// and its status, times and display name.
-func (api *API) recordTrialComponent(ctx context.Context, key string, in trialComponentWrite) error {
-	who := actor.From(ctx)
-	if len(in.Parameters) > 0 {
-		_, err := api.st.LogRun(ctx, who, store.RunLog{Run: key, Params: storeParams(in.Parameters)})
-		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
-			return validation("%s. provgraph keeps a run's parameters as first recorded (provenance is append-only): "+
-				"log the changed value under a new name, or start a new run", e.Reason)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(in.InputArtifacts)+len(in.OutputArtifacts) > 0 {
-		_, err := api.st.LogRunIO(ctx, who, store.RunIO{Run: key,
-			InputArtifacts: storeArtifacts(in.InputArtifacts), OutputArtifacts: storeArtifacts(in.OutputArtifacts)})
-		if err != nil {
-			return err
-		}
-	}
-	u := store.RunUpdate{Run: key, Name: in.DisplayName}
+// runRecordOf is what a write sets on its run besides its start: parameters,
+// artifacts, and its status, times and display name. RecordRun records it with the
+// start, in one transaction: a write that fails records nothing.
+func runRecordOf(in trialComponentWrite) store.RunRecord {
+	rec := store.RunRecord{Params: storeParams(in.Parameters),
+		IO:     store.RunIO{InputArtifacts: storeArtifacts(in.InputArtifacts), OutputArtifacts: storeArtifacts(in.OutputArtifacts)},
+		Update: store.RunUpdate{Name: in.DisplayName}}
 	if in.Status != nil && in.Status.PrimaryStatus != nil {
 		st := runStatusOf[*in.Status.PrimaryStatus]
-		u.Status = &st
+		rec.Update.Status = &st
 	}
 	if in.StartTime != nil {
 		t := in.StartTime.time()
-		u.StartTime = &t
+		rec.Update.StartTime = &t
 	}
 	if in.EndTime != nil {
 		t := in.EndTime.time()
-		u.EndTime = &t
+		rec.Update.EndTime = &t
 	}
-	if u.Name == nil && u.Status == nil && u.StartTime == nil && u.EndTime == nil {
-		return nil
+	return rec
+}
+
+// recordError is the error of a RecordRun as SageMaker words it: a parameter logged
+// with another value is a ValidationException that says why.
+func recordError(err error) error {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict && strings.HasPrefix(e.Field, "params") {
+		return validation("%s. provgraph keeps a run's parameters as first recorded (provenance is append-only): "+
+			"log the changed value under a new name, or start a new run", e.Reason)
 	}
-	_, err := api.st.UpdateRun(ctx, who, u)
 	return err
 }
 
@@ -295,8 +286,10 @@ func updateTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := api.recordTrialComponent(ctx, r.Key, in); err != nil {
-		return nil, err
+	rec := runRecordOf(in)
+	rec.Run = r.Key
+	if _, err := api.st.RecordRun(ctx, actor.From(ctx), rec); recordError(err) != nil {
+		return nil, recordError(err)
 	}
 	return map[string]any{"TrialComponentArn": api.arns.arn(resTrialComponent, *in.TrialComponentName)}, nil
 }

@@ -2,6 +2,7 @@ package sagemakerapi
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -172,6 +173,23 @@ func shorten(s string) string {
 type epochTime float64
 
 func epoch(t time.Time) epochTime { return epochTime(float64(t.UnixNano()) / 1e9) }
+
+// maxEpochSeconds is where the times provgraph records end: the start of year 10000.
+const maxEpochSeconds = 253402300800
+
+// validTime says whether e is a time provgraph records: finite, not before 1970, and
+// before year 10000 (the store refuses the rest too; this says so in AWS's words).
+func (e epochTime) validTime() bool {
+	f := float64(e)
+	return !math.IsNaN(f) && f >= 0 && f < maxEpochSeconds
+}
+
+// time checks an optional timestamp member.
+func (c *checks) time(member string, e *epochTime) {
+	if e != nil && !e.validTime() {
+		c.fail(member, float64(*e), fmt.Sprintf("Member must be a time in epoch seconds from 0 to less than %d (year 10000)", maxEpochSeconds))
+	}
+}
 
 func (e epochTime) time() time.Time {
 	sec := int64(e)
