@@ -173,7 +173,10 @@ var searchScopeMigration = Migration{
 
 // ExperimentInput describes an experiment to create.
 type ExperimentInput struct {
-	Name        string
+	Name string
+	// DisplayName, when set, is a name to show that differs from Name (SageMaker's
+	// DisplayName); only CreateExperiment sets it, so no tag can stand in for it.
+	DisplayName *string
 	Description *string
 	Tags        []Tag
 	// ArtifactLocation is where runs of the experiment store artifacts (MLflow's
@@ -194,7 +197,7 @@ RETURN s.next - 1 AS id`
 	cypherCreateExperiment = `
 CREATE (e:` + LabelNode + `:` + string(KindExperiment) + ` {
   key: $key, kind: '` + string(KindExperiment) + `', name: $name, experimentId: $id,
-  description: $description, artifactLocation: $artifactLocation,
+  displayName: $displayName, description: $description, artifactLocation: $artifactLocation,
   tagKeys: $tagKeys, tagValues: $tagValues, lifecycle: 'active',
   recordedAt: datetime.transaction(), recordedBy: $actor})
 RETURN e`
@@ -208,6 +211,11 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 	}
 	if err := checkDescription("description", in.Description); err != nil {
 		return Node{}, err
+	}
+	if in.DisplayName != nil {
+		if err := checkText("displayName", *in.DisplayName, MaxExperimentNameLength); err != nil {
+			return Node{}, err
+		}
 	}
 	if in.ArtifactLocation != nil {
 		if _, err := checkURI("artifactLocation", *in.ArtifactLocation); err != nil {
@@ -235,7 +243,7 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 		id := strconv.FormatInt(n.(int64), 10)
 		au.target(ExperimentKey(id))
 		recs, err = collect(ctx, tx, cypherCreateExperiment, map[string]any{
-			"key": ExperimentKey(id), "id": id, "name": in.Name, "description": optValue(in.Description),
+			"key": ExperimentKey(id), "id": id, "name": in.Name, "displayName": optValue(in.DisplayName), "description": optValue(in.Description),
 			"artifactLocation": optValue(in.ArtifactLocation), "tagKeys": tagKeys, "tagValues": tagValues, "actor": actor,
 		})
 		if err != nil {

@@ -1,7 +1,10 @@
 package sagemakerapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/store"
 )
 
 // A write refused in any part records nothing: not the run, not its parameters.
@@ -69,4 +73,54 @@ func TestTimesOutOfRange(t *testing.T) {
 	assert.Contains(t, errs[0].(map[string]any)["Message"], "Timestamp must be a time")
 	d := e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": tc})
 	assert.Empty(t, d["Metrics"])
+}
+
+// The SageMaker API's own names can't be spoofed by tags: the API refuses tags with its
+// reserved prefix, and a name tag set through another surface is not believed.
+func TestReservedTags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	tc := "spoof-" + e.tk
+	for _, op := range []string{"CreateTrialComponent", "CreateExperiment"} {
+		body := map[string]any{"TrialComponentName": tc, "ExperimentName": "x-" + e.tk,
+			"Tags": []map[string]string{{"Key": "sagemaker.trialComponentName", "Value": "spoofed"}}}
+		a := e.call(op, body)
+		require.Equal(t, "ValidationException", a.code(), a.Body)
+		assert.Contains(t, a.message(), "'sagemaker.trialComponentName' at 'tags.1.member.key'", op)
+	}
+	e.ok("CreateTrialComponent", map[string]any{"TrialComponentName": tc})
+	// Through the store, as MLflow's set-tag or GraphQL would.
+	_, err := e.st.LogRun(t.Context(), "mlflow", store.RunLog{Run: store.RunKey(runIDOfName(e, tc)),
+		Tags: []store.Tag{{Key: "sagemaker.trialComponentName", Value: "spoofed"}}})
+	require.NoError(t, err)
+	d := e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": tc})
+	assert.NotEqual(t, "spoofed", d["TrialComponentName"])
+	assert.NotContains(t, d["TrialComponentArn"], "spoofed")
+
+	exp := "shown-" + e.tk
+	e.ok("CreateExperiment", map[string]any{"ExperimentName": exp, "DisplayName": "Shown"})
+	x, err := e.st.ExperimentByName(t.Context(), "name", exp)
+	require.NoError(t, err)
+	_, err = e.st.UpdateExperiment(t.Context(), "mlflow", store.ExperimentUpdate{ID: x.Key,
+		SetTags: []store.Tag{{Key: "sagemaker.displayName", Value: "spoofed"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "Shown", e.ok("DescribeExperiment", map[string]any{"ExperimentName": exp})["DisplayName"])
+}
+
+// runIDOfName is the run id of the trial component named name (a hash of the name).
+func runIDOfName(_ *env, name string) string {
+	sum := sha256.Sum256([]byte("trial-component\x00" + strings.ToLower(name)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// DescribeTrialComponent takes a trial component's ARN, not another resource's.
+func TestDescribeTakesTrialComponentARNs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	tc := "arn-" + e.tk
+	arn := e.ok("CreateTrialComponent", map[string]any{"TrialComponentName": tc})["TrialComponentArn"].(string)
+	e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": arn})
+	other := strings.Replace(arn, ":experiment-trial-component/", ":experiment/", 1)
+	a := e.call("DescribeTrialComponent", map[string]any{"TrialComponentName": other})
+	assert.Equal(t, "ValidationException", a.code(), a.Body)
 }

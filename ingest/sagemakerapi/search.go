@@ -390,7 +390,7 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var items []listed
-	runs := map[string]*store.Node{} // by trial component ARN
+	runs := map[string]*store.Node{} // by run key
 	for _, d := range docs {
 		view, err := filterView(d.doc)
 		if err != nil {
@@ -400,7 +400,7 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 			continue
 		}
 		if d.run != nil {
-			runs[d.doc["TrialComponentArn"].(string)] = d.run
+			runs[d.run.Key] = d.run
 		}
 		items = append(items, listed{sortKey: sortable(resolve(view, splitPath(sortBy))), name: d.id,
 			summary: map[string]any{d.wrapper: d.doc}})
@@ -416,7 +416,8 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 		if doc == nil || doc["InputArtifacts"] != nil {
 			continue
 		}
-		if r := runs[doc["TrialComponentArn"].(string)]; r != nil {
+		// By run: tcName names every run by a name whose run id is the run's.
+		if r := runs[store.RunKey(runIDOf(doc["TrialComponentName"].(string)))]; r != nil {
 			if err := api.addArtifacts(ctx, *r, doc); err != nil {
 				return nil, err
 			}
@@ -453,7 +454,7 @@ func (api *API) searchDocs(ctx context.Context, resource string, expr searchExpr
 func userTags(n store.Node) []tag {
 	out := []tag{}
 	for _, t := range n.Tags() {
-		if t.Key != tcNameTag && t.Key != displayNameTag {
+		if !strings.HasPrefix(t.Key, reservedTagPrefix) {
 			out = append(out, tag{Key: t.Key, Value: t.Value})
 		}
 	}

@@ -39,14 +39,17 @@ func runIDOf(name string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// tcName is the trial component name of run r.
+// tcName is the trial component name of run r. The name tag is believed only when it
+// names this run (its run id is the name's): a tag set through another surface cannot
+// rename the trial component or change its ARN.
 func tcName(r store.Node) string {
+	id := r.String("runId")
 	for _, t := range r.Tags() {
-		if t.Key == tcNameTag {
+		if t.Key == tcNameTag && runIDOf(t.Value) == id {
 			return t.Value
 		}
 	}
-	return r.String("runId")
+	return id
 }
 
 // runOf finds the run a trial component name names.
@@ -396,8 +399,8 @@ func describeTrialComponent(ctx context.Context, api *API, body []byte) (any, er
 	var c checks
 	c.required("trialComponentName", in.TrialComponentName)
 	if in.TrialComponentName != nil {
-		// Describe takes a name or an ARN.
-		if _, name, ok := api.arns.parse(*in.TrialComponentName); ok {
+		// Describe takes a name or a trial component's ARN; another resource's ARN is no name.
+		if typ, name, ok := api.arns.parse(*in.TrialComponentName); ok && typ == resTrialComponent {
 			in.TrialComponentName = &name
 		}
 		c.entityName("trialComponentName", *in.TrialComponentName)
