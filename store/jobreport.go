@@ -783,7 +783,7 @@ func (w reportTx) logHyperParameters(run string, hyper []Param, out *ReportOutco
 	if len(hyper) == 0 {
 		return nil
 	}
-	params, err := checkParams(hyper)
+	params, err := checkParams(hyper, MaxParamsPerCall)
 	if err != nil {
 		return apperr.WithFieldPrefix(err, "hyperParameters")
 	}

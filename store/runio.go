@@ -65,13 +65,13 @@ func ChartURI(runKey, name string) string {
 // checkRunIO validates a call's inputs and outputs before its transaction, and
 // returns the properties of the input and output artifacts (charts among the outputs)
 // it records.
-func checkRunIO(io RunIO) (inProps, outProps []map[string]any, err error) {
+func checkRunIO(io RunIO, maxIO int) (inProps, outProps []map[string]any, err error) {
 	if err := RequireKind("run", io.Run, KindRun, "run:<run id>"); err != nil {
 		return nil, nil, err
 	}
 	n := len(io.Inputs) + len(io.InputArtifacts) + len(io.OutputArtifacts) + len(io.OutputModels) + len(io.Charts)
-	if n > MaxRunIOPerCall {
-		return nil, nil, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
+	if n > maxIO {
+		return nil, nil, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", maxIO, n)
 	}
 	if err := checkProse("inputContext", io.InputContext, MaxShortTextLength); err != nil {
 		return nil, nil, err
@@ -120,7 +120,7 @@ func checkRunIO(io RunIO) (inProps, outProps []map[string]any, err error) {
 // input or output again changes nothing; an artifact produced by something else is a
 // CONFLICT (artifacts are pinned to one producer).
 func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, error) {
-	inProps, outProps, err := checkRunIO(io)
+	inProps, outProps, err := checkRunIO(io, MaxRunIOPerCall)
 	if err != nil {
 		return Node{}, err
 	}

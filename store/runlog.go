@@ -120,7 +120,7 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 	if err := RequireKind("run", l.Run, KindRun, "run:<run id>"); err != nil {
 		return Node{}, err
 	}
-	params, err := checkParams(l.Params)
+	params, err := checkParams(l.Params, MaxParamsPerCall)
 	if err != nil {
 		return Node{}, err
 	}
@@ -193,9 +193,9 @@ type indexedParam struct {
 }
 
 // checkParams validates a batch's parameters and returns them without repeats.
-func checkParams(ps []Param) ([]indexedParam, error) {
-	if len(ps) > MaxParamsPerCall {
-		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", MaxParamsPerCall, len(ps))
+func checkParams(ps []Param, maxParams int) ([]indexedParam, error) {
+	if len(ps) > maxParams {
+		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", maxParams, len(ps))
 	}
 	seen := make(map[string]int, len(ps))
 	out := make([]indexedParam, 0, len(ps))

@@ -57,14 +57,14 @@ func (s *Store) RecordRun(ctx context.Context, actor string, rec RunRecord) (Nod
 	if err := RequireKind("run", rec.Run, KindRun, "run:<run id>"); err != nil {
 		return Node{}, err
 	}
-	params, err := checkParams(rec.Params)
+	params, err := checkParams(rec.Params, MaxParamsPerRecord)
 	if err != nil {
 		return Node{}, err
 	}
 	hasIO := len(rec.IO.Inputs)+len(rec.IO.InputArtifacts)+len(rec.IO.OutputArtifacts)+len(rec.IO.OutputModels)+len(rec.IO.Charts) > 0
 	var inProps, outProps []map[string]any
 	if hasIO {
-		if inProps, outProps, err = checkRunIO(rec.IO); err != nil {
+		if inProps, outProps, err = checkRunIO(rec.IO, MaxRunIOPerRecord); err != nil {
 			return Node{}, err
 		}
 	}

@@ -75,7 +75,12 @@ const (
 	MaxMetricsPerCall       = 1000
 	MaxTagsPerCall          = 100
 	MaxRunIOPerCall         = 100
-	MaxChartBytes           = 1 << 20
+	// A RecordRun (one client call that records a run's start, parameters, inputs and
+	// outputs at once, as SageMaker's CreateTrialComponent does) takes SageMaker's
+	// sizes: up to 300 parameters and 60 artifacts each way.
+	MaxParamsPerRecord = 300
+	MaxRunIOPerRecord  = 120
+	MaxChartBytes      = 1 << 20
 )
 
 // Tracking node properties.

@@ -506,8 +506,8 @@ func (api *API) runsOf(ctx context.Context, experiment, trial *string) ([]store.
 			return nil, err
 		}
 		out = append(out, page.Runs...)
-		if len(out) > MaxRunsScanned {
-			return nil, resourceLimit("more than %d trial components match; narrow the request with ExperimentName or TrialName", MaxRunsScanned)
+		if len(out) > api.maxRunsScanned {
+			return nil, resourceLimit("more than %d trial components match; narrow the request with ExperimentName or TrialName", api.maxRunsScanned)
 		}
 		if page.EndCursor == "" {
 			return out, nil

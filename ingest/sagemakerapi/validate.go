@@ -21,7 +21,7 @@ const (
 	MaxSearchResults     = 100 // MaxResults of Search
 	MaxNextTokenLength   = 8192
 	MaxParameters        = 300  // TrialComponentParameters
-	MaxParameterKey      = 320  // TrialComponentKey320
+	MaxParameterKey      = 250  // TrialComponentKey320 allows 320; provgraph's store keeps parameter keys to 250 (MLflow's)
 	MaxParameterString   = 2500 // TrialComponentParameterValue.StringValue
 	MaxArtifacts         = 60   // TrialComponentArtifacts, per direction
 	MaxArtifactKey       = 128  // TrialComponentKey128
