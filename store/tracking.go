@@ -22,7 +22,8 @@ import (
 const (
 	// RelInExperiment: a run or run group belongs to an experiment.
 	RelInExperiment = "IN_EXPERIMENT"
-	// RelInGroup: a run belongs to a run group.
+	// RelInGroup: a run belongs to a run group. A membership that ended keeps its edge,
+	// with endedAt and endedBy (provenance is append-only); readers skip it.
 	RelInGroup = "IN_GROUP"
 	// RelChildOf: a nested run and its parent run.
 	RelChildOf = "CHILD_OF"
@@ -767,7 +768,8 @@ func checkRunTimes(r Node, u RunUpdate) error {
 const (
 	cypherRunGroupsOf = `MATCH (:` + LabelNode + ` {key: $key})<-[:` + RelInExperiment + `]-(n:` + string(KindRunGroup) + `)
 RETURN n ORDER BY n.name`
-	cypherGroupOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelInGroup + `]->(n:` + LabelNode + `)
+	cypherGroupOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[m:` + RelInGroup + `]->(n:` + LabelNode + `)
+WHERE m.endedAt IS NULL
 RETURN n`
 	cypherParentOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelChildOf + `]->(n:` + LabelNode + `)
 RETURN n`
