@@ -63,6 +63,44 @@ SET m.endedAt = datetime.transaction(), m.endedBy = $actor
 RETURN r`
 )
 
+// runGroupNameMigration indexes run groups by name, which RunGroupsNamed and the
+// unique-name check look them up by, in every experiment.
+var runGroupNameMigration = Migration{
+	Version:     13,
+	Description: "look up run groups by name",
+	Statements: []string{
+		`CREATE INDEX run_group_name IF NOT EXISTS
+		 FOR (g:` + string(KindRunGroup) + `) ON (g.name)`,
+	},
+	Indexes: []string{"run_group_name"},
+}
+
+// cypherLockRunGroupNames takes the lock that creates of run groups with unique names
+// queue on (RunGroupInput.UniqueName): one node, as such creates are rare.
+const cypherLockRunGroupNames = `
+MERGE (s:` + LabelSequence + ` {name: 'runGroupNames'})
+SET s._lock_ = true
+REMOVE s._lock_`
+
+// nameUnused takes the unique-name lock and refuses a name a run group has already.
+func nameUnused(ctx context.Context, tx neo4j.ManagedTransaction, name string) error {
+	if _, err := collect(ctx, tx, cypherLockRunGroupNames, nil); err != nil {
+		return fmt.Errorf("lock run group names: %w", err)
+	}
+	recs, err := collect(ctx, tx, cypherRunGroupsNamed, map[string]any{"name": name})
+	if err != nil {
+		return fmt.Errorf("run groups named %q: %w", name, err)
+	}
+	groups, err := nodesAt(recs[0], "groups")
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return apperr.Conflicting("name", "a run group named %q exists already (%s)", truncateForMessage(name), groups[0].Key)
+	}
+	return nil
+}
+
 // RunGroupsNamed returns the run groups named name, in every experiment.
 func (s *Store) RunGroupsNamed(ctx context.Context, name string) ([]Node, error) {
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Node, error) {

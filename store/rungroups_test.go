@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"strings"
+	"sync"
+	"testing"
 	"time"
 
-	"testing"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,4 +134,59 @@ RETURN m.endedBy AS endedBy ORDER BY m.recordedAt`, map[string]any{"run": run.Ke
 	page, err := st.SearchRuns(ctx, store.RunSearch{Group: g.Key, First: 10})
 	require.NoError(t, err)
 	assert.Len(t, page.Runs, 1)
+}
+
+// Creates that ask for a unique name race: exactly one wins, in whichever experiment,
+// and the others are CONFLICTs on name. The lookup by name uses the name index.
+func TestUniqueRunGroupNames(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	var exps []store.Node
+	for _, n := range []string{"a-", "b-"} {
+		e, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: n + tk})
+		require.NoError(t, err)
+		exps = append(exps, e)
+	}
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = st.CreateRunGroup(ctx, "tester", store.RunGroupInput{Experiment: exps[i%2].Key, Name: "trial-" + tk, UniqueName: true})
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		e, ok := apperr.As(err)
+		require.True(t, ok, "%v", err)
+		assert.Equal(t, apperr.Conflict, e.Code)
+		assert.Equal(t, "name", e.Field)
+	}
+	assert.Equal(t, 1, won)
+	named, err := st.RunGroupsNamed(ctx, "trial-"+tk)
+	require.NoError(t, err)
+	assert.Len(t, named, 1)
+
+	plan := neo4jtest.Exec(t, "EXPLAIN MATCH (g:RunGroup) WHERE g.name = $name RETURN g", map[string]any{"name": "x"}).Summary.Plan()
+	assert.Contains(t, operatorsOf(plan), "NodeIndexSeek")
+}
+
+// operatorsOf lists the operators of a query plan, depth first.
+func operatorsOf(p neo4j.Plan) []string {
+	if p == nil {
+		return nil
+	}
+	out := []string{strings.SplitN(p.Operator(), "@", 2)[0]}
+	for _, c := range p.Children() {
+		out = append(out, operatorsOf(c)...)
+	}
+	return out
 }

@@ -409,6 +409,9 @@ type RunGroupInput struct {
 	Experiment  string // the experiment's node ID
 	Name        string
 	Description *string
+	// UniqueName asks for a name no run group has in any experiment: a taken one is a
+	// CONFLICT on name, decided under one lock, so two creates can't both find it free.
+	UniqueName bool
 }
 
 const cypherCreateRunGroup = `
@@ -443,6 +446,11 @@ func (s *Store) CreateRunGroup(ctx context.Context, actor string, in RunGroupInp
 		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
 		if err != nil {
 			return result{}, err
+		}
+		if in.UniqueName {
+			if err := nameUnused(ctx, tx, in.Name); err != nil {
+				return result{}, err
+			}
 		}
 		recs, err := collect(ctx, tx, cypherCreateRunGroup, map[string]any{
 			"experiment": in.Experiment, "key": RunGroupKey(e.String(propExperimentID), in.Name), "name": in.Name,
