@@ -109,7 +109,12 @@ type audit struct {
 	entries []auditPart
 	// changes are the fields the write changed, with their old values (auditchanges.go).
 	changes []AuditChange
+	// none says the write found nothing to change and wrote nothing: it gets no entry.
+	none bool
 }
+
+// unchanged says that the write wrote nothing, so that it appends no audit entry.
+func (a *audit) unchanged() { a.none = true }
 
 // auditPart is one entry of a write that appends several.
 type auditPart struct {

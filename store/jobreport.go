@@ -770,7 +770,7 @@ func (w reportTx) experimentOfRun(cfg *JobRun) (Node, error) {
 		desc = cfg.ExperimentDescription
 	}
 	recs, err = w.run(cypherCreateExperiment, "create experiment "+cfg.Experiment, map[string]any{
-		"key": ExperimentKey(id), "id": id, "name": cfg.Experiment, "description": desc,
+		"key": ExperimentKey(id), "id": id, "name": cfg.Experiment, "displayName": nil, "description": desc,
 		"artifactLocation": nil, "tagKeys": nil, "tagValues": nil,
 	})
 	if err != nil {
@@ -783,7 +783,7 @@ func (w reportTx) logHyperParameters(run string, hyper []Param, out *ReportOutco
 	if len(hyper) == 0 {
 		return nil
 	}
-	params, err := checkParams(hyper)
+	params, err := checkParams(hyper, MaxParamsPerCall)
 	if err != nil {
 		return apperr.WithFieldPrefix(err, "hyperParameters")
 	}

@@ -76,6 +76,7 @@ var Schema = Migrator{
 		endpointStateMigration,
 		importMarkerMigration,
 		auditTreeMigration,
+		runGroupNameMigration,
 	},
 }
 

@@ -116,3 +116,13 @@ func TestConcurrentMigrationsConverge(t *testing.T) {
 	}
 	require.NoError(t, st.Ready(t.Context(), m))
 }
+
+// The schema's migrations are numbered 1, 2, 3, … in the order they run: a migration
+// appended with a taken or skipped number would be applied out of order, or never.
+func TestSchemaMigrationsAreOrdered(t *testing.T) {
+	t.Parallel()
+	for i, m := range store.Schema.Migrations {
+		assert.Equal(t, i+1, m.Version, "migration %d (%s)", i, m.Description)
+	}
+	assert.Equal(t, len(store.Schema.Migrations), store.Schema.Latest())
+}

@@ -25,17 +25,27 @@ type Node struct {
 
 // Property names shared by every node.
 const (
-	propKey        = "key"
-	propKind       = "kind"
-	propName       = "name"
-	propRecordedAt = "recordedAt"
-	propRecordedBy = "recordedBy"
+	propKey         = "key"
+	propKind        = "kind"
+	propName        = "name"
+	propDisplayName = "displayName"
+	propRecordedAt  = "recordedAt"
+	propRecordedBy  = "recordedBy"
 )
 
 // String returns a string property, or "" when it is absent.
 func (n Node) String(prop string) string {
 	s, _ := n.Props[prop].(string)
 	return s
+}
+
+// DisplayName is the name to show of an experiment created with a display name
+// (ExperimentInput.DisplayName), else its name.
+func (n Node) DisplayName() string {
+	if d := n.String(propDisplayName); d != "" {
+		return d
+	}
+	return n.Name
 }
 
 // OptString returns a string property, or nil when it is absent.

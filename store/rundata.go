@@ -25,7 +25,7 @@ RETURN k AS key,
   [(r)-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `) |
      m {.key, .count, .finite, .mean, .m2, .min, .max, .last, .lastStep, .lastTimestamp}] AS metrics,
   [(d:` + string(KindDatasetVersion) + `)-[:` + RelInputTo + `]->(r) | d {.*}] AS datasets,
-  [(r)-[:` + RelInGroup + `]->(g:` + LabelNode + `) | g.name] AS groups`
+  [(r)-[m:` + RelInGroup + `]->(g:` + LabelNode + `) WHERE m.endedAt IS NULL | g.name] AS groups`
 
 // RunsData returns what each of many runs logged, in one query (a page of search
 // results, say), by run ID.

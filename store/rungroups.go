@@ -21,7 +21,8 @@ WHERE g.name = $name
 RETURN collect(g {.*}) AS groups`
 
 	cypherRunInGroup = `
-MATCH (:` + LabelNode + ` {key: $run})-[:` + RelInGroup + `]->(g:` + LabelNode + ` {key: $group})
+MATCH (:` + LabelNode + ` {key: $run})-[m:` + RelInGroup + `]->(g:` + LabelNode + ` {key: $group})
+WHERE m.endedAt IS NULL
 RETURN g`
 
 	// cypherMoveRun moves a run, locked first, into another experiment: its membership
@@ -47,17 +48,58 @@ CALL (r, e) {
 }
 RETURN r, before`
 
+	// A run joins a group it is not in (checked under the run's lock): a new membership,
+	// so that one that ended stays as it was.
 	cypherJoinGroup = `
 MATCH (r:` + LabelNode + ` {key: $run}), (g:` + LabelNode + ` {key: $group})
-MERGE (r)-[m:` + RelInGroup + `]->(g)
-  ON CREATE SET m.recordedAt = datetime.transaction(), m.recordedBy = $actor
+CREATE (r)-[m:` + RelInGroup + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(g)
 RETURN r`
 
+	// A membership that ends is marked so, not deleted.
 	cypherLeaveGroup = `
 MATCH (r:` + LabelNode + ` {key: $run})-[m:` + RelInGroup + `]->(:` + LabelNode + ` {key: $group})
-DELETE m
+WHERE m.endedAt IS NULL
+SET m.endedAt = datetime.transaction(), m.endedBy = $actor
 RETURN r`
 )
+
+// runGroupNameMigration indexes run groups by name, which RunGroupsNamed and the
+// unique-name check look them up by, in every experiment.
+var runGroupNameMigration = Migration{
+	Version:     13,
+	Description: "look up run groups by name",
+	Statements: []string{
+		`CREATE INDEX run_group_name IF NOT EXISTS
+		 FOR (g:` + string(KindRunGroup) + `) ON (g.name)`,
+	},
+	Indexes: []string{"run_group_name"},
+}
+
+// cypherLockRunGroupNames takes the lock that creates of run groups with unique names
+// queue on (RunGroupInput.UniqueName): one node, as such creates are rare.
+const cypherLockRunGroupNames = `
+MERGE (s:` + LabelSequence + ` {name: 'runGroupNames'})
+SET s._lock_ = true
+REMOVE s._lock_`
+
+// nameUnused takes the unique-name lock and refuses a name a run group has already.
+func nameUnused(ctx context.Context, tx neo4j.ManagedTransaction, name string) error {
+	if _, err := collect(ctx, tx, cypherLockRunGroupNames, nil); err != nil {
+		return fmt.Errorf("lock run group names: %w", err)
+	}
+	recs, err := collect(ctx, tx, cypherRunGroupsNamed, map[string]any{"name": name})
+	if err != nil {
+		return fmt.Errorf("run groups named %q: %w", name, err)
+	}
+	groups, err := nodesAt(recs[0], "groups")
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return apperr.Conflicting("name", "a run group named %q exists already (%s)", truncateForMessage(name), groups[0].Key)
+	}
+	return nil
+}
 
 // RunGroupsNamed returns the run groups named name, in every experiment.
 func (s *Store) RunGroupsNamed(ctx context.Context, name string) ([]Node, error) {
@@ -71,7 +113,7 @@ func (s *Store) RunGroupsNamed(ctx context.Context, name string) ([]Node, error)
 }
 
 // AddRunToGroup makes run a member of group, and returns the run. A run already in it
-// stays (nothing is written); a run of the default experiment in no group moves to the
+// stays (nothing is written, nor audited); a run of the default experiment in no group moves to the
 // group's experiment; a run of another experiment is INVALID_ARGUMENT.
 func (s *Store) AddRunToGroup(ctx context.Context, actor, run, group string) (Node, error) {
 	if err := RequireKind("run", run, KindRun, "run:<run id>"); err != nil {
@@ -82,6 +124,10 @@ func (s *Store) AddRunToGroup(ctx context.Context, actor, run, group string) (No
 	}
 	return write(ctx, s, actor, ActionRunUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(run, group)
+		// Locked, so that two joins of one run can't both find it outside the group.
+		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": run}); err != nil {
+			return Node{}, fmt.Errorf("lock run %q: %w", run, err)
+		}
 		r, err := nodeByKey(ctx, tx, "run", run)
 		if err != nil {
 			return Node{}, err
@@ -95,6 +141,7 @@ func (s *Store) AddRunToGroup(ctx context.Context, actor, run, group string) (No
 			return Node{}, fmt.Errorf("membership of %q in %q: %w", run, group, err)
 		}
 		if len(recs) > 0 {
+			au.unchanged()
 			return r, nil
 		}
 		if r.String(propExperimentID) != g.String(propExperimentID) {
@@ -105,6 +152,7 @@ func (s *Store) AddRunToGroup(ctx context.Context, actor, run, group string) (No
 		if _, err := collect(ctx, tx, cypherJoinGroup, map[string]any{"run": run, "group": group, "actor": actor}); err != nil {
 			return Node{}, fmt.Errorf("add %q to %q: %w", run, group, err)
 		}
+		au.change(run, "runGroup", nil, &group)
 		return r, nil
 	})
 }
@@ -134,20 +182,22 @@ func moveRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor 
 }
 
 // RemoveRunFromGroup ends run's membership of group (the run stays in its experiment)
-// and returns the run; a run not in the group is NOT_FOUND.
+// and returns the run; a run not in the group is NOT_FOUND. The membership is marked
+// ended (endedAt, endedBy), not deleted, and the audit entry records the group left.
 func (s *Store) RemoveRunFromGroup(ctx context.Context, actor, run, group string) (Node, error) {
 	if err := RequireKind("run", run, KindRun, "run:<run id>"); err != nil {
 		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(run, group)
-		recs, err := collect(ctx, tx, cypherLeaveGroup, map[string]any{"run": run, "group": group})
+		recs, err := collect(ctx, tx, cypherLeaveGroup, map[string]any{"run": run, "group": group, "actor": actor})
 		if err != nil {
 			return Node{}, fmt.Errorf("remove %q from %q: %w", run, group, err)
 		}
 		if len(recs) == 0 {
 			return Node{}, apperr.Missing("group", "run %q is not in run group %q", run, group)
 		}
+		au.change(run, "runGroup", &group, nil)
 		return nodeAt(recs[0], "r")
 	})
 }

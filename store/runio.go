@@ -65,13 +65,13 @@ func ChartURI(runKey, name string) string {
 // checkRunIO validates a call's inputs and outputs before its transaction, and
 // returns the properties of the input and output artifacts (charts among the outputs)
 // it records.
-func checkRunIO(io RunIO) (inProps, outProps []map[string]any, err error) {
+func checkRunIO(io RunIO, maxIO int) (inProps, outProps []map[string]any, err error) {
 	if err := RequireKind("run", io.Run, KindRun, "run:<run id>"); err != nil {
 		return nil, nil, err
 	}
 	n := len(io.Inputs) + len(io.InputArtifacts) + len(io.OutputArtifacts) + len(io.OutputModels) + len(io.Charts)
-	if n > MaxRunIOPerCall {
-		return nil, nil, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", MaxRunIOPerCall, n)
+	if n > maxIO {
+		return nil, nil, apperr.Invalid("inputs", "a call records at most %d inputs and outputs together (got %d)", maxIO, n)
 	}
 	if err := checkProse("inputContext", io.InputContext, MaxShortTextLength); err != nil {
 		return nil, nil, err
@@ -120,71 +120,76 @@ func checkRunIO(io RunIO) (inProps, outProps []map[string]any, err error) {
 // input or output again changes nothing; an artifact produced by something else is a
 // CONFLICT (artifacts are pinned to one producer).
 func (s *Store) LogRunIO(ctx context.Context, actor string, io RunIO) (Node, error) {
-	inProps, outProps, err := checkRunIO(io)
+	inProps, outProps, err := checkRunIO(io, MaxRunIOPerCall)
 	if err != nil {
 		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunIO, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(io.Run)
-		au.target(io.Inputs...)
-		for _, p := range append(append([]map[string]any{}, inProps...), outProps...) {
-			key, _ := p[propKey].(string)
-			au.target(key)
-		}
-		au.target(io.OutputModels...)
-		if _, err := lockActiveRun(ctx, tx, "run", io.Run); err != nil {
-			return Node{}, err
-		}
-		// The run is locked: its edges are added by the rule every job follows.
-		var edges jobIO
-		context := ""
-		if io.InputContext != nil {
-			context = *io.InputContext
-		}
-		for i, id := range io.Inputs {
-			if _, err := nodeByKey(ctx, tx, fmt.Sprintf("inputs[%d]", i), id); err != nil {
-				return Node{}, err
-			}
-			edges.read(io.Run, id, context)
-		}
-		for _, p := range inProps {
-			if _, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": p[propKey], "props": p, "actor": actor}); err != nil {
-				return Node{}, fmt.Errorf("record input artifact: %w", err)
-			}
-			edges.read(io.Run, p[propKey].(string), context)
-		}
-		for i, p := range outProps {
-			field := fmt.Sprintf("outputArtifacts[%d]", i)
-			if i >= len(io.OutputArtifacts) {
-				field = fmt.Sprintf("charts[%d]", i-len(io.OutputArtifacts))
-			}
-			if err := producedOnce(ctx, tx, actor, io.Run, field, p); err != nil {
-				return Node{}, err
-			}
-			edges.wrote(io.Run, p[propKey].(string))
-		}
-		for i, id := range io.OutputModels {
-			field := fmt.Sprintf("outputModels[%d]", i)
-			if _, err := nodeByKey(ctx, tx, field, id); err != nil {
-				return Node{}, err
-			}
-			// A model version has one producing run, like an artifact.
-			recs, err := collect(ctx, tx, cypherProducerOf, map[string]any{"key": id})
-			if err != nil {
-				return Node{}, fmt.Errorf("producer of %q: %w", id, err)
-			}
-			for _, rec := range recs {
-				if p, _ := rec.Get("producer"); p != io.Run {
-					return Node{}, apperr.Conflicting(field, "model version %q was produced by %v; a model version has one producer", id, p)
-				}
-			}
-			edges.wrote(io.Run, id)
-		}
-		if err := linkJobIO(ctx, tx, actor, edges); err != nil {
-			return Node{}, err
-		}
-		return nodeByKey(ctx, tx, "run", io.Run)
+		return logRunIO(ctx, tx, au, actor, io, inProps, outProps)
 	})
+}
+
+// logRunIO records the checked io (with its artifacts' properties) in tx (LogRunIO, RecordRun).
+func logRunIO(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor string, io RunIO, inProps, outProps []map[string]any) (Node, error) {
+	au.target(io.Run)
+	au.target(io.Inputs...)
+	for _, p := range append(append([]map[string]any{}, inProps...), outProps...) {
+		key, _ := p[propKey].(string)
+		au.target(key)
+	}
+	au.target(io.OutputModels...)
+	if _, err := lockActiveRun(ctx, tx, "run", io.Run); err != nil {
+		return Node{}, err
+	}
+	// The run is locked: its edges are added by the rule every job follows.
+	var edges jobIO
+	context := ""
+	if io.InputContext != nil {
+		context = *io.InputContext
+	}
+	for i, id := range io.Inputs {
+		if _, err := nodeByKey(ctx, tx, fmt.Sprintf("inputs[%d]", i), id); err != nil {
+			return Node{}, err
+		}
+		edges.read(io.Run, id, context)
+	}
+	for _, p := range inProps {
+		if _, err := collect(ctx, tx, mergeNodeQueries[KindArtifact], map[string]any{"key": p[propKey], "props": p, "actor": actor}); err != nil {
+			return Node{}, fmt.Errorf("record input artifact: %w", err)
+		}
+		edges.read(io.Run, p[propKey].(string), context)
+	}
+	for i, p := range outProps {
+		field := fmt.Sprintf("outputArtifacts[%d]", i)
+		if i >= len(io.OutputArtifacts) {
+			field = fmt.Sprintf("charts[%d]", i-len(io.OutputArtifacts))
+		}
+		if err := producedOnce(ctx, tx, actor, io.Run, field, p); err != nil {
+			return Node{}, err
+		}
+		edges.wrote(io.Run, p[propKey].(string))
+	}
+	for i, id := range io.OutputModels {
+		field := fmt.Sprintf("outputModels[%d]", i)
+		if _, err := nodeByKey(ctx, tx, field, id); err != nil {
+			return Node{}, err
+		}
+		// A model version has one producing run, like an artifact.
+		recs, err := collect(ctx, tx, cypherProducerOf, map[string]any{"key": id})
+		if err != nil {
+			return Node{}, fmt.Errorf("producer of %q: %w", id, err)
+		}
+		for _, rec := range recs {
+			if p, _ := rec.Get("producer"); p != io.Run {
+				return Node{}, apperr.Conflicting(field, "model version %q was produced by %v; a model version has one producer", id, p)
+			}
+		}
+		edges.wrote(io.Run, id)
+	}
+	if err := linkJobIO(ctx, tx, actor, edges); err != nil {
+		return Node{}, err
+	}
+	return nodeByKey(ctx, tx, "run", io.Run)
 }
 
 // producedOnce records an artifact the run produced: a new one, or one this run already

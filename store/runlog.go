@@ -120,7 +120,7 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 	if err := RequireKind("run", l.Run, KindRun, "run:<run id>"); err != nil {
 		return Node{}, err
 	}
-	params, err := checkParams(l.Params)
+	params, err := checkParams(l.Params, MaxParamsPerCall)
 	if err != nil {
 		return Node{}, err
 	}
@@ -134,34 +134,39 @@ func (s *Store) LogRun(ctx context.Context, actor string, l RunLog) (Node, error
 		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunLog, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(l.Run)
-		r, err := lockActiveRun(ctx, tx, "run", l.Run)
+		return logRun(ctx, tx, au, actor, l, params)
+	})
+}
+
+// logRun records the checked batch l (params) in tx (LogRun, RecordRun).
+func logRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor string, l RunLog, params []indexedParam) (Node, error) {
+	au.target(l.Run)
+	r, err := lockActiveRun(ctx, tx, "run", l.Run)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := logParams(ctx, tx, actor, l.Run, params); err != nil {
+		return Node{}, err
+	}
+	if len(l.Tags) > 0 || len(l.DeleteTags) > 0 {
+		keys, values, err := mergeTags(r.Tags(), l.Tags, l.DeleteTags)
+		if err != nil {
+			return Node{}, apperr.WithField(err, "setTags", "tags")
+		}
+		recs, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values})
+		if err != nil {
+			return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
+		}
+		old, tagged, err := changedNodeAt(recs[0], "r", "old")
 		if err != nil {
 			return Node{}, err
 		}
-		if err := logParams(ctx, tx, actor, l.Run, params); err != nil {
-			return Node{}, err
-		}
-		if len(l.Tags) > 0 || len(l.DeleteTags) > 0 {
-			keys, values, err := mergeTags(r.Tags(), l.Tags, l.DeleteTags)
-			if err != nil {
-				return Node{}, apperr.WithField(err, "setTags", "tags")
-			}
-			recs, err := collect(ctx, tx, cypherSetRunTags, map[string]any{"run": l.Run, "tagKeys": keys, "tagValues": values})
-			if err != nil {
-				return Node{}, fmt.Errorf("tag run %q: %w", l.Run, err)
-			}
-			old, tagged, err := changedNodeAt(recs[0], "r", "old")
-			if err != nil {
-				return Node{}, err
-			}
-			au.changeNode(old, tagged, true)
-		}
-		if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
-			return Node{}, err
-		}
-		return nodeByKey(ctx, tx, "run", l.Run)
-	})
+		au.changeNode(old, tagged, true)
+	}
+	if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
+		return Node{}, err
+	}
+	return nodeByKey(ctx, tx, "run", l.Run)
 }
 
 // lockActiveRun takes the run's write lock (so concurrent batches to one run queue)
@@ -188,9 +193,9 @@ type indexedParam struct {
 }
 
 // checkParams validates a batch's parameters and returns them without repeats.
-func checkParams(ps []Param) ([]indexedParam, error) {
-	if len(ps) > MaxParamsPerCall {
-		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", MaxParamsPerCall, len(ps))
+func checkParams(ps []Param, maxParams int) ([]indexedParam, error) {
+	if len(ps) > maxParams {
+		return nil, apperr.Invalid("params", "must hold at most %d parameters per call (got %d)", maxParams, len(ps))
 	}
 	seen := make(map[string]int, len(ps))
 	out := make([]indexedParam, 0, len(ps))
@@ -226,6 +231,9 @@ func checkMetricPoints(ms []MetricPoint) error {
 		}
 		if m.Timestamp.IsZero() {
 			return apperr.Invalid(fmt.Sprintf("metrics[%d].timestamp", i), "must be set")
+		}
+		if err := checkTime(fmt.Sprintf("metrics[%d].timestamp", i), m.Timestamp); err != nil {
+			return err
 		}
 	}
 	return nil

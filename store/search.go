@@ -358,7 +358,7 @@ func (s *Store) SearchRuns(ctx context.Context, q RunSearch) (RunPage, error) {
 	}
 	where = append(where, c.where...)
 	if q.Group != "" {
-		where = append(where, "EXISTS { MATCH (r)-[:"+RelInGroup+"]->(:"+LabelNode+" {key: $group}) }")
+		where = append(where, "EXISTS { MATCH (r)-[m:"+RelInGroup+"]->(:"+LabelNode+" {key: $group}) WHERE m.endedAt IS NULL }")
 		c.params["group"] = q.Group
 	}
 	var b strings.Builder

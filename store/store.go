@@ -255,7 +255,8 @@ func (s *Store) sessionConfig(ctx context.Context, mode TxMode) neo4j.SessionCon
 // write runs work in a managed write transaction and, when work succeeds, appends the
 // audit entry of who doing action, with the target keys work recorded in au, as the
 // transaction's last statement (see auditlog.go): every committed write has its entry,
-// a rolled-back one has none. The driver may retry work on transient failures, so work
+// a rolled-back one has none, and so has one whose work found nothing to change
+// (au.unchanged). The driver may retry work on transient failures, so work
 // must be idempotent and free of side effects outside the transaction; it gets a fresh
 // au on every attempt. A domain error returned by work rolls the transaction back.
 func write[T any](ctx context.Context, s *Store, who, action string, work func(tx neo4j.ManagedTransaction, au *audit) (T, error)) (T, error) {
@@ -268,7 +269,7 @@ func write[T any](ctx context.Context, s *Store, who, action string, work func(t
 	return transact(ctx, s, TxWrite, func(tx neo4j.ManagedTransaction) (T, error) {
 		au := &audit{}
 		res, err := work(tx, au)
-		if err != nil {
+		if err != nil || au.none {
 			return res, err
 		}
 		if err := s.appendAudit(ctx, tx, who, action, au); err != nil {

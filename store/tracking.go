@@ -22,7 +22,8 @@ import (
 const (
 	// RelInExperiment: a run or run group belongs to an experiment.
 	RelInExperiment = "IN_EXPERIMENT"
-	// RelInGroup: a run belongs to a run group.
+	// RelInGroup: a run belongs to a run group. A membership that ended keeps its edge,
+	// with endedAt and endedBy (provenance is append-only); readers skip it.
 	RelInGroup = "IN_GROUP"
 	// RelChildOf: a nested run and its parent run.
 	RelChildOf = "CHILD_OF"
@@ -75,7 +76,12 @@ const (
 	MaxMetricsPerCall       = 1000
 	MaxTagsPerCall          = 100
 	MaxRunIOPerCall         = 100
-	MaxChartBytes           = 1 << 20
+	// A RecordRun (one client call that records a run's start, parameters, inputs and
+	// outputs at once, as SageMaker's CreateTrialComponent does) takes SageMaker's
+	// sizes: up to 300 parameters and 60 artifacts each way.
+	MaxParamsPerRecord = 300
+	MaxRunIOPerRecord  = 120
+	MaxChartBytes      = 1 << 20
 )
 
 // Tracking node properties.
@@ -173,7 +179,10 @@ var searchScopeMigration = Migration{
 
 // ExperimentInput describes an experiment to create.
 type ExperimentInput struct {
-	Name        string
+	Name string
+	// DisplayName, when set, is a name to show that differs from Name (SageMaker's
+	// DisplayName); only CreateExperiment sets it, so no tag can stand in for it.
+	DisplayName *string
 	Description *string
 	Tags        []Tag
 	// ArtifactLocation is where runs of the experiment store artifacts (MLflow's
@@ -194,7 +203,7 @@ RETURN s.next - 1 AS id`
 	cypherCreateExperiment = `
 CREATE (e:` + LabelNode + `:` + string(KindExperiment) + ` {
   key: $key, kind: '` + string(KindExperiment) + `', name: $name, experimentId: $id,
-  description: $description, artifactLocation: $artifactLocation,
+  displayName: $displayName, description: $description, artifactLocation: $artifactLocation,
   tagKeys: $tagKeys, tagValues: $tagValues, lifecycle: 'active',
   recordedAt: datetime.transaction(), recordedBy: $actor})
 RETURN e`
@@ -208,6 +217,11 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 	}
 	if err := checkDescription("description", in.Description); err != nil {
 		return Node{}, err
+	}
+	if in.DisplayName != nil {
+		if err := checkText("displayName", *in.DisplayName, MaxExperimentNameLength); err != nil {
+			return Node{}, err
+		}
 	}
 	if in.ArtifactLocation != nil {
 		if _, err := checkURI("artifactLocation", *in.ArtifactLocation); err != nil {
@@ -235,7 +249,7 @@ func (s *Store) CreateExperiment(ctx context.Context, actor string, in Experimen
 		id := strconv.FormatInt(n.(int64), 10)
 		au.target(ExperimentKey(id))
 		recs, err = collect(ctx, tx, cypherCreateExperiment, map[string]any{
-			"key": ExperimentKey(id), "id": id, "name": in.Name, "description": optValue(in.Description),
+			"key": ExperimentKey(id), "id": id, "name": in.Name, "displayName": optValue(in.DisplayName), "description": optValue(in.Description),
 			"artifactLocation": optValue(in.ArtifactLocation), "tagKeys": tagKeys, "tagValues": tagValues, "actor": actor,
 		})
 		if err != nil {
@@ -395,6 +409,9 @@ type RunGroupInput struct {
 	Experiment  string // the experiment's node ID
 	Name        string
 	Description *string
+	// UniqueName asks for a name no run group has in any experiment: a taken one is a
+	// CONFLICT on name, decided under one lock, so two creates can't both find it free.
+	UniqueName bool
 }
 
 const cypherCreateRunGroup = `
@@ -429,6 +446,11 @@ func (s *Store) CreateRunGroup(ctx context.Context, actor string, in RunGroupInp
 		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
 		if err != nil {
 			return result{}, err
+		}
+		if in.UniqueName {
+			if err := nameUnused(ctx, tx, in.Name); err != nil {
+				return result{}, err
+			}
 		}
 		recs, err := collect(ctx, tx, cypherCreateRunGroup, map[string]any{
 			"experiment": in.Experiment, "key": RunGroupKey(e.String(propExperimentID), in.Name), "name": in.Name,
@@ -503,53 +525,58 @@ func (s *Store) StartRun(ctx context.Context, actor string, in RunInput) (Node, 
 		return Node{}, err
 	}
 	return write(ctx, s, actor, ActionRunStart, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(RunKey(r.runID), in.Experiment)
-		e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
+		return startRun(ctx, tx, au, actor, in, r)
+	})
+}
+
+// startRun creates the run in of the checked r in tx (StartRun, RecordRun).
+func startRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor string, in RunInput, r runStart) (Node, error) {
+	au.target(RunKey(r.runID), in.Experiment)
+	e, err := nodeByKey(ctx, tx, "experiment", in.Experiment)
+	if err != nil {
+		return Node{}, err
+	}
+	if Lifecycle(e.String(propLifecycle)) == LifecycleDeleted {
+		return Node{}, apperr.Invalid("experiment", "experiment %q is deleted; restore it to add runs", e.Key)
+	}
+	if _, err := nodeByKey(ctx, tx, "runId", RunKey(r.runID)); err == nil {
+		return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
+	}
+	if in.Group != nil {
+		g, err := nodeByKey(ctx, tx, "group", *in.Group)
 		if err != nil {
 			return Node{}, err
 		}
-		if Lifecycle(e.String(propLifecycle)) == LifecycleDeleted {
-			return Node{}, apperr.Invalid("experiment", "experiment %q is deleted; restore it to add runs", e.Key)
+		if g.String(propExperimentID) != e.String(propExperimentID) {
+			return Node{}, apperr.Invalid("group", "run group %q belongs to another experiment", g.Key)
 		}
-		if _, err := nodeByKey(ctx, tx, "runId", RunKey(r.runID)); err == nil {
-			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
+	}
+	if in.Parent != nil {
+		if _, err := nodeByKey(ctx, tx, "parent", *in.Parent); err != nil {
+			return Node{}, err
 		}
-		if in.Group != nil {
-			g, err := nodeByKey(ctx, tx, "group", *in.Group)
-			if err != nil {
-				return Node{}, err
-			}
-			if g.String(propExperimentID) != e.String(propExperimentID) {
-				return Node{}, apperr.Invalid("group", "run group %q belongs to another experiment", g.Key)
-			}
+	}
+	if in.ExecutedBy != nil {
+		if _, err := nodeByKey(ctx, tx, "executedBy", *in.ExecutedBy); err != nil {
+			return Node{}, err
 		}
-		if in.Parent != nil {
-			if _, err := nodeByKey(ctx, tx, "parent", *in.Parent); err != nil {
-				return Node{}, err
-			}
-		}
-		if in.ExecutedBy != nil {
-			if _, err := nodeByKey(ctx, tx, "executedBy", *in.ExecutedBy); err != nil {
-				return Node{}, err
-			}
-		}
-		recs, err := collect(ctx, tx, cypherStartRun, map[string]any{
-			"experiment": in.Experiment, "key": RunKey(r.runID), "runId": r.runID, "name": r.name,
-			"status": string(r.status), "startTime": r.start, "user": optValue(in.User),
-			"codeVersion": optValue(in.CodeVersion), "entryPoint": optValue(in.EntryPoint),
-			"artifactUri": optValue(in.ArtifactURI), "tagKeys": r.tagKeys, "tagValues": r.tagValues,
-			"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
-			"actor": actor,
-		})
-		if isConstraintViolation(err) {
-			// Another start with the same run id won the race.
-			return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
-		}
-		if err != nil {
-			return Node{}, fmt.Errorf("start run in %q: %w", in.Experiment, err)
-		}
-		return nodeAt(recs[0], "r")
+	}
+	recs, err := collect(ctx, tx, cypherStartRun, map[string]any{
+		"experiment": in.Experiment, "key": RunKey(r.runID), "runId": r.runID, "name": r.name,
+		"status": string(r.status), "startTime": r.start, "user": optValue(in.User),
+		"codeVersion": optValue(in.CodeVersion), "entryPoint": optValue(in.EntryPoint),
+		"artifactUri": optValue(in.ArtifactURI), "tagKeys": r.tagKeys, "tagValues": r.tagValues,
+		"group": optValue(in.Group), "parent": optValue(in.Parent), "executedBy": optValue(in.ExecutedBy),
+		"actor": actor,
 	})
+	if isConstraintViolation(err) {
+		// Another start with the same run id won the race.
+		return Node{}, apperr.Conflicting("runId", "a run with id %q exists already", r.runID)
+	}
+	if err != nil {
+		return Node{}, fmt.Errorf("start run in %q: %w", in.Experiment, err)
+	}
+	return nodeAt(recs[0], "r")
 }
 
 // runStart is a checked RunInput: the run's ID, name and status (defaults filled in),
@@ -619,6 +646,9 @@ func checkRunInput(in RunInput) (runStart, error) {
 	}
 	var start any
 	if in.StartTime != nil {
+		if err := checkTime("startTime", *in.StartTime); err != nil {
+			return runStart{}, err
+		}
 		start = in.StartTime.UTC()
 	}
 	return runStart{runID: runID, name: name, status: status, start: start, tagKeys: tagKeys, tagValues: tagValues}, nil
@@ -659,46 +689,69 @@ RETURN r, old`
 // UpdateRun applies u. A run that reaches FINISHED, FAILED or KILLED without an end
 // time gets the server time.
 func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node, error) {
-	if err := RequireKind("run", u.Run, KindRun, "run:<run id>"); err != nil {
+	c, err := checkRunUpdate(u)
+	if err != nil {
 		return Node{}, err
 	}
-	var status, start, end any
+	return write(ctx, s, actor, ActionRunUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+		return updateRun(ctx, tx, au, actor, u, c)
+	})
+}
+
+// runChange is a checked RunUpdate: its values as the driver sends them (nil: unchanged).
+type runChange struct{ status, start, end any }
+
+// checkRunUpdate checks every field of u before the transaction, each error naming its field.
+func checkRunUpdate(u RunUpdate) (runChange, error) {
+	var c runChange
+	if err := RequireKind("run", u.Run, KindRun, "run:<run id>"); err != nil {
+		return c, err
+	}
 	if u.StartTime != nil {
-		start = u.StartTime.UTC()
+		if err := checkTime("startTime", *u.StartTime); err != nil {
+			return c, err
+		}
+		c.start = u.StartTime.UTC()
 	}
 	if u.Status != nil {
 		if err := checkRunStatus("status", *u.Status); err != nil {
-			return Node{}, err
+			return c, err
 		}
-		status = string(*u.Status)
+		c.status = string(*u.Status)
 	}
 	if u.EndTime != nil {
-		end = u.EndTime.UTC()
+		if err := checkTime("endTime", *u.EndTime); err != nil {
+			return c, err
+		}
+		c.end = u.EndTime.UTC()
 	}
 	if u.Name != nil {
 		if err := checkText("name", *u.Name, MaxRunNameLength); err != nil {
-			return Node{}, err
+			return c, err
 		}
 	}
-	return write(ctx, s, actor, ActionRunUpdate, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
-		au.target(u.Run)
-		r, err := nodeByKey(ctx, tx, "run", u.Run)
-		if err != nil {
-			return Node{}, err
-		}
-		if err := checkRunTimes(r, u); err != nil {
-			return Node{}, err
-		}
-		recs, err := collect(ctx, tx, cypherUpdateRun, map[string]any{
-			"key": u.Run, "status": status, "startTime": start, "endTime": end, "name": optValue(u.Name), "actor": actor,
-		})
-		if err != nil {
-			return Node{}, fmt.Errorf("update run %q: %w", u.Run, err)
-		}
-		old, r, err := changedNodeAt(recs[0], "r", "old")
-		au.changeNode(old, r, false, propStatus, propStartTime, propEndTime, propName)
-		return r, err
+	return c, nil
+}
+
+// updateRun applies the checked update u (c) in tx (UpdateRun, RecordRun).
+func updateRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor string, u RunUpdate, c runChange) (Node, error) {
+	au.target(u.Run)
+	r, err := nodeByKey(ctx, tx, "run", u.Run)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := checkRunTimes(r, u); err != nil {
+		return Node{}, err
+	}
+	recs, err := collect(ctx, tx, cypherUpdateRun, map[string]any{
+		"key": u.Run, "status": c.status, "startTime": c.start, "endTime": c.end, "name": optValue(u.Name), "actor": actor,
 	})
+	if err != nil {
+		return Node{}, fmt.Errorf("update run %q: %w", u.Run, err)
+	}
+	old, r, err := changedNodeAt(recs[0], "r", "old")
+	au.changeNode(old, r, false, propStatus, propStartTime, propEndTime, propName)
+	return r, err
 }
 
 // checkRunTimes refuses an update that would end run r before it started.
@@ -723,7 +776,8 @@ func checkRunTimes(r Node, u RunUpdate) error {
 const (
 	cypherRunGroupsOf = `MATCH (:` + LabelNode + ` {key: $key})<-[:` + RelInExperiment + `]-(n:` + string(KindRunGroup) + `)
 RETURN n ORDER BY n.name`
-	cypherGroupOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelInGroup + `]->(n:` + LabelNode + `)
+	cypherGroupOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[m:` + RelInGroup + `]->(n:` + LabelNode + `)
+WHERE m.endedAt IS NULL
 RETURN n`
 	cypherParentOfRun = `MATCH (:` + LabelNode + ` {key: $key})-[:` + RelChildOf + `]->(n:` + LabelNode + `)
 RETURN n`

@@ -41,9 +41,9 @@ func refuseDelete(what string) opFunc {
 	return func(context.Context, *API, []byte) (any, error) { return nil, appendOnly(what) }
 }
 
-// displayNameTag keeps a display name that differs from the name, on experiments (whose
-// store record has no field for it).
-const displayNameTag = "sagemaker.displayName"
+// reservedTagPrefix starts the keys of the tags provgraph keeps for the SageMaker API
+// itself (tcNameTag): a request may not set them, and they are not shown as tags.
+const reservedTagPrefix = "sagemaker."
 
 // userContext is SageMaker's UserContext (CreatedBy, LastModifiedBy): provgraph names
 // the actor of the write.
@@ -66,15 +66,10 @@ func storeTags(tags []tag) []store.Tag {
 	return out
 }
 
-// displayName is a node's display name: its display-name tag, else its name.
-func displayName(n store.Node) string {
-	for _, t := range n.Tags() {
-		if t.Key == displayNameTag {
-			return t.Value
-		}
-	}
-	return n.Name
-}
+// displayName is a node's display name: the display name it was created with, else
+// its name. It is a property only CreateExperiment sets, so no tag set through another
+// surface can change it.
+func displayName(n store.Node) string { return n.DisplayName() }
 
 func modifiedAt(n store.Node) time.Time {
 	if t := n.OptTime("updatedAt"); t != nil {
@@ -112,12 +107,8 @@ func createExperiment(ctx context.Context, api *API, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	tags := storeTags(in.Tags)
-	if in.DisplayName != nil && *in.DisplayName != *in.ExperimentName {
-		tags = append(tags, store.Tag{Key: displayNameTag, Value: *in.DisplayName})
-	}
 	_, err := api.st.CreateExperiment(ctx, actor.From(ctx), store.ExperimentInput{
-		Name: *in.ExperimentName, Description: in.Description, Tags: tags,
+		Name: *in.ExperimentName, DisplayName: in.DisplayName, Description: in.Description, Tags: storeTags(in.Tags),
 	})
 	if apperr.CodeOf(err) == apperr.Conflict {
 		// The SDK's idempotent re-runs look for exactly this.

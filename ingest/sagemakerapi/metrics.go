@@ -143,6 +143,8 @@ func metricPoint(m rawMetric) (store.MetricPoint, string) {
 		return store.MetricPoint{}, fmt.Sprintf("MetricName must have 1 to %d characters", MaxMetricNameLength)
 	case m.Timestamp == nil:
 		return store.MetricPoint{}, "Timestamp is required"
+	case !m.Timestamp.validTime():
+		return store.MetricPoint{}, fmt.Sprintf("Timestamp must be a time in epoch seconds from 0 to less than %d (year 10000)", maxEpochSeconds)
 	case m.Value == nil:
 		return store.MetricPoint{}, "Value is required"
 	case m.Step != nil && *m.Step < 0:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -28,6 +29,10 @@ const (
 	MaxSearchDepth          = 5
 	MaxFilterValueLength    = 1024
 	MaxPropertyNameLength   = 255
+	// MaxSearchTerms caps a SearchExpression as a whole: its Filters, NestedFilters (each
+	// with its filters) and SubExpressions, at every depth, counted together. Each level
+	// alone may hold 20 of each, which nested 5 deep would be millions of terms.
+	MaxSearchTerms = 50
 )
 
 // The resources Search answers for.
@@ -120,6 +125,19 @@ func (e searchExpression) check(c *checks, member string, depth int) {
 	for i, s := range e.SubExpressions {
 		s.check(c, fmt.Sprintf("%s.subExpressions.%d.member", member, i+1), depth+1)
 	}
+}
+
+// size is how many terms e holds at every depth: filters, nested filters (each with its
+// filters) and sub-expressions.
+func (e searchExpression) size() int {
+	n := len(e.Filters) + len(e.NestedFilters) + len(e.SubExpressions)
+	for _, nf := range e.NestedFilters {
+		n += len(nf.Filters)
+	}
+	for _, sub := range e.SubExpressions {
+		n += sub.size()
+	}
+	return n
 }
 
 // matches tells whether doc (a document as JSON decodes it, with Metrics and Tags
@@ -364,7 +382,12 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 	expr := searchExpression{}
 	if in.SearchExpression != nil {
 		expr = *in.SearchExpression
-		expr.check(&c, "searchExpression", 1)
+		if n := expr.size(); n > MaxSearchTerms {
+			c.fail("searchExpression", fmt.Sprintf("[%d terms]", n), fmt.Sprintf(
+				"Member must have at most %d Filters, NestedFilters and SubExpressions in all, at every depth", MaxSearchTerms))
+		} else {
+			expr.check(&c, "searchExpression", 1)
+		}
 	}
 	sortBy := "CreationTime"
 	if in.SortBy != nil {
@@ -390,8 +413,12 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var items []listed
-	runs := map[string]*store.Node{} // by trial component ARN
+	runs := map[string]*store.Node{} // by run key
 	for _, d := range docs {
+		// Matching reads no database: stop here when the client is gone or time is up.
+		if err := ctx.Err(); err != nil {
+			return nil, apperr.UnavailableBecause(err, "the search was stopped: the request was cancelled or ran out of time")
+		}
 		view, err := filterView(d.doc)
 		if err != nil {
 			return nil, err
@@ -400,7 +427,7 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 			continue
 		}
 		if d.run != nil {
-			runs[d.doc["TrialComponentArn"].(string)] = d.run
+			runs[d.run.Key] = d.run
 		}
 		items = append(items, listed{sortKey: sortable(resolve(view, splitPath(sortBy))), name: d.id,
 			summary: map[string]any{d.wrapper: d.doc}})
@@ -416,7 +443,8 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 		if doc == nil || doc["InputArtifacts"] != nil {
 			continue
 		}
-		if r := runs[doc["TrialComponentArn"].(string)]; r != nil {
+		// By run: tcName names every run by a name whose run id is the run's.
+		if r := runs[store.RunKey(runIDOf(doc["TrialComponentName"].(string)))]; r != nil {
 			if err := api.addArtifacts(ctx, *r, doc); err != nil {
 				return nil, err
 			}
@@ -453,7 +481,7 @@ func (api *API) searchDocs(ctx context.Context, resource string, expr searchExpr
 func userTags(n store.Node) []tag {
 	out := []tag{}
 	for _, t := range n.Tags() {
-		if t.Key != tcNameTag && t.Key != displayNameTag {
+		if !strings.HasPrefix(t.Key, reservedTagPrefix) {
 			out = append(out, tag{Key: t.Key, Value: t.Value})
 		}
 	}

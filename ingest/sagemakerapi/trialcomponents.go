@@ -39,14 +39,17 @@ func runIDOf(name string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// tcName is the trial component name of run r.
+// tcName is the trial component name of run r. The name tag is believed only when it
+// names this run (its run id is the name's): a tag set through another surface cannot
+// rename the trial component or change its ARN.
 func tcName(r store.Node) string {
+	id := r.String("runId")
 	for _, t := range r.Tags() {
-		if t.Key == tcNameTag {
+		if t.Key == tcNameTag && runIDOf(t.Value) == id {
 			return t.Value
 		}
 	}
-	return r.String("runId")
+	return id
 }
 
 // runOf finds the run a trial component name names.
@@ -107,6 +110,8 @@ var (
 func (in trialComponentWrite) check(c *checks) {
 	c.requiredName("trialComponentName", in.TrialComponentName)
 	c.optEntityName("displayName", in.DisplayName)
+	c.time("startTime", in.StartTime)
+	c.time("endTime", in.EndTime)
 	if in.Status != nil && in.Status.PrimaryStatus != nil {
 		if _, ok := runStatusOf[*in.Status.PrimaryStatus]; !ok {
 			c.fail("status.primaryStatus", *in.Status.PrimaryStatus, "Member must satisfy enum value set: [InProgress, Completed, Failed, Stopping, Stopped]")
@@ -216,59 +221,48 @@ func createTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 		st := runStatusOf[*in.Status.PrimaryStatus]
 		start.Status = &st
 	}
-	who := actor.From(ctx)
-	_, err := api.st.StartRun(ctx, who, start)
-	if apperr.CodeOf(err) == apperr.Conflict {
+	in.StartTime, in.Status, in.DisplayName = nil, nil, nil
+	rec := runRecordOf(in)
+	rec.Start = &start
+	_, err := api.st.RecordRun(ctx, actor.From(ctx), rec)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict && e.Field == "runId" {
 		return nil, validation("Trial Component '%s' already exists", name)
 	}
-	if err != nil {
+	if err := recordError(err); err != nil {
 		return nil, err
-	}
-	in.StartTime, in.Status, in.DisplayName = nil, nil, nil
-	if err := api.recordTrialComponent(ctx, store.RunKey(runID), in); err != nil {
-		return nil, fmt.Errorf("the trial component was created, but: %w", err)
 	}
 	return map[string]any{"TrialComponentArn": api.arns.arn(resTrialComponent, name)}, nil
 }
 
-// recordTrialComponent records what a write sets on the run key: parameters, artifacts,
-// and its status, times and display name.
-func (api *API) recordTrialComponent(ctx context.Context, key string, in trialComponentWrite) error {
-	who := actor.From(ctx)
-	if len(in.Parameters) > 0 {
-		_, err := api.st.LogRun(ctx, who, store.RunLog{Run: key, Params: storeParams(in.Parameters)})
-		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
-			return validation("%s. provgraph keeps a run's parameters as first recorded (provenance is append-only): "+
-				"log the changed value under a new name, or start a new run", e.Reason)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(in.InputArtifacts)+len(in.OutputArtifacts) > 0 {
-		_, err := api.st.LogRunIO(ctx, who, store.RunIO{Run: key,
-			InputArtifacts: storeArtifacts(in.InputArtifacts), OutputArtifacts: storeArtifacts(in.OutputArtifacts)})
-		if err != nil {
-			return err
-		}
-	}
-	u := store.RunUpdate{Run: key, Name: in.DisplayName}
+// runRecordOf is what a write sets on its run besides its start: parameters,
+// artifacts, and its status, times and display name. RecordRun records it with the
+// start, in one transaction: a write that fails records nothing.
+func runRecordOf(in trialComponentWrite) store.RunRecord {
+	rec := store.RunRecord{Params: storeParams(in.Parameters),
+		IO:     store.RunIO{InputArtifacts: storeArtifacts(in.InputArtifacts), OutputArtifacts: storeArtifacts(in.OutputArtifacts)},
+		Update: store.RunUpdate{Name: in.DisplayName}}
 	if in.Status != nil && in.Status.PrimaryStatus != nil {
 		st := runStatusOf[*in.Status.PrimaryStatus]
-		u.Status = &st
+		rec.Update.Status = &st
 	}
 	if in.StartTime != nil {
 		t := in.StartTime.time()
-		u.StartTime = &t
+		rec.Update.StartTime = &t
 	}
 	if in.EndTime != nil {
 		t := in.EndTime.time()
-		u.EndTime = &t
+		rec.Update.EndTime = &t
 	}
-	if u.Name == nil && u.Status == nil && u.StartTime == nil && u.EndTime == nil {
-		return nil
+	return rec
+}
+
+// recordError is the error of a RecordRun as SageMaker words it: a parameter logged
+// with another value is a ValidationException that says why.
+func recordError(err error) error {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict && strings.HasPrefix(e.Field, "params") {
+		return validation("%s. provgraph keeps a run's parameters as first recorded (provenance is append-only): "+
+			"log the changed value under a new name, or start a new run", e.Reason)
 	}
-	_, err := api.st.UpdateRun(ctx, who, u)
 	return err
 }
 
@@ -295,8 +289,10 @@ func updateTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := api.recordTrialComponent(ctx, r.Key, in); err != nil {
-		return nil, err
+	rec := runRecordOf(in)
+	rec.Run = r.Key
+	if _, err := api.st.RecordRun(ctx, actor.From(ctx), rec); recordError(err) != nil {
+		return nil, recordError(err)
 	}
 	return map[string]any{"TrialComponentArn": api.arns.arn(resTrialComponent, *in.TrialComponentName)}, nil
 }
@@ -403,8 +399,8 @@ func describeTrialComponent(ctx context.Context, api *API, body []byte) (any, er
 	var c checks
 	c.required("trialComponentName", in.TrialComponentName)
 	if in.TrialComponentName != nil {
-		// Describe takes a name or an ARN.
-		if _, name, ok := api.arns.parse(*in.TrialComponentName); ok {
+		// Describe takes a name or a trial component's ARN; another resource's ARN is no name.
+		if typ, name, ok := api.arns.parse(*in.TrialComponentName); ok && typ == resTrialComponent {
 			in.TrialComponentName = &name
 		}
 		c.entityName("trialComponentName", *in.TrialComponentName)
@@ -510,8 +506,8 @@ func (api *API) runsOf(ctx context.Context, experiment, trial *string) ([]store.
 			return nil, err
 		}
 		out = append(out, page.Runs...)
-		if len(out) > MaxRunsScanned {
-			return nil, resourceLimit("more than %d trial components match; narrow the request with ExperimentName or TrialName", MaxRunsScanned)
+		if len(out) > api.maxRunsScanned {
+			return nil, resourceLimit("more than %d trial components match; narrow the request with ExperimentName or TrialName", api.maxRunsScanned)
 		}
 		if page.EndCursor == "" {
 			return out, nil

@@ -32,24 +32,17 @@ func createTrial(ctx context.Context, api *API, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	existing, err := api.st.RunGroupsNamed(ctx, *in.TrialName)
-	if err != nil {
-		return nil, err
-	}
-	if len(existing) > 0 {
-		return nil, validation("Trial '%s' already exists", *in.TrialName)
-	}
 	e, err := api.experimentByName(ctx, "ExperimentName", *in.ExperimentName)
 	if err != nil {
 		return nil, err
 	}
-	_, created, err := api.st.CreateRunGroup(ctx, actor.From(ctx), store.RunGroupInput{Experiment: e.Key, Name: *in.TrialName})
+	// Trial names are unique across experiments: the store checks it under a lock.
+	_, _, err = api.st.CreateRunGroup(ctx, actor.From(ctx), store.RunGroupInput{Experiment: e.Key, Name: *in.TrialName, UniqueName: true})
+	if ae, ok := apperr.As(err); ok && ae.Code == apperr.Conflict && ae.Field == "name" {
+		return nil, validation("Trial '%s' already exists", *in.TrialName)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !created {
-		// Another request created it in between.
-		return nil, validation("Trial '%s' already exists", *in.TrialName)
 	}
 	return map[string]any{"TrialArn": api.arns.arn(resTrial, *in.TrialName)}, nil
 }

@@ -2,6 +2,7 @@ package sagemakerapi
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ const (
 	MaxSearchResults     = 100 // MaxResults of Search
 	MaxNextTokenLength   = 8192
 	MaxParameters        = 300  // TrialComponentParameters
-	MaxParameterKey      = 320  // TrialComponentKey320
+	MaxParameterKey      = 250  // TrialComponentKey320 allows 320; provgraph's store keeps parameter keys to 250 (MLflow's)
 	MaxParameterString   = 2500 // TrialComponentParameterValue.StringValue
 	MaxArtifacts         = 60   // TrialComponentArtifacts, per direction
 	MaxArtifactKey       = 128  // TrialComponentKey128
@@ -142,6 +143,9 @@ func (c *checks) tags(member string, tags []tag) {
 		m := fmt.Sprintf("%s.%d.member", member, i+1)
 		c.length(m+".key", t.Key, 1, MaxTagKeyLength)
 		c.pattern(m+".key", t.Key, tagForm, tagPattern)
+		if strings.HasPrefix(t.Key, reservedTagPrefix) {
+			c.fail(m+".key", t.Key, "provgraph keeps the keys starting with '"+reservedTagPrefix+"' for itself: Member must not start with '"+reservedTagPrefix+"'")
+		}
 		c.length(m+".value", t.Value, 0, MaxTagValueLength)
 		c.pattern(m+".value", t.Value, tagForm, tagPattern)
 	}
@@ -172,6 +176,23 @@ func shorten(s string) string {
 type epochTime float64
 
 func epoch(t time.Time) epochTime { return epochTime(float64(t.UnixNano()) / 1e9) }
+
+// maxEpochSeconds is where the times provgraph records end: the start of year 10000.
+const maxEpochSeconds = 253402300800
+
+// validTime says whether e is a time provgraph records: finite, not before 1970, and
+// before year 10000 (the store refuses the rest too; this says so in AWS's words).
+func (e epochTime) validTime() bool {
+	f := float64(e)
+	return !math.IsNaN(f) && f >= 0 && f < maxEpochSeconds
+}
+
+// time checks an optional timestamp member.
+func (c *checks) time(member string, e *epochTime) {
+	if e != nil && !e.validTime() {
+		c.fail(member, float64(*e), fmt.Sprintf("Member must be a time in epoch seconds from 0 to less than %d (year 10000)", maxEpochSeconds))
+	}
+}
 
 func (e epochTime) time() time.Time {
 	sec := int64(e)

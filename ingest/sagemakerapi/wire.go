@@ -97,6 +97,8 @@ type API struct {
 	st    *store.Store
 	arns  arns
 	count ingest.Counter
+	// maxRunsScanned is MaxRunsScanned (lowered by tests, which can't afford 10,000 runs).
+	maxRunsScanned int
 }
 
 // Check tells whether the options are usable: an account id of 12 digits and a region
@@ -131,7 +133,7 @@ func New(st *store.Store, opts Options) *API {
 	if err := opts.Check(); err != nil {
 		panic("sagemakerapi: " + err.Error())
 	}
-	return &API{st: st, arns: opts.arns(), count: opts.Count}
+	return &API{st: st, arns: opts.arns(), count: opts.Count, maxRunsScanned: MaxRunsScanned}
 }
 
 // isJSONPath tells whether p is where SageMaker's JSON operations are posted.
