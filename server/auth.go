@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/ingest/sagemaker"
+	"github.com/provgraph/provgraph/ingest/sagemakerapi"
 )
 
 // errorShape is the form a surface's clients expect errors in.
@@ -28,6 +30,9 @@ const (
 	// shapeMLflow: {"error_code": MLFLOW_CODE, "message": reason}, which the mlflow
 	// client turns into an MlflowException with that code.
 	shapeMLflow
+	// shapeAWS: {"__type": AwsCode, "message": reason} with x-amzn-RequestId, which
+	// botocore raises as a ClientError with that code (the SageMaker API).
+	shapeAWS
 )
 
 // access is what a request needs: nothing (public), or a role; and how its clients
@@ -65,6 +70,13 @@ func accessFor(r *http.Request) access {
 		return access{need: auth.RoleWriter, shape: shapeJSON}
 	case p == sagemaker.Path:
 		return access{need: auth.RoleWriter, shape: shapeJSON}
+	case strings.HasPrefix(p, sagemakerapi.Path) || strings.HasPrefix(p, sagemakerapi.MetricsPrefix):
+		// SECURITY: SageMaker operations that describe, list, search or query read;
+		// every other one, and BatchPutMetrics, writes.
+		if sagemakerapi.ReadOnly(r) {
+			return access{need: auth.RoleReader, shape: shapeAWS}
+		}
+		return access{need: auth.RoleWriter, shape: shapeAWS}
 	case p == EvidencePath:
 		// SECURITY: an evidence package holds what queries answer (the audit trail,
 		// lineage, the audit log's entries): the reader role, like them.
@@ -255,6 +267,12 @@ func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apper
 		writeJSON(w, status, map[string]any{"errors": []map[string]any{{"message": reason, "extensions": ext}}})
 	case shapeMLflow:
 		writeJSON(w, status, map[string]any{"error_code": mlflowCodes[code], "message": reason})
+	case shapeAWS:
+		awsCode, awsStatus := awsCodeOf(code, status)
+		w.Header().Set(sagemakerapi.RequestIDHeader, w.Header().Get(RequestIDHeader))
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(awsStatus)
+		_ = json.NewEncoder(w).Encode(sagemakerapi.WireError{Type: awsCode, Message: reason})
 	default:
 		body := map[string]any{"error": reason, "code": string(code)}
 		if field != "" {
@@ -262,4 +280,23 @@ func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apper
 		}
 		writeJSON(w, status, body)
 	}
+}
+
+// awsCodeOf is the AWS error code and status a refusal of code is answered with on the
+// SageMaker API: AWS's front end answers credentials it does not know, and a role that
+// falls short, with 400 and these codes.
+func awsCodeOf(code apperr.Code, status int) (string, int) {
+	switch code {
+	case apperr.Unauthenticated:
+		return "UnrecognizedClientException", http.StatusBadRequest
+	case apperr.Forbidden:
+		return "AccessDeniedException", http.StatusBadRequest
+	case apperr.InvalidArgument:
+		return "ValidationException", http.StatusBadRequest
+	case apperr.MethodNotAllowed:
+		return "UnknownOperationException", status
+	case apperr.Unavailable:
+		return "ServiceUnavailable", http.StatusServiceUnavailable
+	}
+	return "InternalFailure", http.StatusInternalServerError
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/ingest/sagemaker"
+	"github.com/provgraph/provgraph/ingest/sagemakerapi"
 	"github.com/provgraph/provgraph/metrics"
 )
 
@@ -20,10 +21,12 @@ const (
 	SurfaceMLflow      = "mlflow"
 	SurfaceOpenLineage = "openlineage"
 	SurfaceSageMaker   = "sagemaker"
-	SurfaceEvidence    = "evidence"
-	SurfaceHealth      = "health"
-	SurfaceMetrics     = "metrics"
-	SurfaceOther       = "other"
+	// SurfaceSageMakerAPI is SageMaker's own API (the sagemaker SDK, boto3).
+	SurfaceSageMakerAPI = "sagemaker_api"
+	SurfaceEvidence     = "evidence"
+	SurfaceHealth       = "health"
+	SurfaceMetrics      = "metrics"
+	SurfaceOther        = "other"
 )
 
 // classify names the surface and operation of a request from its path, from fixed
@@ -53,6 +56,9 @@ func classify(r *http.Request) (surface, operation string) {
 		return SurfaceSageMaker, "events"
 	case EvidencePath:
 		return SurfaceEvidence, "evidence"
+	}
+	if op := sagemakerapi.Operation(r); op != "" {
+		return SurfaceSageMakerAPI, op
 	}
 	if call := mlflow.Endpoint(r); call != "" {
 		return SurfaceMLflow, call

@@ -33,6 +33,7 @@ import (
 	"github.com/provgraph/provgraph/ingest/mlflow"
 	"github.com/provgraph/provgraph/ingest/openlineage"
 	"github.com/provgraph/provgraph/ingest/sagemaker"
+	"github.com/provgraph/provgraph/ingest/sagemakerapi"
 	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/resolvers"
 	"github.com/provgraph/provgraph/store"
@@ -70,6 +71,9 @@ type Options struct {
 	// ConsoleOIDC, when set, lets the console sign people in with the OIDC issuer (whose
 	// tokens OIDC validates); nil leaves the console's sign-in to tokens.
 	ConsoleOIDC *ConsoleOIDC
+	// AWS configures the SageMaker API (the account and region of its ARNs); the zero
+	// value takes sagemakerapi's defaults.
+	AWS sagemakerapi.Options
 	// Metrics is the instrumentation /metrics serves, for a caller that also feeds it
 	// from outside requests (provgraph serve: lock-wait samples, the audit sequencer);
 	// nil makes one of the handler's own.
@@ -133,6 +137,13 @@ func New(opts Options) http.Handler {
 	mux.Handle(openlineage.BatchPath, lineageAPI)
 	// SageMaker EventBridge events and forwarded Describe* responses.
 	mux.Handle(sagemaker.Path, sagemaker.NewHandler(opts.Store, m.Ingest(SurfaceSageMaker)))
+	// SageMaker's own API (AWS JSON 1.1) and SageMaker Metrics' BatchPutMetrics, for the
+	// stock sagemaker SDK and boto3, under the request deadline like the MLflow calls.
+	awsOpts := opts.AWS
+	awsOpts.Count = m.Ingest(SurfaceSageMakerAPI)
+	sagemakerAPI := withRequestDeadline(opts.RequestTimeout, sagemakerapi.New(opts.Store, awsOpts))
+	mux.Handle(sagemakerapi.Path, sagemakerAPI)
+	mux.Handle(sagemakerapi.MetricsPrefix, sagemakerAPI)
 	// Evidence packages for the console's audit view: bounded reads, under the deadline.
 	handleGET(mux, EvidencePath, withRequestDeadline(opts.RequestTimeout, evidenceHandler(opts)))
 

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/ingest/sagemakerapi"
 	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
@@ -56,6 +57,8 @@ type serveConfig struct {
 	// key made at start-up (local use only).
 	auditKeyFile string
 	oidc         oidcFlags
+	// aws configures the SageMaker API: the account and region its ARNs name.
+	aws sagemakerapi.Options
 	// notices is where messages for the person at the terminal go (never the log: the
 	// bootstrap token is one); nil discards them.
 	notices io.Writer
@@ -126,6 +129,10 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"the console's client `id` at the issuer (a public client, PKCE, redirect URI <this server's URL>/): the sign-in screen offers \"Sign in with <issuer>\"; needs --oidc-issuer (env PROVGRAPH_OIDC_CONSOLE_CLIENT_ID)")
 	fs.StringVar(&cfg.oidc.consoleScopes, "oidc-console-scopes", env("PROVGRAPH_OIDC_CONSOLE_SCOPES", defaultConsoleScopes),
 		"space-separated `scopes` the console asks the issuer for, with --oidc-console-client-id (env PROVGRAPH_OIDC_CONSOLE_SCOPES)")
+	fs.StringVar(&cfg.aws.AccountID, "aws-account-id", env("PROVGRAPH_AWS_ACCOUNT_ID", sagemakerapi.DefaultAccountID),
+		"the 12-digit AWS account `id` in the ARNs the SageMaker API mints (env PROVGRAPH_AWS_ACCOUNT_ID)")
+	fs.StringVar(&cfg.aws.Region, "aws-region", env("PROVGRAPH_AWS_REGION", sagemakerapi.DefaultRegion),
+		"the AWS `region` in the ARNs the SageMaker API mints and in the SigV4 scope it verifies (env PROVGRAPH_AWS_REGION)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: provgraph serve [flags]
 
@@ -164,6 +171,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.tls, err = tlsConfig(cfg.tlsCert, cfg.tlsKey); err != nil {
 		fmt.Fprintln(stderr, "provgraph serve:", err)
+		return 2
+	}
+	if err := cfg.aws.Check(); err != nil {
+		fmt.Fprintln(stderr, "provgraph serve: --aws-account-id/--aws-region:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -236,7 +247,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	srv := &http.Server{
 		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
-			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version}),
+			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version,
+			AWS: cfg.aws}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },

@@ -1,0 +1,76 @@
+package sagemakerapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provgraph/provgraph/auth"
+	"github.com/provgraph/provgraph/internal/authtest"
+	"github.com/provgraph/provgraph/internal/neo4jtest"
+	"github.com/provgraph/provgraph/server"
+	"github.com/provgraph/provgraph/store"
+)
+
+// answer is a decoded answer of the SageMaker API.
+type answer struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+}
+
+// code is the AWS error code of a refusal ("" for a success).
+func (a answer) code() string { s, _ := a.Body["__type"].(string); return s }
+
+func (a answer) message() string { s, _ := a.Body["message"].(string); return s }
+
+// env is provgraph's real handler on the test Neo4j with credentials of a role.
+type env struct {
+	t  *testing.T
+	st *store.Store
+	h  http.Handler
+	// tk names what the test records, so that tests sharing the database never meet.
+	tk   string
+	cred authtest.Credential
+}
+
+func newEnv(t *testing.T, role auth.Role) *env {
+	t.Helper()
+	st := neo4jtest.Store(t)
+	c := authtest.NewToken(t, st, role)
+	h := server.New(server.Options{Store: st, Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	return &env{t: t, st: st, h: c.Handler(h), tk: neo4jtest.Token(t), cred: c}
+}
+
+// call sends the SageMaker operation op with body (marshalled to JSON).
+func (e *env) call(op string, body any) answer {
+	e.t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(e.t, err)
+	req := httptest.NewRequest(http.MethodPost, "/aws/sagemaker/", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "SageMaker."+op)
+	return e.send(req)
+}
+
+func (e *env) send(req *http.Request) answer {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	a := answer{Status: rec.Code, Header: rec.Header()}
+	require.NoError(e.t, json.Unmarshal(rec.Body.Bytes(), &a.Body), rec.Body.String())
+	return a
+}
+
+// ok sends op and requires it to succeed.
+func (e *env) ok(op string, body any) map[string]any {
+	e.t.Helper()
+	a := e.call(op, body)
+	require.Equal(e.t, http.StatusOK, a.Status, "%s: %v", op, a.Body)
+	return a.Body
+}
