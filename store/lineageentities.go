@@ -439,3 +439,39 @@ func addAssociationTx(ctx context.Context, tx neo4j.ManagedTransaction, actor st
 	au.target(job, node)
 	return true, linkJobIO(ctx, tx, actor, io)
 }
+
+// ExternalID is the node's ID in the system that ran or registered it (an ARN), or ""
+// when it has none.
+func (n Node) ExternalID() string { return n.String(propExternalID) }
+
+// JobSubtype is what kind of job a job node is in the system that ran it
+// ("training", "processing", "transform"), or "" when it did not say.
+func (n Node) JobSubtype() string { return n.String(propJobSubtype) }
+
+const cypherNodesByID = `UNWIND $keys AS k MATCH (n:` + LabelNode + ` {key: k}) RETURN collect(n {.*}) AS nodes`
+
+// MaxNodesByID is how many IDs NodesByID looks up at once.
+const MaxNodesByID = MaxLineageNodes
+
+// NodesByID returns the nodes of the IDs keys that exist, by ID (unknown IDs are
+// left out).
+func (s *Store) NodesByID(ctx context.Context, keys []string) (map[string]Node, error) {
+	if err := CheckSize("keys", len(keys), MaxNodesByID); err != nil && len(keys) > 0 {
+		return nil, err
+	}
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) (map[string]Node, error) {
+		recs, err := collect(ctx, tx, cypherNodesByID, map[string]any{"keys": keys})
+		if err != nil {
+			return nil, fmt.Errorf("look up %d nodes: %w", len(keys), err)
+		}
+		nodes, err := nodesAt(recs[0], "nodes")
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]Node, len(nodes))
+		for _, n := range nodes {
+			out[n.Key] = n
+		}
+		return out, nil
+	})
+}

@@ -1,0 +1,417 @@
+package sagemakerapi
+
+import (
+	"context"
+	"strings"
+
+	"github.com/provgraph/provgraph/actor"
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
+)
+
+// Artifacts, contexts and actions: the lineage entities, on the graph's nodes (see
+// lineage_arn.go for which node is which entity).
+
+// Limits of the lineage entities, as SageMaker's API model states them.
+const (
+	MaxSourceURILength    = 2048
+	MaxArtifactTypeLength = 256
+	MaxEntityProperties   = store.MaxEntityProperties
+	MaxPropertyValue      = store.MaxEntityPropertyValue
+)
+
+// PinnedVersion is the version of a dataset location an artifact of type DataSet
+// records: the one the SageMaker events ingest pins a location its jobs read at, so
+// that an artifact created here and the data a job read are one node.
+const PinnedVersion = "sagemaker"
+
+type artifactSource struct {
+	SourceURI   *string `json:"SourceUri"`
+	SourceTypes []struct {
+		SourceIDType string `json:"SourceIdType"`
+		Value        string `json:"Value"`
+	} `json:"SourceTypes,omitempty"`
+}
+
+type createArtifactRequest struct {
+	ArtifactName *string           `json:"ArtifactName"`
+	Source       *artifactSource   `json:"Source"`
+	ArtifactType *string           `json:"ArtifactType"`
+	Properties   map[string]string `json:"Properties"`
+	Tags         []tag             `json:"Tags"`
+}
+
+func (c *checks) properties(member string, props map[string]string) {
+	c.listLength(member, len(props), 0, MaxEntityProperties)
+	for k, v := range props {
+		c.length(member+".key", k, 1, MaxArtifactTypeLength)
+		c.length(member+".value", v, 0, MaxPropertyValue)
+	}
+}
+
+func storeProperties(props map[string]string) []store.Tag {
+	out := make([]store.Tag, 0, len(props))
+	for k, v := range props {
+		out = append(out, store.Tag{Key: k, Value: v})
+	}
+	return out
+}
+
+func createArtifact(ctx context.Context, api *API, body []byte) (any, error) {
+	var in createArtifactRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	c.optEntityName("artifactName", in.ArtifactName)
+	if in.Source == nil {
+		c.fail("source", nil, "Member must not be null")
+	} else if c.required("source.sourceUri", in.Source.SourceURI) {
+		c.length("source.sourceUri", *in.Source.SourceURI, 1, MaxSourceURILength)
+	}
+	if c.required("artifactType", in.ArtifactType) {
+		c.length("artifactType", *in.ArtifactType, 0, MaxArtifactTypeLength)
+	}
+	c.properties("properties", in.Properties)
+	c.tags("tags", in.Tags)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	uri, err := store.NormalizeLocation("Source.SourceUri", *in.Source.SourceURI)
+	if err != nil {
+		return nil, err
+	}
+	rec := store.LocationRecord{
+		URI: uri, Entity: store.LocationArtifact, Name: in.ArtifactName, Type: *in.ArtifactType,
+		Properties: storeProperties(in.Properties), Tags: storeTags(in.Tags),
+	}
+	if strings.EqualFold(*in.ArtifactType, typeDataSet) {
+		rec.Entity, rec.Version = store.LocationDataset, PinnedVersion
+	}
+	n, created, err := api.st.RecordLocation(ctx, actor.From(ctx), rec)
+	if err != nil {
+		return nil, err
+	}
+	arn := api.arns.vertexOf(n).Arn
+	if !created {
+		// One artifact per source URI, as SageMaker keeps them; re-runs look for this.
+		return nil, validation("Artifact with SourceUri '%s' already exists: %s", shorten(uri), arn)
+	}
+	return map[string]any{"ArtifactArn": arn}, nil
+}
+
+// entityOfARN finds the node an ARN names and requires it to be a lineage entity of
+// lineage type want, else ResourceNotFound.
+func (api *API) entityOfARN(ctx context.Context, member, arn, want string) (store.Node, vertex, error) {
+	n, err := api.nodeOfARN(ctx, member, arn)
+	if err != nil {
+		return n, vertex{}, err
+	}
+	v := api.arns.vertexOf(n)
+	if v.LineageType != want {
+		return n, v, resourceNotFound("%s '%s' is a %s, not an %s", member, shorten(arn), strings.ToLower(v.LineageType), strings.ToLower(want))
+	}
+	return n, v, nil
+}
+
+// describeEntity is what Describe answers of every lineage entity, under the names
+// of its kind (prefix "Artifact", "Context").
+func describeEntity(n store.Node, v vertex, prefix string) map[string]any {
+	out := map[string]any{
+		prefix + "Name": n.Name, prefix + "Arn": v.Arn, prefix + "Type": v.Type,
+		"Source":       map[string]any{"SourceUri": sourceURI(n)},
+		"CreationTime": epoch(n.RecordedAt), "CreatedBy": userOf(n.RecordedBy),
+		"LastModifiedTime": epoch(modifiedAt(n)), "LastModifiedBy": userOf(modifiedBy(n)),
+	}
+	props := map[string]string{}
+	for _, p := range n.EntityProperties() {
+		props[p.Key] = p.Value
+	}
+	if len(props) > 0 {
+		out["Properties"] = props
+	}
+	return out
+}
+
+type artifactARNRequest struct {
+	ArtifactArn *string `json:"ArtifactArn"`
+}
+
+func describeArtifact(ctx context.Context, api *API, body []byte) (any, error) {
+	var in artifactARNRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	if c.required("artifactArn", in.ArtifactArn) {
+		c.length("artifactArn", *in.ArtifactArn, 0, MaxLineageARNLength)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	n, v, err := api.entityOfARN(ctx, "ArtifactArn", *in.ArtifactArn, lineageArtifact)
+	if err != nil {
+		return nil, err
+	}
+	return describeEntity(n, v, "Artifact"), nil
+}
+
+type listArtifactsRequest struct {
+	SourceURI     *string    `json:"SourceUri"`
+	ArtifactType  *string    `json:"ArtifactType"`
+	CreatedAfter  *epochTime `json:"CreatedAfter"`
+	CreatedBefore *epochTime `json:"CreatedBefore"`
+	SortBy        *string    `json:"SortBy"`
+	SortOrder     *string    `json:"SortOrder"`
+	NextToken     *string    `json:"NextToken"`
+	MaxResults    *int       `json:"MaxResults"`
+}
+
+// listArtifacts lists the artifacts at a source URI: what is recorded there.
+func listArtifacts(ctx context.Context, api *API, body []byte) (any, error) {
+	var in listArtifactsRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	if in.SortBy != nil && *in.SortBy != "CreationTime" {
+		c.fail("sortBy", *in.SortBy, "Member must satisfy enum value set: [CreationTime]")
+	}
+	_, desc := sortOrder(&c, nil, in.SortOrder)
+	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	if in.SourceURI != nil {
+		c.length("sourceUri", *in.SourceURI, 1, MaxSourceURILength)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if in.SourceURI == nil {
+		return nil, validation("provgraph lists artifacts by SourceUri; to find artifacts otherwise, query the lineage of an entity (QueryLineage) or search the graph (GraphQL searchNodes)")
+	}
+	uri, err := store.NormalizeLocation("SourceUri", *in.SourceURI)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := api.st.NodesAtLocation(ctx, "SourceUri", uri)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]listed, 0, len(nodes))
+	for _, n := range nodes {
+		v := api.arns.vertexOf(n)
+		if (in.ArtifactType != nil && *in.ArtifactType != v.Type) || !inWindow(n.RecordedAt, in.CreatedAfter, in.CreatedBefore) {
+			continue
+		}
+		items = append(items, listed{sortKey: sortTime(n.RecordedAt), name: n.Key, summary: map[string]any{
+			"ArtifactArn": v.Arn, "ArtifactName": n.Name, "Source": map[string]any{"SourceUri": sourceURI(n)},
+			"ArtifactType": v.Type, "CreationTime": epoch(n.RecordedAt), "LastModifiedTime": epoch(modifiedAt(n)),
+		}})
+	}
+	summaries, next, err := pageOf(items, desc, in.NextToken, max)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"ArtifactSummaries": summaries}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+// refuseUpdate answers an update of what provenance recorded.
+func refuseUpdate(what string) opFunc {
+	return func(context.Context, *API, []byte) (any, error) {
+		return nil, validation("provgraph keeps provenance append-only: %s is recorded once and not changed. "+
+			"Nothing was changed; tags (AddTags, DeleteTags) are labels and may change, with their old values kept in the audit log", what)
+	}
+}
+
+type createContextRequest struct {
+	ContextName *string         `json:"ContextName"`
+	Source      *artifactSource `json:"Source"`
+	ContextType *string         `json:"ContextType"`
+	Description *string         `json:"Description"`
+}
+
+// createContext answers for the contexts provgraph keeps — endpoints and model
+// package groups, which are the graph's endpoints and registered models, created when
+// they are recorded: an existing one "already exists" (the SDK's re-runs look for
+// that), and one not recorded is refused saying where it comes from.
+func createContext(ctx context.Context, api *API, body []byte) (any, error) {
+	var in createContextRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	c.requiredName("contextName", in.ContextName)
+	if in.Source == nil {
+		c.fail("source", nil, "Member must not be null")
+	} else if c.required("source.sourceUri", in.Source.SourceURI) {
+		c.length("source.sourceUri", *in.Source.SourceURI, 1, MaxSourceURILength)
+	}
+	if c.required("contextType", in.ContextType) {
+		c.length("contextType", *in.ContextType, 0, MaxArtifactTypeLength)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	n, err := api.contextAt(ctx, *in.ContextType, *in.Source.SourceURI)
+	if err != nil {
+		return nil, err
+	}
+	return nil, validation("Context for SourceUri '%s' already exists: %s", shorten(*in.Source.SourceURI), api.arns.vertexOf(n).Arn)
+}
+
+// contextAt finds the context of type typ whose source is uri: an endpoint by its ARN
+// (or name), a registered model by its model package group's ARN (or name).
+func (api *API) contextAt(ctx context.Context, typ, uri string) (store.Node, error) {
+	var kind store.Kind
+	var key string
+	switch typ {
+	case typeEndpoint:
+		kind, key = store.KindEndpoint, store.EndpointKey(resourceName(uri, "endpoint/"))
+	case typeModelGroup, "ModelPackageGroup":
+		kind, key = store.KindRegisteredModel, store.RegisteredModelKey(resourceName(uri, "model-package-group/"))
+	default:
+		return store.Node{}, validation("provgraph keeps contexts of type Endpoint and ModelGroup — the graph's endpoints and registered models — not of type '%s'", shorten(typ))
+	}
+	if kind == store.KindEndpoint {
+		if n, err := api.st.NodeByExternalID(ctx, "SourceUri", kind, uri); err == nil || apperr.CodeOf(err) != apperr.NotFound {
+			return n, err
+		}
+	}
+	n, err := api.st.NodeByID(ctx, "SourceUri", key)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && n.Kind != kind) {
+		return store.Node{}, resourceNotFound("no %s is recorded for SourceUri '%s'; provgraph records endpoints and registered models from SageMaker's events and the GraphQL API", strings.ToLower(typ), shorten(uri))
+	}
+	return n, err
+}
+
+// resourceName is the name in an ARN after its resource type (res), or s itself when
+// it is no such ARN.
+func resourceName(s, res string) string {
+	if _, name, ok := strings.Cut(s, ":"+res); ok && strings.HasPrefix(s, "arn:") {
+		return name
+	}
+	return s
+}
+
+type describeContextRequest struct {
+	ContextName *string `json:"ContextName"`
+}
+
+func describeContext(ctx context.Context, api *API, body []byte) (any, error) {
+	var in describeContextRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	if c.required("contextName", in.ContextName) {
+		c.length("contextName", *in.ContextName, 1, MaxLineageARNLength)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	arn := *in.ContextName
+	if !strings.HasPrefix(arn, "arn:") {
+		arn = api.arns.arn(resContext, arn)
+	}
+	n, v, err := api.entityOfARN(ctx, "ContextName", arn, lineageContext)
+	if err != nil {
+		return nil, err
+	}
+	out := describeEntity(n, v, "Context")
+	if d := n.OptString("description"); d != nil {
+		out["Description"] = *d
+	}
+	return out, nil
+}
+
+type listContextsRequest struct {
+	SourceURI   *string `json:"SourceUri"`
+	ContextType *string `json:"ContextType"`
+	NextToken   *string `json:"NextToken"`
+	MaxResults  *int    `json:"MaxResults"`
+}
+
+// listContexts lists the context of a source: an endpoint's or a model package
+// group's, by its ARN.
+func listContexts(ctx context.Context, api *API, body []byte) (any, error) {
+	var in listContextsRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	if in.SourceURI != nil {
+		c.length("sourceUri", *in.SourceURI, 1, MaxSourceURILength)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if in.SourceURI == nil {
+		return nil, validation("provgraph lists contexts by SourceUri (an endpoint's or a model package group's ARN)")
+	}
+	types := []string{typeEndpoint, typeModelGroup}
+	if in.ContextType != nil {
+		types = []string{*in.ContextType}
+	}
+	summaries := []any{}
+	for _, typ := range types {
+		if typ == typeEndpoint && !strings.Contains(*in.SourceURI, ":endpoint/") && len(types) > 1 {
+			continue
+		}
+		if typ == typeModelGroup && !strings.Contains(*in.SourceURI, ":model-package-group/") && len(types) > 1 {
+			continue
+		}
+		n, err := api.contextAt(ctx, typ, *in.SourceURI)
+		if e, ok := awsErrorOf(err); err != nil && ok && e.Code == codeResourceNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v := api.arns.vertexOf(n)
+		summaries = append(summaries, map[string]any{
+			"ContextArn": v.Arn, "ContextName": nameOfARN(v.Arn),
+			"Source": map[string]any{"SourceUri": sourceURI(n)}, "ContextType": v.Type,
+			"CreationTime": epoch(n.RecordedAt), "LastModifiedTime": epoch(modifiedAt(n)),
+		})
+	}
+	return map[string]any{"ContextSummaries": summaries}, nil
+}
+
+// Actions: provgraph records deployments as a model version's deployment to an
+// endpoint and approvals on the model version, not as entities of their own; the
+// lineage API has no actions to show.
+
+func createAction(context.Context, *API, []byte) (any, error) {
+	return nil, validation("provgraph records deployments and approvals on the graph itself — a model version deployed to an endpoint, an approval on a model version — through SageMaker's events and the GraphQL API, not as actions")
+}
+
+type describeActionRequest struct {
+	ActionName *string `json:"ActionName"`
+}
+
+func describeAction(_ context.Context, _ *API, body []byte) (any, error) {
+	var in describeActionRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var c checks
+	c.required("actionName", in.ActionName)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return nil, resourceNotFound("Action '%s' does not exist: provgraph keeps no actions (deployments and approvals are recorded on the graph's model versions and endpoints)", shorten(*in.ActionName))
+}
+
+func listActions(context.Context, *API, []byte) (any, error) {
+	return map[string]any{"ActionSummaries": []any{}}, nil
+}
+
+// nameOfARN is the resource name an ARN ends with.
+func nameOfARN(arn string) string {
+	_, name, _ := strings.Cut(arn, "/")
+	return name
+}
