@@ -22,18 +22,21 @@ help: ## list the targets
 ADMIN_TOKEN_FILE := .data/admin-token
 # The key that signs the local audit log's checkpoints (made on first run, reused after; git-ignored).
 AUDIT_KEY_FILE := .data/audit.key
+# The key-encryption key that seals the local access keys' secrets (SageMaker API, SigV4;
+# made on first run, reused after; git-ignored): provgraph token create --aws --key-encryption-key $(KEK_FILE).
+KEK_FILE := .data/access-keys.kek
 
 .PHONY: run
 run: build ## start the local Neo4j (when NEO4J_URI is unset) and serve provgraph on PROVGRAPH_ADDR (127.0.0.1:8080); prints the console's sign-in link with a local admin token
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE)
+	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE) $(KEK_FILE)
 	@echo "provgraph: starting on http://$(ADDR)/; once it serves it prints a link that signs you in  (Ctrl-C stops provgraph; 'make neo4j-stop' stops Neo4j)"
-	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE)
+	NEO4J_URI=$(LOCAL_NEO4J_URI) PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE) --key-encryption-key $(KEK_FILE)
 else
-	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE)
+	@$(MAKE) --no-print-directory $(AUDIT_KEY_FILE) $(KEK_FILE)
 	@echo "provgraph: starting on http://$(ADDR)/ (Neo4j at $(NEO4J_URI)); once it serves it prints a link that signs you in"
-	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE)
+	PROVGRAPH_ADDR=$(ADDR) $(BIN) serve --bootstrap-admin-token-file $(ADMIN_TOKEN_FILE) --audit-key $(AUDIT_KEY_FILE) --key-encryption-key $(KEK_FILE)
 endif
 
 # The Python virtualenv with the real MLflow and OpenLineage clients the ingest tests
@@ -77,6 +80,12 @@ $(AUDIT_KEY_FILE): # made with $(BIN), which make run builds first
 	@mkdir -p $(dir $(AUDIT_KEY_FILE))
 	@$(BIN) audit keygen --out $(AUDIT_KEY_FILE) > /dev/null
 	@echo "provgraph: made the audit checkpoint key $(AUDIT_KEY_FILE); auditors check checkpoints with $(AUDIT_KEY_FILE).pub"
+
+# The key-encryption key of the local service's access keys, made once (docs/ingest-sagemaker.md).
+$(KEK_FILE): # made with $(BIN), which make run builds first
+	@mkdir -p $(dir $(KEK_FILE))
+	@$(BIN) token keygen --out $(KEK_FILE) > /dev/null
+	@echo "provgraph: made the access-key encryption key $(KEK_FILE); create SageMaker API keys with: $(BIN) token create --aws --name NAME --role writer --key-encryption-key $(KEK_FILE)"
 
 .PHONY: bench
 bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md

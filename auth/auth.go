@@ -64,6 +64,7 @@ func ParseRole(field, s string) (Role, error) {
 // How a principal was authenticated.
 const (
 	ViaToken     = "token"
+	ViaAccessKey = "accessKey"
 	ViaOIDC      = "oidc"
 	ViaAnonymous = "anonymous"
 )

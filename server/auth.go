@@ -1,10 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
@@ -141,7 +146,19 @@ func principalOf(r *http.Request, opts Options) (auth.Principal, error) {
 		if opts.AnonymousReadLoopback && fromLoopback(r) {
 			return auth.Principal{Actor: actor.Anonymous, Role: auth.RoleReader, Via: auth.ViaAnonymous}, nil
 		}
+		if accessFor(r).shape == shapeAWS {
+			return auth.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Reason: "Missing Authentication Token",
+				Cause: &auth.SigV4Error{Code: auth.CodeMissingAuthenticationToken, Message: "Missing Authentication Token"}}
+		}
 		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "", "no credentials: send Authorization: Bearer <token>")
+	}
+	if auth.IsSigV4(header) {
+		if accessFor(r).shape != shapeAWS {
+			// SECURITY: access keys sign the SageMaker API's requests only.
+			return auth.Principal{}, apperr.New(apperr.Unauthenticated, "", "SigV4 signatures are verified on the SageMaker API only (%s, %s); send Authorization: Bearer <token> here",
+				sagemakerapi.Path, sagemakerapi.MetricsPrefix)
+		}
+		return sigV4Principal(r, opts)
 	}
 	scheme, token, _ := strings.Cut(header, " ")
 	token = strings.TrimSpace(token)
@@ -228,6 +245,11 @@ func deny(w http.ResponseWriter, r *http.Request, acc access, p auth.Principal, 
 		ev = ev.Str("token_id", p.TokenID)
 	}
 	ev.Msg("request denied")
+	if acc.shape == shapeAWS {
+		awsCode, awsStatus := awsCodeOf(err, code, status)
+		sagemakerapi.WriteError(w, r, awsStatus, awsCode, reason)
+		return
+	}
 	var field string
 	if e, ok := apperr.As(err); ok {
 		field = e.Field
@@ -268,7 +290,7 @@ func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apper
 	case shapeMLflow:
 		writeJSON(w, status, map[string]any{"error_code": mlflowCodes[code], "message": reason})
 	case shapeAWS:
-		awsCode, awsStatus := awsCodeOf(code, status)
+		awsCode, awsStatus := awsCodeOf(nil, code, status)
 		w.Header().Set(sagemakerapi.RequestIDHeader, w.Header().Get(RequestIDHeader))
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(awsStatus)
@@ -282,10 +304,17 @@ func writeDenial(w http.ResponseWriter, shape errorShape, status int, code apper
 	}
 }
 
-// awsCodeOf is the AWS error code and status a refusal of code is answered with on the
+// awsCodeOf is the AWS error code (the signature's refusal, when err is one) and status a refusal of code is answered with on the
 // SageMaker API: AWS's front end answers credentials it does not know, and a role that
 // falls short, with 400 and these codes.
-func awsCodeOf(code apperr.Code, status int) (string, int) {
+func awsCodeOf(err error, code apperr.Code, status int) (string, int) {
+	var sig *auth.SigV4Error
+	if errors.As(err, &sig) {
+		return sig.Code, http.StatusBadRequest
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		return "ValidationException", http.StatusRequestEntityTooLarge
+	}
 	switch code {
 	case apperr.Unauthenticated:
 		return "UnrecognizedClientException", http.StatusBadRequest
@@ -299,4 +328,54 @@ func awsCodeOf(code apperr.Code, status int) (string, int) {
 		return "ServiceUnavailable", http.StatusServiceUnavailable
 	}
 	return "InternalFailure", http.StatusInternalServerError
+}
+
+// errBodyTooLarge marks a signed request whose body is over the SageMaker API's limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+// sigV4Principal authenticates a request signed with an access key (AWS SigV4): the
+// scope (service, region, date within 15 minutes), then the key, then the signature over
+// the request and its body, which is read here (bounded) and handed on unchanged.
+// SECURITY: the secret is opened only to compute the expected signature; it is never
+// logged, and a refusal names the key id, never the secret.
+func sigV4Principal(r *http.Request, opts Options) (auth.Principal, error) {
+	refuse := func(err error) (auth.Principal, error) {
+		var sig *auth.SigV4Error
+		if errors.As(err, &sig) {
+			return auth.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Reason: sig.Message, Cause: sig}
+		}
+		return auth.Principal{}, err
+	}
+	sig, err := auth.ParseSigV4(r.Header.Get("Authorization"))
+	if err != nil {
+		return refuse(err)
+	}
+	if opts.AccessKeys == nil {
+		return refuse(&auth.SigV4Error{Code: auth.CodeUnrecognizedClient,
+			Message: "this provgraph verifies no access keys: it was started without --key-encryption-key"})
+	}
+	at, err := sig.CheckScope(r, opts.AWS.SigningRegion(), sagemakerapi.SigningName, time.Now())
+	if err != nil {
+		return refuse(err)
+	}
+	tok, secret, err := opts.Store.AccessKeySecret(r.Context(), sig.AccessKeyID, opts.AccessKeys.Open)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Unauthenticated {
+		return refuse(&auth.SigV4Error{Code: auth.CodeUnrecognizedClient, Message: "The security token included in the request is invalid: " + e.Reason})
+	}
+	if err != nil {
+		return refuse(err)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, sagemakerapi.MaxBodyBytes+1))
+	if err != nil {
+		return refuse(apperr.New(apperr.InvalidArgument, "", "the request body could not be read: %v", err))
+	}
+	if int64(len(body)) > sagemakerapi.MaxBodyBytes {
+		return refuse(&apperr.Error{Code: apperr.InvalidArgument, Cause: errBodyTooLarge,
+			Reason: fmt.Sprintf("the request body is larger than the limit of %d bytes", sagemakerapi.MaxBodyBytes)})
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err := sig.Verify(r, body, secret, at); err != nil {
+		return refuse(err)
+	}
+	return auth.Principal{Actor: tok.Actor(), Role: tok.Role, Via: auth.ViaAccessKey, TokenID: tok.ID}, nil
 }

@@ -71,6 +71,9 @@ type Options struct {
 	// ConsoleOIDC, when set, lets the console sign people in with the OIDC issuer (whose
 	// tokens OIDC validates); nil leaves the console's sign-in to tokens.
 	ConsoleOIDC *ConsoleOIDC
+	// AccessKeys opens the sealed secrets of access keys (provgraph token create --aws)
+	// to verify SigV4 signatures; nil refuses signed requests, saying so.
+	AccessKeys *auth.Sealer
 	// AWS configures the SageMaker API (the account and region of its ARNs); the zero
 	// value takes sagemakerapi's defaults.
 	AWS sagemakerapi.Options

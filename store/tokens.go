@@ -29,6 +29,9 @@ const (
 	propTokenExpiresAt = "expiresAt"
 	propTokenRevokedAt = "revokedAt"
 	propTokenRevokedBy = "revokedBy"
+	// propTokenSealed is an access key's secret, sealed (accesskeys.go); absent on
+	// bearer tokens.
+	propTokenSealed = "sealedSecret"
 )
 
 // apiTokenMigration adds the API tokens' constraints: a token is found by its id, and a
@@ -68,8 +71,12 @@ type APIToken struct {
 	// RevokedAt is when the token was revoked; nil while it is not.
 	RevokedAt *time.Time
 	RevokedBy string
+	// AccessKey tells an access key (signing requests with SigV4) from a bearer token.
+	AccessKey bool
 	// hash is the SHA-256 of the secret; it never leaves the store.
 	hash string
+	// sealed is an access key's sealed secret; it never leaves the store unopened.
+	sealed string
 }
 
 // Actor is what writes made with the token record as their actor.
@@ -89,7 +96,7 @@ OPTIONAL MATCH (old:` + LabelAPIToken + ` {` + propTokenName + `: $name})
 WITH old WHERE old IS NULL
 CREATE (t:` + LabelAPIToken + ` {` + propTokenID + `: $id, ` + propTokenName + `: $name, ` + propTokenRole + `: $role,
   ` + propTokenHash + `: $hash, ` + propTokenCreatedAt + `: datetime.transaction(), ` + propTokenCreatedBy + `: $actor,
-  ` + propTokenExpiresAt + `: $expiresAt})
+  ` + propTokenExpiresAt + `: $expiresAt, ` + propTokenSealed + `: $sealed})
 RETURN t {.*} AS token`
 
 	cypherAPITokenByID = `
@@ -122,44 +129,58 @@ RETURN collect(t {.*}) AS tokens`
 // shown to its user this once: only a hash of its secret is stored. A name that any
 // token ever had, revoked ones included, is a CONFLICT.
 func (s *Store) CreateAPIToken(ctx context.Context, actor string, in NewAPIToken) (tok APIToken, token string, err error) {
-	if err := checkTokenName("name", in.Name); err != nil {
+	expiresAt, err := checkNewToken(in)
+	if err != nil {
 		return APIToken{}, "", err
-	}
-	if !in.Role.Valid() {
-		return APIToken{}, "", apperr.Invalid("role", "must be reader, writer or admin (got %q)", in.Role)
-	}
-	var expiresAt any
-	if in.ExpiresAt != nil {
-		if !in.ExpiresAt.After(time.Now()) {
-			return APIToken{}, "", apperr.Invalid("expiresAt", "must be in the future (got %s)", in.ExpiresAt.UTC().Format(time.RFC3339))
-		}
-		expiresAt = in.ExpiresAt.UTC()
 	}
 	id, token, hash, err := auth.NewToken()
 	if err != nil {
 		return APIToken{}, "", fmt.Errorf("create API token: %w", err)
 	}
-	tok, err = write(ctx, s, actor, ActionTokenCreate, func(tx neo4j.ManagedTransaction, au *audit) (APIToken, error) {
-		au.target(auth.TokenActor(in.Name))
+	tok, err = s.createToken(ctx, actor, in.Name, in.Role, expiresAt, id, hash, nil)
+	if err != nil {
+		return APIToken{}, "", err
+	}
+	return tok, token, nil
+}
+
+// checkNewToken checks a token to create and returns its expiry as the driver sends it.
+func checkNewToken(in NewAPIToken) (expiresAt any, err error) {
+	if err := checkTokenName("name", in.Name); err != nil {
+		return nil, err
+	}
+	if !in.Role.Valid() {
+		return nil, apperr.Invalid("role", "must be reader, writer or admin (got %q)", in.Role)
+	}
+	if in.ExpiresAt != nil {
+		if !in.ExpiresAt.After(time.Now()) {
+			return nil, apperr.Invalid("expiresAt", "must be in the future (got %s)", in.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		expiresAt = in.ExpiresAt.UTC()
+	}
+	return expiresAt, nil
+}
+
+// createToken records a token (sealed nil) or an access key.
+func (s *Store) createToken(ctx context.Context, actor, name string, role auth.Role, expiresAt any, id, hash string, sealed any) (APIToken, error) {
+	tok, err := write(ctx, s, actor, ActionTokenCreate, func(tx neo4j.ManagedTransaction, au *audit) (APIToken, error) {
+		au.target(auth.TokenActor(name))
 		recs, err := collect(ctx, tx, cypherCreateAPIToken, map[string]any{
-			"id": id, "name": in.Name, "role": string(in.Role), "hash": hash, "actor": actor, "expiresAt": expiresAt,
+			"id": id, "name": name, "role": string(role), "hash": hash, "actor": actor, "expiresAt": expiresAt, "sealed": sealed,
 		})
 		if err != nil {
-			return APIToken{}, fmt.Errorf("create API token %q: %w", in.Name, err)
+			return APIToken{}, fmt.Errorf("create API token %q: %w", name, err)
 		}
 		if len(recs) == 0 {
-			return APIToken{}, nameTaken(in.Name)
+			return APIToken{}, nameTaken(name)
 		}
 		return tokenAt(recs[0])
 	})
 	if isConstraintViolation(err) {
 		// Another request created a token of this name at the same moment.
-		return APIToken{}, "", nameTaken(in.Name)
+		return APIToken{}, nameTaken(name)
 	}
-	if err != nil {
-		return APIToken{}, "", err
-	}
-	return tok, token, nil
+	return tok, err
 }
 
 func nameTaken(name string) error {
@@ -316,18 +337,24 @@ func (s *Store) AuthenticateAPIToken(ctx context.Context, presented string) (API
 		}
 		s.tokens.put(tok)
 	}
-	// SECURITY: the secret is compared with the stored hash in constant time.
-	if !auth.SecretMatches(secret, tok.hash) {
+	// SECURITY: the secret is compared with the stored hash in constant time. An access
+	// key's secret signs requests; it is never sent as a bearer token.
+	if !auth.SecretMatches(secret, tok.hash) || tok.AccessKey {
 		return APIToken{}, &apperr.Error{Code: apperr.Unauthenticated, Reason: "unknown API token",
 			Cause: fmt.Errorf("wrong secret for API token %s (%s)", id, tok.Name)}
 	}
-	if tok.RevokedAt != nil {
-		return tok, apperr.New(apperr.Unauthenticated, "", "the API token %q was revoked at %s", tok.Name, tok.RevokedAt.UTC().Format(time.RFC3339))
+	return tok, tok.usable()
+}
+
+// usable refuses a revoked or expired token.
+func (t APIToken) usable() error {
+	if t.RevokedAt != nil {
+		return apperr.New(apperr.Unauthenticated, "", "the API token %q was revoked at %s", t.Name, t.RevokedAt.UTC().Format(time.RFC3339))
 	}
-	if tok.ExpiresAt != nil && !time.Now().Before(*tok.ExpiresAt) {
-		return tok, apperr.New(apperr.Unauthenticated, "", "the API token %q expired at %s", tok.Name, tok.ExpiresAt.UTC().Format(time.RFC3339))
+	if t.ExpiresAt != nil && !time.Now().Before(*t.ExpiresAt) {
+		return apperr.New(apperr.Unauthenticated, "", "the API token %q expired at %s", t.Name, t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	return tok, nil
+	return nil
 }
 
 func tokenAt(rec *neo4j.Record) (APIToken, error) {
@@ -345,7 +372,9 @@ func tokenFrom(props map[string]any) APIToken {
 		ID: n.String(propTokenID), Name: n.String(propTokenName), Role: auth.Role(n.String(propTokenRole)),
 		CreatedBy: n.String(propTokenCreatedBy), ExpiresAt: n.OptTime(propTokenExpiresAt),
 		RevokedAt: n.OptTime(propTokenRevokedAt), RevokedBy: n.String(propTokenRevokedBy), hash: n.String(propTokenHash),
+		sealed: n.String(propTokenSealed),
 	}
+	t.AccessKey = t.sealed != ""
 	if at := n.OptTime(propTokenCreatedAt); at != nil {
 		t.CreatedAt = *at
 	}

@@ -57,6 +57,9 @@ type serveConfig struct {
 	// key made at start-up (local use only).
 	auditKeyFile string
 	oidc         oidcFlags
+	// kekFile holds the key-encryption key that opens access keys' secrets; "" verifies
+	// no SigV4 signatures.
+	kekFile string
 	// aws configures the SageMaker API: the account and region its ARNs name.
 	aws sagemakerapi.Options
 	// notices is where messages for the person at the terminal go (never the log: the
@@ -129,6 +132,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"the console's client `id` at the issuer (a public client, PKCE, redirect URI <this server's URL>/): the sign-in screen offers \"Sign in with <issuer>\"; needs --oidc-issuer (env PROVGRAPH_OIDC_CONSOLE_CLIENT_ID)")
 	fs.StringVar(&cfg.oidc.consoleScopes, "oidc-console-scopes", env("PROVGRAPH_OIDC_CONSOLE_SCOPES", defaultConsoleScopes),
 		"space-separated `scopes` the console asks the issuer for, with --oidc-console-client-id (env PROVGRAPH_OIDC_CONSOLE_SCOPES)")
+	fs.StringVar(&cfg.kekFile, "key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
+		"the `file` of the key-encryption key that seals access keys' secrets (provgraph token keygen; token create --aws): without it, SigV4-signed SageMaker API requests are refused (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
 	fs.StringVar(&cfg.aws.AccountID, "aws-account-id", env("PROVGRAPH_AWS_ACCOUNT_ID", sagemakerapi.DefaultAccountID),
 		"the 12-digit AWS account `id` in the ARNs the SageMaker API mints (env PROVGRAPH_AWS_ACCOUNT_ID)")
 	fs.StringVar(&cfg.aws.Region, "aws-region", env("PROVGRAPH_AWS_REGION", sagemakerapi.DefaultRegion),
@@ -195,6 +200,10 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 	if err != nil {
 		return err
 	}
+	sealer, err := accessKeySealer(cfg.kekFile)
+	if err != nil {
+		return err
+	}
 	if consoleOIDC != nil {
 		logger.Info().Str("issuer", consoleOIDC.Issuer).Str("client_id", consoleOIDC.ClientID).
 			Str("authorization_endpoint", consoleOIDC.AuthorizationEndpoint).Str("token_endpoint", consoleOIDC.TokenEndpoint).
@@ -248,7 +257,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (er
 		Handler: server.New(server.Options{Store: st, Metrics: m.Metrics, Logger: logger, MaxBodyBytes: cfg.maxBodyBytes, ArtifactRoot: cfg.artifactRoot,
 			RequestTimeout: cfg.requestTimeout, Production: cfg.production,
 			OIDC: oidcVerifier, ConsoleOIDC: consoleOIDC, AnonymousReadLoopback: cfg.anonymousReadLoopback, Version: version,
-			AWS: cfg.aws}),
+			AWS: cfg.aws, AccessKeys: sealer}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return logger.WithContext(context.Background()) },
@@ -539,4 +548,17 @@ func startAuditSequencer(st *store.Store, logger zerolog.Logger) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// accessKeySealer opens access keys' secrets with the key-encryption key in file; nil
+// when no file is given (SigV4 requests are then refused).
+func accessKeySealer(file string) (*auth.Sealer, error) {
+	if file == "" {
+		return nil, nil
+	}
+	kek, err := auth.ReadKEK(file)
+	if err != nil {
+		return nil, fmt.Errorf("--key-encryption-key: %w", err)
+	}
+	return auth.NewSealer(kek)
 }

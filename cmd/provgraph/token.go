@@ -29,7 +29,10 @@ its role says what it may do: reader (queries and exports), writer (also trackin
 and ingest) or admin (also tokens and model version approvals).
 
 Commands:
-  create   create a token and print it, once (--name, --role, --expires)
+  create   create a token and print it, once (--name, --role, --expires); with --aws,
+           an access key for the SageMaker API instead: it prints AWS_ACCESS_KEY_ID=… and
+           AWS_SECRET_ACCESS_KEY=…, and keeps the secret sealed with --key-encryption-key
+  keygen   write a new key-encryption key for access keys to --out (mode 0600)
   revoke   revoke a token (--name or --id); it is kept, marked revoked
   list     list tokens, without their secrets (--all includes revoked ones)
 
@@ -45,6 +48,9 @@ func token(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, tokenUsage)
 		return 2
 	}
+	if args[0] == "keygen" {
+		return kekGen(args[1:], stdout, stderr)
+	}
 	var cfg store.Config
 	var wait time.Duration
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
@@ -53,7 +59,8 @@ func token(args []string, stdout, stderr io.Writer) int {
 	var (
 		name, role, id string
 		expires        time.Duration
-		all            bool
+		all, aws       bool
+		kekFile        string
 	)
 	var run func(ctx context.Context, st *store.Store) error
 	switch args[0] {
@@ -61,6 +68,9 @@ func token(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&name, "name", "", "the token's `name` (letters, digits, '.', '_', '-'; never reused): writes record token:<name>")
 		fs.StringVar(&role, "role", "", "reader, writer or admin")
 		fs.DurationVar(&expires, "expires", 0, "how long the token works, e.g. 720h; 0 for no expiry")
+		fs.BoolVar(&aws, "aws", false, "create an access key (SigV4) for the SageMaker API instead of a bearer token")
+		fs.StringVar(&kekFile, "key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
+			"with --aws: the key-encryption-key `file` the server verifies access keys with (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
 		run = func(ctx context.Context, st *store.Store) error {
 			r, err := auth.ParseRole("--role", role)
 			if err != nil {
@@ -73,6 +83,9 @@ func token(args []string, stdout, stderr io.Writer) int {
 			if expires > 0 {
 				at := time.Now().Add(expires)
 				in.ExpiresAt = &at
+			}
+			if aws {
+				return createAccessKey(ctx, st, in, kekFile, stdout, stderr)
 			}
 			tok, secret, err := st.CreateAPIToken(ctx, cliActor(), in)
 			if err != nil {
@@ -242,4 +255,65 @@ func bootstrapAdminToken(ctx context.Context, st *store.Store, file string) (str
 		return "", false, err
 	}
 	return secret, true, nil
+}
+
+// createAccessKey creates an access key, its secret sealed with the key-encryption key
+// in kekFile, and prints it as the AWS SDKs' environment variables.
+func createAccessKey(ctx context.Context, st *store.Store, in store.NewAPIToken, kekFile string, stdout, stderr io.Writer) error {
+	if kekFile == "" {
+		return errors.New("--aws needs --key-encryption-key: the file provgraph serve is started with (provgraph token keygen makes one)")
+	}
+	kek, err := auth.ReadKEK(kekFile)
+	if err != nil {
+		return fmt.Errorf("--key-encryption-key: %w", err)
+	}
+	sealer, err := auth.NewSealer(kek)
+	if err != nil {
+		return err
+	}
+	tok, keyID, secret, err := st.CreateAccessKey(ctx, cliActor(), in, sealer.Seal)
+	if err != nil {
+		return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
+	}
+	fmt.Fprintf(stderr, "created access key %q (role %s, id %s, %s); its secret is printed this once — store it now.\n"+
+		"Sign SageMaker API requests with it: set these in the environment of boto3 or the sagemaker SDK.\n", tok.Name, tok.Role, keyID, expiry(tok))
+	fmt.Fprintf(stdout, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", keyID, secret)
+	return nil
+}
+
+// kekGen runs `provgraph token keygen --out FILE`.
+func kekGen(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("token keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "the `file` to write the key to; it must not exist")
+	if err := parseArgs(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "provgraph token keygen: --out is required")
+		return 2
+	}
+	kek, err := auth.NewKEK()
+	if err == nil {
+		err = writeNewFile(*out, []byte(kek+"\n"))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "provgraph token keygen:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote a key-encryption key to %s: start provgraph serve with --key-encryption-key %s, and create access keys with the same\n", *out, *out)
+	return 0
+}
+
+// writeNewFile writes b to a file that must not exist yet, readable by its owner only.
+func writeNewFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
 }

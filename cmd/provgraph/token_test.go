@@ -183,3 +183,49 @@ func TestServeBootstrapsALocalAdminToken(t *testing.T) {
 	third := serveOnce()
 	assert.NotEqual(t, first, third, "a revoked token in the file is replaced")
 }
+
+// keygen writes a key-encryption key once; token create --aws makes an access key whose
+// secret, sealed with it, the store opens again.
+func TestAccessKeyCommands(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	cfg := neo4jtest.Config(t)
+	tk := neo4jtest.Token(t)
+	conn := []string{"--neo4j-uri", cfg.URI, "--neo4j-user", cfg.User, "--neo4j-password", cfg.Password, "--neo4j-database", cfg.Database}
+	runCLI := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	kek := filepath.Join(t.TempDir(), "kek")
+	code, _, errOut := runCLI("token", "keygen", "--out", kek)
+	require.Equal(t, 0, code, errOut)
+	info, err := os.Stat(kek)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	code, _, errOut = runCLI("token", "keygen", "--out", kek)
+	assert.Equal(t, 1, code, "an existing key is never overwritten")
+	assert.Contains(t, errOut, "exists")
+
+	code, _, errOut = runCLI(append([]string{"token", "create", "--aws", "--name", "nokek-" + tk, "--role", "writer"}, conn...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "--aws needs --key-encryption-key")
+
+	name := "aws-" + tk
+	code, out, errOut := runCLI(append([]string{"token", "create", "--aws", "--name", name, "--role", "writer", "--key-encryption-key", kek}, conn...)...)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	keyID, _ := strings.CutPrefix(lines[0], "AWS_ACCESS_KEY_ID=")
+	secret, _ := strings.CutPrefix(lines[1], "AWS_SECRET_ACCESS_KEY=")
+	assert.NotContains(t, errOut, secret)
+	key, err := auth.ReadKEK(kek)
+	require.NoError(t, err)
+	sealer, err := auth.NewSealer(key)
+	require.NoError(t, err)
+	tok, opened, err := st.AccessKeySecret(t.Context(), keyID, sealer.Open)
+	require.NoError(t, err)
+	assert.Equal(t, secret, opened)
+	assert.Equal(t, auth.RoleWriter, tok.Role)
+	assert.True(t, tok.AccessKey)
+}

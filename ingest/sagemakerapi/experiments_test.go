@@ -28,12 +28,12 @@ func TestExperiments(t *testing.T) {
 		assert.Equal(t, "Shown-"+e.tk, d["DisplayName"])
 		assert.Equal(t, "churn", d["Description"])
 		assert.IsType(t, float64(0), d["CreationTime"], "epoch seconds")
-		assert.Equal(t, e.cred.Actor, d["CreatedBy"].(map[string]any)["UserProfileName"])
+		assert.Equal(t, e.key.Actor, d["CreatedBy"].(map[string]any)["UserProfileName"])
 	})
 	t.Run("the same experiment in the graph", func(t *testing.T) {
 		n, err := e.st.ExperimentByName(t.Context(), "name", name)
 		require.NoError(t, err)
-		assert.Equal(t, e.cred.Actor, n.RecordedBy, "the credential's owner is the actor")
+		assert.Equal(t, e.key.Actor, n.RecordedBy, "the credential's owner is the actor")
 	})
 	t.Run("unknown", func(t *testing.T) {
 		a := e.call("DescribeExperiment", map[string]any{"ExperimentName": "none-" + e.tk})

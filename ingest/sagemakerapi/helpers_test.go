@@ -3,9 +3,11 @@ package sagemakerapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -35,16 +37,20 @@ type env struct {
 	st *store.Store
 	h  http.Handler
 	// tk names what the test records, so that tests sharing the database never meet.
-	tk   string
-	cred authtest.Credential
+	tk string
+	// key signs every request that has no Authorization header (SigV4).
+	key    authtest.AccessKey
+	sealer *auth.Sealer
 }
 
+// newEnv serves the API with an access key of role, as the SDK would use it.
 func newEnv(t *testing.T, role auth.Role) *env {
 	t.Helper()
 	st := neo4jtest.Store(t)
-	c := authtest.NewToken(t, st, role)
-	h := server.New(server.Options{Store: st, Logger: zerolog.New(zerolog.NewTestWriter(t))})
-	return &env{t: t, st: st, h: c.Handler(h), tk: neo4jtest.Token(t), cred: c}
+	sealer := authtest.NewSealer(t)
+	key := authtest.NewAccessKey(t, st, role, sealer)
+	h := server.New(server.Options{Store: st, Logger: zerolog.New(zerolog.NewTestWriter(t)), AccessKeys: sealer})
+	return &env{t: t, st: st, h: h, tk: neo4jtest.Token(t), key: key, sealer: sealer}
 }
 
 // call sends the SageMaker operation op with body (marshalled to JSON).
@@ -58,8 +64,15 @@ func (e *env) call(op string, body any) answer {
 	return e.send(req)
 }
 
+// send sends req, signed with the env's key unless it has an Authorization header.
 func (e *env) send(req *http.Request) answer {
 	e.t.Helper()
+	if req.Header.Get("Authorization") == "" {
+		body, err := io.ReadAll(req.Body)
+		require.NoError(e.t, err)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		e.key.Sign(req, body, "us-east-1", time.Now())
+	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	a := answer{Status: rec.Code, Header: rec.Header()}

@@ -43,6 +43,10 @@ const (
 	MetricsPath   = MetricsPrefix + "BatchPutMetrics"
 )
 
+// SigningName is the service name SageMaker's clients sign with (SigV4), SageMaker
+// Metrics' included.
+const SigningName = "sagemaker"
+
 // TargetPrefix starts the X-Amz-Target header of every SageMaker operation.
 const TargetPrefix = "SageMaker."
 
@@ -106,6 +110,9 @@ func (o Options) Check() error {
 	}
 	return nil
 }
+
+// SigningRegion is the region clients must sign for: the configured one.
+func (o Options) SigningRegion() string { return o.arns().region }
 
 func (o Options) arns() arns {
 	a := arns{account: o.AccountID, region: o.Region}
