@@ -53,7 +53,7 @@ func main() {
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
 	flag.IntVar(&auditEntries, auditEntriesFlag, auditEntries, "entries of the audit log the audit section seeds (once) and verifies")
-	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-lineage (QueryLineage against GraphQL lineage), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
 		"but for sagemaker, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
@@ -184,6 +184,14 @@ func run(nodes, requests, warmup int, outFile string) error {
 		sm = withRunInfo(sm, totalNodes.(int64), "sagemaker")
 		fmt.Print(sm)
 		return writeSection(outFile, sm, "## MLflow REST: provgraph and a real MLflow server")
+	case "sagemaker-lineage":
+		sl, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
+		if err != nil {
+			return err
+		}
+		sl = withRunInfo(sl, totalNodes.(int64), "sagemaker-lineage")
+		fmt.Print(sl)
+		return writeSection(outFile, sl, "## Load test")
 	case "openlineage":
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
