@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -223,6 +224,9 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		q.After = *in.NextToken
 	}
 	l, err := api.st.Lineage(ctx, q)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
+		return nil, validation("the NextToken is not one provgraph gave for this query: pass the NextToken of the previous answer unchanged, with the same StartArns, Direction, MaxDepth and Filters")
+	}
 	if err != nil {
 		return nil, err
 	}
