@@ -2,8 +2,14 @@ package sagemakerapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
@@ -194,10 +200,21 @@ func propertyOf(n store.Node, k string) string {
 	return n.String(k)
 }
 
+// wholeCone is the most nodes a cone may have to be answered from one traversal: the
+// store's most (tests lower it to reach the store's paging).
+var wholeCone = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(store.MaxLineageNodes)
+	return &n
+}()
+
 // queryLineage answers QueryLineage from the store's lineage traversal, the one
-// GraphQL's lineage makes, so both see the same cone. A page holds at most MaxResults
-// nodes of the cone, of which those the filters let through are its vertices; its
-// NextToken is the traversal's cursor, so pages neither repeat nor skip a node.
+// GraphQL's lineage makes, so both see the same cone. Each page traverses the whole
+// cone, as GraphQL's lineage does, and answers the next MaxResults vertices that pass
+// the filters, by ARN after the NextToken's: the graph only grows and a node never
+// leaves a cone, so paging neither repeats nor skips a vertex. A cone too large for one
+// traversal (store.MaxLineageNodes) is paged by the store's cursor instead, as
+// GraphQL's lineage pages it.
 func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	var in queryLineageRequest
 	if err := decode(body, &in); err != nil {
@@ -207,59 +224,127 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	tok, err := decodeQueryToken(in.NextToken, queryFingerprint(body))
+	if err != nil {
+		return nil, err
+	}
 	start, err := api.nodeOfARN(ctx, "StartArns", in.StartArns[0])
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}
 	kinds := kindsFor(in.Filters)
 	if kinds != nil && len(kinds) == 0 {
-		return out, nil // no vertex can pass the filters
+		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil // no vertex can pass the filters
 	}
 	q := store.LineageQuery{
-		Start: []string{start.Key}, Direction: dir, MaxDepth: depth, Budget: size, Kinds: kinds,
-		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges,
+		Start: []string{start.Key}, Direction: dir, MaxDepth: depth, Kinds: kinds,
+		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
-	if in.NextToken != nil {
-		q.After = *in.NextToken
+	q.Budget = int(wholeCone.Load())
+	if tok.Cursor != "" {
+		q.Budget = size
 	}
 	l, err := api.st.Lineage(ctx, q)
 	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
-		return nil, validation("the NextToken is not one provgraph gave for this query: pass the NextToken of the previous answer unchanged, with the same StartArns, Direction, MaxDepth and Filters")
+		return nil, badQueryToken
 	}
 	if err != nil {
 		return nil, err
 	}
-	vertices := make([]vertex, 0, len(l.Nodes))
-	arnOf := make(map[string]string, len(l.Nodes))
-	for _, n := range l.Nodes {
-		v := api.arns.vertexOf(n)
-		arnOf[n.Key] = v.Arn
-		if passes(in.Filters, n, v) {
-			vertices = append(vertices, v)
-		}
-	}
-	out["Vertices"] = vertices
-	if !q.SkipEdges {
-		edges, err := api.lineageEdges(ctx, l.Edges, arnOf)
-		if err != nil {
+	storePaged := tok.Cursor != ""
+	if l.Truncated && tok.Cursor == "" && tok.After == "" {
+		// Too large to answer from one traversal: the store pages it.
+		q.Budget, storePaged = size, true
+		if l, err = api.st.Lineage(ctx, q); err != nil {
 			return nil, err
 		}
-		out["Edges"] = edges
 	}
-	if l.EndCursor != "" {
-		out["NextToken"] = l.EndCursor
+	page := api.lineagePage(in.Filters, l, tok.After, size, storePaged)
+	out := map[string]any{"Vertices": page.vertices, "Edges": []lineageEdge{}}
+	if !q.SkipEdges {
+		if out["Edges"], err = api.lineageEdges(ctx, l.Edges, page); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case storePaged && l.EndCursor != "":
+		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, queryFingerprint(body))
+	case !storePaged && page.more:
+		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn}, queryFingerprint(body))
 	}
 	return out, nil
 }
 
-// lineageEdges writes the traversal's edges as associations. An edge may join a node
-// of this page to one of an earlier page, whose ARN is looked up.
-func (api *API) lineageEdges(ctx context.Context, edges []store.Edge, arnOf map[string]string) ([]lineageEdge, error) {
+// lineagePage is one page of a QueryLineage answer: its vertices, the ARNs of the
+// nodes the traversal answered, which of them are vertices (pass the filters) and
+// which are on this page, and whether more pages follow.
+type lineagePage struct {
+	vertices   []vertex
+	arnOf      map[string]string
+	isVertex   map[string]bool
+	onPage     map[string]bool
+	storePaged bool
+	more       bool
+}
+
+// lineagePage picks the page of l after the ARN after (all of l, when the store paged
+// it): the vertices passing the filters, by ARN.
+func (api *API) lineagePage(f *queryFilters, l store.Lineage, after string, size int, storePaged bool) lineagePage {
+	type entry struct {
+		key string
+		v   vertex
+	}
+	var passed []entry
+	p := lineagePage{arnOf: make(map[string]string, len(l.Nodes)), isVertex: map[string]bool{}, onPage: map[string]bool{}, storePaged: storePaged}
+	for _, n := range l.Nodes {
+		v := api.arns.vertexOf(n)
+		p.arnOf[n.Key] = v.Arn
+		if passes(f, n, v) {
+			p.isVertex[n.Key] = true
+			if storePaged || v.Arn > after {
+				passed = append(passed, entry{n.Key, v})
+			}
+		}
+	}
+	if !storePaged {
+		slices.SortFunc(passed, func(a, b entry) int { return strings.Compare(a.v.Arn, b.v.Arn) })
+		if len(passed) > size {
+			passed, p.more = passed[:size], true
+		}
+	}
+	p.vertices = make([]vertex, 0, len(passed))
+	for _, e := range passed {
+		p.vertices = append(p.vertices, e.v)
+		p.onPage[e.key] = true
+	}
+	return p
+}
+
+// onThisPage tells whether the page answers edge e. Paged by ARN, an edge is answered
+// once, on the page of its end that is a vertex, the later one by ARN when both are.
+// Paged by the store, the store gave the edges of this page: those among its nodes and
+// to earlier pages' nodes.
+func (p lineagePage) onThisPage(e store.Edge) bool {
+	if p.storePaged {
+		return true
+	}
+	owner := ""
+	for _, k := range []string{e.From, e.To} {
+		if p.isVertex[k] && (owner == "" || p.arnOf[k] > p.arnOf[owner]) {
+			owner = k
+		}
+	}
+	return owner != "" && p.onPage[owner]
+}
+
+// lineageEdges writes the page's edges as associations. When the store paged the
+// cone, an edge may join a node of this page to one of an earlier page, whose ARN is
+// looked up.
+func (api *API) lineageEdges(ctx context.Context, edges []store.Edge, p lineagePage) ([]lineageEdge, error) {
 	var missing []string
 	for _, e := range edges {
 		for _, k := range []string{e.From, e.To} {
-			if _, ok := arnOf[k]; !ok && !slices.Contains(missing, k) {
+			if _, ok := p.arnOf[k]; !ok && p.storePaged && !slices.Contains(missing, k) {
 				missing = append(missing, k)
 			}
 		}
@@ -270,16 +355,60 @@ func (api *API) lineageEdges(ctx context.Context, edges []store.Edge, arnOf map[
 			return nil, err
 		}
 		for k, n := range nodes {
-			arnOf[k] = api.arns.vertexOf(n).Arn
+			p.arnOf[k] = api.arns.vertexOf(n).Arn
 		}
 	}
 	out := make([]lineageEdge, 0, len(edges))
 	for _, e := range edges {
-		from, to := arnOf[e.From], arnOf[e.To]
-		if from == "" || to == "" {
+		from, to := p.arnOf[e.From], p.arnOf[e.To]
+		if from == "" || to == "" || !p.onThisPage(e) {
 			continue
 		}
 		out = append(out, lineageEdge{SourceArn: from, DestinationArn: to, AssociationType: associationTypes[e.Type]})
 	}
 	return out, nil
+}
+
+// queryToken is where the next page of a QueryLineage answer starts: after the vertex
+// with ARN After, or at the store's Cursor. Question is the fingerprint of the request
+// it was given for.
+type queryToken struct {
+	After    string `json:"a,omitempty"`
+	Cursor   string `json:"c,omitempty"`
+	Question string `json:"q"`
+}
+
+var badQueryToken = validation("the NextToken is not one provgraph gave for this query: pass the NextToken of the previous answer unchanged, with the same StartArns, Direction, IncludeEdges, MaxDepth and Filters")
+
+// queryFingerprint identifies a QueryLineage question: its request without the members
+// that may change between pages.
+func queryFingerprint(body []byte) string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(body, &m)
+	delete(m, "NextToken")
+	delete(m, "MaxResults")
+	b, _ := json.Marshal(m) // map keys are sorted
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func encodeQueryToken(t queryToken, question string) string {
+	t.Question = question
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeQueryToken(s *string, question string) (queryToken, error) {
+	var t queryToken
+	if s == nil || *s == "" {
+		return t, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.Question != question || (t.After == "") == (t.Cursor == "") {
+		return queryToken{}, badQueryToken
+	}
+	return t, nil
 }

@@ -145,14 +145,26 @@ func TestQueryLineageIsGraphQLCone(t *testing.T) {
 	up := e.graphQLCone(endpoint, "UPSTREAM")
 	require.Greater(t, len(up), 5, "the chain reaches the raw data: %v", up)
 
-	t.Run("edges join the vertices", func(t *testing.T) {
-		keys, edges, _ := e.queryAll(map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "IncludeEdges": true}, 3)
+	t.Run("edges join the vertices, each answered once", func(t *testing.T) {
+		req := func() map[string]any {
+			return map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "IncludeEdges": true}
+		}
+		keys, edges, _ := e.queryAll(req(), 3)
+		_, all, _ := e.queryAll(req(), 50)
 		require.NotEmpty(t, edges)
+		assert.ElementsMatch(t, all, edges, "paged edges are the edges of the whole answer, each once")
 		for _, ed := range edges {
 			assert.Contains(t, keys, sagemakerapi.KeyOfARN(ed["SourceArn"].(string)))
 			assert.Contains(t, keys, sagemakerapi.KeyOfARN(ed["DestinationArn"].(string)))
 			assert.Contains(t, []string{"ContributedTo", "Produced", "AssociatedWith"}, ed["AssociationType"])
 		}
+	})
+	t.Run("a NextToken of another question", func(t *testing.T) {
+		a := e.ok("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 1})
+		require.NotEmpty(t, a["NextToken"])
+		bad := e.call("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Descendants", "NextToken": a["NextToken"]})
+		assert.Equal(t, "ValidationException", bad.code())
+		assert.Contains(t, bad.message(), "NextToken")
 	})
 	t.Run("datasets only", func(t *testing.T) {
 		keys, _, _ := e.queryAll(map[string]any{"StartArns": []string{start}, "Direction": "Ascendants",
@@ -266,4 +278,21 @@ func TestArtifactsAtSourceURI(t *testing.T) {
 		l = e.ok("ListTags", map[string]any{"ResourceArn": marn})
 		assert.Empty(t, l["Tags"])
 	})
+}
+
+// A cone too large for one traversal is paged by the store's cursor: the pages still
+// hold every vertex of GraphQL's cone once. (Not parallel: it lowers the limit for the
+// package.)
+func TestQueryLineagePagedByTheStore(t *testing.T) {
+	e := newEnv(t, auth.RoleWriter)
+	e.recordEvents(eventsChain...)
+	restore := sagemakerapi.SetWholeCone(3)
+	t.Cleanup(restore)
+	start := "arn:aws:sagemaker:us-east-1:000000000000:context/fraud-prod-" + e.tk + "-aws-endpoint"
+	want := e.graphQLCone("endpoint:fraud-prod-"+e.tk, "UPSTREAM")
+	require.Greater(t, len(want), 3)
+	keys, edges, pages := e.queryAll(map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "IncludeEdges": true}, 2)
+	assert.Equal(t, want, keys)
+	assert.Greater(t, pages, 2)
+	assert.NotEmpty(t, edges)
 }

@@ -127,10 +127,30 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 		}
 		return nil
 	}
+	// What every SageMaker request costs before the store: SigV4, dispatch, an answer.
+	fixed := func() error {
+		r, err := http.NewRequest(http.MethodPost, smURL, strings.NewReader("{}"))
+		if err != nil {
+			return err
+		}
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Amz-Target", "SageMaker.ListActions")
+		resp, err := smClient.Do(r)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("ListActions: %d %v", resp.StatusCode, err)
+		}
+		return nil
+	}
 	res, err := measure([]row{
 		{"QueryLineage, first page (≤ 50 vertices)", query(false)},
 		{"QueryLineage, whole cone (NextToken followed)", query(true)},
 		{"GraphQL lineage + edges, whole cone", gql},
+		{"ListActions (SigV4 and dispatch, no store call)", fixed},
+		{"`{ __typename }` over GraphQL (bearer token, no store call)", typename(gqlClient, gqlURL)},
 	}, warmup, requests)
 	if err != nil {
 		return "", err
