@@ -164,8 +164,11 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 	for _, x := range res {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.name, ms(x.p50), ms(x.p99), ms(x.max))
 	}
-	fmt.Fprintf(&b, "\nwhole cone by QueryLineage ÷ GraphQL lineage: %.2f× at p50, %.2f× at p99; first page ÷ GraphQL: %.2f× at p99 (targets: p99 ≤ 20 ms, ≤ 1.3×).\n",
-		float64(res[1].p50)/float64(res[2].p50), float64(res[1].p99)/float64(res[2].p99), float64(res[0].p99)/float64(res[2].p99))
+	fmt.Fprintf(&b, "\nQueryLineage's first page ÷ GraphQL lineage of the same cone: %.2f× at p50, %.2f× at p99; "+
+		"the whole cone by QueryLineage (several requests when it holds over 50 vertices) ÷ GraphQL: %.2f× at p50, %.2f× at p99 "+
+		"(targets: QueryLineage p99 ≤ 20 ms on the 1M-node graph, ≤ 1.3× GraphQL).\n",
+		float64(res[0].p50)/float64(res[2].p50), float64(res[0].p99)/float64(res[2].p99),
+		float64(res[1].p50)/float64(res[2].p50), float64(res[1].p99)/float64(res[2].p99))
 	return b.String(), nil
 }
 
