@@ -53,6 +53,19 @@ $(VENV_STAMP): $(CLIENT_REQS)
 .PHONY: venv
 venv: $(VENV_STAMP) ## create .data/venv with the pinned mlflow, openlineage-python and ml-metadata clients
 
+# The stock SageMaker SDK, 2.x and 3.x (sagemaker-core), each with boto3, in virtualenvs of
+# their own (both install the `sagemaker` package): the SageMaker API's client tests drive
+# them (tools/clients/sagemaker*-requirements.txt).
+SM_VENVS := .data/venv-sagemaker2 .data/venv-sagemaker3
+
+.data/venv-sagemaker%/.installed: tools/clients/sagemaker%-requirements.txt
+	python3 -m venv $(dir $@)
+	$(dir $@)bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+.PHONY: venv-sagemaker
+venv-sagemaker: $(addsuffix /.installed,$(SM_VENVS)) ## create .data/venv-sagemaker2 and -3 with the pinned sagemaker SDK (2.x; 3.x's sagemaker-core) and boto3
+
 # The peers the benchmark compares with, in one venv: the full mlflow package (its
 # tracking server) and ml-metadata (driven in-process by tools/bench/mlmd_peer.py).
 BENCH_VENV       := .data/bench-venv
@@ -65,7 +78,7 @@ $(BENCH_VENV_STAMP): $(BENCH_REQS)
 	@touch $@
 
 .PHONY: test
-test: venv web ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
+test: venv venv-sagemaker web ## run all tests (-race) against a real Neo4j: NEO4J_URI, else the local one
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
 	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) test $(GO_TEST_FLAGS) ./...

@@ -75,7 +75,7 @@ func accessFor(r *http.Request) access {
 		return access{need: auth.RoleWriter, shape: shapeJSON}
 	case p == sagemaker.Path:
 		return access{need: auth.RoleWriter, shape: shapeJSON}
-	case strings.HasPrefix(p, sagemakerapi.Path) || strings.HasPrefix(p, sagemakerapi.MetricsPrefix):
+	case sagemakerapi.IsAPIPath(p):
 		// SECURITY: SageMaker operations that describe, list, search or query read;
 		// every other one, and BatchPutMetrics, writes.
 		if sagemakerapi.ReadOnly(r) {

@@ -146,6 +146,7 @@ func New(opts Options) http.Handler {
 	awsOpts.Count = m.Ingest(SurfaceSageMakerAPI)
 	sagemakerAPI := withRequestDeadline(opts.RequestTimeout, sagemakerapi.New(opts.Store, awsOpts))
 	mux.Handle(sagemakerapi.Path, sagemakerAPI)
+	mux.Handle(sagemakerapi.Path+"/", sagemakerAPI)
 	mux.Handle(sagemakerapi.MetricsPrefix, sagemakerAPI)
 	// Evidence packages for the console's audit view: bounded reads, under the deadline.
 	handleGET(mux, EvidencePath, withRequestDeadline(opts.RequestTimeout, evidenceHandler(opts)))

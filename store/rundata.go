@@ -9,11 +9,12 @@ import (
 )
 
 // RunData is what a run logged: its parameters, its metrics' summaries and the
-// dataset versions it read.
+// dataset versions it read; and the names of the run groups it is in.
 type RunData struct {
 	Params   []Param
 	Metrics  []MetricSummary
 	Datasets []Node
+	Groups   []string
 }
 
 const cypherRunsData = `
@@ -23,7 +24,8 @@ RETURN k AS key,
   [(r)-[:` + RelHasParam + `]->(p:` + LabelParam + `) | [p.key, p.value]] AS params,
   [(r)-[:` + RelHasMetric + `]->(m:` + LabelMetricSeries + `) |
      m {.key, .count, .finite, .mean, .m2, .min, .max, .last, .lastStep, .lastTimestamp}] AS metrics,
-  [(d:` + string(KindDatasetVersion) + `)-[:` + RelInputTo + `]->(r) | d {.*}] AS datasets`
+  [(d:` + string(KindDatasetVersion) + `)-[:` + RelInputTo + `]->(r) | d {.*}] AS datasets,
+  [(r)-[:` + RelInGroup + `]->(g:` + LabelNode + `) | g.name] AS groups`
 
 // RunsData returns what each of many runs logged, in one query (a page of search
 // results, say), by run ID.
@@ -54,6 +56,12 @@ func (s *Store) RunsData(ctx context.Context, keys []string) (map[string]RunData
 			for _, v := range ds.([]any) {
 				d.Datasets = append(d.Datasets, nodeFromProps(v.(map[string]any)))
 			}
+			gs, _ := rec.Get("groups")
+			for _, g := range gs.([]any) {
+				name, _ := g.(string)
+				d.Groups = append(d.Groups, name)
+			}
+			sort.Strings(d.Groups)
 			out[k.(string)] = d
 		}
 		return out, nil

@@ -632,12 +632,13 @@ func checkRunStatus(field string, st RunStatus) error {
 	return apperr.Invalid(field, "must be RUNNING, SCHEDULED, FINISHED, FAILED or KILLED (got %q)", truncateForMessage(string(st)))
 }
 
-// RunUpdate changes a run's status, end time or name.
+// RunUpdate changes a run's status, start or end time, or name.
 type RunUpdate struct {
-	Run     string // the run's node ID
-	Status  *RunStatus
-	EndTime *time.Time
-	Name    *string
+	Run       string // the run's node ID
+	Status    *RunStatus
+	StartTime *time.Time
+	EndTime   *time.Time
+	Name      *string
 }
 
 // The run is locked (SET) before its old values are read, as in cypherSetLifecycle.
@@ -645,8 +646,9 @@ const cypherUpdateRun = `
 MATCH (r:` + LabelNode + ` {key: $key})
 SET r._lock_ = true
 REMOVE r._lock_
-WITH r, r {.status, .endTime, .name} AS old
+WITH r, r {.status, .startTime, .endTime, .name} AS old
 SET r.status = coalesce($status, r.status),
+    r.startTime = coalesce($startTime, r.startTime),
     r.endTime = CASE WHEN $endTime IS NOT NULL THEN $endTime
                      WHEN $status IS NOT NULL AND $status <> 'RUNNING' AND $status <> 'SCHEDULED' AND r.endTime IS NULL
                      THEN datetime.transaction() ELSE r.endTime END,
@@ -660,7 +662,10 @@ func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node,
 	if err := RequireKind("run", u.Run, KindRun, "run:<run id>"); err != nil {
 		return Node{}, err
 	}
-	var status, end any
+	var status, start, end any
+	if u.StartTime != nil {
+		start = u.StartTime.UTC()
+	}
 	if u.Status != nil {
 		if err := checkRunStatus("status", *u.Status); err != nil {
 			return Node{}, err
@@ -681,19 +686,37 @@ func (s *Store) UpdateRun(ctx context.Context, actor string, u RunUpdate) (Node,
 		if err != nil {
 			return Node{}, err
 		}
-		if start := r.OptTime(propStartTime); start != nil && u.EndTime != nil && u.EndTime.Before(*start) {
-			return Node{}, apperr.Invalid("endTime", "must not be before the run's start time %s", start.Format(time.RFC3339Nano))
+		if err := checkRunTimes(r, u); err != nil {
+			return Node{}, err
 		}
 		recs, err := collect(ctx, tx, cypherUpdateRun, map[string]any{
-			"key": u.Run, "status": status, "endTime": end, "name": optValue(u.Name), "actor": actor,
+			"key": u.Run, "status": status, "startTime": start, "endTime": end, "name": optValue(u.Name), "actor": actor,
 		})
 		if err != nil {
 			return Node{}, fmt.Errorf("update run %q: %w", u.Run, err)
 		}
 		old, r, err := changedNodeAt(recs[0], "r", "old")
-		au.changeNode(old, r, false, propStatus, propEndTime, propName)
+		au.changeNode(old, r, false, propStatus, propStartTime, propEndTime, propName)
 		return r, err
 	})
+}
+
+// checkRunTimes refuses an update that would end run r before it started.
+func checkRunTimes(r Node, u RunUpdate) error {
+	start, end := r.OptTime(propStartTime), r.OptTime(propEndTime)
+	if u.StartTime != nil {
+		start = u.StartTime
+	}
+	if u.EndTime != nil {
+		end = u.EndTime
+	}
+	if start == nil || end == nil || !end.Before(*start) {
+		return nil
+	}
+	if u.EndTime != nil {
+		return apperr.Invalid("endTime", "must not be before the run's start time %s", start.Format(time.RFC3339Nano))
+	}
+	return apperr.Invalid("startTime", "must not be after the run's end time %s", end.Format(time.RFC3339Nano))
 }
 
 // Neighbour queries of tracking records, each returning nodes n by ID.

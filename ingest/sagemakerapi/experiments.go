@@ -18,6 +18,21 @@ func experimentOps() map[string]opFunc {
 		"DescribeExperiment": describeExperiment,
 		"ListExperiments":    listExperiments,
 		"DeleteExperiment":   refuseDelete("an experiment"),
+
+		"CreateTrial":   createTrial,
+		"DescribeTrial": describeTrial,
+		"ListTrials":    listTrials,
+		"DeleteTrial":   refuseDelete("a trial (run group)"),
+
+		"CreateTrialComponent":       createTrialComponent,
+		"DescribeTrialComponent":     describeTrialComponent,
+		"UpdateTrialComponent":       updateTrialComponent,
+		"ListTrialComponents":        listTrialComponents,
+		"DeleteTrialComponent":       refuseDelete("a trial component (run)"),
+		"AssociateTrialComponent":    associateTrialComponent,
+		"DisassociateTrialComponent": disassociateTrialComponent,
+
+		"Search": search,
 	}
 }
 

@@ -35,10 +35,11 @@ import (
 // The routes, under provgraph's listener. Clients point botocore here with
 // AWS_ENDPOINT_URL_SAGEMAKER=http://host:8080/aws/sagemaker and
 // AWS_ENDPOINT_URL_SAGEMAKER_METRICS=http://host:8080/aws/sagemaker-metrics; botocore
-// keeps the endpoint URL's path and appends the operation's ("/" and
-// "/BatchPutMetrics").
+// keeps the endpoint URL's path and appends the operation's: "/BatchPutMetrics", and for
+// SageMaker's "/" nothing (it posts to /aws/sagemaker), which other clients send as
+// /aws/sagemaker/: both are served.
 const (
-	Path          = "/aws/sagemaker/"
+	Path          = "/aws/sagemaker"
 	MetricsPrefix = "/aws/sagemaker-metrics/"
 	MetricsPath   = MetricsPrefix + "BatchPutMetrics"
 )
@@ -133,13 +134,19 @@ func New(st *store.Store, opts Options) *API {
 	return &API{st: st, arns: opts.arns(), count: opts.Count}
 }
 
+// isJSONPath tells whether p is where SageMaker's JSON operations are posted.
+func isJSONPath(p string) bool { return p == Path || p == Path+"/" }
+
+// IsAPIPath tells whether p is one of the API's paths (or under the metrics prefix).
+func IsAPIPath(p string) bool { return isJSONPath(p) || strings.HasPrefix(p, MetricsPrefix) }
+
 // readPrefixes start the names of the operations that only read.
 var readPrefixes = []string{"Describe", "List", "Search", "Query", "Get"}
 
 // ReadOnly tells whether r only reads: a SageMaker operation that describes, lists,
 // searches or queries. BatchPutMetrics and every other operation write.
 func ReadOnly(r *http.Request) bool {
-	if r.URL.Path != Path {
+	if !isJSONPath(r.URL.Path) {
 		return false
 	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
@@ -161,7 +168,7 @@ func Operation(r *http.Request) string {
 	switch {
 	case r.URL.Path == MetricsPath:
 		return "BatchPutMetrics"
-	case r.URL.Path == Path:
+	case isJSONPath(r.URL.Path):
 		name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
 		if _, known := operations()[name]; ok && known {
 			return name
@@ -176,7 +183,7 @@ func Operation(r *http.Request) string {
 // ServeHTTP answers SageMaker's operations at Path and BatchPutMetrics at MetricsPath.
 func (api *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == Path:
+	case isJSONPath(r.URL.Path):
 		api.serveJSON(w, r)
 	case r.URL.Path == MetricsPath:
 		api.serveMetrics(w, r)
