@@ -51,13 +51,7 @@ print(json.dumps({"vertices": [v["Arn"] for v in vertices], "edges": len(edges),
                   "train": train["ArtifactArn"]}))
 `
 	require.NoError(t, os.WriteFile(script, []byte(code), 0o600))
-	// botocore posts to the endpoint URL's path as it is given: with the trailing slash
-	// it reaches the API's route (sagemakerapi.Path).
-	out := pyclient.Run(t, 2*time.Minute, []string{
-		"AWS_ENDPOINT_URL_SAGEMAKER=" + srv.URL + sagemakerapi.Path, "AWS_ACCESS_KEY_ID=" + e.key.ID,
-		"AWS_SECRET_ACCESS_KEY=" + e.key.Secret, "AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-	}, script)
+	out := pyclient.RunWith(t, pyclient.SageMakerPython(t, 2), 2*time.Minute, sdkEnv(srv.URL, e.key, e.tk), script)
 	var got struct {
 		Vertices, Datasets []string
 		Edges              int
