@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,4 +68,67 @@ print(json.dumps({"vertices": [v["Arn"] for v in vertices], "edges": len(edges),
 	assert.Equal(t, e.graphQLCone("endpoint:fraud-prod-"+e.tk, "UPSTREAM"), keys)
 	assert.Greater(t, got.Edges, 0)
 	assert.Equal(t, "datasetVersion:s3://"+e.tk+"-lake:features/fraud/train#sagemaker", sagemakerapi.KeyOfARN(got.Train))
+}
+
+// The stock sagemaker SDK's lineage classes, 2.x and 3.x, from the context of an
+// endpoint the SageMaker events recorded (testdata/sdk_lineage.py): LineageQuery
+// answers GraphQL's upstream cone, its datasets load as DatasetArtifacts at their S3
+// URIs, EndpointContext.dataset_artifacts finds the same, and Artifact.list by S3 URI
+// finds the training data among them.
+func TestTheSageMakerSDKLineage(t *testing.T) {
+	t.Parallel()
+	for _, generation := range []int{2, 3} {
+		t.Run(strconv.Itoa(generation)+".x", func(t *testing.T) {
+			t.Parallel()
+			python := pyclient.SageMakerPython(t, generation)
+			e := newEnv(t, auth.RoleReader)
+			e.recordEvents(eventsChain...)
+			srv := httptest.NewServer(e.h)
+			t.Cleanup(srv.Close)
+
+			out := pyclient.RunWith(t, python, 5*time.Minute, sdkEnv(srv.URL, e.key, e.tk), "testdata/sdk_lineage.py")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			var got struct {
+				Generation          int
+				Context             string
+				Vertices, Datasets  []string
+				Edges               int
+				Loaded              []struct{ Arn, Type, URI string }
+				FromEndpoint, AtURI []string
+			}
+			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &got), out)
+			assert.Equal(t, generation, got.Generation)
+
+			cone := e.graphQLCone("endpoint:fraud-prod-"+e.tk, "UPSTREAM")
+			assert.Equal(t, cone, keysOf(got.Vertices), "LineageQuery answers GraphQL's cone")
+			assert.Greater(t, got.Edges, 0)
+
+			var datasets []string
+			for _, k := range cone {
+				if strings.HasPrefix(k, "datasetVersion:") {
+					datasets = append(datasets, k)
+				}
+			}
+			require.NotEmpty(t, datasets)
+			assert.Equal(t, datasets, keysOf(got.Datasets))
+			require.Len(t, got.Loaded, len(got.Datasets))
+			for _, a := range got.Loaded {
+				assert.Equal(t, "DataSet", a.Type)
+				assert.True(t, strings.HasPrefix(a.URI, "s3://"+e.tk+"-"), a.URI)
+			}
+			assert.ElementsMatch(t, got.Datasets, got.FromEndpoint)
+			require.Len(t, got.AtURI, 1)
+			assert.Contains(t, got.Datasets, got.AtURI[0])
+		})
+	}
+}
+
+// keysOf reads the node IDs of ARNs, sorted.
+func keysOf(arns []string) []string {
+	out := make([]string, 0, len(arns))
+	for _, a := range arns {
+		out = append(out, sagemakerapi.KeyOfARN(a))
+	}
+	slices.Sort(out)
+	return out
 }
