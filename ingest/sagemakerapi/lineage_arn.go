@@ -20,6 +20,7 @@ import (
 //   - dataset versions (and datasets) are artifacts of type DataSet, model versions
 //     artifacts of type Model, other artifacts of the type they were recorded with
 //     (Model when none);
+//   - runs are the trial components the Experiments half names (tcName);
 //   - every other name is the node's ID written in lower-case base32 after keyPrefix,
 //     so that it survives SageMaker's lower-casing of ARNs and reads back to the node
 //     without a lookup table. An artifact, which AWS names with an id of its own, is
@@ -104,7 +105,7 @@ func (a arns) vertexOf(n store.Node) vertex {
 		}
 		return vertex{a.arn(resTrialComponent, name), typ, lineageTrialComponent}
 	case store.KindRun:
-		return vertex{a.arn(resTrialComponent, encodeKey(n.Key)), typeRun, lineageTrialComponent}
+		return vertex{a.arn(resTrialComponent, tcName(n)), typeRun, lineageTrialComponent}
 	case store.KindExperiment:
 		return vertex{a.arn(resContext, encodeKey(n.Key)), typeExperiment, lineageContext}
 	case store.KindRunGroup:
@@ -165,7 +166,9 @@ func (a arns) keyOf(arn string) (typ, key string, ok bool) {
 		return "", "", false
 	}
 	if key, ok := decodeKey(name); ok {
-		return typ, key, true
+		if _, err := store.KindsOfID("arn", key); err == nil {
+			return typ, key, true
+		}
 	}
 	switch typ {
 	case resContext:
@@ -183,6 +186,7 @@ func (a arns) keyOf(arn string) (typ, key string, ok bool) {
 				}
 			}
 		}
+		return typ, store.RunKey(runIDOf(name)), true
 	}
 	return "", "", false
 }

@@ -73,8 +73,8 @@ print(json.dumps({"vertices": [v["Arn"] for v in vertices], "edges": len(edges),
 // The stock sagemaker SDK's lineage classes, 2.x and 3.x, from the context of an
 // endpoint the SageMaker events recorded (testdata/sdk_lineage.py): LineageQuery
 // answers GraphQL's upstream cone, its datasets load as DatasetArtifacts at their S3
-// URIs, EndpointContext.dataset_artifacts finds the same, and Artifact.list by S3 URI
-// finds the training data among them.
+// URIs, EndpointContext.dataset_artifacts finds the same, training_job_arns the
+// training job by its trial component, and Artifact.list by S3 URI the training data.
 func TestTheSageMakerSDKLineage(t *testing.T) {
 	t.Parallel()
 	for _, generation := range []int{2, 3} {
@@ -89,12 +89,12 @@ func TestTheSageMakerSDKLineage(t *testing.T) {
 			out := pyclient.RunWith(t, python, 5*time.Minute, sdkEnv(srv.URL, e.key, e.tk), "testdata/sdk_lineage.py")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			var got struct {
-				Generation          int
-				Context             string
-				Vertices, Datasets  []string
-				Edges               int
-				Loaded              []struct{ Arn, Type, URI string }
-				FromEndpoint, AtURI []string
+				Generation                        int
+				Context                           string
+				Vertices, Datasets                []string
+				Edges                             int
+				Loaded                            []struct{ Arn, Type, URI string }
+				FromEndpoint, AtURI, TrainingJobs []string
 			}
 			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &got), out)
 			assert.Equal(t, generation, got.Generation)
@@ -119,6 +119,8 @@ func TestTheSageMakerSDKLineage(t *testing.T) {
 			assert.ElementsMatch(t, got.Datasets, got.FromEndpoint)
 			require.Len(t, got.AtURI, 1)
 			assert.Contains(t, got.Datasets, got.AtURI[0])
+			assert.Equal(t, []string{"arn:aws:sagemaker:us-east-1:123456789012:training-job/fraud-xgb-" + e.tk}, got.TrainingJobs,
+				"the training job's trial component has the job as its source")
 		})
 	}
 }

@@ -415,3 +415,58 @@ func nameOfARN(arn string) string {
 	_, name, _ := strings.Cut(arn, "/")
 	return name
 }
+
+// jobSourceTypes are the trial-component source types of SageMaker's jobs.
+var jobSourceTypes = map[string]string{
+	typeTrainingJob: "SageMakerTrainingJob", typeProcessingJob: "SageMakerProcessingJob", typeTransformJob: "SageMakerTransformJob",
+}
+
+// jobStatuses are the trial-component statuses of the job statuses.
+var jobStatuses = map[store.JobStatus]string{
+	store.JobInProgress: "InProgress", store.JobCompleted: "Completed", store.JobFailed: "Failed", store.JobStopped: "Stopped",
+}
+
+// describeJobTrialComponent answers DescribeTrialComponent for a trial component that
+// is a job (QueryLineage's TrialComponent vertices of type TrainingJob, ProcessingJob
+// or TransformJob), as SageMaker describes the trial component of a job: its source is
+// the job's ARN. ok is false for a name that names no job: a run's.
+func (api *API) describeJobTrialComponent(ctx context.Context, name string) (doc map[string]any, ok bool, err error) {
+	typ, key, named := api.arns.keyOf(api.arns.arn(resTrialComponent, name))
+	if !named || typ != resTrialComponent || !strings.HasPrefix(key, "job:") {
+		return nil, false, nil
+	}
+	n, err := api.st.NodeByID(ctx, "TrialComponentName", key)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, true, resourceNotFound("Trial Component '%s' does not exist.", api.arns.arn(resTrialComponent, name))
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	v := api.arns.vertexOf(n)
+	doc = map[string]any{
+		"TrialComponentName": nameOfARN(v.Arn), "TrialComponentArn": v.Arn, "DisplayName": n.Name,
+		"Source":       map[string]any{"SourceArn": sourceURI(n), "SourceType": jobSourceTypes[v.Type]},
+		"CreationTime": epoch(n.RecordedAt), "CreatedBy": userOf(n.RecordedBy),
+		"LastModifiedTime": epoch(modifiedAt(n)), "LastModifiedBy": userOf(modifiedBy(n)),
+		"Status":     map[string]any{"PrimaryStatus": jobStatuses[store.JobStatus(n.String("status"))]},
+		"Parameters": map[string]parameterValue{},
+	}
+	for _, p := range n.DecodeParams("hyperParameters") {
+		doc["Parameters"].(map[string]parameterValue)[p.Key] = parameterOf(p.Value)
+	}
+	for field, prop := range map[string]string{"StartTime": "startedAt", "EndTime": "endedAt"} {
+		if t := n.OptTime(prop); t != nil {
+			doc[field] = epoch(*t)
+		}
+	}
+	for field, list := range map[string]func(context.Context, string) ([]store.Node, error){
+		"InputArtifacts": api.st.InputsOf, "OutputArtifacts": api.st.OutputsOf,
+	} {
+		nodes, err := list(ctx, n.Key)
+		if err != nil {
+			return nil, true, err
+		}
+		doc[field] = artifactsOf(nodes)
+	}
+	return doc, true, nil
+}

@@ -1,8 +1,8 @@
 """The stock sagemaker SDK's lineage classes (2.x: sagemaker.lineage; 3.x:
 sagemaker.core.lineage), pointed at provgraph like sdk_run.py: from the context of an
 endpoint the SageMaker events recorded, LineageQuery to its datasets, the EndpointContext's
-dataset_artifacts, each vertex loaded as its lineage object, and the artifacts at an S3
-URI. Prints one JSON line of what it saw, for the Go test to check against the graph."""
+dataset_artifacts and training_job_arns, each dataset loaded as its lineage object, and
+the artifacts at an S3 URI. Prints one JSON line of what it saw, for the Go test to check against the graph."""
 import json
 import os
 
@@ -47,6 +47,9 @@ loaded = [v.to_lineage_object() for v in datasets.vertices]
 endpoint = EndpointContext.load(context_name=context.context_name, sagemaker_session=session)
 from_endpoint = endpoint.dataset_artifacts()
 
+# The training jobs upstream, by their trial components' sources.
+training_jobs = endpoint.training_job_arns()
+
 train = f"s3://{tk}-lake/features/fraud/train"
 at_uri = list(Artifact.list(source_uri=train, sagemaker_session=session))
 
@@ -59,4 +62,5 @@ print(json.dumps({
     "loaded": [{"arn": a.artifact_arn, "type": a.artifact_type, "uri": a.source.source_uri} for a in loaded],
     "fromEndpoint": sorted(a.artifact_arn for a in from_endpoint),
     "atUri": [a.artifact_arn for a in at_uri],
+    "trainingJobs": training_jobs,
 }))
