@@ -53,32 +53,40 @@ func (s sigV4Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.base.RoundTrip(r)
 }
 
-// sageMakerLineageBench serves the store with access keys on a listener of its own
-// and measures the rows.
-func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http.Client, gqlURL string, pipelines, requests, warmup int) (string, error) {
+// smLineageServer serves the store with access keys on a listener of its own, and
+// returns the API's URL, a client signing with a reader's access key and the server.
+func smLineageServer(ctx context.Context, st *store.Store) (string, *http.Client, *http.Server, error) {
 	kek := make([]byte, auth.KEKBytes)
 	if _, err := crand.Read(kek); err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	sealer, err := auth.NewSealer(kek)
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	expires := time.Now().Add(24 * time.Hour)
 	_, id, secret, err := st.CreateAccessKey(ctx, "bench", store.NewAPIToken{
 		Name: "bench-aws-" + time.Now().UTC().Format("20060102-150405.000"), Role: auth.RoleReader, ExpiresAt: &expires}, sealer.Seal)
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	srv := &http.Server{Handler: server.New(server.Options{Store: st, Logger: zerolog.Nop(), AccessKeys: sealer})}
 	go srv.Serve(ln)
+	client := &http.Client{Transport: sigV4Transport{id: id, secret: secret, base: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	return "http://" + ln.Addr().String() + "/aws/sagemaker/", client, srv, nil
+}
+
+// sageMakerLineageBench measures QueryLineage against GraphQL lineage (see above).
+func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http.Client, gqlURL string, pipelines, requests, warmup int) (string, error) {
+	smURL, smClient, srv, err := smLineageServer(ctx, st)
+	if err != nil {
+		return "", err
+	}
 	defer srv.Close()
-	smURL := "http://" + ln.Addr().String() + "/aws/sagemaker/"
-	smClient := &http.Client{Transport: sigV4Transport{id: id, secret: secret, base: &http.Transport{MaxIdleConnsPerHost: 4}}}
 
 	// Each row draws the same sequence of endpoints, so a round asks every row for the
 	// same cone.
@@ -155,11 +163,16 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 	if err != nil {
 		return "", err
 	}
+	return smLineageReport(res, *cone, *pages, warmup, requests), nil
+}
+
+// smLineageReport is the section of BENCHMARKS.md the rows res make.
+func smLineageReport(res []result, cone, pages, warmup, requests int) string {
 	var b strings.Builder
 	b.WriteString("## SageMaker ML Lineage: QueryLineage\n\n")
 	fmt.Fprintf(&b, "QueryLineage (Ascendants, MaxDepth 10, IncludeEdges, MaxResults 50) from the context of a random seeded endpoint, "+
 		"over HTTP with SigV4, against GraphQL `lineage` with edges of the same endpoint in the same round (%d warm-up, %d measured rounds, "+
-		"one request of each row per round in rotating order). The last cone had %d vertices in %d QueryLineage pages.\n\n", warmup, requests, *cone, *pages)
+		"one request of each row per round in rotating order). The last cone had %d vertices in %d QueryLineage pages.\n\n", warmup, requests, cone, pages)
 	b.WriteString("| what | p50 | p99 | max |\n|---|---|---|---|\n")
 	for _, x := range res {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.name, ms(x.p50), ms(x.p99), ms(x.max))
@@ -169,7 +182,7 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 		"(targets: QueryLineage p99 ≤ 20 ms on the 1M-node graph, ≤ 1.3× GraphQL).\n",
 		float64(res[0].p50)/float64(res[2].p50), float64(res[0].p99)/float64(res[2].p99),
 		float64(res[1].p50)/float64(res[2].p50), float64(res[1].p99)/float64(res[2].p99))
-	return b.String(), nil
+	return b.String()
 }
 
 // queryLineagePage sends one QueryLineage and returns its NextToken and how many
