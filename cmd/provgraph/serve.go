@@ -192,15 +192,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, cfg *serveConfig, logger zerolog.Logger) (err error) {
-	oidcVerifier, err := cfg.oidc.verifier(ctx)
-	if err != nil {
-		return err
-	}
-	consoleOIDC, err := cfg.oidc.consoleSignIn(oidcVerifier)
-	if err != nil {
-		return err
-	}
-	sealer, err := accessKeySealer(cfg.kekFile)
+	oidcVerifier, consoleOIDC, sealer, err := cfg.credentialCheckers(ctx)
 	if err != nil {
 		return err
 	}
@@ -548,6 +540,22 @@ func startAuditSequencer(st *store.Store, logger zerolog.Logger) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// credentialCheckers builds what verifies credentials besides API tokens: the OIDC
+// verifier and the console's sign-in with it, and the sealer of access keys; each nil when
+// not configured.
+func (cfg *serveConfig) credentialCheckers(ctx context.Context) (*auth.OIDC, *server.ConsoleOIDC, *auth.Sealer, error) {
+	verifier, err := cfg.oidc.verifier(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	console, err := cfg.oidc.consoleSignIn(verifier)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sealer, err := accessKeySealer(cfg.kekFile)
+	return verifier, console, sealer, err
 }
 
 // accessKeySealer opens access keys' secrets with the key-encryption key in file; nil

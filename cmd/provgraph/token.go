@@ -57,45 +57,13 @@ func token(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	neo4jFlags(fs, &cfg, &wait, cliNeo4jWait)
 	var (
-		name, role, id string
-		expires        time.Duration
-		all, aws       bool
-		kekFile        string
+		name, id string
+		all      bool
 	)
 	var run func(ctx context.Context, st *store.Store) error
 	switch args[0] {
 	case "create":
-		fs.StringVar(&name, "name", "", "the token's `name` (letters, digits, '.', '_', '-'; never reused): writes record token:<name>")
-		fs.StringVar(&role, "role", "", "reader, writer or admin")
-		fs.DurationVar(&expires, "expires", 0, "how long the token works, e.g. 720h; 0 for no expiry")
-		fs.BoolVar(&aws, "aws", false, "create an access key (SigV4) for the SageMaker API instead of a bearer token")
-		fs.StringVar(&kekFile, "key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
-			"with --aws: the key-encryption-key `file` the server verifies access keys with (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
-		run = func(ctx context.Context, st *store.Store) error {
-			r, err := auth.ParseRole("--role", role)
-			if err != nil {
-				return err
-			}
-			in := store.NewAPIToken{Name: name, Role: r}
-			if expires < 0 {
-				return fmt.Errorf("--expires %s: must not be negative", expires)
-			}
-			if expires > 0 {
-				at := time.Now().Add(expires)
-				in.ExpiresAt = &at
-			}
-			if aws {
-				return createAccessKey(ctx, st, in, kekFile, stdout, stderr)
-			}
-			tok, secret, err := st.CreateAPIToken(ctx, cliActor(), in)
-			if err != nil {
-				return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
-			}
-			fmt.Fprintf(stderr, "created API token %q (role %s, id %s, %s); it is printed this once — store it now.\n"+
-				"Send it as: Authorization: Bearer <token>\n", tok.Name, tok.Role, tok.ID, expiry(tok))
-			fmt.Fprintln(stdout, secret)
-			return nil
-		}
+		run = tokenCreate(fs, stdout, stderr)
 	case "revoke":
 		fs.StringVar(&name, "name", "", "the `name` of the token to revoke")
 		fs.StringVar(&id, "id", "", "or its `id`")
@@ -255,6 +223,42 @@ func bootstrapAdminToken(ctx context.Context, st *store.Store, file string) (str
 		return "", false, err
 	}
 	return secret, true, nil
+}
+
+// tokenCreate declares the flags of `token create` on fs and returns what it runs: a
+// bearer token, or with --aws an access key.
+func tokenCreate(fs *flag.FlagSet, stdout, stderr io.Writer) func(ctx context.Context, st *store.Store) error {
+	name := fs.String("name", "", "the token's `name` (letters, digits, '.', '_', '-'; never reused): writes record token:<name>")
+	role := fs.String("role", "", "reader, writer or admin")
+	expires := fs.Duration("expires", 0, "how long the token works, e.g. 720h; 0 for no expiry")
+	aws := fs.Bool("aws", false, "create an access key (SigV4) for the SageMaker API instead of a bearer token")
+	kekFile := fs.String("key-encryption-key", env("PROVGRAPH_KEY_ENCRYPTION_KEY", ""),
+		"with --aws: the key-encryption-key `file` the server verifies access keys with (env PROVGRAPH_KEY_ENCRYPTION_KEY)")
+	return func(ctx context.Context, st *store.Store) error {
+		r, err := auth.ParseRole("--role", *role)
+		if err != nil {
+			return err
+		}
+		in := store.NewAPIToken{Name: *name, Role: r}
+		if *expires < 0 {
+			return fmt.Errorf("--expires %s: must not be negative", *expires)
+		}
+		if *expires > 0 {
+			at := time.Now().Add(*expires)
+			in.ExpiresAt = &at
+		}
+		if *aws {
+			return createAccessKey(ctx, st, in, *kekFile, stdout, stderr)
+		}
+		tok, secret, err := st.CreateAPIToken(ctx, cliActor(), in)
+		if err != nil {
+			return apperr.WithField(apperr.WithField(err, "name", "--name"), "expiresAt", "--expires")
+		}
+		fmt.Fprintf(stderr, "created API token %q (role %s, id %s, %s); it is printed this once — store it now.\n"+
+			"Send it as: Authorization: Bearer <token>\n", tok.Name, tok.Role, tok.ID, expiry(tok))
+		fmt.Fprintln(stdout, secret)
+		return nil
+	}
 }
 
 // createAccessKey creates an access key, its secret sealed with the key-encryption key

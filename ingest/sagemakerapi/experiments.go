@@ -157,6 +157,11 @@ func describeExperiment(ctx context.Context, api *API, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	return api.experimentDoc(e), nil
+}
+
+// experimentDoc is an experiment as DescribeExperiment (and Search) answer it.
+func (api *API) experimentDoc(e store.Node) map[string]any {
 	out := map[string]any{
 		"ExperimentName": e.Name, "ExperimentArn": api.arns.arn(resExperiment, e.Name),
 		"DisplayName": displayName(e), "CreationTime": epoch(e.RecordedAt), "CreatedBy": userOf(e.RecordedBy),
@@ -165,72 +170,48 @@ func describeExperiment(ctx context.Context, api *API, body []byte) (any, error)
 	if d := e.OptString("description"); d != nil {
 		out["Description"] = *d
 	}
-	return out, nil
+	return out
 }
 
-type listExperimentsRequest struct {
-	CreatedAfter  *epochTime `json:"CreatedAfter"`
-	CreatedBefore *epochTime `json:"CreatedBefore"`
-	SortBy        *string    `json:"SortBy"`
-	SortOrder     *string    `json:"SortOrder"`
-	NextToken     *string    `json:"NextToken"`
-	MaxResults    *int       `json:"MaxResults"`
-}
-
-// defaultListResults is how many elements a List answers when MaxResults is not sent.
-const defaultListResults = 10
-
-// sortTime writes a time so that strings sort like times.
-func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
-
-// inWindow tells whether t is after after and before before (either may be nil).
-func inWindow(t time.Time, after, before *epochTime) bool {
-	return (after == nil || t.After(after.time())) && (before == nil || t.Before(before.time()))
+// forEachExperiment calls fn with every experiment of view, by id.
+func (api *API) forEachExperiment(ctx context.Context, view store.RunView, fn func(store.Node) error) error {
+	after := ""
+	for {
+		page, err := api.st.Experiments(ctx, store.MaxPageSize, after, view)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Experiments {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if page.EndCursor == "" {
+			return nil
+		}
+		after = page.EndCursor
+	}
 }
 
 func listExperiments(ctx context.Context, api *API, body []byte) (any, error) {
-	var in listExperimentsRequest
+	var in listRequest
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
 	var c checks
-	byName, desc := sortOrder(&c, in.SortBy, in.SortOrder)
-	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	l := in.listing(&c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var items []listed
-	after := ""
-	for {
-		page, err := api.st.Experiments(ctx, store.MaxPageSize, after, store.ViewActiveOnly)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Experiments {
-			if !inWindow(e.RecordedAt, in.CreatedAfter, in.CreatedBefore) {
-				continue
-			}
-			key := sortTime(e.RecordedAt)
-			if byName {
-				key = e.Name
-			}
-			items = append(items, listed{sortKey: key, name: e.Name, summary: map[string]any{
-				"ExperimentArn": api.arns.arn(resExperiment, e.Name), "ExperimentName": e.Name,
-				"DisplayName": displayName(e), "CreationTime": epoch(e.RecordedAt), "LastModifiedTime": epoch(modifiedAt(e)),
-			}})
-		}
-		if page.EndCursor == "" {
-			break
-		}
-		after = page.EndCursor
-	}
-	summaries, next, err := pageOf(items, desc, in.NextToken, max)
+	err := api.forEachExperiment(ctx, store.ViewActiveOnly, func(e store.Node) error {
+		l.add(e.RecordedAt, e.Name, e.Name, map[string]any{
+			"ExperimentArn": api.arns.arn(resExperiment, e.Name), "ExperimentName": e.Name,
+			"DisplayName": displayName(e), "CreationTime": epoch(e.RecordedAt), "LastModifiedTime": epoch(modifiedAt(e)),
+		})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"ExperimentSummaries": summaries}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return l.answer("ExperimentSummaries")
 }

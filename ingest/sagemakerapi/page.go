@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 )
 
 // listed is one element of a List operation's answer with what it is sorted by.
@@ -109,4 +110,65 @@ func pageOf(items []listed, descending bool, token *string, max int) ([]any, str
 		next = encodeToken(pageToken{SortKey: last.sortKey, Name: last.name})
 	}
 	return out, next, nil
+}
+
+// listRequest is what every List operation takes besides its filters.
+type listRequest struct {
+	CreatedAfter  *epochTime `json:"CreatedAfter"`
+	CreatedBefore *epochTime `json:"CreatedBefore"`
+	SortBy        *string    `json:"SortBy"`
+	SortOrder     *string    `json:"SortOrder"`
+	NextToken     *string    `json:"NextToken"`
+	MaxResults    *int       `json:"MaxResults"`
+}
+
+// listing is a checked listRequest and the elements it answers with.
+type listing struct {
+	req          listRequest
+	byName, desc bool
+	max          int
+	items        []listed
+}
+
+// defaultListResults is how many elements a List answers when MaxResults is not sent.
+const defaultListResults = 10
+
+// listing checks the request's sort and page size into c.
+func (l listRequest) listing(c *checks) *listing {
+	byName, desc := sortOrder(c, l.SortBy, l.SortOrder)
+	return &listing{req: l, byName: byName, desc: desc, max: c.maxResults(l.MaxResults, MaxListResults, defaultListResults)}
+}
+
+// add lists an element created at created, named name, identified by id, when it was
+// created in the request's window.
+func (l *listing) add(created time.Time, name, id string, summary any) {
+	if !inWindow(created, l.req.CreatedAfter, l.req.CreatedBefore) {
+		return
+	}
+	key := sortTime(created)
+	if l.byName {
+		key = name
+	}
+	l.items = append(l.items, listed{sortKey: key, name: id, summary: summary})
+}
+
+// answer is the page asked for, as {member: [...], "NextToken": …}.
+func (l *listing) answer(member string) (any, error) {
+	page, next, err := pageOf(l.items, l.desc, l.req.NextToken, l.max)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{member: page}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+// sortTime writes a time so that strings sort like times.
+func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// inWindow tells whether t is after after and before before (either may be nil).
+func inWindow(t time.Time, after, before *epochTime) bool {
+	return (after == nil || t.After(after.time())) && (before == nil || t.Before(before.time()))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/internal/pyclient"
 	"github.com/provgraph/provgraph/server"
+	"github.com/provgraph/provgraph/store"
 )
 
 // sdkEnv is what points the SDK at a provgraph: the two endpoint variables, a region
@@ -33,6 +34,18 @@ func sdkEnv(url string, key authtest.AccessKey, tk string) []string {
 	}
 }
 
+// sdkServer serves provgraph on the test Neo4j over HTTP, with a writer's access key
+// for the SDK and the test's token for names.
+func sdkServer(t *testing.T) (url string, st *store.Store, key authtest.AccessKey, tk string) {
+	t.Helper()
+	st = neo4jtest.Store(t)
+	sealer := authtest.NewSealer(t)
+	key = authtest.NewAccessKey(t, st, auth.RoleWriter, sealer)
+	srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop(), AccessKeys: sealer}))
+	t.Cleanup(srv.Close)
+	return srv.URL, st, key, neo4jtest.Token(t)
+}
+
 // The stock sagemaker SDK, 2.x and 3.x, with boto3, against the running service
 // (testdata/sdk_run.py): what a SageMaker script records is in the graph GraphQL and
 // MLflow read.
@@ -42,14 +55,8 @@ func TestTheSageMakerSDK(t *testing.T) {
 		t.Run(strconv.Itoa(generation)+".x", func(t *testing.T) {
 			t.Parallel()
 			python := pyclient.SageMakerPython(t, generation)
-			st := neo4jtest.Store(t)
-			tk := neo4jtest.Token(t)
-			sealer := authtest.NewSealer(t)
-			key := authtest.NewAccessKey(t, st, auth.RoleWriter, sealer)
-			srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop(), AccessKeys: sealer}))
-			t.Cleanup(srv.Close)
-
-			out := pyclient.RunWith(t, python, 5*time.Minute, sdkEnv(srv.URL, key, tk), "testdata/sdk_run.py")
+			url, st, key, tk := sdkServer(t)
+			out := pyclient.RunWith(t, python, 5*time.Minute, sdkEnv(url, key, tk), "testdata/sdk_run.py")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			var got struct {
 				Generation     int
@@ -93,8 +100,8 @@ func TestTheSageMakerSDK(t *testing.T) {
 			for call, want := range map[string][2]string{
 				"create_experiment:" + got.Experiment[:8]: {"ValidationException", "already exists"},
 				"delete_experiment:" + got.Experiment[:8]: {"ValidationException", "append-only"},
-				"describe_experiment:no-such-":             {"ResourceNotFound", "does not exist"},
-				"create_experiment:not a va":               {"ValidationException", "Member must satisfy regular expression pattern"},
+				"describe_experiment:no-such-":            {"ResourceNotFound", "does not exist"},
+				"create_experiment:not a va":              {"ValidationException", "Member must satisfy regular expression pattern"},
 			} {
 				require.Contains(t, got.Errors, call)
 				assert.Equal(t, want[0], got.Errors[call]["code"], call)
@@ -109,7 +116,7 @@ func TestTheSageMakerSDK(t *testing.T) {
 			reader := authtest.NewToken(t, st, auth.RoleReader)
 			q, _ := json.Marshal(map[string]any{"query": `query($e: [ID!]) { searchRuns(experiments: $e, filter: "params.optimizer = 'adam' AND metrics.loss < 0.01") {
 				edges { node { id name status group { name } } } } }`, "variables": map[string]any{"e": []string{exp.Key}}})
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(q))
+			req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(q))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := reader.Client().Do(req)
 			require.NoError(t, err)
@@ -132,7 +139,7 @@ func TestTheSageMakerSDK(t *testing.T) {
 			assert.Equal(t, got.TrialComponent, run.Name)
 			assert.Equal(t, "FINISHED", run.Status)
 			assert.Equal(t, "Default-Run-Group-"+got.Experiment, run.Group.Name)
-			resp2, err := reader.Client().Get(srv.URL + "/api/2.0/mlflow/metrics/get-history?metric_key=loss&run_id=" + strings.TrimPrefix(run.ID, "run:"))
+			resp2, err := reader.Client().Get(url + "/api/2.0/mlflow/metrics/get-history?metric_key=loss&run_id=" + strings.TrimPrefix(run.ID, "run:"))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = resp2.Body.Close() })
 			var hist struct{ Metrics []map[string]any }

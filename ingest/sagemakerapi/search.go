@@ -458,28 +458,13 @@ func userTags(n store.Node) []tag {
 
 func (api *API) experimentDocs(ctx context.Context) ([]searchDoc, error) {
 	var out []searchDoc
-	after := ""
-	for {
-		page, err := api.st.Experiments(ctx, store.MaxPageSize, after, store.ViewActiveOnly)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Experiments {
-			doc := map[string]any{
-				"ExperimentName": e.Name, "ExperimentArn": api.arns.arn(resExperiment, e.Name), "DisplayName": displayName(e),
-				"CreationTime": epoch(e.RecordedAt), "CreatedBy": userOf(e.RecordedBy),
-				"LastModifiedTime": epoch(modifiedAt(e)), "LastModifiedBy": userOf(modifiedBy(e)), "Tags": userTags(e),
-			}
-			if d := e.OptString("description"); d != nil {
-				doc["Description"] = *d
-			}
-			out = append(out, searchDoc{doc: doc, wrapper: "Experiment", id: e.Key})
-		}
-		if page.EndCursor == "" {
-			return out, nil
-		}
-		after = page.EndCursor
-	}
+	err := api.forEachExperiment(ctx, store.ViewActiveOnly, func(e store.Node) error {
+		doc := api.experimentDoc(e)
+		doc["Tags"] = userTags(e)
+		out = append(out, searchDoc{doc: doc, wrapper: "Experiment", id: e.Key})
+		return nil
+	})
+	return out, err
 }
 
 func (api *API) trialDocs(ctx context.Context) ([]searchDoc, error) {
@@ -504,20 +489,11 @@ func (api *API) trialDocs(ctx context.Context) ([]searchDoc, error) {
 // experimentNames maps experiment ids to names.
 func (api *API) experimentNames(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	after := ""
-	for {
-		page, err := api.st.Experiments(ctx, store.MaxPageSize, after, store.ViewAll)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Experiments {
-			out[e.String("experimentId")] = e.Name
-		}
-		if page.EndCursor == "" {
-			return out, nil
-		}
-		after = page.EndCursor
-	}
+	err := api.forEachExperiment(ctx, store.ViewAll, func(e store.Node) error {
+		out[e.String("experimentId")] = e.Name
+		return nil
+	})
+	return out, err
 }
 
 // scopeOf reads the experiment or trial a top-level And expression pins with Equals.

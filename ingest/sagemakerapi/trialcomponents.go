@@ -429,15 +429,10 @@ func describeTrialComponent(ctx context.Context, api *API, body []byte) (any, er
 }
 
 type listTrialComponentsRequest struct {
-	ExperimentName *string    `json:"ExperimentName"`
-	TrialName      *string    `json:"TrialName"`
-	SourceArn      *string    `json:"SourceArn"`
-	CreatedAfter   *epochTime `json:"CreatedAfter"`
-	CreatedBefore  *epochTime `json:"CreatedBefore"`
-	SortBy         *string    `json:"SortBy"`
-	SortOrder      *string    `json:"SortOrder"`
-	NextToken      *string    `json:"NextToken"`
-	MaxResults     *int       `json:"MaxResults"`
+	listRequest
+	ExperimentName *string `json:"ExperimentName"`
+	TrialName      *string `json:"TrialName"`
+	SourceArn      *string `json:"SourceArn"`
 }
 
 func listTrialComponents(ctx context.Context, api *API, body []byte) (any, error) {
@@ -448,8 +443,7 @@ func listTrialComponents(ctx context.Context, api *API, body []byte) (any, error
 	var c checks
 	c.optEntityName("experimentName", in.ExperimentName)
 	c.optEntityName("trialName", in.TrialName)
-	byName, desc := sortOrder(&c, in.SortBy, in.SortOrder)
-	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	l := in.listing(&c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -461,26 +455,10 @@ func listTrialComponents(ctx context.Context, api *API, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	var items []listed
 	for _, r := range runs {
-		if !inWindow(r.RecordedAt, in.CreatedAfter, in.CreatedBefore) {
-			continue
-		}
-		key := sortTime(r.RecordedAt)
-		if byName {
-			key = tcName(r)
-		}
-		items = append(items, listed{sortKey: key, name: r.Key, summary: api.trialComponentSummary(r)})
+		l.add(r.RecordedAt, tcName(r), r.Key, api.trialComponentSummary(r))
 	}
-	summaries, next, err := pageOf(items, desc, in.NextToken, max)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"TrialComponentSummaries": summaries}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return l.answer("TrialComponentSummaries")
 }
 
 func (api *API) trialComponentSummary(r store.Node) map[string]any {

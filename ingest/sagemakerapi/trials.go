@@ -114,14 +114,9 @@ func describeTrial(ctx context.Context, api *API, body []byte) (any, error) {
 }
 
 type listTrialsRequest struct {
-	ExperimentName     *string    `json:"ExperimentName"`
-	TrialComponentName *string    `json:"TrialComponentName"`
-	CreatedAfter       *epochTime `json:"CreatedAfter"`
-	CreatedBefore      *epochTime `json:"CreatedBefore"`
-	SortBy             *string    `json:"SortBy"`
-	SortOrder          *string    `json:"SortOrder"`
-	NextToken          *string    `json:"NextToken"`
-	MaxResults         *int       `json:"MaxResults"`
+	listRequest
+	ExperimentName     *string `json:"ExperimentName"`
+	TrialComponentName *string `json:"TrialComponentName"`
 }
 
 func listTrials(ctx context.Context, api *API, body []byte) (any, error) {
@@ -132,8 +127,7 @@ func listTrials(ctx context.Context, api *API, body []byte) (any, error) {
 	var c checks
 	c.optEntityName("experimentName", in.ExperimentName)
 	c.optEntityName("trialComponentName", in.TrialComponentName)
-	byName, desc := sortOrder(&c, in.SortBy, in.SortOrder)
-	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	l := in.listing(&c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -141,26 +135,10 @@ func listTrials(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []listed
 	for _, g := range groups {
-		if !inWindow(g.RecordedAt, in.CreatedAfter, in.CreatedBefore) {
-			continue
-		}
-		key := sortTime(g.RecordedAt)
-		if byName {
-			key = g.Name
-		}
-		items = append(items, listed{sortKey: key, name: g.Key, summary: api.trialSummary(g)})
+		l.add(g.RecordedAt, g.Name, g.Key, api.trialSummary(g))
 	}
-	summaries, next, err := pageOf(items, desc, in.NextToken, max)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"TrialSummaries": summaries}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return l.answer("TrialSummaries")
 }
 
 // trialsOf returns the run groups of an experiment, of a run, or of every experiment.
@@ -200,24 +178,12 @@ func (api *API) trialsOf(ctx context.Context, experiment, trialComponent *string
 // allTrials returns the run groups of every active experiment.
 func (api *API) allTrials(ctx context.Context) ([]store.Node, error) {
 	var out []store.Node
-	after := ""
-	for {
-		page, err := api.st.Experiments(ctx, store.MaxPageSize, after, store.ViewActiveOnly)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Experiments {
-			gs, err := api.st.RunGroupsOf(ctx, e.Key)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, gs...)
-		}
-		if page.EndCursor == "" {
-			return out, nil
-		}
-		after = page.EndCursor
-	}
+	err := api.forEachExperiment(ctx, store.ViewActiveOnly, func(e store.Node) error {
+		gs, err := api.st.RunGroupsOf(ctx, e.Key)
+		out = append(out, gs...)
+		return err
+	})
+	return out, err
 }
 
 type associationRequest struct {

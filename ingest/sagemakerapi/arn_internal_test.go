@@ -1,0 +1,31 @@
+package sagemakerapi
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestARNs(t *testing.T) {
+	t.Parallel()
+	a := Options{AccountID: "123456789012", Region: "eu-west-1"}.arns()
+	arn := a.arn(resTrialComponent, "Churn-Run-1")
+	assert.Equal(t, "arn:aws:sagemaker:eu-west-1:123456789012:experiment-trial-component/churn-run-1", arn, "SageMaker lower-cases names in ARNs")
+	typ, name, ok := a.parse(arn)
+	assert.True(t, ok)
+	assert.Equal(t, resTrialComponent, typ)
+	assert.Equal(t, "churn-run-1", name)
+	for _, bad := range []string{"arn:aws:sagemaker:us-east-1:123456789012:experiment/x", "arn:aws:s3:::bucket", "experiment/x",
+		"arn:aws:sagemaker:eu-west-1:123456789012:experiment/", "arn:aws:sagemaker:eu-west-1:123456789012:experiment"} {
+		_, _, ok := a.parse(bad)
+		assert.False(t, ok, bad)
+	}
+	id := stableID("artifact:s3://bucket/model.tar.gz")
+	assert.Len(t, id, 32)
+	assert.Equal(t, id, stableID("artifact:s3://bucket/model.tar.gz"), "the same node always gets the same id")
+	assert.NotEqual(t, id, stableID("artifact:s3://bucket/other.tar.gz"))
+
+	assert.NoError(t, Options{}.Check())
+	assert.ErrorContains(t, Options{AccountID: "12"}.Check(), "12 digits")
+	assert.ErrorContains(t, Options{Region: "mars"}.Check(), "us-east-1")
+}
