@@ -43,17 +43,7 @@ const MaxEntityPropertyValue = 4096
 func (n Node) EntityType() string { return n.String(propEntityType) }
 
 // EntityProperties are the properties an entity was recorded with, in the order given.
-func (n Node) EntityProperties() []Tag {
-	keys, _ := n.Props[propPropertyKeys].([]any)
-	values, _ := n.Props[propPropertyValues].([]any)
-	out := make([]Tag, 0, len(keys))
-	for i := range min(len(keys), len(values)) {
-		k, _ := keys[i].(string)
-		v, _ := values[i].(string)
-		out = append(out, Tag{Key: k, Value: v})
-	}
-	return out
-}
+func (n Node) EntityProperties() []Tag { return n.pairs(propPropertyKeys, propPropertyValues) }
 
 // NormalizeLocation returns the form under which provgraph records a location: scheme
 // s3 (s3a and s3n too) in lower case, the bucket in lower case, repeated slashes

@@ -32,9 +32,9 @@ func lineageOps() map[string]opFunc {
 		"AddAssociation":    addAssociation,
 		"DeleteAssociation": refuseDelete("an association"),
 		"ListAssociations":  listAssociations,
-		"AddTags":           addTags,
+		"AddTags":           retag(false),
 		"ListTags":          listTags,
-		"DeleteTags":        deleteTags,
+		"DeleteTags":        retag(true),
 	}
 }
 
@@ -94,17 +94,12 @@ func contains(list []string, v string) bool {
 }
 
 type listAssociationsRequest struct {
-	SourceArn       *string    `json:"SourceArn"`
-	DestinationArn  *string    `json:"DestinationArn"`
-	SourceType      *string    `json:"SourceType"`
-	DestinationType *string    `json:"DestinationType"`
-	AssociationType *string    `json:"AssociationType"`
-	CreatedAfter    *epochTime `json:"CreatedAfter"`
-	CreatedBefore   *epochTime `json:"CreatedBefore"`
-	SortBy          *string    `json:"SortBy"`
-	SortOrder       *string    `json:"SortOrder"`
-	NextToken       *string    `json:"NextToken"`
-	MaxResults      *int       `json:"MaxResults"`
+	listRequest
+	SourceArn       *string `json:"SourceArn"`
+	DestinationArn  *string `json:"DestinationArn"`
+	SourceType      *string `json:"SourceType"`
+	DestinationType *string `json:"DestinationType"`
+	AssociationType *string `json:"AssociationType"`
 }
 
 // listAssociations lists the provenance edges out of SourceArn, or into
@@ -115,8 +110,8 @@ func listAssociations(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var c checks
-	_, desc := sortOrder(&c, nil, in.SortOrder)
-	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	byCreationTime(&c, in.SortBy, "[SourceArn, DestinationArn, SourceType, DestinationType, CreationTime]")
+	l := in.listing(&c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -131,43 +126,33 @@ func listAssociations(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := api.st.Lineage(ctx, store.LineageQuery{Start: []string{n.Key}, Direction: dir, MaxDepth: 1})
+	lin, err := api.st.Lineage(ctx, store.LineageQuery{Start: []string{n.Key}, Direction: dir, MaxDepth: 1})
 	if err != nil {
 		return nil, err
 	}
-	byKey := make(map[string]store.Node, len(l.Nodes))
-	for _, m := range l.Nodes {
+	byKey := make(map[string]store.Node, len(lin.Nodes))
+	for _, m := range lin.Nodes {
 		byKey[m.Key] = m
 	}
-	times, err := api.st.EdgeTimes(ctx, l.Edges)
+	times, err := api.st.EdgeTimes(ctx, lin.Edges)
 	if err != nil {
 		return nil, err
 	}
-	var items []listed
-	for _, e := range l.Edges {
+	for _, e := range lin.Edges {
 		from, to := byKey[e.From], byKey[e.To]
 		if (dir == store.Downstream && e.From != n.Key) || (dir == store.Upstream && e.To != n.Key) || e.Type == store.RelVersionOf {
 			continue
 		}
 		sv, dv, typ := api.arns.vertexOf(from), api.arns.vertexOf(to), associationTypes[e.Type]
-		if !wanted(in.SourceType, sv.Type) || !wanted(in.DestinationType, dv.Type) || !wanted(in.AssociationType, typ) ||
-			!inWindow(times[e], in.CreatedAfter, in.CreatedBefore) {
+		if !wanted(in.SourceType, sv.Type) || !wanted(in.DestinationType, dv.Type) || !wanted(in.AssociationType, typ) {
 			continue
 		}
-		items = append(items, listed{sortKey: sortTime(times[e]), name: sv.Arn + " " + dv.Arn, summary: map[string]any{
+		l.add(times[e], "", sv.Arn+" "+dv.Arn, map[string]any{
 			"SourceArn": sv.Arn, "DestinationArn": dv.Arn, "SourceType": sv.Type, "DestinationType": dv.Type,
 			"AssociationType": typ, "SourceName": from.Name, "DestinationName": to.Name, "CreationTime": epoch(times[e]),
-		}})
+		})
 	}
-	summaries, next, err := pageOf(items, desc, in.NextToken, max)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"AssociationSummaries": summaries}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return l.answer("AssociationSummaries")
 }
 
 func wanted(filter *string, v string) bool { return filter == nil || *filter == v }
@@ -184,9 +169,7 @@ type tagsRequest struct {
 // experiment.
 func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, error) {
 	var c checks
-	if c.required("resourceArn", in.ResourceArn) {
-		c.length("resourceArn", *in.ResourceArn, 0, MaxLineageARNLength)
-	}
+	c.requiredText("resourceArn", in.ResourceArn, 0, MaxLineageARNLength)
 	c.tags("tags", in.Tags)
 	c.listLength("tagKeys", len(in.TagKeys), 0, MaxTags)
 	if err := c.err(); err != nil {
@@ -198,35 +181,27 @@ func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, er
 	return api.nodeOfARN(ctx, "ResourceArn", *in.ResourceArn)
 }
 
-func addTags(ctx context.Context, api *API, body []byte) (any, error) {
-	var in tagsRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
+// retag sets (AddTags) or removes (DeleteTags) the tags of the entity a request names;
+// the audit entry keeps the value each had.
+func retag(remove bool) opFunc {
+	return func(ctx context.Context, api *API, body []byte) (any, error) {
+		var in tagsRequest
+		if err := decode(body, &in); err != nil {
+			return nil, err
+		}
+		n, err := api.taggedNode(ctx, &in)
+		if err != nil {
+			return nil, err
+		}
+		set, del, out := storeTags(in.Tags), []string(nil), map[string]any{"Tags": in.Tags}
+		if remove {
+			set, del, out = nil, in.TagKeys, map[string]any{}
+		}
+		if _, err := api.st.RetagNode(ctx, actor.From(ctx), "ResourceArn", n.Key, set, del); err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
-	n, err := api.taggedNode(ctx, &in)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := api.st.RetagNode(ctx, actor.From(ctx), "ResourceArn", n.Key, storeTags(in.Tags), nil); err != nil {
-		return nil, err
-	}
-	return map[string]any{"Tags": in.Tags}, nil
-}
-
-// deleteTags removes tags; the audit entry keeps the value each had.
-func deleteTags(ctx context.Context, api *API, body []byte) (any, error) {
-	var in tagsRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	n, err := api.taggedNode(ctx, &in)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := api.st.RetagNode(ctx, actor.From(ctx), "ResourceArn", n.Key, nil, in.TagKeys); err != nil {
-		return nil, err
-	}
-	return map[string]any{}, nil
 }
 
 func listTags(ctx context.Context, api *API, body []byte) (any, error) {

@@ -41,6 +41,13 @@ type createArtifactRequest struct {
 	Tags         []tag             `json:"Tags"`
 }
 
+// requiredText checks a required string member and its length.
+func (c *checks) requiredText(member string, v *string, minLen, maxLen int) {
+	if c.required(member, v) {
+		c.length(member, *v, minLen, maxLen)
+	}
+}
+
 func (c *checks) properties(member string, props map[string]string) {
 	c.listLength(member, len(props), 0, MaxEntityProperties)
 	for k, v := range props {
@@ -66,12 +73,10 @@ func createArtifact(ctx context.Context, api *API, body []byte) (any, error) {
 	c.optEntityName("artifactName", in.ArtifactName)
 	if in.Source == nil {
 		c.fail("source", nil, "Member must not be null")
-	} else if c.required("source.sourceUri", in.Source.SourceURI) {
-		c.length("source.sourceUri", *in.Source.SourceURI, 1, MaxSourceURILength)
+	} else {
+		c.requiredText("source.sourceUri", in.Source.SourceURI, 1, MaxSourceURILength)
 	}
-	if c.required("artifactType", in.ArtifactType) {
-		c.length("artifactType", *in.ArtifactType, 0, MaxArtifactTypeLength)
-	}
+	c.requiredText("artifactType", in.ArtifactType, 0, MaxArtifactTypeLength)
 	c.properties("properties", in.Properties)
 	c.tags("tags", in.Tags)
 	if err := c.err(); err != nil {
@@ -143,9 +148,7 @@ func describeArtifact(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var c checks
-	if c.required("artifactArn", in.ArtifactArn) {
-		c.length("artifactArn", *in.ArtifactArn, 0, MaxLineageARNLength)
-	}
+	c.requiredText("artifactArn", in.ArtifactArn, 0, MaxLineageARNLength)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -157,14 +160,17 @@ func describeArtifact(ctx context.Context, api *API, body []byte) (any, error) {
 }
 
 type listArtifactsRequest struct {
-	SourceURI     *string    `json:"SourceUri"`
-	ArtifactType  *string    `json:"ArtifactType"`
-	CreatedAfter  *epochTime `json:"CreatedAfter"`
-	CreatedBefore *epochTime `json:"CreatedBefore"`
-	SortBy        *string    `json:"SortBy"`
-	SortOrder     *string    `json:"SortOrder"`
-	NextToken     *string    `json:"NextToken"`
-	MaxResults    *int       `json:"MaxResults"`
+	listRequest
+	SourceURI    *string `json:"SourceUri"`
+	ArtifactType *string `json:"ArtifactType"`
+}
+
+// byCreationTime checks that a List sorts by creation time, the one order provgraph
+// lists lineage entities in.
+func byCreationTime(c *checks, sortBy *string, values string) {
+	if sortBy != nil && *sortBy != "CreationTime" {
+		c.fail("sortBy", *sortBy, "Member must satisfy enum value set: "+values+"; provgraph sorts by CreationTime")
+	}
 }
 
 // listArtifacts lists the artifacts at a source URI: what is recorded there.
@@ -174,11 +180,8 @@ func listArtifacts(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var c checks
-	if in.SortBy != nil && *in.SortBy != "CreationTime" {
-		c.fail("sortBy", *in.SortBy, "Member must satisfy enum value set: [CreationTime]")
-	}
-	_, desc := sortOrder(&c, nil, in.SortOrder)
-	max := c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	byCreationTime(&c, in.SortBy, "[CreationTime]")
+	l := in.listing(&c)
 	if in.SourceURI != nil {
 		c.length("sourceUri", *in.SourceURI, 1, MaxSourceURILength)
 	}
@@ -196,26 +199,17 @@ func listArtifacts(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([]listed, 0, len(nodes))
 	for _, n := range nodes {
 		v := api.arns.vertexOf(n)
-		if (in.ArtifactType != nil && *in.ArtifactType != v.Type) || !inWindow(n.RecordedAt, in.CreatedAfter, in.CreatedBefore) {
+		if in.ArtifactType != nil && *in.ArtifactType != v.Type {
 			continue
 		}
-		items = append(items, listed{sortKey: sortTime(n.RecordedAt), name: n.Key, summary: map[string]any{
+		l.add(n.RecordedAt, n.Name, n.Key, map[string]any{
 			"ArtifactArn": v.Arn, "ArtifactName": n.Name, "Source": map[string]any{"SourceUri": sourceURI(n)},
 			"ArtifactType": v.Type, "CreationTime": epoch(n.RecordedAt), "LastModifiedTime": epoch(modifiedAt(n)),
-		}})
+		})
 	}
-	summaries, next, err := pageOf(items, desc, in.NextToken, max)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"ArtifactSummaries": summaries}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return l.answer("ArtifactSummaries")
 }
 
 // refuseUpdate answers an update of what provenance recorded.
@@ -246,12 +240,10 @@ func createContext(ctx context.Context, api *API, body []byte) (any, error) {
 	c.requiredName("contextName", in.ContextName)
 	if in.Source == nil {
 		c.fail("source", nil, "Member must not be null")
-	} else if c.required("source.sourceUri", in.Source.SourceURI) {
-		c.length("source.sourceUri", *in.Source.SourceURI, 1, MaxSourceURILength)
+	} else {
+		c.requiredText("source.sourceUri", in.Source.SourceURI, 1, MaxSourceURILength)
 	}
-	if c.required("contextType", in.ContextType) {
-		c.length("contextType", *in.ContextType, 0, MaxArtifactTypeLength)
-	}
+	c.requiredText("contextType", in.ContextType, 0, MaxArtifactTypeLength)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -306,9 +298,7 @@ func describeContext(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	var c checks
-	if c.required("contextName", in.ContextName) {
-		c.length("contextName", *in.ContextName, 1, MaxLineageARNLength)
-	}
+	c.requiredText("contextName", in.ContextName, 1, MaxLineageARNLength)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
