@@ -23,7 +23,11 @@ const (
 	ActionLocationRecord = "location.record"
 	ActionNodeRetag      = "node.retag"
 	ActionAssociationAdd = "association.add"
+	ActionEntityUpdate   = "entity.update"
 )
+
+// ChangePropertyPrefix starts the field of an audited change of an entity's property.
+const ChangePropertyPrefix = "properties."
 
 // Properties of an entity recorded at a location, beyond the common ones.
 const (
@@ -297,21 +301,75 @@ func (s *Store) NodeByExternalID(ctx context.Context, field string, kind Kind, i
 	})
 }
 
-// cypherRetagNode sets a node's tags and returns it with its old tags.
-const cypherRetagNode = `
+// cypherRelabelNode sets one of a node's key/value lists (tags or properties: their
+// property names come from Go constants) and returns it with its old lists.
+var cypherRelabelNode = func() map[string]string {
+	m := map[string]string{}
+	for _, p := range [][2]string{{propTagKeys, propTagValues}, {propPropertyKeys, propPropertyValues}} {
+		m[p[0]] = `
 MATCH (n:` + LabelNode + ` {key: $key})
-WITH n, n {.tagKeys, .tagValues} AS old
-SET n.tagKeys = $tagKeys, n.tagValues = $tagValues
+WITH n, n {.` + p[0] + `, .` + p[1] + `} AS old
+SET n.` + p[0] + ` = $keys, n.` + p[1] + ` = $values, n.updatedAt = datetime.transaction(), n.updatedBy = $actor
 RETURN n, old`
+	}
+	return m
+}()
 
 // RetagNode sets the tags set on the node with ID key and removes those named in del
 // — labels, where the last write wins; the audit entry keeps each old value, so what a
 // tag said is never lost.
 func (s *Store) RetagNode(ctx context.Context, actor, field, key string, set []Tag, del []string) (Node, error) {
+	return s.relabel(ctx, actor, ActionNodeRetag, field, key, propTagKeys, func(n Node) ([]string, []string, error) {
+		return mergeTags(n.Tags(), set, del)
+	})
+}
+
+// UpdateEntityProperties sets the properties set of the entity with ID key and
+// removes those named in del: properties describe an entity, like its tags, and the
+// audit entry keeps each old value. At most MaxEntityProperties remain.
+func (s *Store) UpdateEntityProperties(ctx context.Context, actor, field, key string, set []Tag, del []string) (Node, error) {
+	return s.relabel(ctx, actor, ActionEntityUpdate, field, key, propPropertyKeys, func(n Node) ([]string, []string, error) {
+		m := map[string]string{}
+		var order []string
+		for _, p := range n.EntityProperties() {
+			m[p.Key], order = p.Value, append(order, p.Key)
+		}
+		for _, k := range del {
+			delete(m, k)
+		}
+		for i, p := range set {
+			if err := checkText(fmt.Sprintf("properties[%d].key", i), p.Key, MaxShortTextLength); err != nil {
+				return nil, nil, err
+			}
+			if len(p.Value) > MaxEntityPropertyValue {
+				return nil, nil, apperr.Invalid(fmt.Sprintf("properties[%d].value", i), "must be at most %d bytes (got %d)", MaxEntityPropertyValue, len(p.Value))
+			}
+			if _, had := m[p.Key]; !had {
+				order = append(order, p.Key)
+			}
+			m[p.Key] = p.Value
+		}
+		var keys, values []string
+		for _, k := range order {
+			if v, ok := m[k]; ok {
+				keys, values = append(keys, k), append(values, v)
+				delete(m, k)
+			}
+		}
+		if len(keys) > MaxEntityProperties {
+			return nil, nil, apperr.Invalid("properties", "an entity may have at most %d properties (would have %d)", MaxEntityProperties, len(keys))
+		}
+		return keys, values, nil
+	})
+}
+
+// relabel replaces the key/value list keysProp names (tags or properties) of the node
+// with ID key by what merge makes of the node, recording each change with its old value.
+func (s *Store) relabel(ctx context.Context, actor, action, field, key, keysProp string, merge func(Node) ([]string, []string, error)) (Node, error) {
 	if _, err := KindsOfID(field, key); err != nil {
 		return Node{}, err
 	}
-	return write(ctx, s, actor, ActionNodeRetag, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
+	return write(ctx, s, actor, action, func(tx neo4j.ManagedTransaction, au *audit) (Node, error) {
 		au.target(key)
 		if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
 			return Node{}, fmt.Errorf("lock %q: %w", key, err)
@@ -320,16 +378,20 @@ func (s *Store) RetagNode(ctx context.Context, actor, field, key string, set []T
 		if err != nil {
 			return Node{}, err
 		}
-		keys, values, err := mergeTags(n.Tags(), set, del)
+		keys, values, err := merge(n)
 		if err != nil {
 			return Node{}, err
 		}
-		recs, err := collect(ctx, tx, cypherRetagNode, map[string]any{"key": key, "tagKeys": keys, "tagValues": values})
+		recs, err := collect(ctx, tx, cypherRelabelNode[keysProp], map[string]any{"key": key, "keys": keys, "values": values, "actor": actor})
 		if err != nil {
-			return Node{}, fmt.Errorf("retag %q: %w", key, err)
+			return Node{}, fmt.Errorf("relabel %q: %w", key, err)
 		}
 		old, n, err := changedNodeAt(recs[0], "n", "old")
-		au.changeNode(old, n, true)
+		if keysProp == propTagKeys {
+			au.changeNode(old, n, true)
+		} else {
+			au.changePairs(key, ChangePropertyPrefix, old.EntityProperties(), n.EntityProperties())
+		}
 		return n, err
 	})
 }

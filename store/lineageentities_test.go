@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,6 +82,27 @@ func TestRetagNodeKeepsOldValues(t *testing.T) {
 
 	_, err = st.RetagNode(ctx, "token:alice", "arn", store.ArtifactKey("s3://"+tk+"/none"), nil, []string{"x"})
 	assert.Equal(t, apperr.NotFound, apperr.CodeOf(err))
+
+	// Properties too.
+	n, err = st.UpdateEntityProperties(ctx, "token:alice", "properties", a.Key, []store.Tag{{Key: "auc", Value: "0.9"}}, nil) // entry 5
+	require.NoError(t, err)
+	n, err = st.UpdateEntityProperties(ctx, "token:bob", "properties", a.Key, []store.Tag{{Key: "auc", Value: "0.93"}, {Key: "f1", Value: "0.8"}}, nil) // entry 6
+	require.NoError(t, err)
+	assert.Equal(t, []store.Tag{{Key: "auc", Value: "0.93"}, {Key: "f1", Value: "0.8"}}, n.EntityProperties())
+	entries, err = st.AuditEntries(ctx, 6, 6, 1)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, store.ActionEntityUpdate, entries[0].Action)
+	assert.Equal(t, []store.AuditChange{
+		{Target: a.Key, Field: "properties.auc", Old: ptr("0.9"), New: ptr("0.93")},
+		{Target: a.Key, Field: "properties.f1", New: ptr("0.8")},
+	}, entries[0].Changes)
+	many := make([]store.Tag, store.MaxEntityProperties)
+	for i := range many {
+		many[i] = store.Tag{Key: fmt.Sprintf("k%d", i)}
+	}
+	_, err = st.UpdateEntityProperties(ctx, "token:alice", "properties", a.Key, many, nil)
+	assert.Equal(t, apperr.InvalidArgument, apperr.CodeOf(err), "more than the most properties")
 }
 
 func ptr(s string) *string { return &s }

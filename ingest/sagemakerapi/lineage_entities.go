@@ -2,6 +2,8 @@ package sagemakerapi
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/provgraph/provgraph/actor"
@@ -56,10 +58,11 @@ func (c *checks) properties(member string, props map[string]string) {
 	}
 }
 
+// storeProperties are the properties of a request, by key.
 func storeProperties(props map[string]string) []store.Tag {
 	out := make([]store.Tag, 0, len(props))
-	for k, v := range props {
-		out = append(out, store.Tag{Key: k, Value: v})
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		out = append(out, store.Tag{Key: k, Value: props[k]})
 	}
 	return out
 }
@@ -217,6 +220,54 @@ func refuseUpdate(what string) opFunc {
 	return func(context.Context, *API, []byte) (any, error) {
 		return nil, validation("provgraph keeps provenance append-only: %s is recorded once and not changed. "+
 			"Nothing was changed; tags (AddTags, DeleteTags) are labels and may change, with their old values kept in the audit log", what)
+	}
+}
+
+// updateEntityRequest is what UpdateArtifact and UpdateContext send.
+type updateEntityRequest struct {
+	ArtifactArn        *string           `json:"ArtifactArn"`
+	ArtifactName       *string           `json:"ArtifactName"`
+	ContextName        *string           `json:"ContextName"`
+	Description        *string           `json:"Description"`
+	Properties         map[string]string `json:"Properties"`
+	PropertiesToRemove []string          `json:"PropertiesToRemove"`
+}
+
+// updateEntity changes the properties of an artifact (UpdateArtifact) or a context
+// (UpdateContext): properties describe an entity and may change, their old values kept
+// in the audit log; its name and description are what was recorded and stay.
+func updateEntity(lineageType string) opFunc {
+	return func(ctx context.Context, api *API, body []byte) (any, error) {
+		var in updateEntityRequest
+		if err := decode(body, &in); err != nil {
+			return nil, err
+		}
+		var c checks
+		member, arn := "artifactArn", in.ArtifactArn
+		if lineageType == lineageContext {
+			member, arn = "contextName", in.ContextName
+		}
+		c.requiredText(member, arn, 1, MaxLineageARNLength)
+		c.properties("properties", in.Properties)
+		c.listLength("propertiesToRemove", len(in.PropertiesToRemove), 0, MaxEntityProperties)
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		if lineageType == lineageContext && !strings.HasPrefix(*arn, "arn:") {
+			full := api.arns.arn(resContext, *arn)
+			arn = &full
+		}
+		n, v, err := api.entityOfARN(ctx, strings.ToUpper(member[:1])+member[1:], *arn, lineageType)
+		if err != nil {
+			return nil, err
+		}
+		if (in.ArtifactName != nil && *in.ArtifactName != n.Name) || in.Description != nil {
+			return nil, validation("provgraph keeps provenance append-only: an entity's name and description are recorded once and not changed; its Properties may change. Nothing was changed")
+		}
+		if _, err := api.st.UpdateEntityProperties(ctx, actor.From(ctx), "Properties", n.Key, storeProperties(in.Properties), in.PropertiesToRemove); err != nil {
+			return nil, err
+		}
+		return map[string]any{lineageType + "Arn": v.Arn}, nil
 	}
 }
 

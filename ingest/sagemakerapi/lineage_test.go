@@ -253,6 +253,17 @@ func TestArtifactsAtSourceURI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, e.key.Actor, n.RecordedBy)
 
+	t.Run("properties change, name and provenance do not", func(t *testing.T) {
+		e.ok("UpdateArtifact", map[string]any{"ArtifactArn": marn, "Properties": map[string]string{"auc": "0.91"}, "PropertiesToRemove": []string{"framework"}})
+		d := e.ok("DescribeArtifact", map[string]any{"ArtifactArn": marn})
+		assert.Equal(t, map[string]any{"auc": "0.91"}, d["Properties"])
+		renamed := e.call("UpdateArtifact", map[string]any{"ArtifactArn": marn, "ArtifactName": "other"})
+		assert.Equal(t, "ValidationException", renamed.code())
+		assert.Contains(t, renamed.message(), "append-only")
+		deleted := e.call("DeleteArtifact", map[string]any{"ArtifactArn": marn})
+		assert.Equal(t, "ValidationException", deleted.code())
+		assert.Contains(t, deleted.message(), "append-only")
+	})
 	t.Run("associations are provenance edges", func(t *testing.T) {
 		jobARN := "arn:aws:sagemaker:us-east-1:000000000000:experiment-trial-component/" + strings.ToLower(job["ProcessingJobName"].(string)) + "-aws-processing-job"
 		e.ok("AddAssociation", map[string]any{"SourceArn": jobARN, "DestinationArn": marn, "AssociationType": "Produced"})
