@@ -275,6 +275,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	sml, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
+	if err != nil {
+		return err
+	}
 	im, err := importBench(ctx, st, driver, cfg.Database)
 	if err != nil {
 		return err
@@ -292,7 +296,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + peer + tracking + ol + sm + im + cmp + ev + console,
+		tracking: search + peer + tracking + ol + sm + sml + im + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
