@@ -16,7 +16,8 @@ import (
 //     registered models (model package groups) contexts of type ModelGroup named
 //     <model>-aws-model-group, as SageMaker names the contexts it creates;
 //   - SageMaker's jobs (job:sagemaker:<name>) are trial components named
-//     <name>-aws-training-job, -aws-processing-job or -aws-transform-job;
+//     <name>-aws-training-job, -aws-processing-job or -aws-transform-job (these names
+//     only for names in lower case, which ARNs keep as they are);
 //   - dataset versions (and datasets) are artifacts of type DataSet, model versions
 //     artifacts of type Model, other artifacts of the type they were recorded with
 //     (Model when none);
@@ -92,18 +93,18 @@ type vertex struct {
 
 // vertexOf is the lineage entity of node n.
 func (a arns) vertexOf(n store.Node) vertex {
+	// SageMaker's own names only for names an ARN keeps as they are (lower case): any
+	// other reads back through its node ID.
+	named := n.Name == strings.ToLower(n.Name)
 	switch n.Kind {
 	case store.KindEndpoint:
-		return vertex{a.arn(resContext, n.Name+suffixEndpoint), typeEndpoint, lineageContext}
+		return vertex{a.arnOf(n, named, suffixEndpoint, resContext), typeEndpoint, lineageContext}
 	case store.KindRegisteredModel:
-		return vertex{a.arn(resContext, n.Name+suffixModelGroup), typeModelGroup, lineageContext}
+		return vertex{a.arnOf(n, named, suffixModelGroup, resContext), typeModelGroup, lineageContext}
 	case store.KindTrainingJob, store.KindProcessingJob:
 		typ, sub := jobType(n)
-		name := encodeKey(n.Key)
-		if n.Key == store.JobKey(jobNamespace, n.Name) {
-			name = n.Name + suffixAWS + sub + suffixJob
-		}
-		return vertex{a.arn(resTrialComponent, name), typ, lineageTrialComponent}
+		named = named && n.Key == store.JobKey(jobNamespace, n.Name)
+		return vertex{a.arnOf(n, named, suffixAWS+sub+suffixJob, resTrialComponent), typ, lineageTrialComponent}
 	case store.KindRun:
 		return vertex{a.arn(resTrialComponent, tcName(n)), typeRun, lineageTrialComponent}
 	case store.KindExperiment:
@@ -112,6 +113,15 @@ func (a arns) vertexOf(n store.Node) vertex {
 		return vertex{a.arn(resContext, encodeKey(n.Key)), typeTrial, lineageContext}
 	}
 	return vertex{a.arn(resArtifact, encodeKey(n.Key)), artifactType(n), lineageArtifact}
+}
+
+// arnOf is the ARN of type res of node n: its name with suffix when named, else its
+// node ID encoded.
+func (a arns) arnOf(n store.Node, named bool, suffix, res string) string {
+	if named {
+		return a.arn(res, n.Name+suffix)
+	}
+	return a.arn(res, encodeKey(n.Key))
 }
 
 // jobType is a job's entity type and the word its SageMaker name carries.
