@@ -165,8 +165,8 @@ type tagsRequest struct {
 	MaxResults  *int     `json:"MaxResults"`
 }
 
-// taggedNode finds the node a tag operation names: a lineage entity or an
-// experiment.
+// taggedNode finds the node a tag operation names: a lineage entity (trial components
+// included), an experiment or a trial.
 func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, error) {
 	var c checks
 	c.requiredText("resourceArn", in.ResourceArn, 0, MaxLineageARNLength)
@@ -175,8 +175,11 @@ func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, er
 	if err := c.err(); err != nil {
 		return store.Node{}, err
 	}
-	if typ, name, ok := api.arns.parse(*in.ResourceArn); ok && typ == resExperiment {
+	switch typ, name, _ := api.arns.parse(*in.ResourceArn); typ {
+	case resExperiment:
 		return api.experimentByName(ctx, "ResourceArn", name)
+	case resTrial:
+		return api.trialByName(ctx, name)
 	}
 	return api.nodeOfARN(ctx, "ResourceArn", *in.ResourceArn)
 }
