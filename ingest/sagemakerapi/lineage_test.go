@@ -303,3 +303,21 @@ func TestQueryLineagePagedByTheStore(t *testing.T) {
 	assert.Greater(t, pages, 2)
 	assert.NotEmpty(t, edges)
 }
+
+// Tags work on the Experiments half's entities too.
+func TestTagsOnExperimentsAndTrials(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	exp := e.ok("CreateExperiment", map[string]any{"ExperimentName": "tags-" + e.tk})["ExperimentArn"].(string)
+	trial := e.ok("CreateTrial", map[string]any{"TrialName": "tags-trial-" + e.tk, "ExperimentName": "tags-" + e.tk})["TrialArn"].(string)
+	for _, arn := range []string{exp, trial} {
+		e.ok("AddTags", map[string]any{"ResourceArn": arn, "Tags": []map[string]string{{"Key": "team", "Value": "risk"}}})
+		l := e.ok("ListTags", map[string]any{"ResourceArn": arn})
+		assert.Contains(t, l["Tags"], map[string]any{"Key": "team", "Value": "risk"}, arn)
+		e.ok("DeleteTags", map[string]any{"ResourceArn": arn, "TagKeys": []string{"team"}})
+		l = e.ok("ListTags", map[string]any{"ResourceArn": arn})
+		assert.NotContains(t, l["Tags"], map[string]any{"Key": "team", "Value": "risk"}, arn)
+	}
+	a := e.call("ListTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:experiment-trial/none-" + e.tk})
+	assert.Equal(t, "ResourceNotFound", a.code())
+}
