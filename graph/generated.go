@@ -49,14 +49,15 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	ApiToken struct {
-		CreatedAt func(childComplexity int) int
-		CreatedBy func(childComplexity int) int
-		ExpiresAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		RevokedAt func(childComplexity int) int
-		RevokedBy func(childComplexity int) int
-		Role      func(childComplexity int) int
+		AccessKeyID func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		CreatedBy   func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		RevokedAt   func(childComplexity int) int
+		RevokedBy   func(childComplexity int) int
+		Role        func(childComplexity int) int
 	}
 
 	ApiTokenConnection struct {
@@ -790,6 +791,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "ApiToken.accessKeyId":
+		if e.ComplexityRoot.ApiToken.AccessKeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.AccessKeyID(childComplexity), true
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
 			break
@@ -5709,6 +5716,11 @@ type ApiToken {
   revokedAt: Time
   "The actor that revoked it."
   revokedBy: String
+  """
+  When this is an access key for the SageMaker API (` + "`" + `provgraph token create --aws` + "`" + `), its
+  access key id, with which requests are signed (SigV4); ` + "`" + `null` + "`" + ` for a bearer token.
+  """
+  accessKeyId: String
 }
 
 "A page of API tokens."
@@ -5822,6 +5834,8 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
 	case "revokedBy":
 		return ec.fieldContext_ApiToken_revokedBy(ctx, field)
+	case "accessKeyId":
+		return ec.fieldContext_ApiToken_accessKeyId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 }
@@ -8617,6 +8631,29 @@ func (ec *executionContext) _ApiToken_revokedBy(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ApiToken_revokedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiToken_accessKeyId(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_accessKeyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessKeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_accessKeyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "String")
 }
 
@@ -23620,6 +23657,11 @@ func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "revokedBy":
 			out.Values[i] = ec._ApiToken_revokedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accessKeyId":
+			out.Values[i] = ec._ApiToken_accessKeyId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

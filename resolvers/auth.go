@@ -50,6 +50,10 @@ func toAPIToken(t store.APIToken) *model.APIToken {
 	if t.RevokedBy != "" {
 		out.RevokedBy = &t.RevokedBy
 	}
+	if t.AccessKey {
+		keyID := auth.AccessKeyID(t.ID)
+		out.AccessKeyID = &keyID
+	}
 	return out
 }
 

@@ -139,7 +139,7 @@ func withCurrentStore(ctx context.Context, cfg store.Config, wait time.Duration,
 
 func listTokens(ctx context.Context, st *store.Store, all bool, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tID\tCREATED\tCREATED BY\tEXPIRES\tREVOKED")
+	fmt.Fprintln(tw, "NAME\tROLE\tID\tCREATED\tCREATED BY\tEXPIRES\tREVOKED\tACCESS KEY ID")
 	after := ""
 	for {
 		page, err := st.APITokens(ctx, store.MaxPageSize, after, all)
@@ -155,7 +155,11 @@ func listTokens(ctx context.Context, st *store.Store, all bool, out io.Writer) e
 			if t.ExpiresAt != nil {
 				expires = t.ExpiresAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.ID, t.CreatedAt.UTC().Format(time.RFC3339), t.CreatedBy, expires, revoked)
+			keyID := "-"
+			if t.AccessKey {
+				keyID = auth.AccessKeyID(t.ID)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.ID, t.CreatedAt.UTC().Format(time.RFC3339), t.CreatedBy, expires, revoked, keyID)
 		}
 		if page.EndCursor == "" {
 			break

@@ -228,4 +228,10 @@ func TestAccessKeyCommands(t *testing.T) {
 	assert.Equal(t, secret, opened)
 	assert.Equal(t, auth.RoleWriter, tok.Role)
 	assert.True(t, tok.AccessKey)
+
+	code, out, errOut = runCLI(append([]string{"token", "list"}, conn...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "ACCESS KEY ID")
+	assert.Contains(t, out, keyID, "token list names the access key")
+	assert.NotContains(t, out, secret)
 }

@@ -45,6 +45,9 @@ type APIToken struct {
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 	// The actor that revoked it.
 	RevokedBy *string `json:"revokedBy,omitempty"`
+	// When this is an access key for the SageMaker API (`provgraph token create --aws`), its
+	// access key id, with which requests are signed (SigV4); `null` for a bearer token.
+	AccessKeyID *string `json:"accessKeyId,omitempty"`
 }
 
 // A page of API tokens.

@@ -29,3 +29,13 @@ func TestARNs(t *testing.T) {
 	assert.ErrorContains(t, Options{AccountID: "12"}.Check(), "12 digits")
 	assert.ErrorContains(t, Options{Region: "mars"}.Check(), "us-east-1")
 }
+
+func TestRunIDOf(t *testing.T) {
+	t.Parallel()
+	id := "0123456789abcdef0123456789abcdef"
+	assert.Equal(t, id, runIDOf(id), "a run id names its run")
+	assert.Equal(t, id, runIDOf("0123456789ABCDEF0123456789ABCDEF"))
+	assert.Len(t, runIDOf("churn-run-1"), 32)
+	assert.Equal(t, runIDOf("churn-run-1"), runIDOf("Churn-Run-1"), "names are told apart without regard to case")
+	assert.NotEqual(t, runIDOf("churn-run-1"), runIDOf("churn-run-2"))
+}

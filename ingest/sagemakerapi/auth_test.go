@@ -1,6 +1,8 @@
 package sagemakerapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -110,4 +112,38 @@ func TestSigV4Authentication(t *testing.T) {
 		require.Equal(t, http.StatusOK, d.Status, d.Body)
 		assert.Equal(t, e.key.Actor, d.Body["CreatedBy"].(map[string]any)["UserProfileName"], "the key's owner is the actor")
 	})
+}
+
+// GraphQL's apiTokens names an access key's id (never its secret); bearer tokens have none.
+func TestAccessKeysInGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	var page map[string]any
+	var after any
+	found := map[string]any{}
+	for {
+		body, _ := json.Marshal(map[string]any{"query": `query($after: String) { apiTokens(first: 100, after: $after) {
+			edges { node { name accessKeyId } } pageInfo { hasNextPage endCursor } } }`, "variables": map[string]any{"after": after}})
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		page = e.bearer(auth.RoleAdmin, req)
+		conn := page["data"].(map[string]any)["apiTokens"].(map[string]any)
+		for _, edge := range conn["edges"].([]any) {
+			n := edge.(map[string]any)["node"].(map[string]any)
+			found[n["name"].(string)] = n["accessKeyId"]
+		}
+		info := conn["pageInfo"].(map[string]any)
+		if info["hasNextPage"] != true {
+			break
+		}
+		after = info["endCursor"]
+	}
+	assert.Equal(t, e.key.ID, found[e.key.Name])
+	bearers := 0
+	for _, id := range found {
+		if id == nil {
+			bearers++
+		}
+	}
+	assert.Positive(t, bearers, "bearer tokens (the admin's the query was sent with) have no access key id")
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -27,8 +28,10 @@ const tcNameTag = "sagemaker.trialComponentName"
 
 var runIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// runIDOf is the id of the run the trial component named name is.
+// runIDOf is the id of the run the trial component named name is. Names are told apart
+// without regard to case, as SageMaker's ARNs (lower case) tell them.
 func runIDOf(name string) string {
+	name = strings.ToLower(name)
 	if runIDForm.MatchString(name) {
 		return name
 	}
@@ -201,7 +204,7 @@ func createTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 		display = *in.DisplayName
 	}
 	tags := storeTags(in.Tags)
-	if runID != name {
+	if runID != strings.ToLower(name) {
 		tags = append(tags, store.Tag{Key: tcNameTag, Value: name})
 	}
 	start := store.RunInput{Experiment: store.ExperimentKey(store.DefaultExperimentID), RunID: &runID, Name: &display, Tags: tags}

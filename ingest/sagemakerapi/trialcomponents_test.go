@@ -14,6 +14,7 @@ import (
 
 	"github.com/provgraph/provgraph/auth"
 	"github.com/provgraph/provgraph/internal/authtest"
+	"github.com/provgraph/provgraph/store"
 )
 
 // putMetrics sends BatchPutMetrics.
@@ -252,4 +253,28 @@ func TestSearchGrammar(t *testing.T) {
 		"SearchExpression": map[string]any{"Filters": []any{inExp}}, "SortBy": "Parameters.lr", "SortOrder": "Ascending"})
 	require.Len(t, p2["Results"], 1)
 	assert.Nil(t, p2["NextToken"])
+}
+
+// A trial component is found by its name in any case and by its ARN; every run, MLflow's
+// too, is a trial component named by its run id.
+func TestTrialComponentNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	arn := e.ok("CreateTrialComponent", map[string]any{"TrialComponentName": "Mixed-" + e.tk})["TrialComponentArn"].(string)
+	assert.Equal(t, "arn:aws:sagemaker:us-east-1:000000000000:experiment-trial-component/mixed-"+e.tk, arn)
+	for _, ref := range []string{"Mixed-" + e.tk, "mixed-" + e.tk, arn} {
+		d := e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": ref})
+		assert.Equal(t, "Mixed-"+e.tk, d["TrialComponentName"], ref)
+	}
+	a := e.call("CreateTrialComponent", map[string]any{"TrialComponentName": "MIXED-" + e.tk})
+	assert.Contains(t, a.message(), "already exists")
+
+	exp, err := e.st.CreateExperiment(t.Context(), "mlflow", store.ExperimentInput{Name: "mlflow-" + e.tk})
+	require.NoError(t, err)
+	run, err := e.st.StartRun(t.Context(), "mlflow", store.RunInput{Experiment: exp.Key})
+	require.NoError(t, err)
+	d := e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": run.String("runId")})
+	assert.Equal(t, run.String("runId"), d["TrialComponentName"])
+	l := e.ok("ListTrialComponents", map[string]any{"ExperimentName": "mlflow-" + e.tk})
+	require.Len(t, l["TrialComponentSummaries"], 1)
 }
