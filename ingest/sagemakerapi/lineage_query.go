@@ -224,7 +224,8 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := decodeQueryToken(in.NextToken, queryFingerprint(body))
+	question := queryFingerprint(body)
+	tok, err := decodeQueryToken(in.NextToken, question)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +253,10 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	storePaged := tok.Cursor != ""
-	if l.Truncated && tok.Cursor == "" && tok.After == "" {
+	if l.Truncated && tok.After != "" {
+		return nil, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
+	}
+	if l.Truncated && !storePaged {
 		// Too large to answer from one traversal: the store pages it.
 		q.Budget, storePaged = size, true
 		if l, err = api.st.Lineage(ctx, q); err != nil {
@@ -268,9 +272,9 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	}
 	switch {
 	case storePaged && l.EndCursor != "":
-		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, queryFingerprint(body))
+		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)
 	case !storePaged && page.more:
-		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn}, queryFingerprint(body))
+		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn}, question)
 	}
 	return out, nil
 }
