@@ -302,6 +302,15 @@ func TestQueryLineagePagedByTheStore(t *testing.T) {
 	assert.Equal(t, want, keys)
 	assert.Greater(t, pages, 2)
 	assert.NotEmpty(t, edges)
+
+	// A cone that outgrows one traversal between pages asks to start again.
+	restore()
+	first := e.ok("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2})
+	require.NotEmpty(t, first["NextToken"])
+	sagemakerapi.SetWholeCone(3)
+	grown := e.call("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2, "NextToken": first["NextToken"]})
+	assert.Equal(t, "ValidationException", grown.code())
+	assert.Contains(t, grown.message(), "ask again from the first page")
 }
 
 // Tags work on the Experiments half's entities too.
