@@ -101,12 +101,12 @@ $(KEK_FILE): # made with $(BIN), which make run builds first
 	@echo "provgraph: made the access-key encryption key $(KEK_FILE); create SageMaker API keys with: $(BIN) token create --aws --name NAME --role writer --key-encryption-key $(KEK_FILE)"
 
 .PHONY: bench
-bench: $(BENCH_VENV_STAMP) web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
+bench: $(BENCH_VENV_STAMP) venv-sagemaker web ## seed the graphs once (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
 	@scripts/neo4j.sh start
-	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
+	NEO4J_URI=$(LOCAL_NEO4J_URI) $(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python --sagemaker-python .data/venv-sagemaker2/bin/python
 else
-	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python
+	$(GO) run ./internal/bench --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python --sagemaker-python .data/venv-sagemaker2/bin/python
 endif
 
 .PHONY: loadtest

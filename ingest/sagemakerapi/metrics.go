@@ -89,10 +89,8 @@ func (api *API) batchPutMetrics(ctx context.Context, body []byte) ([]putError, i
 	if err := c.err(); err != nil {
 		return nil, len(in.MetricData), err
 	}
-	r, err := api.runOf(ctx, *in.TrialComponentName)
-	if err != nil {
-		return nil, len(in.MetricData), err
-	}
+	// The run is not looked up first: LogRun finds it, and says when it is missing.
+	run := store.RunKey(runIDOf(*in.TrialComponentName))
 	var errs []putError
 	var points []store.MetricPoint
 	var indexes []int
@@ -108,9 +106,12 @@ func (api *API) batchPutMetrics(ctx context.Context, body []byte) ([]putError, i
 	if len(points) == 0 {
 		return errs, len(in.MetricData), nil
 	}
-	_, err = api.st.LogRun(ctx, actor.From(ctx), store.RunLog{Run: r.Key, Metrics: points})
+	_, err := api.st.LogRun(ctx, actor.From(ctx), store.RunLog{Run: run, Metrics: points})
 	if err == nil {
 		return errs, len(in.MetricData), nil
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, len(in.MetricData), resourceNotFound("Trial Component '%s' does not exist.", api.arns.arn(resTrialComponent, *in.TrialComponentName))
 	}
 	code := putErrInternal
 	switch apperr.CodeOf(err) {

@@ -47,14 +47,15 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "file to write the results to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the benchmark process to this file")
 	flag.StringVar(&mlflowPython, "mlflow-python", ".data/bench-venv/bin/python", "a python with the full mlflow package, for the MLflow server comparison")
+	flag.StringVar(&sageMakerPython, "sagemaker-python", ".data/venv-sagemaker2/bin/python", "a python with boto3 (make venv-sagemaker), for the BatchPutMetrics section")
 	flag.StringVar(&mlmdPython, "mlmd-python", ".data/bench-venv/bin/python", "a python with ml-metadata, for the ML Metadata comparison")
 	flag.IntVar(&mlmdEndpoints, "mlmd-endpoints", pipegraph.FullEndpoints, "endpoints of the ML Metadata comparison's pipeline graph (every other count scales with it)")
 	pipegraphFiles := flag.String("pipegraph-files", "", "write the ML Metadata comparison's pipeline graph (of --mlmd-endpoints) into this directory "+
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
 	flag.IntVar(&auditEntries, auditEntriesFlag, auditEntries, "entries of the audit log the audit section seeds (once) and verifies")
-	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-lineage (QueryLineage against GraphQL lineage), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
-		"but for sagemaker, sagemaker-lineage, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
+	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-metrics (BatchPutMetrics from Go and boto3 clients), sagemaker-lineage (QueryLineage against GraphQL lineage), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, sagemaker-metrics, sagemaker-lineage, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
 		if err := writePipegraphFiles(*pipegraphFiles, *pipegraphPrefix); err != nil {
@@ -108,8 +109,9 @@ func auditOnly(ctx context.Context, requests, warmup int, out string) error {
 const prefix = "bench"
 
 var (
-	mlflowPython string
-	only         string
+	mlflowPython    string
+	sageMakerPython string
+	only            string
 )
 
 // run seeds the graph once, serves it on a loopback listener and runs the benchmarks
@@ -192,6 +194,14 @@ func run(nodes, requests, warmup int, outFile string) error {
 		sl = withRunInfo(sl, totalNodes.(int64), "sagemaker-lineage")
 		fmt.Print(sl)
 		return writeSection(outFile, sl, "## Load test")
+	case "sagemaker-metrics":
+		smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
+		if err != nil {
+			return err
+		}
+		smm = withRunInfo(smm, totalNodes.(int64), "sagemaker-metrics")
+		fmt.Print(smm)
+		return writeSection(outFile, smm, "## MLflow REST: provgraph and a real MLflow server")
 	case "openlineage":
 		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
 		fmt.Print(ol)
@@ -279,6 +289,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
+	if err != nil {
+		return err
+	}
 	im, err := importBench(ctx, st, driver, cfg.Database)
 	if err != nil {
 		return err
@@ -296,7 +310,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + peer + tracking + ol + sm + sml + im + cmp + ev + console,
+		tracking: search + peer + tracking + ol + sm + smm + sml + im + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
