@@ -201,14 +201,24 @@ func (a arns) keyOf(arn string) (typ, key string, ok bool) {
 	return "", "", false
 }
 
-// nodeOfARN finds the node an ARN names, or answers ResourceNotFound naming member.
-func (api *API) nodeOfARN(ctx context.Context, member, arn string) (store.Node, error) {
+// keyOfARN is the node ID an ARN names, or ResourceNotFound naming member when it
+// names none provgraph could have minted it for. The node may not exist.
+func (api *API) keyOfARN(member, arn string) (string, error) {
 	_, key, ok := api.arns.keyOf(arn)
 	if !ok {
-		return store.Node{}, resourceNotFound("%s '%s' names no lineage entity of this provgraph (account %s, region %s)", member, shorten(arn), api.arns.account, api.arns.region)
+		return "", resourceNotFound("%s '%s' names no lineage entity of this provgraph (account %s, region %s)", member, shorten(arn), api.arns.account, api.arns.region)
 	}
 	if _, err := store.KindsOfID(member, key); err != nil {
-		return store.Node{}, resourceNotFound("%s '%s' names no lineage entity of this provgraph", member, shorten(arn))
+		return "", resourceNotFound("%s '%s' names no lineage entity of this provgraph", member, shorten(arn))
+	}
+	return key, nil
+}
+
+// nodeOfARN finds the node an ARN names, or answers ResourceNotFound naming member.
+func (api *API) nodeOfARN(ctx context.Context, member, arn string) (store.Node, error) {
+	key, err := api.keyOfARN(member, arn)
+	if err != nil {
+		return store.Node{}, err
 	}
 	n, err := api.st.NodeByID(ctx, member, key)
 	if apperr.CodeOf(err) == apperr.NotFound {

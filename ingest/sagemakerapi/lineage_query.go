@@ -229,7 +229,8 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	start, err := api.nodeOfARN(ctx, "StartArns", in.StartArns[0])
+	// The traversal looks the start node up itself: an unknown one is NOT_FOUND.
+	start, err := api.keyOfARN("StartArns", in.StartArns[0])
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil // no vertex can pass the filters
 	}
 	q := store.LineageQuery{
-		Start: []string{start.Key}, Direction: dir, MaxDepth: depth, Kinds: kinds,
+		Start: []string{start}, Direction: dir, MaxDepth: depth, Kinds: kinds,
 		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
 	q.Budget = int(wholeCone.Load())
@@ -248,6 +249,9 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	l, err := api.st.Lineage(ctx, q)
 	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
 		return nil, badQueryToken
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, resourceNotFound("StartArns '%s' does not exist", shorten(in.StartArns[0]))
 	}
 	if err != nil {
 		return nil, err
