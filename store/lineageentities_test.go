@@ -86,6 +86,7 @@ func TestRetagNodeKeepsOldValues(t *testing.T) {
 	// Properties too.
 	n, err = st.UpdateEntityProperties(ctx, "token:alice", "properties", a.Key, []store.Tag{{Key: "auc", Value: "0.9"}}, nil) // entry 5
 	require.NoError(t, err)
+	assert.Equal(t, []store.Tag{{Key: "auc", Value: "0.9"}}, n.EntityProperties())
 	n, err = st.UpdateEntityProperties(ctx, "token:bob", "properties", a.Key, []store.Tag{{Key: "auc", Value: "0.93"}, {Key: "f1", Value: "0.8"}}, nil) // entry 6
 	require.NoError(t, err)
 	assert.Equal(t, []store.Tag{{Key: "auc", Value: "0.93"}, {Key: "f1", Value: "0.8"}}, n.EntityProperties())
