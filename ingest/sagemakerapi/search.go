@@ -148,7 +148,7 @@ func (e searchExpression) matches(doc map[string]any) bool {
 // whose names start with the property's.
 func (n nestedFilters) matches(doc map[string]any) bool {
 	prop := *n.NestedPropertyName
-	for _, el := range resolve(doc, strings.Split(prop, ".")) {
+	for _, el := range resolve(doc, splitPath(prop)) {
 		m, ok := el.(map[string]any)
 		if !ok {
 			continue
@@ -171,7 +171,7 @@ func (n nestedFilters) matches(doc map[string]any) bool {
 }
 
 func (f searchFilter) matches(doc map[string]any) bool {
-	values := resolve(doc, strings.Split(*f.Name, "."))
+	values := resolve(doc, splitPath(*f.Name))
 	switch f.op() {
 	case "Exists":
 		return len(values) > 0
@@ -295,6 +295,10 @@ func resolve(v any, parts []string) []any {
 	return nil
 }
 
+// splitPath splits a property name at its dots (resolve joins them again where a key
+// holds one).
+func splitPath(name string) []string { return strings.Split(name, ".") }
+
 // sortable writes a value so that strings compare like the values: numbers before
 // strings, numbers in order.
 func sortable(vs []any) string {
@@ -398,7 +402,7 @@ func search(ctx context.Context, api *API, body []byte) (any, error) {
 		if d.run != nil {
 			runs[d.doc["TrialComponentArn"].(string)] = d.run
 		}
-		items = append(items, listed{sortKey: sortable(resolve(view, strings.Split(sortBy, "."))), name: d.id,
+		items = append(items, listed{sortKey: sortable(resolve(view, splitPath(sortBy))), name: d.id,
 			summary: map[string]any{d.wrapper: d.doc}})
 	}
 	results, next, err := pageOf(items, desc, in.NextToken, max)
