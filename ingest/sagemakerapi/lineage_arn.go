@@ -175,30 +175,39 @@ func (a arns) keyOf(arn string) (typ, key string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
+	key, ok = keyOfName(typ, name)
+	if _, err := store.KindsOfID("arn", key); !ok || err != nil {
+		return "", "", false
+	}
+	return typ, key, true
+}
+
+// keyOfName is the node ID the name of a resource of type typ stands for.
+func keyOfName(typ, name string) (string, bool) {
 	if key, ok := decodeKey(name); ok {
 		if _, err := store.KindsOfID("arn", key); err == nil {
-			return typ, key, true
+			return key, true
 		}
 	}
 	switch typ {
 	case resContext:
 		if ep, ok := strings.CutSuffix(name, suffixEndpoint); ok && ep != "" {
-			return typ, store.EndpointKey(ep), true
+			return store.EndpointKey(ep), true
 		}
 		if m, ok := strings.CutSuffix(name, suffixModelGroup); ok && m != "" {
-			return typ, store.RegisteredModelKey(m), true
+			return store.RegisteredModelKey(m), true
 		}
 	case resTrialComponent:
 		if rest, ok := strings.CutSuffix(name, suffixJob); ok {
 			for _, word := range []string{"training", "processing", "transform"} {
 				if job, ok := strings.CutSuffix(rest, suffixAWS+word); ok && job != "" {
-					return typ, store.JobKey(jobNamespace, job), true
+					return store.JobKey(jobNamespace, job), true
 				}
 			}
 		}
-		return typ, store.RunKey(runIDOf(name)), true
+		return store.RunKey(runIDOf(name)), true
 	}
-	return "", "", false
+	return "", false
 }
 
 // keyOfARN is the node ID an ARN names, or ResourceNotFound naming member when it
