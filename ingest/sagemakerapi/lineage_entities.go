@@ -369,57 +369,96 @@ func describeContext(ctx context.Context, api *API, body []byte) (any, error) {
 }
 
 type listContextsRequest struct {
+	listRequest
 	SourceURI   *string `json:"SourceUri"`
 	ContextType *string `json:"ContextType"`
-	NextToken   *string `json:"NextToken"`
-	MaxResults  *int    `json:"MaxResults"`
 }
 
-// listContexts lists the context of a source: an endpoint's or a model package
-// group's, by its ARN.
+// MaxContextsListed is how many endpoints or registered models a ListContexts without
+// SourceUri reads before paging (ResourceLimitExceeded beyond).
+const MaxContextsListed = 10000
+
+// listContexts lists the contexts provgraph keeps: the context of a source (an
+// endpoint's or a model package group's ARN), or all of a type, or all.
 func listContexts(ctx context.Context, api *API, body []byte) (any, error) {
 	var in listContextsRequest
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
 	var c checks
-	c.maxResults(in.MaxResults, MaxListResults, defaultListResults)
+	l := in.listing(&c)
 	if in.SourceURI != nil {
 		c.length("sourceUri", *in.SourceURI, 1, MaxSourceURILength)
+	}
+	if in.ContextType != nil {
+		c.length("contextType", *in.ContextType, 0, MaxArtifactTypeLength)
 	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if in.SourceURI == nil {
-		return nil, validation("provgraph lists contexts by SourceUri (an endpoint's or a model package group's ARN)")
+	nodes, err := api.contextsOf(ctx, in.SourceURI, in.ContextType)
+	if err != nil {
+		return nil, err
 	}
-	types := []string{typeEndpoint, typeModelGroup}
-	if in.ContextType != nil {
-		types = []string{*in.ContextType}
-	}
-	summaries := []any{}
-	for _, typ := range types {
-		if typ == typeEndpoint && !strings.Contains(*in.SourceURI, ":endpoint/") && len(types) > 1 {
-			continue
-		}
-		if typ == typeModelGroup && !strings.Contains(*in.SourceURI, ":model-package-group/") && len(types) > 1 {
-			continue
-		}
-		n, err := api.contextAt(ctx, typ, *in.SourceURI)
-		if e, ok := awsErrorOf(err); err != nil && ok && e.Code == codeResourceNotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	for _, n := range nodes {
 		v := api.arns.vertexOf(n)
-		summaries = append(summaries, map[string]any{
+		l.add(n.RecordedAt, nameOfARN(v.Arn), n.Key, map[string]any{
 			"ContextArn": v.Arn, "ContextName": nameOfARN(v.Arn),
 			"Source": map[string]any{"SourceUri": sourceURI(n)}, "ContextType": v.Type,
 			"CreationTime": epoch(n.RecordedAt), "LastModifiedTime": epoch(modifiedAt(n)),
 		})
 	}
-	return map[string]any{"ContextSummaries": summaries}, nil
+	return l.answer("ContextSummaries")
+}
+
+// contextKinds are the contexts provgraph keeps, by type.
+var contextKinds = map[string]func(*store.Store) func(context.Context, store.Listing) (store.NodePage, error){
+	typeEndpoint: func(st *store.Store) func(context.Context, store.Listing) (store.NodePage, error) {
+		return st.Endpoints
+	},
+	typeModelGroup: func(st *store.Store) func(context.Context, store.Listing) (store.NodePage, error) {
+		return st.RegisteredModels
+	},
+}
+
+// contextsOf finds the contexts of a source, or of a type, or all (either may be nil).
+func (api *API) contextsOf(ctx context.Context, source, typ *string) ([]store.Node, error) {
+	types := []string{typeEndpoint, typeModelGroup}
+	if typ != nil {
+		if _, kept := contextKinds[*typ]; !kept {
+			return nil, nil // provgraph keeps no context of another type
+		}
+		types = []string{*typ}
+	}
+	var out []store.Node
+	for _, t := range types {
+		if source != nil {
+			n, err := api.contextAt(ctx, t, *source)
+			if e, ok := awsErrorOf(err); err != nil && ok && e.Code == codeResourceNotFound {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+			continue
+		}
+		list := contextKinds[t](api.st)
+		for after := ""; ; {
+			page, err := list(ctx, store.Listing{First: store.MaxPageSize, After: after})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, page.Nodes...)
+			if len(out) > MaxContextsListed {
+				return nil, resourceLimit("more than %d contexts to list; name one by SourceUri", MaxContextsListed)
+			}
+			if after = page.EndCursor; after == "" {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // Actions: provgraph records deployments as a model version's deployment to an

@@ -76,6 +76,25 @@ func (e *env) graphQLCone(start, direction string) []string {
 	return out
 }
 
+// listAll pages through a List operation by NextToken and returns every element of
+// member.
+func (e *env) listAll(op, member string, req map[string]any) []any {
+	e.t.Helper()
+	req["MaxResults"] = 100
+	var out []any
+	for range 1000 {
+		a := e.ok(op, req)
+		out = append(out, a[member].([]any)...)
+		next, _ := a["NextToken"].(string)
+		if next == "" {
+			return out
+		}
+		req["NextToken"] = next
+	}
+	e.t.Fatalf("%s does not stop paging", op)
+	return nil
+}
+
 // queryAll pages through QueryLineage with NextToken by hand, pageSize vertices at a
 // time, and returns the node IDs of the vertices and the edges seen.
 func (e *env) queryAll(req map[string]any, pageSize int) (keys []string, edges []map[string]any, pages int) {
@@ -124,6 +143,15 @@ func TestQueryLineageIsGraphQLCone(t *testing.T) {
 	assert.Equal(t, "arn:aws:sagemaker:us-east-1:000000000000:context/fraud-prod-"+e.tk+"-aws-endpoint", start)
 	d := e.ok("DescribeContext", map[string]any{"ContextName": c["ContextName"]})
 	assert.Equal(t, start, d["ContextArn"])
+	assert.Contains(t, e.listAll("ListContexts", "ContextSummaries", map[string]any{"ContextType": "Endpoint", "SortBy": "Name"}), c,
+		"listed among all endpoints' contexts")
+	var names []any
+	for _, g := range e.listAll("ListContexts", "ContextSummaries", map[string]any{"ContextType": "ModelGroup"}) {
+		names = append(names, g.(map[string]any)["ContextName"])
+	}
+	assert.Contains(t, names, "fraud-models-"+e.tk+"-aws-model-group")
+	none := e.ok("ListContexts", map[string]any{"ContextType": "Other"})
+	assert.Empty(t, none["ContextSummaries"])
 
 	for _, dir := range []struct{ aws, gql string }{{"Ascendants", "UPSTREAM"}, {"Descendants", "DOWNSTREAM"}, {"Both", "BOTH"}} {
 		t.Run(dir.aws, func(t *testing.T) {
