@@ -299,6 +299,9 @@ func createContext(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	n, err := api.contextAt(ctx, *in.ContextType, *in.Source.SourceURI)
+	if e, ok := awsErrorOf(err); err != nil && ok && e.Code == codeResourceNotFound {
+		return nil, validation("%s; nothing was created", e.Message)
+	}
 	if err != nil {
 		return nil, err
 	}

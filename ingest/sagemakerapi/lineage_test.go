@@ -150,6 +150,17 @@ func TestQueryLineageIsGraphQLCone(t *testing.T) {
 		names = append(names, g.(map[string]any)["ContextName"])
 	}
 	assert.Contains(t, names, "fraud-models-"+e.tk+"-aws-model-group")
+	for name, tc := range map[string]struct {
+		typ, uri, says string
+	}{
+		"a recorded endpoint":      {"Endpoint", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-prod-" + e.tk, "already exists: " + start},
+		"an endpoint not recorded": {"Endpoint", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/none-" + e.tk, "no endpoint is recorded"},
+		"another type":             {"Approval", "s3://x/y", "Endpoint and ModelGroup"},
+	} {
+		a := e.call("CreateContext", map[string]any{"ContextName": "ctx-" + e.tk, "ContextType": tc.typ, "Source": map[string]any{"SourceUri": tc.uri}})
+		assert.Equal(t, "ValidationException", a.code(), name)
+		assert.Contains(t, a.message(), tc.says, name)
+	}
 	none := e.ok("ListContexts", map[string]any{"ContextType": "Other"})
 	assert.Empty(t, none["ContextSummaries"])
 
