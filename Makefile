@@ -203,6 +203,8 @@ fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZ
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseSigV4$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/sagemakerapi -run '^$$' -fuzz '^FuzzSearchExpression$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/sagemakerapi -run '^$$' -fuzz '^FuzzLineageARN$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./ingest/sagemakerapi -run '^$$' -fuzz '^FuzzQueryToken$$' -fuzztime $(or $(FUZZTIME),30s)
 
 .PHONY: neo4j-start
 neo4j-start: ## start the local Neo4j 5.26 (fetched from Maven Central once) and wait for Bolt

@@ -70,6 +70,12 @@ func (a *audit) changeProps(target string, old, new map[string]any) {
 
 // changeTags records the tags added, changed and removed, by key.
 func (a *audit) changeTags(target string, old, new []Tag) {
+	a.changePairs(target, ChangeTagPrefix, old, new)
+}
+
+// changePairs records the key/value pairs (tags, properties) added, changed and
+// removed, by key, each as the field prefix+key.
+func (a *audit) changePairs(target, prefix string, old, new []Tag) {
 	before := make(map[string]string, len(old))
 	for _, t := range old {
 		before[t.Key] = t.Value
@@ -86,7 +92,7 @@ func (a *audit) changeTags(target string, old, new []Tag) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		a.change(target, ChangeTagPrefix+k, optString(before, k), optString(after, k))
+		a.change(target, prefix+k, optString(before, k), optString(after, k))
 	}
 }
 

@@ -110,9 +110,12 @@ func checkSignature(field string, sig any) (any, error) {
 }
 
 // Tags returns the tags stored on n, by key.
-func (n Node) Tags() []Tag {
-	keys, _ := n.Props[propTagKeys].([]any)
-	values, _ := n.Props[propTagValues].([]any)
+func (n Node) Tags() []Tag { return n.pairs(propTagKeys, propTagValues) }
+
+// pairs reads the key/value pairs a node keeps as two parallel list properties.
+func (n Node) pairs(keysProp, valuesProp string) []Tag {
+	keys, _ := n.Props[keysProp].([]any)
+	values, _ := n.Props[valuesProp].([]any)
 	out := make([]Tag, 0, len(keys))
 	for i := range min(len(keys), len(values)) {
 		k, _ := keys[i].(string)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -464,37 +463,6 @@ func endpointReport(e Endpoint) *store.EndpointReport {
 }
 
 // NormalizeURI returns the form under which provgraph records a location SageMaker
-// names: scheme s3 (s3a and s3n too) in lower case, the bucket in lower case, repeated
-// slashes collapsed and no trailing slash, so that s3://Bucket/a//b/ and s3://bucket/a/b
-// are one location. Other URIs only lose trailing slashes. A URI without a scheme, or
-// with a password, is refused naming field.
-func NormalizeURI(field, raw string) (string, error) {
-	uri := strings.TrimSpace(raw)
-	lower := strings.ToLower(uri)
-	for _, scheme := range []string{"s3://", "s3a://", "s3n://"} {
-		if !strings.HasPrefix(lower, scheme) {
-			continue
-		}
-		bucket, key, _ := strings.Cut(uri[len(scheme):], "/")
-		parts := strings.FieldsFunc(key, func(r rune) bool { return r == '/' })
-		uri = "s3://" + strings.ToLower(bucket)
-		if len(parts) > 0 {
-			uri += "/" + strings.Join(parts, "/")
-		}
-		if bucket == "" {
-			return "", apperr.Invalid(field, "S3 URI %q names no bucket", truncate(raw))
-		}
-		break
-	}
-	for strings.HasSuffix(uri, "/") && !strings.HasSuffix(uri, "://") {
-		uri = strings.TrimSuffix(uri, "/")
-	}
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme == "" {
-		return "", apperr.Invalid(field, "must be an absolute URI with a scheme, like s3://bucket/path or file:///data/x (got %q)", truncate(raw))
-	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return "", apperr.Invalid(field, "must not contain a password; record the location without credentials")
-	}
-	return uri, nil
-}
+// names (store.NormalizeLocation): s3://Bucket/a//b/ and s3://bucket/a/b are one
+// location. A URI without a scheme, or with a password, is refused naming field.
+func NormalizeURI(field, raw string) (string, error) { return store.NormalizeLocation(field, raw) }

@@ -408,6 +408,10 @@ func describeTrialComponent(ctx context.Context, api *API, body []byte) (any, er
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	// The trial component of a SageMaker job (ML Lineage's, lineage_entities.go).
+	if doc, ok, err := api.describeJobTrialComponent(ctx, *in.TrialComponentName); ok || err != nil {
+		return doc, err
+	}
 	r, err := api.runOf(ctx, *in.TrialComponentName)
 	if err != nil {
 		return nil, err

@@ -54,8 +54,8 @@ func main() {
 		"as OpenLineage NDJSON and PROV-JSON, and exit")
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
 	flag.IntVar(&auditEntries, auditEntriesFlag, auditEntries, "entries of the audit log the audit section seeds (once) and verifies")
-	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-metrics (BatchPutMetrics from Go and boto3 clients), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
-		"but for sagemaker, sagemaker-metrics, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
+	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-metrics (BatchPutMetrics from Go and boto3 clients), sagemaker-lineage (QueryLineage against GraphQL lineage), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
+		"but for sagemaker, sagemaker-metrics, sagemaker-lineage, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
 		if err := writePipegraphFiles(*pipegraphFiles, *pipegraphPrefix); err != nil {
@@ -186,6 +186,14 @@ func run(nodes, requests, warmup int, outFile string) error {
 		sm = withRunInfo(sm, totalNodes.(int64), "sagemaker")
 		fmt.Print(sm)
 		return writeSection(outFile, sm, "## MLflow REST: provgraph and a real MLflow server")
+	case "sagemaker-lineage":
+		sl, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
+		if err != nil {
+			return err
+		}
+		sl = withRunInfo(sl, totalNodes.(int64), "sagemaker-lineage")
+		fmt.Print(sl)
+		return writeSection(outFile, sl, "## Load test")
 	case "sagemaker-metrics":
 		smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
 		if err != nil {
@@ -277,6 +285,10 @@ func run(nodes, requests, warmup int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	sml, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
+	if err != nil {
+		return err
+	}
 	smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
 	if err != nil {
 		return err
@@ -298,7 +310,7 @@ func run(nodes, requests, warmup int, outFile string) error {
 		return err
 	}
 	return writeReport(outFile, report{
-		tracking: search + peer + tracking + ol + sm + smm + im + cmp + ev + console,
+		tracking: search + peer + tracking + ol + sm + smm + sml + im + cmp + ev + console,
 		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),

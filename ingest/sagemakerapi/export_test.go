@@ -1,0 +1,15 @@
+package sagemakerapi
+
+// KeyOfARN reads the node ID of an ARN provgraph minted with the default account and
+// region ("" when it names none), for tests that compare answers with the graph.
+func KeyOfARN(arn string) string {
+	_, key, _ := Options{}.arns().keyOf(arn)
+	return key
+}
+
+// SetWholeCone lowers the most nodes a cone may have to be answered from one
+// traversal, until the returned function restores it.
+func SetWholeCone(n int) (restore func()) {
+	old := wholeCone.Swap(int64(n))
+	return func() { wholeCone.Store(old) }
+}

@@ -1,0 +1,422 @@
+package sagemakerapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/provgraph/provgraph/apperr"
+	"github.com/provgraph/provgraph/store"
+)
+
+// QueryLineage's limits, as SageMaker's API model states them (docs/limits.md).
+const (
+	MaxQueryStartArns   = 1
+	MaxQueryDepth       = 10
+	DefaultQueryDepth   = 10
+	MaxQueryResults     = 50
+	MaxQueryTypes       = 5
+	MaxQueryTypeLength  = 40
+	MaxQueryProperties  = 5
+	MaxQueryPropLength  = 256
+	MaxLineageARNLength = 256
+)
+
+// DefaultQueryResults is how many vertices QueryLineage answers when MaxResults is not
+// sent: the most it may, since the SDK's LineageQuery never asks for the next page.
+const DefaultQueryResults = MaxQueryResults
+
+type queryFilters struct {
+	Types          []string          `json:"Types"`
+	LineageTypes   []string          `json:"LineageTypes"`
+	CreatedBefore  *epochTime        `json:"CreatedBefore"`
+	CreatedAfter   *epochTime        `json:"CreatedAfter"`
+	ModifiedBefore *epochTime        `json:"ModifiedBefore"`
+	ModifiedAfter  *epochTime        `json:"ModifiedAfter"`
+	Properties     map[string]string `json:"Properties"`
+}
+
+type queryLineageRequest struct {
+	StartArns    []string      `json:"StartArns"`
+	Direction    *string       `json:"Direction"`
+	IncludeEdges *bool         `json:"IncludeEdges"`
+	Filters      *queryFilters `json:"Filters"`
+	MaxDepth     *int          `json:"MaxDepth"`
+	MaxResults   *int          `json:"MaxResults"`
+	NextToken    *string       `json:"NextToken"`
+}
+
+type lineageEdge struct {
+	SourceArn       string `json:"SourceArn"`
+	DestinationArn  string `json:"DestinationArn"`
+	AssociationType string `json:"AssociationType"`
+}
+
+// directions maps SageMaker's Direction to the store's. Both is the union of the
+// upstream and the downstream cone (provgraph's BOTH), not SageMaker's expansion from
+// every vertex reached.
+var directions = map[string]store.Direction{
+	"Ascendants": store.Upstream, "Descendants": store.Downstream, "Both": store.Both,
+}
+
+// associationTypes names the graph's edges as SageMaker's AssociationType: data read
+// contributed to a job, a job produced its outputs, a model artifact contributed to
+// the model version registered from it, a model version is associated with the
+// endpoint it was deployed to, and a version with its dataset or registered model.
+var associationTypes = map[string]string{
+	store.RelInputTo: "ContributedTo", store.RelProduced: "Produced", store.RelRegisteredAs: "ContributedTo",
+	store.RelDeployedTo: "AssociatedWith", store.RelVersionOf: "AssociatedWith",
+}
+
+// checkQuery checks a QueryLineage request in SageMaker's words and returns its
+// direction, depth and page size.
+func checkQuery(in *queryLineageRequest) (store.Direction, int, int, error) {
+	var c checks
+	c.listLength("startArns", len(in.StartArns), 1, MaxQueryStartArns)
+	for i, a := range in.StartArns {
+		c.length(fmt.Sprintf("startArns.%d.member", i+1), a, 1, MaxLineageARNLength)
+	}
+	dir := store.Both
+	if in.Direction != nil {
+		d, ok := directions[*in.Direction]
+		if !ok {
+			c.fail("direction", *in.Direction, "Member must satisfy enum value set: [Both, Ascendants, Descendants]")
+		}
+		dir = d
+	}
+	depth := DefaultQueryDepth
+	if in.MaxDepth != nil {
+		depth = *in.MaxDepth
+		if depth < 0 || depth > MaxQueryDepth {
+			c.fail("maxDepth", depth, fmt.Sprintf("Member must have value less than or equal to %d and greater than or equal to 0", MaxQueryDepth))
+		}
+	}
+	size := c.maxResults(in.MaxResults, MaxQueryResults, DefaultQueryResults)
+	if in.NextToken != nil {
+		c.length("nextToken", *in.NextToken, 0, MaxNextTokenLength)
+	}
+	if f := in.Filters; f != nil {
+		c.listLength("filters.types", len(f.Types), 0, MaxQueryTypes)
+		for i, t := range f.Types {
+			c.length(fmt.Sprintf("filters.types.%d.member", i+1), t, 0, MaxQueryTypeLength)
+		}
+		c.listLength("filters.lineageTypes", len(f.LineageTypes), 0, len(lineageTypes))
+		for i, t := range f.LineageTypes {
+			if !slices.Contains(lineageTypes, t) {
+				c.fail(fmt.Sprintf("filters.lineageTypes.%d.member", i+1), t, "Member must satisfy enum value set: [TrialComponent, Artifact, Context, Action]")
+			}
+		}
+		c.listLength("filters.properties", len(f.Properties), 0, MaxQueryProperties)
+		for k, v := range f.Properties {
+			c.length("filters.properties.key", k, 0, MaxQueryPropLength)
+			c.length("filters.properties.value", v, 0, MaxQueryPropLength)
+		}
+	}
+	return dir, depth, size, c.err()
+}
+
+// kindsFor are the node kinds whose vertices filters f can let through, all when f
+// does not narrow them. An empty non-nil answer means none can.
+func kindsFor(f *queryFilters) []store.Kind {
+	if f == nil || (len(f.Types) == 0 && len(f.LineageTypes) == 0) {
+		return nil
+	}
+	out := []store.Kind{}
+	for _, k := range store.Kinds {
+		lt, types := kindVertices(k)
+		if len(f.LineageTypes) > 0 && !slices.Contains(f.LineageTypes, lt) {
+			continue
+		}
+		if len(f.Types) > 0 && types != nil && !slices.ContainsFunc(f.Types, func(t string) bool { return slices.Contains(types, t) }) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// kindVertices is the lineage type of a kind's vertices and the types they can have
+// (nil: any, for artifacts recorded with a type of their own).
+func kindVertices(k store.Kind) (string, []string) {
+	switch k {
+	case store.KindEndpoint:
+		return lineageContext, []string{typeEndpoint}
+	case store.KindRegisteredModel:
+		return lineageContext, []string{typeModelGroup}
+	case store.KindExperiment:
+		return lineageContext, []string{typeExperiment}
+	case store.KindRunGroup:
+		return lineageContext, []string{typeTrial}
+	case store.KindTrainingJob:
+		return lineageTrialComponent, []string{typeTrainingJob}
+	case store.KindProcessingJob:
+		return lineageTrialComponent, []string{typeProcessingJob, typeTransformJob}
+	case store.KindRun:
+		return lineageTrialComponent, []string{typeRun}
+	case store.KindDataset, store.KindDatasetVersion:
+		return lineageArtifact, []string{typeDataSet}
+	case store.KindModelVersion:
+		return lineageArtifact, []string{typeModel}
+	}
+	return lineageArtifact, nil
+}
+
+// passes tells whether node n, as vertex v, passes the filters f.
+func passes(f *queryFilters, n store.Node, v vertex) bool {
+	if f == nil {
+		return true
+	}
+	if len(f.Types) > 0 && !slices.Contains(f.Types, v.Type) {
+		return false
+	}
+	if len(f.LineageTypes) > 0 && !slices.Contains(f.LineageTypes, v.LineageType) {
+		return false
+	}
+	if !inWindow(n.RecordedAt, f.CreatedAfter, f.CreatedBefore) || !inWindow(modifiedAt(n), f.ModifiedAfter, f.ModifiedBefore) {
+		return false
+	}
+	for k, want := range f.Properties {
+		if propertyOf(n, k) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// propertyOf is the property k of a lineage entity: one it was recorded with, else a
+// stored text property of that name.
+func propertyOf(n store.Node, k string) string {
+	for _, p := range n.EntityProperties() {
+		if p.Key == k {
+			return p.Value
+		}
+	}
+	return n.String(k)
+}
+
+// wholeCone is the most nodes a cone may have to be answered from one traversal: the
+// store's most (tests lower it to reach the store's paging).
+var wholeCone = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(store.MaxLineageNodes)
+	return &n
+}()
+
+// queryLineage answers QueryLineage from the store's lineage traversal, the one
+// GraphQL's lineage makes, so both see the same cone. Each page traverses the whole
+// cone, as GraphQL's lineage does, and answers the next MaxResults vertices that pass
+// the filters, by ARN after the NextToken's: the graph only grows and a node never
+// leaves a cone, so paging neither repeats nor skips a vertex. A cone too large for one
+// traversal (store.MaxLineageNodes) is paged by the store's cursor instead, as
+// GraphQL's lineage pages it.
+func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
+	var in queryLineageRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	dir, depth, size, err := checkQuery(&in)
+	if err != nil {
+		return nil, err
+	}
+	question := queryFingerprint(body)
+	tok, err := decodeQueryToken(in.NextToken, question)
+	if err != nil {
+		return nil, err
+	}
+	// The traversal looks the start node up itself: an unknown one is NOT_FOUND.
+	start, err := api.keyOfARN("StartArns", in.StartArns[0])
+	if err != nil {
+		return nil, err
+	}
+	kinds := kindsFor(in.Filters)
+	if kinds != nil && len(kinds) == 0 {
+		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil // no vertex can pass the filters
+	}
+	q := store.LineageQuery{
+		Start: []string{start}, Direction: dir, MaxDepth: depth, Kinds: kinds,
+		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
+	}
+	q.Budget = int(wholeCone.Load())
+	if tok.Cursor != "" {
+		q.Budget = size
+	}
+	l, err := api.st.Lineage(ctx, q)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
+		return nil, badQueryToken
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, resourceNotFound("StartArns '%s' does not exist", shorten(in.StartArns[0]))
+	}
+	if err != nil {
+		return nil, err
+	}
+	storePaged := tok.Cursor != ""
+	if l.Truncated && tok.After != "" {
+		return nil, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
+	}
+	if l.Truncated && !storePaged {
+		// Too large to answer from one traversal: the store pages it.
+		q.Budget, storePaged = size, true
+		if l, err = api.st.Lineage(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	page := api.lineagePage(in.Filters, l, tok.After, size, storePaged)
+	out := map[string]any{"Vertices": page.vertices, "Edges": []lineageEdge{}}
+	if !q.SkipEdges {
+		if out["Edges"], err = api.lineageEdges(ctx, l.Edges, page); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case storePaged && l.EndCursor != "":
+		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)
+	case !storePaged && page.more:
+		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn}, question)
+	}
+	return out, nil
+}
+
+// lineagePage is one page of a QueryLineage answer: its vertices, the ARNs of the
+// nodes the traversal answered, which of them are vertices (pass the filters) and
+// which are on this page, and whether more pages follow.
+type lineagePage struct {
+	vertices   []vertex
+	arnOf      map[string]string
+	isVertex   map[string]bool
+	onPage     map[string]bool
+	storePaged bool
+	more       bool
+}
+
+// lineagePage picks the page of l after the ARN after (all of l, when the store paged
+// it): the vertices passing the filters, by ARN.
+func (api *API) lineagePage(f *queryFilters, l store.Lineage, after string, size int, storePaged bool) lineagePage {
+	type entry struct {
+		key string
+		v   vertex
+	}
+	var passed []entry
+	p := lineagePage{arnOf: make(map[string]string, len(l.Nodes)), isVertex: map[string]bool{}, onPage: map[string]bool{}, storePaged: storePaged}
+	for _, n := range l.Nodes {
+		v := api.arns.vertexOf(n)
+		p.arnOf[n.Key] = v.Arn
+		if passes(f, n, v) {
+			p.isVertex[n.Key] = true
+			if storePaged || v.Arn > after {
+				passed = append(passed, entry{n.Key, v})
+			}
+		}
+	}
+	if !storePaged {
+		slices.SortFunc(passed, func(a, b entry) int { return strings.Compare(a.v.Arn, b.v.Arn) })
+		if len(passed) > size {
+			passed, p.more = passed[:size], true
+		}
+	}
+	p.vertices = make([]vertex, 0, len(passed))
+	for _, e := range passed {
+		p.vertices = append(p.vertices, e.v)
+		p.onPage[e.key] = true
+	}
+	return p
+}
+
+// onThisPage tells whether the page answers edge e. Paged by ARN, an edge is answered
+// once, on the page of its end that is a vertex, the later one by ARN when both are.
+// Paged by the store, the store gave the edges of this page: those among its nodes and
+// to earlier pages' nodes.
+func (p lineagePage) onThisPage(e store.Edge) bool {
+	if p.storePaged {
+		return true
+	}
+	owner := ""
+	for _, k := range []string{e.From, e.To} {
+		if p.isVertex[k] && (owner == "" || p.arnOf[k] > p.arnOf[owner]) {
+			owner = k
+		}
+	}
+	return owner != "" && p.onPage[owner]
+}
+
+// lineageEdges writes the page's edges as associations. When the store paged the
+// cone, an edge may join a node of this page to one of an earlier page, whose ARN is
+// looked up.
+func (api *API) lineageEdges(ctx context.Context, edges []store.Edge, p lineagePage) ([]lineageEdge, error) {
+	var missing []string
+	for _, e := range edges {
+		for _, k := range []string{e.From, e.To} {
+			if _, ok := p.arnOf[k]; !ok && p.storePaged && !slices.Contains(missing, k) {
+				missing = append(missing, k)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		nodes, err := api.st.NodesByID(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for k, n := range nodes {
+			p.arnOf[k] = api.arns.vertexOf(n).Arn
+		}
+	}
+	out := make([]lineageEdge, 0, len(edges))
+	for _, e := range edges {
+		from, to := p.arnOf[e.From], p.arnOf[e.To]
+		if from == "" || to == "" || !p.onThisPage(e) {
+			continue
+		}
+		out = append(out, lineageEdge{SourceArn: from, DestinationArn: to, AssociationType: associationTypes[e.Type]})
+	}
+	return out, nil
+}
+
+// queryToken is where the next page of a QueryLineage answer starts: after the vertex
+// with ARN After, or at the store's Cursor. Question is the fingerprint of the request
+// it was given for.
+type queryToken struct {
+	After    string `json:"a,omitempty"`
+	Cursor   string `json:"c,omitempty"`
+	Question string `json:"q"`
+}
+
+var badQueryToken = validation("the NextToken is not one provgraph gave for this query: pass the NextToken of the previous answer unchanged, with the same StartArns, Direction, IncludeEdges, MaxDepth and Filters")
+
+// queryFingerprint identifies a QueryLineage question: its request without the members
+// that may change between pages.
+func queryFingerprint(body []byte) string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(body, &m)
+	delete(m, "NextToken")
+	delete(m, "MaxResults")
+	b, _ := json.Marshal(m) // map keys are sorted
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func encodeQueryToken(t queryToken, question string) string {
+	t.Question = question
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeQueryToken(s *string, question string) (queryToken, error) {
+	var t queryToken
+	if s == nil || *s == "" {
+		return t, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.Question != question || (t.After == "") == (t.Cursor == "") {
+		return queryToken{}, badQueryToken
+	}
+	return t, nil
+}
