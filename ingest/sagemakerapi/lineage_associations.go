@@ -2,6 +2,8 @@ package sagemakerapi
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -172,6 +174,11 @@ func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, er
 	c.requiredText("resourceArn", in.ResourceArn, 0, MaxLineageARNLength)
 	c.tags("tags", in.Tags)
 	c.listLength("tagKeys", len(in.TagKeys), 0, MaxTags)
+	for i, k := range in.TagKeys {
+		if strings.HasPrefix(k, reservedTagPrefix) {
+			c.fail(fmt.Sprintf("tagKeys.%d.member", i+1), k, "provgraph keeps the keys starting with '"+reservedTagPrefix+"' for itself: Member must not start with '"+reservedTagPrefix+"'")
+		}
+	}
 	if err := c.err(); err != nil {
 		return store.Node{}, err
 	}
@@ -222,8 +229,8 @@ func listTags(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	items := []listed{}
-	for _, t := range n.Tags() {
-		items = append(items, listed{sortKey: t.Key, name: t.Key, summary: tag{Key: t.Key, Value: t.Value}})
+	for _, t := range userTags(n) {
+		items = append(items, listed{sortKey: t.Key, name: t.Key, summary: t})
 	}
 	tags, next, err := pageOf(items, false, in.NextToken, max)
 	if err != nil {

@@ -25,7 +25,9 @@ const (
 	MaxQueryTypeLength  = 40
 	MaxQueryProperties  = 5
 	MaxQueryPropLength  = 256
-	MaxLineageARNLength = 256
+	// MaxLineageARNLength is longer than AWS's 256: an ARN provgraph mints for a node
+	// ID of up to store.MaxIDLength bytes (its base32 form) must come back in.
+	MaxLineageARNLength = 8192
 )
 
 // DefaultQueryResults is how many vertices QueryLineage answers when MaxResults is not

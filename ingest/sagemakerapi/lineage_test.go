@@ -3,6 +3,7 @@ package sagemakerapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -323,6 +324,27 @@ func TestArtifactsAtSourceURI(t *testing.T) {
 		e.ok("DeleteTags", map[string]any{"ResourceArn": marn, "TagKeys": []string{"stage"}})
 		l = e.ok("ListTags", map[string]any{"ResourceArn": marn})
 		assert.Empty(t, l["Tags"])
+		// The keys provgraph keeps for the API itself are not the client's to set or remove.
+		for op, body := range map[string]map[string]any{
+			"AddTags":    {"ResourceArn": marn, "Tags": []map[string]string{{"Key": "sagemaker.trialComponentName", "Value": "x"}}},
+			"DeleteTags": {"ResourceArn": marn, "TagKeys": []string{"sagemaker.displayName"}},
+		} {
+			r := e.call(op, body)
+			assert.Equal(t, "ValidationException", r.code(), op)
+			assert.Contains(t, r.message(), "must not start with 'sagemaker.'", op)
+		}
+	})
+	t.Run("an artifact of a long ID comes back by its ARN", func(t *testing.T) {
+		// A SageMaker Pipelines model path: its ARN is longer than AWS's 256 characters.
+		long := "s3://" + e.tk + "-pipelines/fraud-pipeline/abcdef123456/TrainModel/pipelines-0a1b2c3d4e5f-TrainModel-AbCdEfGhIj/output/model.tar.gz"
+		created := e.ok("CreateArtifact", map[string]any{"Source": map[string]any{"SourceUri": long}, "ArtifactType": "Model"})
+		arn := created["ArtifactArn"].(string)
+		require.Greater(t, len(arn), 256, arn)
+		d := e.ok("DescribeArtifact", map[string]any{"ArtifactArn": arn})
+		assert.Equal(t, long, d["Source"].(map[string]any)["SourceUri"])
+		e.ok("AddTags", map[string]any{"ResourceArn": arn, "Tags": []map[string]string{{"Key": "stage", "Value": "dev"}}})
+		q := e.ok("QueryLineage", map[string]any{"StartArns": []string{arn}, "Direction": "Ascendants"})
+		assert.Contains(t, fmt.Sprint(q["Vertices"]), arn, "the start is a vertex of its own query")
 	})
 }
 
