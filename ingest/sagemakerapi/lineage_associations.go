@@ -132,6 +132,9 @@ func listAssociations(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if lin.Truncated {
+		return nil, resourceLimit("the entity has more associations than one listing reads (%d); query them page by page with QueryLineage (MaxDepth 1)", store.MaxLineageNodes)
+	}
 	byKey := make(map[string]store.Node, len(lin.Nodes))
 	for _, m := range lin.Nodes {
 		byKey[m.Key] = m

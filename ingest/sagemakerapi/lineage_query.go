@@ -269,6 +269,11 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 			return nil, err
 		}
 	}
+	if l.Truncated && l.EndCursor == "" {
+		// The store cut the answer where it cannot page it (a dataset's or model's versions
+		// past the budget): say so rather than answer part of it as the whole.
+		return nil, resourceLimit("the lineage of StartArns '%s' is larger than one answer can hold and cannot be paged from there; start from a node nearer what you look for, or lower MaxDepth", shorten(in.StartArns[0]))
+	}
 	page := api.lineagePage(in.Filters, l, tok.After, size, storePaged)
 	out := map[string]any{"Vertices": page.vertices, "Edges": []lineageEdge{}}
 	if !q.SkipEdges {
