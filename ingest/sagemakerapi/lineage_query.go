@@ -17,14 +17,14 @@ import (
 
 // QueryLineage's limits, as SageMaker's API model states them (docs/limits.md).
 const (
-	MaxQueryStartArns   = 1
-	MaxQueryDepth       = 10
-	DefaultQueryDepth   = 10
-	MaxQueryResults     = 50
-	MaxQueryTypes       = 5
-	MaxQueryTypeLength  = 40
-	MaxQueryProperties  = 5
-	MaxQueryPropLength  = 256
+	MaxQueryStartArns  = 1
+	MaxQueryDepth      = 10
+	DefaultQueryDepth  = 10
+	MaxQueryResults    = 50
+	MaxQueryTypes      = 5
+	MaxQueryTypeLength = 40
+	MaxQueryProperties = 5
+	MaxQueryPropLength = 256
 	// MaxLineageARNLength is longer than AWS's 256: an ARN provgraph mints for a node
 	// ID of up to store.MaxIDLength bytes (its base32 form) must come back in.
 	MaxLineageARNLength = 8192
