@@ -199,6 +199,13 @@ func createTrialComponent(ctx context.Context, api *API, body []byte) (any, erro
 	if len(in.ParametersToRemove)+len(in.InputArtifactsToRemove)+len(in.OutputArtifactsToRemove) > 0 {
 		c.fail("parametersToRemove", "[…]", "CreateTrialComponent takes no removals")
 	}
+	if n := in.TrialComponentName; n != nil {
+		// A name the ARNs give to a job or a node would not read back as this run.
+		if key, _ := keyOfName(resTrialComponent, *n); key != store.RunKey(runIDOf(*n)) {
+			c.fail("trialComponentName", *n, "provgraph reads names ending in -aws-training-job, -aws-processing-job or -aws-transform-job, "+
+				"or starting with pg-, as a SageMaker job's or a graph node's: Member must name a run of its own")
+		}
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -2,10 +2,12 @@ package sagemakerapi_test
 
 import (
 	"bytes"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,4 +279,12 @@ func TestTrialComponentNames(t *testing.T) {
 	assert.Equal(t, run.String("runId"), d["TrialComponentName"])
 	l := e.ok("ListTrialComponents", map[string]any{"ExperimentName": "mlflow-" + e.tk})
 	require.Len(t, l["TrialComponentSummaries"], 1)
+
+	// The names ARNs give to SageMaker jobs and graph nodes are not a run's to take.
+	for _, name := range []string{"churn-" + e.tk + "-aws-training-job", "x-" + e.tk + "-aws-transform-job",
+		"pg-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("endpoint:x-"+e.tk)))} {
+		r := e.call("CreateTrialComponent", map[string]any{"TrialComponentName": name})
+		assert.Equal(t, "ValidationException", r.code(), name)
+		assert.Contains(t, r.message(), "must name a run of its own", name)
+	}
 }
