@@ -528,11 +528,15 @@ func (api *API) describeJobTrialComponent(ctx context.Context, name string) (doc
 	v := api.arns.vertexOf(n)
 	doc = map[string]any{
 		"TrialComponentName": nameOfARN(v.Arn), "TrialComponentArn": v.Arn, "DisplayName": n.Name,
-		"Source":       map[string]any{"SourceArn": sourceURI(n), "SourceType": jobSourceTypes[v.Type]},
 		"CreationTime": epoch(n.RecordedAt), "CreatedBy": userOf(n.RecordedBy),
 		"LastModifiedTime": epoch(modifiedAt(n)), "LastModifiedBy": userOf(modifiedBy(n)),
 		"Status":     map[string]any{"PrimaryStatus": jobStatuses[store.JobStatus(n.String("status"))]},
 		"Parameters": map[string]parameterValue{},
+	}
+	if strings.HasPrefix(key, store.JobKey(jobNamespace, "")) {
+		// Only SageMaker's own jobs have a SageMaker job as their source: the SDK reads
+		// it as a job ARN.
+		doc["Source"] = map[string]any{"SourceArn": sourceURI(n), "SourceType": jobSourceTypes[v.Type]}
 	}
 	for _, p := range n.DecodeParams("hyperParameters") {
 		doc["Parameters"].(map[string]parameterValue)[p.Key] = parameterOf(p.Value)

@@ -238,7 +238,13 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	}
 	kinds := kindsFor(in.Filters)
 	if kinds != nil && len(kinds) == 0 {
-		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil // no vertex can pass the filters
+		// No vertex can pass the filters; the start must still exist.
+		if _, err := api.st.NodeByID(ctx, "StartArns", start); apperr.CodeOf(err) == apperr.NotFound {
+			return nil, resourceNotFound("StartArns '%s' does not exist", shorten(in.StartArns[0]))
+		} else if err != nil {
+			return nil, err
+		}
+		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil
 	}
 	q := store.LineageQuery{
 		Start: []string{start}, Direction: dir, MaxDepth: depth, Kinds: kinds,

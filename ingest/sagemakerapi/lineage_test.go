@@ -244,6 +244,8 @@ func TestQueryLineageLimits(t *testing.T) {
 			"ResourceNotFound", "account 000000000000"},
 		"an unknown endpoint": {map[string]any{"StartArns": []string{"arn:aws:sagemaker:us-east-1:000000000000:context/none-" + e.tk + "-aws-endpoint"}},
 			"ResourceNotFound", "does not exist"},
+		"an unknown endpoint, filtered to Actions": {map[string]any{"StartArns": []string{"arn:aws:sagemaker:us-east-1:000000000000:context/none-" + e.tk + "-aws-endpoint"},
+			"Filters": map[string]any{"LineageTypes": []string{"Action"}}}, "ResourceNotFound", "does not exist"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := e.call("QueryLineage", tc.req)

@@ -280,6 +280,17 @@ func TestTrialComponentNames(t *testing.T) {
 	l := e.ok("ListTrialComponents", map[string]any{"ExperimentName": "mlflow-" + e.tk})
 	require.Len(t, l["TrialComponentSummaries"], 1)
 
+	// A job of another scheduler, named by its node's ID, is described without a SageMaker
+	// job as its source (the SDK would read it as a job ARN).
+	digest := "sha256:" + e.tk
+	out, _, err := e.st.RegisterDatasetVersion(t.Context(), "airflow", store.DatasetVersionInput{URI: "s3://" + e.tk + "-etl/out", Digest: &digest})
+	require.NoError(t, err)
+	job, _, err := e.st.RecordProcessingJob(t.Context(), "airflow", store.ProcessingJobInput{Namespace: "airflow", Name: "etl-" + e.tk,
+		Outputs: []string{out.Key}})
+	require.NoError(t, err)
+	d = e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": "pg-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte(job.Key)))})
+	assert.NotContains(t, d, "Source", "%v", d)
+
 	// The names ARNs give to SageMaker jobs and graph nodes are not a run's to take.
 	for _, name := range []string{"churn-" + e.tk + "-aws-training-job", "x-" + e.tk + "-aws-transform-job",
 		"pg-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("endpoint:x-"+e.tk)))} {
