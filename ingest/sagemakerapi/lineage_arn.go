@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base32"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/store"
@@ -79,7 +78,7 @@ func decodeKey(name string) (string, bool) {
 		return "", false
 	}
 	b, err := keyEncoding.DecodeString(strings.ToUpper(enc))
-	if err != nil || len(b) == 0 || !utf8.Valid(b) {
+	if err != nil || len(b) == 0 {
 		return "", false
 	}
 	return string(b), true
