@@ -3,7 +3,6 @@ package sagemakerapi
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -178,9 +177,7 @@ func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, er
 	c.tags("tags", in.Tags)
 	c.listLength("tagKeys", len(in.TagKeys), 0, MaxTags)
 	for i, k := range in.TagKeys {
-		if strings.HasPrefix(k, reservedTagPrefix) {
-			c.fail(fmt.Sprintf("tagKeys.%d.member", i+1), k, "provgraph keeps the keys starting with '"+reservedTagPrefix+"' for itself: Member must not start with '"+reservedTagPrefix+"'")
-		}
+		c.unreservedTagKey(fmt.Sprintf("tagKeys.%d.member", i+1), k)
 	}
 	if err := c.err(); err != nil {
 		return store.Node{}, err

@@ -143,11 +143,16 @@ func (c *checks) tags(member string, tags []tag) {
 		m := fmt.Sprintf("%s.%d.member", member, i+1)
 		c.length(m+".key", t.Key, 1, MaxTagKeyLength)
 		c.pattern(m+".key", t.Key, tagForm, tagPattern)
-		if strings.HasPrefix(t.Key, reservedTagPrefix) {
-			c.fail(m+".key", t.Key, "provgraph keeps the keys starting with '"+reservedTagPrefix+"' for itself: Member must not start with '"+reservedTagPrefix+"'")
-		}
+		c.unreservedTagKey(m+".key", t.Key)
 		c.length(m+".value", t.Value, 0, MaxTagValueLength)
 		c.pattern(m+".value", t.Value, tagForm, tagPattern)
+	}
+}
+
+// unreservedTagKey checks that a tag key is not one provgraph keeps for the API itself.
+func (c *checks) unreservedTagKey(member, key string) {
+	if strings.HasPrefix(key, reservedTagPrefix) {
+		c.fail(member, key, "provgraph keeps the keys starting with '"+reservedTagPrefix+"' for itself: Member must not start with '"+reservedTagPrefix+"'")
 	}
 }
 
