@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 	if s.Region != region {
 		return time.Time{}, &SigV4Error{CodeInvalidSignature, fmt.Sprintf("Credential should be scoped to a valid region, not '%s'; this service is in '%s'.", s.Region, region)}
 	}
-	if !contains(s.SignedHeaders, "host") {
+	if !slices.Contains(s.SignedHeaders, "host") {
 		return time.Time{}, &SigV4Error{CodeInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
@@ -113,7 +114,7 @@ func (s SigV4) CheckScope(r *http.Request, region, service string, now time.Time
 	// What the request asks for and when it was signed must be signed too: otherwise a
 	// captured request could be replayed as another operation with the same body.
 	for _, h := range []string{"x-amz-target", "x-amz-date"} {
-		if r.Header.Get(h) != "" && !contains(s.SignedHeaders, h) {
+		if r.Header.Get(h) != "" && !slices.Contains(s.SignedHeaders, h) {
 			return time.Time{}, &SigV4Error{CodeInvalidSignature, fmt.Sprintf("'%s' must be a 'SignedHeader' in the AWS Authorization.", h)}
 		}
 	}
@@ -277,13 +278,4 @@ func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

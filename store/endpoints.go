@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j/dbtype"
+
+	"github.com/provgraph/provgraph/apperr"
 )
 
 // DeploymentInput asks for a model version to serve an endpoint's variant.
@@ -29,6 +32,9 @@ type Deployment struct {
 	From         time.Time
 	To           *time.Time
 	RecordedBy   string
+	RecordedAt   time.Time
+	// EndedBy is who ended the deployment, when it has ended.
+	EndedBy string
 }
 
 // DefaultVariant is the variant a deployment gets when none is named (SageMaker's
@@ -42,6 +48,7 @@ const (
 	propTrafficShare = "trafficShare"
 	propFrom         = "from"
 	propTo           = "to"
+	propEndedBy      = "endedBy"
 )
 
 const (
@@ -72,7 +79,7 @@ RETURN mv, d, e ORDER BY d.variant, d.from`
 MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(:` + LabelNode + ` {key: $key})
 WHERE d.to IS NULL AND d.variant = $variant
 SET d.to = CASE WHEN $at IS NULL THEN datetime.transaction() WHEN $at < d.from THEN d.from ELSE $at END,
-    d.endedBy = $actor
+    d.` + propEndedBy + ` = $actor
 RETURN mv.key AS version, d.` + propTrafficShare + ` AS share ORDER BY d.from DESC LIMIT 1`
 
 	// $at is when the deployment began: nil for now.
@@ -230,6 +237,52 @@ func deploymentsAtTx(ctx context.Context, tx neo4j.ManagedTransaction, field, ke
 	return e, deps, err
 }
 
+const (
+	cypherDeploymentByID = `
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + ` {key: $key})
+WHERE d.` + propDeploymentID + ` = $id
+RETURN mv, d, e`
+
+	cypherAllDeployments = `
+MATCH (mv:` + LabelNode + `)-[d:` + RelDeployedTo + `]->(e:` + LabelNode + `)
+RETURN mv, d, e ORDER BY d.` + propRecordedAt + `, d.` + propDeploymentID + ` LIMIT $limit`
+)
+
+// DeploymentByID returns the deployment with the given ID (<endpoint ID>#<n>, the
+// endpoint's n-th), ended or not; an unknown one is NOT_FOUND about field.
+func (s *Store) DeploymentByID(ctx context.Context, field, id string) (Deployment, error) {
+	i := strings.LastIndexByte(id, '#')
+	if i < 0 || RequireKind(field, id[:i], KindEndpoint, "endpoint:<name>#<n>") != nil {
+		return Deployment{}, apperr.Missing(field, "no deployment has ID %q", truncateForMessage(id))
+	}
+	deps, err := read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Deployment, error) {
+		recs, err := collect(ctx, tx, cypherDeploymentByID, map[string]any{"key": id[:i], "id": id})
+		if err != nil {
+			return nil, fmt.Errorf("deployment %q: %w", id, err)
+		}
+		return deploymentsFrom(recs)
+	})
+	if err == nil && len(deps) == 0 {
+		err = apperr.Missing(field, "no deployment has ID %q", truncateForMessage(id))
+	}
+	if err != nil {
+		return Deployment{}, err
+	}
+	return deps[0], nil
+}
+
+// AllDeployments returns the deployments to every endpoint, ended ones included, in
+// the order they were recorded, at most limit of them.
+func (s *Store) AllDeployments(ctx context.Context, limit int) ([]Deployment, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]Deployment, error) {
+		recs, err := collect(ctx, tx, cypherAllDeployments, map[string]any{"limit": limit})
+		if err != nil {
+			return nil, fmt.Errorf("deployments: %w", err)
+		}
+		return deploymentsFrom(recs)
+	})
+}
+
 // ActiveDeployments returns the deployments serving the endpoint with key now, ordered
 // by variant.
 func (s *Store) ActiveDeployments(ctx context.Context, key string) ([]Deployment, error) {
@@ -282,6 +335,8 @@ func deploymentAt(rec *neo4j.Record) (Deployment, error) {
 		d.To = &t
 	}
 	d.RecordedBy, _ = rel.Props[propRecordedBy].(string)
+	d.RecordedAt, _ = rel.Props[propRecordedAt].(time.Time)
+	d.EndedBy, _ = rel.Props[propEndedBy].(string)
 	return d, nil
 }
 

@@ -27,6 +27,14 @@ type Approval struct {
 	Comment *string
 	At      time.Time
 	Actor   string
+	// Seq is the change's place in its model version's history, from 1.
+	Seq int64
+}
+
+// VersionApproval is an approval change with the model version it is about.
+type VersionApproval struct {
+	Approval
+	ModelVersion Node
 }
 
 // AliasMove is one assignment of an alias to a model version; To is set when the
@@ -123,13 +131,46 @@ func approvalsOf(ctx context.Context, tx neo4j.ManagedTransaction, key string) (
 		if err != nil {
 			return nil, err
 		}
-		a := Approval{Status: ApprovalStatus(n.String("status")), Comment: n.OptString("comment"), Actor: n.String("actor")}
-		if t := n.OptTime("at"); t != nil {
-			a.At = *t
-		}
-		out = append(out, a)
+		out = append(out, approvalFrom(n))
 	}
 	return out, nil
+}
+
+// approvalFrom reads an approval record.
+func approvalFrom(n Node) Approval {
+	a := Approval{Status: ApprovalStatus(n.String("status")), Comment: n.OptString("comment"), Actor: n.String("actor"), Seq: n.Int("seq")}
+	if t := n.OptTime("at"); t != nil {
+		a.At = *t
+	}
+	return a
+}
+
+const cypherAllApprovals = `
+MATCH (a:` + LabelApproval + `)-[:` + RelApprovalOf + `]->(mv:` + LabelNode + `)
+RETURN a, mv ORDER BY a.at, mv.key, a.seq LIMIT $limit`
+
+// AllApprovals returns the approval changes of every model version, oldest first, at
+// most limit of them.
+func (s *Store) AllApprovals(ctx context.Context, limit int) ([]VersionApproval, error) {
+	return read(ctx, s, func(tx neo4j.ManagedTransaction) ([]VersionApproval, error) {
+		recs, err := collect(ctx, tx, cypherAllApprovals, map[string]any{"limit": limit})
+		if err != nil {
+			return nil, fmt.Errorf("approvals: %w", err)
+		}
+		out := make([]VersionApproval, 0, len(recs))
+		for _, r := range recs {
+			a, err := nodeAt(r, "a")
+			if err != nil {
+				return nil, err
+			}
+			mv, err := nodeAt(r, "mv")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, VersionApproval{approvalFrom(a), mv})
+		}
+		return out, nil
+	})
 }
 
 // StatusOf returns the current approval status given a history (pending when empty).

@@ -3,6 +3,7 @@ package sagemakerapi
 import (
 	"context"
 	"encoding/base32"
+	"regexp"
 	"strings"
 
 	"github.com/provgraph/provgraph/apperr"
@@ -210,9 +211,15 @@ func keyOfName(typ, name string) (string, bool) {
 	return "", false
 }
 
-// keyOfARN is the node ID an ARN names, or ResourceNotFound naming member when it
-// names none provgraph could have minted it for. The node may not exist.
+// keyOfARN is the node ID an ARN names: a ValidationException naming member when it
+// is no SageMaker ARN, ResourceNotFound when it names no node provgraph could have
+// minted it for. The node may not exist.
 func (api *API) keyOfARN(member, arn string) (string, error) {
+	if !arnForm.MatchString(arn) {
+		var c checks
+		c.fail(strings.ToLower(member[:1])+member[1:], arn, "Member must satisfy regular expression pattern: "+arnForm.String())
+		return "", c.err()
+	}
 	_, key, ok := api.arns.keyOf(arn)
 	if !ok {
 		return "", resourceNotFound("%s '%s' names no lineage entity of this provgraph (account %s, region %s)", member, shorten(arn), api.arns.account, api.arns.region)
@@ -222,6 +229,10 @@ func (api *API) keyOfARN(member, arn string) (string, error) {
 	}
 	return key, nil
 }
+
+// arnForm is the form of the ARNs the lineage operations take, as SageMaker's API
+// model states it: anything else is a ValidationException, not a missing resource.
+var arnForm = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:.+$`)
 
 // nodeOfARN finds the node an ARN names, or answers ResourceNotFound naming member.
 func (api *API) nodeOfARN(ctx context.Context, member, arn string) (store.Node, error) {

@@ -3,6 +3,7 @@ package sagemakerapi
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -61,7 +62,7 @@ func addAssociation(ctx context.Context, api *API, body []byte) (any, error) {
 			c.length(member, *v, 0, MaxLineageARNLength)
 		}
 	}
-	if in.AssociationType != nil && !contains(associationTypeValues, *in.AssociationType) {
+	if in.AssociationType != nil && !slices.Contains(associationTypeValues, *in.AssociationType) {
 		c.fail("associationType", *in.AssociationType, "Member must satisfy enum value set: [ContributedTo, AssociatedWith, DerivedFrom, Produced, SameAs]")
 	}
 	if err := c.err(); err != nil {
@@ -83,15 +84,6 @@ func addAssociation(ctx context.Context, api *API, body []byte) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"SourceArn": *in.SourceArn, "DestinationArn": *in.DestinationArn}, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 type listAssociationsRequest struct {
@@ -187,6 +179,8 @@ func (api *API) taggedNode(ctx context.Context, in *tagsRequest) (store.Node, er
 		return api.experimentByName(ctx, "ResourceArn", name)
 	case resTrial:
 		return api.trialByName(ctx, name)
+	case resAction:
+		return store.Node{}, validation("provgraph keeps no tags on actions (deployments and approvals): tag the endpoint or the model version")
 	}
 	return api.nodeOfARN(ctx, "ResourceArn", *in.ResourceArn)
 }

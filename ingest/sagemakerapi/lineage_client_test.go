@@ -74,7 +74,9 @@ print(json.dumps({"vertices": [v["Arn"] for v in vertices], "edges": len(edges),
 // endpoint the SageMaker events recorded (testdata/sdk_lineage.py): LineageQuery
 // answers GraphQL's upstream cone, its datasets load as DatasetArtifacts at their S3
 // URIs, EndpointContext.dataset_artifacts finds the same, training_job_arns the
-// training job by its trial component, and Artifact.list by S3 URI the training data.
+// training job by its trial component, and Artifact.list by S3 URI the training data;
+// Action.list by the endpoint's ARN its deployment, and the model package's approval
+// loads as a ModelPackageApprovalAction whose datasets and endpoints are the graph's.
 func TestTheSageMakerSDKLineage(t *testing.T) {
 	t.Parallel()
 	for _, generation := range []int{2, 3} {
@@ -95,6 +97,10 @@ func TestTheSageMakerSDKLineage(t *testing.T) {
 				Edges                             int
 				Loaded                            []struct{ Arn, Type, URI string }
 				FromEndpoint, AtURI, TrainingJobs []string
+				Deployments                       []struct{ Type, Status, URI string }
+				Approval                          struct{ Arn, Status, URI string }
+				ApprovalDatasets                  []string
+				ApprovalEndpoints                 []string
 			}
 			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &got), out)
 			assert.Equal(t, generation, got.Generation)
@@ -121,6 +127,13 @@ func TestTheSageMakerSDKLineage(t *testing.T) {
 			assert.Contains(t, got.Datasets, got.AtURI[0])
 			assert.Equal(t, []string{"arn:aws:sagemaker:us-east-1:123456789012:training-job/fraud-xgb-" + e.tk}, got.TrainingJobs,
 				"the training job's trial component has the job as its source")
+
+			endpointARN := "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-prod-" + e.tk
+			assert.Equal(t, []struct{ Type, Status, URI string }{{"ModelDeployment", "InProgress", endpointARN}}, got.Deployments)
+			assert.Equal(t, "Approved", got.Approval.Status)
+			assert.Equal(t, "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-models-"+e.tk+"/1", got.Approval.URI)
+			assert.Equal(t, got.Datasets, got.ApprovalDatasets, "the approval's datasets are the model version's")
+			assert.Equal(t, []string{got.Context}, got.ApprovalEndpoints)
 		})
 	}
 }

@@ -381,6 +381,20 @@ type listContextsRequest struct {
 // SourceUri reads before paging (ResourceLimitExceeded beyond).
 const MaxContextsListed = 10000
 
+// checkSourceList checks a List's sort and page size, its SourceUri and its filter by
+// type (member typeMember), and returns its listing.
+func checkSourceList(req listRequest, source, typ *string, typeMember string) (*listing, error) {
+	var c checks
+	l := req.listing(&c)
+	if source != nil {
+		c.length("sourceUri", *source, 1, MaxSourceURILength)
+	}
+	if typ != nil {
+		c.length(typeMember, *typ, 0, MaxArtifactTypeLength)
+	}
+	return l, c.err()
+}
+
 // listContexts lists the contexts provgraph keeps: the context of a source (an
 // endpoint's or a model package group's ARN), or all of a type, or all.
 func listContexts(ctx context.Context, api *API, body []byte) (any, error) {
@@ -388,15 +402,8 @@ func listContexts(ctx context.Context, api *API, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	var c checks
-	l := in.listing(&c)
-	if in.SourceURI != nil {
-		c.length("sourceUri", *in.SourceURI, 1, MaxSourceURILength)
-	}
-	if in.ContextType != nil {
-		c.length("contextType", *in.ContextType, 0, MaxArtifactTypeLength)
-	}
-	if err := c.err(); err != nil {
+	l, err := checkSourceList(in.listRequest, in.SourceURI, in.ContextType, "contextType")
+	if err != nil {
 		return nil, err
 	}
 	nodes, err := api.contextsOf(ctx, in.SourceURI, in.ContextType)
@@ -462,35 +469,6 @@ func (api *API) contextsOf(ctx context.Context, source, typ *string) ([]store.No
 		}
 	}
 	return out, nil
-}
-
-// Actions: provgraph records deployments as a model version's deployment to an
-// endpoint and approvals on the model version, not as entities of their own; the
-// lineage API has no actions to show.
-
-func createAction(context.Context, *API, []byte) (any, error) {
-	return nil, validation("provgraph records deployments and approvals on the graph itself — a model version deployed to an endpoint, an approval on a model version — through SageMaker's events and the GraphQL API, not as actions")
-}
-
-type describeActionRequest struct {
-	ActionName *string `json:"ActionName"`
-}
-
-func describeAction(_ context.Context, _ *API, body []byte) (any, error) {
-	var in describeActionRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var c checks
-	c.required("actionName", in.ActionName)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	return nil, resourceNotFound("Action '%s' does not exist: provgraph keeps no actions (deployments and approvals are recorded on the graph's model versions and endpoints)", shorten(*in.ActionName))
-}
-
-func listActions(context.Context, *API, []byte) (any, error) {
-	return map[string]any{"ActionSummaries": []any{}}, nil
 }
 
 // nameOfARN is the resource name an ARN ends with.

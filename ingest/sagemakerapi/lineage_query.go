@@ -231,23 +231,33 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The traversal looks the start node up itself: an unknown one is NOT_FOUND.
-	start, err := api.keyOfARN("StartArns", in.StartArns[0])
+	// The traversal looks the start nodes up itself: an unknown one is NOT_FOUND.
+	starts, act, err := api.queryStarts(ctx, in.StartArns[0], dir)
 	if err != nil {
 		return nil, err
 	}
 	kinds := kindsFor(in.Filters)
 	if kinds != nil && len(kinds) == 0 {
-		// No vertex can pass the filters; the start must still exist.
-		if _, err := api.st.NodeByID(ctx, "StartArns", start); apperr.CodeOf(err) == apperr.NotFound {
+		// No node's vertex can pass the filters; the start must still exist.
+		if _, err := api.st.NodeByID(ctx, "StartArns", starts[0]); apperr.CodeOf(err) == apperr.NotFound {
 			return nil, resourceNotFound("StartArns '%s' does not exist", shorten(in.StartArns[0]))
 		} else if err != nil {
 			return nil, err
 		}
-		return map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, nil
+		out := map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}
+		return api.withAction(out, act, &in, tok, nil), nil
+	}
+	if act.firstOn(in.Filters, tok) {
+		// The action is the first page's first vertex.
+		if size == 1 {
+			out := api.withAction(map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, act, &in, tok, nil)
+			out["NextToken"] = encodeQueryToken(queryToken{After: afterAction}, question)
+			return out, nil
+		}
+		size--
 	}
 	q := store.LineageQuery{
-		Start: []string{start}, Direction: dir, MaxDepth: depth, Kinds: kinds,
+		Start: starts, Direction: dir, MaxDepth: depth, Kinds: kinds,
 		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
 	q.Budget = int(wholeCone.Load())
@@ -287,6 +297,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 			return nil, err
 		}
 	}
+	api.withAction(out, act, &in, tok, page.arnOf)
 	switch {
 	case storePaged && l.EndCursor != "":
 		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)

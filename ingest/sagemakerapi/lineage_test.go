@@ -240,6 +240,7 @@ func TestQueryLineageLimits(t *testing.T) {
 		"a direction":    {map[string]any{"StartArns": []string{"x"}, "Direction": "Up"}, "ValidationException", "Ascendants"},
 		"a lineage type": {map[string]any{"StartArns": []string{"x"}, "Filters": map[string]any{"LineageTypes": []string{"Job"}}}, "ValidationException", "TrialComponent"},
 		"six types":      {map[string]any{"StartArns": []string{"x"}, "Filters": map[string]any{"Types": []string{"a", "b", "c", "d", "e", "f"}}}, "ValidationException", "filters.types"},
+		"not an ARN":     {map[string]any{"StartArns": []string{"fraud-prod-aws-endpoint"}}, "ValidationException", "regular expression pattern"},
 		"another account": {map[string]any{"StartArns": []string{"arn:aws:sagemaker:us-east-1:123456789012:context/x-aws-endpoint"}},
 			"ResourceNotFound", "account 000000000000"},
 		"an unknown endpoint": {map[string]any{"StartArns": []string{"arn:aws:sagemaker:us-east-1:000000000000:context/none-" + e.tk + "-aws-endpoint"}},

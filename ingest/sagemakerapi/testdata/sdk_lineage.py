@@ -1,8 +1,9 @@
 """The stock sagemaker SDK's lineage classes (2.x: sagemaker.lineage; 3.x:
 sagemaker.core.lineage), pointed at provgraph like sdk_run.py: from the context of an
 endpoint the SageMaker events recorded, LineageQuery to its datasets, the EndpointContext's
-dataset_artifacts and training_job_arns, each dataset loaded as its lineage object, and
-the artifacts at an S3 URI. Prints one JSON line of what it saw, for the Go test to check against the graph."""
+dataset_artifacts and training_job_arns, each dataset loaded as its lineage object, the
+artifacts at an S3 URI, the endpoint's deployment as an action, and the model package's
+approval as a ModelPackageApprovalAction with its datasets and endpoints. Prints one JSON line of what it saw, for the Go test to check against the graph."""
 import json
 import os
 
@@ -10,6 +11,7 @@ import boto3
 
 try:  # sagemaker 3.x (sagemaker-core)
     from sagemaker.core.helper.session_helper import Session
+    from sagemaker.core.lineage.action import Action, ModelPackageApprovalAction
     from sagemaker.core.lineage.artifact import Artifact
     from sagemaker.core.lineage.context import Context, EndpointContext
     from sagemaker.core.lineage.query import (LineageEntityEnum, LineageFilter, LineageQuery,
@@ -17,6 +19,7 @@ try:  # sagemaker 3.x (sagemaker-core)
 
     GENERATION = 3
 except ImportError:  # sagemaker 2.x
+    from sagemaker.lineage.action import Action, ModelPackageApprovalAction
     from sagemaker.lineage.artifact import Artifact
     from sagemaker.lineage.context import Context, EndpointContext
     from sagemaker.lineage.query import (LineageEntityEnum, LineageFilter, LineageQuery,
@@ -53,6 +56,12 @@ training_jobs = endpoint.training_job_arns()
 train = f"s3://{tk}-lake/features/fraud/train"
 at_uri = list(Artifact.list(source_uri=train, sagemaker_session=session))
 
+# The endpoint's deployment and the model package's approval, as actions.
+deployments = list(Action.list(source_uri=endpoint_arn, sagemaker_session=session))
+package_arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-models-{tk}/1"
+approvals = list(Action.list(source_uri=package_arn, action_type="Approval", sagemaker_session=session))
+approval = ModelPackageApprovalAction.load(action_name=approvals[-1].action_name, sagemaker_session=session)
+
 print(json.dumps({
     "generation": GENERATION,
     "context": context.context_arn,
@@ -63,4 +72,9 @@ print(json.dumps({
     "fromEndpoint": sorted(a.artifact_arn for a in from_endpoint),
     "atUri": [a.artifact_arn for a in at_uri],
     "trainingJobs": training_jobs,
+    "deployments": [{"type": a.action_type, "status": a.status, "uri": a.source.source_uri} for a in deployments],
+    "approval": {"arn": approval.action_arn, "status": approval.properties.get("ModelApprovalStatus"),
+                 "uri": approval.source.source_uri},
+    "approvalDatasets": sorted(a.artifact_arn for a in approval.datasets()),
+    "approvalEndpoints": [c.context_arn for c in approval.endpoints()],
 }))
