@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,12 +30,8 @@ import (
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
-	"github.com/rs/zerolog"
 
-	"github.com/provgraph/provgraph/auth"
-	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/internal/pipegraph"
-	"github.com/provgraph/provgraph/server"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -115,203 +110,43 @@ var (
 )
 
 // run seeds the graph once, serves it on a loopback listener and runs the benchmarks
-// (all, or the one --only names) in the order BENCHMARKS.md reports them.
-//
-// It is long because it is the script of a benchmark run: the shared setup and then
-// one short step per section; the sections are their own functions.
+// (all, or the one --only names) in the order BENCHMARKS.md reports them: the lineage
+// rows and impact here, then the sections (sections.go).
 func run(nodes, requests, warmup int, outFile string) error {
-	ctx := context.Background()
-	st, cfg, err := benchenv.OpenSequenced(ctx)
+	b, stop, err := openBench(context.Background(), nodes, requests, warmup)
 	if err != nil {
 		return err
 	}
-	defer st.Close(ctx)
-	pipelines := nodes / store.SeedNodesPerPipeline
-	start := time.Now()
-	seeded, _, err := st.Seed(ctx, store.SeedPlan{Nodes: nodes, Prefix: prefix, Seed: 1}, func(n, r int) {
-		fmt.Fprintf(os.Stderr, "\rseeding: %d nodes, %d relationships", n, r)
-	})
-	switch {
-	case err == nil:
-		fmt.Fprintf(os.Stderr, "\nseeded %d nodes in %s\n", seeded, time.Since(start).Round(time.Second))
-	case strings.Contains(err.Error(), "seeded already"):
-		fmt.Fprintln(os.Stderr, "using the graph seeded before with prefix", prefix)
-	default:
-		return err
+	defer stop()
+	if only != "" && only != "lineage" {
+		return runAlone(b, only, outFile)
 	}
-
-	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
-	if err != nil {
-		return err
-	}
-	defer driver.Close(ctx)
-	counts, err := neo4j.ExecuteQuery(ctx, driver,
-		`MATCH (n:Node) WITH count(n) AS nodes MATCH ()-[r]->() RETURN nodes, count(r) AS rels`, nil,
-		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(cfg.Database), neo4j.ExecuteQueryWithReadersRouting())
-	if err != nil {
-		return err
-	}
-	totalNodes, _ := counts.Records[0].Get("nodes")
-	totalRels, _ := counts.Records[0].Get("rels")
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	handler := server.New(server.Options{Store: st, Logger: zerolog.Nop()})
-	srv := &http.Server{Handler: handler}
-	go srv.Serve(ln)
-	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/graphql"
-	// Every request authenticates, as production traffic does, with a writer token of
-	// the benchmark's own (expiring in a day).
-	expires := time.Now().Add(24 * time.Hour)
-	_, token, err := st.CreateAPIToken(ctx, "bench", store.NewAPIToken{Name: "bench-" + time.Now().UTC().Format("20060102-150405.000"),
-		Role: auth.RoleWriter, ExpiresAt: &expires})
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Transport: auth.BearerTransport(token, &http.Transport{MaxIdleConnsPerHost: 4})}
-	switch only {
-	case "mlflow":
-		cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
-		fmt.Print(cmp)
-		return err
-	case "sagemaker":
-		sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
-		if err != nil {
-			fmt.Print(sm)
-			return err
-		}
-		sm = withRunInfo(sm, totalNodes.(int64), "sagemaker")
-		fmt.Print(sm)
-		return writeSection(outFile, sm, "## MLflow REST: provgraph and a real MLflow server")
-	case "sagemaker-lineage":
-		sl, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
-		if err != nil {
-			return err
-		}
-		sl = withRunInfo(sl, totalNodes.(int64), "sagemaker-lineage")
-		fmt.Print(sl)
-		return writeSection(outFile, sl, "## Load test")
-	case "sagemaker-metrics":
-		smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
-		if err != nil {
-			return err
-		}
-		smm = withRunInfo(smm, totalNodes.(int64), "sagemaker-metrics")
-		fmt.Print(smm)
-		return writeSection(outFile, smm, "## MLflow REST: provgraph and a real MLflow server")
-	case "openlineage":
-		ol, err := openLineageBench(client, "http://"+ln.Addr().String())
-		fmt.Print(ol)
-		return err
-	case "import":
-		im, err := importBench(ctx, st, driver, cfg.Database)
-		fmt.Print(im)
-		return err
-	case "tracking":
-		tr, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
-		fmt.Print(tr)
-		return err
-	case "console":
-		c, err := consoleBench(client, "http://"+ln.Addr().String(), token)
-		if err != nil {
-			return err
-		}
-		c = withRunInfo(c, totalNodes.(int64), "console")
-		fmt.Print(c)
-		return writeSection(outFile, c, "## Load test")
-	case "evidence":
-		ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
-		if err != nil {
-			return err
-		}
-		ev = withRunInfo(ev, totalNodes.(int64), "evidence")
-		fmt.Print(ev)
-		return writeSection(outFile, ev, "## Load test")
-	case "mlmd":
-		m, err := mlmdBench(ctx, st, client, url, requests, warmup)
-		if err != nil {
-			return err
-		}
-		m = withRunInfo(m, totalNodes.(int64), "mlmd")
-		fmt.Print(m)
-		return writeSection(outFile, m, "## Experiment tracking")
-	case "breakdown":
-		bd, err := breakdownBench(ctx, &breakdown{st: st, handler: handler, client: client, url: url, token: token,
-			driver: driver, db: cfg.Database, pipelines: pipelines, rng: rand.New(rand.NewPCG(7, 7))}, requests, warmup)
-		fmt.Print(bd)
-		return err
-	case "search":
-		sr, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
-		if err != nil {
-			return err
-		}
-		fmt.Print(sr)
-		return writeSection(outFile, sr, "## Experiment tracking")
-	}
-
-	rows, cone := lineageRows(ctx, st, client, url, driver, cfg.Database, pipelines)
+	rows, cone := lineageRows(b.ctx, b.st, b.client, b.url, b.driver, b.db, b.pipelines)
 	res, err := measure(rows, warmup, requests)
 	if err != nil || only == "lineage" {
 		// measure printed the rows; lineage alone measures a change to the traversal.
 		return err
 	}
 	lin, rawRes := res[0], res[3]
-
-	imp, err := impactBench(ctx, client, url, driver, cfg.Database, requests, warmup)
+	imp, err := impactBench(b.ctx, b.client, b.url, b.driver, b.db, requests, warmup)
 	if err != nil {
 		return err
 	}
 	res = append(res, imp.results...)
-	search, err := searchBench(client, url, pipelines, totalNodes.(int64), requests, warmup)
-	if err != nil {
-		return err
-	}
-	peer, err := mlmdBench(ctx, st, client, url, requests, warmup)
-	if err != nil {
-		return err
-	}
-	tracking, err := trackingBench(ctx, st, driver, cfg.Database, client, url, requests, warmup)
-	if err != nil {
-		return err
-	}
-	ol, err := openLineageBench(client, "http://"+ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	sm, err := sageMakerBench(client, "http://"+ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	sml, err := sageMakerLineageBench(ctx, st, client, url, pipelines, requests, warmup)
-	if err != nil {
-		return err
-	}
-	smm, err := sageMakerMetricsBench(ctx, st, sageMakerPython)
-	if err != nil {
-		return err
-	}
-	im, err := importBench(ctx, st, driver, cfg.Database)
-	if err != nil {
-		return err
-	}
-	cmp, err := mlflowComparison(ctx, "http://"+ln.Addr().String(), token, mlflowPython)
-	if err != nil {
-		return err
-	}
-	ev, err := evidenceBench(ctx, st, client, "http://"+ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	console, err := consoleBench(client, "http://"+ln.Addr().String(), token)
-	if err != nil {
-		return err
+	var tracking strings.Builder
+	for _, s := range sections {
+		if s.alone {
+			continue
+		}
+		out, err := s.run(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		tracking.WriteString(out)
 	}
 	return writeReport(outFile, report{
-		tracking: search + peer + tracking + ol + sm + smm + sml + im + cmp + ev + console,
-		nodes:    totalNodes.(int64), rels: totalRels.(int64), cone: *cone, requests: requests, warmup: warmup,
+		tracking: tracking.String(),
+		nodes:    b.nodes, rels: b.rels, cone: *cone, requests: requests, warmup: warmup,
 		impactCone: imp.cone, impacted: imp.impacted, impactPages: imp.pages,
 		results: res, ratio: float64(lin.p50) / float64(rawRes.p50), ratio99: float64(lin.p99) / float64(rawRes.p99),
 	})
