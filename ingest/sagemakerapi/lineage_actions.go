@@ -65,7 +65,6 @@ type action struct {
 
 // deploymentAction is deployment d as an action.
 func deploymentAction(d store.Deployment) action {
-	_, n, _ := cutNumber(d.ID)
 	a := action{
 		id: d.ID, typ: typeModelDeployment, status: actionInProgress, source: d.Endpoint, version: d.ModelVersion,
 		endpoint: &d.Endpoint, created: d.RecordedAt, createdBy: d.RecordedBy, modified: d.RecordedAt, modifiedBy: d.RecordedBy,
@@ -79,8 +78,10 @@ func deploymentAction(d store.Deployment) action {
 		a.status, a.modified, a.modifiedBy = actionCompleted, *d.To, d.EndedBy
 		a.props["ServingUntil"] = d.To.UTC().Format(time.RFC3339Nano)
 	}
+	// Named for the endpoint's n-th deployment; one imported (its ID not <endpoint>#<n>)
+	// by its ID.
 	a.name = encodeKey(a.id)
-	if plainName.MatchString(d.Endpoint.Name) {
+	if key, n, ok := splitActionID(d.ID); ok && key == d.Endpoint.Key && isNumber(n) && plainName.MatchString(d.Endpoint.Name) {
 		a.name = d.Endpoint.Name + "-" + n + suffixDeployment
 	}
 	return a
@@ -103,29 +104,43 @@ func approvalAction(mv store.Node, c store.Approval) action {
 		a.description = *c.Comment
 	}
 	a.name = encodeKey(a.id)
-	model, version, ok := strings.Cut(strings.TrimPrefix(mv.Key, "model:"), "/")
-	if ok && plainName.MatchString(model) {
+	name := strings.TrimPrefix(mv.Key, "model:")
+	i := strings.LastIndexByte(name, '/')
+	if model, version := name[:max(i, 0)], name[i+1:]; i > 0 && plainName.MatchString(model) && isNumber(version) {
 		a.name = model + "-" + version + "-" + seq + suffixApproval
 	}
 	return a
 }
 
-// cutNumber splits s at its last '-' or '#' into what comes before and a number after.
+// isNumber tells whether s is a number (digits only).
+func isNumber(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 63)
+	return err == nil
+}
+
+// cutNumber splits s at its last '-' into what comes before and a number after.
 func cutNumber(s string) (before, n string, ok bool) {
-	i := strings.LastIndexAny(s, "-#")
-	if i <= 0 || i == len(s)-1 {
-		return "", "", false
-	}
-	if _, err := strconv.ParseUint(s[i+1:], 10, 63); err != nil {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 || !isNumber(s[i+1:]) {
 		return "", "", false
 	}
 	return s[:i], s[i+1:], true
 }
 
+// splitActionID splits an action's ID at its last '#': the ID of the endpoint or the
+// model version it is about, and which of its deployments or approval changes.
+func splitActionID(id string) (key, n string, ok bool) {
+	i := strings.LastIndexByte(id, '#')
+	if i <= 0 || i == len(id)-1 {
+		return "", "", false
+	}
+	return id[:i], id[i+1:], true
+}
+
 // actionIDOfName is the ID of the action a name stands for.
 func actionIDOfName(name string) (string, bool) {
 	if id, ok := decodeKey(name); ok {
-		_, _, ok = cutNumber(id)
+		_, _, ok = splitActionID(id)
 		return id, ok
 	}
 	if rest, ok := strings.CutSuffix(name, suffixDeployment); ok {
@@ -147,6 +162,9 @@ func actionIDOfName(name string) (string, bool) {
 func (api *API) actionNamed(ctx context.Context, member, nameOrARN string) (action, error) {
 	name := nameOrARN
 	if strings.HasPrefix(nameOrARN, "arn:") {
+		if err := checkARNForm(member, nameOrARN); err != nil {
+			return action{}, err
+		}
 		typ, n, ok := api.arns.parse(nameOrARN)
 		if !ok || typ != resAction {
 			return action{}, resourceNotFound("%s '%s' names no action of this provgraph (account %s, region %s)", member, shorten(nameOrARN), api.arns.account, api.arns.region)
@@ -171,8 +189,8 @@ func (api *API) actionByID(ctx context.Context, member, id string) (action, erro
 		d, err := api.st.DeploymentByID(ctx, member, id)
 		return deploymentAction(d), err
 	}
-	key, seq, ok := cutNumber(id)
-	if !ok || store.RequireKind(member, key, store.KindModelVersion, "model:<name>/<version>") != nil {
+	key, seq, ok := splitActionID(id)
+	if !ok || !isNumber(seq) || store.RequireKind(member, key, store.KindModelVersion, "model:<name>/<version>") != nil {
 		return action{}, apperr.Missing(member, "no action has ID %q", id)
 	}
 	mv, err := api.st.NodeByID(ctx, member, key)
@@ -191,9 +209,14 @@ func (api *API) actionByID(ctx context.Context, member, id string) (action, erro
 	return action{}, apperr.Missing(member, "no action has ID %q", id)
 }
 
-// sourceOf is an action's Source as SageMaker writes it.
+// sourceDoc is an action's Source as SageMaker writes it: an approval's is its model
+// version's model package (its ARN) or else the version's ID, which ListActions takes
+// back as SourceUri.
 func (a action) sourceDoc() map[string]any {
 	uri := sourceURI(a.source)
+	if a.typ == typeApproval && a.source.ExternalID() == "" {
+		uri = a.source.Key
+	}
 	out := map[string]any{"SourceUri": uri}
 	if strings.HasPrefix(uri, "arn:") {
 		out["SourceType"] = "ARN"
@@ -299,8 +322,12 @@ func (api *API) actionsOf(ctx context.Context, source *string) ([]action, error)
 	if source == nil {
 		return api.allActions(ctx)
 	}
-	if e, err := api.contextAt(ctx, typeEndpoint, *source); err == nil {
+	e, err := api.contextAt(ctx, typeEndpoint, *source)
+	if err == nil {
 		return api.deploymentActions(ctx, e.Key)
+	}
+	if e, ok := awsErrorOf(err); !ok || e.Code != codeResourceNotFound {
+		return nil, err
 	}
 	mv, ok, err := api.modelVersionAt(ctx, *source)
 	if err != nil || !ok {
@@ -340,7 +367,7 @@ func (api *API) deploymentActions(ctx context.Context, endpoint string) ([]actio
 }
 
 // modelVersionAt finds the model version a source URI names: by its model package's
-// ARN, its ID, or its model's location.
+// ARN or its ID.
 func (api *API) modelVersionAt(ctx context.Context, uri string) (store.Node, bool, error) {
 	n, err := api.st.NodeByExternalID(ctx, "SourceUri", store.KindModelVersion, uri)
 	if err == nil || apperr.CodeOf(err) != apperr.NotFound {
@@ -380,9 +407,8 @@ func (api *API) allActions(ctx context.Context) ([]action, error) {
 }
 
 // queryStarts are the nodes QueryLineage starts from for a start ARN: the node it
-// names, or for an action the nodes it is about in direction dir (its model version
-// upstream; downstream a deployment's endpoint, an approval's model version), with the
-// action.
+// names, or for an action the node it is about in direction dir, with the action: its
+// model version, or downstream of a deployment its endpoint.
 func (api *API) queryStarts(ctx context.Context, arn string, dir store.Direction) ([]string, *action, error) {
 	if typ, _, _ := api.arns.parse(arn); typ != resAction {
 		key, err := api.keyOfARN("StartArns", arn)
@@ -392,49 +418,57 @@ func (api *API) queryStarts(ctx context.Context, arn string, dir store.Direction
 	if err != nil {
 		return nil, nil, err
 	}
-	switch {
-	case a.endpoint == nil || dir == store.Upstream:
-		return []string{a.version.Key}, &a, nil
-	case dir == store.Downstream:
+	if a.endpoint != nil && dir == store.Downstream {
 		return []string{a.endpoint.Key}, &a, nil
 	}
-	return []string{a.version.Key, a.endpoint.Key}, &a, nil
+	// Both: the version's downstream holds the endpoint.
+	return []string{a.version.Key}, &a, nil
 }
 
-// afterAction is where the page after one that held only an action starts: before
-// every ARN.
+// afterAction is the NextToken's After of the page after one that held only the
+// action: the first page of the cone, without the action.
 const afterAction = "\x00"
 
-// firstOn tells whether a (when not nil) is a vertex of the page token tok starts: the
-// first page, when a passes the filters f.
-func (a *action) firstOn(f *queryFilters, tok queryToken) bool {
-	return a != nil && tok.After == "" && tok.Cursor == "" && a.passes(f)
+// actionPage is where a QueryLineage page from an action stands: whether the action is
+// one of its vertices (the first page, when the action passes the filters) and whether
+// the action's associations are answered on it (the first page of the cone).
+type actionPage struct {
+	a             *action
+	vertex, edges bool
 }
 
-// withAction adds to a QueryLineage answer out the action the query started from, on
-// the first page, when it passes the filters, and its associations with the nodes of
-// the answer (arnOf, by node ID) when edges are asked for: a model version
-// contributed to its deployment and its approval, a deployment is associated with its
-// endpoint.
-func (api *API) withAction(out map[string]any, a *action, in *queryLineageRequest, tok queryToken, arnOf map[string]string) map[string]any {
-	if a == nil || tok.After != "" || tok.Cursor != "" {
+// actionPageOf reads the page token tok of a query from action a (nil: from a node):
+// where its page stands, and the token the traversal pages by.
+func actionPageOf(a *action, f *queryFilters, tok queryToken) (actionPage, queryToken) {
+	afterTheAction := tok.After == afterAction
+	if afterTheAction {
+		tok.After = ""
+	}
+	first := a != nil && tok.After == "" && tok.Cursor == ""
+	return actionPage{a: a, vertex: first && !afterTheAction && a.passes(f), edges: first}, tok
+}
+
+// add adds the action to a QueryLineage answer out, when it is a vertex of the page,
+// and its associations with the vertices of the page (p) when edges are asked for: a
+// model version contributed to its deployment and its approval, a deployment is
+// associated with its endpoint.
+func (ap actionPage) add(api *API, out map[string]any, in *queryLineageRequest, p lineagePage) map[string]any {
+	if ap.a == nil {
 		return out
 	}
-	v := api.actionVertex(*a)
-	if a.firstOn(in.Filters, tok) {
+	v := api.actionVertex(*ap.a)
+	if ap.vertex {
 		out["Vertices"] = append([]vertex{v}, out["Vertices"].([]vertex)...)
 	}
-	if in.IncludeEdges == nil || !*in.IncludeEdges {
+	if !ap.edges || in.IncludeEdges == nil || !*in.IncludeEdges {
 		return out
 	}
 	edges := out["Edges"].([]lineageEdge)
-	if mv, ok := arnOf[a.version.Key]; ok {
-		edges = append(edges, lineageEdge{SourceArn: mv, DestinationArn: v.Arn, AssociationType: "ContributedTo"})
+	if k := ap.a.version.Key; p.isVertex[k] {
+		edges = append(edges, lineageEdge{SourceArn: p.arnOf[k], DestinationArn: v.Arn, AssociationType: "ContributedTo"})
 	}
-	if a.endpoint != nil {
-		if ep, ok := arnOf[a.endpoint.Key]; ok {
-			edges = append(edges, lineageEdge{SourceArn: v.Arn, DestinationArn: ep, AssociationType: "AssociatedWith"})
-		}
+	if ep := ap.a.endpoint; ep != nil && p.isVertex[ep.Key] {
+		edges = append(edges, lineageEdge{SourceArn: v.Arn, DestinationArn: p.arnOf[ep.Key], AssociationType: "AssociatedWith"})
 	}
 	out["Edges"] = edges
 	return out

@@ -62,6 +62,14 @@ func TestActionsAreDeploymentsAndApprovals(t *testing.T) {
 	assert.Contains(t, up["Edges"], map[string]any{"SourceArn": arnOfKey(t, up, "model:fraud-models-"+e.tk+"/1"),
 		"DestinationArn": approval["ActionArn"], "AssociationType": "ContributedTo"})
 
+	// Both ways from the deployment: the model version's cone (which holds the endpoint).
+	both := e.ok("QueryLineage", map[string]any{"StartArns": []string{dep["ActionArn"].(string)}, "MaxResults": 50})
+	keys = nil
+	for _, v := range both["Vertices"].([]any)[1:] {
+		keys = append(keys, sagemakerapi.KeyOfARN(v.(map[string]any)["Arn"].(string)))
+	}
+	assert.ElementsMatch(t, e.graphQLCone("model:fraud-models-"+e.tk+"/1", "BOTH"), keys)
+
 	// Downstream of the deployment: its endpoint.
 	down := e.ok("QueryLineage", map[string]any{"StartArns": []string{dep["ActionArn"].(string)}, "Direction": "Descendants",
 		"Filters": map[string]any{"LineageTypes": []string{"Context"}}})
@@ -107,6 +115,11 @@ func TestActionsAreDeploymentsAndApprovals(t *testing.T) {
 		missing := e.call("DescribeAction", map[string]any{"ActionName": name})
 		assert.Equal(t, "ResourceNotFound", missing.code(), name)
 	}
+	assoc := e.call("ListAssociations", map[string]any{"SourceArn": dep["ActionArn"]})
+	assert.Equal(t, "ValidationException", assoc.code())
+	assert.Contains(t, assoc.message(), "QueryLineage")
+	malformed := e.call("DescribeAction", map[string]any{"ActionName": "arn:nothing"})
+	assert.Equal(t, "ValidationException", malformed.code())
 	tags := e.call("AddTags", map[string]any{"ResourceArn": dep["ActionArn"], "Tags": []map[string]any{{"Key": "k", "Value": "v"}}})
 	assert.Equal(t, "ValidationException", tags.code())
 	assert.True(t, strings.Contains(tags.message(), "actions"), tags.message())

@@ -215,10 +215,11 @@ func keyOfName(typ, name string) (string, bool) {
 // is no SageMaker ARN, ResourceNotFound when it names no node provgraph could have
 // minted it for. The node may not exist.
 func (api *API) keyOfARN(member, arn string) (string, error) {
-	if !arnForm.MatchString(arn) {
-		var c checks
-		c.fail(strings.ToLower(member[:1])+member[1:], arn, "Member must satisfy regular expression pattern: "+arnForm.String())
-		return "", c.err()
+	if err := checkARNForm(member, arn); err != nil {
+		return "", err
+	}
+	if typ, _, _ := api.arns.parse(arn); typ == resAction {
+		return "", validation("%s '%s' is an action — a deployment or an approval, which provgraph records on the graph's model versions and endpoints: QueryLineage from it answers its associations", member, shorten(arn))
 	}
 	_, key, ok := api.arns.keyOf(arn)
 	if !ok {
@@ -233,6 +234,17 @@ func (api *API) keyOfARN(member, arn string) (string, error) {
 // arnForm is the form of the ARNs the lineage operations take, as SageMaker's API
 // model states it: anything else is a ValidationException, not a missing resource.
 var arnForm = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:.+$`)
+
+// checkARNForm answers a ValidationException naming member when arn is not of the form
+// of SageMaker's ARNs.
+func checkARNForm(member, arn string) error {
+	if arnForm.MatchString(arn) {
+		return nil
+	}
+	var c checks
+	c.fail(strings.ToLower(member[:1])+member[1:], arn, "Member must satisfy regular expression pattern: "+arnForm.String())
+	return c.err()
+}
 
 // nodeOfARN finds the node an ARN names, or answers ResourceNotFound naming member.
 func (api *API) nodeOfARN(ctx context.Context, member, arn string) (store.Node, error) {

@@ -309,7 +309,7 @@ func createContext(ctx context.Context, api *API, body []byte) (any, error) {
 }
 
 // contextAt finds the context of type typ whose source is uri: an endpoint by its ARN
-// (or name), a registered model by its model package group's ARN (or name).
+// (or name, or ID), a registered model by its model package group's ARN (or name).
 func (api *API) contextAt(ctx context.Context, typ, uri string) (store.Node, error) {
 	var kind store.Kind
 	var key string
@@ -324,6 +324,14 @@ func (api *API) contextAt(ctx context.Context, typ, uri string) (store.Node, err
 	if kind == store.KindEndpoint {
 		if n, err := api.st.NodeByExternalID(ctx, "SourceUri", kind, uri); err == nil || apperr.CodeOf(err) != apperr.NotFound {
 			return n, err
+		}
+		if strings.HasPrefix(uri, store.EndpointKey("")) {
+			// The source URI of an endpoint without an ARN: its ID.
+			if n, err := api.st.NodeByID(ctx, "SourceUri", uri); err == nil && n.Kind == kind {
+				return n, nil
+			} else if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+				return store.Node{}, err
+			}
 		}
 	}
 	n, err := api.st.NodeByID(ctx, "SourceUri", key)

@@ -236,6 +236,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ap, tok := actionPageOf(act, in.Filters, tok)
 	kinds := kindsFor(in.Filters)
 	if kinds != nil && len(kinds) == 0 {
 		// No node's vertex can pass the filters; the start must still exist.
@@ -244,13 +245,12 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		out := map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}
-		return api.withAction(out, act, &in, tok, nil), nil
+		return ap.add(api, map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, &in, lineagePage{}), nil
 	}
-	if act.firstOn(in.Filters, tok) {
+	if ap.vertex {
 		// The action is the first page's first vertex.
 		if size == 1 {
-			out := api.withAction(map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, act, &in, tok, nil)
+			out := ap.add(api, map[string]any{"Vertices": []vertex{}, "Edges": []lineageEdge{}}, &in, lineagePage{})
 			out["NextToken"] = encodeQueryToken(queryToken{After: afterAction}, question)
 			return out, nil
 		}
@@ -297,7 +297,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	api.withAction(out, act, &in, tok, page.arnOf)
+	ap.add(api, out, &in, page)
 	switch {
 	case storePaged && l.EndCursor != "":
 		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)
