@@ -57,13 +57,13 @@ func queued(b *metricsBatcher, n int) {
 	}
 }
 
-// Calls queued while a batch is written form the next batch, of one actor at a time,
-// oldest first; each call hears its own outcome (or the transaction's failure); a call
-// whose request ends while it waits is answered UNAVAILABLE and the batch it is in is
-// written for the others all the same.
+// With one writer: calls queued while a batch is written form the next batch, of one
+// actor at a time, oldest first; each call hears its own outcome (or the transaction's
+// failure); a call whose request ends while it waits is answered UNAVAILABLE and the
+// batch it is in is written for the others all the same.
 func TestMetricsBatcher(t *testing.T) {
 	h := holdingStore{batches: make(chan written), release: make(chan error)}
-	b := &metricsBatcher{write: h.write}
+	b := &metricsBatcher{write: h.write, maxWriters: 1}
 	type outcome struct {
 		run string
 		err error
@@ -111,6 +111,36 @@ func TestMetricsBatcher(t *testing.T) {
 		b.mu.Lock()
 		running = b.writers > 0 // the writer stops once nothing is queued
 		b.mu.Unlock()
+	}
+}
+
+// While a batch is written, a call that arrives is written by a second writer at once;
+// with both busy, calls queue for whichever finishes first.
+func TestMetricsBatcherWriters(t *testing.T) {
+	h := holdingStore{batches: make(chan written), release: make(chan error)}
+	b := &metricsBatcher{write: h.write, maxWriters: 2}
+	done := make(chan error)
+	send := func(run string) {
+		go func() { done <- b.log(t.Context(), "alice", store.RunLog{Run: run}) }()
+	}
+	send("run:a")
+	assert.Equal(t, []string{"run:a"}, (<-h.batches).runs)
+	send("run:b")
+	assert.Equal(t, []string{"run:b"}, (<-h.batches).runs, "written beside the first batch")
+	send("run:c")
+	send("run:d")
+	queued(b, 2)
+	b.mu.Lock()
+	assert.Equal(t, 2, b.writers, "no third writer")
+	b.mu.Unlock()
+	h.release <- nil
+	require.NoError(t, <-done)
+	assert.ElementsMatch(t, []string{"run:c", "run:d"}, (<-h.batches).runs, "the calls that queued meanwhile")
+	for range 2 {
+		h.release <- nil
+	}
+	for range 3 {
+		require.NoError(t, <-done)
 	}
 }
 
