@@ -2,9 +2,12 @@ package sagemakerapi
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/provgraph/provgraph/actor"
 	"github.com/provgraph/provgraph/apperr"
@@ -115,8 +118,20 @@ func (b *metricsBatcher) take() []*metricsCall {
 }
 
 // record writes batch and tells each call its outcome: its own error, or the
-// transaction's when it failed.
+// transaction's when it failed. A panic is answered as an internal error to every call
+// and logged, as the server's handlers answer one: the writer goes on.
 func (b *metricsBatcher) record(batch []*metricsCall) {
+	defer func() {
+		if v := recover(); v != nil {
+			zerolog.Ctx(batch[0].ctx).Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("panic recording BatchPutMetrics calls")
+			for _, c := range batch {
+				select {
+				case c.done <- apperr.New(apperr.Internal, "", "the points could not be recorded"):
+				default: // answered already
+				}
+			}
+		}
+	}()
 	ctx, cancel := batchContext(batch)
 	defer cancel()
 	logs := make([]store.RunLog, len(batch))

@@ -156,3 +156,18 @@ func TestMetricsBatchCap(t *testing.T) {
 	require.Len(t, b.take(), 1)
 	assert.Empty(t, b.take())
 }
+
+// A store that panics fails the batch's calls with INTERNAL; the next batch is written.
+func TestMetricsBatcherPanic(t *testing.T) {
+	panics := true
+	b := &metricsBatcher{maxWriters: 1, write: func(_ context.Context, _ string, logs []store.RunLog) ([]error, error) {
+		if panics {
+			panic("boom")
+		}
+		return make([]error, len(logs)), nil
+	}}
+	err := b.log(t.Context(), "alice", store.RunLog{Run: "run:a"})
+	assert.Equal(t, apperr.Internal, apperr.CodeOf(err), "%v", err)
+	panics = false
+	assert.NoError(t, b.log(t.Context(), "alice", store.RunLog{Run: "run:a"}))
+}
