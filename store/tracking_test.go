@@ -449,18 +449,15 @@ func batchLogs() []store.RunLog {
 // twice; the transaction's audit entry lists the runs recorded.
 func TestLogMetricsBatchIsLogRunInOneTransaction(t *testing.T) {
 	t.Parallel()
-	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
-	tk := neo4jtest.Token(t)
+	st, exp := auditedExperiment(t)
 	ctx := t.Context()
-	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "batch-" + tk})
-	require.NoError(t, err)
 	var one, batched []string
 	for range 3 {
 		one = append(one, newRun(t, st, exp.Key).Key)
 		batched = append(batched, newRun(t, st, exp.Key).Key)
 	}
 	deleted := newRun(t, st, exp.Key).Key
-	_, err = st.SetLifecycle(ctx, "tester", "run", deleted, store.KindRun, store.LifecycleDeleted)
+	_, err := st.SetLifecycle(ctx, "tester", "run", deleted, store.KindRun, store.LifecycleDeleted)
 	require.NoError(t, err)
 	missing := store.RunKey(store.NewRunID())
 
@@ -521,17 +518,7 @@ func TestLogMetricsBatchIsLogRunInOneTransaction(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, sums, "the deleted run got nothing")
 
-	did, err := st.SequenceAudit(ctx)
-	require.NoError(t, err)
-	require.True(t, did)
-	page, err := st.AuditEntriesAbout(ctx, store.AuditLogQuery{About: []string{batched[0]}, First: 10})
-	require.NoError(t, err)
-	var entries []store.AuditLogEntry
-	for _, e := range page.Entries {
-		if e.Actor == "batcher" {
-			entries = append(entries, e)
-		}
-	}
+	entries := entriesBy(t, st, "batcher", batched[0])
 	require.Len(t, entries, 2, "one entry per batch")
 	for _, e := range entries {
 		assert.Equal(t, store.ActionRunLog, e.Action)
@@ -564,4 +551,55 @@ func assertSameMetrics(t *testing.T, st *store.Store, a, b string) {
 			assert.True(t, same, "%s point %d: %+v and %+v", m.Key, i, pa, pb)
 		}
 	}
+}
+
+// A batch of more runs than an audit entry lists gets an entry for every
+// MaxAuditTargets of them, so that every run's history shows the write.
+func TestLogMetricsBatchAuditsEveryRun(t *testing.T) {
+	t.Parallel()
+	st, exp := auditedExperiment(t)
+	var logs []store.RunLog
+	for range store.MaxAuditTargets + 1 {
+		logs = append(logs, store.RunLog{Run: newRun(t, st, exp.Key).Key,
+			Metrics: []store.MetricPoint{{Key: "loss", Value: 1, Timestamp: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}})
+	}
+	errs, err := st.LogMetricsBatch(t.Context(), "batcher", logs)
+	require.NoError(t, err)
+	for _, e := range errs {
+		require.NoError(t, e)
+	}
+	for i, l := range []store.RunLog{logs[0], logs[len(logs)-1]} {
+		entries := entriesBy(t, st, "batcher", l.Run)
+		require.Len(t, entries, 1, l.Run)
+		assert.Equal(t, store.ActionRunLog, entries[0].Action)
+		assert.Contains(t, entries[0].Targets, l.Run)
+		assert.Len(t, entries[0].Targets, []int{store.MaxAuditTargets, 1}[i], "the first 100 runs, then the last")
+	}
+}
+
+// auditedExperiment is a store on an audit chain of the test's own and an experiment
+// on it.
+func auditedExperiment(t *testing.T) (*store.Store, store.Node) {
+	t.Helper()
+	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
+	exp, err := st.CreateExperiment(t.Context(), "tester", store.ExperimentInput{Name: "batch-" + neo4jtest.Token(t)})
+	require.NoError(t, err)
+	return st, exp
+}
+
+// entriesBy sequences the audit log of st and returns the entries of actor about key.
+func entriesBy(t *testing.T, st *store.Store, actor, key string) []store.AuditLogEntry {
+	t.Helper()
+	did, err := st.SequenceAudit(t.Context())
+	require.NoError(t, err)
+	require.True(t, did)
+	page, err := st.AuditEntriesAbout(t.Context(), store.AuditLogQuery{About: []string{key}, First: 10})
+	require.NoError(t, err)
+	var out []store.AuditLogEntry
+	for _, e := range page.Entries {
+		if e.Actor == actor {
+			out = append(out, e)
+		}
+	}
+	return out
 }
