@@ -91,9 +91,10 @@ WHERE c.sid = q.sid AND c.seq >= 0 AND c.maxStep >= q.lo AND c.minStep <= q.hi
   AND (c.maxTimestamp IS NULL OR c.maxTimestamp >= q.tlo AND c.minTimestamp <= q.thi)
 RETURN q.i AS i, c.steps AS steps, c.timestamps AS ts, c.values AS vs`
 
+	// cypherWriteSeries writes the series of one or many runs (s.run).
 	cypherWriteSeries = `
-MATCH (r:` + LabelNode + ` {key: $run})
 UNWIND $series AS s
+MATCH (r:` + LabelNode + ` {key: s.run})
 MERGE (m:` + LabelMetricSeries + ` {sid: s.sid})
 SET m += s.props, m.exp = r.experimentId
 FOREACH (_ IN CASE WHEN s.isNew THEN [1] ELSE [] END | CREATE (r)-[:` + RelHasMetric + `]->(m))
@@ -163,7 +164,7 @@ func logRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor s
 		}
 		au.changeNode(old, tagged, true)
 	}
-	if err := logMetrics(ctx, tx, l.Run, l.Metrics); err != nil {
+	if err := logMetrics(ctx, tx, []RunLog{{Run: l.Run, Metrics: l.Metrics}}); err != nil {
 		return Node{}, err
 	}
 	return nodeByKey(ctx, tx, "run", l.Run)
@@ -181,9 +182,14 @@ func lockActiveRun(ctx context.Context, tx neo4j.ManagedTransaction, field, key 
 		return Node{}, err
 	}
 	if Lifecycle(r.String(propLifecycle)) == LifecycleDeleted {
-		return Node{}, apperr.Invalid(field, "run %q is deleted; restore it before logging to it", key)
+		return Node{}, deletedRun(field, key)
 	}
 	return r, nil
+}
+
+// deletedRun is the error of logging to the deleted run key, about field.
+func deletedRun(field, key string) error {
+	return apperr.Invalid(field, "run %q is deleted; restore it before logging to it", key)
 }
 
 // indexedParam is a parameter with its position in the batch, for error fields.
@@ -363,82 +369,131 @@ func (s *seriesState) add(step, ts int64, v float64) {
 	s.tailValues = append(s.tailValues, v)
 }
 
-func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, run string, points []MetricPoint) error {
-	if len(points) == 0 {
+// seriesPoints is one run×metric series of a batch and the points logged to it, in
+// the order logged.
+type seriesPoints struct {
+	run, key, sid string
+	points        []MetricPoint
+}
+
+// bySeries groups the metric points of logs by run and metric, each series in the
+// order first logged and its points in the order logged: points logged to a run by
+// several logs land as if the logs came one after another.
+func bySeries(logs []RunLog) []seriesPoints {
+	var out []seriesPoints
+	at := map[string]int{}
+	for _, l := range logs {
+		for _, p := range l.Metrics {
+			sid := seriesID(l.Run, p.Key)
+			i, ok := at[sid]
+			if !ok {
+				i = len(out)
+				at[sid] = i
+				out = append(out, seriesPoints{run: l.Run, key: p.Key, sid: sid})
+			}
+			out[i].points = append(out[i].points, p)
+		}
+	}
+	return out
+}
+
+// runsNamed names the runs of logs in a message: the run of one log, else how many
+// logs.
+func runsNamed(logs []RunLog) string {
+	if len(logs) == 1 {
+		return strconv.Quote(logs[0].Run)
+	}
+	return strconv.Itoa(len(logs)) + " logs"
+}
+
+// logMetrics records the metric points of logs (LogRun's one) with three statements at
+// most, however many runs and series: the series are read in one, then writeMetrics.
+func logMetrics(ctx context.Context, tx neo4j.ManagedTransaction, logs []RunLog) error {
+	series := bySeries(logs)
+	if len(series) == 0 {
 		return nil
 	}
-	byKey := map[string][]MetricPoint{}
-	var keys []string
-	for _, p := range points {
-		if _, ok := byKey[p.Key]; !ok {
-			keys = append(keys, p.Key)
-		}
-		byKey[p.Key] = append(byKey[p.Key], p)
-	}
-	sids := make([]string, len(keys))
-	for i, k := range keys {
-		sids[i] = seriesID(run, k)
+	sids := make([]string, len(series))
+	for i, sp := range series {
+		sids[i] = sp.sid
 	}
 	recs, err := collect(ctx, tx, cypherSeriesOf, map[string]any{"sids": sids})
 	if err != nil {
-		return fmt.Errorf("metric series of %q: %w", run, err)
+		return fmt.Errorf("metric series of %s: %w", runsNamed(logs), err)
 	}
 	existing := make(map[string]seriesState, len(recs))
 	for _, r := range recs {
 		m, _ := r.Get("m")
-		props, _ := m.(map[string]any)
-		sid, _ := props["sid"].(string)
-		existing[sid] = seriesFrom(props)
+		addSeries(existing, m)
 	}
-	fresh, err := newPoints(ctx, tx, keys, sids, byKey, existing)
+	return writeMetrics(ctx, tx, logs, series, existing)
+}
+
+// addSeries adds the stored series m, a map of its properties, to existing by sid.
+func addSeries(existing map[string]seriesState, m any) {
+	props, _ := m.(map[string]any)
+	sid, _ := props["sid"].(string)
+	existing[sid] = seriesFrom(props)
+}
+
+// writeMetrics records the points of logs, grouped as series (bySeries), whose stored
+// series are existing (read under the runs' locks), with two statements at most: the
+// chunks that could hold repeated points are read in one, and every series and new
+// chunk written in one.
+func writeMetrics(ctx context.Context, tx neo4j.ManagedTransaction, logs []RunLog, series []seriesPoints, existing map[string]seriesState) error {
+	fresh, err := newPoints(ctx, tx, series, existing)
 	if err != nil {
-		return fmt.Errorf("metric points of %q: %w", run, err)
+		return fmt.Errorf("metric points of %s: %w", runsNamed(logs), err)
 	}
-	rows := make([]map[string]any, 0, len(keys))
-	for i, k := range keys {
-		if len(fresh[i]) == 0 {
-			continue // every point is recorded already
+	rows := make([]map[string]any, 0, len(series))
+	for i, sp := range series {
+		if len(fresh[i]) > 0 { // else every point is recorded already
+			rows = append(rows, seriesRow(sp, existing[sp.sid], fresh[i]))
 		}
-		st := existing[sids[i]]
-		isNew := !st.ok
-		for _, p := range fresh[i] {
-			st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
-		}
-		var chunks []map[string]any
-		for len(st.tailSteps) >= MetricChunkSize {
-			chunk := chunkRow(sids[i], st.chunks, st.tailSteps[:MetricChunkSize],
-				st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize])
-			chunks = append(chunks, chunk)
-			step, ts := chunk["maxStep"].(int64), chunk["maxTimestamp"].(int64)
-			if st.chunks == 0 {
-				st.chunkedMaxStep, st.chunkedMaxTS, st.chunkedKnown = step, ts, true
-			} else {
-				st.chunkedMaxStep, st.chunkedMaxTS = max(st.chunkedMaxStep, step), max(st.chunkedMaxTS, ts)
-			}
-			st.chunks++
-			st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
-		}
-		props := map[string]any{
-			"run": run, "key": k, "count": st.count, "finite": st.finite, "mean": st.mean, "m2": st.m2,
-			"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
-			"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
-			"min": nil, "max": nil, "chunkedMaxStep": nil, "chunkedMaxTimestamp": nil,
-		}
-		if st.hasMinMax {
-			props["min"], props["max"] = st.min, st.max
-		}
-		if st.chunkedKnown {
-			props["chunkedMaxStep"], props["chunkedMaxTimestamp"] = st.chunkedMaxStep, st.chunkedMaxTS
-		}
-		rows = append(rows, map[string]any{"sid": sids[i], "isNew": isNew, "props": props, "chunks": chunks})
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := collect(ctx, tx, cypherWriteSeries, map[string]any{"run": run, "series": rows}); err != nil {
-		return fmt.Errorf("log metrics of %q: %w", run, err)
+	if _, err := collect(ctx, tx, cypherWriteSeries, map[string]any{"series": rows}); err != nil {
+		return fmt.Errorf("log metrics of %s: %w", runsNamed(logs), err)
 	}
 	return nil
+}
+
+// seriesRow is the write of series sp, stored as st, with its new points fresh: the
+// series record's summary and open tail, and the chunks the tail fills.
+func seriesRow(sp seriesPoints, st seriesState, fresh []MetricPoint) map[string]any {
+	isNew := !st.ok
+	for _, p := range fresh {
+		st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
+	}
+	var chunks []map[string]any
+	for len(st.tailSteps) >= MetricChunkSize {
+		chunk := chunkRow(sp.sid, st.chunks, st.tailSteps[:MetricChunkSize],
+			st.tailTS[:MetricChunkSize], st.tailValues[:MetricChunkSize])
+		chunks = append(chunks, chunk)
+		step, ts := chunk["maxStep"].(int64), chunk["maxTimestamp"].(int64)
+		if st.chunks == 0 {
+			st.chunkedMaxStep, st.chunkedMaxTS, st.chunkedKnown = step, ts, true
+		} else {
+			st.chunkedMaxStep, st.chunkedMaxTS = max(st.chunkedMaxStep, step), max(st.chunkedMaxTS, ts)
+		}
+		st.chunks++
+		st.tailSteps, st.tailTS, st.tailValues = st.tailSteps[MetricChunkSize:], st.tailTS[MetricChunkSize:], st.tailValues[MetricChunkSize:]
+	}
+	props := map[string]any{
+		"run": sp.run, "key": sp.key, "count": st.count, "finite": st.finite, "mean": st.mean, "m2": st.m2,
+		"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
+		"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
+		"min": nil, "max": nil, "chunkedMaxStep": nil, "chunkedMaxTimestamp": nil,
+	}
+	if st.hasMinMax {
+		props["min"], props["max"] = st.min, st.max
+	}
+	if st.chunkedKnown {
+		props["chunkedMaxStep"], props["chunkedMaxTimestamp"] = st.chunkedMaxStep, st.chunkedMaxTS
+	}
+	return map[string]any{"run": sp.run, "sid": sp.sid, "isNew": isNew, "props": props, "chunks": chunks}
 }
 
 // pointID identifies a metric point within its series, as MLflow does: step,
@@ -458,23 +513,23 @@ func idOf(step, ts int64, v float64) pointID {
 	return pointID{step, ts, math.Float64bits(v)}
 }
 
-// newPoints returns, per key, the batch's points that its series does not hold yet:
+// newPoints returns, per series, the batch's points that its series does not hold yet:
 // a point already recorded (a retried request) or given twice in the batch is
 // recorded once, as in MLflow's tracking store. The series' open tail is at hand;
 // its chunks are read only for points that could be in them — at or below the
 // highest step and timestamp chunked — which points logged in order never are.
-func newPoints(ctx context.Context, tx neo4j.ManagedTransaction, keys, sids []string, byKey map[string][]MetricPoint,
+func newPoints(ctx context.Context, tx neo4j.ManagedTransaction, series []seriesPoints,
 	existing map[string]seriesState) ([][]MetricPoint, error) {
-	fresh := make([][]MetricPoint, len(keys))
+	fresh := make([][]MetricPoint, len(series))
 	var checks []map[string]any
-	for i, k := range keys {
-		st := existing[sids[i]]
+	for i, sp := range series {
+		st := existing[sp.sid]
 		// The batch without repeats, and the step range of the points that could
 		// repeat a recorded one: no recorded point has a higher step than the series'
 		// last point.
-		seen := make(map[pointID]int, len(byKey[k]))
+		seen := make(map[pointID]int, len(sp.points))
 		minStep, maxStep := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, p := range byKey[k] {
+		for _, p := range sp.points {
 			id := idOf(p.Step, p.Timestamp.UnixMilli(), p.Value)
 			if _, ok := seen[id]; ok {
 				continue
@@ -511,7 +566,7 @@ func newPoints(ctx context.Context, tx neo4j.ManagedTransaction, keys, sids []st
 		}
 		fresh[i] = kept
 		if lo <= hi {
-			checks = append(checks, map[string]any{"i": int64(i), "sid": sids[i], "lo": lo, "hi": hi, "tlo": tlo, "thi": thi})
+			checks = append(checks, map[string]any{"i": int64(i), "sid": sp.sid, "lo": lo, "hi": hi, "tlo": tlo, "thi": thi})
 		}
 	}
 	if len(checks) == 0 {

@@ -407,3 +407,199 @@ func TestRepeatedMetricPointsAreRecordedOnce(t *testing.T) {
 		assert.Equal(t, int64(1511), count(series.key), series.key)
 	}
 }
+
+// batchLogs are the logs the LogMetricsBatch test sends, for runs 0 to 2 by index: each
+// run gets calls of 10 points on two metrics, interleaved with the other runs' calls,
+// some out of step order, with NaN and ±Inf, a point given twice in a call, a call
+// that repeats an earlier one, and points crossing a chunk boundary (run 0 has 995
+// points before). Run is the run's index.
+func batchLogs() []store.RunLog {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	point := func(key string, step int, v float64) store.MetricPoint {
+		return store.MetricPoint{Key: key, Value: v, Step: int64(step), Timestamp: t0.Add(time.Duration(step) * time.Second)}
+	}
+	var logs []store.RunLog
+	for call := range 4 {
+		for run := range 3 {
+			var ps []store.MetricPoint
+			for k := range 5 {
+				step := 995 + call*5 + k
+				if call == 2 {
+					step = 100 + k // among the points recorded before
+				}
+				ps = append(ps, point("loss", step, 1/float64(step+run)), point("acc", step, float64(run*step)))
+			}
+			switch call {
+			case 1:
+				ps[3].Value, ps[5].Value = math.NaN(), math.Inf(-1)
+				ps[9] = ps[0] // given twice
+			case 3:
+				ps = logs[run].Metrics // an earlier call again
+			}
+			logs = append(logs, store.RunLog{Run: string(rune('0' + run)), Metrics: ps})
+		}
+	}
+	return logs
+}
+
+// The metric points of many runs written in one LogMetricsBatch land exactly as the
+// same calls one LogRun at a time do: the same summaries and histories, chunks
+// included. A missing run, a deleted run and a malformed log get their own errors (as
+// LogRun's) and the others are recorded; sending the batch again records nothing
+// twice; the transaction's audit entry lists the runs recorded.
+func TestLogMetricsBatchIsLogRunInOneTransaction(t *testing.T) {
+	t.Parallel()
+	st, exp := auditedExperiment(t)
+	ctx := t.Context()
+	var one, batched []string
+	for range 3 {
+		one = append(one, newRun(t, st, exp.Key).Key)
+		batched = append(batched, newRun(t, st, exp.Key).Key)
+	}
+	deleted := newRun(t, st, exp.Key).Key
+	_, err := st.SetLifecycle(ctx, "tester", "run", deleted, store.KindRun, store.LifecycleDeleted)
+	require.NoError(t, err)
+	missing := store.RunKey(store.NewRunID())
+
+	// Run 0's history before: 995 points, so the batch fills its first chunk.
+	var before []store.MetricPoint
+	for i := range 995 {
+		before = append(before, store.MetricPoint{Key: "loss", Value: float64(i), Step: int64(i), Timestamp: time.UnixMilli(int64(i) * 1000)})
+	}
+	for _, run := range []string{one[0], batched[0]} {
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: before})
+		require.NoError(t, err)
+	}
+
+	logs := batchLogs()
+	for _, l := range logs {
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: one[l.Run[0]-'0'], Metrics: l.Metrics})
+		require.NoError(t, err)
+	}
+	var batch []store.RunLog
+	for i, l := range logs {
+		batch = append(batch, store.RunLog{Run: batched[l.Run[0]-'0'], Metrics: l.Metrics})
+		if i == 4 {
+			batch = append(batch, store.RunLog{Run: missing, Metrics: l.Metrics}, store.RunLog{Run: deleted, Metrics: l.Metrics},
+				store.RunLog{Run: batched[1], Metrics: l.Metrics, Tags: []store.Tag{{Key: "k", Value: "v"}}},
+				store.RunLog{Run: batched[2], Metrics: []store.MetricPoint{{Key: "late", Value: 1}}})
+		}
+	}
+	errs, err := st.LogMetricsBatch(ctx, "batcher", batch)
+	require.NoError(t, err)
+	require.Len(t, errs, len(batch))
+	refused := map[int]apperr.Code{5: apperr.NotFound, 6: apperr.InvalidArgument, 7: apperr.InvalidArgument, 8: apperr.InvalidArgument}
+	for i, e := range errs {
+		if code, ok := refused[i]; ok {
+			assert.Equal(t, code, apperr.CodeOf(e), "log %d: %v", i, e)
+			continue
+		}
+		assert.NoError(t, e, "log %d", i)
+	}
+	assert.Contains(t, errs[6].Error(), "is deleted", "the deleted run's error is LogRun's")
+	for i, field := range map[int]string{5: "run", 6: "run", 7: "tags", 8: "metrics[0].timestamp"} {
+		e, ok := apperr.As(errs[i])
+		require.True(t, ok)
+		assert.Equal(t, field, e.Field, "log %d", i)
+	}
+
+	again, err := st.LogMetricsBatch(ctx, "batcher", batch)
+	require.NoError(t, err)
+	assert.Equal(t, errs, again, "the same outcome the second time")
+
+	for i := range 3 {
+		assertSameMetrics(t, st, one[i], batched[i])
+	}
+	loss, err := st.RunMetrics(ctx, batched[0], []string{"loss"})
+	require.NoError(t, err)
+	require.Len(t, loss, 1)
+	assert.Equal(t, int64(995+5+5+5), loss[0].Count, "a chunk filled; repeats, in a call and of a chunked point, recorded once")
+	sums, err := st.RunMetrics(ctx, deleted, nil)
+	require.NoError(t, err)
+	assert.Empty(t, sums, "the deleted run got nothing")
+
+	entries := entriesBy(t, st, "batcher", batched[0])
+	require.Len(t, entries, 2, "one entry per batch")
+	for _, e := range entries {
+		assert.Equal(t, store.ActionRunLog, e.Action)
+		assert.Equal(t, batched, e.Targets, "the runs recorded, in the order logged; not the refused ones")
+	}
+}
+
+// assertSameMetrics checks that runs a and b hold the same metrics: summaries and
+// every point of their histories.
+func assertSameMetrics(t *testing.T, st *store.Store, a, b string) {
+	t.Helper()
+	ctx := t.Context()
+	sa, err := st.RunMetrics(ctx, a, nil)
+	require.NoError(t, err)
+	sb, err := st.RunMetrics(ctx, b, nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, sa)
+	assert.Equal(t, sa, sb, "summaries of %s and %s", a, b)
+	for _, m := range sa {
+		ha, err := st.MetricHistory(ctx, a, m.Key, store.StepRange{}, store.MaxHistoryPage, "")
+		require.NoError(t, err)
+		hb, err := st.MetricHistory(ctx, b, m.Key, store.StepRange{}, store.MaxHistoryPage, "")
+		require.NoError(t, err)
+		require.Empty(t, ha.EndCursor, "one page holds the history")
+		require.Equal(t, len(ha.Points), len(hb.Points), m.Key)
+		for i := range ha.Points {
+			pa, pb := ha.Points[i], hb.Points[i]
+			same := pa.Step == pb.Step && pa.Timestamp.Equal(pb.Timestamp) &&
+				(pa.Value == pb.Value || math.IsNaN(pa.Value) && math.IsNaN(pb.Value))
+			assert.True(t, same, "%s point %d: %+v and %+v", m.Key, i, pa, pb)
+		}
+	}
+}
+
+// A batch of more runs than an audit entry lists gets an entry for every
+// MaxAuditTargets of them, so that every run's history shows the write.
+func TestLogMetricsBatchAuditsEveryRun(t *testing.T) {
+	t.Parallel()
+	st, exp := auditedExperiment(t)
+	var logs []store.RunLog
+	for range store.MaxAuditTargets + 1 {
+		logs = append(logs, store.RunLog{Run: newRun(t, st, exp.Key).Key,
+			Metrics: []store.MetricPoint{{Key: "loss", Value: 1, Timestamp: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}})
+	}
+	errs, err := st.LogMetricsBatch(t.Context(), "batcher", logs)
+	require.NoError(t, err)
+	for _, e := range errs {
+		require.NoError(t, e)
+	}
+	for i, l := range []store.RunLog{logs[0], logs[len(logs)-1]} {
+		entries := entriesBy(t, st, "batcher", l.Run)
+		require.Len(t, entries, 1, l.Run)
+		assert.Equal(t, store.ActionRunLog, entries[0].Action)
+		assert.Contains(t, entries[0].Targets, l.Run)
+		assert.Len(t, entries[0].Targets, []int{store.MaxAuditTargets, 1}[i], "the first 100 runs, then the last")
+	}
+}
+
+// auditedExperiment is a store on an audit chain of the test's own and an experiment
+// on it.
+func auditedExperiment(t *testing.T) (*store.Store, store.Node) {
+	t.Helper()
+	st, _ := neo4jtest.StoreWithOwnAuditChain(t)
+	exp, err := st.CreateExperiment(t.Context(), "tester", store.ExperimentInput{Name: "batch-" + neo4jtest.Token(t)})
+	require.NoError(t, err)
+	return st, exp
+}
+
+// entriesBy sequences the audit log of st and returns the entries of actor about key.
+func entriesBy(t *testing.T, st *store.Store, actor, key string) []store.AuditLogEntry {
+	t.Helper()
+	did, err := st.SequenceAudit(t.Context())
+	require.NoError(t, err)
+	require.True(t, did)
+	page, err := st.AuditEntriesAbout(t.Context(), store.AuditLogQuery{About: []string{key}, First: 10})
+	require.NoError(t, err)
+	var out []store.AuditLogEntry
+	for _, e := range page.Entries {
+		if e.Actor == actor {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -89,7 +89,7 @@ func (api *API) batchPutMetrics(ctx context.Context, body []byte) ([]putError, i
 	if err := c.err(); err != nil {
 		return nil, len(in.MetricData), err
 	}
-	// The run is not looked up first: LogRun finds it, and says when it is missing.
+	// The run is not looked up first: the store finds it, and says when it is missing.
 	run := store.RunKey(runIDOf(*in.TrialComponentName))
 	var errs []putError
 	var points []store.MetricPoint
@@ -106,7 +106,8 @@ func (api *API) batchPutMetrics(ctx context.Context, body []byte) ([]putError, i
 	if len(points) == 0 {
 		return errs, len(in.MetricData), nil
 	}
-	_, err := api.st.LogRun(ctx, actor.From(ctx), store.RunLog{Run: run, Metrics: points})
+	// Recorded in a batch with the calls beside it (metricsbatch.go), as LogRun would.
+	err := api.metrics.log(ctx, actor.From(ctx), store.RunLog{Run: run, Metrics: points})
 	if err == nil {
 		return errs, len(in.MetricData), nil
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,4 +299,90 @@ func TestTrialComponentNames(t *testing.T) {
 		assert.Equal(t, "ValidationException", r.code(), name)
 		assert.Contains(t, r.message(), "must name a run of its own", name)
 	}
+}
+
+// Concurrent BatchPutMetrics calls, which the API records in shared transactions: every
+// point is recorded once, also when a call is sent again, and a call for a trial
+// component that does not exist is ResourceNotFound while the calls beside it succeed.
+func TestConcurrentBatchPutMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.RoleWriter)
+	const clients, calls = 8, 12
+	tcs := make([]string, clients)
+	for i := range tcs {
+		tcs[i] = fmt.Sprintf("concurrent-%d-%s", i, e.tk)
+		e.ok("CreateTrialComponent", map[string]any{"TrialComponentName": tcs[i]})
+	}
+	missing := "concurrent-missing-" + e.tk
+	t0 := float64(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).Unix())
+	body := func(tc string, call int) []byte {
+		data := make([]map[string]any, 10)
+		for k := range data {
+			step := call*10 + k
+			data[k] = map[string]any{"MetricName": "loss", "Timestamp": t0 + float64(step), "Step": step, "Value": float64(step)}
+		}
+		b, _ := json.Marshal(map[string]any{"TrialComponentName": tc, "MetricData": data})
+		return b
+	}
+	// The last client sends every other call to the missing trial component; each
+	// client sends its first call again at the end, as a client that retries would.
+	target := func(client, call int) string {
+		if client == clients-1 && call%2 == 0 && call < calls {
+			return missing
+		}
+		return tcs[client]
+	}
+	answers := make([][]answer, clients)
+	var wg sync.WaitGroup
+	for client := range clients {
+		wg.Go(func() {
+			for call := range calls + 1 {
+				tc, c := target(client, call), call
+				if call == calls {
+					c = 1 // sent again
+				}
+				answers[client] = append(answers[client], e.sendConcurrently(body(tc, c)))
+			}
+		})
+	}
+	wg.Wait()
+
+	for client, as := range answers {
+		for call, a := range as {
+			if target(client, call) == missing {
+				assert.Equal(t, http.StatusBadRequest, a.Status, "client %d call %d", client, call)
+				assert.Equal(t, "ResourceNotFound", a.code(), "client %d call %d", client, call)
+				continue
+			}
+			assert.Equal(t, http.StatusOK, a.Status, "client %d call %d: %v", client, call, a.Body)
+			assert.NotContains(t, a.Body, "Errors", "client %d call %d", client, call)
+		}
+	}
+	for client, tc := range tcs {
+		d := e.ok("DescribeTrialComponent", map[string]any{"TrialComponentName": tc})
+		ms, _ := d["Metrics"].([]any)
+		require.Len(t, ms, 1, tc)
+		m := ms[0].(map[string]any)
+		want := calls * 10
+		if client == clients-1 {
+			want = calls / 2 * 10
+		}
+		assert.EqualValues(t, want, m["Count"], "%s: every point once", tc)
+		assert.EqualValues(t, (calls-1)*10+9, m["Max"], tc)
+	}
+}
+
+// sendConcurrently sends a signed BatchPutMetrics call with body; unlike send, it may
+// run on any goroutine (it makes no assertions).
+func (e *env) sendConcurrently(body []byte) answer {
+	req := httptest.NewRequest(http.MethodPut, "/aws/sagemaker-metrics/BatchPutMetrics", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	e.key.Sign(req, body, "us-east-1", time.Now())
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	a := answer{Status: rec.Code, Header: rec.Header()}
+	if err := json.Unmarshal(rec.Body.Bytes(), &a.Body); err != nil {
+		a.Body = map[string]any{"undecodable": rec.Body.String()}
+	}
+	return a
 }

@@ -99,6 +99,8 @@ type API struct {
 	count ingest.Counter
 	// maxRunsScanned is MaxRunsScanned (lowered by tests, which can't afford 10,000 runs).
 	maxRunsScanned int
+	// metrics group-commits BatchPutMetrics calls (metricsbatch.go).
+	metrics *metricsBatcher
 }
 
 // Check tells whether the options are usable: an account id of 12 digits and a region
@@ -133,7 +135,7 @@ func New(st *store.Store, opts Options) *API {
 	if err := opts.Check(); err != nil {
 		panic("sagemakerapi: " + err.Error())
 	}
-	return &API{st: st, arns: opts.arns(), count: opts.Count, maxRunsScanned: MaxRunsScanned}
+	return &API{st: st, arns: opts.arns(), count: opts.Count, maxRunsScanned: MaxRunsScanned, metrics: newMetricsBatcher(st)}
 }
 
 // isJSONPath tells whether p is where SageMaker's JSON operations are posted.
