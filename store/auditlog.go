@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -454,8 +455,11 @@ func (s *Store) verifyStart(ctx context.Context, tx neo4j.ManagedTransaction, fr
 // that does not verify.
 func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *auditVerifyStart) error {
 	ctx, cancel := context.WithCancel(ctx)
+	pages, wait := s.prefetchEntries(ctx, v.From, v.To)
+	// Stop the readers, then wait for them: none may outlive the verification (and use
+	// a store its caller closes next).
+	defer wait()
 	defer cancel()
-	pages := s.prefetchEntries(ctx, v.From, v.To)
 	prev, want := st.prev, v.From
 	for p := range pages {
 		if p.err != nil {
@@ -492,13 +496,17 @@ type entryPage struct {
 // seqs, auditReaders pages at once, and hands them to the caller in seq order, so that
 // Neo4j reads the next pages while the caller hashes this one. A page of seqs that
 // are missing is empty (the caller finds the gap). The channel closes after the last
-// page or an error; cancelling ctx stops it.
-func (s *Store) prefetchEntries(ctx context.Context, from, to int64) <-chan entryPage {
+// page or an error; cancelling ctx stops it, and wait returns once every goroutine it
+// started has.
+func (s *Store) prefetchEntries(ctx context.Context, from, to int64) (_ <-chan entryPage, wait func()) {
 	pages := make(chan entryPage, 1)
 	// Each page being read is a channel its reader answers on, queued in seq order;
 	// the queue's capacity bounds the pages read ahead.
 	queued := make(chan chan entryPage, auditReaders-1)
+	var running sync.WaitGroup
+	running.Add(2)
 	go func() {
+		defer running.Done()
 		defer close(queued)
 		for lo := from; lo <= to; lo += auditPage {
 			answer := make(chan entryPage, 1)
@@ -507,13 +515,16 @@ func (s *Store) prefetchEntries(ctx context.Context, from, to int64) <-chan entr
 			case <-ctx.Done():
 				return
 			}
+			running.Add(1)
 			go func(lo, hi int64) {
+				defer running.Done()
 				page, err := s.auditEntries(ctx, lo, hi, auditPage)
 				answer <- entryPage{page, err}
 			}(lo, min(to, lo+auditPage-1))
 		}
 	}()
 	go func() {
+		defer running.Done()
 		defer close(pages)
 		for answer := range queued {
 			var p entryPage
@@ -532,7 +543,7 @@ func (s *Store) prefetchEntries(ctx context.Context, from, to int64) <-chan entr
 			}
 		}
 	}()
-	return pages
+	return pages, running.Wait
 }
 
 // checkTree checks entry e's stored tree hashes and the checkpoints of the tree that
