@@ -50,7 +50,7 @@ func main() {
 	pipegraphPrefix := flag.String("pipegraph-prefix", "pipegraph", "the prefix of every name in the --pipegraph-files graph")
 	flag.IntVar(&auditEntries, auditEntriesFlag, auditEntries, "entries of the audit log the audit section seeds (once) and verifies")
 	flag.StringVar(&only, "only", "", "run only this section, audit (the audit log's verification and proofs, on a chain of its own; unseeded), lineage, breakdown (where a lineage request's time goes; printed only), mlflow, mlmd, openlineage, import, sagemaker, sagemaker-metrics (BatchPutMetrics from Go and boto3 clients), sagemaker-lineage (QueryLineage against GraphQL lineage), tracking, search, evidence, console or batch, and print it (BENCHMARKS.md is left alone, "+
-		"but for sagemaker, sagemaker-metrics, sagemaker-lineage, search, mlmd, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
+		"but for sagemaker, sagemaker-metrics, sagemaker-lineage, search, mlmd, mlflow, evidence, console and batch, which also replace their own section in --out; batch runs on the database as it is, unseeded)")
 	flag.Parse()
 	if *pipegraphFiles != "" {
 		if err := writePipegraphFiles(*pipegraphFiles, *pipegraphPrefix); err != nil {

@@ -40,6 +40,7 @@ const (
 	beforeTracking = "## Experiment tracking"
 	beforeMLflow   = "## MLflow REST: provgraph and a real MLflow server"
 	beforeLoadTest = "## Load test"
+	beforeEvidence = "## Evidence package"
 )
 
 // section is one benchmark after the lineage rows, in the order the full run reports
@@ -77,7 +78,7 @@ var sections = []section{
 		return sageMakerLineageBench(b.ctx, b.st, b.client, b.url, b.pipelines, b.requests, b.warmup)
 	}},
 	{name: "import", run: func(b *bench) (string, error) { return importBench(b.ctx, b.st, b.driver, b.db) }},
-	{name: "mlflow", run: func(b *bench) (string, error) {
+	{name: "mlflow", before: beforeEvidence, runInfo: true, run: func(b *bench) (string, error) {
 		return mlflowComparison(b.ctx, b.base, b.token, mlflowPython)
 	}},
 	{name: "evidence", before: beforeLoadTest, runInfo: true, run: func(b *bench) (string, error) {
