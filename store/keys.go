@@ -110,6 +110,21 @@ func ModelVersionKey(name string, version int64) string {
 	return prefixModel + name + "/" + strconv.FormatInt(version, 10)
 }
 
+// ModelVersionOfKey reads a model version's ID (ModelVersionKey): its model's name and
+// its version; ok is false for any other ID.
+func ModelVersionOfKey(key string) (model string, version int64, ok bool) {
+	rest, found := strings.CutPrefix(key, prefixModel)
+	i := strings.LastIndexByte(rest, '/')
+	if !found || i <= 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil || v < 1 || ModelVersionKey(rest[:i], v) != key {
+		return "", 0, false
+	}
+	return rest[:i], v, true
+}
+
 // EndpointKey is the ID of an endpoint: endpoint:<name>.
 func EndpointKey(name string) string { return prefixEndpoint + name }
 

@@ -94,3 +94,21 @@ func FuzzKindsOfID(f *testing.F) {
 		}
 	})
 }
+
+// A model version's ID reads back to its model and version; other IDs do not.
+func TestModelVersionOfKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		model   string
+		version int64
+	}{{"fraud", 1}, {"team/fraud", 12}, {"a-b", 3}} {
+		model, version, ok := ModelVersionOfKey(ModelVersionKey(tc.model, tc.version))
+		assert.True(t, ok)
+		assert.Equal(t, tc.model, model)
+		assert.Equal(t, tc.version, version)
+	}
+	for _, key := range []string{"model:fraud", "model:/1", "model:m/0", "model:m/01", "model:m/x", "endpoint:m/1", "model:m/-1"} {
+		_, _, ok := ModelVersionOfKey(key)
+		assert.False(t, ok, key)
+	}
+}

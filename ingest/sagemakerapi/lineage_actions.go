@@ -104,10 +104,8 @@ func approvalAction(mv store.Node, c store.Approval) action {
 		a.description = *c.Comment
 	}
 	a.name = encodeKey(a.id)
-	name := strings.TrimPrefix(mv.Key, "model:")
-	i := strings.LastIndexByte(name, '/')
-	if model, version := name[:max(i, 0)], name[i+1:]; i > 0 && plainName.MatchString(model) && isNumber(version) {
-		a.name = model + "-" + version + "-" + seq + suffixApproval
+	if model, version, ok := store.ModelVersionOfKey(mv.Key); ok && plainName.MatchString(model) {
+		a.name = model + "-" + strconv.FormatInt(version, 10) + "-" + seq + suffixApproval
 	}
 	return a
 }
@@ -151,8 +149,8 @@ func actionIDOfName(name string) (string, bool) {
 	if rest, ok := strings.CutSuffix(name, suffixApproval); ok {
 		rest, seq, ok1 := cutNumber(rest)
 		model, version, ok2 := cutNumber(rest)
-		if ok1 && ok2 {
-			return "model:" + model + "/" + version + "#" + seq, true
+		if v, err := strconv.ParseInt(version, 10, 64); ok1 && ok2 && err == nil && strconv.FormatInt(v, 10) == version {
+			return store.ModelVersionKey(model, v) + "#" + seq, true
 		}
 	}
 	return "", false
