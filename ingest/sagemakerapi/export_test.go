@@ -13,3 +13,10 @@ func SetWholeCone(n int) (restore func()) {
 	old := wholeCone.Swap(int64(n))
 	return func() { wholeCone.Store(old) }
 }
+
+// SetConeCaching turns the cone cache on or off (for cones kept from then on), until
+// the returned function restores it.
+func SetConeCaching(on bool) (restore func()) {
+	old := keepingCones.Swap(on)
+	return func() { keepingCones.Store(old) }
+}

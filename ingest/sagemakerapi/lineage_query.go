@@ -211,10 +211,12 @@ var wholeCone = func() *atomic.Int64 {
 }()
 
 // queryLineage answers QueryLineage from the store's lineage traversal, the one
-// GraphQL's lineage makes, so both see the same cone. Each page traverses the whole
-// cone, as GraphQL's lineage does, and answers the next MaxResults vertices that pass
-// the filters, by ARN after the NextToken's: the graph only grows and a node never
-// leaves a cone, so paging neither repeats nor skips a vertex. A cone too large for one
+// GraphQL's lineage makes, so both see the same cone. The first page traverses the
+// whole cone, as GraphQL's lineage does, and answers the first MaxResults vertices
+// that pass the filters, by ARN; the cone is kept (conecache.go) and each later page
+// answers the next vertices after the NextToken's ARN, from the kept cone or, when this
+// process no longer keeps it, from a new traversal: the graph only grows and a node
+// never leaves a cone, so paging neither repeats nor skips a vertex. A cone too large for one
 // traversal (store.MaxLineageNodes) is paged by the store's cursor instead, as
 // GraphQL's lineage pages it.
 func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
@@ -260,35 +262,9 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		Start: starts, Direction: dir, MaxDepth: depth, Kinds: kinds,
 		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
-	q.Budget = int(wholeCone.Load())
-	if tok.Cursor != "" {
-		q.Budget = size
-	}
-	l, err := api.st.Lineage(ctx, q)
-	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
-		return nil, badQueryToken
-	}
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return nil, resourceNotFound("StartArns '%s' does not exist", shorten(in.StartArns[0]))
-	}
+	l, storePaged, err := api.traverse(ctx, in.StartArns[0], q, tok, question, size)
 	if err != nil {
 		return nil, err
-	}
-	storePaged := tok.Cursor != ""
-	if l.Truncated && tok.After != "" {
-		return nil, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
-	}
-	if l.Truncated && !storePaged {
-		// Too large to answer from one traversal: the store pages it.
-		q.Budget, storePaged = size, true
-		if l, err = api.st.Lineage(ctx, q); err != nil {
-			return nil, err
-		}
-	}
-	if l.Truncated && l.EndCursor == "" {
-		// The store cut the answer where it cannot page it (a dataset's or model's versions
-		// past the budget): say so rather than answer part of it as the whole.
-		return nil, resourceLimit("the lineage of StartArns '%s' is larger than one answer can hold and cannot be paged from there; start from a node nearer what you look for, or lower MaxDepth", shorten(in.StartArns[0]))
 	}
 	page := api.lineagePage(in.Filters, l, tok.After, size, storePaged)
 	out := map[string]any{"Vertices": page.vertices, "Edges": []lineageEdge{}}
@@ -302,9 +278,56 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	case storePaged && l.EndCursor != "":
 		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)
 	case !storePaged && page.more:
-		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn}, question)
+		if tok.Cone == "" {
+			tok.Cone = api.cones.keep(question, l)
+		}
+		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn, Cone: tok.Cone}, question)
+	case tok.Cone != "":
+		api.cones.drop(tok.Cone) // the last page
 	}
 	return out, nil
+}
+
+// traverse answers the cone of q, from the ARN start, for the page tok asks for: from the cone cache when
+// the first page kept it there, else from the store, whole when it fits in one
+// traversal (storePaged false), else the store's page.
+func (api *API) traverse(ctx context.Context, start string, q store.LineageQuery, tok queryToken, question string, size int) (l store.Lineage, storePaged bool, err error) {
+	if tok.Cone != "" {
+		if l, ok := api.cones.get(tok.Cone, question); ok {
+			return l, false, nil
+		}
+	}
+	q.Budget = int(wholeCone.Load())
+	if tok.Cursor != "" {
+		q.Budget = size
+	}
+	l, err = api.st.Lineage(ctx, q)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
+		return l, false, badQueryToken
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return l, false, resourceNotFound("StartArns '%s' does not exist", shorten(start))
+	}
+	if err != nil {
+		return l, false, err
+	}
+	storePaged = tok.Cursor != ""
+	if l.Truncated && tok.After != "" {
+		return l, false, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
+	}
+	if l.Truncated && !storePaged {
+		// Too large to answer from one traversal: the store pages it.
+		q.Budget, storePaged = size, true
+		if l, err = api.st.Lineage(ctx, q); err != nil {
+			return l, false, err
+		}
+	}
+	if l.Truncated && l.EndCursor == "" {
+		// The store cut the answer where it cannot page it (a dataset's or model's versions
+		// past the budget): say so rather than answer part of it as the whole.
+		return l, false, resourceLimit("the lineage of StartArns '%s' is larger than one answer can hold and cannot be paged from there; start from a node nearer what you look for, or lower MaxDepth", shorten(start))
+	}
+	return l, storePaged, nil
 }
 
 // lineagePage is one page of a QueryLineage answer: its vertices, the ARNs of the
@@ -403,10 +426,11 @@ func (api *API) lineageEdges(ctx context.Context, edges []store.Edge, p lineageP
 
 // queryToken is where the next page of a QueryLineage answer starts: after the vertex
 // with ARN After, or at the store's Cursor. Question is the fingerprint of the request
-// it was given for.
+// it was given for; Cone, with After, the cone cache's ID of the cone paged.
 type queryToken struct {
 	After    string `json:"a,omitempty"`
 	Cursor   string `json:"c,omitempty"`
+	Cone     string `json:"k,omitempty"`
 	Question string `json:"q"`
 }
 

@@ -367,14 +367,45 @@ func TestQueryLineagePagedByTheStore(t *testing.T) {
 	assert.Greater(t, pages, 2)
 	assert.NotEmpty(t, edges)
 
-	// A cone that outgrows one traversal between pages asks to start again.
+	// A cone that outgrows one traversal between pages is answered from the cone the
+	// first page kept; a process that did not keep it asks to start again.
 	restore()
 	first := e.ok("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2})
+	require.NotEmpty(t, first["NextToken"])
+	sagemakerapi.SetWholeCone(3)
+	kept := e.ok("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2, "NextToken": first["NextToken"]})
+	assert.Len(t, kept["Vertices"], 2, "the second page, from the kept cone")
+
+	restore()
+	t.Cleanup(sagemakerapi.SetConeCaching(false))
+	first = e.ok("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2})
 	require.NotEmpty(t, first["NextToken"])
 	sagemakerapi.SetWholeCone(3)
 	grown := e.call("QueryLineage", map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "MaxResults": 2, "NextToken": first["NextToken"]})
 	assert.Equal(t, "ValidationException", grown.code())
 	assert.Contains(t, grown.message(), "ask again from the first page")
+}
+
+// Pages after the first answer the same vertices and edges whether the process kept the
+// first page's cone or traverses it again. (Not parallel: it turns the cone cache off
+// for the package.)
+func TestQueryLineagePagesWithoutTheKeptCone(t *testing.T) {
+	e := newEnv(t, auth.RoleWriter)
+	e.recordEvents(eventsChain...)
+	start := "arn:aws:sagemaker:us-east-1:000000000000:context/fraud-prod-" + e.tk + "-aws-endpoint"
+	req := func() map[string]any {
+		return map[string]any{"StartArns": []string{start}, "Direction": "Ascendants", "IncludeEdges": true}
+	}
+	keptKeys, keptEdges, keptPages := e.queryAll(req(), 2)
+	restore := sagemakerapi.SetConeCaching(false)
+	t.Cleanup(restore)
+	keys, edges, pages := e.queryAll(req(), 2)
+	restore()
+	assert.Equal(t, e.graphQLCone("endpoint:fraud-prod-"+e.tk, "UPSTREAM"), keys)
+	assert.Equal(t, keys, keptKeys)
+	assert.ElementsMatch(t, edges, keptEdges)
+	assert.Equal(t, pages, keptPages)
+	assert.Greater(t, pages, 2)
 }
 
 // Tags work on the Experiments half's entities too.

@@ -101,6 +101,8 @@ type API struct {
 	maxRunsScanned int
 	// metrics group-commits BatchPutMetrics calls (metricsbatch.go).
 	metrics *metricsBatcher
+	// cones keeps the cones QueryLineage pages (conecache.go).
+	cones *coneCache
 }
 
 // Check tells whether the options are usable: an account id of 12 digits and a region
@@ -135,7 +137,7 @@ func New(st *store.Store, opts Options) *API {
 	if err := opts.Check(); err != nil {
 		panic("sagemakerapi: " + err.Error())
 	}
-	return &API{st: st, arns: opts.arns(), count: opts.Count, maxRunsScanned: MaxRunsScanned, metrics: newMetricsBatcher(st)}
+	return &API{st: st, arns: opts.arns(), count: opts.Count, maxRunsScanned: MaxRunsScanned, metrics: newMetricsBatcher(st), cones: newConeCache()}
 }
 
 // isJSONPath tells whether p is where SageMaker's JSON operations are posted.
