@@ -24,8 +24,8 @@ const (
 	ConeCacheNodes = 100_000
 )
 
-// keepingCones is false when cones are not kept (tests turn the cache off to reach the
-// traversal of later pages).
+// keepingCones is false when cones are neither kept nor answered from (tests turn the
+// cache off to reach the traversal of later pages).
 var keepingCones = func() *atomic.Bool {
 	var b atomic.Bool
 	b.Store(true)
@@ -94,7 +94,7 @@ func (c *coneCache) get(id, question string) (store.Lineage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k, ok := c.byID[id]
-	if !ok || k.question != question || !k.expires.After(c.now()) {
+	if !ok || k.question != question || !k.expires.After(c.now()) || !keepingCones.Load() {
 		return store.Lineage{}, false
 	}
 	return k.lineage, true

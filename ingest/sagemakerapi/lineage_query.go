@@ -262,7 +262,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		Start: starts, Direction: dir, MaxDepth: depth, Kinds: kinds,
 		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
-	l, storePaged, err := api.traverse(ctx, in.StartArns[0], q, tok, question, size)
+	l, storePaged, err := api.traverse(ctx, in.StartArns[0], q, &tok, question, size)
 	if err != nil {
 		return nil, err
 	}
@@ -288,14 +288,16 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	return out, nil
 }
 
-// traverse answers the cone of q, from the ARN start, for the page tok asks for: from the cone cache when
-// the first page kept it there, else from the store, whole when it fits in one
-// traversal (storePaged false), else the store's page.
-func (api *API) traverse(ctx context.Context, start string, q store.LineageQuery, tok queryToken, question string, size int) (l store.Lineage, storePaged bool, err error) {
+// traverse answers the cone of q, from the ARN start, for the page tok asks for: from
+// the cone cache when the first page kept it there (tok.Cone, cleared when it is no
+// longer kept), else from the store, whole when it fits in one traversal (storePaged
+// false), else the store's page.
+func (api *API) traverse(ctx context.Context, start string, q store.LineageQuery, tok *queryToken, question string, size int) (l store.Lineage, storePaged bool, err error) {
 	if tok.Cone != "" {
 		if l, ok := api.cones.get(tok.Cone, question); ok {
 			return l, false, nil
 		}
+		tok.Cone = "" // no longer kept: the cone traversed now is kept for the next page
 	}
 	q.Budget = int(wholeCone.Load())
 	if tok.Cursor != "" {

@@ -406,6 +406,28 @@ func TestQueryLineagePagesWithoutTheKeptCone(t *testing.T) {
 	assert.ElementsMatch(t, edges, keptEdges)
 	assert.Equal(t, pages, keptPages)
 	assert.Greater(t, pages, 2)
+
+	// The cache off for every other page: a page whose cone is gone traverses again and
+	// keeps the cone it traversed for the next.
+	var mixed []string
+	req2 := req()
+	req2["MaxResults"] = 2
+	for page := 0; ; page++ {
+		restore := sagemakerapi.SetConeCaching(page%2 == 0)
+		a := e.ok("QueryLineage", req2)
+		restore()
+		for _, v := range a["Vertices"].([]any) {
+			mixed = append(mixed, sagemakerapi.KeyOfARN(v.(map[string]any)["Arn"].(string)))
+		}
+		next, _ := a["NextToken"].(string)
+		if next == "" {
+			break
+		}
+		req2["NextToken"] = next
+		require.Less(t, page, 100)
+	}
+	slices.Sort(mixed)
+	assert.Equal(t, keys, mixed)
 }
 
 // Tags work on the Experiments half's entities too.
