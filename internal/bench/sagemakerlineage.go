@@ -135,9 +135,10 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 		}
 		return nil
 	}
-	// What every SageMaker request costs before the store: SigV4, dispatch, an answer.
+	// What every SageMaker request costs before the store: SigV4, dispatch, an answer
+	// (ListActions refused by its validation, before it reads anything).
 	fixed := func() error {
-		r, err := http.NewRequest(http.MethodPost, smURL, strings.NewReader("{}"))
+		r, err := http.NewRequest(http.MethodPost, smURL, strings.NewReader(`{"MaxResults": 0}`))
 		if err != nil {
 			return err
 		}
@@ -148,8 +149,9 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 			return err
 		}
 		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("ListActions: %d %v", resp.StatusCode, err)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusBadRequest || !bytes.Contains(b, []byte("ValidationException")) {
+			return fmt.Errorf("ListActions with MaxResults 0: %d %.300s %v", resp.StatusCode, b, err)
 		}
 		return nil
 	}
@@ -157,7 +159,7 @@ func sageMakerLineageBench(ctx context.Context, st *store.Store, gqlClient *http
 		{"QueryLineage, first page (≤ 50 vertices)", query(false)},
 		{"QueryLineage, whole cone (NextToken followed)", query(true)},
 		{"GraphQL lineage + edges, whole cone", gql},
-		{"ListActions (SigV4 and dispatch, no store call)", fixed},
+		{"ListActions refused by validation (SigV4 and dispatch, no store call)", fixed},
 		{"`{ __typename }` over GraphQL (bearer token, no store call)", typename(gqlClient, gqlURL)},
 	}, warmup, requests)
 	if err != nil {
