@@ -603,3 +603,65 @@ func entriesBy(t *testing.T, st *store.Store, actor, key string) []store.AuditLo
 	}
 	return out
 }
+
+// A series logged a few points at a time, as SageMaker's BatchPutMetrics sends them, has
+// its open tail appended to without being read back; when the tail fills a chunk it is
+// read and chunked. The history holds every point as logged, in order, across chunks.
+func TestMetricTailAppendedInSmallCalls(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	ctx := t.Context()
+	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "small-calls-" + tk})
+	require.NoError(t, err)
+	run := newRun(t, st, exp.Key)
+	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	const calls, per = 213, 10
+	var logged []store.MetricPoint
+	for c := range calls {
+		var ps []store.MetricPoint
+		for k := range per {
+			i := c*per + k
+			v := float64(i) / 3
+			if i%101 == 0 {
+				v = math.NaN()
+			}
+			ps = append(ps, store.MetricPoint{Key: "loss", Value: v, Step: int64(i), Timestamp: t0.Add(time.Duration(i) * time.Millisecond)})
+		}
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: ps})
+		require.NoError(t, err)
+		logged = append(logged, ps...)
+		if c == 150 { // a retried call, after the first chunk: recorded once
+			_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: ps})
+			require.NoError(t, err)
+		}
+	}
+	var got []store.MetricPoint
+	after := ""
+	for page := 0; ; page++ {
+		require.Less(t, page, 10)
+		p, err := st.MetricHistory(ctx, run.Key, "loss", store.StepRange{}, 1000, after)
+		require.NoError(t, err)
+		got = append(got, p.Points...)
+		if p.EndCursor == "" {
+			break
+		}
+		after = p.EndCursor
+	}
+	require.Len(t, got, len(logged))
+	for i, p := range got {
+		want := logged[i]
+		require.Equal(t, want.Step, p.Step)
+		require.True(t, want.Timestamp.Equal(p.Timestamp), "step %d: time %s, logged %s", p.Step, p.Timestamp, want.Timestamp)
+		if math.IsNaN(want.Value) {
+			require.True(t, math.IsNaN(p.Value), "step %d is NaN", p.Step)
+		} else {
+			require.Equal(t, want.Value, p.Value, "step %d", p.Step)
+		}
+	}
+	sums, err := st.RunMetrics(ctx, run.Key, []string{"loss"})
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	assert.Equal(t, int64(calls*per), sums[0].Count)
+	assert.Equal(t, int64(calls*per-1), sums[0].LastStep)
+}
