@@ -72,7 +72,7 @@ var sections = []section{
 		return sageMakerBench(b.client, b.base)
 	}},
 	{name: "sagemaker-metrics", before: beforeMLflow, runInfo: true, run: func(b *bench) (string, error) {
-		return sageMakerMetricsBench(b.ctx, b.st, sageMakerPython)
+		return sageMakerMetricsBench(b.ctx, b.st, b.driver, b.db, sageMakerPython)
 	}},
 	{name: "sagemaker-lineage", before: beforeLoadTest, runInfo: true, run: func(b *bench) (string, error) {
 		return sageMakerLineageBench(b.ctx, b.st, b.client, b.url, b.pipelines, b.requests, b.warmup)
