@@ -20,3 +20,7 @@ func SetConeCaching(on bool) (restore func()) {
 	old := keepingCones.Swap(on)
 	return func() { keepingCones.Store(old) }
 }
+
+// ForgetKeptCones makes every process's kept cones unanswerable, as if they had been
+// dropped: the next page of each traverses again.
+func ForgetKeptCones() { coneEpoch.Add(1) }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -228,7 +229,7 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	question := queryFingerprint(body)
+	question := queryFingerprint(in)
 	tok, err := decodeQueryToken(in.NextToken, question)
 	if err != nil {
 		return nil, err
@@ -262,24 +263,25 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 		Start: starts, Direction: dir, MaxDepth: depth, Kinds: kinds,
 		SkipEdges: in.IncludeEdges == nil || !*in.IncludeEdges, After: tok.Cursor,
 	}
-	l, storePaged, err := api.traverse(ctx, in.StartArns[0], q, &tok, question, size)
+	ask := pageAsk{start: in.StartArns[0], question: question, filters: in.Filters, size: size}
+	c, endCursor, storePaged, err := api.traverse(ctx, ask, q, &tok)
 	if err != nil {
 		return nil, err
 	}
-	page := api.lineagePage(in.Filters, l, tok.After, size, storePaged)
+	page := c.page(tok.After, size, storePaged)
 	out := map[string]any{"Vertices": page.vertices, "Edges": []lineageEdge{}}
 	if !q.SkipEdges {
-		if out["Edges"], err = api.lineageEdges(ctx, l.Edges, page); err != nil {
+		if out["Edges"], err = api.lineageEdges(ctx, c.edges, page); err != nil {
 			return nil, err
 		}
 	}
 	ap.add(api, out, &in, page)
 	switch {
-	case storePaged && l.EndCursor != "":
-		out["NextToken"] = encodeQueryToken(queryToken{Cursor: l.EndCursor}, question)
+	case storePaged && endCursor != "":
+		out["NextToken"] = encodeQueryToken(queryToken{Cursor: endCursor}, question)
 	case !storePaged && page.more:
 		if tok.Cone == "" {
-			tok.Cone = api.cones.keep(question, l)
+			tok.Cone = api.cones.keep(question, c)
 		}
 		out["NextToken"] = encodeQueryToken(queryToken{After: page.vertices[len(page.vertices)-1].Arn, Cone: tok.Cone}, question)
 	case tok.Cone != "":
@@ -288,48 +290,104 @@ func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	return out, nil
 }
 
-// traverse answers the cone of q, from the ARN start, for the page tok asks for: from
-// the cone cache when the first page kept it there (tok.Cone, cleared when it is no
-// longer kept), else from the store, whole when it fits in one traversal (storePaged
-// false), else the store's page.
-func (api *API) traverse(ctx context.Context, start string, q store.LineageQuery, tok *queryToken, question string, size int) (l store.Lineage, storePaged bool, err error) {
+// pageAsk is what a QueryLineage page asks of the traversal: from the ARN start, for
+// the question (its fingerprint) with filters, pages of size vertices.
+type pageAsk struct {
+	start, question string
+	filters         *queryFilters
+	size            int
+}
+
+// traverse answers the cone of q for the page tok asks for: from the cone cache when
+// the first page kept it there (tok.Cone, cleared when it is no longer kept), else
+// from the store, whole when it fits in one traversal (storePaged false), else the
+// store's page, with the cursor of the next (endCursor).
+func (api *API) traverse(ctx context.Context, ask pageAsk, q store.LineageQuery, tok *queryToken) (c cone, endCursor string, storePaged bool, err error) {
 	if tok.Cone != "" {
-		if l, ok := api.cones.get(tok.Cone, question); ok {
-			return l, false, nil
+		if c, ok := api.cones.get(tok.Cone, ask.question); ok {
+			return c, "", false, nil
 		}
 		tok.Cone = "" // no longer kept: the cone traversed now is kept for the next page
 	}
 	q.Budget = int(wholeCone.Load())
 	if tok.Cursor != "" {
-		q.Budget = size
+		q.Budget = ask.size
 	}
-	l, err = api.st.Lineage(ctx, q)
+	l, err := api.st.Lineage(ctx, q)
 	if e, ok := apperr.As(err); ok && e.Code == apperr.InvalidArgument && e.Field == "after" {
-		return l, false, badQueryToken
+		return c, "", false, badQueryToken
 	}
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return l, false, resourceNotFound("StartArns '%s' does not exist", shorten(start))
+		return c, "", false, resourceNotFound("StartArns '%s' does not exist", shorten(ask.start))
 	}
 	if err != nil {
-		return l, false, err
+		return c, "", false, err
 	}
 	storePaged = tok.Cursor != ""
 	if l.Truncated && tok.After != "" {
-		return l, false, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
+		return c, "", false, validation("the lineage grew past %d nodes since the first page; ask again from the first page (without NextToken), which pages it another way", q.Budget)
 	}
 	if l.Truncated && !storePaged {
 		// Too large to answer from one traversal: the store pages it.
-		q.Budget, storePaged = size, true
+		q.Budget, storePaged = ask.size, true
 		if l, err = api.st.Lineage(ctx, q); err != nil {
-			return l, false, err
+			return c, "", false, err
 		}
 	}
 	if l.Truncated && l.EndCursor == "" {
 		// The store cut the answer where it cannot page it (a dataset's or model's versions
 		// past the budget): say so rather than answer part of it as the whole.
-		return l, false, resourceLimit("the lineage of StartArns '%s' is larger than one answer can hold and cannot be paged from there; start from a node nearer what you look for, or lower MaxDepth", shorten(start))
+		return c, "", false, resourceLimit("the lineage of StartArns '%s' is larger than one answer can hold and cannot be paged from there; start from a node nearer what you look for, or lower MaxDepth", shorten(ask.start))
 	}
-	return l, storePaged, nil
+	return api.coneOf(ask.filters, l, !storePaged), l.EndCursor, storePaged, nil
+}
+
+// cone is a traversal's answer as QueryLineage pages it, and as the cone cache keeps
+// it: the vertices (the nodes that pass the question's filters), by ARN unless the
+// store paged them, every node's ARN, and the edges. It holds no node properties.
+type cone struct {
+	vertices []keyedVertex
+	arnOf    map[string]string
+	isVertex map[string]bool
+	edges    []store.Edge
+}
+
+type keyedVertex struct {
+	key string
+	v   vertex
+}
+
+// coneOf is l as QueryLineage pages it, its vertices sorted by ARN when byARN.
+func (api *API) coneOf(f *queryFilters, l store.Lineage, byARN bool) cone {
+	c := cone{arnOf: make(map[string]string, len(l.Nodes)), isVertex: map[string]bool{}, edges: l.Edges}
+	for _, n := range l.Nodes {
+		v := api.arns.vertexOf(n)
+		c.arnOf[n.Key] = v.Arn
+		if passes(f, n, v) {
+			c.isVertex[n.Key] = true
+			c.vertices = append(c.vertices, keyedVertex{n.Key, v})
+		}
+	}
+	if byARN {
+		slices.SortFunc(c.vertices, func(a, b keyedVertex) int { return strings.Compare(a.v.Arn, b.v.Arn) })
+	}
+	return c
+}
+
+// bytes is about how much memory c holds: its strings and their bookkeeping.
+func (c cone) bytes() int {
+	const entry = 64 // a map entry's or slice element's own bookkeeping, roughly
+	n := 0
+	for _, v := range c.vertices {
+		n += len(v.key) + len(v.v.Arn) + len(v.v.Type) + len(v.v.LineageType) + entry
+	}
+	for k, arn := range c.arnOf {
+		n += len(k) + len(arn) + 2*entry // arnOf's entry and isVertex's
+	}
+	for _, e := range c.edges {
+		n += len(e.From) + len(e.To) + len(e.Type) + entry
+	}
+	return n
 }
 
 // lineagePage is one page of a QueryLineage answer: its vertices, the ARNs of the
@@ -344,33 +402,19 @@ type lineagePage struct {
 	more       bool
 }
 
-// lineagePage picks the page of l after the ARN after (all of l, when the store paged
-// it): the vertices passing the filters, by ARN.
-func (api *API) lineagePage(f *queryFilters, l store.Lineage, after string, size int, storePaged bool) lineagePage {
-	type entry struct {
-		key string
-		v   vertex
-	}
-	var passed []entry
-	p := lineagePage{arnOf: make(map[string]string, len(l.Nodes)), isVertex: map[string]bool{}, onPage: map[string]bool{}, storePaged: storePaged}
-	for _, n := range l.Nodes {
-		v := api.arns.vertexOf(n)
-		p.arnOf[n.Key] = v.Arn
-		if passes(f, n, v) {
-			p.isVertex[n.Key] = true
-			if storePaged || v.Arn > after {
-				passed = append(passed, entry{n.Key, v})
-			}
-		}
-	}
+// page picks the page of c after the ARN after, size vertices at most (all of c,
+// when the store paged it).
+func (c cone) page(after string, size int, storePaged bool) lineagePage {
+	p := lineagePage{arnOf: c.arnOf, isVertex: c.isVertex, onPage: map[string]bool{}, storePaged: storePaged}
+	vs := c.vertices
 	if !storePaged {
-		slices.SortFunc(passed, func(a, b entry) int { return strings.Compare(a.v.Arn, b.v.Arn) })
-		if len(passed) > size {
-			passed, p.more = passed[:size], true
+		vs = vs[sort.Search(len(vs), func(i int) bool { return vs[i].v.Arn > after }):]
+		if len(vs) > size {
+			vs, p.more = vs[:size], true
 		}
 	}
-	p.vertices = make([]vertex, 0, len(passed))
-	for _, e := range passed {
+	p.vertices = make([]vertex, 0, len(vs))
+	for _, e := range vs {
 		p.vertices = append(p.vertices, e.v)
 		p.onPage[e.key] = true
 	}
@@ -438,14 +482,12 @@ type queryToken struct {
 
 var badQueryToken = validation("the NextToken is not one provgraph gave for this query: pass the NextToken of the previous answer unchanged, with the same StartArns, Direction, IncludeEdges, MaxDepth and Filters")
 
-// queryFingerprint identifies a QueryLineage question: its request without the members
-// that may change between pages.
-func queryFingerprint(body []byte) string {
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(body, &m)
-	delete(m, "NextToken")
-	delete(m, "MaxResults")
-	b, _ := json.Marshal(m) // map keys are sorted
+// queryFingerprint identifies a QueryLineage question: its request as decoded (so that
+// members spelled in another case, which decode as the same member, fingerprint as
+// they decode), without the members that may change between pages.
+func queryFingerprint(in queryLineageRequest) string {
+	in.NextToken, in.MaxResults = nil, nil
+	b, _ := json.Marshal(in) // members in a fixed order, map keys sorted
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
@@ -465,7 +507,7 @@ func decodeQueryToken(s *string, question string) (queryToken, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &t)
 	}
-	if err != nil || t.Question != question || (t.After == "") == (t.Cursor == "") {
+	if err != nil || t.Question != question || (t.After == "") == (t.Cursor == "") || t.Cone != "" && t.After == "" {
 		return queryToken{}, badQueryToken
 	}
 	return t, nil

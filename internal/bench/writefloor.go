@@ -11,30 +11,43 @@ import (
 
 // The labels of the nodes the write-floor measurement writes: a series per client and an
 // entry per call, nodes of the benchmark's database of their own that nothing in
-// provgraph reads. The series are few (a MERGE finds its own among them by label scan).
+// provgraph reads.
 const (
 	labelWriteFloorSeries = "BenchWriteFloorSeries"
 	labelWriteFloorEntry  = "BenchWriteFloorEntry"
 )
 
-// cypherWriteFloor is the least a call that waits for its points to be committed asks of
-// Neo4j: one statement, in a transaction of its own, that appends the call's points to
-// its series' lists (kept to the last 990, as a tail is at most 999 points) and creates
-// one more node (the stand-in of an audit entry), with a counter updated.
+// cypherWriteFloorSeries creates a client's series before the clock starts.
+const cypherWriteFloorSeries = `
+CREATE (n:` + labelWriteFloorSeries + ` {steps: [], ts: [], values: [], count: 0})
+RETURN elementId(n) AS id`
+
+// cypherWriteFloor is a write of the shape of provgraph's for a BatchPutMetrics call,
+// with nothing else: one statement, in a transaction of its own, that appends the
+// call's points to its series' lists (kept to the last 990, as a series' open tail is
+// at most 999 points), updates a counter and creates one more node (the stand-in of an
+// audit entry).
 const cypherWriteFloor = `
-MERGE (n:` + labelWriteFloorSeries + ` {k: $k})
-  ON CREATE SET n.steps = [], n.ts = [], n.values = [], n.count = 0
+MATCH (n:` + labelWriteFloorSeries + `) WHERE elementId(n) = $id
 SET n.steps = n.steps[-990..] + $steps, n.ts = n.ts[-990..] + $ts, n.values = n.values[-990..] + $values,
     n.count = n.count + size($steps)
 CREATE (:` + labelWriteFloorEntry + ` {at: datetime(), parts: $parts})`
 
-// writeFloor measures the floor under BatchPutMetrics on this machine and database:
-// clients each sending cypherWriteFloor with points values, one transaction after
-// another (ExecuteQuery, whose BEGIN travels with the statement), with no HTTP, signing,
-// validation or store code in the way. It returns the points a second and the
+// writeFloor measures a reference point for BatchPutMetrics on this machine and
+// database: clients each sending cypherWriteFloor with points values, one transaction
+// after another (ExecuteQuery, whose BEGIN travels with the statement), with no HTTP,
+// signing, validation or store code in the way. It returns the points a second and the
 // transactions' latencies.
 func writeFloor(ctx context.Context, driver neo4j.DriverWithContext, db string, clients, calls, points int) (float64, []time.Duration, error) {
-	stamp := time.Now().UnixNano()
+	ids := make([]string, clients)
+	for c := range ids {
+		res, err := neo4j.ExecuteQuery(ctx, driver, cypherWriteFloorSeries, nil, neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(db))
+		if err != nil {
+			return 0, nil, fmt.Errorf("write floor series: %w", err)
+		}
+		id, _ := res.Records[0].Get("id")
+		ids[c], _ = id.(string)
+	}
 	lat := make([][]time.Duration, clients)
 	errs := make([]error, clients)
 	var wg sync.WaitGroup
@@ -50,7 +63,7 @@ func writeFloor(ctx context.Context, driver neo4j.DriverWithContext, db string, 
 				}
 				start := time.Now()
 				_, err := neo4j.ExecuteQuery(ctx, driver, cypherWriteFloor, map[string]any{
-					"k": fmt.Sprintf("%d-%d", stamp, c), "steps": steps, "ts": ts, "values": values,
+					"id": ids[c], "steps": steps, "ts": ts, "values": values,
 					"parts": `[{"action":"run.log","targets":["run:bench-write-floor"],"targetCount":1}]`,
 				}, neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase(db))
 				if err != nil {
