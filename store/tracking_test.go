@@ -20,6 +20,24 @@ func newRun(t *testing.T, st *store.Store, exp string) store.Node {
 	return r
 }
 
+// metricHistory pages through a run's metric history, size points a page (10 pages at
+// most), and returns every point.
+func metricHistory(t *testing.T, st *store.Store, run, key string, size int) []store.MetricPoint {
+	t.Helper()
+	var got []store.MetricPoint
+	after := ""
+	for page := 0; ; page++ {
+		require.Less(t, page, 10)
+		p, err := st.MetricHistory(t.Context(), run, key, store.StepRange{}, size, after)
+		require.NoError(t, err)
+		got = append(got, p.Points...)
+		if p.EndCursor == "" {
+			return got
+		}
+		after = p.EndCursor
+	}
+}
+
 // Points cross chunk boundaries (the tail becomes chunks of MetricChunkSize), and the
 // summary, the paged history and the down-sampled history all agree with what was
 // logged, NaN and infinities included.
@@ -72,18 +90,7 @@ func TestMetricHistoryAcrossChunks(t *testing.T) {
 	assert.Equal(t, 99.0, *sums[0].Max, "infinities and NaN are left out of min, max, avg and stddev")
 
 	// Paged history: every point once, in step order, NaN and +Inf as logged.
-	var got []store.MetricPoint
-	after := ""
-	for page := 0; ; page++ {
-		require.Less(t, page, 10)
-		p, err := st.MetricHistory(ctx, run.Key, "loss", store.StepRange{}, 700, after)
-		require.NoError(t, err)
-		got = append(got, p.Points...)
-		if p.EndCursor == "" {
-			break
-		}
-		after = p.EndCursor
-	}
+	got := metricHistory(t, st, run.Key, "loss", 700)
 	require.Len(t, got, n)
 	for i, p := range got {
 		require.Equal(t, int64(i), p.Step)
@@ -285,18 +292,8 @@ func TestMetricTiesAndPrecision(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var values []float64
-	after := ""
-	for page := 0; ; page++ {
-		require.Less(t, page, 10)
-		p, err := st.MetricHistory(ctx, run.Key, "same", store.StepRange{}, 500, after)
-		require.NoError(t, err)
-		for _, pt := range p.Points {
-			values = append(values, pt.Value)
-		}
-		if p.EndCursor == "" {
-			break
-		}
-		after = p.EndCursor
+	for _, pt := range metricHistory(t, st, run.Key, "same", 500) {
+		values = append(values, pt.Value)
 	}
 	require.Len(t, values, 1200)
 	for i, v := range values {
@@ -604,9 +601,9 @@ func entriesBy(t *testing.T, st *store.Store, actor, key string) []store.AuditLo
 	return out
 }
 
-// A series logged a few points at a time, as SageMaker's BatchPutMetrics sends them, has
-// its open tail appended to without being read back; when the tail fills a chunk it is
-// read and chunked. The history holds every point as logged, in order, across chunks.
+// A series logged a few points at a time, as SageMaker's BatchPutMetrics sends them,
+// with a call retried: its history holds every point once, as logged, in order, across
+// the chunks its open tail fills.
 func TestMetricTailAppendedInSmallCalls(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
@@ -636,18 +633,7 @@ func TestMetricTailAppendedInSmallCalls(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	var got []store.MetricPoint
-	after := ""
-	for page := 0; ; page++ {
-		require.Less(t, page, 10)
-		p, err := st.MetricHistory(ctx, run.Key, "loss", store.StepRange{}, 1000, after)
-		require.NoError(t, err)
-		got = append(got, p.Points...)
-		if p.EndCursor == "" {
-			break
-		}
-		after = p.EndCursor
-	}
+	got := metricHistory(t, st, run.Key, "loss", 1000)
 	require.Len(t, got, len(logged))
 	for i, p := range got {
 		want := logged[i]

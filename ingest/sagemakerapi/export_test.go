@@ -14,8 +14,8 @@ func SetWholeCone(n int) (restore func()) {
 	return func() { wholeCone.Store(old) }
 }
 
-// SetConeCaching turns the cone cache on or off (for cones kept from then on), until
-// the returned function restores it.
+// SetConeCaching turns the cone cache on or off (off: no cone is kept or answered
+// from), until the returned function restores it.
 func SetConeCaching(on bool) (restore func()) {
 	old := keepingCones.Swap(on)
 	return func() { keepingCones.Store(old) }

@@ -217,8 +217,8 @@ var wholeCone = func() *atomic.Int64 {
 // that pass the filters, by ARN; the cone is kept (conecache.go) and each later page
 // answers the next vertices after the NextToken's ARN, from the kept cone or, when this
 // process no longer keeps it, from a new traversal: the graph only grows and a node
-// never leaves a cone, so paging neither repeats nor skips a vertex. A cone too large for one
-// traversal (store.MaxLineageNodes) is paged by the store's cursor instead, as
+// never leaves a cone, so paging neither repeats nor skips a vertex. A cone too large
+// for one traversal (store.MaxLineageNodes) is paged by the store's cursor instead, as
 // GraphQL's lineage pages it.
 func queryLineage(ctx context.Context, api *API, body []byte) (any, error) {
 	var in queryLineageRequest
