@@ -81,6 +81,10 @@ type Options struct {
 	// from outside requests (provgraph serve: lock-wait samples, the audit sequencer);
 	// nil makes one of the handler's own.
 	Metrics *metrics.Metrics
+
+	// lineage observes, or switches off, the writing of lineage answers without gqlgen's
+	// executor (lineagedirect.go); tests set it.
+	lineage lineageProbe
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -203,11 +207,12 @@ func authenticatedOnly(ctx context.Context) error {
 // newGraphQL builds the gqlgen handler explicitly, so every transport and extension
 // in use is listed here (NewDefaultServer would add websockets and more).
 func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &resolvers.Resolver{Store: opts.Store},
 		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
 		Complexity: complexityRoot(),
-	}))
+	})
+	srv := handler.New(schema)
 	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -236,6 +241,9 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		}
 		return res, err
 	})
+	if !opts.lineage.gqlgenOnly {
+		srv.AroundFields(lineageDirect(schema.Schema(), opts.lineage.answered))
+	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName
