@@ -171,6 +171,16 @@ func (b *breakdown) rows(ctx context.Context) []row {
 		})
 		return err
 	}
+	autoCommit := func() error {
+		s := b.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: b.db, AccessMode: neo4j.AccessModeRead,
+			BookmarkManager: b.driver.ExecuteQueryBookmarkManager(), FetchSize: neo4j.FetchAll})
+		defer s.Close(ctx)
+		r, err := s.Run(ctx, "RETURN 1", nil)
+		if err == nil {
+			_, err = r.Collect(ctx)
+		}
+		return err
+	}
 	return []row{
 		{"`{ __typename }` over HTTP", b.overHTTP(breakdownTypename, false)},
 		{"`{ __typename }` in process (handler, no TCP)", b.inProcess(breakdownTypename, false)},
@@ -180,6 +190,7 @@ func (b *breakdown) rows(ctx context.Context) []row {
 		{"store.Lineage without edges", b.storeLineage(ctx, true)},
 		{"Bolt: session + read transaction `RETURN 1` (the store's fixed cost)", session},
 		bolt("Bolt: `RETURN 1` with ExecuteQuery", "RETURN 1", func() map[string]any { return nil }),
+		{"Bolt: `RETURN 1` as an auto-commit transaction (the store's single-statement reads)", autoCommit},
 		bolt("Bolt: starts + cone statement (round trip 1 before issue 14)", yardstickStartsAndCone, startParams),
 		bolt("Bolt: edges among the cone (round trip 2 before issue 14)", yardstickEdgesAmong, coneKeys),
 		bolt("Bolt: starts, cone and edges in one statement (issue 14)", yardstickFolded, startParams),
