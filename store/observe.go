@@ -27,14 +27,16 @@ type TxObserver interface {
 	TxStarted(mode TxMode)
 	// TxBegun is called when the transaction's work first runs, wait after TxStarted:
 	// the time it took to get a connection from the driver's pool (or open one), to
-	// route (on a cluster) and to begin the transaction.
+	// route (on a cluster) and to begin the transaction. For a read of one statement
+	// (an auto-commit transaction, readOne) it is called when Neo4j accepted the
+	// statement, so wait also holds that round trip.
 	TxBegun(mode TxMode, wait time.Duration)
-	// TxRetried is called each time the driver runs the work again because the
-	// previous attempt failed transiently (a deadlock, a leader switch, a lost
-	// connection). cause is the error the previous attempt's work returned, or nil
-	// when the work did not see the failure: its commit failed, or (for a read of one
-	// statement) the statement failed where no work function runs. Attempts that failed
-	// before the work ran (no connection) are not seen.
+	// TxRetried is called each time the work runs again (for a read of one statement:
+	// the statement is accepted again) because the previous attempt failed
+	// transiently (a deadlock, a leader switch, a lost connection). cause is the error
+	// the previous attempt failed with, or nil when the work did not see the failure
+	// (its commit failed). Attempts that failed before the work ran (no connection)
+	// are not seen.
 	TxRetried(mode TxMode, cause error)
 	// TxDone is called when the call returns, d after TxStarted, with the error the
 	// store returns (nil when the transaction committed).

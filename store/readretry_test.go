@@ -11,30 +11,56 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// A read is retried on the failures the driver retries managed transactions on (a
-// lost connection, wrapped or not; a transient error), the first time at once and
-// then after the driver's wait, within the retry time and while its caller waits;
-// never on other failures.
-func TestRetryReadRetriesWhatTheDriverWould(t *testing.T) {
+// A single-statement read is retried as the driver retries a managed transaction: only
+// after a lost connection (wrapped or not) or a transient error, the first lost
+// connection at once and everything else after a wait of about 2 s, which is not made
+// when it would pass the retry time or the caller's deadline, and is cut short when the
+// caller stops waiting.
+func TestReadRetryRetriesAsTheDriverDoes(t *testing.T) {
 	t.Parallel()
 	lost := &neo4j.ConnectivityError{Inner: errors.New("connection reset")}
-	ctx := context.Background()
-	now := time.Now()
-	assert.True(t, retryRead(ctx, lost, 0, now, time.Minute), "a lost connection")
-	assert.True(t, retryRead(ctx, fmt.Errorf("read: %w", lost), 0, now, time.Minute), "a lost connection, wrapped")
-	assert.True(t, retryRead(ctx, &neo4j.Neo4jError{Code: "Neo.TransientError.Transaction.DeadlockDetected"}, 0, now, time.Minute), "a transient error")
-	assert.False(t, retryRead(ctx, errors.New("syntax error"), 0, now, time.Minute), "another failure")
-	assert.False(t, retryRead(ctx, &neo4j.Neo4jError{Code: "Neo.ClientError.Statement.SyntaxError"}, 0, now, time.Minute), "a client error")
-
-	// The second retry waits about 2 s: not when that passes the retry time, nor
-	// when the caller stops waiting.
-	began := time.Now()
-	assert.False(t, retryRead(ctx, lost, 1, now, time.Second), "past the retry time")
-	stopped, cancel := context.WithCancel(ctx)
-	cancel()
-	assert.False(t, retryRead(stopped, lost, 0, now, time.Minute), "the caller stopped waiting")
-	soon, cancelSoon := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancelSoon()
-	assert.False(t, retryRead(soon, lost, 1, now, time.Minute), "the caller stopped waiting during the wait")
-	assert.Less(t, time.Since(began), time.Second, "no wait was sat out")
+	transient := &neo4j.Neo4jError{Code: "Neo.TransientError.Transaction.DeadlockDetected"}
+	deadline := func(d time.Duration) context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	stopsSoon, stopSoon := context.WithCancel(context.Background())
+	t.Cleanup(stopSoon)
+	cases := []struct {
+		name  string
+		ctx   context.Context
+		limit time.Duration
+		errs  []error // the failures of the attempts, in turn
+		again []bool  // whether each is retried
+	}{
+		{"a lost connection, at once", context.Background(), time.Minute, []error{lost}, []bool{true}},
+		{"a lost connection, wrapped", context.Background(), time.Minute, []error{fmt.Errorf("read: %w", lost)}, []bool{true}},
+		{"a second lost connection waits: past the retry time", context.Background(), time.Second, []error{lost, lost}, []bool{true, false}},
+		{"a transient error waits: past the retry time", context.Background(), time.Second, []error{transient}, []bool{false}},
+		{"a transient error waits: past the caller's deadline", deadline(time.Second), time.Minute, []error{transient}, []bool{false}},
+		{"another failure", context.Background(), time.Minute, []error{errors.New("syntax error")}, []bool{false}},
+		{"a client error", context.Background(), time.Minute, []error{&neo4j.Neo4jError{Code: "Neo.ClientError.Statement.SyntaxError"}}, []bool{false}},
+		{"the caller stopped waiting", stopped, time.Minute, []error{lost}, []bool{false}},
+		{"the caller stops waiting during the wait", stopsSoon, time.Minute, []error{transient}, []bool{false}},
+	}
+	time.AfterFunc(50*time.Millisecond, stopSoon)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := readRetry{start: time.Now(), limit: tc.limit}
+			began := time.Now()
+			for i, err := range tc.errs {
+				assert.Equal(t, tc.again[i], r.again(tc.ctx, err), "attempt %d", i+1)
+			}
+			assert.Less(t, time.Since(began), time.Second, "no wait was sat out")
+		})
+	}
+	t.Run("a transient error, after the wait", func(t *testing.T) {
+		r := readRetry{start: time.Now(), limit: time.Minute}
+		began := time.Now()
+		assert.True(t, r.again(context.Background(), transient))
+		assert.GreaterOrEqual(t, time.Since(began), 1800*time.Millisecond, "2 s less a tenth at most")
+	})
 }

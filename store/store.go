@@ -4,10 +4,11 @@
 //
 // Every query is a constant string with parameters; labels and relationship types come
 // from the constants in keys.go, never from user text. Writes run in managed write
-// transactions and reads in managed read transactions, always against the configured
-// database and with the driver's bookmark manager, so a read after a write sees it,
-// also on a cluster; a request's own bookmarks (bookmarks.go) carry that across
-// processes.
+// transactions and reads in managed read transactions (a read of one statement in an
+// auto-commit one, retried as the driver retries managed ones: readOne), always
+// against the configured database and with the driver's bookmark manager, so a read
+// after a write sees it, also on a cluster; a request's own bookmarks (bookmarks.go)
+// carry that across processes.
 package store
 
 import (
@@ -138,7 +139,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
 		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance), bookmarkWait: cfg.BookmarkWait,
-		retryTimeout: cmp.Or(cfg.RetryTimeout, defaultRetryTimeout),
+		retryTimeout: cmp.Or(max(cfg.RetryTimeout, 0), defaultRetryTimeout),
 		auditKey:     cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger, writers: newWriterSlots(cfg.MaxWriters)}, nil
 }
 
@@ -324,12 +325,14 @@ const defaultRetryTimeout = 30 * time.Second
 // readOne runs one read statement as an auto-commit transaction of its own and
 // returns what answer makes of its records. Neo4j commits it when the last record is
 // pulled, where a managed transaction (read, neo4j.ExecuteQuery) sends COMMIT after
-// the records and waits for its answer: a round trip less (0.2–0.4 ms here). Database,
-// bookmarks, routing, the deadline, outage handling and the TxObserver are those of
-// read; drivers never retry an auto-commit transaction, so readOne retries the
-// failures the driver would retry a managed one on, as it would (retryRead). A read
-// has nothing to undo, so running it again is safe. The observer hears answer's error
-// as the transaction's.
+// the records and waits for its answer: a round trip less (BENCHMARKS.md, "Where a
+// lineage request's time goes"). Database, bookmarks, routing, the deadline and outage
+// handling are those of read. Drivers never retry an auto-commit transaction, so
+// readOne retries what the driver retries a managed one on, as it does (readRetry); a
+// read has nothing to undo, so running it again is safe. The TxObserver hears the
+// transaction begun when Neo4j accepted the statement (the pool's wait, routing and
+// one round trip), a retry for each later attempt that got that far, and answer's
+// error as the transaction's.
 func readOne[T any](ctx context.Context, s *Store, cypher string, params map[string]any, answer func([]*neo4j.Record) (T, error)) (res T, err error) {
 	ctx, leave, err := s.health.enter(ctx)
 	if err != nil {
@@ -341,17 +344,23 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 		obs.TxStarted(TxRead)
 		defer func() { obs.TxDone(TxRead, time.Since(start), err) }()
 	}
-	sess := s.driver.NewSession(ctx, s.sessionConfig(ctx, TxRead))
-	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
-	var recs []*neo4j.Record
-	for attempt := 0; ; attempt++ {
-		if obs != nil && attempt == 0 {
+	retry := readRetry{start: start, limit: s.retryTimeout}
+	begun := false
+	accepted := func(lastErr error) {
+		switch {
+		case obs == nil:
+		case !begun:
 			obs.TxBegun(TxRead, time.Since(start))
-		} else if obs != nil {
-			obs.TxRetried(TxRead, err)
+		default:
+			obs.TxRetried(TxRead, lastErr)
 		}
-		recs, err = runAutoCommit(ctx, sess, cypher, params, txTimeout(ctx), s.txMetadata(TxRead))
-		if err == nil || !retryRead(ctx, err, attempt, start, s.retryTimeout) {
+		begun = true
+	}
+	var recs []*neo4j.Record
+	for {
+		lastErr := err
+		recs, err = s.runAutoCommit(ctx, cypher, params, func() { accepted(lastErr) })
+		if err == nil || !retry.again(ctx, err) {
 			break
 		}
 	}
@@ -361,37 +370,55 @@ func readOne[T any](ctx context.Context, s *Store, cypher string, params map[str
 	return answer(recs)
 }
 
-// runAutoCommit runs cypher as an auto-commit transaction in sess and collects its
-// records.
-func runAutoCommit(ctx context.Context, sess neo4j.SessionWithContext, cypher string, params map[string]any, configs ...func(*neo4j.TransactionConfig)) ([]*neo4j.Record, error) {
-	res, err := sess.Run(ctx, cypher, params, configs...)
+// runAutoCommit runs cypher as an auto-commit read transaction in a session of its
+// own, calls accepted once Neo4j has accepted it, and collects its records. The
+// session is closed before it returns, so a failed attempt gives its connection back
+// to the pool before readOne waits to retry.
+func (s *Store) runAutoCommit(ctx context.Context, cypher string, params map[string]any, accepted func()) (recs []*neo4j.Record, err error) {
+	sess := s.driver.NewSession(ctx, s.sessionConfig(ctx, TxRead))
+	defer func() { err = errors.Join(err, closeQuietly(ctx, sess)) }()
+	res, err := sess.Run(ctx, cypher, params, txTimeout(ctx), s.txMetadata(TxRead))
 	if err != nil {
 		return nil, err
 	}
+	accepted()
 	return res.Collect(ctx)
 }
 
-// retryRead says whether to make another attempt at a read that failed with err
-// (attempt counts from 0), after waiting as long as the driver waits between attempts
-// at a managed transaction: only for failures it retries (neo4j.IsRetryable), within
-// the same time (limit, Config.RetryTimeout), 2 s doubling and jittered by a tenth. The
-// first retry goes at once, as the driver's does when the connection died (most often
-// a pooled connection the server had closed).
-func retryRead(ctx context.Context, err error, attempt int, start time.Time, limit time.Duration) bool {
-	var conn *neo4j.ConnectivityError
-	if !neo4j.IsRetryable(err) && (!errors.As(err, &conn) || !neo4j.IsRetryable(conn)) || ctx.Err() != nil {
+// readRetry decides the retries of one single-statement read (readOne) as the driver
+// decides those of a managed transaction: only after failures it retries
+// (neo4j.IsRetryable), once at once when the connection was lost (most often a pooled
+// connection the server had closed), else after 2 s doubling up to 32 s, jittered by a
+// tenth, and never past limit (Config.RetryTimeout) from start or the caller's
+// deadline.
+type readRetry struct {
+	start time.Time
+	limit time.Duration
+	// waits counts the waits made; atOnce is set once the retry at once was made.
+	waits  int
+	atOnce bool
+}
+
+// again says whether to make another attempt after one that failed with err, after
+// waiting as long as it must.
+func (r *readRetry) again(ctx context.Context, err error) bool {
+	conn, lost := connectivityError(err)
+	lost = lost && neo4j.IsRetryable(conn)
+	if !lost && !neo4j.IsRetryable(err) || ctx.Err() != nil {
 		return false
 	}
-	var wait time.Duration
-	if attempt > 0 {
-		wait = 2 * time.Second << min(attempt-1, 4)
-		wait += time.Duration(rand.Int64N(int64(wait/5)+1)) - wait/10
+	if lost && !r.atOnce {
+		r.atOnce = true
+		return time.Since(r.start) < r.limit
 	}
-	if time.Since(start)+wait > limit {
+	wait := 2 * time.Second << min(r.waits, 4)
+	wait += time.Duration(rand.Int64N(int64(wait/5)+1)) - wait/10
+	r.waits++
+	if time.Since(r.start)+wait > r.limit {
 		return false
 	}
-	if wait == 0 {
-		return true
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return false
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -401,6 +428,14 @@ func retryRead(ctx context.Context, err error, attempt int, start time.Time, lim
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// connectivityError finds a lost connection in err, wrapped or not: the driver
+// recognises one only unwrapped.
+func connectivityError(err error) (*neo4j.ConnectivityError, bool) {
+	var conn *neo4j.ConnectivityError
+	ok := err != nil && errors.As(err, &conn)
+	return conn, ok
 }
 
 // settle is the error of work done against Neo4j as callers see it (classify; a
@@ -436,8 +471,7 @@ func txTimeout(ctx context.Context) func(*neo4j.TransactionConfig) {
 func retryable[T any](work func(tx neo4j.ManagedTransaction) (T, error)) func(tx neo4j.ManagedTransaction) (T, error) {
 	return func(tx neo4j.ManagedTransaction) (T, error) {
 		res, err := work(tx)
-		var conn *neo4j.ConnectivityError
-		if err != nil && errors.As(err, &conn) {
+		if conn, ok := connectivityError(err); ok {
 			return res, conn
 		}
 		return res, err
