@@ -20,7 +20,8 @@ import (
 // (BENCHMARKS.md, "Where a lineage request's time goes"). gqlgen lets a field
 // middleware answer with a Marshaler instead of the resolver's value
 // (graphql.ResolveField uses one as the field's result). lineageDirect does that for
-// `Query.lineage` when the selection reads only plain fields: the nodes' common fields,
+// every field whose value is a lineage graph (`Query.lineage`, an audit trail entry's
+// `upstream`) when the selection reads only plain fields: the nodes' common fields,
 // the edges, `truncated` and `pageInfo`, with aliases, fragments, @skip and @include as
 // gqlgen collects them. Arguments, @hasRole, the resolver and its errors are gqlgen's as
 // before; only the writing of a successful answer changes. Any other selection (a
@@ -62,7 +63,7 @@ type lineageProbe struct {
 	answered   func(direct bool)
 }
 
-// lineageDirect is the field middleware that writes plain lineage answers itself.
+// lineageDirect is the field middleware that writes plain lineage graphs itself.
 // schema gives each node type's implementors (the type conditions its fields are
 // collected under); answered is lineageProbe's.
 func lineageDirect(schema *ast.Schema, answered func(direct bool)) graphql.FieldMiddleware {
@@ -79,14 +80,11 @@ func lineageDirect(schema *ast.Schema, answered func(direct bool)) graphql.Field
 	}
 	return func(ctx context.Context, next graphql.Resolver) (any, error) {
 		res, err := next(ctx)
-		fc := graphql.GetFieldContext(ctx)
-		if err != nil || fc == nil || fc.Object != "Query" || fc.Field.Name != "lineage" {
-			return res, err
-		}
 		g, ok := res.(*model.LineageGraph)
-		if !ok || g == nil {
+		if err != nil || !ok || g == nil {
 			return res, err
 		}
+		fc := graphql.GetFieldContext(ctx)
 		w := lineageWriter{oc: graphql.GetOperationContext(ctx), satisfies: satisfies}
 		m, ok := w.graph(fc.Field.Selections, g)
 		if answered != nil {

@@ -61,9 +61,9 @@ func rawDo(t *testing.T, h http.Handler, query string, vars map[string]any) stri
 // reader receives it: for the selections it writes (aliases, __typename, fragments on
 // Node or on one kind of node that read common fields, two selections of the nodes,
 // @skip and @include, pages and the page after, filters, dataset and registered-model
-// start nodes with their versions, two lineage fields in one query) and for those it
-// leaves to gqlgen (a field of one kind of node, in one of two selections too; a
-// refused request). A name with quotes, backslashes and non-ASCII letters comes out the
+// start nodes with their versions, two lineage fields in one query, an audit trail's
+// upstream cone) and for those it leaves to gqlgen (a field of one kind of node, in
+// one of two selections too; a refused request). A name with quotes, backslashes and non-ASCII letters comes out the
 // same (both answers pass through encoding/json last, which escapes <, > and U+2028).
 func TestLineageWrittenDirectlyIsGqlgensAnswer(t *testing.T) {
 	t.Parallel()
@@ -124,6 +124,11 @@ fragment N on Node { id name }`, up, 1, 0},
   nodes { id kind ... on ModelVersion { version } } edges { from to type } } }`, up, 0, 1},
 		{"a field of one kind of node in one of two selections", `query($start: [ID!]!) { lineage(start: $start, direction: UPSTREAM) {
   a: nodes { id } b: nodes { ... on ModelVersion { version } } } }`, up, 0, 1},
+		{"an audit trail's upstream cone", `query($e: ID!) { auditTrail(endpoint: $e) { entries {
+  modelVersion { id } upstream { nodes { id kind name } edges { from to type } truncated } } } }`,
+			map[string]any{"e": s.endpoint}, 1, 0},
+		{"an audit trail's upstream cone with a field of one kind of node", `query($e: ID!) { auditTrail(endpoint: $e) { entries {
+  upstream { nodes { id ... on TrainingJob { instanceType } } } } } }`, map[string]any{"e": s.endpoint}, 0, 1},
 		{"an unknown start", `query { lineage(start: ["endpoint:nowhere-` + tk + `"], direction: UPSTREAM) { nodes { id } } }`,
 			nil, 0, 0},
 	}
