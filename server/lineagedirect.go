@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -119,10 +120,7 @@ func checkDirectFields(schema *ast.Schema, nodeTypes map[reflect.Type]string) er
 	if len(types) != len(nodeTypes) {
 		return fmt.Errorf("lineagedirect: the schema has %d node types, lineageNodeTypes %d", len(types), len(nodeTypes))
 	}
-	written := map[string][]string{}
-	for typ, fields := range directFields {
-		written[typ] = fields
-	}
+	written := maps.Clone(directFields)
 	for goType, name := range nodeTypes {
 		if !types[name] || goType.Name() != name {
 			return fmt.Errorf("lineagedirect: %s (model.%s) is not a node type of the schema", name, goType.Name())

@@ -158,7 +158,10 @@ fragment N on Node { id name }`, up, 1, 0},
 	assert.Contains(t, rawDo(t, direct, firstPage, next), s.artifact, "the second page")
 
 	// The odd name was in an answer written directly.
+	count.take()
 	body := rawDo(t, direct, `query($start: [ID!]!) { lineage(start: $start, direction: DOWNSTREAM) { nodes { name } } }`,
 		map[string]any{"start": []string{s.dataset}})
+	d, _ := count.take()
+	assert.Equal(t, 1, d, "written directly")
 	assert.Contains(t, body, `"odd \"job\" \\ back\\slash \u003cé\u003e ✓ \u2028 end"`)
 }

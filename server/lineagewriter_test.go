@@ -140,10 +140,7 @@ func TestLineageWriterChecksTheSchema(t *testing.T) {
 	require.NoError(t, checkDirectFields(es.Schema(), lineageNodeTypes))
 
 	withDirective := *es.Schema()
-	withDirective.Types = map[string]*ast.Definition{}
-	for name, def := range es.Schema().Types {
-		withDirective.Types[name] = def
-	}
+	withDirective.Types = maps.Clone(es.Schema().Types)
 	edge := *withDirective.Types["LineageEdge"]
 	edge.Fields = append(ast.FieldList{}, edge.Fields...)
 	from := *edge.Fields.ForName("from")

@@ -207,12 +207,12 @@ func authenticatedOnly(ctx context.Context) error {
 // newGraphQL builds the gqlgen handler explicitly, so every transport and extension
 // in use is listed here (NewDefaultServer would add websockets and more).
 func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
-	schema := graph.NewExecutableSchema(graph.Config{
+	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &resolvers.Resolver{Store: opts.Store},
 		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole},
 		Complexity: complexityRoot(),
 	})
-	srv := handler.New(schema)
+	srv := handler.New(es)
 	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -242,7 +242,7 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 		return res, err
 	})
 	if !opts.lineage.gqlgenOnly {
-		srv.AroundFields(lineageDirect(schema.Schema(), opts.lineage.answered))
+		srv.AroundFields(lineageDirect(es.Schema(), opts.lineage.answered))
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)

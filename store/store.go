@@ -12,7 +12,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,8 +91,8 @@ type Store struct {
 	txMeta   [2]func(*neo4j.TransactionConfig)
 	// bookmarkWait is Config.BookmarkWait.
 	bookmarkWait time.Duration
-	// retryTimeout is how long a failed read is retried (Config.RetryTimeout, or the
-	// driver's default).
+	// retryTimeout is how long a failed read is retried: the driver's
+	// MaxTransactionRetryTime (Config.RetryTimeout, or the driver's default).
 	retryTimeout time.Duration
 	// writers bounds this process's write transactions in flight (Config.MaxWriters).
 	writers writerSlots
@@ -109,6 +108,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Database = "neo4j"
 	}
 	auth := neo4j.BasicAuth(cfg.User, cfg.Password, "")
+	var retryTimeout time.Duration // the driver's, which readOne keeps to as well
 	driver, err := neo4j.NewDriverWithContext(cfg.URI, auth,
 		func(c *config.Config) {
 			if cfg.MaxConnectionPoolSize > 0 {
@@ -119,6 +119,7 @@ func Open(cfg Config) (*Store, error) {
 			}
 			c.ConnectionAcquisitionTimeout = 30 * time.Second
 			c.SocketConnectTimeout = 5 * time.Second
+			retryTimeout = c.MaxTransactionRetryTime
 		})
 	if err != nil {
 		return nil, fmt.Errorf("open store at %s: %w", cfg.URI, err)
@@ -139,7 +140,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	return &Store{driver: driver, db: cfg.Database, tokens: tokenCache{ttl: cfg.TokenCacheTTL}, auditChain: cfg.AuditChain, health: h,
 		uri: redactURI(cfg.URI), instance: instance, txMeta: txMetadataOf(instance), bookmarkWait: cfg.BookmarkWait,
-		retryTimeout: cmp.Or(max(cfg.RetryTimeout, 0), defaultRetryTimeout),
+		retryTimeout: retryTimeout,
 		auditKey:     cfg.AuditKey, sequencer: newSequencer(), log: cfg.Logger, writers: newWriterSlots(cfg.MaxWriters)}, nil
 }
 
@@ -317,10 +318,6 @@ func transact[T any](ctx context.Context, s *Store, mode TxMode, work func(tx ne
 	res, err = execute(ctx, sess, retryable(work), txTimeout(ctx), s.txMetadata(mode))
 	return res, s.settle(ctx, err)
 }
-
-// defaultRetryTimeout is how long the driver retries a managed transaction by default
-// (its config's MaxTransactionRetryTime).
-const defaultRetryTimeout = 30 * time.Second
 
 // readOne runs one read statement as an auto-commit transaction of its own and
 // returns what answer makes of its records. Neo4j commits it when the last record is
