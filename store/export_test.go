@@ -35,6 +35,9 @@ var SearchWordCases = map[string][]string{
 	"sha256:9f2c1a7e":             {"sha256", "9f2c1a7e"},
 }
 
+// NodeSearchIndex is the name of the full-text index search reads.
+const NodeSearchIndex = nodeSearchIndex
+
 // SearchWords exposes searchWords to the external tests.
 var SearchWords = searchWords
 
@@ -42,7 +45,8 @@ var SearchWords = searchWords
 // the node with key.
 func IndexHasTerm(ctx context.Context, s *Store, key, word string) (bool, error) {
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (bool, error) {
-		recs, err := collect(ctx, tx, `CALL db.index.fulltext.queryNodes('`+nodeSearchIndex+`', $q) YIELD node
+		recs, err := collect(ctx, tx, cypherAwaitNodeSearch+`
+CALL db.index.fulltext.queryNodes('`+nodeSearchIndex+`', $q) YIELD node
 WHERE node.key = $key RETURN count(node) AS n`, map[string]any{"q": propName + ":" + escapeLucene(word), "key": key})
 		if err != nil {
 			return false, err

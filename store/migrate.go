@@ -18,6 +18,9 @@ type Migration struct {
 	// Indexes names the indexes the statements create (a constraint's index has the
 	// constraint's name); Migrate waits until they are online before it reports ready.
 	Indexes []string
+	// Retired names indexes of earlier steps that this one drops: Migrate no longer
+	// waits for them.
+	Retired []string
 	// Backfills bring existing data to the step's shape after its statements ran. Each
 	// runs in an auto-commit transaction, so it may commit in batches (CALL { ... } IN
 	// TRANSACTIONS), and must be idempotent: a migration interrupted half-way runs its
@@ -77,6 +80,7 @@ var Schema = Migrator{
 		importMarkerMigration,
 		auditTreeMigration,
 		runGroupNameMigration,
+		nodeSearchAsyncMigration,
 	},
 }
 
@@ -149,9 +153,18 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 		}
 	}
 	// Wait for this component's own indexes only: other components' indexes (or ones
-	// being dropped) are not ours to wait for.
+	// being dropped) are not ours to wait for, nor ones a later step retired.
+	retired := map[string]bool{}
+	for _, mig := range m.Migrations {
+		for _, name := range mig.Retired {
+			retired[name] = true
+		}
+	}
 	for _, mig := range m.Migrations {
 		for _, name := range mig.Indexes {
+			if retired[name] {
+				continue
+			}
 			if err := s.awaitIndex(ctx, name); err != nil {
 				return from, latest, fmt.Errorf("wait for index %s: %w", name, err)
 			}

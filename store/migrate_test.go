@@ -23,12 +23,25 @@ func TestSchemaIsCurrentAndMigrateIsIdempotent(t *testing.T) {
 	assert.Equal(t, store.Schema.Latest(), to)
 	require.NoError(t, st.Ready(t.Context(), store.Schema))
 
-	// The indexes the migrations name are the ones they create, and they are online.
-	var names []string
+	// The indexes the migrations name are the ones they create, and they are online,
+	// but for the ones a later migration dropped, which are gone.
+	retired := map[string]bool{}
+	var names, all []string
 	for _, m := range store.Schema.Migrations {
-		names = append(names, m.Indexes...)
+		for _, n := range m.Retired {
+			retired[n] = true
+		}
 	}
-	res := neo4jtest.Exec(t, "SHOW INDEXES YIELD name, state WHERE name IN $names RETURN name, state", map[string]any{"names": names})
+	for _, m := range store.Schema.Migrations {
+		all = append(all, m.Indexes...)
+		for _, n := range m.Indexes {
+			if !retired[n] {
+				names = append(names, n)
+			}
+		}
+	}
+	require.NotEmpty(t, retired)
+	res := neo4jtest.Exec(t, "SHOW INDEXES YIELD name, state WHERE name IN $names RETURN name, state", map[string]any{"names": all})
 	online := map[string]bool{}
 	for _, r := range res.Records {
 		name, _ := r.Get("name")
@@ -37,6 +50,9 @@ func TestSchemaIsCurrentAndMigrateIsIdempotent(t *testing.T) {
 	}
 	for _, n := range names {
 		assert.True(t, online[n], "index %s is online", n)
+	}
+	for n := range retired {
+		assert.NotContains(t, online, n, "index %s was dropped", n)
 	}
 }
 
