@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -134,10 +136,8 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 		if mig.Version <= from {
 			continue
 		}
-		for _, stmt := range mig.Statements {
-			if err := s.schemaStatement(ctx, stmt); err != nil {
-				return from, from, fmt.Errorf("schema migration %d (%s): %w", mig.Version, mig.Description, err)
-			}
+		if err := s.schemaStep(ctx, mig); err != nil {
+			return from, from, fmt.Errorf("schema migration %d (%s): %w", mig.Version, mig.Description, err)
 		}
 		for _, stmt := range mig.Backfills {
 			if err := s.backfill(ctx, stmt); err != nil {
@@ -173,6 +173,67 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 	return from, latest, nil
 }
 
+// schemaStepAttempts bounds how often a step's statements run before its indexes are
+// as it says.
+const schemaStepAttempts = 10
+
+// schemaStep runs a step's statements and checks that its indexes exist and the ones
+// it retired do not, running them again when they are not so. Another instance that
+// starts at the same moment, still at an earlier step, can create an index this step
+// has just dropped; and Neo4j takes CREATE ... IF NOT EXISTS for an index equivalent
+// to one that exists, under any name, as done. The version is recorded only after
+// the check passed, so a step that failed it runs again on the next start.
+func (s *Store) schemaStep(ctx context.Context, mig Migration) error {
+	for attempt := 1; ; attempt++ {
+		for _, stmt := range mig.Statements {
+			if err := s.schemaStatement(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		if len(mig.Retired) == 0 {
+			return nil // nothing this step drops can come back
+		}
+		missing, present, err := s.indexesAsSaid(ctx, mig)
+		if err != nil || len(missing)+len(present) == 0 {
+			return err
+		}
+		if attempt == schemaStepAttempts {
+			return fmt.Errorf("after %d attempts, indexes %v are missing and %v, which the step drops, exist", attempt, missing, present)
+		}
+	}
+}
+
+// indexesAsSaid returns the indexes of mig that do not exist and the ones it retired
+// that do.
+func (s *Store) indexesAsSaid(ctx context.Context, mig Migration) (missing, present []string, err error) {
+	res, err := neo4j.ExecuteQuery(ctx, s.driver, "SHOW INDEXES YIELD name WHERE name IN $names RETURN collect(name) AS names",
+		map[string]any{"names": append(slices.Clone(mig.Indexes), mig.Retired...)}, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	names, _, err := neo4j.GetRecordValue[[]any](res.Records[0], "names")
+	if err != nil {
+		return nil, nil, err
+	}
+	exists := map[string]bool{}
+	for _, n := range names {
+		name, _ := n.(string)
+		exists[name] = true
+	}
+	for _, n := range mig.Indexes {
+		if !exists[n] {
+			missing = append(missing, n)
+		}
+	}
+	for _, n := range mig.Retired {
+		if exists[n] {
+			present = append(present, n)
+		}
+	}
+	return missing, present, nil
+}
+
 // IndexWaitSeconds bounds how long Migrate waits for one index to come online.
 const IndexWaitSeconds = 300
 
@@ -186,14 +247,18 @@ func (s *Store) awaitIndex(ctx context.Context, name string) error {
 // schemaStatement runs a schema command in its own auto-commit transaction; Neo4j does
 // not allow schema and data changes in one transaction. When another provgraph instance
 // creates the same index or constraint at the same moment, IF NOT EXISTS can still lose
-// the race and report that an equivalent rule exists: that is the state we want. Any
-// other failure (a conflicting rule under another name, say) stops the migration.
+// the race and report that an equivalent rule exists, and DROP ... IF EXISTS that the
+// index it drops does not: that is the state we want. Any other failure (a
+// conflicting rule under another name, say) stops the migration.
 func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 	_, err := neo4j.ExecuteQuery(ctx, s.driver, stmt, nil, neo4j.EagerResultTransformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
 	var nerr *neo4j.Neo4jError
 	if errors.As(err, &nerr) {
-		if nerr.Code == "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists" {
+		switch {
+		case nerr.Code == "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists":
+			return nil
+		case nerr.Code == "Neo.DatabaseError.Schema.IndexDropFailed" && strings.HasSuffix(strings.TrimSpace(stmt), "IF EXISTS"):
 			return nil
 		}
 	}

@@ -133,6 +133,74 @@ func TestConcurrentMigrationsConverge(t *testing.T) {
 	require.NoError(t, st.Ready(t.Context(), m))
 }
 
+// A step that replaces an earlier step's index with an equivalent one under another
+// name (as schema version 14 does with the full-text index): instances starting together
+// on a new database all succeed and end with the new index only, although one of them
+// may create the old index just after another dropped it (the step checks and runs
+// again). A step whose statements leave a retired index in place fails and is not
+// recorded, so it runs again on the next start.
+func TestMigrationReplacingAnIndexConverges(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	on := " FOR (n:MigrationTest_" + tk + ") ON (n.x)"
+	a, b := "a_"+tk, "b_"+tk
+	m := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
+		{Version: 1, Description: "first", Statements: []string{"CREATE INDEX " + a + " IF NOT EXISTS" + on}, Indexes: []string{a}},
+		{Version: 2, Description: "replace", Statements: []string{"DROP INDEX " + a + " IF EXISTS", "CREATE INDEX " + b + " IF NOT EXISTS" + on},
+			Indexes: []string{b}, Retired: []string{a}},
+	}}
+	t.Cleanup(func() {
+		neo4jtest.Exec(t, "DROP INDEX "+a+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "DROP INDEX "+b+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": m.Component})
+	})
+	indexes := func() []string {
+		res := neo4jtest.Exec(t, "SHOW INDEXES YIELD name WHERE name IN $names RETURN name ORDER BY name", map[string]any{"names": []string{a, b}})
+		var names []string
+		for _, r := range res.Records {
+			n, _ := r.Get("name")
+			names = append(names, n.(string))
+		}
+		return names
+	}
+
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = st.Migrate(t.Context(), m)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "instance %d", i)
+	}
+	require.NoError(t, st.Ready(t.Context(), m))
+	assert.Equal(t, []string{b}, indexes())
+
+	// Back to the old index at version 1; a step that does not drop it fails.
+	neo4jtest.Exec(t, "DROP INDEX "+b, nil)
+	neo4jtest.Exec(t, "CREATE INDEX "+a+on, nil)
+	neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) SET s.version = 1", map[string]any{"c": m.Component})
+	broken := store.Migrator{Component: m.Component, Migrations: []store.Migration{m.Migrations[0],
+		{Version: 2, Description: "replace, without the drop", Statements: m.Migrations[1].Statements[1:], Indexes: []string{b}, Retired: []string{a}}}}
+	_, _, err := st.Migrate(t.Context(), broken)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "which the step drops, exist")
+	v, err := st.Version(t.Context(), m)
+	require.NoError(t, err)
+	assert.Equal(t, 1, v, "the failed step is not recorded")
+	assert.Equal(t, []string{a}, indexes())
+	_, to, err := st.Migrate(t.Context(), m)
+	require.NoError(t, err)
+	assert.Equal(t, 2, to)
+	assert.Equal(t, []string{b}, indexes())
+}
+
 // The schema's migrations are numbered 1, 2, 3, … in the order they run: a migration
 // appended with a taken or skipped number would be applied out of order, or never.
 func TestSchemaMigrationsAreOrdered(t *testing.T) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,9 +35,9 @@ func TestSearchWordsAreIndexTerms(t *testing.T) {
 
 // The full-text index is updated after each commit, on a thread of Neo4j's own, yet a
 // search finds a node as soon as its write was acknowledged: each search waits for the
-// updates of the transactions committed before it. Without that wait, searching right
-// after each of these writes misses some of them (the index is behind by the update
-// of the last commit).
+// updates of the transactions committed before it. Each write here is a batch of 300
+// nodes, so that their index update takes a while after the commit; without that wait
+// the search right after it finds none of them, or some.
 func TestSearchFindsANodeAsSoonAsItsWriteIsAcknowledged(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
@@ -46,18 +47,21 @@ func TestSearchFindsANodeAsSoonAsItsWriteIsAcknowledged(t *testing.T) {
 	require.Len(t, idx.Records, 1, "the full-text index %s exists", store.NodeSearchIndex)
 	config, _ := idx.Records[0].Get("config")
 	assert.Equal(t, true, config.(map[string]any)["fulltext.eventually_consistent"], "the index is updated after commits")
-	for i := range 30 {
-		// A word of the name, not the whole name, so that the full-text index finds it
-		// (a search also looks a name up whole, in a range index updated in the commit).
-		word := fmt.Sprintf("fresh%s%d", tk, i)
-		m, err := st.CreateRegisteredModel(t.Context(), "test", "model "+word, nil, nil)
-		require.NoError(t, err)
-		page, err := st.SearchNodes(t.Context(), store.NodeSearch{Text: word, First: 5})
-		require.NoError(t, err)
-		var keys []string
-		for _, h := range page.Hits {
-			keys = append(keys, h.Node.Key)
+	const batch = 300
+	for i := range 5 {
+		// Words apart by more edits than a search forgives.
+		word := "fresh" + tk + strings.Repeat(string(rune('a'+i)), 5)
+		nodes := make([]store.NodeRecord, batch)
+		for j := range nodes {
+			name := fmt.Sprintf("%s-%d", word, j)
+			nodes[j] = store.NodeRecord{Key: store.EndpointKey(name), Kind: store.KindEndpoint, Name: word + " " + name}
 		}
-		require.Contains(t, keys, m.Key, "write %d is found by the search after it", i)
+		res, err := st.Import(t.Context(), "test", store.ImportBatch{Nodes: nodes,
+			Mark: store.ImportMark{Source: "search-" + word, BatchSize: batch, Batch: 1, Items: batch}})
+		require.NoError(t, err)
+		require.Equal(t, batch, res.NodesCreated)
+		page, err := st.SearchNodes(t.Context(), store.NodeSearch{Text: word, Kinds: []store.Kind{store.KindEndpoint}, First: 5})
+		require.NoError(t, err)
+		require.Equal(t, batch, page.TotalCount, "batch %d is found whole by the search after it", i)
 	}
 }
