@@ -116,7 +116,13 @@ func TestConcurrentMigrationsConverge(t *testing.T) {
 		neo4jtest.Exec(t, "DROP CONSTRAINT d_"+tk+" IF EXISTS", nil)
 		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": m.Component})
 	})
-	const n = 4
+	migrateTogether(t, st, m, 4)
+}
+
+// migrateTogether runs m's migrations as n instances starting at once would, and
+// requires every one to succeed and the database to be ready.
+func migrateTogether(t *testing.T, st *store.Store, m store.Migrator, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
@@ -165,21 +171,7 @@ func TestMigrationReplacingAnIndexConverges(t *testing.T) {
 		return names
 	}
 
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, errs[i] = st.Migrate(t.Context(), m)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		require.NoError(t, err, "instance %d", i)
-	}
-	require.NoError(t, st.Ready(t.Context(), m))
+	migrateTogether(t, st, m, 6)
 	assert.Equal(t, []string{b}, indexes())
 
 	// Back to the old index at version 1; a step that does not drop it fails.
