@@ -67,6 +67,10 @@ MATCH (n:` + LabelNode + ` {key: $key})
 SET n._lock_ = true
 REMOVE n._lock_`
 
+	// cypherLockAndReadNode write-locks the node and returns it as locked.
+	cypherLockAndReadNode = cypherLockNode + `
+RETURN n`
+
 	cypherApprovals = `
 MATCH (a:` + LabelApproval + `)-[:` + RelApprovalOf + `]->(:` + LabelNode + ` {key: $key})
 RETURN a ORDER BY a.at, a.seq`

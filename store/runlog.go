@@ -163,21 +163,29 @@ func logRun(ctx context.Context, tx neo4j.ManagedTransaction, au *audit, actor s
 			return Node{}, err
 		}
 		au.changeNode(old, tagged, true)
+		r = tagged
 	}
 	if err := logMetrics(ctx, tx, []RunLog{{Run: l.Run, Metrics: l.Metrics}}); err != nil {
 		return Node{}, err
 	}
-	return nodeByKey(ctx, tx, "run", l.Run)
+	// Parameters and metrics are nodes of their own: the run is as read under its
+	// lock, or as its tags left it.
+	return r, nil
 }
 
 // lockActiveRun takes the run's write lock (so concurrent batches to one run queue)
 // and returns it; a deleted run is an INVALID_ARGUMENT error about field.
 func lockActiveRun(ctx context.Context, tx neo4j.ManagedTransaction, field, key string) (Node, error) {
-	// Lock, then read: what is read (tags, lifecycle) cannot change before commit.
-	if _, err := collect(ctx, tx, cypherLockNode, map[string]any{"key": key}); err != nil {
+	// Lock, then read, in one statement: what is read (tags, lifecycle) cannot change
+	// before commit.
+	recs, err := collect(ctx, tx, cypherLockAndReadNode, map[string]any{"key": key})
+	if err != nil {
 		return Node{}, fmt.Errorf("lock run %q: %w", key, err)
 	}
-	r, err := nodeByKey(ctx, tx, field, key)
+	if len(recs) == 0 {
+		return Node{}, notFound(field, key)
+	}
+	r, err := nodeAt(recs[0], "n")
 	if err != nil {
 		return Node{}, err
 	}
