@@ -651,3 +651,40 @@ func TestMetricTailAppendedInSmallCalls(t *testing.T) {
 	assert.Equal(t, int64(calls*per), sums[0].Count)
 	assert.Equal(t, int64(calls*per-1), sums[0].LastStep)
 }
+
+// LogRun answers with the run as it stands after the batch, the same as a read of it
+// afterwards: with tags set and deleted in the batch, and with none, after the run
+// was finished.
+func TestLogRunAnswersTheRunAsRecorded(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	ctx := t.Context()
+	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "answer-" + neo4jtest.Token(t)})
+	require.NoError(t, err)
+	run := newRun(t, st, exp.Key)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	point := func(step int64) []store.MetricPoint {
+		return []store.MetricPoint{{Key: "loss", Value: 0.5, Step: step, Timestamp: at}}
+	}
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Tags: []store.Tag{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}}})
+	require.NoError(t, err)
+
+	tagged, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Params: []store.Param{{Key: "lr", Value: "0.1"}},
+		Metrics: point(1), Tags: []store.Tag{{Key: "a", Value: "3"}}, DeleteTags: []string{"b"}})
+	require.NoError(t, err)
+	read, err := st.NodeByID(ctx, "run", run.Key)
+	require.NoError(t, err)
+	assert.Equal(t, read, tagged)
+	assert.Equal(t, []store.Tag{{Key: "a", Value: "3"}}, tagged.Tags())
+
+	finished, end := store.RunFinished, time.Now().UTC().Truncate(time.Millisecond).Add(time.Minute)
+	_, err = st.UpdateRun(ctx, "tester", store.RunUpdate{Run: run.Key, Status: &finished, EndTime: &end})
+	require.NoError(t, err)
+	plain, err := st.LogRun(ctx, "tester", store.RunLog{Run: run.Key, Metrics: point(2)})
+	require.NoError(t, err)
+	read, err = st.NodeByID(ctx, "run", run.Key)
+	require.NoError(t, err)
+	assert.Equal(t, read, plain)
+	assert.Equal(t, string(store.RunFinished), plain.String("status"))
+	assert.Equal(t, []store.Tag{{Key: "a", Value: "3"}}, plain.Tags())
+}
