@@ -55,3 +55,22 @@ func TestReportKeepsTheBreakdownSection(t *testing.T) {
 	assert.Contains(t, string(out), breakdownHeading+"\n\nbefore and after\n\n### After\n\nnumbers\n")
 	assert.Equal(t, 1, strings.Count(string(out), breakdownHeading))
 }
+
+// A full benchmark run keeps the sections people wrote by hand, where they were
+// relative to the ones it writes (before the load test's), and drops none twice.
+func TestReportKeepsHandWrittenSections(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	doc := "# Benchmarks\n\n## Lineage on a seeded graph\n\nstale-lineage\n\n## Search\n\nstale-search\n\n" +
+		"## Before and after a change\n\n| run | x |\n\n### Details\n\nmore\n\n## Load test\n\nkept\n"
+	require.NoError(t, os.WriteFile(file, []byte(doc), 0o644))
+	require.NoError(t, writeReport(file, report{requests: 10, results: []result{{name: "lineage over HTTP"}}, tracking: "\n## Search\n\nnew\n"}))
+	out, err := os.ReadFile(file)
+	require.NoError(t, err)
+	got := string(out)
+	assert.Contains(t, got, "\n## Before and after a change\n\n| run | x |\n\n### Details\n\nmore\n")
+	assert.Contains(t, got, "\n## Search\n\nnew\n")
+	assert.NotContains(t, got, "stale-")
+	assert.Equal(t, 1, strings.Count(got, "## Search"))
+	assert.Equal(t, 1, strings.Count(got, "## Lineage on a seeded graph"))
+	assert.Less(t, strings.Index(got, "## Before and after"), strings.Index(got, "## Load test\n\nkept"))
+}

@@ -412,8 +412,28 @@ func writeReport(file string, r report) error {
 		r.impactCone, r.impacted, r.warmup/10, r.requests/10, r.impactPages, r.impacted)
 	b.WriteString(keptSection(file, breakdownHeading))
 	b.WriteString(r.tracking)
+	b.WriteString(sectionsNotIn(file, b.String()+"\n## Load test\n"))
 	b.WriteString(keptSection(file, "## Load test"))
 	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// sectionsNotIn returns the "## " sections of file whose headings doc does not have,
+// in their order: what people wrote by hand (before-and-after comparisons, measured
+// with the commands they name), which a benchmark run keeps.
+func sectionsNotIn(file, doc string) string {
+	old, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	var out strings.Builder
+	parts := strings.Split(string(old), "\n## ")
+	for _, sec := range parts[1:] {
+		heading, _, _ := strings.Cut(sec, "\n")
+		if !strings.Contains(doc, "\n## "+heading+"\n") {
+			out.WriteString("\n## " + strings.TrimRight(sec, "\n") + "\n")
+		}
+	}
+	return out.String()
 }
 
 // withRunInfo adds to a section measured alone (--only) when, on what machine, on how
