@@ -177,8 +177,9 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 // as it says.
 const schemaStepAttempts = 10
 
-// schemaStep runs a step's statements and checks that its indexes exist and the ones
-// it retired do not, running them again when they are not so. Another instance that
+// schemaStep runs a step's statements. A step that retires indexes then checks that
+// its own indexes exist and the retired ones do not, and runs its statements again
+// when they are not so (up to schemaStepAttempts times). Another instance that
 // starts at the same moment, still at an earlier step, can create an index this step
 // has just dropped; and Neo4j takes CREATE ... IF NOT EXISTS for an index equivalent
 // to one that exists, under any name, as done. The version is recorded only after
