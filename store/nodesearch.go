@@ -105,8 +105,8 @@ var nodeSearchMigration = Migration{
 // batches of 1,000) spent 3.3 of its 6.1 s of write transactions in BEGIN and COMMIT
 // with the index updated inside the commits, 1.3 of 4.1 s after (BENCHMARKS.md, "The
 // full-text index updated after commits"). Neo4j fills the new index from the nodes
-// already there (28 s for the 1.3M nodes of the benchmark's graph; Migrate waits until
-// it is online, before provgraph serves), after the old one is dropped: an older
+// already there (28 s on the benchmark database, of over a million nodes; Migrate
+// waits until it is online, before provgraph serves), after the old one is dropped: an older
 // replica still running fails its searches from then on.
 var nodeSearchAsyncMigration = Migration{
 	Version:     14,
