@@ -195,6 +195,7 @@ fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZ
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeConeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./store -run '^$$' -fuzz '^FuzzCanonicalForm$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./runfilter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/openlineage -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./ingest/sagemaker -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),30s)

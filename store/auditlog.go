@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -186,6 +187,17 @@ const auditTimeLayout = "2006-01-02T15:04:05.000000000Z"
 
 // Canonical returns the bytes e's hash is computed over.
 func (e AuditLogEntry) Canonical() []byte {
+	if e.undecodedChanges == nil && len(e.Changes) == 0 {
+		// Most entries: written field by field, which is what lets verification keep
+		// up with Neo4j reading a log of millions (canonicalOf is the definition).
+		return e.appendCanonical(make([]byte, 0, canonicalSizeHint(e)))
+	}
+	return e.canonicalOf()
+}
+
+// canonicalOf is the canonical form as encoding/json writes canonicalAuditEntry: the
+// definition appendCanonical must equal, and the form of entries with changes.
+func (e AuditLogEntry) canonicalOf() []byte {
 	targets := e.Targets
 	if targets == nil {
 		targets = []string{}
@@ -200,6 +212,61 @@ func (e AuditLogEntry) Canonical() []byte {
 		Changes: e.canonicalChanges(),
 	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// canonicalSizeHint is about the length of e's canonical form without changes.
+func canonicalSizeHint(e AuditLogEntry) int {
+	n := 160 + len(e.Actor) + len(e.Action) + len(e.RequestID) + len(e.PrevHash)
+	for _, t := range e.Targets {
+		n += len(t) + 3
+	}
+	return n
+}
+
+// appendCanonical appends the canonical form of e, an entry without changes, to b: the
+// bytes canonicalOf gives (TestCanonicalFormWrittenByHandIsEncodingJSONs holds them
+// equal, odd strings included).
+func (e AuditLogEntry) appendCanonical(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, e.Seq, 10)
+	b = append(b, `,"at":"`...)
+	b = e.At.UTC().AppendFormat(b, auditTimeLayout)
+	b = append(b, `","actor":`...)
+	b = appendJSONString(b, e.Actor)
+	b = append(b, `,"action":`...)
+	b = appendJSONString(b, e.Action)
+	b = append(b, `,"targets":[`...)
+	for i, t := range e.Targets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t)
+	}
+	b = append(b, `],"targetCount":`...)
+	b = strconv.AppendInt(b, e.TargetCount, 10)
+	b = append(b, `,"requestId":`...)
+	b = appendJSONString(b, e.RequestID)
+	b = append(b, `,"prevHash":`...)
+	b = appendJSONString(b, e.PrevHash)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as encoding/json writes it without HTML escaping: as is
+// between quotes when it is printable ASCII other than a quote or a backslash, and
+// through encoding/json otherwise (escapes, invalid UTF-8, U+2028 and U+2029).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // ComputeHash returns the hex SHA-256 of e's canonical form.
@@ -465,11 +532,10 @@ func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *aud
 		if p.err != nil {
 			return p.err
 		}
-		for _, e := range p.entries {
-			canon := e.Canonical() // the leaf, and what the hash is of
-			b := checkAuditEntry(e, canon, want, prev)
+		for i, e := range p.entries {
+			b := checkAuditEntry(e, p.hashes[i].hash, want, prev)
 			if b == nil {
-				b = s.checkTree(e, canon, st)
+				b = s.checkTree(e, p.hashes[i].leaf, st)
 			}
 			if b != nil {
 				v.FirstBreak = b
@@ -486,25 +552,46 @@ func (s *Store) verifyEntries(ctx context.Context, v *AuditVerification, st *aud
 	return nil
 }
 
-// entryPage is a page of entries read ahead by prefetchEntries, or why it could not be.
+// entryPage is a page of entries read ahead by prefetchEntries, with what their
+// canonical forms hash to, or why it could not be read.
 type entryPage struct {
 	entries []AuditLogEntry
+	hashes  []entryHashes
 	err     error
 }
 
+// entryHashes are what an entry's canonical form hashes to: its chain hash and its
+// leaf hash in the tree. Neither depends on other entries, so the readers compute them
+// beside the check that goes through the entries in order.
+type entryHashes struct {
+	hash string
+	leaf tlog.Hash
+}
+
+// hashPage computes the hashes of a page's entries.
+func hashPage(entries []AuditLogEntry) []entryHashes {
+	out := make([]entryHashes, len(entries))
+	for i, e := range entries {
+		canon := e.Canonical()
+		out[i] = entryHashes{hash: hashOf(canon), leaf: tlog.RecordHash(canon)}
+	}
+	return out
+}
+
 // prefetchEntries reads the entries from seq from to seq to in pages of auditPage
-// seqs, auditReaders pages at once, and hands them to the caller in seq order, so that
-// Neo4j reads the next pages while the caller hashes this one. A page of seqs that
+// seqs, auditReaders pages at once, hashes each page's entries (hashPage) and hands
+// the pages to the caller in seq order, so that Neo4j reads the next pages and the
+// page after this one is hashed while the caller checks this one. A page of seqs that
 // are missing is empty (the caller finds the gap). The channel closes after the last
 // page or an error; cancelling ctx stops it, and wait returns once every goroutine it
 // started has.
 func (s *Store) prefetchEntries(ctx context.Context, from, to int64) (_ <-chan entryPage, wait func()) {
-	pages := make(chan entryPage, 1)
+	read, pages := make(chan entryPage, 1), make(chan entryPage, 1)
 	// Each page being read is a channel its reader answers on, queued in seq order;
 	// the queue's capacity bounds the pages read ahead.
 	queued := make(chan chan entryPage, auditReaders-1)
 	var running sync.WaitGroup
-	running.Add(2)
+	running.Add(3)
 	go func() {
 		defer running.Done()
 		defer close(queued)
@@ -519,13 +606,13 @@ func (s *Store) prefetchEntries(ctx context.Context, from, to int64) (_ <-chan e
 			go func(lo, hi int64) {
 				defer running.Done()
 				page, err := s.auditEntries(ctx, lo, hi, auditPage)
-				answer <- entryPage{page, err}
+				answer <- entryPage{entries: page, err: err}
 			}(lo, min(to, lo+auditPage-1))
 		}
 	}()
 	go func() {
 		defer running.Done()
-		defer close(pages)
+		defer close(read)
 		for answer := range queued {
 			var p entryPage
 			select {
@@ -533,12 +620,17 @@ func (s *Store) prefetchEntries(ctx context.Context, from, to int64) (_ <-chan e
 			case <-ctx.Done():
 				return
 			}
-			select {
-			case pages <- p:
-			case <-ctx.Done():
+			if !send(ctx, read, p) || p.err != nil {
 				return
 			}
-			if p.err != nil {
+		}
+	}()
+	go func() {
+		defer running.Done()
+		defer close(pages)
+		for p := range read {
+			p.hashes = hashPage(p.entries)
+			if !send(ctx, pages, p) {
 				return
 			}
 		}
@@ -546,13 +638,23 @@ func (s *Store) prefetchEntries(ctx context.Context, from, to int64) (_ <-chan e
 	return pages, running.Wait
 }
 
+// send sends p on ch unless ctx ends first, and says whether it did.
+func send(ctx context.Context, ch chan<- entryPage, p entryPage) bool {
+	select {
+	case ch <- p:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // checkTree checks entry e's stored tree hashes and the checkpoints of the tree that
 // ends with it, when e is in the tree.
-func (s *Store) checkTree(e AuditLogEntry, canon []byte, st *auditVerifyStart) *AuditBreak {
+func (s *Store) checkTree(e AuditLogEntry, leaf tlog.Hash, st *auditVerifyStart) *AuditBreak {
 	if st.tree == nil || e.Seq > st.head.TreeSize {
 		return nil
 	}
-	computed, err := st.tree.add(canon)
+	computed, err := st.tree.addLeaf(leaf)
 	if err != nil {
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakTreeHash, Expected: "tree hashes", Found: err.Error()}
 	}
@@ -632,16 +734,15 @@ func hashList(tree []byte) string {
 }
 
 // checkAuditEntry returns why e breaks the chain, expected to be entry want following
-// an entry whose hash is prev, or nil.
-func checkAuditEntry(e AuditLogEntry, canon []byte, want int64, prev string) *AuditBreak {
+// an entry whose hash is prev, with its canonical form hashing to hash, or nil.
+func checkAuditEntry(e AuditLogEntry, hash string, want int64, prev string) *AuditBreak {
 	switch {
 	case e.Seq != want:
 		return &AuditBreak{Seq: want, Reason: AuditBreakMissing, Expected: fmt.Sprint(want), Found: fmt.Sprint(e.Seq)}
 	case e.PrevHash != prev:
 		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakPrevHash, Expected: prev, Found: e.PrevHash}
-	}
-	if h := hashOf(canon); h != e.Hash {
-		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakHash, Expected: h, Found: e.Hash}
+	case hash != e.Hash:
+		return &AuditBreak{Seq: e.Seq, Reason: AuditBreakHash, Expected: hash, Found: e.Hash}
 	}
 	return nil
 }

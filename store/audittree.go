@@ -76,7 +76,13 @@ type treeBuilder struct {
 
 // add adds the record whose leaf is data and returns the hashes to store with it.
 func (b *treeBuilder) add(data []byte) ([]byte, error) {
-	hashes, err := tlog.StoredHashes(b.size, data, b.hashes)
+	return b.addLeaf(tlog.RecordHash(data))
+}
+
+// addLeaf adds the record whose leaf hash is leaf (tlog.RecordHash of its data) and
+// returns the hashes to store with it.
+func (b *treeBuilder) addLeaf(leaf tlog.Hash) ([]byte, error) {
+	hashes, err := tlog.StoredHashesForRecordHash(b.size, leaf, b.hashes)
 	if err != nil {
 		return nil, fmt.Errorf("audit tree: add record %d: %w", b.size, err)
 	}
