@@ -497,10 +497,14 @@ func (s *Store) verifyStart(ctx context.Context, tx neo4j.ManagedTransaction, fr
 			return st, err
 		}
 	}
+	// A range that reaches the head also reads the checkpoints beyond it, which
+	// checkHead finds: a checkpoint larger than the log is a break however the range
+	// was given.
 	last := int64(math.MaxInt64)
-	if to != nil {
+	switch {
+	case to != nil && *to < head.Seq:
 		last = *to
-	} else if from+MaxAuditVerifyRange-1 < head.Seq {
+	case to == nil && from+MaxAuditVerifyRange-1 < head.Seq:
 		last = from + MaxAuditVerifyRange - 1
 	}
 	recs, err := collect(ctx, tx, cypherCheckpointsBetween, map[string]any{"chain": s.auditChain, "from": from, "to": last})

@@ -127,6 +127,12 @@ func TestVerifyFindsTamperedTree(t *testing.T) {
 			require.NotNil(t, v.FirstBreak)
 			assert.Equal(t, c.seq, v.FirstBreak.Seq)
 			assert.Equal(t, c.reason, v.FirstBreak.Reason, "%+v", v.FirstBreak)
+			// provgraph audit verify's pass over a span finds it too.
+			v, err = st.VerifyAuditSpan(t.Context(), 1, 5)
+			require.NoError(t, err)
+			require.NotNil(t, v.FirstBreak, "VerifyAuditSpan")
+			assert.Equal(t, c.seq, v.FirstBreak.Seq)
+			assert.Equal(t, c.reason, v.FirstBreak.Reason, "%+v", v.FirstBreak)
 		})
 	}
 }
@@ -246,8 +252,9 @@ func TestAuditDocCheckpointExample(t *testing.T) {
 }
 
 // Verification reads a long log in pages, several at once, and checks them in seq
-// order: a log of more than two pages verifies whole, and an entry missing in the
-// middle of a later page is found where it is missing.
+// order: a log of more than two pages verifies whole, a checkpoint in the last page is
+// checked, and an entry missing in the middle of a later page is found where it is
+// missing.
 func TestVerifyReadsPagesInOrder(t *testing.T) {
 	t.Parallel()
 	st, chain := neo4jtest.StoreWithOwnAuditChain(t)
@@ -257,6 +264,20 @@ func TestVerifyReadsPagesInOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, v.FirstBreak)
 	assert.Equal(t, int64(n), v.Checked)
+	assert.Equal(t, int64(n), v.To)
+
+	// The seed's one checkpoint is of the whole log, in the third page.
+	params := map[string]any{"chain": chain, "size": n, "junkRoot": tlog.Hash{1}.String()}
+	root := neo4jtest.Exec(t, `MATCH (c:`+store.LabelAuditCheckpoint+` {chain: $chain, size: $size}) RETURN c.root AS root`, params).Records
+	require.Len(t, root, 1)
+	params["root"] = root[0].Values[0]
+	neo4jtest.Exec(t, `MATCH (c:`+store.LabelAuditCheckpoint+` {chain: $chain, size: $size}) SET c.root = $junkRoot`, params)
+	v, err = st.VerifyAuditSpan(t.Context(), 1, n)
+	require.NoError(t, err)
+	require.NotNil(t, v.FirstBreak)
+	assert.Equal(t, int64(n), v.FirstBreak.Seq, "%+v", v.FirstBreak)
+	assert.Equal(t, store.AuditBreakCheckpoint, v.FirstBreak.Reason)
+	neo4jtest.Exec(t, `MATCH (c:`+store.LabelAuditCheckpoint+` {chain: $chain, size: $size}) SET c.root = $root`, params)
 
 	neo4jtest.Exec(t, `MATCH (e:`+store.LabelAuditEntry+` {chain: $chain, seq: 7777}) DELETE e`, map[string]any{"chain": chain})
 	v, err = st.VerifyAuditSpan(t.Context(), 1, n)

@@ -58,6 +58,10 @@ func TestAuditVerifyCommand(t *testing.T) {
 	code, _, errOut = verify("--from", "0")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "from")
+
+	code, _, errOut = verify("--from", "4", "--to", "3")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "to: must not be less than from (4), got 3")
 }
 
 // otherVerifierKey is the verifier key of a new key, not the one tests sign with.
