@@ -499,8 +499,7 @@ func (s *Store) verifyStart(ctx context.Context, tx neo4j.ManagedTransaction, fr
 		}
 	}
 	// A range that reaches the head also reads the checkpoints beyond it, which
-	// checkHead finds: a checkpoint larger than the log is a break however the range
-	// was given.
+	// checkHead finds, whether the range ends at the head by its to or without one.
 	last := int64(math.MaxInt64)
 	switch {
 	case to != nil && *to < head.Seq:
