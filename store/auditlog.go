@@ -455,7 +455,12 @@ func (s *Store) VerifyAuditLog(ctx context.Context, from, to *int64) (AuditVerif
 		v.To = *to
 	}
 	if v.To < v.From {
+		// Nothing to check from v.From on (to was not given): the log ends before it,
+		// so any checkpoint verifyStart read, of a size from v.From on, is beyond it.
 		v.To = v.From - 1
+		if len(st.checkpoints) > 0 {
+			v.FirstBreak = beyondTheLog(st.checkpoints[0], st.head)
+		}
 		return v, nil
 	}
 	if !st.hasPrev {
@@ -740,11 +745,16 @@ func (s *Store) checkHead(st *auditVerifyStart) *AuditBreak {
 	}
 	for _, c := range st.checkpoints {
 		if c.size > st.head.Seq {
-			return &AuditBreak{Seq: c.size, Reason: AuditBreakCheckpoint, Expected: fmt.Sprintf("at most %d entries", st.head.Seq),
-				Found: fmt.Sprintf("a checkpoint of tree size %d", c.size)}
+			return beyondTheLog(c, st.head)
 		}
 	}
 	return nil
+}
+
+// beyondTheLog is the break a checkpoint larger than the log, whose head is head, is.
+func beyondTheLog(c storedCheckpoint, head auditHead) *AuditBreak {
+	return &AuditBreak{Seq: c.size, Reason: AuditBreakCheckpoint, Expected: fmt.Sprintf("at most %d entries", head.Seq),
+		Found: fmt.Sprintf("a checkpoint of tree size %d", c.size)}
 }
 
 // hashList renders stored tree bytes as their base64 hashes.

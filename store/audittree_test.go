@@ -251,6 +251,32 @@ func TestAuditDocCheckpointExample(t *testing.T) {
 	assert.Equal(t, "provgraph/audit/provgraph", c.Origin)
 }
 
+// A checkpoint larger than the log is found when nothing is left to check: on an empty
+// log, and from the entry after the head.
+func TestVerifyFindsACheckpointBeyondAShortLog(t *testing.T) {
+	t.Parallel()
+	st, chain := neo4jtest.StoreWithOwnAuditChain(t)
+	v, err := st.VerifyAuditLog(t.Context(), nil, nil)
+	require.NoError(t, err)
+	require.Nil(t, v.FirstBreak, "an empty log verifies")
+	params := map[string]any{"chain": chain, "junkRoot": tlog.Hash{1}.String()}
+	neo4jtest.Exec(t, `CREATE (:`+store.LabelAuditCheckpoint+` {chain: $chain, size: 3, root: $junkRoot, note: 'x'})`, params)
+	v, err = st.VerifyAuditLog(t.Context(), nil, nil)
+	require.NoError(t, err)
+	require.NotNil(t, v.FirstBreak, "a checkpoint of 3 entries on an empty log")
+	assert.Equal(t, store.AuditBreakCheckpoint, v.FirstBreak.Reason)
+	assert.Equal(t, int64(3), v.FirstBreak.Seq)
+
+	registerN(t, st, neo4jtest.Token(t), 2)
+	from := int64(3)
+	v, err = st.VerifyAuditLog(t.Context(), &from, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), v.Head)
+	assert.Equal(t, int64(0), v.Checked)
+	require.NotNil(t, v.FirstBreak, "from the entry after the head")
+	assert.Equal(t, store.AuditBreakCheckpoint, v.FirstBreak.Reason)
+}
+
 // Verification reads a long log in pages, several at once, and checks them in seq
 // order: a log of more than two pages verifies whole, a checkpoint in the last page is
 // checked, and an entry missing in the middle of a later page is found where it is
