@@ -191,7 +191,7 @@ long-funcs: ## list functions over 100 lines (no tests, no generated code), long
 	@$(GO) run ./internal/funclen -min 100 .
 
 .PHONY: fuzz
-fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens) for FUZZTIME each (default 30s)
+fuzz: ## run every fuzz target (decoders, parsers, IDs, cursors, tokens, the audit log's canonical form) for FUZZTIME each (default 30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzKindsOfID$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeConeCursor$$' -fuzztime $(or $(FUZZTIME),30s)
