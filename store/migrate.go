@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -199,7 +200,14 @@ func (s *Store) schemaStep(ctx context.Context, mig Migration) error {
 			return err
 		}
 		if attempt == schemaStepAttempts {
-			return fmt.Errorf("after %d attempts, indexes %v are missing and %v, which the step drops, exist", attempt, missing, present)
+			var wrong []string
+			if len(missing) > 0 {
+				wrong = append(wrong, fmt.Sprintf("indexes %v are missing", missing))
+			}
+			if len(present) > 0 {
+				wrong = append(wrong, fmt.Sprintf("indexes %v, which the step drops, exist", present))
+			}
+			return fmt.Errorf("after %d attempts, %s", attempt, strings.Join(wrong, " and "))
 		}
 	}
 }
@@ -215,7 +223,7 @@ func (s *Store) indexesAsSaid(ctx context.Context, mig Migration) (missing, pres
 	}
 	names, _, err := neo4j.GetRecordValue[[]any](res.Records[0], "names")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("read the indexes of schema step %d: %w", mig.Version, err)
 	}
 	exists := map[string]bool{}
 	for _, n := range names {
@@ -248,9 +256,10 @@ func (s *Store) awaitIndex(ctx context.Context, name string) error {
 // schemaStatement runs a schema command in its own auto-commit transaction; Neo4j does
 // not allow schema and data changes in one transaction. When another provgraph instance
 // creates the same index or constraint at the same moment, IF NOT EXISTS can still lose
-// the race and report that an equivalent rule exists, and DROP ... IF EXISTS that the
-// index it drops does not: that is the state we want. Any other failure (a
-// conflicting rule under another name, say) stops the migration.
+// the race and report that an equivalent rule exists, and DROP INDEX ... IF EXISTS that
+// the index it drops does not: that is the state we want, so a failed drop is accepted
+// when the index is gone afterwards. Any other failure (a conflicting rule under
+// another name, an index a constraint owns, say) stops the migration.
 func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 	_, err := neo4j.ExecuteQuery(ctx, s.driver, stmt, nil, neo4j.EagerResultTransformer,
 		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
@@ -259,11 +268,34 @@ func (s *Store) schemaStatement(ctx context.Context, stmt string) error {
 		switch {
 		case nerr.Code == "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists":
 			return nil
-		case nerr.Code == "Neo.DatabaseError.Schema.IndexDropFailed" && strings.HasSuffix(strings.TrimSpace(stmt), "IF EXISTS"):
-			return nil
+		case nerr.Code == "Neo.DatabaseError.Schema.IndexDropFailed":
+			if m := dropIndexIfExists.FindStringSubmatch(stmt); m != nil {
+				gone, cerr := s.indexGone(ctx, strings.Trim(m[1], "`"))
+				if cerr != nil {
+					return errors.Join(classify(err), cerr)
+				}
+				if gone {
+					return nil
+				}
+			}
 		}
 	}
 	return classify(err)
+}
+
+// dropIndexIfExists matches DROP INDEX <name> IF EXISTS, capturing the name.
+var dropIndexIfExists = regexp.MustCompile(`(?is)^\s*DROP\s+INDEX\s+(\S+)\s+IF\s+EXISTS\s*$`)
+
+// indexGone says whether no index of that name exists.
+func (s *Store) indexGone(ctx context.Context, name string) (bool, error) {
+	res, err := neo4j.ExecuteQuery(ctx, s.driver, "SHOW INDEXES YIELD name WHERE name = $name RETURN count(*) AS n",
+		map[string]any{"name": name}, neo4j.EagerResultTransformer,
+		neo4j.ExecuteQueryWithDatabase(s.db), neo4j.ExecuteQueryWithWritersRouting())
+	if err != nil {
+		return false, fmt.Errorf("look for index %s after its drop failed: %w", name, classify(err))
+	}
+	n, _, err := neo4j.GetRecordValue[int64](res.Records[0], "n")
+	return n == 0, err
 }
 
 // backfill runs a data migration in an auto-commit transaction of its own, the only

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -95,6 +96,33 @@ func TestMigratorUpgradesOlderAndRefusesNewer(t *testing.T) {
 	v, err := st.Version(t.Context(), v1)
 	require.NoError(t, err)
 	assert.Equal(t, 2, v, "a refused migration leaves the version alone")
+}
+
+// A DROP INDEX ... IF EXISTS that Neo4j refuses while the index stays (here: a
+// constraint owns it) stops the migration with Neo4j's reason and records nothing,
+// with or without the index among the step's retired ones.
+func TestMigrationStopsAtADropThatFailed(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	c := "owned_" + tk
+	comp := "test-" + tk
+	t.Cleanup(func() {
+		neo4jtest.Exec(t, "DROP CONSTRAINT "+c+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "MATCH (s:SchemaVersion) WHERE s.component STARTS WITH $c DELETE s", map[string]any{"c": comp})
+	})
+	first := store.Migration{Version: 1, Description: "a constraint", Indexes: []string{c},
+		Statements: []string{"CREATE CONSTRAINT " + c + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") REQUIRE n.x IS UNIQUE"}}
+	for i, retired := range [][]string{nil, {c}} {
+		m := store.Migrator{Component: fmt.Sprintf("%s-%d", comp, i), Migrations: []store.Migration{first,
+			{Version: 2, Description: "drop its index", Statements: []string{"DROP INDEX " + c + " IF EXISTS"}, Retired: retired}}}
+		_, _, err := st.Migrate(t.Context(), m)
+		require.Error(t, err, "retired %v", retired)
+		assert.Contains(t, err.Error(), "constraint", "Neo4j's reason")
+		v, err := st.Version(t.Context(), m)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v, "retired %v: the step that failed is not recorded", retired)
+	}
 }
 
 // Several provgraph instances starting together against a new database all succeed
