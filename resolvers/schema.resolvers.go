@@ -291,7 +291,7 @@ func (r *mutationResolver) LogRun(ctx context.Context, input model.LogRunInput) 
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}
 	now := time.Now()
-	series, err := metricSeriesPoints(input.MetricSeries, now)
+	series, err := metricSeriesPoints(input.MetricSeries, len(input.Metrics), now)
 	if err != nil {
 		return nil, apperr.WithFieldPrefix(err, "input")
 	}

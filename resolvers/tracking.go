@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -110,8 +111,10 @@ func runParams(in []*model.RunParamInput) ([]store.Param, error) {
 	return out, nil
 }
 
-// metricSeriesPoints unrolls metric series given as parallel lists into points.
-func metricSeriesPoints(in []*model.MetricSeriesInput, now time.Time) ([]store.MetricPoint, error) {
+// metricSeriesPoints unrolls metric series given as parallel lists into points, to
+// follow objects points given as objects: the limits are checked here, where a point
+// can be named by its series and index.
+func metricSeriesPoints(in []*model.MetricSeriesInput, objects int, now time.Time) ([]store.MetricPoint, error) {
 	var out []store.MetricPoint
 	for i, s := range in {
 		field := "metricSeries[" + strconv.Itoa(i) + "]"
@@ -124,7 +127,10 @@ func metricSeriesPoints(in []*model.MetricSeriesInput, now time.Time) ([]store.M
 		if s.Key == "" || len(s.Key) > store.MaxParamKeyLength {
 			return nil, apperr.Invalid(field+".key", "must be 1 to %d characters", store.MaxParamKeyLength)
 		}
-		if len(out)+len(s.Values) > store.MaxMetricsPerCall {
+		if objects+len(out)+len(s.Values) > store.MaxMetricsPerCall {
+			if objects > 0 {
+				return nil, apperr.Invalid("metricSeries", "must hold at most %d points per call, with the %d of metrics", store.MaxMetricsPerCall, objects)
+			}
 			return nil, apperr.Invalid("metricSeries", "must hold at most %d points per call", store.MaxMetricsPerCall)
 		}
 		for j, v := range s.Values {
@@ -134,6 +140,9 @@ func metricSeriesPoints(in []*model.MetricSeriesInput, now time.Time) ([]store.M
 			}
 			if s.TimestampsMs != nil {
 				p.Timestamp = time.UnixMilli(s.TimestampsMs[j]).UTC()
+				if err := store.CheckTime(fmt.Sprintf("%s.timestampsMs[%d]", field, j), p.Timestamp); err != nil {
+					return nil, err
+				}
 			}
 			out = append(out, p)
 		}

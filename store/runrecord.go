@@ -18,6 +18,10 @@ var (
 	latestTime   = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// CheckTime refuses a time outside the years 1 to 9999, naming field: the times the
+// store keeps.
+func CheckTime(field string, t time.Time) error { return checkTime(field, t) }
+
 // checkTime refuses a time t of field outside [year 1, year 10000).
 func checkTime(field string, t time.Time) error {
 	if t.Before(earliestTime) || !t.Before(latestTime) {
