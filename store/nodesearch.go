@@ -180,10 +180,9 @@ type nodeSearchCursor struct {
 // node_name_key index, which `n.key IS NOT NULL` lets the planner use; found even where
 // the text's words are not a name's terms): an exact ID match first, then exact name
 // matches (ignoring case), then by score, ties by ID, and returns the page after
-// $offset of them with the count of all. It first waits until the full-text index
-// holds the updates of every transaction committed before it (the index is updated
-// after commits: nodeSearchAsyncMigration); with no update pending that is a check.
-const cypherSearchNodes = cypherAwaitNodeSearch + `
+// $offset of them with the count of all. SearchNodes runs cypherAwaitNodeSearch
+// before it, in the same transaction.
+const cypherSearchNodes = `
 CALL () {
   MATCH (n:` + LabelNode + ` {key: $text})
   WHERE $kinds IS NULL OR n.kind IN $kinds
@@ -245,6 +244,14 @@ func (s *Store) SearchNodes(ctx context.Context, q NodeSearch) (SearchPage, erro
 		"kinds": kindStrings(kinds), "cap": MaxSearchHits, "offset": offset, "limit": first + 1,
 	}
 	return read(ctx, s, func(tx neo4j.ManagedTransaction) (SearchPage, error) {
+		// First, as a statement of its own so that nothing reads the index before it
+		// (within one statement the planner may run an uncorrelated subquery first):
+		// wait until the full-text index holds the updates of every transaction
+		// committed before now (the index is updated after commits:
+		// nodeSearchAsyncMigration); with no update pending that is a check.
+		if _, err := collect(ctx, tx, cypherAwaitNodeSearch, nil); err != nil {
+			return SearchPage{}, fmt.Errorf("search nodes: wait for the full-text index: %w", err)
+		}
 		recs, err := collect(ctx, tx, cypherSearchNodes, params)
 		if err != nil {
 			return SearchPage{}, fmt.Errorf("search nodes: %w", err)
