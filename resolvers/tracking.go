@@ -111,9 +111,9 @@ func runParams(in []*model.RunParamInput) ([]store.Param, error) {
 	return out, nil
 }
 
-// metricSeriesPoints unrolls metric series given as parallel lists into points, to
-// follow objects points given as objects: the limits are checked here, where a point
-// can be named by its series and index.
+// metricSeriesPoints unrolls metric series given as parallel lists into points, which
+// follow the objects points of the same call given as objects. The count and the
+// timestamps are checked here, where a point can be named by its series and index.
 func metricSeriesPoints(in []*model.MetricSeriesInput, objects int, now time.Time) ([]store.MetricPoint, error) {
 	var out []store.MetricPoint
 	for i, s := range in {

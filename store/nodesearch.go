@@ -100,7 +100,7 @@ var nodeSearchMigration = Migration{
 // each commit, on a thread of its own (fulltext.eventually_consistent), instead of
 // inside the commit: the writer that created the nodes no longer waits for Lucene.
 // A search first waits for the updates of the transactions committed before it
-// (cypherSearchNodes), so a node is still found as soon as its write was
+// (SearchNodes), so a node is still found as soon as its write was
 // acknowledged. The OpenLineage file of issue 14's pipeline graph (one writer,
 // batches of 1,000) spent 3.3 of its 6.1 s of write transactions in BEGIN and COMMIT
 // with the index updated inside the commits, 1.3 of 4.1 s after (BENCHMARKS.md, "The
