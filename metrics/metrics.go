@@ -61,6 +61,8 @@ type Metrics struct {
 	txsInFlight      *prometheus.GaugeVec
 	ingested         *prometheus.CounterVec
 	txTransient      *prometheus.CounterVec
+	writeSlotWait    prometheus.Histogram
+	writeSlotWaiting prometheus.Gauge
 	locks            lockWaits
 	audit            *auditSeries
 
@@ -105,6 +107,11 @@ func New() *Metrics {
 		txTransient: counter("neo4j_transient_errors_total",
 			"Attempts of Neo4j transactions that failed transiently and were run again, by mode and cause: the Neo4j status code of a deadlock or another lock failure, connectivity for a lost connection, other, or unknown when the work succeeded and its commit failed.",
 			"mode", "cause"),
+		writeSlotWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "write_slot_wait_seconds",
+			Help:    "Time a write waited for one of this process's write slots (--max-writers) before asking the driver for a transaction; a write that gave up waiting (its deadline passed) counts the time it waited.",
+			Buckets: latencyBuckets}),
+		writeSlotWaiting: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "write_slot_waiting",
+			Help: "Writes waiting now for one of this process's write slots (--max-writers)."}),
 		locks:      newLockWaits(),
 		audit:      newAuditSeries(),
 		operations: NewOperationNames(MaxOperationNames),
@@ -114,6 +121,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.requestsInFlight, m.graphqlErrors,
 		m.txs, m.txDuration, m.txBeginWait, m.txRetries, m.txsInFlight, m.ingested, m.txTransient,
+		m.writeSlotWait, m.writeSlotWaiting,
 	)
 	m.reg.MustRegister(m.audit.collectors()...)
 	// Series that exist from the start, so rates and alerts see them before the first
@@ -249,6 +257,13 @@ func retryCause(err error) string {
 		return causeConnectivity
 	}
 	return causeOther
+}
+
+func (o txObserver) WriteSlotAsked() { o.m.writeSlotWaiting.Inc() }
+
+func (o txObserver) WriteSlotWaited(wait time.Duration) {
+	o.m.writeSlotWaiting.Dec()
+	o.m.writeSlotWait.Observe(wait.Seconds())
 }
 
 func (o txObserver) TxDone(mode store.TxMode, d time.Duration, err error) {

@@ -125,3 +125,39 @@ func TestInstrumentLabelsRequests(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.requests.WithLabelValues("test", "op", "418")))
 	assert.Equal(t, 0.0, testutil.ToFloat64(m.requestsInFlight.WithLabelValues("test")))
 }
+
+// A write heard asking for a slot is waiting until it is heard admitted (or giving
+// up); each wait is observed once.
+func TestTxObserverFeedsWriteSlotSeries(t *testing.T) {
+	t.Parallel()
+	m := New()
+	o := txObserver{m}
+	o.WriteSlotAsked()
+	o.WriteSlotAsked()
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.writeSlotWaiting))
+	o.WriteSlotWaited(30 * time.Millisecond)
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.writeSlotWaiting))
+	o.WriteSlotWaited(2 * time.Second)
+	assert.Equal(t, 0.0, testutil.ToFloat64(m.writeSlotWaiting))
+	require.NoError(t, testutil.GatherAndCompare(m.reg, strings.NewReader(`
+# HELP provgraph_write_slot_wait_seconds Time a write waited for one of this process's write slots (--max-writers) before asking the driver for a transaction; a write that gave up waiting (its deadline passed) counts the time it waited.
+# TYPE provgraph_write_slot_wait_seconds histogram
+provgraph_write_slot_wait_seconds_bucket{le="0.001"} 0
+provgraph_write_slot_wait_seconds_bucket{le="0.0025"} 0
+provgraph_write_slot_wait_seconds_bucket{le="0.005"} 0
+provgraph_write_slot_wait_seconds_bucket{le="0.01"} 0
+provgraph_write_slot_wait_seconds_bucket{le="0.02"} 0
+provgraph_write_slot_wait_seconds_bucket{le="0.05"} 1
+provgraph_write_slot_wait_seconds_bucket{le="0.1"} 1
+provgraph_write_slot_wait_seconds_bucket{le="0.25"} 1
+provgraph_write_slot_wait_seconds_bucket{le="0.5"} 1
+provgraph_write_slot_wait_seconds_bucket{le="1"} 1
+provgraph_write_slot_wait_seconds_bucket{le="2.5"} 2
+provgraph_write_slot_wait_seconds_bucket{le="5"} 2
+provgraph_write_slot_wait_seconds_bucket{le="10"} 2
+provgraph_write_slot_wait_seconds_bucket{le="30"} 2
+provgraph_write_slot_wait_seconds_bucket{le="+Inf"} 2
+provgraph_write_slot_wait_seconds_sum 2.03
+provgraph_write_slot_wait_seconds_count 2
+`), "provgraph_write_slot_wait_seconds"))
+}

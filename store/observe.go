@@ -41,6 +41,13 @@ type TxObserver interface {
 	// TxDone is called when the call returns, d after TxStarted, with the error the
 	// store returns (nil when the transaction committed).
 	TxDone(mode TxMode, d time.Duration, err error)
+	// WriteSlotAsked is called when a write asks for one of this process's write
+	// slots (Config.MaxWriters), before TxStarted: from then until WriteSlotWaited it
+	// waits for one, or is admitted at once.
+	WriteSlotAsked()
+	// WriteSlotWaited is called when that write was given a slot, or gave up waiting
+	// because its context ended, wait after WriteSlotAsked.
+	WriteSlotWaited(wait time.Duration)
 }
 
 type txObserverKey struct{}

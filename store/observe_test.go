@@ -49,6 +49,9 @@ func (r *txRecorder) TxRetried(mode store.TxMode, cause error) {
 	r.causes = append(r.causes, cause)
 }
 
+func (r *txRecorder) WriteSlotAsked()               {}
+func (r *txRecorder) WriteSlotWaited(time.Duration) {}
+
 func (r *txRecorder) TxDone(mode store.TxMode, d time.Duration, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -268,7 +268,7 @@ func (s *Store) sessionConfig(ctx context.Context, mode TxMode) neo4j.SessionCon
 // must be idempotent and free of side effects outside the transaction; it gets a fresh
 // au on every attempt. A domain error returned by work rolls the transaction back.
 func write[T any](ctx context.Context, s *Store, who, action string, work func(tx neo4j.ManagedTransaction, au *audit) (T, error)) (T, error) {
-	release, err := s.writers.acquire(ctx)
+	release, err := s.acquireWriter(ctx)
 	if err != nil {
 		var zero T
 		return zero, err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"runtime"
+	"time"
 
 	"github.com/provgraph/provgraph/apperr"
 )
@@ -31,4 +32,18 @@ func (w writerSlots) acquire(ctx context.Context) (func(), error) {
 		return nil, apperr.UnavailableBecause(context.Cause(ctx),
 			"the request's time ran out while it waited to write (%d writes in flight); retry later", cap(w))
 	}
+}
+
+// acquireWriter waits for one of the process's write slots and returns the function
+// that gives it back, telling the context's TxObserver how long the write waited.
+func (s *Store) acquireWriter(ctx context.Context) (func(), error) {
+	obs := txObserverFrom(ctx)
+	if obs == nil {
+		return s.writers.acquire(ctx)
+	}
+	start := time.Now()
+	obs.WriteSlotAsked()
+	release, err := s.writers.acquire(ctx)
+	obs.WriteSlotWaited(time.Since(start))
+	return release, err
 }

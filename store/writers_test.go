@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,4 +52,76 @@ func TestWriterSlotsBoundWriters(t *testing.T) {
 	r1()
 	r2()
 	assert.Equal(t, DefaultMaxWriters, cap(newWriterSlots(0)))
+}
+
+// slotRecorder is a TxObserver that keeps what it hears of write slots.
+type slotRecorder struct {
+	mu      sync.Mutex
+	waiting int
+	waits   []time.Duration
+}
+
+func (r *slotRecorder) TxStarted(TxMode)                    {}
+func (r *slotRecorder) TxBegun(TxMode, time.Duration)       {}
+func (r *slotRecorder) TxRetried(TxMode, error)             {}
+func (r *slotRecorder) TxDone(TxMode, time.Duration, error) {}
+func (r *slotRecorder) WriteSlotAsked()                     { r.mu.Lock(); r.waiting++; r.mu.Unlock() }
+func (r *slotRecorder) WriteSlotWaited(wait time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waiting--
+	r.waits = append(r.waits, wait)
+}
+
+func (r *slotRecorder) state() (int, []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.waiting, slices.Clone(r.waits)
+}
+
+// A write that waits for a slot is heard waiting until it is admitted, and the wait
+// it reports spans at least from when it was seen waiting to the release that
+// admitted it; one that gives up reports its wait too.
+func TestAcquireWriterReportsTheWait(t *testing.T) {
+	s := &Store{writers: newWriterSlots(1)}
+	rec := &slotRecorder{}
+	ctx := WithTxObserver(t.Context(), rec)
+	release, err := s.acquireWriter(ctx)
+	require.NoError(t, err)
+	waiting, waits := rec.state()
+	assert.Zero(t, waiting)
+	require.Len(t, waits, 1, "a write admitted at once reports its wait too")
+
+	admitted := make(chan func(), 1)
+	go func() {
+		r, err := s.acquireWriter(ctx)
+		assert.NoError(t, err)
+		admitted <- r
+	}()
+	var seenAt time.Time
+	require.Eventually(t, func() bool {
+		waiting, _ := rec.state()
+		seenAt = time.Now()
+		return waiting == 1
+	}, 10*time.Second, time.Millisecond, "the second write is never heard waiting")
+	time.Sleep(20 * time.Millisecond)
+	releasedAt := time.Now()
+	release()
+	(<-admitted)()
+	waiting, waits = rec.state()
+	assert.Zero(t, waiting)
+	require.Len(t, waits, 2)
+	assert.GreaterOrEqual(t, waits[1], releasedAt.Sub(seenAt), "it waited from before it was seen waiting until the release")
+
+	hold, err := s.acquireWriter(ctx)
+	require.NoError(t, err)
+	defer hold()
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	_, err = s.acquireWriter(short)
+	assert.Equal(t, apperr.Unavailable, apperr.CodeOf(err), "%v", err)
+	waiting, waits = rec.state()
+	assert.Zero(t, waiting)
+	require.Len(t, waits, 4)
+	assert.Positive(t, waits[3], "the write that gave up reports how long it waited")
 }

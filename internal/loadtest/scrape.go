@@ -204,6 +204,7 @@ const (
 	seriesLockSamples    = "provgraph_neo4j_lock_wait_samples_total"
 	seriesTxDuration     = "provgraph_neo4j_transaction_duration_seconds"
 	seriesBeginWait      = "provgraph_neo4j_transaction_begin_wait_seconds"
+	seriesWriteSlotWait  = "provgraph_write_slot_wait_seconds"
 	seriesSequencingLag  = "provgraph_audit_sequencing_lag_seconds"
 	seriesCheckpointAge  = "provgraph_audit_checkpoint_age_seconds"
 	seriesSequencerTurn  = "provgraph_audit_sequencer_turn_seconds"
@@ -277,6 +278,14 @@ func whereTheTimeGoes(before, after reading, servers int) string {
 	row("lock waits p99", "not measured per transaction: Neo4j tells a transaction's lock wait only while it runs, so the servers sample it (total above)")
 	row("write transaction p99, connection wait and retries included", p99(seriesTxDuration, labels{"mode": "write"}))
 	row("write transaction begin wait p99 (pool, BEGIN)", p99(seriesBeginWait, labels{"mode": "write"}))
+	if d, ok := during(seriesWriteSlotWait, nil); !ok {
+		row("wait for a write slot (`--max-writers`), before the transaction", notExposed)
+	} else if d.count() > 0 {
+		row("wait for a write slot (`--max-writers`), before the transaction", fmt.Sprintf("%s on average, p99 %s (%.0f observations)",
+			seconds(d.sum/d.count()), seconds(d.quantile(0.99)), d.count()))
+	} else {
+		row("wait for a write slot (`--max-writers`), before the transaction", "no observations")
+	}
 	row("audit sequencing lag p99", p99(seriesSequencingLag, nil))
 	row("audit sequencing transaction p99", p99(seriesSequencerTurn, nil))
 	if d, ok := during(seriesSequencerBatch, nil); !ok {
