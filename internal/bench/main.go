@@ -391,7 +391,8 @@ type report struct {
 func writeReport(file string, r report) error {
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go run ./internal/bench`); rerun it to refresh. ")
-	b.WriteString("Every number below was measured by that command on the machine described.\n\n")
+	b.WriteString("Every number below was measured by that command on the machine described. ")
+	b.WriteString("Without NEO4J_URI, `make bench` and `make loadtest` run on a Neo4j of their own created fresh for each run (an empty data folder); a section says which database it ran on.\n\n")
 	fmt.Fprintf(&b, "## Lineage on a seeded graph\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
@@ -441,7 +442,7 @@ func sectionsNotIn(file, doc string) string {
 // section, which says so for a full run, may come from another run.
 func withRunInfo(section string, nodes int64, only string) string {
 	heading, rest, _ := strings.Cut(strings.TrimPrefix(section, "\n"), "\n")
-	info := fmt.Sprintf("\n- Run: %s on %s, %d cores, %s RAM; database of %d nodes (the make bench seed and what earlier runs recorded); "+
+	info := fmt.Sprintf("\n- Run: %s on %s, %d cores, %s RAM; database of %d nodes (the seed and what was recorded before this section: by the sections before it, and by earlier runs on a database not created fresh); "+
 		"`go run ./internal/bench --nodes <seed size> --only %s` (or make bench)\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(), nodes, only)
 	return "\n" + heading + "\n" + info + rest
