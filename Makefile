@@ -101,28 +101,25 @@ $(KEK_FILE): # made with $(BIN), which make run builds first
 	@echo "provgraph: made the access-key encryption key $(KEK_FILE); create SageMaker API keys with: $(BIN) token create --aws --name NAME --role writer --key-encryption-key $(KEK_FILE)"
 
 # Without NEO4J_URI, make bench and make loadtest measure on a Neo4j of their own, created
-# fresh for each run (an empty data folder, BENCH_NEO4J_HOME, on BENCH_NEO4J_BOLT_ADDR) and
+# fresh for each run (an empty data folder, .data/neo4j-bench, on BENCH_NEO4J_BOLT_ADDR) and
 # stopped afterwards, so that two runs compare and the local database of make run and
 # make test never holds the benchmark's graphs. With NEO4J_URI they use that Neo4j as it is.
-BENCH_NEO4J_HOME := .data/neo4j-bench
+# The folder is emptied with rm -rf, so it cannot be set from outside (override).
+override BENCH_NEO4J_HOME := .data/neo4j-bench
 BENCH_NEO4J_ADDR := $(or $(BENCH_NEO4J_BOLT_ADDR),127.0.0.1:7697)
 BENCH_NEO4J := NEO4J_HOME_DIR=$(BENCH_NEO4J_HOME) NEO4J_BOLT_ADDR=$(BENCH_NEO4J_ADDR)
-# fresh-bench-neo4j stops the benchmark's Neo4j if it runs, empties its data folder and
-# starts it; on-fresh-bench-neo4j runs a command against it and stops it, whatever the
-# command's outcome, failing when the command failed.
-define fresh-bench-neo4j
-	@$(BENCH_NEO4J) scripts/neo4j.sh stop > /dev/null 2>&1 || true
-	rm -rf $(BENCH_NEO4J_HOME)
-	@$(BENCH_NEO4J) scripts/neo4j.sh start
-endef
-on-fresh-bench-neo4j = NEO4J_URI=bolt://$(BENCH_NEO4J_ADDR) $(1); rc=$$?; $(BENCH_NEO4J) scripts/neo4j.sh stop; exit $$rc
+# on-fresh-bench-neo4j stops the benchmark's Neo4j if it runs, empties its data folder,
+# starts it, runs the command given against it and stops it, whatever the start's or the
+# command's outcome, failing when either failed.
+on-fresh-bench-neo4j = $(BENCH_NEO4J) scripts/neo4j.sh stop > /dev/null 2>&1 || true; \
+	rm -rf $(BENCH_NEO4J_HOME) && $(BENCH_NEO4J) scripts/neo4j.sh start && NEO4J_URI=bolt://$(BENCH_NEO4J_ADDR) $(1); \
+	rc=$$?; $(BENCH_NEO4J) scripts/neo4j.sh stop; exit $$rc
 
 BENCH_ARGS = --nodes $(or $(BENCH_NODES),1000000) --mlflow-python $(BENCH_VENV)/bin/python --mlmd-python $(BENCH_VENV)/bin/python --sagemaker-python .data/venv-sagemaker2/bin/python
 
 .PHONY: bench
 bench: $(BENCH_VENV_STAMP) venv-sagemaker web ## on a Neo4j created fresh (unless NEO4J_URI): seed the graphs (BENCH_NODES), measure lineage, the ML Metadata and MLflow comparisons, tracking and the console (headless Chromium), write BENCHMARKS.md
 ifeq ($(strip $(NEO4J_URI)),)
-	$(fresh-bench-neo4j)
 	$(call on-fresh-bench-neo4j,$(GO) run ./internal/bench $(BENCH_ARGS))
 else
 	$(GO) run ./internal/bench $(BENCH_ARGS)
@@ -131,7 +128,6 @@ endif
 .PHONY: loadtest
 loadtest: build ## on a Neo4j created fresh (unless NEO4J_URI): mixed traffic (70% lineage/audit, 20% metric batches, 10% OpenLineage) from 64 clients for 2 minutes against the seeded graph; writes BENCHMARKS.md's Load test section with where the time goes, read from /metrics (LOADTEST_FLAGS: --replicas N, --duration, --clients)
 ifeq ($(strip $(NEO4J_URI)),)
-	$(fresh-bench-neo4j)
 	$(call on-fresh-bench-neo4j,$(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS))
 else
 	$(GO) run ./internal/loadtest --nodes $(or $(BENCH_NODES),1000000) --bin $(BIN) $(LOADTEST_FLAGS)

@@ -115,9 +115,9 @@ func TestAcquireWriterReportsTheWait(t *testing.T) {
 
 	hold, err := s.acquireWriter(ctx)
 	require.NoError(t, err)
-	defer hold()
+	t.Cleanup(hold)
 	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
-	defer cancel()
+	t.Cleanup(cancel)
 	_, err = s.acquireWriter(short)
 	assert.Equal(t, apperr.Unavailable, apperr.CodeOf(err), "%v", err)
 	waiting, waits = rec.state()

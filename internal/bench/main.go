@@ -392,7 +392,7 @@ func writeReport(file string, r report) error {
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go run ./internal/bench`); rerun it to refresh. ")
 	b.WriteString("Every number below was measured by that command on the machine described. ")
-	b.WriteString("Without NEO4J_URI, `make bench` and `make loadtest` run on a Neo4j of their own created fresh for each run (an empty data folder); a section says which database it ran on.\n\n")
+	b.WriteString("Without NEO4J_URI, `make bench` and `make loadtest` run on a Neo4j of their own created fresh for each run (an empty data folder); with NEO4J_URI, on that database as it is.\n\n")
 	fmt.Fprintf(&b, "## Lineage on a seeded graph\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
