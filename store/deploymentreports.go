@@ -820,10 +820,29 @@ var transformModelMigration = Migration{
 		 FOR (r:` + labelDeploymentConfig + `) ON (r.key)`,
 		// Searching IDs by a part of them (CONTAINS, ENDS WITH): the tests' snapshots of
 		// what a request wrote, and operators looking for a node by a fragment of its ID.
+		// Retired by nodeKeyTextMigration: it cost every write more than it served.
 		`CREATE TEXT INDEX node_key_text IF NOT EXISTS
 		 FOR (n:` + LabelNode + `) ON (n.key)`,
 	},
 	Indexes: []string{"processing_job_sagemaker_model", "sagemaker_model_key", "sagemaker_endpoint_config_key", "node_key_text"},
+}
+
+// nodeKeyTextMigration drops the text index on node IDs. Neo4j keeps a text index in
+// Lucene, by the trigrams of each ID, and every node a write creates was indexed there
+// and merged again and again with the index's growing segments: during OpenLineage
+// batch ingest on the 1M-node benchmark graph, Lucene's segment merges took about a
+// third of Neo4j's CPU, and without this index ingest took in 10-55% more events a
+// second (BENCHMARKS.md, "OpenLineage ingest without the text index on IDs"). Nothing
+// provgraph serves reads it: IDs are found by their full value or their start (the
+// unique constraint's range index answers both), and the full-text index finds a node
+// by a part of its ID. A CONTAINS or ENDS WITH on n.key now reads every node; the
+// tests, whose snapshots ask that, give their own database an index of their own
+// (neo4jtest).
+var nodeKeyTextMigration = Migration{
+	Version:     15,
+	Description: "node IDs no longer in a text index (Lucene's upkeep of it slowed every write; nothing served reads it)",
+	Statements:  []string{`DROP INDEX node_key_text IF EXISTS`},
+	Retired:     []string{"node_key_text"},
 }
 
 // endpointStateMigration gives the endpoints recorded before reports said their state

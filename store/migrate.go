@@ -84,6 +84,7 @@ var Schema = Migrator{
 		auditTreeMigration,
 		runGroupNameMigration,
 		nodeSearchAsyncMigration,
+		nodeKeyTextMigration,
 	},
 }
 

@@ -9,11 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	tcneo4j "github.com/testcontainers/testcontainers-go/modules/neo4j"
 
 	"github.com/provgraph/provgraph/store"
@@ -71,7 +74,53 @@ func openStore(cfg store.Config) (*store.Store, error) {
 	if _, _, err := st.Migrate(ctx, store.Schema); err != nil {
 		return nil, err
 	}
+	if err := indexKeysForSnapshots(ctx, cfg); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// snapshotKeyIndex names the text index on node IDs that the tests give their database,
+// so that Snapshot's CONTAINS on IDs reads the index rather than every node (the
+// schema has none since version 15: its upkeep slowed every write). Only its speed
+// depends on it; a snapshot holds the same nodes without it.
+const snapshotKeyIndex = "neo4jtest_node_key_text"
+
+// indexKeysForSnapshots creates snapshotKeyIndex when missing and waits until it is
+// online. Neo4j creates nothing for CREATE ... IF NOT EXISTS while an equivalent index
+// exists under another name: the schema's node_key_text, which a test process still
+// migrating its way up (packages start side by side on a fresh database) can create at
+// step 7 and drop at step 15. So it tries again until the index is there, for a minute;
+// after that the snapshots go on without it, slower.
+func indexKeysForSnapshots(ctx context.Context, cfg store.Config) error {
+	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = driver.Close(ctx) }()
+	exec := func(q string) (*neo4j.EagerResult, error) {
+		return neo4j.ExecuteQuery(ctx, driver, q, map[string]any{"name": snapshotKeyIndex}, neo4j.EagerResultTransformer,
+			neo4j.ExecuteQueryWithDatabase(cfg.Database))
+	}
+	for range 60 {
+		_, err := exec(`CREATE TEXT INDEX ` + snapshotKeyIndex + ` IF NOT EXISTS FOR (n:` + store.LabelNode + `) ON (n.key)`)
+		var nerr *neo4j.Neo4jError
+		if err != nil && !(errors.As(err, &nerr) && nerr.Code == "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists") {
+			return fmt.Errorf("the tests' index on node IDs: %w", err)
+		}
+		res, err := exec(`SHOW INDEXES YIELD name WHERE name = $name RETURN count(*) AS n`)
+		if err != nil {
+			return fmt.Errorf("the tests' index on node IDs: %w", err)
+		}
+		if n, _, _ := neo4j.GetRecordValue[int64](res.Records[0], "n"); n > 0 {
+			if _, err := exec(`CALL db.awaitIndex($name, 300)`); err != nil {
+				return fmt.Errorf("the tests' index on node IDs: %w", err)
+			}
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return nil
 }
 
 // Token returns a short random string for a test to put in every key it writes, so

@@ -19,9 +19,9 @@ import (
 // other tests write to the same database concurrently under their own tokens.
 func Snapshot(t testing.TB, token string) []string {
 	t.Helper()
-	// Each label with keys is searched on its own, so the text index on node keys
-	// answers the CONTAINS of provenance nodes (a scan of every node would take seconds
-	// on a database that holds a benchmark's millions).
+	// Each label with keys is searched on its own, so the tests' text index on node keys
+	// (snapshotKeyIndex) answers the CONTAINS of provenance nodes (a scan of every node
+	// would take seconds on a database that holds millions).
 	q := `
 CALL () {
   MATCH (n:` + store.LabelNode + `) WHERE n.key CONTAINS $token RETURN n`
