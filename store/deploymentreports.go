@@ -828,16 +828,16 @@ var transformModelMigration = Migration{
 }
 
 // nodeKeyTextMigration drops the text index on node IDs. Neo4j keeps a text index in
-// Lucene, by the trigrams of each ID, and every node a write creates was indexed there
-// and merged again and again with the index's growing segments: during OpenLineage
-// batch ingest on the 1M-node benchmark graph, Lucene's segment merges took about a
-// third of Neo4j's CPU, and without this index ingest took in 10-55% more events a
-// second (BENCHMARKS.md, "OpenLineage ingest without the text index on IDs"). Nothing
-// provgraph serves reads it: IDs are found by their full value or their start (the
-// unique constraint's range index answers both), and the full-text index finds a node
-// by a part of its ID. A CONTAINS or ENDS WITH on n.key now reads every node; the
-// tests, whose snapshots ask that, give their own database an index of their own
-// (neo4jtest).
+// Lucene, by the trigrams of each ID: every node a write creates was indexed there and
+// merged again and again with the index's growing segments. During OpenLineage batch
+// ingest on the 1M-node benchmark graph, Lucene's segment merges (of this index and the
+// full-text one) took 31% of Neo4j's CPU with it and 18% without it, and ingest took in
+// 11-55% more events a second without it (BENCHMARKS.md, "OpenLineage ingest without
+// the text index on IDs"). Nothing provgraph serves reads it: IDs are found by their
+// full value or their start (the unique constraint's range index answers both), and
+// search finds a node by its ID cut short or by the words of its names and URIs. A
+// CONTAINS or ENDS WITH on n.key now reads every node; the tests, whose snapshots ask
+// that, give their own database an index of their own (neo4jtest).
 var nodeKeyTextMigration = Migration{
 	Version:     15,
 	Description: "node IDs no longer in a text index (Lucene's upkeep of it slowed every write; nothing served reads it)",

@@ -162,6 +162,7 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 			retired[name] = true
 		}
 	}
+	s.dropRetiredIndexes(ctx, m)
 	for _, mig := range m.Migrations {
 		for _, name := range mig.Indexes {
 			if retired[name] {
@@ -173,6 +174,30 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 		}
 	}
 	return from, latest, nil
+}
+
+// dropRetiredIndexes drops the indexes m's steps retired that exist again: an
+// instance of an older version, still migrating when this database's step ran, can
+// create one after the step's check, and its upkeep would then cost every write with
+// the version recorded past it. A drop that fails (a user without the privilege to drop
+// indexes, say) is logged: the index costs speed, not correctness, and provgraph serves.
+func (s *Store) dropRetiredIndexes(ctx context.Context, m Migrator) {
+	var names []string
+	for _, mig := range m.Migrations {
+		names = append(names, mig.Retired...)
+	}
+	if len(names) == 0 {
+		return
+	}
+	_, present, err := s.indexesAsSaid(ctx, Migration{Retired: names})
+	for _, name := range present {
+		if err == nil {
+			err = s.schemaStatement(ctx, "DROP INDEX "+name+" IF EXISTS")
+		}
+	}
+	if err != nil && s.log != nil {
+		s.log.Warn().Err(err).Strs("retired", present).Msg("schema: an index a migration retired exists and was not dropped; writes pay for its upkeep")
+	}
 }
 
 // schemaStepAttempts bounds how often a step's statements run before its indexes are

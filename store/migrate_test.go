@@ -125,6 +125,40 @@ func TestMigrationStopsAtADropThatFailed(t *testing.T) {
 	}
 }
 
+// An index a recorded step retired that exists again (an instance of an older version,
+// still migrating when the step ran, created it afterwards) is dropped by the next
+// Migrate, which runs no step.
+func TestMigrateDropsARetiredIndexThatCameBack(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	tk := neo4jtest.Token(t)
+	name := "back_" + tk
+	create := "CREATE INDEX " + name + " IF NOT EXISTS FOR (n:MigrationTest_" + tk + ") ON (n.back)"
+	m := store.Migrator{Component: "test-" + tk, Migrations: []store.Migration{
+		{Version: 1, Description: "an index", Statements: []string{create}, Indexes: []string{name}},
+		{Version: 2, Description: "retire it", Statements: []string{"DROP INDEX " + name + " IF EXISTS"}, Retired: []string{name}},
+	}}
+	t.Cleanup(func() {
+		neo4jtest.Exec(t, "DROP INDEX "+name+" IF EXISTS", nil)
+		neo4jtest.Exec(t, "MATCH (s:SchemaVersion {component: $c}) DELETE s", map[string]any{"c": m.Component})
+	})
+	exists := func() bool {
+		res := neo4jtest.Exec(t, "SHOW INDEXES YIELD name WHERE name = $name RETURN count(*) AS n", map[string]any{"name": name})
+		n, _ := res.Records[0].Get("n")
+		return n.(int64) > 0
+	}
+	_, _, err := st.Migrate(t.Context(), m)
+	require.NoError(t, err)
+	require.False(t, exists(), "step 2 dropped it")
+	neo4jtest.Exec(t, create, nil)
+	require.True(t, exists())
+
+	from, to, err := st.Migrate(t.Context(), m)
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 2}, []int{from, to}, "no step ran")
+	assert.False(t, exists(), "the index that came back is dropped")
+}
+
 // Several provgraph instances starting together against a new database all succeed
 // and agree on the version.
 func TestConcurrentMigrationsConverge(t *testing.T) {
