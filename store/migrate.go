@@ -156,16 +156,14 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 	}
 	// Wait for this component's own indexes only: other components' indexes (or ones
 	// being dropped) are not ours to wait for, nor ones a later step retired.
-	retired := map[string]bool{}
+	var retiredNames []string
 	for _, mig := range m.Migrations {
-		for _, name := range mig.Retired {
-			retired[name] = true
-		}
+		retiredNames = append(retiredNames, mig.Retired...)
 	}
-	s.dropRetiredIndexes(ctx, m)
+	s.dropRetiredIndexes(ctx, retiredNames)
 	for _, mig := range m.Migrations {
 		for _, name := range mig.Indexes {
-			if retired[name] {
+			if slices.Contains(retiredNames, name) {
 				continue
 			}
 			if err := s.awaitIndex(ctx, name); err != nil {
@@ -176,24 +174,22 @@ func (s *Store) Migrate(ctx context.Context, m Migrator) (from, to int, err erro
 	return from, latest, nil
 }
 
-// dropRetiredIndexes drops the indexes m's steps retired that exist again: an
-// instance of an older version, still migrating when this database's step ran, can
-// create one after the step's check, and its upkeep would then cost every write with
-// the version recorded past it. A drop that fails (a user without the privilege to drop
-// indexes, say) is logged: the index costs speed, not correctness, and provgraph serves.
-func (s *Store) dropRetiredIndexes(ctx context.Context, m Migrator) {
-	var names []string
-	for _, mig := range m.Migrations {
-		names = append(names, mig.Retired...)
-	}
-	if len(names) == 0 {
+// dropRetiredIndexes drops the retired indexes (named by steps that retired them) that
+// exist again: an instance of an older version, still migrating when this database's
+// step ran, can create one after the step's check, and its upkeep would then cost every
+// write with the version recorded past it. A drop that fails (a user without the
+// privilege to drop indexes, say) is logged: the index costs speed, not correctness,
+// and provgraph serves.
+func (s *Store) dropRetiredIndexes(ctx context.Context, retired []string) {
+	if len(retired) == 0 {
 		return
 	}
-	_, present, err := s.indexesAsSaid(ctx, Migration{Retired: names})
+	_, present, err := s.indexesAsSaid(ctx, Migration{Retired: retired})
 	for _, name := range present {
-		if err == nil {
-			err = s.schemaStatement(ctx, "DROP INDEX "+name+" IF EXISTS")
+		if err != nil {
+			break
 		}
+		err = s.schemaStatement(ctx, "DROP INDEX "+name+" IF EXISTS")
 	}
 	if err != nil && s.log != nil {
 		s.log.Warn().Err(err).Strs("retired", present).Msg("schema: an index a migration retired exists and was not dropped; writes pay for its upkeep")
