@@ -56,10 +56,6 @@ type historyCursor struct {
 }
 
 const (
-	cypherSeriesTail = `
-MATCH (m:` + LabelMetricSeries + ` {sid: $sid})
-RETURN m {.tailSteps, .tailTimestamps, .tailValues} AS m`
-
 	cypherChunkMeta = `
 MATCH (c:` + LabelMetricChunk + `)
 WHERE c.sid = $sid AND c.seq >= 0 AND c.maxStep >= $lo AND c.minStep <= $hi
@@ -78,6 +74,11 @@ WHERE c.sid = $sid AND c.seq IN $seqs
 RETURN c.steps AS steps, c.timestamps AS ts, c.values AS vs
 ORDER BY c.seq`
 )
+
+// cypherSeriesTail reads a series' open tail, its segments (tailProps).
+var cypherSeriesTail = `
+MATCH (m:` + LabelMetricSeries + ` {sid: $sid})
+RETURN m ` + tailProjection + ` AS m`
 
 type chunkMeta struct {
 	seq, minStep, maxStep, n int64
@@ -109,7 +110,8 @@ func (r seriesReader) tail() ([]MetricPoint, bool, error) {
 	}
 	m, _ := recs[0].Get("m")
 	p := m.(map[string]any)
-	return pointsOf(r.key, int64s(p["tailSteps"]), int64s(p["tailTimestamps"]), float64s(p["tailValues"])), true, nil
+	steps, ts, values, _ := storedTail(p)
+	return pointsOf(r.key, steps, ts, values), true, nil
 }
 
 func (r seriesReader) chunks(lo, hi int64) ([]chunkMeta, error) {

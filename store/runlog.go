@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -49,6 +50,104 @@ type RunLog struct {
 // million points is a thousand chunks, each with its extremes precomputed.
 const MetricChunkSize = 1000
 
+// The open tail (fewer than MetricChunkSize points) is stored in segments of
+// metricTailSegment points, each segment three lists of its own (tailProps), so that a
+// call appending a few points rewrites the last segment, not the whole tail: Neo4j
+// rewrites a list property whole, and before segments a series logged 10 points at a
+// time (SageMaker's BatchPutMetrics) rewrote about 500 points' lists per call.
+// Segment 0 has the names the tail had before, so a tail stored whole reads as one
+// long first segment, and is split into segments the first time it is written.
+const (
+	metricTailSegment  = 100
+	metricTailSegments = MetricChunkSize / metricTailSegment
+)
+
+// tailProps[i] are the properties of tail segment i: steps, timestamps, values.
+var tailProps = func() (p [metricTailSegments][3]string) {
+	for i := range p {
+		suffix := ""
+		if i > 0 {
+			suffix = strconv.Itoa(i)
+		}
+		p[i] = [3]string{"tailSteps" + suffix, "tailTimestamps" + suffix, "tailValues" + suffix}
+	}
+	return p
+}()
+
+// tailProjection is the map projection of a series' tail segments.
+var tailProjection = "{" + strings.Join(tailNames(func(seg [3]string) []string {
+	return []string{"." + seg[0], "." + seg[1], "." + seg[2]}
+}), ", ") + "}"
+
+// seriesProjection is what a write reads of a stored series: its summary, how many
+// points each tail segment holds (tailLens) and the last segment that holds any
+// (tailLast: its index and its three lists). The rest of the tail is read only when a
+// write needs it (loadTails), so that logging in step order reads and rewrites one
+// segment, not the whole tail.
+var seriesProjection = "{.sid, .count, .finite, .mean, .m2, .min, .max, .last, .lastStep, .lastTimestamp, " +
+	".chunks, .chunkedMaxStep, .chunkedMaxTimestamp, tailLens: [" +
+	strings.Join(tailNames(func(seg [3]string) []string { return []string{"size(coalesce(m." + seg[0] + ", []))"} }), ", ") +
+	"], tailLast: CASE" + strings.Join(func() (out []string) {
+	for i := metricTailSegments - 1; i >= 0; i-- {
+		seg := tailProps[i]
+		out = append(out, fmt.Sprintf(" WHEN m.%[2]s IS NOT NULL THEN [%[1]d, m.%[2]s, m.%[3]s, m.%[4]s]", i, seg[0], seg[1], seg[2]))
+	}
+	return out
+}(), "") + " END}"
+
+// tailNames is f of every tail segment's properties, in segment order, flattened.
+func tailNames(f func(seg [3]string) []string) []string {
+	var out []string
+	for _, seg := range tailProps {
+		out = append(out, f(seg)...)
+	}
+	return out
+}
+
+// storedTail is the open tail of the stored series m (a map holding every tail
+// segment's lists, tailProjection), its segments joined in order, and how many points
+// each segment held.
+func storedTail(m map[string]any) (steps, ts []int64, values []float64, lens [metricTailSegments]int) {
+	for i, seg := range tailProps {
+		s, t, v := int64s(m[seg[0]]), int64s(m[seg[1]]), float64s(m[seg[2]])
+		lens[i] = len(s)
+		steps, ts, values = append(steps, s...), append(ts, t...), append(values, v...)
+	}
+	return steps, ts, values, lens
+}
+
+// tailSegmentProps sets, in props, the tail segments a write of st changes: from the
+// segment where st's known part of the tail begins (st.tailFrom), or, when the whole
+// tail is known, from the first segment that is not full, unless the stored layout is
+// not the one this writes (a tail stored whole, before segments) or points went into
+// chunks (flushed): then every segment. A segment left empty is removed (null).
+func tailSegmentProps(props map[string]any, st seriesState, flushed bool) {
+	from := st.tailFrom / metricTailSegment
+	if st.tailFrom == 0 && !flushed {
+		for from < metricTailSegments && st.tailLens[from] == metricTailSegment {
+			from++
+		}
+		for _, n := range st.tailLens[min(from+1, metricTailSegments):] {
+			if n != 0 {
+				from = 0
+				break
+			}
+		}
+		if from < metricTailSegments && st.tailLens[from] > metricTailSegment {
+			from = 0
+		}
+	}
+	for i := from; i < metricTailSegments; i++ {
+		lo := min(max(i*metricTailSegment-st.tailFrom, 0), len(st.tailSteps))
+		hi := min(max((i+1)*metricTailSegment-st.tailFrom, 0), len(st.tailSteps))
+		var steps, ts, values any
+		if lo < hi {
+			steps, ts, values = st.tailSteps[lo:hi], st.tailTS[lo:hi], st.tailValues[lo:hi]
+		}
+		props[tailProps[i][0]], props[tailProps[i][1]], props[tailProps[i][2]] = steps, ts, values
+	}
+}
+
 // How points are stored: each run×metric has one :MetricSeries record (the summary
 // searches and compare read: count, finite count, mean and M2 (Welford), min, max, the
 // last point, and the open tail of points) and :MetricChunk records of
@@ -75,11 +174,6 @@ MATCH (r:` + LabelNode + ` {key: $run})
 WITH r, r {.tagKeys, .tagValues} AS old
 SET r.tagKeys = $tagKeys, r.tagValues = $tagValues
 RETURN r, old`
-
-	cypherSeriesOf = `
-UNWIND $sids AS sid
-MATCH (m:` + LabelMetricSeries + ` {sid: sid})
-RETURN m {.*} AS m`
 
 	// cypherChunksAround reads the points of the chunks that could hold points of a
 	// batch: those overlapping its step range and, when they know theirs, its timestamp
@@ -294,14 +388,21 @@ func logParams(ctx context.Context, tx neo4j.ManagedTransaction, actor, run stri
 
 // seriesState is a run×metric summary as stored on its :MetricSeries record.
 type seriesState struct {
-	count, finite          int64
-	mean, m2               float64
-	min, max               float64
-	lastStep, lastTS       int64
-	last                   float64
-	chunks                 int64
-	tailSteps, tailTS      []int64
-	tailValues             []float64
+	count, finite     int64
+	mean, m2          float64
+	min, max          float64
+	lastStep, lastTS  int64
+	last              float64
+	chunks            int64
+	tailSteps, tailTS []int64
+	tailValues        []float64
+	// tailLens is how many points each stored tail segment held. tailSteps, tailTS
+	// and tailValues hold the tail from position tailFrom on (0: all of it; else the
+	// start of the last stored segment, which seriesProjection reads), then the points
+	// added. tailFrom is -1 when the stored layout is not one this code writes and the
+	// whole tail must be read before a write (loadTails).
+	tailLens               [metricTailSegments]int
+	tailFrom               int
 	hasLast, hasMinMax, ok bool
 	// chunkedMaxStep and chunkedMaxTS bound the points in the series' chunks, when
 	// chunkedKnown: series chunked before the bounds were kept have none. Without
@@ -322,13 +423,40 @@ func seriesFrom(m map[string]any) seriesState {
 	s.lastStep, _ = m["lastStep"].(int64)
 	s.lastTS, _ = m["lastTimestamp"].(int64)
 	s.chunks, _ = m["chunks"].(int64)
-	s.tailSteps = int64s(m["tailSteps"])
-	s.tailTS = int64s(m["tailTimestamps"])
-	s.tailValues = float64s(m["tailValues"])
+	if lens, ok := m["tailLens"].([]any); ok {
+		s.tailLensFrom(lens, m["tailLast"])
+	} else {
+		s.tailSteps, s.tailTS, s.tailValues, s.tailLens = storedTail(m)
+	}
 	s.chunkedMaxStep, s.chunkedKnown = m["chunkedMaxStep"].(int64)
 	s.chunkedMaxTS, _ = m["chunkedMaxTimestamp"].(int64)
 	return s
 }
+
+// tailLensFrom sets the tail as seriesProjection read it: the segments' lengths and
+// the last stored segment's points.
+func (s *seriesState) tailLensFrom(lens []any, last any) {
+	for i, n := range lens[:min(len(lens), metricTailSegments)] {
+		v, _ := n.(int64)
+		s.tailLens[i] = int(v)
+	}
+	seg, _ := last.([]any)
+	if len(seg) != 4 {
+		return // no tail stored
+	}
+	at, _ := seg[0].(int64)
+	for _, n := range s.tailLens[:at] {
+		s.tailFrom += n
+	}
+	if s.tailFrom != int(at)*metricTailSegment {
+		s.tailFrom = -1 // segments before the last are not full: read it all
+		return
+	}
+	s.tailSteps, s.tailTS, s.tailValues = int64s(seg[1]), int64s(seg[2]), float64s(seg[3])
+}
+
+// tailLen is how many points the tail holds, with those added.
+func (s *seriesState) tailLen() int { return max(s.tailFrom, 0) + len(s.tailSteps) }
 
 func int64s(v any) []int64 {
 	l, _ := v.([]any)
@@ -444,11 +572,63 @@ func addSeries(existing map[string]seriesState, m any) {
 	existing[sid] = seriesFrom(props)
 }
 
+// cypherSeriesOf reads the stored series of sids, as writes need them.
+var cypherSeriesOf = `
+UNWIND $sids AS sid
+MATCH (m:` + LabelMetricSeries + ` {sid: sid})
+RETURN m ` + seriesProjection + ` AS m`
+
+// cypherTailsOf reads the whole tails of the series sids.
+var cypherTailsOf = `
+UNWIND $sids AS sid
+MATCH (m:` + LabelMetricSeries + ` {sid: sid})
+RETURN sid, m ` + tailProjection + ` AS m`
+
+// loadTails reads the whole stored tail of each series of the batch that needs it —
+// points that could repeat recorded ones are looked up in it, and a tail that fills a
+// chunk is written out as one — and whose write read only the tail's last segment,
+// with one statement for all of them.
+func loadTails(ctx context.Context, tx neo4j.ManagedTransaction, series []seriesPoints, existing map[string]seriesState) error {
+	var sids []string
+	for _, sp := range series {
+		st := existing[sp.sid]
+		if !st.ok || st.tailFrom == 0 {
+			continue
+		}
+		needed := st.tailFrom < 0 || st.tailLen()+len(sp.points) >= MetricChunkSize
+		for _, p := range sp.points {
+			needed = needed || p.Step <= st.lastStep
+		}
+		if needed {
+			sids = append(sids, sp.sid)
+		}
+	}
+	if len(sids) == 0 {
+		return nil
+	}
+	recs, err := collect(ctx, tx, cypherTailsOf, map[string]any{"sids": sids})
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		sid, _ := r.Get("sid")
+		m, _ := r.Get("m")
+		st := existing[sid.(string)]
+		st.tailSteps, st.tailTS, st.tailValues, st.tailLens = storedTail(m.(map[string]any))
+		st.tailFrom = 0
+		existing[sid.(string)] = st
+	}
+	return nil
+}
+
 // writeMetrics records the points of logs, grouped as series (bySeries), whose stored
 // series are existing (read under the runs' locks), with two statements at most: the
 // chunks that could hold repeated points are read in one, and every series and new
 // chunk written in one.
 func writeMetrics(ctx context.Context, tx neo4j.ManagedTransaction, logs []RunLog, series []seriesPoints, existing map[string]seriesState) error {
+	if err := loadTails(ctx, tx, series, existing); err != nil {
+		return fmt.Errorf("metric tails of %s: %w", runsNamed(logs), err)
+	}
 	fresh, err := newPoints(ctx, tx, series, existing)
 	if err != nil {
 		return fmt.Errorf("metric points of %s: %w", runsNamed(logs), err)
@@ -456,7 +636,11 @@ func writeMetrics(ctx context.Context, tx neo4j.ManagedTransaction, logs []RunLo
 	rows := make([]map[string]any, 0, len(series))
 	for i, sp := range series {
 		if len(fresh[i]) > 0 { // else every point is recorded already
-			rows = append(rows, seriesRow(sp, existing[sp.sid], fresh[i]))
+			row, err := seriesRow(sp, existing[sp.sid], fresh[i])
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
 		}
 	}
 	if len(rows) == 0 {
@@ -469,11 +653,17 @@ func writeMetrics(ctx context.Context, tx neo4j.ManagedTransaction, logs []RunLo
 }
 
 // seriesRow is the write of series sp, stored as st, with its new points fresh: the
-// series record's summary and open tail, and the chunks the tail fills.
-func seriesRow(sp seriesPoints, st seriesState, fresh []MetricPoint) map[string]any {
+// series record's summary and open tail, and the chunks the tail fills. A tail that
+// fills a chunk must have been read whole (loadTails): else the write is refused, as
+// it would lose the points it did not read (and so is one whose stored layout was not
+// understood).
+func seriesRow(sp seriesPoints, st seriesState, fresh []MetricPoint) (map[string]any, error) {
 	isNew := !st.ok
 	for _, p := range fresh {
 		st.add(p.Step, p.Timestamp.UnixMilli(), p.Value)
+	}
+	if st.tailFrom < 0 || st.tailFrom > 0 && st.tailLen() >= MetricChunkSize {
+		return nil, fmt.Errorf("metric series %s: the tail fills a chunk but was not read whole", sp.sid)
 	}
 	var chunks []map[string]any
 	for len(st.tailSteps) >= MetricChunkSize {
@@ -492,16 +682,16 @@ func seriesRow(sp seriesPoints, st seriesState, fresh []MetricPoint) map[string]
 	props := map[string]any{
 		"run": sp.run, "key": sp.key, "count": st.count, "finite": st.finite, "mean": st.mean, "m2": st.m2,
 		"last": st.last, "lastStep": st.lastStep, "lastTimestamp": st.lastTS, "chunks": st.chunks,
-		"tailSteps": st.tailSteps, "tailTimestamps": st.tailTS, "tailValues": st.tailValues,
 		"min": nil, "max": nil, "chunkedMaxStep": nil, "chunkedMaxTimestamp": nil,
 	}
+	tailSegmentProps(props, st, len(chunks) > 0)
 	if st.hasMinMax {
 		props["min"], props["max"] = st.min, st.max
 	}
 	if st.chunkedKnown {
 		props["chunkedMaxStep"], props["chunkedMaxTimestamp"] = st.chunkedMaxStep, st.chunkedMaxTS
 	}
-	return map[string]any{"run": sp.run, "sid": sp.sid, "isNew": isNew, "props": props, "chunks": chunks}
+	return map[string]any{"run": sp.run, "sid": sp.sid, "isNew": isNew, "props": props, "chunks": chunks}, nil
 }
 
 // pointID identifies a metric point within its series, as MLflow does: step,

@@ -18,7 +18,7 @@ import (
 // cypherLockRuns takes the write locks of runs, in the order given, and reads back
 // under the locks each run's lifecycle and those of its metric series run.sids that
 // are stored. A run that no node has yields no row.
-const cypherLockRuns = `
+var cypherLockRuns = `
 UNWIND $runs AS run
 MATCH (n:` + LabelNode + ` {key: run.key})
 SET n._lock_ = true
@@ -26,7 +26,7 @@ REMOVE n._lock_
 WITH n, run
 OPTIONAL MATCH (m:` + LabelMetricSeries + `)
 WHERE m.sid IN run.sids
-RETURN n.key AS key, n.` + propLifecycle + ` AS lifecycle, collect(m {.*}) AS series`
+RETURN n.key AS key, n.` + propLifecycle + ` AS lifecycle, collect(m ` + seriesProjection + `) AS series`
 
 // LogMetricsBatch records the metric points of many logs, of one run or of many, in one
 // write transaction by actor, as LogRun would record each log's Metrics on its own, one

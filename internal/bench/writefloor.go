@@ -24,12 +24,12 @@ RETURN elementId(n) AS id`
 
 // cypherWriteFloor is a write of the shape of provgraph's for a BatchPutMetrics call,
 // with nothing else: one statement, in a transaction of its own, that appends the
-// call's points to its series' lists (kept to the last 990, as a series' open tail is
-// at most 999 points), updates a counter and creates one more node (the stand-in of an
-// audit entry).
+// call's points to its series' lists (kept to the last 90, so that they hold at most
+// 100 points, as the last segment of a series' open tail does), updates a counter and
+// creates one more node (the stand-in of an audit entry).
 const cypherWriteFloor = `
 MATCH (n:` + labelWriteFloorSeries + `) WHERE elementId(n) = $id
-SET n.steps = n.steps[-990..] + $steps, n.ts = n.ts[-990..] + $ts, n.values = n.values[-990..] + $values,
+SET n.steps = n.steps[-90..] + $steps, n.ts = n.ts[-90..] + $ts, n.values = n.values[-90..] + $values,
     n.count = n.count + size($steps)
 CREATE (:` + labelWriteFloorEntry + ` {at: datetime(), parts: $parts})`
 
