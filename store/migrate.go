@@ -85,6 +85,7 @@ var Schema = Migrator{
 		runGroupNameMigration,
 		nodeSearchAsyncMigration,
 		nodeKeyTextMigration,
+		metricTailSegmentsMigration,
 	},
 }
 

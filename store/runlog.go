@@ -62,6 +62,15 @@ const (
 	metricTailSegments = MetricChunkSize / metricTailSegment
 )
 
+// metricTailSegmentsMigration changes nothing stored; its version marks the database
+// as one where tails are kept in segments, so that a provgraph from before (which
+// reads and writes only the first segment's lists, and so would miss points and
+// record repeats again) refuses it, and one still running reports not ready.
+var metricTailSegmentsMigration = Migration{
+	Version:     16,
+	Description: "metric series keep their open tail in segments of 100 points (a provgraph before this version reads only the first)",
+}
+
 // tailProps[i] are the properties of tail segment i: steps, timestamps, values.
 var tailProps = func() (p [metricTailSegments][3]string) {
 	for i := range p {
