@@ -129,7 +129,8 @@ func storedTail(m map[string]any) (steps, ts []int64, values []float64, lens [me
 // segment where st's known part of the tail begins (st.tailFrom), or, when the whole
 // tail is known, from the first segment that is not full, unless the stored layout is
 // not the one this writes (a tail stored whole, before segments) or points went into
-// chunks (flushed): then every segment. A segment left empty is removed (null).
+// chunks (flushed): then every segment. A segment left empty is removed (null) when
+// it held points.
 func tailSegmentProps(props map[string]any, st seriesState, flushed bool) {
 	from := st.tailFrom / metricTailSegment
 	if st.tailFrom == 0 && !flushed {
@@ -149,6 +150,9 @@ func tailSegmentProps(props map[string]any, st seriesState, flushed bool) {
 	for i := from; i < metricTailSegments; i++ {
 		lo := min(max(i*metricTailSegment-st.tailFrom, 0), len(st.tailSteps))
 		hi := min(max((i+1)*metricTailSegment-st.tailFrom, 0), len(st.tailSteps))
+		if lo >= hi && st.tailLens[i] == 0 {
+			continue // empty and stored empty: a null would cost a lookup for nothing
+		}
 		var steps, ts, values any
 		if lo < hi {
 			steps, ts, values = st.tailSteps[lo:hi], st.tailTS[lo:hi], st.tailValues[lo:hi]
