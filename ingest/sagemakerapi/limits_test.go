@@ -41,18 +41,25 @@ func TestDocumentedLimits(t *testing.T) {
 		}
 		return out
 	}
+	// Searches at a limit name an experiment of their own as the first of their
+	// filters, so that they read its trial components, not every run of a database
+	// that many test runs filled (past MaxRunsScanned, a search of all is refused).
+	scope := name()
+	e.ok("CreateExperiment", map[string]any{"ExperimentName": scope})
 	filters := func(k int) []any {
 		out := make([]any, k)
 		for i := range out {
 			out[i] = map[string]any{"Name": "DisplayName", "Operator": "NotEquals", "Value": fmt.Sprint(i)}
 		}
+		out[0] = map[string]any{"Name": "Parents.ExperimentName", "Operator": "Equals", "Value": scope}
 		return out
 	}
 	nested := func(depth int) map[string]any {
-		x := map[string]any{"Filters": filters(1)}
+		x := map[string]any{"Filters": []any{map[string]any{"Name": "DisplayName", "Operator": "NotEquals", "Value": "x"}}}
 		for range depth - 1 {
 			x = map[string]any{"SubExpressions": []any{x}}
 		}
+		x["Filters"] = filters(1)
 		return x
 	}
 	search := func(expr map[string]any) map[string]any {
@@ -103,9 +110,9 @@ func TestDocumentedLimits(t *testing.T) {
 			"at 'searchExpression.filters' failed to satisfy constraint: Member must have length less than or equal to 20"},
 		{"MaxSearchDepth", "Search", fixed(search(nested(sagemakerapi.MaxSearchDepth))), fixed(search(nested(sagemakerapi.MaxSearchDepth + 1))),
 			"SubExpressions may be nested at most 5 deep"},
-		{"MaxFilterValueLength", "Search", fixed(search(map[string]any{"Filters": []any{map[string]any{"Name": "DisplayName", "Value": strings.Repeat("v", sagemakerapi.MaxFilterValueLength)}}})),
-			fixed(search(map[string]any{"Filters": []any{map[string]any{"Name": "DisplayName", "Value": strings.Repeat("v", sagemakerapi.MaxFilterValueLength+1)}}})),
-			"at 'searchExpression.filters.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 1024"},
+		{"MaxFilterValueLength", "Search", fixed(search(map[string]any{"Filters": append(filters(1), map[string]any{"Name": "DisplayName", "Value": strings.Repeat("v", sagemakerapi.MaxFilterValueLength)})})),
+			fixed(search(map[string]any{"Filters": append(filters(1), map[string]any{"Name": "DisplayName", "Value": strings.Repeat("v", sagemakerapi.MaxFilterValueLength+1)})})),
+			"at 'searchExpression.filters.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 1024"},
 		// 20 filters and two sub-expressions of 14 filters each: 50 terms; one more is 51.
 		{"MaxSearchTerms", "Search",
 			fixed(search(map[string]any{"Filters": filters(20), "SubExpressions": []any{map[string]any{"Filters": filters(14)}, map[string]any{"Filters": filters(14)}}})),
