@@ -47,7 +47,8 @@ var mix = []struct {
 
 func main() {
 	clients := flag.Int("clients", 64, "concurrent clients")
-	duration := flag.Duration("duration", 2*time.Minute, "how long the traffic runs")
+	duration := flag.Duration("duration", 2*time.Minute, "how long the traffic runs, measured")
+	warmup := flag.Duration("warmup", 3*time.Minute, "how long the same traffic runs first, unmeasured: a Neo4j just started and seeded is still settling (measured from its start it took 280-285 requests/s, after 1 minute 365, after 3 minutes 442, as much as one that had run for hours)")
 	nodes := flag.Int("nodes", 1000000, "size of the seeded graph (the benchmark's; seeded when missing)")
 	bin := flag.String("bin", "bin/provgraph", "the provgraph binary to run as the server")
 	out := flag.String("out", "BENCHMARKS.md", "file whose Load test section is written")
@@ -57,7 +58,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadtest: --replicas must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(config{*clients, *replicas, *duration, *nodes, *bin, *out}); err != nil {
+	if *warmup < 0 {
+		fmt.Fprintln(os.Stderr, "loadtest: --warmup must not be negative")
+		os.Exit(2)
+	}
+	if err := run(config{*clients, *replicas, *duration, *warmup, *nodes, *bin, *out}); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -66,7 +71,7 @@ func main() {
 // config is what a load test is told.
 type config struct {
 	clients, replicas int
-	duration          time.Duration
+	duration, warmup  time.Duration
 	nodes             int
 	bin, outFile      string
 }
@@ -78,10 +83,8 @@ type sample struct {
 }
 
 // run starts the provgraph binary against the seeded graph, drives the mixed traffic
-// from the clients for the duration and writes the Load test section.
-//
-// It is long because it is the script of one load test: setup, the traffic mix, the
-// clients and the report read top to bottom, in the order they happen.
+// from the clients for the warm-up and then, measured, for the duration, and writes
+// the Load test section.
 func run(lt config) error {
 	ctx := context.Background()
 	st, cfg, err := benchenv.Open(ctx)
@@ -144,40 +147,17 @@ func run(lt config) error {
 		}
 	}()
 
-	ns := fmt.Sprintf("loadtest-%d", time.Now().UnixNano())
-	results := make(chan []sample, lt.clients)
-	start := time.Now()
-	deadline := start.Add(lt.duration)
-	var wg sync.WaitGroup
-	for c := range lt.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := mrand.New(mrand.NewPCG(uint64(c), 42))
-			base := servers.bases[c%len(servers.bases)]
-			var mine []sample
-			for step := 0; time.Now().Before(deadline); step++ {
-				op := pick(rng.IntN(100))
-				endpoint := "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
-				t0 := time.Now()
-				var err error
-				switch op {
-				case 0:
-					err = graphql(client, base, `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } truncated } }`, map[string]any{"e": endpoint})
-				case 1:
-					err = graphql(client, base, `query($e: ID!) { auditTrail(endpoint: $e) { entries { modelVersion { id } approvalStatus producedBy { id } trainingData { id } } } }`, map[string]any{"e": endpoint})
-				case 2:
-					err = graphql(client, base, `mutation($input: LogRunInput!) { logRun(input: $input) { run { id } } }`,
-						map[string]any{"input": metricBatch(runs[c], step)})
-				case 3:
-					err = olEvent(client, base, ns, c, step)
-				}
-				mine = append(mine, sample{op: op, dur: time.Since(t0), err: err})
-			}
-			results <- mine
-		}()
+	tr := traffic{lt: lt, client: client, bases: servers.bases, runs: runs, pipelines: pipelines,
+		ns: fmt.Sprintf("loadtest-%d", time.Now().UnixNano()), steps: make([]int, lt.clients)}
+	if lt.warmup > 0 {
+		fmt.Fprintf(os.Stderr, "warming up for %s\n", lt.warmup)
+		tr.run(time.Now().Add(lt.warmup))
+		if before, err = scrapeAll(client, servers.bases); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
+	start := time.Now()
+	all := tr.run(start.Add(lt.duration))
 	elapsed := time.Since(start)
 	close(stopRSS)
 	<-rssDone
@@ -186,12 +166,63 @@ func run(lt config) error {
 	if err != nil {
 		return err
 	}
+	return report(all, lt, elapsed, peakRSS, whereTheTimeGoes(before, after, lt.replicas))
+}
+
+// traffic is the load test's clients: each sends one request after another, picked at
+// random from the mix, to its server (client i to server i mod servers). steps[i]
+// counts client i's requests, across the warm-up and the measured run, so that its
+// metric points and OpenLineage runs are never sent twice.
+type traffic struct {
+	lt        config
+	client    *http.Client
+	bases     []string
+	runs      []string
+	pipelines int
+	ns        string
+	steps     []int
+}
+
+// run drives the clients until deadline and returns every request's sample.
+func (tr *traffic) run(deadline time.Time) []sample {
+	results := make(chan []sample, tr.lt.clients)
+	var wg sync.WaitGroup
+	for c := range tr.lt.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(uint64(c), uint64(42+tr.steps[c])))
+			base := tr.bases[c%len(tr.bases)]
+			var mine []sample
+			for ; time.Now().Before(deadline); tr.steps[c]++ {
+				step := tr.steps[c]
+				op := pick(rng.IntN(100))
+				endpoint := "endpoint:" + prefix + "-endpoint-" + strconv.Itoa(rng.IntN(tr.pipelines)) + "-" + strconv.Itoa(rng.IntN(2))
+				t0 := time.Now()
+				var err error
+				switch op {
+				case 0:
+					err = graphql(tr.client, base, `query($e: ID!) { lineage(start: [$e], direction: UPSTREAM, maxDepth: 10) { nodes { id kind name } truncated } }`, map[string]any{"e": endpoint})
+				case 1:
+					err = graphql(tr.client, base, `query($e: ID!) { auditTrail(endpoint: $e) { entries { modelVersion { id } approvalStatus producedBy { id } trainingData { id } } } }`, map[string]any{"e": endpoint})
+				case 2:
+					err = graphql(tr.client, base, `mutation($input: LogRunInput!) { logRun(input: $input) { run { id } } }`,
+						map[string]any{"input": metricBatch(tr.runs[c], step)})
+				case 3:
+					err = olEvent(tr.client, base, tr.ns, c, step)
+				}
+				mine = append(mine, sample{op: op, dur: time.Since(t0), err: err})
+			}
+			results <- mine
+		}()
+	}
+	wg.Wait()
 	close(results)
 	var all []sample
 	for r := range results {
 		all = append(all, r...)
 	}
-	return report(all, lt, elapsed, peakRSS, whereTheTimeGoes(before, after, lt.replicas))
+	return all
 }
 
 // servers are the provgraph serve processes of a load test.
@@ -382,10 +413,15 @@ func report(all []sample, lt config, elapsed time.Duration, peakKB int64, timeGo
 	if lt.replicas > 1 {
 		servers = fmt.Sprintf("%d `provgraph serve` processes sharing the database, client i talking to replica i mod %d", lt.replicas, lt.replicas)
 	}
-	fmt.Fprintf(&b, "- Method: %s; %d clients, each sending one request after another for %s, "+
+	warm := "no warm-up"
+	if lt.warmup > 0 {
+		warm = fmt.Sprintf("after %s of the same traffic, unmeasured (the /metrics table counts from its end)", lt.warmup)
+	}
+	fmt.Fprintf(&b, "- Method: %s; %d clients, each sending one request after another for %s, %s; "+
 		"each request picked at random: 35%% lineage (upstream, depth 10), 35%% auditTrail of a random endpoint, "+
 		"20%% a logRun batch of 100 metric points to the client's run, 10%% an OpenLineage RunEvent (2 inputs, 1 output); "+
-		"every request authenticated with a writer token; peak RSS is the server process's (VmHWM; the largest replica's)\n\n", servers, clients, duration)
+		"every request authenticated with a writer token; peak RSS is the server process's over the whole run, warm-up included (VmHWM; the largest replica's)\n\n",
+		servers, clients, duration, warm)
 	b.WriteString("| operation | requests | errors | p50 | p99 |\n|---|---|---|---|---|\n")
 	total, errs := 0, 0
 	var firstErr error
