@@ -48,7 +48,7 @@ var mix = []struct {
 func main() {
 	clients := flag.Int("clients", 64, "concurrent clients")
 	duration := flag.Duration("duration", 2*time.Minute, "how long the traffic runs, measured")
-	warmup := flag.Duration("warmup", 3*time.Minute, "how long the same traffic runs first, unmeasured: a Neo4j just started and seeded is still settling (measured from its start it took 280-285 requests/s, after 1 minute 365, after 3 minutes 442, as much as one that had run for hours)")
+	warmup := flag.Duration("warmup", 3*time.Minute, "how long the same traffic runs first, unmeasured: a Neo4j just started and seeded is still settling (measured from its start it took 280-285 requests/s, after 1 minute 365, after 3 minutes 442, as much as one that had run for over an hour)")
 	nodes := flag.Int("nodes", 1000000, "size of the seeded graph (the benchmark's; seeded when missing)")
 	bin := flag.String("bin", "bin/provgraph", "the provgraph binary to run as the server")
 	out := flag.String("out", "BENCHMARKS.md", "file whose Load test section is written")
