@@ -59,6 +59,18 @@ func requireSegmented(t *testing.T, layout []int64, want int) {
 	require.Equal(t, int64(want), total, "tail %v", layout)
 }
 
+// runsOfNewExperiment starts n runs in a new experiment named after name and the test.
+func runsOfNewExperiment(t *testing.T, st *store.Store, name string, n int) []string {
+	t.Helper()
+	exp, err := st.CreateExperiment(t.Context(), "tester", store.ExperimentInput{Name: name + "-" + neo4jtest.Token(t)})
+	require.NoError(t, err)
+	runs := make([]string, n)
+	for i := range runs {
+		runs[i] = newRun(t, st, exp.Key).Key
+	}
+	return runs
+}
+
 func pointAt(key string, i int) store.MetricPoint {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	return store.MetricPoint{Key: key, Step: int64(i), Value: float64(i) / 7, Timestamp: t0.Add(time.Duration(i) * time.Second)}
@@ -91,11 +103,8 @@ func requireHistory(t *testing.T, st *store.Store, run, key string, n int) {
 func TestMetricTailIsStoredInSegments(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
-	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "segments-" + tk})
-	require.NoError(t, err)
-	runs := []string{newRun(t, st, exp.Key).Key, newRun(t, st, exp.Key).Key}
+	runs := runsOfNewExperiment(t, st, "segments", 2)
 
 	const n, call = 1005, 7
 	for i := 0; i < n; i += call {
@@ -131,11 +140,8 @@ MATCH (c:`+store.LabelMetricChunk+` {sid: m.sid}) RETURN c.n AS n, c.minStep AS 
 func TestMetricRepeatsInEarlierTailSegmentsAreRecordedOnce(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
-	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "repeats-" + tk})
-	require.NoError(t, err)
-	run := newRun(t, st, exp.Key).Key
+	run := runsOfNewExperiment(t, st, "repeats", 1)[0]
 
 	for i := 0; i < 250; i += 50 {
 		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: pointsFrom("loss", i, i+50)})
@@ -145,7 +151,7 @@ func TestMetricRepeatsInEarlierTailSegmentsAreRecordedOnce(t *testing.T) {
 
 	// A retry of the first ten points, with ten new ones.
 	again := append(pointsFrom("loss", 0, 10), pointsFrom("loss", 250, 260)...)
-	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: again})
+	_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: again})
 	require.NoError(t, err)
 	requireHistory(t, st, run, "loss", 260)
 	requireSegmented(t, tailLayout(t, run, "loss"), 260)
@@ -159,13 +165,10 @@ func TestMetricRepeatsInEarlierTailSegmentsAreRecordedOnce(t *testing.T) {
 func TestMetricTailStoredWholeIsSplitOnTheNextWrite(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
-	tk := neo4jtest.Token(t)
 	ctx := t.Context()
-	exp, err := st.CreateExperiment(ctx, "tester", store.ExperimentInput{Name: "whole-" + tk})
-	require.NoError(t, err)
-	run := newRun(t, st, exp.Key).Key
+	run := runsOfNewExperiment(t, st, "whole", 1)[0]
 
-	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: pointsFrom("loss", 0, 450)})
+	_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: pointsFrom("loss", 0, 450)})
 	require.NoError(t, err)
 	// Store the tail as one list of each, as before segments.
 	segs := tailSegmentNames()

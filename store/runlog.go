@@ -436,10 +436,10 @@ func seriesFrom(m map[string]any) seriesState {
 	s.lastStep, _ = m["lastStep"].(int64)
 	s.lastTS, _ = m["lastTimestamp"].(int64)
 	s.chunks, _ = m["chunks"].(int64)
+	// A write's read (seriesProjection) holds the tail's layout; a summary's holds no
+	// tail, and needs none.
 	if lens, ok := m["tailLens"].([]any); ok {
 		s.tailLensFrom(lens, m["tailLast"])
-	} else {
-		s.tailSteps, s.tailTS, s.tailValues, s.tailLens = storedTail(m)
 	}
 	s.chunkedMaxStep, s.chunkedKnown = m["chunkedMaxStep"].(int64)
 	s.chunkedMaxTS, _ = m["chunkedMaxTimestamp"].(int64)

@@ -147,11 +147,16 @@ func run(lt config) error {
 		}
 	}()
 
+	warmupErrs := 0 // the warm-up's errors are reported, not measured
 	tr := traffic{lt: lt, client: client, bases: servers.bases, runs: runs, pipelines: pipelines,
 		ns: fmt.Sprintf("loadtest-%d", time.Now().UnixNano()), steps: make([]int, lt.clients)}
 	if lt.warmup > 0 {
 		fmt.Fprintf(os.Stderr, "warming up for %s\n", lt.warmup)
-		tr.run(time.Now().Add(lt.warmup))
+		for _, smp := range tr.run(time.Now().Add(lt.warmup)) {
+			if smp.err != nil {
+				warmupErrs++
+			}
+		}
 		if before, err = scrapeAll(client, servers.bases); err != nil {
 			return err
 		}
@@ -166,7 +171,7 @@ func run(lt config) error {
 	if err != nil {
 		return err
 	}
-	return report(all, lt, elapsed, peakRSS, whereTheTimeGoes(before, after, lt.replicas))
+	return report(all, lt, warmupErrs, elapsed, peakRSS, whereTheTimeGoes(before, after, lt.replicas))
 }
 
 // traffic is the load test's clients: each sends one request after another, picked at
@@ -402,7 +407,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
-func report(all []sample, lt config, elapsed time.Duration, peakKB int64, timeGoes string) error {
+func report(all []sample, lt config, warmupErrs int, elapsed time.Duration, peakKB int64, timeGoes string) error {
 	clients, duration, nodes := lt.clients, lt.duration, lt.nodes
 	var b strings.Builder
 	b.WriteString("## Load test\n\n")
@@ -415,7 +420,7 @@ func report(all []sample, lt config, elapsed time.Duration, peakKB int64, timeGo
 	}
 	warm := "no warm-up"
 	if lt.warmup > 0 {
-		warm = fmt.Sprintf("after %s of the same traffic, unmeasured (the /metrics table counts from its end)", lt.warmup)
+		warm = fmt.Sprintf("after %s of the same traffic, unmeasured (the /metrics table counts from its end; errors during it: %d)", lt.warmup, warmupErrs)
 	}
 	fmt.Fprintf(&b, "- Method: %s; %d clients, each sending one request after another for %s, %s; "+
 		"each request picked at random: 35%% lineage (upstream, depth 10), 35%% auditTrail of a random endpoint, "+
