@@ -216,13 +216,17 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	docs := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(docs)
 	srv.SetParserTokenLimit(MaxQueryTokens)
 	if opts.Production {
 		srv.SetDisableSuggestion(true)
 		srv.SetValidationRulesFn(withoutSuggestions)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// After the persisted query is looked up, before any other extension reads the
+	// variables (see fastvars.go).
+	srv.Use(&fastVariables{docs: docs})
 	srv.Use(m.GraphQL())
 	srv.Use(&queryLimits{introspection: opts.AuthorizeIntrospection})
 	srv.AroundResponses(withDeadline(opts.RequestTimeout))
