@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator"
 )
 
 // Checking a request's variables without reflection.
@@ -43,6 +45,15 @@ const fastVariablesStash = "provgraph.fastVariables"
 type fastVariables struct {
 	schema *ast.Schema
 	docs   graphql.Cache[*ast.QueryDocument]
+	// swapped, when set, hears the names of the variables swapped for a request (tests).
+	swapped func(names []string)
+}
+
+// keptVariables are the values swapped out for one request, with the query and
+// operation they were checked for.
+type keptVariables struct {
+	query, operation string
+	values           map[string]any
 }
 
 var _ interface {
@@ -73,6 +84,7 @@ func (f *fastVariables) MutateOperationParameters(ctx context.Context, p *graphq
 		return nil
 	}
 	var kept map[string]any
+	var names []string
 	for _, d := range op.VariableDefinitions {
 		val := p.Variables[d.Variable]
 		switch val.(type) {
@@ -93,21 +105,44 @@ func (f *fastVariables) MutateOperationParameters(ctx context.Context, p *graphq
 		}
 		kept[d.Variable] = val
 		p.Variables[d.Variable] = ph
+		names = append(names, d.Variable)
 	}
 	if kept != nil {
-		graphql.GetOperationContext(ctx).Stats.SetExtension(fastVariablesStash, kept)
+		graphql.GetOperationContext(ctx).Stats.SetExtension(fastVariablesStash,
+			keptVariables{query: p.Query, operation: p.OperationName, values: kept})
+		if f.swapped != nil {
+			f.swapped(names)
+		}
 	}
 	return nil
 }
 
 // MutateOperationContext puts the checked values back in place of their placeholders.
 // It runs before the other extensions' (it is registered before them), so none of them
-// sees a placeholder.
+// sees a placeholder. Should the operation gqlgen checked not be the one the values
+// were checked for (a parameter mutator after this one changed the query), gqlparser
+// checks them after all.
 func (f *fastVariables) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	kept, _ := oc.Stats.GetExtension(fastVariablesStash).(map[string]any)
-	for name, val := range kept {
+	kept, ok := oc.Stats.GetExtension(fastVariablesStash).(keptVariables)
+	if !ok {
+		return nil
+	}
+	for name, val := range kept.values {
 		oc.Variables[name] = val
 	}
+	if oc.RawQuery == kept.query && oc.OperationName == kept.operation {
+		return nil
+	}
+	vars, err := validator.VariableValues(f.schema, oc.Operation, oc.Variables)
+	if err != nil {
+		gqlErr, ok := err.(*gqlerror.Error)
+		if !ok {
+			gqlErr = gqlerror.WrapIfUnwrapped(err)
+		}
+		errcode.Set(gqlErr, errcode.ValidationFailed) // as gqlgen marks its own check's errors
+		return gqlErr
+	}
+	oc.Variables = vars
 	return nil
 }
 
@@ -256,6 +291,8 @@ const maxPlaceholderDepth = 32
 
 // placeholder is the smallest value gqlparser accepts as a value of typ: an empty list,
 // an object of its non-null fields without defaults, a zero scalar, an enum's first value.
+// Each call builds a new one: gqlparser writes into the maps it checks, so a
+// placeholder shared by requests would be written by several at once.
 func (f *fastVariables) placeholder(typ *ast.Type, depth int) (any, bool) {
 	switch {
 	case depth > maxPlaceholderDepth:

@@ -4,10 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -17,7 +24,9 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/provgraph/provgraph/graph"
+	"github.com/provgraph/provgraph/metrics"
 	"github.com/provgraph/provgraph/resolvers"
+	"github.com/provgraph/provgraph/store"
 )
 
 func schemaForTest(t *testing.T) *fastVariables {
@@ -116,7 +125,7 @@ func TestFastVariablesSwapAndRestore(t *testing.T) {
 	input := map[string]any{"run": "run:1", "metrics": []any{map[string]any{"key": "loss", "value": json.Number("0.5"), "step": json.Number("3")}}}
 
 	send := func() (*graphql.OperationContext, *graphql.RawParams) {
-		oc := &graphql.OperationContext{}
+		oc := &graphql.OperationContext{RawQuery: query}
 		ctx := graphql.WithOperationContext(context.Background(), oc)
 		p := &graphql.RawParams{Query: query, Variables: map[string]any{"input": input, "b": true}}
 		require.Nil(t, f.MutateOperationParameters(ctx, p))
@@ -306,4 +315,83 @@ func deepCopy(v any) any {
 		return l
 	}
 	return v
+}
+
+// Through the handler newGraphQL builds: a query's second request has its list and
+// object variables swapped, and the limits, which run after, weigh the values sent,
+// not the placeholders. Both requests are refused before any resolver runs, so no
+// database is needed: compareRuns of 100 runs' long histories is too complex (of one
+// run, as its placeholder would count, it is not), and a mutation over GET is refused
+// after its variables are checked.
+func TestFastVariablesInTheHandler(t *testing.T) {
+	var swapped [][]string
+	h := newGraphQL(Options{RequestTimeout: time.Minute, swappedVariables: func(names []string) { swapped = append(swapped, names) }}, metrics.New())
+	ids := make([]string, store.MaxCompareRuns)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("run:%032x", i)
+	}
+	compare, err := json.Marshal(map[string]any{
+		"query":     `query($ids: [ID!]!) { compareRuns(ids: $ids) { runs { metricHistory(key: "loss", first: 10000) { points { step value } } } } }`,
+		"variables": map[string]any{"ids": ids},
+	})
+	require.NoError(t, err)
+	post := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(compare))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	first := post()
+	require.Empty(t, swapped, "the query was not known yet")
+	require.Contains(t, first.Body.String(), "above the limit of")
+	again := post()
+	require.Equal(t, [][]string{{"ids"}}, swapped)
+	require.Equal(t, first.Code, again.Code)
+	require.Equal(t, first.Body.String(), again.Body.String())
+
+	metrics := make([]any, 1000)
+	for i := range metrics {
+		metrics[i] = map[string]any{"key": "loss", "value": 0.5, "step": i}
+	}
+	vars, err := json.Marshal(map[string]any{"input": map[string]any{"run": "run:1", "metrics": metrics}})
+	require.NoError(t, err)
+	target := "/graphql?query=" + url.QueryEscape(`mutation($input: LogRunInput!) { logRun(input: $input) { run { id } } }`) +
+		"&variables=" + url.QueryEscape(string(vars))
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		require.Equal(t, http.StatusMethodNotAllowed, rec.Code, rec.Body.String())
+	}
+	require.Equal(t, [][]string{{"ids"}, {"input"}}, swapped)
+}
+
+// Should the operation gqlgen checked not be the one the values were checked for, the
+// values are checked by gqlparser after all: here a list of objects kept for an
+// operation whose variable is a list of IDs.
+func TestFastVariablesRecheckAnotherOperation(t *testing.T) {
+	f := schemaForTest(t)
+	doc, err := parser.ParseQuery(&ast.Source{Input: `query B($x: [ID!]!) { node(id: "a") { id } compareRuns(ids: $x) { runs { id } } }`})
+	require.NoError(t, err)
+	require.Empty(t, validator.ValidateWithRules(f.schema, doc, nil))
+	oc := &graphql.OperationContext{RawQuery: "query B", OperationName: "B", Operation: doc.Operations[0], Variables: map[string]any{"x": []any{}}}
+	objects := []any{map[string]any{"key": "k", "goal": "MAXIMIZE"}}
+	oc.Stats.SetExtension(fastVariablesStash, keptVariables{query: "query A", operation: "A", values: map[string]any{"x": objects}})
+	gqlErr := f.MutateOperationContext(context.Background(), oc)
+	require.NotNil(t, gqlErr)
+	require.Contains(t, gqlErr.Message, "cannot use map as ID")
+}
+
+// fastvars.go follows the rules of gqlparser's validator/vars.go at this version, and
+// relies on gqlgen's order of extensions and its query cache's keys at this one: an
+// upgrade is to be read against them, and this test updated with it.
+func TestFastVariablesFollowTheseVersions(t *testing.T) {
+	mod, err := os.ReadFile("../go.mod")
+	require.NoError(t, err)
+	for module, version := range map[string]string{
+		"github.com/vektah/gqlparser/v2": "v2.5.64",  // re-read validator/vars.go against fastvars.go
+		"github.com/99designs/gqlgen":    "v0.17.98", // re-read executor.CreateOperationContext
+	} {
+		require.Regexp(t, `(?m)^\s*`+regexp.QuoteMeta(module)+` `+regexp.QuoteMeta(version)+`(\s|$)`, string(mod), "fastvars.go was written against %s %s", module, version)
+	}
 }

@@ -85,6 +85,9 @@ type Options struct {
 	// lineage observes, or switches off, the writing of lineage answers without gqlgen's
 	// executor (lineagedirect.go); tests set it.
 	lineage lineageProbe
+	// swappedVariables hears which variables of a request were checked without
+	// gqlparser (fastvars.go); tests set it.
+	swappedVariables func(names []string)
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -225,8 +228,9 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	// After the persisted query is looked up, before any other extension reads the
-	// variables (see fastvars.go).
-	srv.Use(&fastVariables{docs: docs})
+	// variables (see fastvars.go). No extension that changes the query or the
+	// operation's name may come after it.
+	srv.Use(&fastVariables{docs: docs, swapped: opts.swappedVariables})
 	srv.Use(m.GraphQL())
 	srv.Use(&queryLimits{introspection: opts.AuthorizeIntrospection})
 	srv.AroundResponses(withDeadline(opts.RequestTimeout))
