@@ -195,3 +195,49 @@ SET m = m {.*, tailSteps: s, tailTimestamps: t, tailValues: v,
 	requireSegmented(t, tailLayout(t, run, "loss"), 470)
 	requireHistory(t, st, run, "loss", 470)
 }
+
+// atOneStep is n points of key at step 0, a second apart from the i-th second on, as
+// MLflow's log_metric without a step logs them.
+func atOneStep(key string, i, n int) []store.MetricPoint {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]store.MetricPoint, n)
+	for j := range out {
+		out[j] = store.MetricPoint{Key: key, Step: 0, Value: float64(i+j) / 7, Timestamp: t0.Add(time.Duration(i+j) * time.Second)}
+	}
+	return out
+}
+
+func requireCount(t *testing.T, st *store.Store, run string, n int) {
+	t.Helper()
+	sums, err := st.RunMetrics(t.Context(), run, nil)
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	require.Equal(t, int64(n), sums[0].Count)
+	require.Len(t, metricHistory(t, st, run, sums[0].Key, 1000), n)
+}
+
+// Points logged at one step, later and later, as MLflow's log_metric without a step
+// logs them, are all recorded; retried ones, in the last tail segment or an earlier
+// one, are recorded once.
+func TestMetricPointsAtOneStepAndTheirRetries(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	ctx := t.Context()
+	run := runsOfNewExperiment(t, st, "onestep", 1)[0]
+
+	for i := 0; i < 250; i += 50 {
+		_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: atOneStep("loss", i, 50)})
+		require.NoError(t, err)
+	}
+	requireCount(t, st, run, 250)
+	require.Equal(t, []int64{100, 100, 50, 0, 0, 0, 0, 0, 0, 0}, tailLayout(t, run, "loss"))
+
+	// The last batch again.
+	_, err := st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: atOneStep("loss", 200, 50)})
+	require.NoError(t, err)
+	requireCount(t, st, run, 250)
+	// Points of the second segment again, with ten new ones.
+	_, err = st.LogRun(ctx, "tester", store.RunLog{Run: run, Metrics: append(atOneStep("loss", 120, 10), atOneStep("loss", 250, 10)...)})
+	require.NoError(t, err)
+	requireCount(t, st, run, 260)
+}
