@@ -258,7 +258,8 @@ func mlflowWorkload(ctx context.Context, t mlflowTarget, tag string) (cmpResult,
 
 // logBatches has each client c post its log-batch bodies one after another, from its
 // request next[c] on, until deadline, and returns the points accepted; next is left
-// at each client's next request. The first error stops it.
+// at each client's next request. A client stops at its first error; the first error
+// of any is returned.
 func logBatches(t mlflowTarget, bodies []stampedBodies, next []int, deadline time.Time) (int, error) {
 	var (
 		wg     sync.WaitGroup
