@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,7 +256,7 @@ func (g valueGen) broken(typ *ast.Type, val any) any {
 	switch def.Kind {
 	case ast.Enum:
 		if s, ok := val.(string); ok {
-			return []any{bytesToLower(s), s + "X", json.Number("1")}[g.rng.IntN(3)]
+			return []any{strings.ToLower(s), s + "X", json.Number("1")}[g.rng.IntN(3)]
 		}
 		return nil
 	case ast.Scalar:
@@ -284,8 +285,6 @@ func (g valueGen) broken(typ *ast.Type, val any) any {
 	}
 	return m
 }
-
-func bytesToLower(s string) string { return string(bytes.ToLower([]byte(s))) }
 
 // decoded is v through JSON, as a transport decodes variables.
 func decoded(t *testing.T, v any) any {
