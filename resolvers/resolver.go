@@ -44,40 +44,53 @@ func selects(ctx context.Context, path ...string) bool {
 }
 
 // nodeCoreFields are the fields of the Node interface: what every node has, which the
-// store fetches alone when nothing else is selected (store.LineageQuery.CoreOnly).
-var nodeCoreFields = map[string]bool{"id": true, "kind": true, "name": true, "recordedAt": true, "recordedBy": true, "__typename": true}
+// store fetches alone when nothing else is selected (store.CoreFields); of them, a
+// selection of only nodeKeyFields needs the nodes' keys and kinds (store.KeyAndKind).
+var (
+	nodeCoreFields = map[string]bool{"id": true, "kind": true, "name": true, "recordedAt": true, "recordedBy": true, "__typename": true}
+	nodeKeyFields  = map[string]bool{"id": true, "kind": true, "__typename": true}
+)
 
-// selectsOnlyCore tells whether every selection of the field name below the object
-// the current resolver returns (lineage "nodes"), in fragments too and whatever their
-// type condition or directives, is a field of the Node interface. It is false when the
-// field is not selected at all, or anything else is.
-func selectsOnlyCore(ctx context.Context, name string) bool {
-	found := false
+// nodeFieldsSelected says which node properties the selections of the field name below
+// the object the current resolver returns (lineage "nodes") read, in fragments too and
+// whatever their type condition or directives: store.KeyAndKind when they read only
+// nodeKeyFields, store.CoreFields when only nodeCoreFields, and store.AllFields when
+// anything else, or when the field is not selected at all.
+func nodeFieldsSelected(ctx context.Context, name string) store.NodeFields {
+	found, keys := false, true
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
 		if f.Name != name {
 			continue
 		}
 		found = true
-		if !onlyCore(f.Selections) {
-			return false
+		if !onlyFields(f.Selections, nodeCoreFields) {
+			return store.AllFields
 		}
+		keys = keys && onlyFields(f.Selections, nodeKeyFields)
 	}
-	return found
+	switch {
+	case !found:
+		return store.AllFields
+	case keys:
+		return store.KeyAndKind
+	}
+	return store.CoreFields
 }
 
-func onlyCore(set ast.SelectionSet) bool {
+// onlyFields tells whether set selects only fields named in names, without subselections.
+func onlyFields(set ast.SelectionSet, names map[string]bool) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if !nodeCoreFields[s.Name] || len(s.SelectionSet) > 0 {
+			if !names[s.Name] || len(s.SelectionSet) > 0 {
 				return false
 			}
 		case *ast.InlineFragment:
-			if !onlyCore(s.SelectionSet) {
+			if !onlyFields(s.SelectionSet, names) {
 				return false
 			}
 		case *ast.FragmentSpread:
-			if s.Definition == nil || !onlyCore(s.Definition.SelectionSet) {
+			if s.Definition == nil || !onlyFields(s.Definition.SelectionSet, names) {
 				return false
 			}
 		default:

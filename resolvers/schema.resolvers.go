@@ -423,7 +423,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) (*model.LineageGraph, error) {
 	q := lineageQuery(start, direction, maxDepth, kinds, asOf)
 	q.SkipEdges = !selects(ctx, "edges")
-	q.CoreOnly = selectsOnlyCore(ctx, "nodes")
+	q.Fields = nodeFieldsSelected(ctx, "nodes")
 	if q.Budget, q.After = deref(budget, store.MaxLineageNodes), deref(after, ""); q.Budget == 0 {
 		return nil, store.CheckSize("budget", 0, store.MaxLineageNodes)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -212,7 +213,7 @@ func (lw *lineageWriter) nodes(sel ast.SelectionSet, nodes []model.Node) (func(i
 			return nil, false
 		}
 		typ, ok := lineageNodeTypes[reflect.Indirect(v).Type()]
-		if !ok || n.GetRecordedAt().IsZero() {
+		if !ok {
 			return nil, false
 		}
 		fields, ok := byType[typ]
@@ -221,6 +222,10 @@ func (lw *lineageWriter) nodes(sel ast.SelectionSet, nodes []model.Node) (func(i
 				return nil, false
 			}
 			byType[typ] = fields
+		}
+		// A node fetched without its recordedAt (store.KeyAndKind) has none to write.
+		if n.GetRecordedAt().IsZero() && slices.ContainsFunc(fields, func(f graphql.CollectedField) bool { return f.Name == "recordedAt" }) {
+			return nil, false
 		}
 		plans[i] = plan{typ, fields}
 	}

@@ -3,9 +3,11 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -164,4 +166,66 @@ fragment N on Node { id name }`, up, 1, 0},
 	d, _ := count.take()
 	assert.Equal(t, 1, d, "written directly")
 	assert.Contains(t, body, `"odd \"job\" \\ back\\slash \u003cé\u003e ✓ \u2028 end"`)
+}
+
+// A lineage answer whose selection reads fewer of the nodes' fields (the store then
+// fetches fewer: only keys and kinds, or what every node has) holds what the answer
+// reading every field holds, for each field it reads: with fragments, a field of one
+// kind of node, and two selections of the nodes, one reading more than the other.
+func TestLineageFetchesWhatItsSelectionReads(t *testing.T) {
+	t.Parallel()
+	st := neo4jtest.Store(t)
+	h := newHandlerWith(t, st, auth.RoleWriter)
+	s := recordSlice(t, h)
+	up := map[string]any{"start": []string{s.endpoint}}
+	const lineage = `query($start: [ID!]!) { lineage(start: $start, direction: UPSTREAM, maxDepth: 10) { %s } }`
+	nodes := func(t *testing.T, query string, field string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		query = fmt.Sprintf(lineage, query)
+		if strings.Contains(query, "...F") {
+			query += " fragment F on Node { name }"
+		}
+		for _, n := range get(mustDo(t, h, query, up), "lineage", field).([]any) {
+			out = append(out, n.(map[string]any))
+		}
+		return out
+	}
+	all := nodes(t, `nodes { __typename id kind ...F recordedAt recordedBy ... on ModelVersion { version } ... on TrainingJob { instanceType } }`, "nodes")
+	require.Len(t, all, 5)
+	for _, n := range all {
+		require.NotEmpty(t, n["name"], "%v", n)
+		require.NotEmpty(t, n["recordedAt"], "%v", n)
+		require.NotEmpty(t, n["recordedBy"], "%v", n)
+	}
+	cases := []struct{ name, selection string }{
+		{"keys and kinds", `nodes { id kind __typename }`},
+		{"keys", `nodes { id }`},
+		{"what every node has", `nodes { id recordedAt recordedBy name }`},
+		{"a fragment on Node", `nodes { id ...F }`},
+		{"an inline fragment with a name", `nodes { id ... on TrainingJob { name } }`},
+		{"a field of one kind of node", `nodes { id kind ... on ModelVersion { version } }`},
+		{"a field of another kind of node", `nodes { ... on TrainingJob { instanceType } }`},
+		{"two selections of the nodes", `a: nodes { id } b: nodes { id name }`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fields := []string{"nodes"}
+			if strings.HasPrefix(tc.selection, "a:") {
+				fields = []string{"a", "b"}
+			}
+			for _, f := range fields {
+				got := nodes(t, tc.selection, f)
+				require.Len(t, got, len(all), f)
+				compared := 0
+				for i, n := range got {
+					for k, v := range n {
+						assert.Equal(t, all[i][k], v, "%s: node %d's %s", f, i, k)
+						compared++
+					}
+				}
+				assert.Positive(t, compared, f)
+			}
+		})
+	}
 }

@@ -44,14 +44,37 @@ type LineageQuery struct {
 	AsOf *time.Time
 	// SkipEdges leaves Edges empty, saving a query when the caller does not need them.
 	SkipEdges bool
-	// CoreOnly lets the answer's nodes carry only what every node has (key, kind, name,
-	// recordedAt, recordedBy) in Props, when the caller reads nothing else: the
-	// statement then reads and sends fewer properties. Nodes may still carry more.
-	CoreOnly bool
+	// Fields says which of the nodes' properties the caller reads: the first statement
+	// then reads and sends only those. Nodes may still carry more.
+	Fields NodeFields
 	// After asks for the page after a truncated answer: its EndCursor. The other fields
 	// must be the same as for that answer, except Budget.
 	After string
 }
+
+// NodeFields says which properties the nodes of a lineage answer carry in Props.
+type NodeFields int
+
+// The node fields a lineage query may ask for, from most to fewest.
+const (
+	// AllFields: every stored property.
+	AllFields NodeFields = iota
+	// CoreFields: what every node has (key, kind, name, recordedAt, recordedBy).
+	CoreFields
+	// KeyAndKind: the key and kind of the cone's nodes; start nodes carry the core
+	// fields (an answer as of a time checks when they were recorded).
+	KeyAndKind
+)
+
+// nodeProjections[f] is the map projection of node n a first statement returns for f.
+var nodeProjections = [...]string{
+	AllFields:  `n {.*}`,
+	CoreFields: `n {.` + propKey + `, .` + propKind + `, .` + propName + `, .` + propRecordedAt + `, .` + propRecordedBy + `}`,
+	KeyAndKind: `n {.` + propKey + `, .` + propKind + `}`,
+}
+
+// startProjection is the projection of the start nodes for f: the core fields at least.
+func startProjection(f NodeFields) string { return nodeProjections[min(f, CoreFields)] }
 
 // Edge is a provenance edge between two nodes of a lineage result; From is upstream.
 type Edge struct {
@@ -100,54 +123,49 @@ func edgesStood(timed int, rels string) string {
 // hold one constant query per depth (and per timed 0/1, see edgesStood), built here
 // from Go constants; user input only selects among them by checked indexes. DISTINCT
 // end nodes let the planner use its pruning breadth-first expand.
-func coneQuery(timed, dir, depth int) string {
+func coneQuery(timed, dir, depth int, fields NodeFields) string {
 	arrow := [2][2]string{{"<-", "-"}, {"-", "->"}}[dir]
 	return fmt.Sprintf(`MATCH (s:%[1]s) WHERE s.key IN $start
 MATCH (s)%[5]s[rels:%[2]s*1..%[3]d]%[6]s(n:%[1]s)
 WHERE %[4]s
 WITH DISTINCT n LIMIT $limit
-RETURN collect(n {.*}) AS nodes, %[7]d AS part`, LabelNode, provenancePattern, depth, edgesStood(timed, "rels"), arrow[0], arrow[1], dir+1)
+RETURN collect(%[8]s) AS nodes, %[7]d AS part`, LabelNode, provenancePattern, depth, edgesStood(timed, "rels"), arrow[0], arrow[1], dir+1, nodeProjections[fields])
 }
 
-// coneQueries[timed][dir][depth] is coneQuery(timed, dir, depth), for traversals that
-// start from keys already known.
+// coneQueries[timed][dir][depth] is coneQuery(timed, dir, depth, AllFields), for
+// traversals that start from keys already known.
 var coneQueries = func() (q [2][2][MaxLineageDepth + 1]string) {
 	for timed := range 2 {
 		for depth := 1; depth <= MaxLineageDepth; depth++ {
-			q[timed][0][depth], q[timed][1][depth] = coneQuery(timed, 0, depth), coneQuery(timed, 1, depth)
+			q[timed][0][depth], q[timed][1][depth] = coneQuery(timed, 0, depth, AllFields), coneQuery(timed, 1, depth, AllFields)
 		}
 	}
 	return q
 }()
 
-// startAndConeQueries[timed][dirs][depth] fetches the start nodes (part 0) and the
-// upstream (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1 for
-// upstream, 2 for downstream, 3 for both. Each part is planned on its own, so the cones
-// keep the pruning breadth-first expand.
-var startAndConeQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
-	starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(n {.*}) AS nodes, 0 AS part`
-	for timed := range 2 {
-		for mask := 1; mask <= 3; mask++ {
-			for depth := 0; depth <= MaxLineageDepth; depth++ {
-				parts := []string{starts}
-				for dir := range 2 {
-					if depth > 0 && mask&(1<<dir) != 0 {
-						parts = append(parts, coneQuery(timed, dir, depth))
+// startAndConeQueries[fields][timed][dirs][depth] fetches the start nodes (part 0) and
+// the upstream (part 1) and/or downstream (part 2) cones in one round trip; dirs is 1
+// for upstream, 2 for downstream, 3 for both. Each part is planned on its own, so the
+// cones keep the pruning breadth-first expand.
+var startAndConeQueries = func() (q [len(nodeProjections)][2][4][MaxLineageDepth + 1]string) {
+	for fields := range NodeFields(len(nodeProjections)) {
+		starts := `MATCH (n:` + LabelNode + `) WHERE n.key IN $start RETURN collect(` + startProjection(fields) + `) AS nodes, 0 AS part`
+		for timed := range 2 {
+			for mask := 1; mask <= 3; mask++ {
+				for depth := 0; depth <= MaxLineageDepth; depth++ {
+					parts := []string{starts}
+					for dir := range 2 {
+						if depth > 0 && mask&(1<<dir) != 0 {
+							parts = append(parts, coneQuery(timed, dir, depth, fields))
+						}
 					}
+					q[fields][timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
 				}
-				q[0][timed][mask][depth] = strings.Join(parts, "\nUNION ALL\n")
-				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
 			}
 		}
 	}
 	return q
 }()
-
-// coreProjection is the map projection of what every node has (CoreOnly).
-const coreProjection = `{.` + propKey + `, .` + propKind + `, .` + propName + `, .` + propRecordedAt + `, .` + propRecordedBy + `}`
-
-// coreOnly is the query q with every node's properties projected to coreProjection.
-func coreOnly(q string) string { return strings.ReplaceAll(q, "n {.*}", "n "+coreProjection) }
 
 // foldedQueries[timed][dirs][depth] answers a first page whose answer is likely the
 // whole cone in one round trip: the start nodes, the cones in the directions dirs
@@ -159,19 +177,20 @@ func coreOnly(q string) string { return strings.ReplaceAll(q, "n {.*}", "n "+cor
 // incoming edges of each node for an upstream cone (or both), the outgoing ones for a
 // downstream cone, so that a node many others read (a shared dataset version) is not
 // expanded to all its readers.
-var foldedQueries = func() (q [2][2][4][MaxLineageDepth + 1]string) {
-	for timed := range 2 {
-		for mask := 1; mask <= 3; mask++ {
-			for depth := 0; depth <= MaxLineageDepth; depth++ {
-				q[0][timed][mask][depth] = foldedQuery(timed, mask, depth)
-				q[1][timed][mask][depth] = coreOnly(q[0][timed][mask][depth])
+var foldedQueries = func() (q [len(nodeProjections)][2][4][MaxLineageDepth + 1]string) {
+	for fields := range NodeFields(len(nodeProjections)) {
+		for timed := range 2 {
+			for mask := 1; mask <= 3; mask++ {
+				for depth := 0; depth <= MaxLineageDepth; depth++ {
+					q[fields][timed][mask][depth] = foldedQuery(timed, mask, depth, fields)
+				}
 			}
 		}
 	}
 	return q
 }()
 
-func foldedQuery(timed, mask, depth int) string {
+func foldedQuery(timed, mask, depth int, fields NodeFields) string {
 	var b strings.Builder
 	b.WriteString(`MATCH (s:` + LabelNode + `) WHERE s.key IN $start
 WITH collect(s) AS starts
@@ -201,6 +220,10 @@ WHERE a IN kept`
 MATCH (a)-[r:` + provenancePattern + `]->(b:` + LabelNode + `)
 WHERE b IN kept`
 	}
+	stood := "true"
+	if timed == 1 {
+		stood = asOfEdge
+	}
 	fmt.Fprintf(&b, `WITH starts, %[1]s AS c0, %[2]s AS c1
 WITH starts, c0, c1, starts + c0 + c1 AS kept
 CALL {
@@ -209,8 +232,8 @@ WITH kept, c0, c1
 WITH DISTINCT a.key AS from, type(r) AS type, b.key AS to
 RETURN collect([from, type, to]) AS edges
 }
-RETURN [n IN starts | n {.*}] AS starts, [n IN c0 | n {.*}] AS up, [n IN c1 | n {.*}] AS down, edges`,
-		cones[0], cones[1], expand, asOfEdge)
+RETURN [n IN starts | %[5]s] AS starts, [n IN c0 | %[6]s] AS up, [n IN c1 | %[6]s] AS down, edges`,
+		cones[0], cones[1], expand, stood, startProjection(fields), nodeProjections[fields])
 	return b.String()
 }
 
@@ -373,14 +396,10 @@ func fetchStartsAndCones(ctx context.Context, tx neo4j.ManagedTransaction, p *li
 // their cones, with the edges among them when the plan folds them in.
 func (p *lineagePlan) firstStatement() (string, map[string]any) {
 	params := p.params(map[string]any{"start": p.start, "limit": p.limit + 1})
-	core := 0
-	if p.q.CoreOnly {
-		core = 1
-	}
 	if p.fold {
-		return foldedQueries[core][p.timed][p.mask][p.coneDepth], params
+		return foldedQueries[p.q.Fields][p.timed][p.mask][p.coneDepth], params
 	}
-	return startAndConeQueries[core][p.timed][p.mask][p.coneDepth], params
+	return startAndConeQueries[p.q.Fields][p.timed][p.mask][p.coneDepth], params
 }
 
 // decodeFirst reads the records of firstStatement (see fetchStartsAndCones).
@@ -678,6 +697,9 @@ func checkLineageQuery(q LineageQuery) ([]string, error) {
 	}
 	if q.Budget > 0 && q.Budget < len(q.Start) && q.After == "" {
 		return nil, apperr.Invalid("budget", "must be at least the number of start nodes (%d) on the first page", len(q.Start))
+	}
+	if q.Fields < AllFields || q.Fields > KeyAndKind {
+		return nil, apperr.Invalid("fields", "must be AllFields, CoreFields or KeyAndKind (got %d)", q.Fields)
 	}
 	if q.MaxDepth < 0 || q.MaxDepth > MaxLineageDepth {
 		return nil, apperr.Invalid("maxDepth", "must be between 0 and %d (got %d)", MaxLineageDepth, q.MaxDepth)

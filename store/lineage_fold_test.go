@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/provgraph/provgraph/apperr"
 	"github.com/provgraph/provgraph/internal/neo4jtest"
 	"github.com/provgraph/provgraph/store"
 )
@@ -82,9 +83,11 @@ func TestLineageFoldedEdgesAreTheSameAnswer(t *testing.T) {
 	}
 }
 
-// An answer that only needs what every node has (CoreOnly) holds the same nodes, with
-// the same IDs, kinds, names and provenance, and the same edges.
-func TestLineageCoreOnlyIsTheSameAnswer(t *testing.T) {
+// An answer that only needs what every node has (CoreFields) holds the same nodes, with
+// the same IDs, kinds, names and provenance, and the same edges; one that needs only
+// the keys and kinds (KeyAndKind) holds the same nodes with the same kinds, its start
+// nodes with their core fields, and the same edges.
+func TestLineageOfFewerFieldsIsTheSameAnswer(t *testing.T) {
 	t.Parallel()
 	st := neo4jtest.Store(t)
 	tk := neo4jtest.Token(t)
@@ -102,20 +105,43 @@ func TestLineageCoreOnlyIsTheSameAnswer(t *testing.T) {
 		}
 		return out
 	}
+	keys := func(ns []store.Node) (out []core) {
+		for _, n := range ns {
+			out = append(out, core{key: n.Key, kind: n.Kind})
+		}
+		return out
+	}
 	for _, q := range []store.LineageQuery{
 		{Start: []string{store.EndpointKey(tk + "-endpoint-1-0")}, Direction: store.Upstream, MaxDepth: 10},
 		{Start: []string{store.EndpointKey(tk + "-endpoint-1-1")}, Direction: store.Upstream, MaxDepth: 10, SkipEdges: true},
 		{Start: []string{store.SeedSharedKey(tk)}, Direction: store.Both, MaxDepth: 3},
 		{Start: []string{store.EndpointKey(tk + "-endpoint-0-0")}, Direction: store.Upstream, MaxDepth: 10, Budget: 5},
+		{Start: []string{store.EndpointKey(tk + "-endpoint-0-1")}, Direction: store.Upstream, MaxDepth: 10, AsOf: new(time.Now())},
 	} {
 		full, err := st.Lineage(ctx, q)
 		require.NoError(t, err)
-		q.CoreOnly = true
-		only, err := st.Lineage(ctx, q)
-		require.NoError(t, err)
 		assert.Greater(t, len(full.Nodes), 1)
-		assert.Equal(t, cores(full.Nodes), cores(only.Nodes))
-		assert.Equal(t, full.Edges, only.Edges)
-		assert.Equal(t, full.Truncated, only.Truncated)
+		q.Fields = store.CoreFields
+		core, err := st.Lineage(ctx, q)
+		require.NoError(t, err)
+		assert.Equal(t, cores(full.Nodes), cores(core.Nodes))
+		assert.Equal(t, full.Edges, core.Edges)
+		assert.Equal(t, full.Truncated, core.Truncated)
+		q.Fields = store.KeyAndKind
+		few, err := st.Lineage(ctx, q)
+		require.NoError(t, err)
+		assert.Equal(t, keys(full.Nodes), keys(few.Nodes))
+		assert.Equal(t, cores(full.Nodes[:1]), cores(few.Nodes[:1]), "the start node")
+		assert.Equal(t, full.Edges, few.Edges)
+		assert.Equal(t, full.Truncated, few.Truncated)
 	}
+
+	// A start node recorded after asOf is refused with KeyAndKind too.
+	q := store.LineageQuery{Start: []string{store.EndpointKey(tk + "-endpoint-0-0")}, Direction: store.Upstream, MaxDepth: 10,
+		AsOf: new(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)), Fields: store.KeyAndKind}
+	_, err = st.Lineage(ctx, q)
+	assert.Equal(t, apperr.NotFound, apperr.CodeOf(err), "%v", err)
+	q.Fields = store.KeyAndKind + 1
+	_, err = st.Lineage(ctx, q)
+	assert.ErrorContains(t, err, "fields")
 }
