@@ -9,3 +9,10 @@ func NewObserved(opts Options, gqlgenOnly bool, answered func(direct bool)) http
 	opts.lineage = lineageProbe{gqlgenOnly: gqlgenOnly, answered: answered}
 	return New(opts)
 }
+
+// NewWithGqlgenPOST is New answering POST requests with gqlgen's transport.POST, for
+// comparing answerPOST's answers with it.
+func NewWithGqlgenPOST(opts Options) http.Handler {
+	opts.gqlgenPOST = true
+	return New(opts)
+}

@@ -88,6 +88,9 @@ type Options struct {
 	// swappedVariables hears which variables of a request were checked without
 	// gqlparser (fastvars.go); tests set it.
 	swappedVariables func(names []string)
+	// gqlgenPOST answers POST requests with gqlgen's own transport rather than
+	// answerPOST (answerpost.go); tests set it.
+	gqlgenPOST bool
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -218,7 +221,11 @@ func newGraphQL(opts Options, m *metrics.Metrics) http.Handler {
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{AllowedMethods: graphQLMethods})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	if opts.gqlgenPOST {
+		srv.AddTransport(transport.POST{})
+	} else {
+		srv.AddTransport(answerPOST{})
+	}
 	docs := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(docs)
 	srv.SetParserTokenLimit(MaxQueryTokens)
