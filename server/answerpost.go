@@ -62,9 +62,11 @@ func (t answerPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
+		status := http.StatusOK
 		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
-			w.WriteHeader(http.StatusUnprocessableEntity)
+			status = http.StatusUnprocessableEntity
 		}
+		w.WriteHeader(status)
 		writeAnswer(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
@@ -95,11 +97,18 @@ func plainJSONAccepted(accept string) bool {
 
 // writeAnswer writes resp as json.Marshal does: the errors (by json.Marshal), then the
 // data with <, > and & and the line and paragraph separators escaped as \u003c, \u003e,
-// \u0026, \u2028 and \u2029. A response with more than errors and data, or whose data
-// has space between its tokens (which json.Marshal would take out), is written by
-// json.Marshal itself.
+// \u0026, \u2028 and \u2029. No response (the executor's answer to a request whose
+// context ended) is null. A response with more than errors and data, or whose data is
+// empty or has space between its tokens (which json.Marshal would take out), is
+// written by json.Marshal itself. The data is gqlgen's own output and is not validated
+// again: that is the pass this writer saves.
 func writeAnswer(w io.Writer, resp *graphql.Response) {
-	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil || len(resp.Extensions) > 0 || !compactJSON(resp.Data) {
+	if resp == nil {
+		io.WriteString(w, "null")
+		return
+	}
+	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil || len(resp.Extensions) > 0 ||
+		(resp.Data != nil && len(resp.Data) == 0) || !compactJSON(resp.Data) {
 		b, err := json.Marshal(resp)
 		if err != nil {
 			panic(fmt.Errorf("unable to marshal %s: %w", string(resp.Data), err))

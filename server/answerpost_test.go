@@ -2,21 +2,27 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/provgraph/provgraph/metrics"
 )
 
 // writeAnswer writes what json.Marshal writes for a response, byte for byte: for data
@@ -211,4 +217,26 @@ func BenchmarkAnswer(b *testing.B) {
 			io.Discard.Write(out)
 		}
 	})
+}
+
+// A request whose context ended before its operation ran gets no response from the
+// executor: both transports answer it with null, and the same status.
+func TestAnswerToARequestGoneIsGqlgens(t *testing.T) {
+	t.Parallel()
+	answer := func(gqlgenPOST bool) (int, string) {
+		h := newGraphQL(Options{RequestTimeout: time.Minute, gqlgenPOST: gqlgenPOST}, metrics.New())
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, GraphQLPath, strings.NewReader(`{"query":"{ __typename }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	code, body := answer(true)
+	assert.Equal(t, [2]any{http.StatusOK, "null"}, [2]any{code, body}, "gqlgen's")
+	code, body = answer(false)
+	assert.Equal(t, [2]any{http.StatusOK, "null"}, [2]any{code, body}, "answerPOST's")
+	// Data that is not JSON at all makes both fail alike.
+	assert.Panics(t, func() { writeAnswer(io.Discard, &graphql.Response{Data: json.RawMessage{}}) })
 }
