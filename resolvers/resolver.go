@@ -51,15 +51,27 @@ var (
 	nodeKeyFields  = map[string]bool{"id": true, "kind": true, "__typename": true}
 )
 
-// nodeFieldsSelected says which node properties the selections of the field name below
-// the object the current resolver returns (lineage "nodes") read, in fragments too and
-// whatever their type condition or directives: store.KeyAndKind when they read only
-// nodeKeyFields, store.CoreFields when only nodeCoreFields, and store.AllFields when
-// anything else, or when the field is not selected at all.
-func nodeFieldsSelected(ctx context.Context, name string) store.NodeFields {
+// nodeFieldsSelected says which node properties the selections at path below the
+// object the current resolver returns (lineage "nodes", or an audit trail's "entries",
+// "upstream", "nodes") read, in fragments too and whatever their type condition or
+// directives: store.KeyAndKind when they read only nodeKeyFields, store.CoreFields when
+// only nodeCoreFields, and store.AllFields when anything else, or when the path is not
+// selected at all.
+func nodeFieldsSelected(ctx context.Context, path ...string) store.NodeFields {
+	opCtx := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for _, name := range path[:len(path)-1] {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				next = append(next, graphql.CollectFields(opCtx, f.Selections, nil)...)
+			}
+		}
+		fields = next
+	}
 	found, keys := false, true
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name != name {
+	for _, f := range fields {
+		if f.Name != path[len(path)-1] {
 			continue
 		}
 		found = true

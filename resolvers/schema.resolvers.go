@@ -489,6 +489,8 @@ func (r *queryResolver) AuditTrail(ctx context.Context, endpoint *string, modelV
 	trail, err := r.Store.AuditTrailOf(ctx, store.AuditQuery{
 		Endpoint: endpoint, ModelVersion: modelVersion, At: when,
 		SkipUpstreamEdges: !selects(ctx, "entries", "upstream", "edges"),
+		SkipUpstream:      !selects(ctx, "entries", "upstream"),
+		UpstreamFields:    nodeFieldsSelected(ctx, "entries", "upstream", "nodes"),
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"fmt"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,6 +82,66 @@ func TestAuditTrailAnswersTheAuditorInOneRequest(t *testing.T) {
 			require.Len(t, resp.Errors, 1)
 			assert.Equal(t, tt.code, resp.Errors[0].Extensions["code"], resp.Errors[0].Message)
 			assert.Equal(t, tt.field, resp.Errors[0].Extensions["field"])
+		})
+	}
+}
+
+// An audit trail that does not read the entries' upstream cones, or reads only their
+// nodes' IDs and kinds (the store then skips the cones, or fetches less of them),
+// holds the same answer for every field it reads.
+func TestAuditTrailFetchesWhatItsSelectionReads(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	s := recordSlice(t, h)
+	mustDo(t, h, setApproval, map[string]any{"input": map[string]any{"modelVersion": s.version, "status": "APPROVED"}})
+	const trail = `query($e: ID!%s) { auditTrail(endpoint: $e) { entries {
+  modelVersion { id } approvalStatus approvals { status } producedBy { id } trainingData { id } %s } } }`
+	entries := func(t *testing.T, upstream string) []map[string]any {
+		t.Helper()
+		vars, decl := map[string]any{"e": s.endpoint}, ""
+		if strings.Contains(upstream, "$v") {
+			vars["v"], decl = false, ", $v: Boolean!"
+		}
+		var out []map[string]any
+		for _, e := range get(mustDo(t, h, fmt.Sprintf(trail, decl, upstream), vars), "auditTrail", "entries").([]any) {
+			out = append(out, e.(map[string]any))
+		}
+		return out
+	}
+	all := entries(t, `upstream { nodes { id kind name recordedAt } truncated }`)
+	require.Len(t, all, 1)
+	require.Len(t, get(all[0], "upstream", "nodes"), 4)
+	without := func(e map[string]any) map[string]any {
+		out := maps.Clone(e)
+		delete(out, "upstream")
+		return out
+	}
+	for _, tc := range []struct{ name, upstream string }{
+		{"no upstream", ``},
+		{"an upstream left out by @include", `upstream @include(if: $v) { nodes { id } }`},
+		{"the upstream's IDs and kinds", `upstream { nodes { id kind __typename } truncated }`},
+		{"the upstream's core fields", `upstream { nodes { id name recordedAt } }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := entries(t, tc.upstream)
+			require.Len(t, got, len(all))
+			for i, e := range got {
+				assert.Equal(t, without(all[i]), without(e))
+				up, ok := e["upstream"]
+				assert.Equal(t, strings.HasPrefix(tc.upstream, "upstream {"), ok, "upstream in the answer")
+				if !ok {
+					continue
+				}
+				nodes := get(up, "nodes").([]any)
+				require.Len(t, nodes, 4)
+				for j, n := range nodes {
+					for k, v := range n.(map[string]any) {
+						if k != "__typename" {
+							assert.Equal(t, get(all[i], "upstream", "nodes", j, k), v, "node %d's %s", j, k)
+						}
+					}
+				}
+			}
 		})
 	}
 }

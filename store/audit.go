@@ -43,6 +43,12 @@ type AuditQuery struct {
 	// SkipUpstreamEdges leaves the upstream cones without edges, saving a query when
 	// the caller needs only their nodes.
 	SkipUpstreamEdges bool
+	// SkipUpstream leaves the entries' upstream cones out (and empty), sparing their
+	// traversal when the caller does not read them.
+	SkipUpstream bool
+	// UpstreamFields says which properties the upstream cones' nodes carry (see
+	// LineageQuery.Fields).
+	UpstreamFields NodeFields
 }
 
 // AuditTrailOf builds the trail q asks for in one read transaction, so that every part
@@ -82,7 +88,7 @@ func (s *Store) AuditTrailOf(ctx context.Context, q AuditQuery) (AuditTrail, err
 			trail.Entries = append(trail.Entries, AuditEntry{Version: v})
 		}
 		for i := range trail.Entries {
-			if err := fillAuditEntry(ctx, tx, &trail.Entries[i], at, q.SkipUpstreamEdges); err != nil {
+			if err := fillAuditEntry(ctx, tx, &trail.Entries[i], q); err != nil {
 				return AuditTrail{}, err
 			}
 		}
@@ -90,7 +96,10 @@ func (s *Store) AuditTrailOf(ctx context.Context, q AuditQuery) (AuditTrail, err
 	})
 }
 
-func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEntry, at time.Time, skipEdges bool) error {
+// fillAuditEntry adds to the entry e what q asks of it: approvals, producers, training
+// data and (unless skipped) the upstream cone, as the graph stood at q.At.
+func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEntry, q AuditQuery) error {
+	at := q.At
 	history, err := approvalsOf(ctx, tx, e.Version.Key)
 	if err != nil {
 		return err
@@ -112,8 +121,12 @@ func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEn
 			}
 		}
 	}
+	if q.SkipUpstream {
+		return nil
+	}
 	e.Upstream, err = lineageTx(ctx, tx, LineageQuery{
-		Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at, SkipEdges: skipEdges,
+		Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at,
+		SkipEdges: q.SkipUpstreamEdges, Fields: q.UpstreamFields,
 	})
 	return err
 }
