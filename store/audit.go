@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -87,46 +88,92 @@ func (s *Store) AuditTrailOf(ctx context.Context, q AuditQuery) (AuditTrail, err
 			}
 			trail.Entries = append(trail.Entries, AuditEntry{Version: v})
 		}
-		for i := range trail.Entries {
-			if err := fillAuditEntry(ctx, tx, &trail.Entries[i], q); err != nil {
-				return AuditTrail{}, err
-			}
+		if err := fillAuditEntries(ctx, tx, trail.Entries, q); err != nil {
+			return AuditTrail{}, err
 		}
 		return trail, nil
 	})
 }
 
-// fillAuditEntry adds to the entry e what q asks of it: approvals, producers, training
-// data and (unless skipped) the upstream cone, as the graph stood at q.At.
-func fillAuditEntry(ctx context.Context, tx neo4j.ManagedTransaction, e *AuditEntry, q AuditQuery) error {
-	at := q.At
-	history, err := approvalsOf(ctx, tx, e.Version.Key)
+// cypherAuditFacts reads, for each model version in $keys, its approval history
+// (oldest first), the jobs that produced its model artifact (by ID), and what those
+// jobs read (by producer ID, then ID), in one statement for every entry of a trail.
+const cypherAuditFacts = `
+UNWIND $keys AS k
+MATCH (v:` + LabelNode + ` {key: k})
+RETURN k AS key,
+  COLLECT { MATCH (a:` + LabelApproval + `)-[:` + RelApprovalOf + `]->(v) RETURN a ORDER BY a.at, a.seq } AS approvals,
+  COLLECT { MATCH (v)<-[:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[:` + RelProduced + `]-(n:` + LabelNode + `)
+            RETURN DISTINCT n ORDER BY n.key } AS producers,
+  COLLECT { MATCH (v)<-[:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[:` + RelProduced + `]-(p:` + LabelNode + `)
+                  <-[:` + RelInputTo + `]-(n:` + LabelNode + `)
+            WITH DISTINCT p, n ORDER BY p.key, n.key RETURN n } AS inputs`
+
+// fillAuditEntries adds to each entry what q asks of it: approvals, producers, training
+// data (each data node once, in the order of its first producer) and, unless skipped,
+// the upstream cone, as the graph stood at q.At.
+func fillAuditEntries(ctx context.Context, tx neo4j.ManagedTransaction, entries []AuditEntry, q AuditQuery) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Version.Key
+	}
+	recs, err := collect(ctx, tx, cypherAuditFacts, map[string]any{"keys": keys})
 	if err != nil {
-		return err
+		return fmt.Errorf("audit trail facts: %w", err)
 	}
-	e.Approvals = approvalsBy(history, &at)
-	if e.Producers, err = neighboursTx(ctx, tx, cypherProducerOfModelVersion, e.Version.Key); err != nil {
-		return err
+	type facts struct {
+		approvals []Approval
+		producers []Node
+		inputs    []Node
 	}
-	seen := map[string]bool{}
-	for _, p := range e.Producers {
-		inputs, err := neighboursTx(ctx, tx, cypherInputsOf, p.Key)
+	byKey := make(map[string]facts, len(recs))
+	for _, r := range recs {
+		key, _, err := neo4j.GetRecordValue[string](r, "key")
 		if err != nil {
-			return err
+			return fmt.Errorf("audit trail facts: %w", err)
 		}
-		for _, in := range inputs {
+		var f facts
+		lists := [3][]Node{}
+		for i, col := range []string{"approvals", "producers", "inputs"} {
+			if lists[i], err = nodeListAt(r, col); err != nil {
+				return fmt.Errorf("audit trail facts: %w", err)
+			}
+		}
+		f.approvals = make([]Approval, 0, len(lists[0]))
+		for _, a := range lists[0] {
+			f.approvals = append(f.approvals, approvalFrom(a))
+		}
+		f.producers, f.inputs = lists[1], lists[2]
+		byKey[key] = f
+	}
+	at := q.At
+	for i := range entries {
+		e := &entries[i]
+		f := byKey[e.Version.Key]
+		e.Approvals = approvalsBy(f.approvals, &at)
+		e.Producers = f.producers
+		if e.Producers == nil {
+			e.Producers = []Node{}
+		}
+		seen := map[string]bool{}
+		for _, in := range f.inputs {
 			if !seen[in.Key] {
 				seen[in.Key] = true
 				e.TrainingData = append(e.TrainingData, in)
 			}
 		}
+		if q.SkipUpstream {
+			continue
+		}
+		if e.Upstream, err = lineageTx(ctx, tx, LineageQuery{
+			Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at,
+			SkipEdges: q.SkipUpstreamEdges, Fields: q.UpstreamFields,
+		}); err != nil {
+			return err
+		}
 	}
-	if q.SkipUpstream {
-		return nil
-	}
-	e.Upstream, err = lineageTx(ctx, tx, LineageQuery{
-		Start: []string{e.Version.Key}, Direction: Upstream, MaxDepth: MaxLineageDepth, AsOf: &at,
-		SkipEdges: q.SkipUpstreamEdges, Fields: q.UpstreamFields,
-	})
-	return err
+	return nil
 }
