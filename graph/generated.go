@@ -4146,9 +4146,9 @@ type AuditEntry {
   approvalStatus: ApprovalStatus!
   "The approval changes recorded by the instant, oldest first."
   approvals: [Approval!]!
-  "The jobs that produced the version's model artifact (parameters, code version, instance type)."
+  "The jobs recorded by the instant as producing the version's model artifact (parameters, code version, instance type)."
   producedBy: [Node!]!
-  "The dataset versions (and artifacts) those jobs read, with their digests."
+  "The dataset versions (and artifacts) those jobs were recorded by the instant as reading, with their digests."
   trainingData: [Node!]!
   "The version's whole upstream cone (up to 50 edges) as the graph stood at the instant."
   upstream: LineageGraph!

@@ -21,26 +21,33 @@ type Resolver struct {
 	Store *store.Store
 }
 
-// selects tells whether the client selected the field at path below the object the
-// current resolver returns (lineage "edges", or "entries", "upstream", "edges" of an
-// audit trail), so that work only that field needs can be skipped.
-func selects(ctx context.Context, path ...string) bool {
+// fieldsAt returns the fields selected at path below the object the current resolver
+// returns: every selection of path's last field, under any alias, fragment or parent
+// selection, that @skip and @include keep.
+func fieldsAt(ctx context.Context, path ...string) []graphql.CollectedField {
 	opCtx := graphql.GetOperationContext(ctx)
 	fields := graphql.CollectFieldsCtx(ctx, nil)
 	for i, name := range path {
 		var next []graphql.CollectedField
 		for _, f := range fields {
-			if f.Name != name {
-				continue
+			switch {
+			case f.Name != name:
+			case i == len(path)-1:
+				next = append(next, f)
+			default:
+				next = append(next, graphql.CollectFields(opCtx, f.Selections, nil)...)
 			}
-			if i == len(path)-1 {
-				return true
-			}
-			next = append(next, graphql.CollectFields(opCtx, f.Selections, nil)...)
 		}
 		fields = next
 	}
-	return false
+	return fields
+}
+
+// selects tells whether the client selected the field at path below the object the
+// current resolver returns (lineage "edges", or "entries", "upstream", "edges" of an
+// audit trail), so that work only that field needs can be skipped.
+func selects(ctx context.Context, path ...string) bool {
+	return len(path) > 0 && len(fieldsAt(ctx, path...)) > 0
 }
 
 // nodeCoreFields are the fields of the Node interface: what every node has, which the
@@ -51,42 +58,40 @@ var (
 	nodeKeyFields  = map[string]bool{"id": true, "kind": true, "__typename": true}
 )
 
-// nodeFieldsSelected says which node properties the selections at path below the
-// object the current resolver returns (lineage "nodes", or an audit trail's "entries",
-// "upstream", "nodes") read, in fragments too and whatever their type condition or
-// directives: store.KeyAndKind when they read only nodeKeyFields, store.CoreFields when
-// only nodeCoreFields, and store.AllFields when anything else, or when the path is not
-// selected at all.
+// nodeFieldsSelected says which node properties the selections of the node list at
+// path (lineage "nodes", or an audit trail's "entries", "upstream", "nodes") read:
+// store.KeyAndKind when they read only nodeKeyFields (or the list is not selected),
+// store.CoreFields when only nodeCoreFields, and store.AllFields when anything else.
+// Inside the list every field counts, whatever its type condition or directives: a
+// field a directive leaves out can only make the store fetch more.
 func nodeFieldsSelected(ctx context.Context, path ...string) store.NodeFields {
-	opCtx := graphql.GetOperationContext(ctx)
-	fields := graphql.CollectFieldsCtx(ctx, nil)
-	for _, name := range path[:len(path)-1] {
-		var next []graphql.CollectedField
-		for _, f := range fields {
-			if f.Name == name {
-				next = append(next, graphql.CollectFields(opCtx, f.Selections, nil)...)
-			}
-		}
-		fields = next
-	}
-	found, keys := false, true
-	for _, f := range fields {
-		if f.Name != path[len(path)-1] {
-			continue
-		}
-		found = true
+	keys := true
+	for _, f := range fieldsAt(ctx, path...) {
 		if !onlyFields(f.Selections, nodeCoreFields) {
 			return store.AllFields
 		}
 		keys = keys && onlyFields(f.Selections, nodeKeyFields)
 	}
-	switch {
-	case !found:
-		return store.AllFields
-	case keys:
+	if keys {
 		return store.KeyAndKind
 	}
 	return store.CoreFields
+}
+
+// lineageReads sets what q fetches to what the lineage selection reads: edges only
+// when selected, and the nodes' properties their selections read.
+func lineageReads(ctx context.Context, q *store.LineageQuery) {
+	q.SkipEdges = !selects(ctx, "edges")
+	q.Fields = nodeFieldsSelected(ctx, "nodes")
+}
+
+// auditTrailReads sets what q fetches of the entries' upstream cones to what the audit
+// trail selection reads: the cones only when selected, their edges likewise, and the
+// nodes' properties their selections read.
+func auditTrailReads(ctx context.Context, q *store.AuditQuery) {
+	q.SkipUpstream = !selects(ctx, "entries", "upstream")
+	q.SkipUpstreamEdges = !selects(ctx, "entries", "upstream", "edges")
+	q.UpstreamFields = nodeFieldsSelected(ctx, "entries", "upstream", "nodes")
 }
 
 // onlyFields tells whether set selects only fields named in names, without subselections.

@@ -422,8 +422,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 // Lineage is the resolver for the lineage field.
 func (r *queryResolver) Lineage(ctx context.Context, start []string, direction model.LineageDirection, maxDepth *int, kinds []model.NodeKind, asOf *time.Time, budget *int, after *string) (*model.LineageGraph, error) {
 	q := lineageQuery(start, direction, maxDepth, kinds, asOf)
-	q.SkipEdges = !selects(ctx, "edges")
-	q.Fields = nodeFieldsSelected(ctx, "nodes")
+	lineageReads(ctx, &q)
 	if q.Budget, q.After = deref(budget, store.MaxLineageNodes), deref(after, ""); q.Budget == 0 {
 		return nil, store.CheckSize("budget", 0, store.MaxLineageNodes)
 	}
@@ -486,12 +485,9 @@ func (r *queryResolver) AuditTrail(ctx context.Context, endpoint *string, modelV
 	if at != nil {
 		when = *at
 	}
-	trail, err := r.Store.AuditTrailOf(ctx, store.AuditQuery{
-		Endpoint: endpoint, ModelVersion: modelVersion, At: when,
-		SkipUpstreamEdges: !selects(ctx, "entries", "upstream", "edges"),
-		SkipUpstream:      !selects(ctx, "entries", "upstream"),
-		UpstreamFields:    nodeFieldsSelected(ctx, "entries", "upstream", "nodes"),
-	})
+	q := store.AuditQuery{Endpoint: endpoint, ModelVersion: modelVersion, At: when}
+	auditTrailReads(ctx, &q)
+	trail, err := r.Store.AuditTrailOf(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,11 @@ type AuditEntry struct {
 	Version    Node
 	// Approvals are the approval changes recorded by the instant, oldest first.
 	Approvals []Approval
-	// Producers are the jobs that produced the version's model artifact.
+	// Producers are the jobs recorded by the instant as producing the version's model
+	// artifact.
 	Producers []Node
-	// TrainingData are the dataset versions (and artifacts) the producers read.
+	// TrainingData are the dataset versions (and artifacts) the producers were
+	// recorded by the instant as reading.
 	TrainingData []Node
 	// Upstream is the version's whole upstream cone as the graph stood at the instant.
 	Upstream Lineage
@@ -97,21 +99,24 @@ func (s *Store) AuditTrailOf(ctx context.Context, q AuditQuery) (AuditTrail, err
 
 // cypherAuditFacts reads, for each model version in $keys, its approval history
 // (oldest first), the jobs that produced its model artifact (by ID), and what those
-// jobs read (by producer ID, then ID), in one statement for every entry of a trail.
+// jobs read (by producer ID, then ID), as recorded by $at, in one statement for every
+// entry of a trail.
 const cypherAuditFacts = `
 UNWIND $keys AS k
 MATCH (v:` + LabelNode + ` {key: k})
 RETURN k AS key,
-  COLLECT { MATCH (a:` + LabelApproval + `)-[:` + RelApprovalOf + `]->(v) RETURN a ORDER BY a.at, a.seq } AS approvals,
-  COLLECT { MATCH (v)<-[:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[:` + RelProduced + `]-(n:` + LabelNode + `)
-            RETURN DISTINCT n ORDER BY n.key } AS producers,
-  COLLECT { MATCH (v)<-[:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[:` + RelProduced + `]-(p:` + LabelNode + `)
-                  <-[:` + RelInputTo + `]-(n:` + LabelNode + `)
-            WITH DISTINCT p, n ORDER BY p.key, n.key RETURN n } AS inputs`
+  COLLECT { MATCH (a:` + LabelApproval + `)-[:` + RelApprovalOf + `]->(v) RETURN a {.*} ORDER BY a.at, a.seq } AS approvals,
+  COLLECT { MATCH (v)<-[r:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[p:` + RelProduced + `]-(n:` + LabelNode + `)
+              WHERE r.recordedAt <= $at AND p.recordedAt <= $at
+            WITH DISTINCT n ORDER BY n.key RETURN n {.*} } AS producers,
+  COLLECT { MATCH (v)<-[r:` + RelRegisteredAs + `]-(:` + LabelNode + `)<-[p:` + RelProduced + `]-(j:` + LabelNode + `)
+                  <-[i:` + RelInputTo + `]-(n:` + LabelNode + `)
+              WHERE r.recordedAt <= $at AND p.recordedAt <= $at AND i.recordedAt <= $at
+            WITH DISTINCT j, n ORDER BY j.key, n.key RETURN n {.*} } AS inputs`
 
-// fillAuditEntries adds to each entry what q asks of it: approvals, producers, training
-// data (each data node once, in the order of its first producer) and, unless skipped,
-// the upstream cone, as the graph stood at q.At.
+// fillAuditEntries adds to each entry what q asks of it, as the graph stood at q.At:
+// approvals, producers, training data (each data node once, in the order of its first
+// producer) and, unless skipped, the upstream cone.
 func fillAuditEntries(ctx context.Context, tx neo4j.ManagedTransaction, entries []AuditEntry, q AuditQuery) error {
 	if len(entries) == 0 {
 		return nil
@@ -120,7 +125,7 @@ func fillAuditEntries(ctx context.Context, tx neo4j.ManagedTransaction, entries 
 	for i, e := range entries {
 		keys[i] = e.Version.Key
 	}
-	recs, err := collect(ctx, tx, cypherAuditFacts, map[string]any{"keys": keys})
+	recs, err := collect(ctx, tx, cypherAuditFacts, map[string]any{"keys": keys, "at": q.At.UTC()})
 	if err != nil {
 		return fmt.Errorf("audit trail facts: %w", err)
 	}
@@ -135,29 +140,32 @@ func fillAuditEntries(ctx context.Context, tx neo4j.ManagedTransaction, entries 
 		if err != nil {
 			return fmt.Errorf("audit trail facts: %w", err)
 		}
-		var f facts
-		lists := [3][]Node{}
-		for i, col := range []string{"approvals", "producers", "inputs"} {
-			if lists[i], err = nodeListAt(r, col); err != nil {
-				return fmt.Errorf("audit trail facts: %w", err)
-			}
+		approvals, err := nodesAt(r, "approvals")
+		if err != nil {
+			return fmt.Errorf("audit trail facts: %w", err)
 		}
-		f.approvals = make([]Approval, 0, len(lists[0]))
-		for _, a := range lists[0] {
+		var f facts
+		f.approvals = make([]Approval, 0, len(approvals))
+		for _, a := range approvals {
 			f.approvals = append(f.approvals, approvalFrom(a))
 		}
-		f.producers, f.inputs = lists[1], lists[2]
+		if f.producers, err = nodesAt(r, "producers"); err != nil {
+			return fmt.Errorf("audit trail facts: %w", err)
+		}
+		if f.inputs, err = nodesAt(r, "inputs"); err != nil {
+			return fmt.Errorf("audit trail facts: %w", err)
+		}
 		byKey[key] = f
 	}
 	at := q.At
 	for i := range entries {
 		e := &entries[i]
-		f := byKey[e.Version.Key]
+		f, ok := byKey[e.Version.Key]
+		if !ok {
+			return fmt.Errorf("audit trail facts: model version %q is gone (the graph was changed outside provgraph)", e.Version.Key)
+		}
 		e.Approvals = approvalsBy(f.approvals, &at)
 		e.Producers = f.producers
-		if e.Producers == nil {
-			e.Producers = []Node{}
-		}
 		seen := map[string]bool{}
 		for _, in := range f.inputs {
 			if !seen[in.Key] {

@@ -145,38 +145,3 @@ func TestLineageOfFewerFieldsIsTheSameAnswer(t *testing.T) {
 	_, err = st.Lineage(ctx, q)
 	assert.ErrorContains(t, err, "fields")
 }
-
-// An audit trail without its upstream cones (SkipUpstream) holds the same entries with
-// empty cones; with UpstreamFields KeyAndKind, the same cones' keys and kinds.
-func TestAuditTrailWithoutOrWithFewerUpstreamFields(t *testing.T) {
-	t.Parallel()
-	st := neo4jtest.Store(t)
-	tk := neo4jtest.Token(t)
-	ctx := t.Context()
-	_, _, err := st.Seed(ctx, store.SeedPlan{Nodes: store.SeedNodesPerPipeline, Prefix: tk, Seed: 1}, nil)
-	require.NoError(t, err)
-	q := store.AuditQuery{Endpoint: new(store.EndpointKey(tk + "-endpoint-0-0")), At: time.Now()}
-	full, err := st.AuditTrailOf(ctx, q)
-	require.NoError(t, err)
-	require.NotEmpty(t, full.Entries)
-	q.SkipUpstream = true
-	skipped, err := st.AuditTrailOf(ctx, q)
-	require.NoError(t, err)
-	q.SkipUpstream, q.UpstreamFields = false, store.KeyAndKind
-	few, err := st.AuditTrailOf(ctx, q)
-	require.NoError(t, err)
-	require.Len(t, skipped.Entries, len(full.Entries))
-	require.Len(t, few.Entries, len(full.Entries))
-	for i, e := range full.Entries {
-		assert.Greater(t, len(e.Upstream.Nodes), 1)
-		assert.Empty(t, skipped.Entries[i].Upstream.Nodes)
-		s := skipped.Entries[i]
-		s.Upstream = e.Upstream
-		assert.Equal(t, e, s)
-		assert.Equal(t, len(e.Upstream.Nodes), len(few.Entries[i].Upstream.Nodes))
-		for j, n := range e.Upstream.Nodes {
-			assert.Equal(t, [2]any{n.Key, n.Kind}, [2]any{few.Entries[i].Upstream.Nodes[j].Key, few.Entries[i].Upstream.Nodes[j].Kind})
-		}
-		assert.Equal(t, e.Upstream.Edges, few.Entries[i].Upstream.Edges)
-	}
-}

@@ -84,23 +84,6 @@ func nodeFromProps(props map[string]any) Node {
 	return out
 }
 
-// nodeListAt reads column col of rec, a list of nodes (`collect(n)`, `COLLECT { ... RETURN n }`).
-func nodeListAt(rec *neo4j.Record, col string) ([]Node, error) {
-	list, _, err := neo4j.GetRecordValue[[]any](rec, col)
-	if err != nil {
-		return nil, fmt.Errorf("read node list column %q: %w", col, err)
-	}
-	out := make([]Node, 0, len(list))
-	for i, v := range list {
-		n, ok := v.(dbtype.Node)
-		if !ok {
-			return nil, fmt.Errorf("read node list column %q: element %d is %T, not a node", col, i, v)
-		}
-		out = append(out, nodeFrom(n))
-	}
-	return out, nil
-}
-
 // nodesAt reads column col of rec, a list of node property maps (`collect(n {.*})`).
 func nodesAt(rec *neo4j.Record, col string) ([]Node, error) {
 	list, _, err := neo4j.GetRecordValue[[]any](rec, col)

@@ -205,9 +205,9 @@ type AuditEntry struct {
 	ApprovalStatus ApprovalStatus `json:"approvalStatus"`
 	// The approval changes recorded by the instant, oldest first.
 	Approvals []*Approval `json:"approvals"`
-	// The jobs that produced the version's model artifact (parameters, code version, instance type).
+	// The jobs recorded by the instant as producing the version's model artifact (parameters, code version, instance type).
 	ProducedBy []Node `json:"producedBy"`
-	// The dataset versions (and artifacts) those jobs read, with their digests.
+	// The dataset versions (and artifacts) those jobs were recorded by the instant as reading, with their digests.
 	TrainingData []Node `json:"trainingData"`
 	// The version's whole upstream cone (up to 50 edges) as the graph stood at the instant.
 	Upstream *LineageGraph `json:"upstream"`
