@@ -139,7 +139,7 @@ func auditReport(verify time.Duration, proof result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n\n", auditHeading)
 	fmt.Fprintf(&b, "- Run: %s on %s, %d cores, %s RAM; `go run ./internal/bench --only audit --%s %d` (and make bench), on a fresh Neo4j\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(), auditEntriesFlag, auditEntries)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), benchenv.CPUModel(), runtime.NumCPU(), memTotal(), auditEntriesFlag, auditEntries)
 	fmt.Fprintf(&b, "- Method: a chain of %d entries seeded once, sequenced as the sequencer does (hash chain, Merkle tree, a signed checkpoint); "+
 		"`store.VerifyAuditSpan` over all of it, the check `provgraph audit verify` runs (chain, every tree hash, every checkpoint); "+
 		"then `auditInclusionProof` of random entries over HTTP through the real handler, one client, sequential\n\n", auditEntries)

@@ -73,7 +73,7 @@ func batchOnly(ctx context.Context, outFile string) error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	section = fmt.Sprintf("\n%s\n\n- Run: %s on %s, %d cores, %s RAM, load average %s at the end; on the database as it was, "+
 		"not seeded by this section; `go run ./internal/bench --only batch`\n%s",
-		heading, time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(),
+		heading, time.Now().UTC().Format("2006-01-02 15:04 MST"), benchenv.CPUModel(), runtime.NumCPU(), memTotal(),
 		strings.Join(strings.Fields(string(load))[:3], " "), rest)
 	fmt.Print(section)
 	return writeSection(outFile, section, "## Experiment tracking")

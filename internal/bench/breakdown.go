@@ -26,6 +26,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 
 	"github.com/provgraph/provgraph/graph"
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -102,7 +103,7 @@ func breakdownBench(ctx context.Context, b *breakdown, requests, warmup int) (st
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n### Run of %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&out, "- %s, %d cores, %s; %d warm-up rounds, %d measured, rows interleaved (measure)\n\n",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), warmup, requests)
+		benchenv.CPUModel(), runtime.NumCPU(), runtime.Version(), warmup, requests)
 	res, err := measure(b.rows(ctx), warmup, requests)
 	if err != nil {
 		return "", err

@@ -31,6 +31,7 @@ import (
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/internal/pipegraph"
 	"github.com/provgraph/provgraph/store"
 )
@@ -395,7 +396,7 @@ func writeReport(file string, r report) error {
 	b.WriteString("Without NEO4J_URI, `make bench` and `make loadtest` run on a Neo4j of their own created fresh for each run (an empty data folder); with NEO4J_URI, on that database as it is.\n\n")
 	fmt.Fprintf(&b, "## Lineage on a seeded graph\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
+	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", benchenv.CPUModel(), runtime.NumCPU(), memTotal(), runtime.Version())
 	fmt.Fprintf(&b, "- Neo4j: the local launcher (embedded Neo4j 5.26 community, heap and page cache 4g), same machine\n")
 	fmt.Fprintf(&b, "- Data: `provgraph seed` graph, %d nodes and %d relationships in the database; "+
 		"upstream cones from endpoints hold about %d nodes (depth 10)\n", r.nodes, r.rels, r.cone)
@@ -444,7 +445,7 @@ func withRunInfo(section string, nodes int64, only string) string {
 	heading, rest, _ := strings.Cut(strings.TrimPrefix(section, "\n"), "\n")
 	info := fmt.Sprintf("\n- Run: %s on %s, %d cores, %s RAM; database of %d nodes (the seed and what was recorded before this section: by the sections before it, and by earlier runs on a database not created fresh); "+
 		"`go run ./internal/bench --nodes <seed size> --only %s` (or make bench)\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(), nodes, only)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), benchenv.CPUModel(), runtime.NumCPU(), memTotal(), nodes, only)
 	return "\n" + heading + "\n" + info + rest
 }
 
@@ -469,21 +470,6 @@ func keptSection(file, heading string) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			if _, v, ok := strings.Cut(line, ":"); ok {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return runtime.GOARCH
-}
 
 func memTotal() string {
 	out, err := exec.Command("sh", "-c", "free -g | awk '/Mem:/ {print $2}'").Output()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provgraph/provgraph/internal/benchenv"
 	"github.com/provgraph/provgraph/store"
 )
 
@@ -113,7 +114,7 @@ func searchBench(client *http.Client, url string, pipelines int, nodes int64, re
 	var b strings.Builder
 	b.WriteString("\n## Search\n\n")
 	fmt.Fprintf(&b, "- Date: %s; machine: %s, %d cores, %s RAM; Neo4j: the local launcher, heap %s and page cache %s\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(),
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), benchenv.CPUModel(), runtime.NumCPU(), memTotal(),
 		envOr("NEO4J_HEAP", "4g"), envOr("NEO4J_PAGECACHE", "4g"))
 	fmt.Fprintf(&b, "- Data: the `provgraph seed` graph, %d nodes in the database; the seed describes and tags each pipeline's models and raw data with one of %d use cases (fraud, churn, …)\n",
 		nodes, len(store.SeedUseCases))

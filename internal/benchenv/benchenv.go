@@ -6,6 +6,8 @@ package benchenv
 import (
 	"context"
 	"os"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/provgraph/provgraph/store"
@@ -61,4 +63,21 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// CPUModel names the machine's processor (its first "model name" in /proc/cpuinfo), or
+// its architecture where that is not known: runs on different processors do not compare.
+func CPUModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
 }

@@ -412,7 +412,7 @@ func report(all []sample, lt config, warmupErrs int, elapsed time.Duration, peak
 	var b strings.Builder
 	b.WriteString("## Load test\n\n")
 	fmt.Fprintf(&b, "Written by `make loadtest` (`go run ./internal/loadtest`).\n\n")
-	fmt.Fprintf(&b, "- Date: %s\n- Machine: %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "- Date: %s\n- Machine: %s, %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), benchenv.CPUModel(), runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(&b, "- Data: the benchmark's seeded graph (`provgraph seed --nodes %d`, prefix `%s`) and whatever else the database holds\n", nodes, prefix)
 	servers := "`provgraph serve` as its own process"
 	if lt.replicas > 1 {
