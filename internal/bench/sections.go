@@ -62,12 +62,12 @@ var sections = []section{
 		return searchBench(b.client, b.url, b.pipelines, b.nodes, b.requests, b.warmup)
 	}},
 	{name: "mlmd", before: beforeTracking, runInfo: true, run: func(b *bench) (string, error) {
-		return mlmdBench(b.ctx, b.st, b.client, b.url, b.requests, b.warmup)
+		return mlmdBench(b.ctx, b.st, b.client, b.url, b.driver, b.db, b.requests, b.warmup)
 	}},
 	{name: "tracking", run: func(b *bench) (string, error) {
 		return trackingBench(b.ctx, b.st, b.driver, b.db, b.client, b.url, b.requests, b.warmup)
 	}},
-	{name: "openlineage", run: func(b *bench) (string, error) { return openLineageBench(b.client, b.base) }},
+	{name: "openlineage", run: func(b *bench) (string, error) { return openLineageBench(b.ctx, b.client, b.base, b.driver, b.db) }},
 	{name: "sagemaker", before: beforeMLflow, runInfo: true, run: func(b *bench) (string, error) {
 		return sageMakerBench(b.client, b.base)
 	}},
