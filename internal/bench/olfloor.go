@@ -83,9 +83,10 @@ CREATE (v:` + base + `:` + labelOLFloorVersion + ` {key: e.out, kind: 'DatasetVe
   uri: e.uri, version: e.run, recordedSeq: e.seq, recordedAsOutput: true, recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (v)-[:` + store.RelVersionOf + `]->(d)
 CREATE (j)-[:` + store.RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
-WITH j, e
-UNWIND e.inputs AS input
-MERGE (i:` + base + ` {key: input})
+WITH count(*) AS _
+UNWIND $links AS link
+MATCH (j:` + base + ` {key: link.job})
+MERGE (i:` + base + ` {key: link.input})
   ON CREATE SET i:` + labelOLFloorVersion + `, i.kind = 'DatasetVersion', i.namespace = $ns, i.version = 'unversioned',
     i.recordedAt = datetime.transaction(), i.recordedBy = $actor
 MERGE (i)-[l:` + store.RelInputTo + `]->(j)
@@ -116,6 +117,24 @@ func olFloorBatches(ns string, client, events int) [][]map[string]any {
 		batches = append(batches, rows)
 	}
 	return batches
+}
+
+// olFloorLinks are the (input, job) pairs of a batch's events, each once, in the order
+// they first appear: the links of jobs to their inputs, which the floor merges after
+// writing the events (as provgraph links each pair of a chunk once).
+func olFloorLinks(rows []map[string]any) []map[string]any {
+	seen := map[[2]string]bool{}
+	var links []map[string]any
+	for _, r := range rows {
+		for _, in := range r["inputs"].([]string) {
+			pair := [2]string{in, r["job"].(string)}
+			if !seen[pair] {
+				seen[pair] = true
+				links = append(links, map[string]any{"input": pair[0], "job": pair[1]})
+			}
+		}
+	}
+	return links
 }
 
 // olFloorParts is the audit node's list of a batch's targets, as provgraph's audit
@@ -166,7 +185,7 @@ func olFloor(ctx context.Context, driver neo4j.DriverWithContext, db, base, ns s
 			defer wg.Done()
 			for _, rows := range batches {
 				err := exec(cypherBatch, map[string]any{"experiment": experiment, "ns": ns, "actor": "bench",
-					"events": rows, "parts": olFloorParts(rows)})
+					"events": rows, "links": olFloorLinks(rows), "parts": olFloorParts(rows)})
 				if err != nil {
 					errs[c] = fmt.Errorf("openlineage floor: %w", err)
 					return
