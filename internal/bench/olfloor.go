@@ -94,9 +94,9 @@ MERGE (i)-[l:` + store.RelInputTo + `]->(j)
 	return experiment, batch
 }
 
-// olFloorBatches makes each client's batches of olBatches' events, as rows of
-// olFloorStatements: 50 jobs per client, two of 200 tables all clients share read, a table
-// of the client's own written.
+// olFloorBatches makes a client's batches of olBatches' events, as the rows of
+// olFloorStatements' batch: 50 jobs per client, each event reading two of 200 tables
+// all clients share and writing a table of the client's own.
 func olFloorBatches(ns string, client, events int) [][]map[string]any {
 	var batches [][]map[string]any
 	for start := 0; start < events; start += olBatchSize {
