@@ -24,11 +24,12 @@ import (
 // graph faster than this with one writer.
 const importFloorBatch = store.DefaultImportBatch
 
-// cypherImportFloorNodes writes a batch of the graph's nodes.
+// cypherImportFloorNodes writes a batch of the graph's nodes; a property whose value is
+// null is not stored.
 const cypherImportFloorNodes = `
 UNWIND $rows AS row
 CREATE (:` + labelOLFloor + ` {key: row.key, kind: row.kind, name: row.name, namespace: row.namespace, version: row.version,
-  modelVersion: row.modelVersion, uri: row.uri, recordedAt: datetime.transaction(), recordedBy: $actor})`
+  uri: row.uri, recordedAt: datetime.transaction(), recordedBy: $actor})`
 
 // cypherImportFloorEdges writes a batch of the graph's edges of one type (a
 // relationship type cannot be a parameter): the statement for each provenance type.
@@ -43,6 +44,23 @@ CREATE (a)-[:` + t + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]
 	return m
 }()
 
+// importFloorRow is n's row of cypherImportFloorNodes: the properties provgraph stores
+// for it that the graph holds (a model version's number as its version), none empty.
+func importFloorRow(prefix string, n pipegraph.Node) map[string]any {
+	orNil := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	var version any = orNil(n.Version)
+	if n.Kind == store.KindModelVersion {
+		version = n.ModelVersion
+	}
+	return map[string]any{"key": prefix + n.ID, "kind": string(n.Kind), "name": n.Name, "namespace": orNil(n.Namespace),
+		"version": version, "uri": orNil(n.URI)}
+}
+
 // importFloor writes g as the floor does, each node's ID after prefix (so that they
 // meet neither provgraph's copy nor an earlier run's), and returns the time taken, from
 // the first batch sent to the last committed.
@@ -54,8 +72,7 @@ func importFloor(ctx context.Context, driver neo4j.DriverWithContext, db string,
 	}
 	nodes := make([]map[string]any, len(g.Nodes))
 	for i, n := range g.Nodes {
-		nodes[i] = map[string]any{"key": prefix + n.ID, "kind": string(n.Kind), "name": n.Name, "namespace": n.Namespace,
-			"version": n.Version, "modelVersion": n.ModelVersion, "uri": n.URI}
+		nodes[i] = importFloorRow(prefix, n)
 	}
 	edges := map[string][]map[string]any{}
 	for _, e := range g.Edges {

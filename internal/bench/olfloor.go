@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +45,10 @@ const (
 	labelOLFloorAudit   = "BenchOLFloorAudit"
 )
 
+// olFloorLabels are the base labels of the two floors: with the full-text index, and
+// without it.
+var olFloorLabels = [2]string{labelOLFloor, labelOLFloorBare}
+
 // cypherOLFloorSchema mirrors, for the floor's labels, the indexes provgraph keeps on
 // its nodes (store: node_key, node_name_key, node_search_async, run_experiment); the
 // bare floor's nodes get all but the full-text index.
@@ -59,44 +66,52 @@ OPTIONS {indexConfig: {` + "`fulltext.analyzer`" + `: 'standard-no-stop-words', 
 
 // olFloorStatements are the floor's statements for its nodes of base label base
 // (labelOLFloor, or labelOLFloorBare for the floor without the full-text index): the
-// experiment's, and a batch's.
+// experiment's, and a batch's. A batch's statement merges its jobs once each, in key
+// order; writes each event; then links each job to each input it reads once, the pairs
+// in order, adding an edge only where none is (as provgraph links a chunk's jobs to
+// their inputs: store/jobio.go).
 func olFloorStatements(base string) (experiment, batch string) {
 	experiment = `MERGE (x:` + base + ` {key: $key})
-  ON CREATE SET x.kind = 'Experiment', x.name = $key, x.experimentId = $key, x.lifecycle = 'active',
-    x.recordedAt = datetime.transaction(), x.recordedBy = $actor`
+  ON CREATE SET x.kind = '` + string(store.KindExperiment) + `', x.name = $key, x.experimentId = $key,
+    x.lifecycle = '` + string(store.LifecycleActive) + `', x.recordedAt = datetime.transaction(), x.recordedBy = $actor`
 	batch = `
 MATCH (x:` + base + ` {key: $experiment})
 CREATE (:` + labelOLFloorAudit + ` {at: datetime.transaction(), actor: $actor, parts: $parts})
 WITH x
+CALL {
+  UNWIND $jobs AS job
+  MERGE (j:` + base + ` {key: job.key})
+    ON CREATE SET j:` + labelOLFloorJob + `, j.kind = '` + string(store.KindProcessingJob) + `', j.name = job.name, j.namespace = $ns,
+      j.recordedAt = datetime.transaction(), j.recordedBy = $actor
+}
 UNWIND $events AS e
-MERGE (j:` + base + ` {key: e.job})
-  ON CREATE SET j:` + labelOLFloorJob + `, j.kind = 'ProcessingJob', j.name = e.jobName, j.namespace = $ns,
-    j.recordedAt = datetime.transaction(), j.recordedBy = $actor
-CREATE (r:` + base + `:` + labelOLFloorRun + ` {key: e.run, kind: 'Run', name: e.jobName, runId: e.runId,
-  experimentId: x.experimentId, status: 'FINISHED', startTime: e.at, endTime: e.at, lifecycle: 'active',
-  inputs: e.inputs, outputs: [e.out], recordedAt: datetime.transaction(), recordedBy: $actor})
+MATCH (j:` + base + ` {key: e.job})
+CREATE (r:` + base + `:` + labelOLFloorRun + ` {key: e.run, kind: '` + string(store.KindRun) + `', name: e.jobName, runId: e.runId,
+  experimentId: x.experimentId, status: '` + string(store.RunFinished) + `', startTime: e.at, endTime: e.at,
+  lifecycle: '` + string(store.LifecycleActive) + `', inputs: e.inputs, outputs: [e.out], recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (r)-[:` + store.RelInExperiment + `]->(x)
 CREATE (r)-[:` + store.RelExecutedBy + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)
-CREATE (d:` + base + `:` + labelOLFloorDataset + ` {key: e.dataset, kind: 'Dataset', name: e.outName, namespace: $ns, uri: e.uri,
-  recordedAt: datetime.transaction(), recordedBy: $actor})
-CREATE (v:` + base + `:` + labelOLFloorVersion + ` {key: e.out, kind: 'DatasetVersion', name: e.outName, namespace: $ns,
-  uri: e.uri, version: e.run, recordedSeq: e.seq, recordedAsOutput: true, recordedAt: datetime.transaction(), recordedBy: $actor})
+CREATE (d:` + base + `:` + labelOLFloorDataset + ` {key: e.dataset, kind: '` + string(store.KindDataset) + `', name: e.outName, namespace: $ns,
+  uri: e.uri, recordedAt: datetime.transaction(), recordedBy: $actor})
+CREATE (v:` + base + `:` + labelOLFloorVersion + ` {key: e.out, kind: '` + string(store.KindDatasetVersion) + `', name: e.outName, namespace: $ns,
+  uri: e.uri, version: e.version, recordedSeq: e.seq, recordedAsOutput: true, recordedAt: datetime.transaction(), recordedBy: $actor})
 CREATE (v)-[:` + store.RelVersionOf + `]->(d)
 CREATE (j)-[:` + store.RelProduced + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(v)
 WITH count(*) AS _
 UNWIND $links AS link
 MATCH (j:` + base + ` {key: link.job})
 MERGE (i:` + base + ` {key: link.input})
-  ON CREATE SET i:` + labelOLFloorVersion + `, i.kind = 'DatasetVersion', i.namespace = $ns, i.version = 'unversioned',
-    i.recordedAt = datetime.transaction(), i.recordedBy = $actor
-MERGE (i)-[l:` + store.RelInputTo + `]->(j)
-  ON CREATE SET l.recordedAt = datetime.transaction(), l.recordedBy = $actor`
+  ON CREATE SET i:` + labelOLFloorVersion + `, i.kind = '` + string(store.KindDatasetVersion) + `', i.namespace = $ns,
+    i.version = '` + store.Unversioned + `', i.recordedAt = datetime.transaction(), i.recordedBy = $actor
+WITH i, j WHERE NOT EXISTS { (i)-[:` + store.RelInputTo + `]->(j) }
+CREATE (i)-[:` + store.RelInputTo + ` {recordedAt: datetime.transaction(), recordedBy: $actor}]->(j)`
 	return experiment, batch
 }
 
 // olFloorBatches makes a client's batches of olBatches' events, as the rows of
 // olFloorStatements' batch: 50 jobs per client, each event reading two of 200 tables
-// all clients share and writing a table of the client's own.
+// all clients share and writing a table of the client's own. IDs are provgraph's for
+// the same events.
 func olFloorBatches(ns string, client, events int) [][]map[string]any {
 	var batches [][]map[string]any
 	for start := 0; start < events; start += olBatchSize {
@@ -105,12 +120,13 @@ func olFloorBatches(ns string, client, events int) [][]map[string]any {
 			runID := strings.ReplaceAll(uuid.NewString(), "-", "") // as provgraph keys a run of an OpenLineage UUID
 			out := fmt.Sprintf("client_%d.out_%d", client, i)
 			job := fmt.Sprintf("client_%d.job_%d", client, i%50)
+			version := "run:" + runID // the version a run writes (store.ReportLineage)
 			rows = append(rows, map[string]any{
-				"job": "job:" + ns + ":" + job, "jobName": job, "run": "run:" + runID, "runId": runID, "at": time.Now().UTC(),
+				"job": store.JobKey(ns, job), "jobName": job, "run": store.RunKey(runID), "runId": runID, "at": time.Now().UTC(),
 				"inputs": []string{
-					fmt.Sprintf("datasetVersion:%s:table_%d#unversioned", ns, i%200),
-					fmt.Sprintf("datasetVersion:%s:table_%d#unversioned", ns, (i+1)%200)},
-				"dataset": "dataset:" + ns + ":" + out, "out": "datasetVersion:" + ns + ":" + out + "#run:" + runID,
+					store.DatasetVersionKey(ns, fmt.Sprintf("table_%d", i%200), store.Unversioned),
+					store.DatasetVersionKey(ns, fmt.Sprintf("table_%d", (i+1)%200), store.Unversioned)},
+				"dataset": store.DatasetKey(ns, out), "out": store.DatasetVersionKey(ns, out, version), "version": version,
 				"outName": out, "uri": ns + "/" + out, "seq": int64(i - start),
 			})
 		}
@@ -119,20 +135,31 @@ func olFloorBatches(ns string, client, events int) [][]map[string]any {
 	return batches
 }
 
-// olFloorLinks are the (input, job) pairs of a batch's events, each once, in the order
-// they first appear: the links of jobs to their inputs, which the floor merges after
-// writing the events (as provgraph links each pair of a chunk once).
+// olFloorJobs are the jobs of a batch's events, each once, in key order.
+func olFloorJobs(rows []map[string]any) []map[string]any {
+	names := map[string]string{}
+	for _, r := range rows {
+		names[r["job"].(string)] = r["jobName"].(string)
+	}
+	jobs := make([]map[string]any, 0, len(names))
+	for _, k := range slices.Sorted(maps.Keys(names)) {
+		jobs = append(jobs, map[string]any{"key": k, "name": names[k]})
+	}
+	return jobs
+}
+
+// olFloorLinks are the (input, job) pairs of a batch's events, each once, in order.
 func olFloorLinks(rows []map[string]any) []map[string]any {
 	seen := map[[2]string]bool{}
-	var links []map[string]any
 	for _, r := range rows {
 		for _, in := range r["inputs"].([]string) {
-			pair := [2]string{in, r["job"].(string)}
-			if !seen[pair] {
-				seen[pair] = true
-				links = append(links, map[string]any{"input": pair[0], "job": pair[1]})
-			}
+			seen[[2]string{in, r["job"].(string)}] = true
 		}
+	}
+	pairs := slices.SortedFunc(maps.Keys(seen), func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	links := make([]map[string]any, len(pairs))
+	for i, p := range pairs {
+		links[i] = map[string]any{"input": p[0], "job": p[1]}
 	}
 	return links
 }
@@ -141,14 +168,15 @@ func olFloorLinks(rows []map[string]any) []map[string]any {
 // entries list them (at most store.MaxAuditTargets).
 func olFloorParts(rows []map[string]any) string {
 	var targets []string
+	count := 0
 	for _, r := range rows {
-		for _, k := range []string{"job", "run", "out"} {
-			if len(targets) < store.MaxAuditTargets {
-				targets = append(targets, r[k].(string))
+		for _, k := range append([]string{r["job"].(string), r["run"].(string)}, append(r["inputs"].([]string), r["out"].(string))...) {
+			if count++; len(targets) < store.MaxAuditTargets {
+				targets = append(targets, k)
 			}
 		}
 	}
-	b, _ := json.Marshal([]map[string]any{{"action": "lineage.report", "targets": targets, "targetCount": 3 * len(rows)}})
+	b, _ := json.Marshal([]map[string]any{{"action": "lineage.report", "targets": targets, "targetCount": count}})
 	return string(b)
 }
 
@@ -185,7 +213,7 @@ func olFloor(ctx context.Context, driver neo4j.DriverWithContext, db, base, ns s
 			defer wg.Done()
 			for _, rows := range batches {
 				err := exec(cypherBatch, map[string]any{"experiment": experiment, "ns": ns, "actor": "bench",
-					"events": rows, "links": olFloorLinks(rows), "parts": olFloorParts(rows)})
+					"jobs": olFloorJobs(rows), "events": rows, "links": olFloorLinks(rows), "parts": olFloorParts(rows)})
 				if err != nil {
 					errs[c] = fmt.Errorf("openlineage floor: %w", err)
 					return

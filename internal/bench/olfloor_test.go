@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -70,23 +71,23 @@ func sortedStrings(l []any) any {
 	return out
 }
 
-// The OpenLineage floor writes, for the benchmark's events, what provgraph records
-// for the same events: the same kinds of nodes with the same properties, joined by
-// the same edges with the same properties. Were the floor to write less, its rate
-// would not be the floor of provgraph's.
+// The OpenLineage floor writes, for the benchmark's events, what provgraph records for
+// the same events: the same kinds of nodes with the same properties, joined by the same
+// edges with the same properties. Were it to write more than provgraph must, its rate
+// would not bound provgraph's; were it to write less, it would bound it loosely.
 func TestOLFloorWritesWhatProvgraphRecords(t *testing.T) {
 	st := neo4jtest.Store(t)
 	cfg := neo4jtest.Config(t)
 	ctx := t.Context()
 	driver, err := neo4j.NewDriverWithContext(cfg.URI, neo4j.BasicAuth(cfg.User, cfg.Password, ""))
 	require.NoError(t, err)
-	defer driver.Close(ctx)
+	t.Cleanup(func() { _ = driver.Close(context.Background()) })
 	tok := neo4jtest.Token(t)
 	expires := time.Now().Add(time.Hour)
 	_, bearer, err := st.CreateAPIToken(ctx, "test", store.NewAPIToken{Name: "olfloor-" + tok, Role: auth.RoleWriter, ExpiresAt: &expires})
 	require.NoError(t, err)
 	srv := httptest.NewServer(server.New(server.Options{Store: st, Logger: zerolog.Nop()}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	client := &http.Client{Transport: auth.BearerTransport(bearer, http.DefaultTransport)}
 
 	const events = 60 // 50 jobs: some run twice
