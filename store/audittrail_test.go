@@ -168,7 +168,12 @@ func TestAuditTrailEntriesAsTheGraphStood(t *testing.T) {
 		_, err := st.SetApprovalStatus(ctx, "test", v1, status, nil)
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
-		return time.Now()
+		at := time.Now()
+		// The database stamps a write with its transaction's start, which it may
+		// round down to its clock's millisecond: the next write must start in a
+		// later millisecond than at, or it counts as recorded by then.
+		time.Sleep(5 * time.Millisecond)
+		return at
 	}
 	approved, rejected := approve(store.Approved), approve(store.Rejected)
 	// A second job recorded later as producing v1's artifact (as an import can say),
